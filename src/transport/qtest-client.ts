@@ -172,6 +172,20 @@ export class QtestClient extends EventEmitter<QtestClientEvents> {
     return new Promise((resolve, reject) => this.fences.push({ target: this.sent, resolve, reject }));
   }
 
+  /**
+   * Hands the socket over (after every pending command is answered) and retires this client:
+   * benchmarks use it to drive the same QEMU with a raw baseline client, then wrap it again.
+   */
+  async release(): Promise<Socket> {
+    await this.fence();
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('error');
+    this.socket.removeAllListeners('close');
+    clearInterval(this.watchdog);
+    this.closedError = new QtestDisconnectedError('qtest client released its socket', {});
+    return this.socket;
+  }
+
   close(): void {
     this.socket.destroy();
     this.shutdown(undefined);

@@ -179,3 +179,19 @@ describe('QtestClient', () => {
     expect([...(await r)]).toEqual([1, 2, 3, 250]);
   });
 });
+
+describe('QtestClient.release', () => {
+  it('hands the socket over after pending commands are answered and refuses further use', async () => {
+    q = await fakeQemu();
+    q.client.writel(0x10, 1);
+    const released = q.client.release();
+    await q.waitLines(1);
+    q.peer.write('OK\n');
+    const sock = await released;
+    expect(sock.destroyed).toBe(false);
+    await expect(q.client.readl(0)).rejects.toBeInstanceOf(QtestDisconnectedError);
+    const got = new Promise<string>((r) => sock.once('data', (d) => r(d.toString())));
+    q.peer.write('OK 0x1\n');
+    expect(await got).toBe('OK 0x1\n');
+  });
+});
