@@ -1,0 +1,182 @@
+import { DeviceStub, type StubTimings } from '../../qemu/device-stub.ts';
+import type { DeviceStubConfig } from '../../qemu/stub-config.ts';
+import type { QmpClient } from '../transport/qmp-client.ts';
+import type { QtestClient } from '../transport/qtest-client.ts';
+import { logger } from '../util/log.ts';
+import { DmaAllocator } from './dma-allocator.ts';
+import { PlatformError, PciError, hex } from './errors.ts';
+import { QtestMemory, SharedFileMemory, type AsyncGuestMemory, type GuestMemory } from './guest-memory.ts';
+import { IrqLines } from './interrupt-lines.ts';
+import type { PciFunctionInfo } from './pci-bus.ts';
+import { E1000_82540EM, INTEL, bringUpDevice, defaultWindows, type BroughtUpDevice, type PciWindows } from './pci-bringup.ts';
+import type { IntxRoute } from './piix3-intx.ts';
+import { MmioRegion } from './registers.ts';
+import { ResourceWindow } from './resource-window.ts';
+
+const log = logger('machine');
+
+/**
+ * qtest QOM path of the interrupt controller whose inputs are intercepted. A partial path:
+ * on 7.2's `pc` the IOAPIC is /machine/i440fx/ioapic (`/machine/ioapic` is refused).
+ */
+export const IOAPIC_QOM_PATH = 'ioapic';
+
+/** e1000 registers the platform itself reads (the driver has the full map). */
+const E1000_STATUS = 0x0008;
+const E1000_RAL0 = 0x5400;
+const E1000_RAH0 = 0x5404;
+
+export interface MachineConfig extends DeviceStubConfig {
+  /** ISA IRQ the NIC's INTx is routed to (default 11). */
+  irq?: number;
+  /** BAR windows, [start, end). Defaults: MMIO 0xE0000000–0xFEC00000, I/O 0xC000–0x10000. */
+  mmioWindow?: { start: number; end: number };
+  ioWindow?: { start: number; end: number };
+}
+
+export interface MachineNic {
+  bdf: string;
+  /** BAR0, the e1000's 128 KiB register file. */
+  registers: MmioRegion;
+  /** BAR1 I/O base (IOADDR/IODATA), if the device has one. */
+  ioBase?: number;
+  /** ISA IRQ line the NIC interrupts on (IOAPIC input). */
+  irqLine: number;
+  /** MAC as read back from RAL0/RAH0, `52:54:00:12:34:56`. */
+  mac: string;
+  pci: PciFunctionInfo;
+  route: IntxRoute;
+}
+
+export interface Machine {
+  qtest: QtestClient;
+  qmp: QmpClient;
+  /** The shared RAM file, or the qtest fallback when `sharedRam: false` (async methods only). */
+  memory: GuestMemory & AsyncGuestMemory;
+  dma: DmaAllocator;
+  nic: MachineNic;
+  lines: IrqLines;
+  /** UDP ports on 127.0.0.1 (netdev dgram); throws for the other netdev kinds. */
+  wire: { qemuPort: number; peerPort: number };
+  stub: DeviceStub;
+  /** Everything found on bus 0 at the last bring-up. */
+  pciFunctions: PciFunctionInfo[];
+  timings: StubTimings & { bringUpMs: number };
+  /** QMP system_reset, then the PCI bring-up again (BARs, COMMAND and PIRQ routing were wiped). */
+  reset(): Promise<void>;
+  /** Idempotent: QEMU stopped, sockets closed, temp dir and RAM file removed. */
+  stop(): Promise<void>;
+}
+
+/** Starts QEMU and brings the e1000 up as a BIOS would: BARs placed, decoding and bus master on, INTx routed. */
+export async function startMachine(cfg: MachineConfig = {}): Promise<Machine> {
+  const irq = cfg.irq ?? 11;
+  const windows: PciWindows = {
+    mmio: cfg.mmioWindow ? new ResourceWindow('mmio', cfg.mmioWindow.start, cfg.mmioWindow.end) : defaultWindows().mmio,
+    io: cfg.ioWindow ? new ResourceWindow('io', cfg.ioWindow.start, cfg.ioWindow.end) : defaultWindows().io,
+  };
+  const stub = await DeviceStub.start(cfg);
+  try {
+    return await compose(stub, windows, irq);
+  } catch (err) {
+    await stub.stop();
+    throw await stub.explain(err);
+  }
+}
+
+async function compose(stub: DeviceStub, windows: PciWindows, irq: number): Promise<Machine> {
+  const t0 = performance.now();
+  const qtest = stub.qtest;
+  // Intercepting once is enough: the intercept survives system_reset.
+  await qtest.irqInterceptIn(IOAPIC_QOM_PATH);
+  const lines = new IrqLines(qtest);
+  const memorySize = stub.config.memoryMiB * 1024 * 1024;
+  const memory = stub.ram ? new SharedFileMemory(stub.ram) : new QtestMemory(qtest, memorySize);
+  const dma = new DmaAllocator(memorySize);
+
+  let up = await bringUp(qtest, windows, irq);
+  let nic = await describeNic(stub, up);
+  lines.watch(nic.irqLine);
+  const timings = { ...stub.timings, bringUpMs: performance.now() - t0 };
+  log.debug({ bdf: nic.bdf, mmio: hex(nic.registers.base), ioBase: nic.ioBase, irq: nic.irqLine, mac: nic.mac, timings }, 'machine up');
+
+  let stopped: Promise<void> | undefined;
+  const machine: Machine = {
+    qtest,
+    qmp: stub.qmp,
+    memory,
+    dma,
+    get nic() {
+      return nic;
+    },
+    lines,
+    get wire() {
+      const w = stub.wire;
+      if (!w) throw new PlatformError(`netdev is ${stub.config.netdev.kind}: there is no UDP wire`, { netdev: stub.config.netdev.kind });
+      return w;
+    },
+    stub,
+    get pciFunctions() {
+      return up.functions;
+    },
+    timings,
+    async reset() {
+      const resetDone = stub.qmp.waitForEvent('RESET');
+      try {
+        await stub.qmp.execute('system_reset');
+        await resetDone;
+        up = await bringUp(qtest, windows, irq);
+        const previous = nic.irqLine;
+        nic = await describeNic(stub, up);
+        if (nic.irqLine !== previous) lines.watch(nic.irqLine);
+      } catch (err) {
+        resetDone.catch(() => undefined);
+        throw await stub.explain(err);
+      }
+    },
+    stop() {
+      stopped ??= (async () => {
+        lines.dispose();
+        dma.freeAll();
+        await stub.stop();
+      })();
+      return stopped;
+    },
+  };
+  return machine;
+}
+
+async function bringUp(qtest: QtestClient, windows: PciWindows, irq: number): Promise<BroughtUpDevice> {
+  return bringUpDevice(qtest, windows, { vendorId: INTEL, deviceId: E1000_82540EM, irq });
+}
+
+async function describeNic(stub: DeviceStub, up: BroughtUpDevice): Promise<MachineNic> {
+  const bar0 = up.bars.find((b) => b.index === 0 && b.kind !== 'io');
+  if (!bar0) throw new PciError(`${up.device.bdf} has no memory BAR0`, { bdf: up.device.bdf, bars: up.bars });
+  const io = up.bars.find((b) => b.kind === 'io');
+  const registers = new MmioRegion(stub.qtest, bar0.address, bar0.size, {
+    name: `${up.device.bdf} BAR0`,
+    explain: (e) => stub.explain(e),
+    explainNow: (e) => stub.explainNow(e),
+  });
+  const ral = await registers.read32(E1000_RAL0);
+  const rah = await registers.read32(E1000_RAH0);
+  const status = await registers.read32(E1000_STATUS);
+  const mac = macFromReceiveAddress(ral, rah);
+  log.debug({ status: hex(status), ral: hex(ral), rah: hex(rah) }, 'e1000 identity');
+  return {
+    bdf: up.device.bdf,
+    registers,
+    ...(io ? { ioBase: io.address } : {}),
+    irqLine: up.route.irq,
+    mac,
+    pci: up.device,
+    route: up.route,
+  };
+}
+
+/** RAL0 holds MAC bytes 0–3 (little endian), RAH0 bytes 4–5 in its low half; bit 31 is Address Valid. */
+export function macFromReceiveAddress(ral: number, rah: number): string {
+  const bytes = [ral & 0xff, (ral >>> 8) & 0xff, (ral >>> 16) & 0xff, (ral >>> 24) & 0xff, rah & 0xff, (rah >>> 8) & 0xff];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
