@@ -32,7 +32,7 @@ export interface WirePeerOptions {
   /**
    * Received frames kept for nextFrame()/collect() (onFrame listeners see every frame regardless).
    * Beyond the limit new frames are not queued and `receiveQueueDropped` counts them. 0 disables
-   * the queue. Default 65536.
+   * the queue (nothing is kept or counted). Default 65536.
    */
   receiveQueueLimit?: number;
 }
@@ -389,6 +389,7 @@ export class WirePeer {
       }
       return;
     }
+    if (this.queueLimit === 0) return;
     if (this.queued >= this.queueLimit) {
       this.stats.receiveQueueDropped++;
       return;
