@@ -76,7 +76,7 @@ export class DeviceStub extends EventEmitter<DeviceStubEvents> implements Reapab
 
   private constructor(
     readonly config: ResolvedStubConfig,
-    /** Private temp dir (0700): firmware, qtest and QMP sockets. */
+    /** Private temp dir (0700) for the firmware and the qtest/QMP sockets; removed once QEMU is up. */
     readonly dir: string,
     /** Guest RAM file; its name is unlinked once QEMU has mapped it. */
     readonly ram: GuestRamFile | undefined,
@@ -183,7 +183,7 @@ export class DeviceStub extends EventEmitter<DeviceStubEvents> implements Reapab
    * (waiting briefly for the exit to be reaped); other errors come back unchanged.
    */
   async explain(err: unknown, waitMs = 1000): Promise<unknown> {
-    if (!(err instanceof QtestDisconnectedError || err instanceof QmpDisconnectedError)) return err;
+    if (!this.isConnectionLoss(err)) return err;
     if (!this.exitInfo && this.exitedPromise) {
       await Promise.race([this.exitedPromise, delay(waitMs)]);
     }
@@ -192,15 +192,22 @@ export class DeviceStub extends EventEmitter<DeviceStubEvents> implements Reapab
 
   /** Synchronous `explain`, for posted writes: uses the exit status if it is already known. */
   explainNow(err: unknown): unknown {
-    if (!(err instanceof QtestDisconnectedError || err instanceof QmpDisconnectedError)) return err;
+    if (!this.isConnectionLoss(err)) return err;
     const exit = this.exitInfo;
     if (!exit) return err;
-    const command = err.context.command;
+    const command = err instanceof QtestDisconnectedError || err instanceof QmpDisconnectedError ? err.context.command : undefined;
     return new QemuExitedError(
       `QEMU is gone (${describeExit(exit)})${command ? ` during ${String(command)}` : ''}${stderrSuffix(exit.stderr)}`,
       { command, exitCode: exit.exitCode, signal: exit.signal, stderr: exit.stderr, expected: exit.expected },
       { cause: err },
     );
+  }
+
+  /** A closed qtest/QMP connection, or a raw socket error (EPIPE, ECONNRESET) from writing to it. */
+  private isConnectionLoss(err: unknown): boolean {
+    if (err instanceof QtestDisconnectedError || err instanceof QmpDisconnectedError) return true;
+    const code = (err as { code?: unknown } | null)?.code;
+    return (code === 'EPIPE' || code === 'ECONNRESET') && (this.qtestClient?.closed ?? false);
   }
 
   /** Quits QEMU (SIGTERM, SIGKILL after the grace), closes the sockets, removes every file. */
@@ -268,6 +275,9 @@ export class DeviceStub extends EventEmitter<DeviceStubEvents> implements Reapab
     const qmpSocket = await this.duringStart(qmpAccept.socket, 'QMP connect', deadline);
     this.qmpClient = await this.duringStart(QmpClient.connect(qmpSocket), 'QMP greeting', deadline);
     for (const s of this.servers) s.close();
+    // Both sockets are connected and the firmware is loaded into ROM: the directory has served
+    // its purpose, and removing it now means even a SIGKILLed host leaves nothing behind.
+    this.removeFiles();
     this.timingsValue = { qtestConnectMs, firstReplyMs, readyMs: performance.now() - t0 };
     log.debug({ qemuPid: this.pid, timings: this.timingsValue }, 'QEMU ready');
   }

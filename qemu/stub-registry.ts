@@ -25,15 +25,15 @@ function reapAll(): void {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
+  // Registering a listener cancels Node's default "terminate on signal". If the application
+  // has its own handler, it decides (and stops its machines; `exit` and pdeathsig catch the
+  // rest). Otherwise clean up and restore the default by re-raising.
+  if (process.listenerCount(signal) > 1) return;
   reapAll();
-  // Registering a listener cancels Node's default "terminate on signal". If nobody else listens,
-  // restore that default by re-raising; otherwise the application's own handler decides.
-  if (process.listenerCount(signal) === 1) {
-    for (const s of SIGNALS) process.removeListener(s, onSignal);
-    process.removeListener('exit', reapAll);
-    installed = false;
-    process.kill(process.pid, signal);
-  }
+  for (const s of SIGNALS) process.removeListener(s, onSignal);
+  process.removeListener('exit', reapAll);
+  installed = false;
+  process.kill(process.pid, signal);
 }
 
 function install(): void {
