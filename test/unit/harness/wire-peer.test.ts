@@ -143,6 +143,28 @@ describe('WirePeer', () => {
     expect(b.counters.receiveQueueDropped).toBe(6);
   });
 
+  it('with receiveQueueLimit 0 keeps nothing for collect and counts no queue drops', async () => {
+    const [a, b] = await pair({ receiveQueueLimit: 0 });
+    let heard = 0;
+    b.onFrame(() => heard++);
+    for (const f of new TrafficGenerator({ size: 64 }).take(5)) a.send(f);
+    await waitFor(() => heard === 5);
+    expect(b.queued).toBe(0);
+    expect(b.counters.receiveQueueDropped).toBe(0);
+  });
+
+  it('a fault plan set on an open peer applies to single sends; flushFaults releases held frames', async () => {
+    const [a, b] = await pair();
+    a.faults = new FaultPlan({ reorder: { at: [2] } });
+    const frames = new TrafficGenerator({ size: 64 }).take(3);
+    for (const f of frames) a.send(f);
+    expect(a.counters.framesSent).toBe(2);
+    a.flushFaults();
+    const got = await b.collect(3, 2000);
+    expect(got.map((f) => frames.findIndex((x) => x.equals(f)))).toEqual([0, 1, 2]);
+    expect(a.faults.counts.reordered).toBe(1);
+  });
+
   it('paces sendBatch to the in-flight window', async () => {
     const [a, b] = await pair();
     let worst = 0;
