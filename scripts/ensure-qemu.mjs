@@ -3,6 +3,7 @@
 // missing and we are root with apt-get. Otherwise stops with the exact command to run.
 // Plain JS so that it runs before dependencies or tsx are in place.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 
 const MIN_MAJOR = 7;
 const INSTALL = 'apt-get update && apt-get install -y --no-install-recommends qemu-system-x86';
@@ -44,4 +45,10 @@ if (!v) {
 }
 if (v.major < MIN_MAJOR) fail(`qemu-system-x86_64 ${v.text} is too old; dirql needs ${MIN_MAJOR}.0 or newer.`);
 if (!have('setpriv')) fail('setpriv (util-linux) not found: it ties QEMU\'s life to the host. Install util-linux.');
+// Guest RAM is a file in /dev/shm shared with QEMU (see qemu/guest-ram-file.ts).
+try {
+  accessSync('/dev/shm', constants.W_OK);
+} catch {
+  fail('/dev/shm is missing or not writable: guest RAM is shared through it (in Docker use --shm-size=256m).');
+}
 if (process.env.DIRQL_QUIET_CHECKS !== '1') console.error(`dirql: using QEMU ${v.text}`);
