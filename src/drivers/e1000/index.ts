@@ -1,0 +1,12 @@
+/** The hardware half of the reference e1000 miniport: everything that knows the 82540EM, nothing of NDIS/KMDF. */
+export * from './descriptors.ts';
+export * from './errors.ts';
+export * from './mac-address.ts';
+export * from './multicast-table.ts';
+export * from './nic.ts';
+export * from './registers.ts';
+export * from './ring-layout.ts';
+export * from './rx-ring.ts';
+export * from './statistics.ts';
+export * from './tx-ring.ts';
+export type { RingDma, RingMemory } from './dma.ts';
