@@ -2,7 +2,9 @@
  * Machine life cycle on real QEMU: a failed start reports QEMU's own words, reset() redoes the
  * bring-up that system_reset wiped, and the qtest memory fallback works without a shared file.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { QemuStartError } from '../../qemu/errors.ts';
 import { GuestMemoryError } from '../../src/platform/errors.ts';
@@ -71,5 +73,45 @@ describe('machine life cycle', () => {
     } finally {
       await m.stop();
     }
+  });
+});
+
+describe('host ended by a signal it does not handle itself', () => {
+  it('kills QEMU and still dies of that signal (the registry re-raises it)', async () => {
+    const script = [
+      "const { startMachine } = await import('./src/platform/machine.ts');",
+      'const m = await startMachine();',
+      "console.log('QEMU pid ' + m.stub.pid);",
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DIRQL_LOG: 'silent' },
+    });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const qemuPid = await new Promise<number>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /QEMU pid (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`child exited early (${code}): ${out} ${err}`)));
+    });
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, sig) => resolve(sig)));
+    child.kill('SIGTERM');
+    expect(await ended).toBe('SIGTERM');
+    // Reaped by the child before it died: the pid is gone (or at worst a zombie awaiting init).
+    const stat = (() => {
+      try {
+        return fs.readFileSync(`/proc/${qemuPid}/stat`, 'utf8');
+      } catch {
+        return undefined;
+      }
+    })();
+    expect(stat === undefined || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')).toBe(true);
+    expect(shmFilesOf(child.pid!)).toEqual([]);
   });
 });
