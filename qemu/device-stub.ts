@@ -283,9 +283,16 @@ export class DeviceStub extends EventEmitter<DeviceStubEvents> implements Reapab
   }
 
   private listen(socketPath: string): { listening: Promise<void>; socket: Promise<net.Socket> } {
-    const server = net.createServer({ pauseOnConnect: false });
+    const server = net.createServer();
     this.servers.push(server);
-    const socket = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const socket = new Promise<net.Socket>((resolve) =>
+      server.once('connection', (s) => {
+        // Until a client takes the socket over, an error (QEMU dying) must not be uncaught; the
+        // exit watcher reports what happened.
+        s.on('error', (err) => log.debug({ err, socketPath }, 'socket error before client attached'));
+        resolve(s);
+      }),
+    );
     const listening = new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(socketPath, () => resolve());

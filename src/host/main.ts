@@ -19,7 +19,7 @@ function port(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
-export function describeStatus(status: number): string {
+function describeStatus(status: number): string {
   const parts = [
     status & STATUS_LU ? 'link up' : 'link DOWN',
     `${SPEEDS[(status >>> 6) & 3]} Mb/s`,
