@@ -5,7 +5,7 @@ import {
   QtestFailError,
   QtestProtocolError,
   QtestTimeoutError,
-  type TransportError,
+  TransportError,
 } from './errors.ts';
 import { hexAddress, hexPort, hexSize, hexValue, qomPath, type Width } from './qtest-command.ts';
 import { ReplyParser } from './reply-parser.ts';
@@ -356,13 +356,14 @@ export class QtestClient extends EventEmitter<QtestClientEvents> {
     const pending = this.queue.slice(this.head);
     this.queue.length = 0;
     this.head = 0;
-    for (const p of pending) {
-      p.reject?.(cause && !(cause instanceof QtestDisconnectedError) && p === head ? cause : err);
-    }
-    for (const f of this.fences) f.reject(cause ?? err);
+    // A timeout or protocol error names the command that caused it; a socket error does not,
+    // so everyone gets the typed disconnect (with the socket error as its cause).
+    const own = cause instanceof TransportError && !(cause instanceof QtestDisconnectedError) ? cause : undefined;
+    for (const p of pending) p.reject?.(own && p === head ? own : err);
+    for (const f of this.fences) f.reject(own ?? err);
     this.fences = [];
     if (!this.socket.destroyed) this.socket.destroy();
-    this.emit('close', cause ?? err);
+    this.emit('close', own ?? err);
   }
 
   private rejectedAfterClose(command: string): QtestDisconnectedError {

@@ -195,3 +195,15 @@ describe('QtestClient.release', () => {
     expect(await got).toBe('OK 0x1\n');
   });
 });
+
+describe('QtestClient on a socket error', () => {
+  it('rejects the command at the head with the typed disconnect, keeping the socket error as cause', async () => {
+    q = await fakeQemu();
+    const a = q.client.readl(0x40);
+    await q.waitLines(1);
+    (q.client as unknown as { socket: import('node:net').Socket }).socket.destroy(new Error('EPIPE-like'));
+    const err = await a.catch((e) => e);
+    expect(err).toBeInstanceOf(QtestDisconnectedError);
+    expect((err.cause as Error).message).toBe('EPIPE-like');
+  });
+});
