@@ -281,3 +281,22 @@ export const RAH_AV = 0x8000_0000;
 /** Interrupt throttle units: ITR counts 256 ns, RDTR/RADV/TIDV/TADV count 1.024 µs. */
 export const ITR_UNIT_NS = 256;
 export const DELAY_TIMER_UNIT_NS = 1024;
+
+const NAMES = new Map<number, string>([
+  ...Object.entries(Reg).map(([name, offset]) => [offset, name] as [number, string]),
+  ...Object.entries(Stat).map(([name, offset]) => [offset, name] as [number, string]),
+]);
+
+/**
+ * The register's name for traces ("ICR", "RDT", "MTA[5]", "RAH0", "GPRC"), or undefined for an
+ * offset this map does not know. Fits DeviceRegistersOptions.registerName.
+ */
+export function registerName(offset: number): string | undefined {
+  if (offset >= Reg.MTA && offset < Reg.MTA + 4 * MTA_REGISTER_COUNT) return `MTA[${(offset - Reg.MTA) / 4}]`;
+  if (offset >= Reg.RA && offset < Reg.RA + 8 * RECEIVE_ADDRESS_COUNT) {
+    const n = Math.floor((offset - Reg.RA) / 8);
+    return `${(offset - Reg.RA) % 8 === 0 ? 'RAL' : 'RAH'}${n}`;
+  }
+  if (offset >= Reg.VFTA && offset < Reg.VFTA + 4 * 128) return `VFTA[${(offset - Reg.VFTA) / 4}]`;
+  return NAMES.get(offset);
+}

@@ -157,20 +157,21 @@ export class StatisticsAccumulator {
   }
 
   /**
-   * All reads are issued at once (pipelined: one round trip's latency in total), each pair low
-   * half before high half; the backend keeps issue order.
+   * One read at a time, each pair low half before high half: as a CPU would, and so every read is
+   * its own preemption point under the kernel's DeviceRegisters (about 45 round trips; statistics
+   * are read rarely).
    */
   private async readRaw(): Promise<number[]> {
-    const pending: Promise<number>[] = [];
+    const values: number[] = [];
     for (const c of COUNTERS) {
       if (c.kind === 'clear64') {
-        const low = this.registers.read32(c.offset);
-        const high = this.registers.read32(c.offset + 4);
-        pending.push(Promise.all([low, high]).then(([lo, hi]) => hi * 0x1_0000_0000 + lo));
+        const low = await this.registers.read32(c.offset);
+        const high = await this.registers.read32(c.offset + 4);
+        values.push(high * 0x1_0000_0000 + low);
       } else {
-        pending.push(this.registers.read32(c.offset));
+        values.push(await this.registers.read32(c.offset));
       }
     }
-    return Promise.all(pending);
+    return values;
   }
 }
