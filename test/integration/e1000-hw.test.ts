@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WirePeer } from '../../harness/wire-peer.ts';
 import { Icr } from '../../src/drivers/e1000/registers.ts';
 import { E1000Hardware } from '../../src/drivers/e1000/nic.ts';
+import { NIC_ID } from '../../qemu/stub-config.ts';
 import { startMachine, type Machine } from '../../src/platform/machine.ts';
 
 const MAC = '52:54:00:e1:00:01';
@@ -205,6 +206,23 @@ describe('e1000 hardware layer on QEMU', () => {
     const s = await nic.readStatistics();
     expect(s.multicastPacketsReceived).toBe(1);
     expect(s.broadcastPacketsReceived).toBe(1);
+  });
+
+  it('reports the link going down and up (STATUS.LU) with LSC causes', async () => {
+    await nic.readAndClearCauses();
+    await m.qmp.execute('set_link', { name: NIC_ID, up: false });
+    expect((await nic.readLinkState()).up).toBe(false);
+    expect(await nic.readAndClearCauses()).toBe(Icr.LSC);
+    await m.qmp.execute('set_link', { name: NIC_ID, up: true });
+    // QEMU completes auto-negotiation about 500 ms later, then raises LSC again.
+    const deadline = Date.now() + 3000;
+    let causes = 0;
+    while (!(causes & Icr.LSC) && Date.now() < deadline) {
+      await sleep(20);
+      causes |= await nic.readAndClearCauses();
+    }
+    expect(causes & Icr.LSC).toBe(Icr.LSC);
+    expect(await nic.readLinkState()).toEqual({ up: true, speedMbps: 1000, fullDuplex: true });
   });
 
   it('quiesce leaves the interrupt line low and the NIC deaf; release then frees the rings', async () => {
