@@ -35,6 +35,7 @@ export class RingConsumer {
   private epoch: number;
   private emptyPolls: number;
   private closed = false;
+  private notifies = 0;
   /** Word view of the copy target used twice in a row (see copyOut); never allocated per frame. */
   private wordTarget: Uint8Array | undefined;
   private wordTarget32: Int32Array | undefined;
@@ -194,7 +195,7 @@ export class RingConsumer {
       if (this.available() >= min) return true;
       const remaining = deadline - performance.now();
       if (remaining <= 0) return false;
-      Atomics.store(this.header, W.CONSUMER_WAITING, 1);
+      Atomics.store(this.header, W.CONSUMER_WAITING, min);
       try {
         // Dekker-style: flag stored, then tail re-read; the producer stores tail, then reads the flag.
         const tail = Atomics.load(this.header, W.TAIL);
@@ -214,7 +215,7 @@ export class RingConsumer {
       if (this.available() >= min) return true;
       const remaining = deadline - performance.now();
       if (remaining <= 0) return false;
-      Atomics.store(this.header, W.CONSUMER_WAITING, 1);
+      Atomics.store(this.header, W.CONSUMER_WAITING, min);
       try {
         const tail = Atomics.load(this.header, W.TAIL);
         if (((tail - this.head) | 0) >= min) return true;
@@ -223,6 +224,11 @@ export class RingConsumer {
         Atomics.store(this.header, W.CONSUMER_WAITING, 0);
       }
     }
+  }
+
+  /** Wake-ups sent to a sleeping producer (Atomics.notify calls); zero while it never sleeps. */
+  get wakeupsSent(): number {
+    return this.notifies;
   }
 
   /** Give up the consumer role so another endpoint (this or another thread) may take it. */
@@ -277,7 +283,13 @@ export class RingConsumer {
     } else {
       Atomics.store(this.header, W.HEAD, after);
     }
-    if (Atomics.load(this.header, W.PRODUCER_WAITING) !== 0) Atomics.notify(this.header, W.HEAD, 1);
+    // The producer stores how many free slots it waits for; the cached tail can only be behind
+    // the real one, so this estimate never misses a wake-up it owes.
+    const wanted = Atomics.load(this.header, W.PRODUCER_WAITING);
+    if (wanted !== 0 && this.slotCount - ((this.cachedTail - after) | 0) >= wanted) {
+      this.notifies++;
+      Atomics.notify(this.header, W.HEAD, 1);
+    }
   }
 
   private countEmpty(): void {

@@ -42,8 +42,9 @@ export const W = {
   HEAD_EPOCH: 2 * LINE_WORDS + 2,
   EMPTY_POLLS_LO: 2 * LINE_WORDS + 3,
   EMPTY_POLLS_HI: 2 * LINE_WORDS + 4,
-  // line 3: sleep flags, written only around a wait; kept off the head/tail lines so that the
-  // per-batch "is the other side asleep?" load hits a line that is almost never written
+  // line 3: sleep words, written only around a wait; kept off the head/tail lines so that the
+  // per-batch "is the other side asleep?" load hits a line that is almost never written.
+  // 0 = running; n > 0 = asleep until n frames are ready (consumer) / n slots are free (producer).
   PRODUCER_WAITING: 3 * LINE_WORDS + 0,
   CONSUMER_WAITING: 3 * LINE_WORDS + 1,
 } as const;

@@ -106,6 +106,15 @@ export class PacketRing {
     return new RingConsumer(this.memory, () => Atomics.store(this.memory.header, W.CONSUMER_ROLE, 0));
   }
 
+  /**
+   * Free a role whose holder can no longer close it — a worker that was terminated or crashed
+   * while holding it. Only when the holder is known dead: two live producers (or consumers)
+   * corrupt the ring. The positions and counters in the buffer stay valid for the successor.
+   */
+  forceReleaseRole(role: 'producer' | 'consumer'): void {
+    Atomics.store(this.memory.header, role === 'producer' ? W.PRODUCER_ROLE : W.CONSUMER_ROLE, 0);
+  }
+
   /** The preallocated view of one slot (slotSize bytes); valid for the side that owns the slot. */
   slotView(slot: number): Uint8Array {
     return this.memory.views[slot]!;

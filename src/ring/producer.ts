@@ -39,6 +39,7 @@ export class RingProducer {
   private fullRejects: number;
   private dropped: number;
   private closed = false;
+  private notifies = 0;
 
   constructor(
     memory: RingMemory,
@@ -177,7 +178,7 @@ export class RingProducer {
       if (this.free() >= min) return true;
       const remaining = deadline - performance.now();
       if (remaining <= 0) return false;
-      Atomics.store(this.header, W.PRODUCER_WAITING, 1);
+      Atomics.store(this.header, W.PRODUCER_WAITING, min);
       try {
         // Dekker-style: flag stored, then head re-read; the consumer stores head, then reads the flag.
         const head = Atomics.load(this.header, W.HEAD);
@@ -197,7 +198,7 @@ export class RingProducer {
       if (this.free() >= min) return true;
       const remaining = deadline - performance.now();
       if (remaining <= 0) return false;
-      Atomics.store(this.header, W.PRODUCER_WAITING, 1);
+      Atomics.store(this.header, W.PRODUCER_WAITING, min);
       try {
         const head = Atomics.load(this.header, W.HEAD);
         if (this.slotCount - ((this.tail - head) | 0) >= min) return true;
@@ -206,6 +207,11 @@ export class RingProducer {
         Atomics.store(this.header, W.PRODUCER_WAITING, 0);
       }
     }
+  }
+
+  /** Wake-ups sent to a sleeping consumer (Atomics.notify calls); zero while it never sleeps. */
+  get wakeupsSent(): number {
+    return this.notifies;
   }
 
   /** Give up the producer role so another endpoint (this or another thread) may take it. */
@@ -269,7 +275,13 @@ export class RingProducer {
     } else {
       Atomics.store(this.header, W.TAIL, after);
     }
-    if (Atomics.load(this.header, W.CONSUMER_WAITING) !== 0) Atomics.notify(this.header, W.TAIL, 1);
+    // The consumer stores how many frames it waits for; the cached head can only be behind the
+    // real one, so this estimate never misses a wake-up it owes.
+    const wanted = Atomics.load(this.header, W.CONSUMER_WAITING);
+    if (wanted !== 0 && ((after - this.cachedHead) | 0) >= wanted) {
+      this.notifies++;
+      Atomics.notify(this.header, W.TAIL, 1);
+    }
   }
 
   private addRejects(rejected: number, dropped: number): void {

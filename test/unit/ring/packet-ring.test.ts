@@ -307,6 +307,35 @@ describe('PacketRing waiting', () => {
     expect(ring.stats().consumerWaiting).toBe(false);
   });
 
+  it('wakes a consumer waiting for several frames only once that many are ready', async () => {
+    const { producer, consumer } = ringWithEnds(8);
+    let resolved = false;
+    const waiting = consumer.waitForData(5_000, 3).then((ready) => {
+      resolved = true;
+      return ready;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    producer.tryEnqueue(frameOf(0, 64));
+    producer.tryEnqueue(frameOf(1, 64));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(resolved).toBe(false);
+    expect(producer.wakeupsSent).toBe(0);
+    producer.tryEnqueue(frameOf(2, 64));
+    await expect(waiting).resolves.toBe(true);
+    expect(producer.wakeupsSent).toBe(1);
+    expect(consumer.available()).toBe(3);
+  });
+
+  it('sends no wake-ups while the other side is not waiting', () => {
+    const { producer, consumer } = ringWithEnds(8);
+    for (let i = 0; i < 100; i++) {
+      producer.enqueueBatch([frameOf(i, 64), frameOf(i + 1, 64)]);
+      consumer.dequeueBatch(() => {});
+    }
+    expect(producer.wakeupsSent).toBe(0);
+    expect(consumer.wakeupsSent).toBe(0);
+  });
+
   it('resolves false when no data arrives before the timeout', async () => {
     const { consumer } = ringWithEnds(4);
     await expect(consumer.waitForData(30)).resolves.toBe(false);

@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { PacketRing } from '../../../src/ring/index.ts';
+import { PacketRing, RingRoleTakenError } from '../../../src/ring/index.ts';
 import { startTsWorker } from '../../../src/ring/ts-worker.ts';
 import { checkSequencedFrame, fillSequencedFrame, frameLengthFor } from './sequenced-frames.ts';
 
@@ -48,6 +48,33 @@ describe('PacketRing across a worker thread', () => {
     } finally {
       await worker.terminate();
     }
+  });
+
+  it('lets the main thread take over the role of a worker terminated while holding it, losing no frame', async () => {
+    const ring = new PacketRing({ slotCount: 64 });
+    const producer = ring.producer();
+    const worker = startTsWorker(workerBody, { workerData: { sab: ring.buffer, role: 'verify', frames: FRAMES } });
+    try {
+      for (let seq = 0; seq < 10; seq++) {
+        const frame = new Uint8Array(frameLengthFor(seq));
+        fillSequencedFrame(frame, seq, frame.length);
+        producer.tryEnqueue(frame);
+      }
+      const drainedBy = Date.now() + 10_000;
+      while (ring.stats().dequeued < 10 && Date.now() < drainedBy) await new Promise((r) => setTimeout(r, 5));
+    } finally {
+      await worker.terminate();
+    }
+    expect(() => ring.consumer()).toThrow(RingRoleTakenError);
+    ring.forceReleaseRole('consumer');
+    const consumer = ring.consumer();
+    const frame = new Uint8Array(frameLengthFor(10));
+    fillSequencedFrame(frame, 10, frame.length);
+    producer.tryEnqueue(frame);
+    const seen: Array<string | undefined> = [];
+    consumer.dequeueBatch((view, length) => seen.push(checkSequencedFrame(view, length, 10)));
+    expect(seen).toEqual([undefined]);
+    expect(ring.stats()).toMatchObject({ enqueued: 11, dequeued: 11, dropped: 0 });
   });
 
   it('receives 100k sequenced frames from a worker producer, zero-copy on both sides, in order and intact', async () => {
