@@ -9,4 +9,4 @@ export * from './ring-layout.ts';
 export * from './rx-ring.ts';
 export * from './statistics.ts';
 export * from './tx-ring.ts';
-export type { RingDma, RingMemory } from './dma.ts';
+export * from './ring-storage.ts';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../../util/log.ts';
-import type { RingDma, RingMemory } from './dma.ts';
+import type { RingDma, RingMemory } from './ring-storage.ts';
 import { E1000ConfigError, E1000EepromError, E1000StateError, E1000TimeoutError } from './errors.ts';
 import {
   eepromWordsToMac,

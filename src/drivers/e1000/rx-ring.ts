@@ -1,4 +1,4 @@
-import { copySlots, type DmaRegion, type RingDma, type RingMemory } from './dma.ts';
+import type { DmaRegion } from '../../platform/dma-allocator.ts';
 import {
   clearRxWriteBack,
   DESCRIPTOR_SIZE,
@@ -9,7 +9,8 @@ import {
   RxStatus,
 } from './descriptors.ts';
 import { Reg, type E1000Registers } from './registers.ts';
-import { checkRingSize, DEFAULT_RING_SIZE, highHalf, lowHalf, PACKET_BUFFER_SIZE, type RingOptions } from './ring-layout.ts';
+import { highHalf, lowHalf, PACKET_BUFFER_SIZE, type RingOptions } from './ring-layout.ts';
+import { RingStorage, type RingDma, type RingMemory } from './ring-storage.ts';
 
 export interface RxRingCounters {
   /** Frames handed to visit() and accepted by it. */
@@ -36,8 +37,8 @@ export interface RxRingCounters {
 export type RxVisit = (view: Buffer, length: number, status: number, errors: number) => boolean;
 
 /**
- * The legacy receive ring (SDM 3.2): a descriptor array and one contiguous area of
- * size × 2048-byte packet buffers in DMA memory, mirrored host-side.
+ * The legacy receive ring (SDM 3.2), in a RingStorage (descriptors and 2048-byte packet buffers
+ * in DMA memory, mirrored host-side).
  *
  * harvest() reads the descriptors the NIC owns (one pread, two on wrap), takes the leading run
  * with DD set, reads their packets in one pread per contiguous run and hands them to the visitor.
@@ -61,37 +62,22 @@ export class RxRing {
     doorbells: 0,
   };
 
-  private readonly descriptorMirror: Buffer;
-  private readonly packetMirror: Buffer;
-  private readonly slotViews: Buffer[];
-  private readonly lengths: Uint16Array;
+  private readonly storage: RingStorage;
   private next = 0;
   private rdt = 0;
   /** Inside a multi-descriptor frame that is being dropped. */
   private discarding = false;
 
   constructor(
-    private readonly memory: RingMemory,
+    memory: RingMemory,
     private readonly registers: E1000Registers,
-    private readonly dma: RingDma,
+    dma: RingDma,
     opts: RingOptions = {},
   ) {
-    this.size = opts.size ?? DEFAULT_RING_SIZE;
-    checkRingSize(this.size, 'RX');
-    const tag = opts.tag ?? 'e1000';
-    this.descriptors = dma.alloc(this.size * DESCRIPTOR_SIZE, { align: 128, tag: `${tag} rx descriptors` });
-    try {
-      this.buffers = dma.alloc(this.size * PACKET_BUFFER_SIZE, { align: 4096, tag: `${tag} rx buffers` });
-    } catch (err) {
-      dma.free(this.descriptors);
-      throw err;
-    }
-    this.descriptorMirror = Buffer.alloc(this.size * DESCRIPTOR_SIZE);
-    this.packetMirror = Buffer.alloc(this.size * PACKET_BUFFER_SIZE);
-    this.slotViews = Array.from({ length: this.size }, (_, i) =>
-      this.packetMirror.subarray(i * PACKET_BUFFER_SIZE, (i + 1) * PACKET_BUFFER_SIZE),
-    );
-    this.lengths = new Uint16Array(this.size);
+    this.storage = new RingStorage(memory, dma, 'RX', opts);
+    this.size = this.storage.size;
+    this.descriptors = this.storage.descriptors;
+    this.buffers = this.storage.buffers;
   }
 
   /** RDLEN value. */
@@ -121,9 +107,9 @@ export class RxRing {
    */
   async program(): Promise<void> {
     for (let slot = 0; slot < this.size; slot++) {
-      encodeRxDescriptor(this.descriptorMirror, slot * DESCRIPTOR_SIZE, this.buffers.address + slot * PACKET_BUFFER_SIZE);
+      encodeRxDescriptor(this.storage.descriptorMirror, slot * DESCRIPTOR_SIZE, this.storage.bufferAddress(slot));
     }
-    copySlots(this.memory, 'toGuest', this.descriptors.address, this.descriptorMirror, DESCRIPTOR_SIZE, this.size, 0, this.size);
+    this.storage.copyDescriptors('toGuest', 0, this.size);
     this.next = 0;
     this.rdt = this.size - 1;
     this.discarding = false;
@@ -143,17 +129,17 @@ export class RxRing {
   harvest(max: number, visit: RxVisit): number {
     const look = Math.min(max, this.nicOwned);
     if (look <= 0) return 0;
-    const mirror = this.descriptorMirror;
-    copySlots(this.memory, 'fromGuest', this.descriptors.address, mirror, DESCRIPTOR_SIZE, this.size, this.next, look);
+    const { descriptorMirror: mirror, slotViews, lengths } = this.storage;
+    this.storage.copyDescriptors('fromGuest', this.next, look);
     let ready = 0;
     for (let slot = this.next; ready < look; ready++) {
       const at = slot * DESCRIPTOR_SIZE;
       if ((rxDescriptorStatus(mirror, at) & RxStatus.DD) === 0) break;
-      this.lengths[slot] = Math.min(rxDescriptorLength(mirror, at), PACKET_BUFFER_SIZE);
+      lengths[slot] = Math.min(rxDescriptorLength(mirror, at), PACKET_BUFFER_SIZE);
       if (++slot === this.size) slot = 0;
     }
     if (ready === 0) return 0;
-    copySlots(this.memory, 'fromGuest', this.buffers.address, this.packetMirror, PACKET_BUFFER_SIZE, this.size, this.next, ready, this.lengths);
+    this.storage.copyPackets('fromGuest', this.next, ready);
 
     let delivered = 0;
     let slot = this.next;
@@ -167,8 +153,8 @@ export class RxRing {
       } else if (this.discarding) {
         this.discarding = false;
       } else {
-        const length = this.lengths[slot]!;
-        if (!visit(this.slotViews[slot]!, length, status, errors)) {
+        const length = lengths[slot]!;
+        if (!visit(slotViews[slot]!, length, status, errors)) {
           this.counters.visitorFull++;
           break;
         }
@@ -188,7 +174,7 @@ export class RxRing {
   async refill(): Promise<number> {
     const count = this.pendingRefill;
     if (count === 0) return 0;
-    copySlots(this.memory, 'toGuest', this.descriptors.address, this.descriptorMirror, DESCRIPTOR_SIZE, this.size, this.rdt, count);
+    this.storage.copyDescriptors('toGuest', this.rdt, count);
     this.rdt = (this.rdt + count) % this.size;
     this.counters.refilled += count;
     this.counters.doorbells++;
@@ -198,7 +184,6 @@ export class RxRing {
 
   /** Gives the DMA regions back; only once the NIC no longer owns them (RX disabled). */
   release(): void {
-    this.dma.free(this.buffers);
-    this.dma.free(this.descriptors);
+    this.storage.release();
   }
 }

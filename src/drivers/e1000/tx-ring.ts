@@ -1,8 +1,9 @@
-import { copySlots, type DmaRegion, type RingDma, type RingMemory } from './dma.ts';
+import type { DmaRegion } from '../../platform/dma-allocator.ts';
 import { DESCRIPTOR_SIZE, encodeTxDescriptor, TxCmd, TxSta, txDescriptorSta } from './descriptors.ts';
 import { E1000ConfigError } from './errors.ts';
 import { Reg, type E1000Registers } from './registers.ts';
-import { checkRingSize, highHalf, lowHalf, DEFAULT_RING_SIZE, PACKET_BUFFER_SIZE, type RingOptions } from './ring-layout.ts';
+import { highHalf, lowHalf, PACKET_BUFFER_SIZE, type RingOptions } from './ring-layout.ts';
+import { RingStorage, type RingDma, type RingMemory } from './ring-storage.ts';
 
 export interface TxRingCounters {
   /** Frames handed to the NIC. */
@@ -25,8 +26,8 @@ export interface TxRingCounters {
 export type TxFill = (index: number, view: Buffer) => number;
 
 /**
- * The legacy transmit ring (SDM 3.4): a descriptor array and one contiguous area of
- * size × 2048-byte packet buffers, both in DMA memory, mirrored host-side.
+ * The legacy transmit ring (SDM 3.4), in a RingStorage (descriptors and 2048-byte packet buffers
+ * in DMA memory, mirrored host-side).
  *
  * A batch is staged in the mirrors and leaves in as few pwrites as possible (packets, then
  * descriptors; a wrap splits each in two), then ONE posted TDT write rings the doorbell.
@@ -43,36 +44,21 @@ export class TxRing {
   readonly buffers: DmaRegion;
   readonly counters: TxRingCounters = { submitted: 0, completed: 0, bytes: 0, ringFull: 0, doorbells: 0 };
 
-  private readonly descriptorMirror: Buffer;
-  private readonly packetMirror: Buffer;
-  private readonly slotViews: Buffer[];
-  private readonly lengths: Uint16Array;
+  private readonly storage: RingStorage;
   private tail = 0;
   private clean = 0;
   private command: number = TxCmd.EOP | TxCmd.IFCS | TxCmd.RS;
 
   constructor(
-    private readonly memory: RingMemory,
+    memory: RingMemory,
     private readonly registers: E1000Registers,
-    private readonly dma: RingDma,
+    dma: RingDma,
     opts: RingOptions = {},
   ) {
-    this.size = opts.size ?? DEFAULT_RING_SIZE;
-    checkRingSize(this.size, 'TX');
-    const tag = opts.tag ?? 'e1000';
-    this.descriptors = dma.alloc(this.size * DESCRIPTOR_SIZE, { align: 128, tag: `${tag} tx descriptors` });
-    try {
-      this.buffers = dma.alloc(this.size * PACKET_BUFFER_SIZE, { align: 4096, tag: `${tag} tx buffers` });
-    } catch (err) {
-      dma.free(this.descriptors);
-      throw err;
-    }
-    this.descriptorMirror = Buffer.alloc(this.size * DESCRIPTOR_SIZE);
-    this.packetMirror = Buffer.alloc(this.size * PACKET_BUFFER_SIZE);
-    this.slotViews = Array.from({ length: this.size }, (_, i) =>
-      this.packetMirror.subarray(i * PACKET_BUFFER_SIZE, (i + 1) * PACKET_BUFFER_SIZE),
-    );
-    this.lengths = new Uint16Array(this.size);
+    this.storage = new RingStorage(memory, dma, 'TX', opts);
+    this.size = this.storage.size;
+    this.descriptors = this.storage.descriptors;
+    this.buffers = this.storage.buffers;
   }
 
   /** TDLEN value. */
@@ -108,8 +94,8 @@ export class TxRing {
    * (head = tail = 0: empty). Only while TX is disabled.
    */
   async program(): Promise<void> {
-    this.descriptorMirror.fill(0);
-    copySlots(this.memory, 'toGuest', this.descriptors.address, this.descriptorMirror, DESCRIPTOR_SIZE, this.size, 0, this.size);
+    this.storage.descriptorMirror.fill(0);
+    this.storage.copyDescriptors('toGuest', 0, this.size);
     this.tail = 0;
     this.clean = 0;
     const r = this.registers;
@@ -132,11 +118,11 @@ export class TxRing {
     if (n < count) this.counters.ringFull++;
     if (n <= 0) return 0;
     const first = this.tail;
-    const base = this.buffers.address;
+    const { descriptorMirror, slotViews, lengths } = this.storage;
     let accepted = 0;
     let bytes = 0;
     for (let slot = first; accepted < n; accepted++) {
-      const length = fill(accepted, this.slotViews[slot]!);
+      const length = fill(accepted, slotViews[slot]!);
       if (length === 0) break;
       if (!Number.isInteger(length) || length < 1 || length > PACKET_BUFFER_SIZE) {
         throw new E1000ConfigError(`TX frame length ${length} is outside 1..${PACKET_BUFFER_SIZE}`, {
@@ -145,14 +131,14 @@ export class TxRing {
           slot,
         });
       }
-      this.lengths[slot] = length;
-      encodeTxDescriptor(this.descriptorMirror, slot * DESCRIPTOR_SIZE, base + slot * PACKET_BUFFER_SIZE, length, this.command);
+      lengths[slot] = length;
+      encodeTxDescriptor(descriptorMirror, slot * DESCRIPTOR_SIZE, this.storage.bufferAddress(slot), length, this.command);
       bytes += length;
       if (++slot === this.size) slot = 0;
     }
     if (accepted === 0) return 0;
-    copySlots(this.memory, 'toGuest', base, this.packetMirror, PACKET_BUFFER_SIZE, this.size, first, accepted, this.lengths);
-    copySlots(this.memory, 'toGuest', this.descriptors.address, this.descriptorMirror, DESCRIPTOR_SIZE, this.size, first, accepted);
+    this.storage.copyPackets('toGuest', first, accepted);
+    this.storage.copyDescriptors('toGuest', first, accepted);
     this.tail = (first + accepted) % this.size;
     this.counters.submitted += accepted;
     this.counters.bytes += bytes;
@@ -165,10 +151,11 @@ export class TxRing {
   reap(): number {
     const pending = this.inFlight;
     if (pending === 0) return 0;
-    copySlots(this.memory, 'fromGuest', this.descriptors.address, this.descriptorMirror, DESCRIPTOR_SIZE, this.size, this.clean, pending);
+    this.storage.copyDescriptors('fromGuest', this.clean, pending);
+    const mirror = this.storage.descriptorMirror;
     let done = 0;
     let slot = this.clean;
-    while (done < pending && (txDescriptorSta(this.descriptorMirror, slot * DESCRIPTOR_SIZE) & TxSta.DD) !== 0) {
+    while (done < pending && (txDescriptorSta(mirror, slot * DESCRIPTOR_SIZE) & TxSta.DD) !== 0) {
       done++;
       if (++slot === this.size) slot = 0;
     }
@@ -179,7 +166,6 @@ export class TxRing {
 
   /** Gives the DMA regions back; only once the NIC no longer owns them (TX disabled). */
   release(): void {
-    this.dma.free(this.buffers);
-    this.dma.free(this.descriptors);
+    this.storage.release();
   }
 }
