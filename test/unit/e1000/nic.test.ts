@@ -81,6 +81,15 @@ describe('E1000Hardware', () => {
     expect(regs.values.get(rah(0))).toBe(0x8000_5634);
   });
 
+  it('setMacAddress programs RAL0/RAH0 with AV and refuses a multicast address', async () => {
+    const { nic, regs } = hardware();
+    await nic.setMacAddress('02:11:22:33:44:55');
+    expect(regs.values.get(ral(0))).toBe(0x33221102);
+    expect(regs.values.get(rah(0))).toBe(0x8000_5544);
+    expect(nic.mac).toBe('02:11:22:33:44:55');
+    await expect(nic.setMacAddress('03:11:22:33:44:55')).rejects.toThrow(E1000ConfigError);
+  });
+
   it('detects a wrong EEPROM checksum', async () => {
     const regs = nicRegisters();
     const hook = regs.onRead.get(Reg.EERD)!;
