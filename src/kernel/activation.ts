@@ -1,0 +1,68 @@
+import type { Processor } from './processor.ts';
+import type { RoutineSnapshot } from './bugcheck.ts';
+
+export type ActivationKind = 'thread' | 'isr' | 'dpc';
+
+/** A routine call inside an activation (the activation's own routine, or a callback it made). */
+export interface RoutineRecord {
+  readonly name: string;
+  readonly irql: number;
+  /** performance.now() at entry. */
+  readonly since: number;
+}
+
+let nextActivationId = 1;
+
+/**
+ * One flow of control the kernel runs on a processor: a system thread call (MiniportInitializeEx,
+ * an OID request), one interrupt dispatch (the ISRs of a line), or one DPC drain. It is the value
+ * kept in AsyncLocalStorage, so that driver code knows its processor and IRQL across awaits.
+ * Callbacks it makes (a synchronize routine, MiniportInterruptDPC called by NDIS' DPC) stay in the
+ * same activation and only push a RoutineRecord.
+ */
+export class Activation {
+  readonly id = nextActivationId++;
+  readonly kind: ActivationKind;
+  processor: Processor;
+  irql: number;
+  readonly baseIrql: number;
+  readonly routines: RoutineRecord[] = [];
+  /** What it is blocked on, for reports (undefined while it runs). */
+  state: string | undefined;
+  ended = false;
+  /** performance.now() when the current ISR/DPC started (the DPC watchdog's single-routine clock). */
+  clockStart: number;
+
+  constructor(kind: ActivationKind, processor: Processor, irql: number, name: string) {
+    this.kind = kind;
+    this.processor = processor;
+    this.irql = irql;
+    this.baseIrql = irql;
+    const now = performance.now();
+    this.clockStart = now;
+    this.routines.push({ name, irql, since: now });
+  }
+
+  get name(): string {
+    return this.routines[0]?.name ?? '?';
+  }
+
+  /** The innermost routine running in this activation. */
+  get routine(): string {
+    return this.routines[this.routines.length - 1]?.name ?? '?';
+  }
+
+  snapshot(now = performance.now()): RoutineSnapshot[] {
+    return this.routines.map((r, i) => {
+      const last = i === this.routines.length - 1;
+      const snap: RoutineSnapshot = {
+        kind: i === 0 ? this.kind : 'call',
+        name: r.name,
+        irql: last ? this.irql : r.irql,
+        since: new Date(performance.timeOrigin + r.since).toISOString(),
+        runningForUs: Math.round((now - r.since) * 1000),
+      };
+      return last && this.state ? { ...snap, state: this.state } : snap;
+    });
+  }
+}

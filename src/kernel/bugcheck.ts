@@ -1,0 +1,153 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DirqlError } from '../util/errors.ts';
+import type { TraceEvent } from './trace.ts';
+
+/** Windows bug check codes the host raises (names as in the Windows debugger). */
+export const BugCheckCode = {
+  IRQL_NOT_DISPATCH_LEVEL: 0x8,
+  IRQL_NOT_GREATER_OR_EQUAL: 0x9,
+  IRQL_NOT_LESS_OR_EQUAL: 0xa,
+  SPIN_LOCK_ALREADY_OWNED: 0xf,
+  SPIN_LOCK_NOT_OWNED: 0x10,
+  KMODE_EXCEPTION_NOT_HANDLED: 0x1e,
+  IRQL_GT_ZERO_AT_SYSTEM_SERVICE: 0x4a,
+  SYSTEM_THREAD_EXCEPTION_NOT_HANDLED: 0x7e,
+  DRIVER_VERIFIER_DETECTED_VIOLATION: 0xc4,
+  IRQL_UNEXPECTED_VALUE: 0xc8,
+  DRIVER_IRQL_NOT_LESS_OR_EQUAL: 0xd1,
+  HARDWARE_INTERRUPT_STORM: 0xf2,
+  WDF_VIOLATION: 0x10d,
+  DPC_WATCHDOG_VIOLATION: 0x133,
+  PASSIVE_INTERRUPT_ERROR: 0x13b,
+} as const;
+
+/**
+ * Parameter 1 values of DRIVER_VERIFIER_DETECTED_VIOLATION (0xC4). The 0x3x/0x4x values are
+ * Windows' own; 0xE00x are dirql's additions (Windows has no verifier check for a slow ISR).
+ */
+export const VerifierViolation = {
+  RAISE_IRQL_INVALID: 0x30,
+  LOWER_IRQL_INVALID: 0x31,
+  RELEASE_SPIN_LOCK_NOT_AT_DISPATCH: 0x32,
+  ACQUIRE_SPIN_LOCK_AT_DPC_LEVEL_BELOW_DISPATCH: 0x40,
+  RELEASE_SPIN_LOCK_FROM_DPC_LEVEL_BELOW_DISPATCH: 0x41,
+  ACQUIRE_SPIN_LOCK_ABOVE_DISPATCH: 0x42,
+  ISR_TOO_LONG: 0xe001,
+  SYNCHRONIZE_ROUTINE_TOO_LONG: 0xe002,
+  RESUMED_OUTSIDE_KERNEL_WAIT: 0xe003,
+} as const;
+
+const codeNames = new Map<number, string>(Object.entries(BugCheckCode).map(([k, v]) => [v, k]));
+
+export function bugCheckName(code: number): string {
+  return codeNames.get(code) ?? `BUGCHECK_0x${code.toString(16).toUpperCase()}`;
+}
+
+/** One routine in a processor's chain of nested routines, outermost first. */
+export interface RoutineSnapshot {
+  readonly kind: 'thread' | 'isr' | 'dpc' | 'call';
+  readonly name: string;
+  readonly irql: number;
+  /** Wall-clock ISO time when it started. */
+  readonly since: string;
+  readonly runningForUs: number;
+  /** What it is blocked on, if anything: "spinning on SpinLock#3", "waiting", "register read". */
+  readonly state?: string;
+}
+
+export interface ProcessorSnapshot {
+  readonly index: number;
+  readonly irql: number;
+  readonly irqlName: string;
+  readonly routines: RoutineSnapshot[];
+  readonly queuedDpcs: string[];
+}
+
+export interface BugCheckReport {
+  readonly code: number;
+  readonly name: string;
+  readonly parameters: readonly [number, number, number, number];
+  readonly message: string;
+  /** The API whose rules were broken (KeAcquireSpinLock, NdisMSynchronizeWithInterruptEx...). */
+  readonly api?: string;
+  readonly processor: number | null;
+  readonly irql: number | null;
+  readonly irqlName: string | null;
+  /** Chain of nested routines on the crashing processor, outermost first. */
+  readonly routines: RoutineSnapshot[];
+  readonly processors: ProcessorSnapshot[];
+  /** JS stacks involved: where the bug check was raised, the cause, the lock owner... */
+  readonly stacks: { readonly label: string; readonly stack: string }[];
+  readonly trace: TraceEvent[];
+  readonly time: string;
+  files?: { json: string; text: string };
+}
+
+/** The driver crashed. Carries the full report; `code` and `parameters` as KeBugCheckEx had them. */
+export class BugCheckError extends DirqlError {
+  readonly code: number;
+  readonly parameters: readonly [number, number, number, number];
+  readonly report: BugCheckReport;
+
+  constructor(report: BugCheckReport, options?: { cause?: unknown }) {
+    super(`*** STOP: 0x${hex8(report.code)} (${report.parameters.map((p) => `0x${hex8(p)}`).join(', ')}) ${report.name}: ${report.message}`,
+      { code: report.code, name: report.name, processor: report.processor, irql: report.irql, api: report.api }, options);
+    this.code = report.code;
+    this.parameters = report.parameters;
+    this.report = report;
+  }
+}
+
+function hex8(n: number): string {
+  return (n >>> 0).toString(16).toUpperCase().padStart(8, '0');
+}
+
+function hexParam(n: number): string {
+  return Number.isSafeInteger(n) && n >= 0 ? `0x${n.toString(16).toUpperCase()}` : String(n);
+}
+
+/** The readable form of a report, close to what `!analyze -v` prints. */
+export function formatBugCheckText(r: BugCheckReport): string {
+  const lines: string[] = [];
+  lines.push(`${r.name} (${r.code.toString(16)})`, r.message, '');
+  lines.push('Arguments:');
+  r.parameters.forEach((p, i) => lines.push(`Arg${i + 1}: ${hexParam(p)}`));
+  lines.push('');
+  if (r.api) lines.push(`API: ${r.api}`);
+  lines.push(`Processor: ${r.processor ?? 'none'}   IRQL: ${r.irqlName ?? 'none'}   Time: ${r.time}`, '');
+  lines.push('Routines on the crashing processor (outermost first):');
+  if (r.routines.length === 0) lines.push('  (none)');
+  for (const s of r.routines) lines.push(`  ${fmtRoutine(s)}`);
+  lines.push('');
+  for (const p of r.processors) {
+    lines.push(`Processor ${p.index} at ${p.irqlName}${p.queuedDpcs.length ? `, queued DPCs: ${p.queuedDpcs.join(', ')}` : ''}`);
+    for (const s of p.routines) lines.push(`  ${fmtRoutine(s)}`);
+  }
+  lines.push('');
+  for (const s of r.stacks) lines.push(`--- ${s.label} ---`, s.stack, '');
+  lines.push(`Last ${r.trace.length} trace events (ms since host start):`);
+  for (const e of r.trace) lines.push(`  ${e.t.toFixed(3).padStart(12)}  ${e.processor === undefined ? ' ' : e.processor}  ${e.kind.padEnd(10)} ${e.detail}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function fmtRoutine(s: RoutineSnapshot): string {
+  return `${s.kind.padEnd(6)} ${s.name} at ${s.irql} for ${s.runningForUs} us${s.state ? ` [${s.state}]` : ''}`;
+}
+
+/** Writes bugcheck-<time>.json and .txt; never throws (the crash must not crash the host). */
+export async function writeBugCheckFiles(report: BugCheckReport, dir: string): Promise<{ json: string; text: string }> {
+  await mkdir(dir, { recursive: true });
+  const stamp = report.time.replace(/[:.]/g, '-');
+  for (let n = 0; ; n++) {
+    const base = join(dir, `bugcheck-${stamp}${n ? `-${n}` : ''}`);
+    try {
+      const { files: _files, ...plain } = report;
+      await writeFile(`${base}.json`, `${JSON.stringify(plain, null, 2)}\n`, { flag: 'wx', mode: 0o644 });
+      await writeFile(`${base}.txt`, formatBugCheckText(report), { flag: 'w', mode: 0o644 });
+      return { json: `${base}.json`, text: `${base}.txt` };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n > 100) throw err;
+    }
+  }
+}

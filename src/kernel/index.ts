@@ -1,0 +1,17 @@
+export { Kernel, type KernelOptions, type KernelLimits, type BugCheckInfo } from './kernel.ts';
+export { Irql, DEFAULT_DIRQL, irqlName, isValidIrql, isDeviceIrql, type KIRQL } from './irql.ts';
+export { Processor } from './processor.ts';
+export { Activation, type ActivationKind, type RoutineRecord } from './activation.ts';
+export { InterruptObject, InterruptLock, type ConnectInterruptOptions, type InterruptServiceRoutine } from './interrupt.ts';
+export { Dpc, type DeferredRoutine, type DpcImportance } from './dpc.ts';
+export { SpinLock, type KernelLock } from './spin-lock.ts';
+export {
+  BugCheckCode, BugCheckError, VerifierViolation, bugCheckName, formatBugCheckText,
+  type BugCheckReport, type ProcessorSnapshot, type RoutineSnapshot,
+} from './bugcheck.ts';
+export { Verifier, type VerifierOptions, type VerifierFinding } from './verifier.ts';
+export { DeviceRegisters, type RegisterBackend, type DeviceRegistersOptions } from './registers.ts';
+export { TraceBuffer, type TraceEvent } from './trace.ts';
+export { Scheduler, SeededRandom } from './scheduler.ts';
+export type { InterruptLineSource } from './lines.ts';
+export { KernelError, KernelContextError, DriverStoppedError } from './errors.ts';

@@ -1,0 +1,866 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import { logger } from '../util/log.ts';
+import { Activation } from './activation.ts';
+import {
+  BugCheckCode, BugCheckError, VerifierViolation, bugCheckName, writeBugCheckFiles, type BugCheckReport,
+} from './bugcheck.ts';
+import { drainDpcQueue, type Dpc } from './dpc.ts';
+import { DriverStoppedError, KernelContextError, KernelError } from './errors.ts';
+import { InterruptController } from './interrupt-dispatch.ts';
+import type { ConnectInterruptOptions, InterruptObject } from './interrupt.ts';
+import { Irql, irqlName, isValidIrql } from './irql.ts';
+import type { InterruptLineSource } from './lines.ts';
+import { Processor } from './processor.ts';
+import { Scheduler, SeededRandom } from './scheduler.ts';
+import { SpinLock, type KernelLock } from './spin-lock.ts';
+import { TraceBuffer } from './trace.ts';
+import { Verifier, type VerifierFinding, type VerifierOptions } from './verifier.ts';
+
+let kernelLog: ReturnType<typeof logger> | undefined;
+/** Created on first use, so that hosts and tests can set DIRQL_LOG before anything is logged. */
+function log(): ReturnType<typeof logger> {
+  kernelLog ??= logger('kernel');
+  return kernelLog;
+}
+
+export interface KernelLimits {
+  /** DPC_WATCHDOG_VIOLATION (0x133, P1=0) when one DPC or ISR runs longer. Default 1000 ms. */
+  dpcTimeLimitMs?: number;
+  /** DPC_WATCHDOG_VIOLATION (0x133, P1=1) when a processor stays at DISPATCH_LEVEL or above longer. Default 5000 ms. */
+  dispatchTimeLimitMs?: number;
+  /** HARDWARE_INTERRUPT_STORM (0xF2) after this many rounds in which no ISR recognised a still-asserted line. Default 1000. */
+  interruptStormThreshold?: number;
+  /** Trace events included in a bug check report. Default 64. */
+  traceTail?: number;
+}
+
+export interface KernelOptions {
+  /** Logical processors. Default 1. */
+  processors?: number;
+  /** Seed of the scheduler's choices when there are several processors. Default 1. */
+  seed?: number;
+  lines?: InterruptLineSource;
+  /** Enables the verifier's timing checks (absent: off). */
+  verifier?: VerifierOptions;
+  /** Where bug check reports go. Default ./crash-reports. */
+  bugCheckDir?: string;
+  trace?: TraceBuffer;
+  limits?: KernelLimits;
+}
+
+export interface BugCheckInfo {
+  api?: string;
+  message?: string;
+  cause?: unknown;
+  /** Processor to report when the bug check is raised outside any routine (watchdog timer). */
+  processor?: number;
+  stacks?: { label: string; stack: string }[];
+}
+
+/**
+ * The kernel model: processors with IRQLs, interrupt dispatch, DPC queues, spin locks,
+ * synchronize-with-interrupt, bug checks. Facades (NDIS, KMDF) are written on top of it.
+ *
+ * Which processor and IRQL a piece of driver code runs at is kept in AsyncLocalStorage: the
+ * Activation follows the code across every await, whatever it awaits, so KeGetCurrentIrql is right
+ * even if a driver awaits something that is not a kernel preemption point (a global "current
+ * processor" set by the scheduler would silently become wrong there). The price on Node 20 is about
+ * 100 ns per awaited promise process-wide; a qtest register read costs 15–90 µs.
+ */
+export class Kernel extends EventEmitter {
+  readonly processors: readonly Processor[];
+  readonly seed: number;
+  readonly trace: TraceBuffer;
+  readonly scheduler: Scheduler;
+  readonly verifier: Verifier;
+  readonly limits: Readonly<Required<KernelLimits>>;
+  readonly bugCheckDir: string;
+  /** Resolves with the report (files written) once the driver has bug-checked. Never rejects. */
+  readonly bugCheckReport: Promise<BugCheckReport>;
+  readonly lineSource: InterruptLineSource | undefined;
+  private resolveReport!: (r: BugCheckReport) => void;
+  private stopError: BugCheckError | null = null;
+  private lastReport: BugCheckReport | undefined;
+  private readonly als = new AsyncLocalStorage<Activation>();
+  private readonly interrupts: InterruptController;
+  private readonly multi: boolean;
+  private unsubscribeLines: (() => void) | undefined;
+  private watchdogTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: KernelOptions = {}) {
+    super();
+    const n = opts.processors ?? 1;
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new KernelError(`processors must be 1..64, got ${n}`);
+    this.processors = Array.from({ length: n }, (_, i) => new Processor(i));
+    this.multi = n > 1;
+    this.seed = opts.seed ?? 1;
+    this.scheduler = new Scheduler(new SeededRandom(this.seed), (a) => this.canRun(a), this.multi);
+    this.trace = opts.trace ?? new TraceBuffer();
+    this.verifier = new Verifier(opts.verifier);
+    this.limits = {
+      dpcTimeLimitMs: opts.limits?.dpcTimeLimitMs ?? 1000,
+      dispatchTimeLimitMs: opts.limits?.dispatchTimeLimitMs ?? 5000,
+      interruptStormThreshold: opts.limits?.interruptStormThreshold ?? 1000,
+      traceTail: opts.limits?.traceTail ?? 64,
+    };
+    this.bugCheckDir = opts.bugCheckDir ?? join(process.cwd(), 'crash-reports');
+    this.bugCheckReport = new Promise((resolve) => { this.resolveReport = resolve; });
+    this.lineSource = opts.lines;
+    this.interrupts = new InterruptController(this);
+    this.unsubscribeLines = opts.lines?.onChange((line, asserted) => this.interrupts.onLineChange(line, asserted));
+    const period = Math.max(5, Math.min(this.limits.dpcTimeLimitMs, this.limits.dispatchTimeLimitMs) / 4);
+    this.watchdogTimer = setInterval(() => this.watchdogTick(), period);
+    this.watchdogTimer.unref();
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /** The bug check error once the driver has crashed, else null. */
+  get stopped(): BugCheckError | null {
+    return this.stopError;
+  }
+
+  /** The report of the bug check, once there was one. */
+  get lastBugCheck(): BugCheckReport | undefined {
+    return this.lastReport;
+  }
+
+  get processorCount(): number {
+    return this.processors.length;
+  }
+
+  get connectedInterrupts(): InterruptObject[] {
+    return this.interrupts.connected;
+  }
+
+  /** The activation (routine, processor, IRQL) the calling code runs in, if any. */
+  current(): Activation | undefined {
+    return this.als.getStore();
+  }
+
+  /** Used by kernel objects: the caller's activation; throws if the driver stopped or there is none. */
+  activationFor(api: string): Activation {
+    if (this.stopError) throw this.stopError;
+    const act = this.als.getStore();
+    if (!act) throw new KernelContextError(`${api} must be called from a routine the kernel runs (runAtPassive, an ISR, a DPC)`, { api });
+    if (act.ended) {
+      throw new KernelContextError(`${api} called by work left running after routine ${act.name} returned (a promise it did not await)`, { api, routine: act.name });
+    }
+    return act;
+  }
+
+  runIn<T>(act: Activation, fn: () => T): T {
+    return this.als.run(act, fn);
+  }
+
+  // ---------------------------------------------------------------- IRQL
+
+  /** KeGetCurrentIrql. */
+  currentIrql(): number {
+    return this.activationFor('KeGetCurrentIrql').irql;
+  }
+
+  /** KeGetCurrentProcessorNumber. */
+  currentProcessor(): number {
+    return this.activationFor('KeGetCurrentProcessorNumber').processor.index;
+  }
+
+  /** KeRaiseIrql: returns the old IRQL; raising to a lower level is a bug check. */
+  raiseIrql(newIrql: number): number {
+    const act = this.activationFor('KeRaiseIrql');
+    if (!isValidIrql(newIrql) || newIrql < act.irql) {
+      this.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RAISE_IRQL_INVALID, act.irql, newIrql, 0, {
+        api: 'KeRaiseIrql', message: `KeRaiseIrql(${newIrql}) at ${irqlName(act.irql)}: the new IRQL is lower than the current one`,
+      });
+    }
+    const old = act.irql;
+    this.setIrql(act, newIrql);
+    return old;
+  }
+
+  /** KeLowerIrql: lowering to a higher level, or below the level the routine was entered at, is a bug check. */
+  lowerIrql(newIrql: number): void {
+    const act = this.activationFor('KeLowerIrql');
+    if (!isValidIrql(newIrql) || newIrql > act.irql || newIrql < act.baseIrql) {
+      const inDpc = act.kind === 'dpc' && newIrql < act.baseIrql ? 1 : 0;
+      this.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.LOWER_IRQL_INVALID, act.irql, newIrql, inDpc, {
+        api: 'KeLowerIrql',
+        message: newIrql > act.irql
+          ? `KeLowerIrql(${newIrql}) at ${irqlName(act.irql)}: the new IRQL is higher than the current one`
+          : `KeLowerIrql(${newIrql}) in ${act.name}, which was entered at ${irqlName(act.baseIrql)}`,
+      });
+    }
+    this.setIrql(act, newIrql);
+  }
+
+  /**
+   * Every facade entry point calls this with the IRQL range Microsoft documents for it. Above the
+   * range: IRQL_NOT_LESS_OR_EQUAL (P2 current IRQL, P3 highest allowed); below: IRQL_NOT_GREATER_OR_EQUAL.
+   */
+  requireIrql(api: string, min: number, max: number): void {
+    const act = this.activationFor(api);
+    if (act.irql > max) {
+      this.bugCheck(BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, 0, act.irql, max, 0, {
+        api, message: `${api} called at ${irqlName(act.irql)}; it may only be called at ${rangeText(min, max)}`,
+      });
+    }
+    if (act.irql < min) {
+      this.bugCheck(BugCheckCode.IRQL_NOT_GREATER_OR_EQUAL, act.irql, min, 0, 0, {
+        api, message: `${api} called at ${irqlName(act.irql)}; it may only be called at ${rangeText(min, max)}`,
+      });
+    }
+  }
+
+  /** Set an activation's IRQL and keep its processor's state (owner, DPC watchdog clock, pending work) right. */
+  setIrql(act: Activation, irql: number): void {
+    const old = act.irql;
+    let P = act.processor;
+    if (act.kind === 'thread') {
+      if (irql >= Irql.DISPATCH_LEVEL && P.owner !== act) {
+        if (P.owner !== null || P.nested.length > 0) P = this.migrateRogueThread(act, irql);
+        P.owner = act;
+      } else if (irql < Irql.DISPATCH_LEVEL && P.owner === act) {
+        P.owner = null;
+        this.scheduler.wake();
+      }
+    }
+    act.irql = irql;
+    P.noteIrql();
+    if (irql < old) this.requestService(P);
+  }
+
+  /**
+   * A thread below DISPATCH_LEVEL resumed from an await the kernel does not control while its
+   * processor was busy, and now raises. Threads may move between processors, so take an idle one;
+   * with none, the model cannot place it and says so.
+   */
+  private migrateRogueThread(act: Activation, irql: number): Processor {
+    const to = this.processors.find((P) => P.nested.length === 0 && P.owner === null);
+    if (!to) {
+      this.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RESUMED_OUTSIDE_KERNEL_WAIT, act.irql, irql, act.processor.index, {
+        message: `${act.routine} raised to ${irqlName(irql)} while processor ${act.processor.index} was running something else: it awaited a promise that is not a kernel wait. Wrap such awaits in kernel.wait()`,
+      });
+    }
+    act.processor.threads.delete(act);
+    to.threads.add(act);
+    act.processor = to;
+    return to;
+  }
+
+  // ---------------------------------------------------------------- running routines
+
+  /**
+   * Run a driver routine as a thread call on processor `n`, starting at `irql` (PASSIVE_LEVEL for
+   * MiniportInitializeEx, DISPATCH_LEVEL for a send from a protocol at DISPATCH). An exception
+   * escaping it is SYSTEM_THREAD_EXCEPTION_NOT_HANDLED; returning at another IRQL is IRQL_UNEXPECTED_VALUE.
+   */
+  async runOnProcessor<T>(n: number, irql: number, name: string, fn: () => T | Promise<T>): Promise<T> {
+    if (this.stopError) throw new DriverStoppedError(`driver stopped by bug check ${this.stopError.report.name}; ${name} refused`, { routine: name }, { cause: this.stopError });
+    const P = this.processors[n];
+    if (!P) throw new KernelError(`processor ${n} does not exist (${this.processors.length} configured)`, { routine: name });
+    if (irql !== Irql.PASSIVE_LEVEL && irql !== Irql.APC_LEVEL && irql !== Irql.DISPATCH_LEVEL) {
+      throw new KernelError(`a thread call starts at PASSIVE_LEVEL, APC_LEVEL or DISPATCH_LEVEL, not ${irqlName(irql)}`, { routine: name });
+    }
+    const act = new Activation('thread', P, irql, name);
+    P.threads.add(act);
+    return this.als.run(act, async () => {
+      try {
+        if (this.multi || !this.canRun(act) || (irql >= Irql.DISPATCH_LEVEL && P.owner !== null)) {
+          await this.scheduler.park(act, undefined, 'ready');
+        }
+        if (irql >= Irql.DISPATCH_LEVEL) {
+          act.processor.owner = act;
+          act.processor.noteIrql();
+        }
+        let result: T;
+        try {
+          result = await fn();
+        } catch (err) {
+          throw this.routineFailed(act, err);
+        }
+        if (act.irql !== act.baseIrql) {
+          this.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (act.baseIrql << 8) | 2, 0, 0, 0, {
+            message: `${name} returned at ${irqlName(act.irql)} but was called at ${irqlName(act.baseIrql)} (a spin lock still held, or an IRQL not restored)`,
+          });
+        }
+        return result;
+      } finally {
+        this.endThread(act);
+      }
+    });
+  }
+
+  /** A system-thread call (MiniportInitializeEx, MiniportHaltEx, an OID request) at PASSIVE_LEVEL on a processor the scheduler picks. */
+  runAtPassive<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    const idle = this.processors.filter((P) => P.idle);
+    const P = this.scheduler.choose(idle.length ? idle : this.processors);
+    return this.runOnProcessor(P.index, Irql.PASSIVE_LEVEL, name, fn);
+  }
+
+  /**
+   * Call a driver callback inside the current routine (NDIS calling MiniportInterruptDPC from its
+   * DPC, a facade calling MiniportSynchronizeInterrupt): it shows in the chain of routines and must
+   * return at the IRQL it was called at.
+   */
+  async callRoutine<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    const act = this.activationFor(name);
+    const irql = act.irql;
+    const rec = { name, irql, since: performance.now() };
+    act.routines.push(rec);
+    try {
+      const result = await fn();
+      if (act.irql !== irql) {
+        this.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (irql << 8) | 2, 0, 0, 0, {
+          message: `${name} returned at ${irqlName(act.irql)} but was called at ${irqlName(irql)}`,
+        });
+      }
+      return result;
+    } finally {
+      const i = act.routines.lastIndexOf(rec);
+      if (i > 0) act.routines.splice(i, 1);
+    }
+  }
+
+  private endThread(act: Activation): void {
+    act.ended = true;
+    const P = act.processor;
+    P.threads.delete(act);
+    if (P.owner === act) P.owner = null;
+    P.noteIrql();
+    this.scheduler.wake();
+    this.requestService(P);
+  }
+
+  /** Turn what escaped a routine into the bug check Windows would raise (or pass a bug check through). */
+  routineFailed(act: Activation, err: unknown): unknown {
+    if (err instanceof BugCheckError) return err;
+    if (this.stopError) return this.stopError;
+    const e = err instanceof Error ? err : new Error(String(err));
+    try {
+      this.bugCheck(act.kind === 'thread' ? BugCheckCode.SYSTEM_THREAD_EXCEPTION_NOT_HANDLED : BugCheckCode.KMODE_EXCEPTION_NOT_HANDLED, 0, 0, 0, 0, {
+        cause: e, message: `${act.routine} threw ${e.name}: ${e.message}`,
+      });
+    } catch (bc) {
+      return bc;
+    }
+  }
+
+  // ---------------------------------------------------------------- preemption points
+
+  /** Whether `act` may run now: the innermost activation of its processor, or a thread nobody else holds the processor against. */
+  private canRun(act: Activation): boolean {
+    if (act.ended) return true;
+    const P = act.processor;
+    if (act.kind !== 'thread') return P.nested[P.nested.length - 1] === act;
+    if (P.nested.length > 0) return false;
+    return P.owner === null || P.owner === act;
+  }
+
+  /** Interrupts above P's IRQL pending for it, or DPCs queued while it is below DISPATCH_LEVEL. */
+  hasWork(P: Processor): boolean {
+    if (this.stopError) return false;
+    const irql = P.irql;
+    if (this.interrupts.hasDeliverable(P, irql)) return true;
+    return irql < Irql.DISPATCH_LEVEL && P.dpcQueue.length > 0;
+  }
+
+  /**
+   * A preemption point of `act`: take pending interrupts and DPCs on its processor first, wait while
+   * something nested above it runs, and (several processors, `yieldToScheduler`) let the seeded
+   * scheduler decide who runs next. Returns undefined on the fast path so callers skip an await.
+   */
+  preempt(act: Activation, yieldToScheduler: boolean): Promise<void> | undefined {
+    if (this.stopError) throw this.stopError;
+    if (act.processor.dispatchSince !== null) this.checkWatchdog(act.processor);
+    if ((this.multi && yieldToScheduler) || !this.canRun(act) || this.hasWork(act.processor)) return this.preemptSlow(act, yieldToScheduler);
+    return undefined;
+  }
+
+  private async preemptSlow(act: Activation, yieldToScheduler: boolean): Promise<void> {
+    if (this.multi && yieldToScheduler) await this.scheduler.park(act, undefined, 'preempted');
+    for (;;) {
+      if (this.stopError) throw this.stopError;
+      if (!this.canRun(act)) {
+        await this.scheduler.park(act, undefined, 'preempted');
+        continue;
+      }
+      if (this.hasWork(act.processor)) {
+        await this.service(act.processor);
+        continue;
+      }
+      return;
+    }
+  }
+
+  /** Take interrupts (highest DIRQL first) and drain DPCs on P, nested on whatever P runs. */
+  private async service(P: Processor): Promise<void> {
+    for (;;) {
+      if (this.stopError) return;
+      const irql = P.irql;
+      const line = this.interrupts.pickLine(P, irql);
+      if (line) {
+        await this.interrupts.dispatch(P, line);
+        continue;
+      }
+      if (irql < Irql.DISPATCH_LEVEL && P.dpcQueue.length > 0) {
+        await drainDpcQueue(this, P);
+        continue;
+      }
+      return;
+    }
+  }
+
+  /** P has pending work and nobody may reach a preemption point soon: let it take the work on its own. */
+  requestService(P: Processor): void {
+    if (P.serviceRequested || !this.hasWork(P)) return;
+    P.serviceRequested = true;
+    this.scheduler.park(null)
+      .then(() => {
+        P.serviceRequested = false;
+        this.scheduler.wake();
+        return this.service(P);
+      })
+      .catch((err: unknown) => this.detachedFailure(err));
+  }
+
+  private detachedFailure(err: unknown): void {
+    if (err instanceof BugCheckError || this.stopError) return;
+    log().error({ err }, 'kernel internal failure while servicing interrupts');
+    try {
+      this.bugCheck(BugCheckCode.KMODE_EXCEPTION_NOT_HANDLED, 0, 0, 0, 0, { cause: err, message: 'kernel internal failure while servicing interrupts' });
+    } catch {
+      // Recorded by bugCheck; this path has no caller to rethrow to.
+    }
+  }
+
+  /** Used by locks: spin (or wait, below DISPATCH_LEVEL) until `ready`, taking interrupts meanwhile. */
+  async spinUntil(act: Activation, ready: () => boolean, state: string): Promise<void> {
+    for (;;) {
+      const p = this.preempt(act, false);
+      if (p) await p;
+      if (ready()) return;
+      await this.scheduler.park(act, () => ready() || this.hasWork(act.processor), state);
+    }
+  }
+
+  /** Wait (host code or a thread at <= APC_LEVEL) until `cond` holds. */
+  async waitUntil(cond: () => boolean, state: string): Promise<void> {
+    const act = this.current();
+    const live = act && !act.ended ? act : null;
+    while (!cond()) {
+      if (this.stopError) {
+        if (live) throw this.stopError;
+        return;
+      }
+      await this.scheduler.park(live, cond, state);
+    }
+  }
+
+  // ---------------------------------------------------------------- waiting and stalling
+
+  /**
+   * KeWaitForSingleObject on anything: a thread (<= APC_LEVEL) gives up its processor while
+   * `promise` is pending and resumes through the scheduler. Driver code should await nothing else.
+   */
+  async wait<T>(promise: Promise<T>, what = 'an object'): Promise<T> {
+    const act = this.current();
+    if (!act || act.ended) return promise;
+    this.requireIrql('KeWaitForSingleObject', Irql.PASSIVE_LEVEL, Irql.APC_LEVEL);
+    act.state = `waiting for ${what}`;
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+    try {
+      outcome = { ok: true, value: await promise };
+    } catch (error) {
+      outcome = { ok: false, error };
+    } finally {
+      act.state = undefined;
+    }
+    const p = this.preempt(act, true);
+    if (p) await p;
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  /** KeDelayExecutionThread / NdisMSleep (<= APC_LEVEL). */
+  delayExecution(ms: number): Promise<void> {
+    return this.wait(new Promise<void>((r) => setTimeout(r, ms)), `${ms} ms`);
+  }
+
+  /**
+   * KeStallExecutionProcessor: busy-waits holding the processor (any IRQL); a preemption point
+   * before and after. Up to 100 µs it really spins; longer stalls sleep but keep the processor.
+   */
+  async stallExecutionProcessor(microseconds: number): Promise<void> {
+    const act = this.activationFor('KeStallExecutionProcessor');
+    if (!(microseconds >= 0)) throw new KernelError(`stall of ${microseconds} µs`, { routine: act.routine });
+    const before = this.preempt(act, false);
+    if (before) await before;
+    act.state = `stalling ${microseconds} us`;
+    if (microseconds <= 100) {
+      const end = performance.now() + microseconds / 1000;
+      while (performance.now() < end) { /* the processor is stalled */ }
+    } else {
+      await new Promise<void>((r) => setTimeout(r, Math.ceil(microseconds / 1000)));
+    }
+    act.state = undefined;
+    const after = this.preempt(act, true);
+    if (after) await after;
+  }
+
+  // ---------------------------------------------------------------- interrupts
+
+  /** IoConnectInterruptEx (line based). At PASSIVE_LEVEL when called from a routine. */
+  connectInterrupt(opts: ConnectInterruptOptions): InterruptObject {
+    if (this.stopError) throw new DriverStoppedError('driver stopped by a bug check; connectInterrupt refused', {}, { cause: this.stopError });
+    const act = this.current();
+    if (act && !act.ended) this.requireIrql('IoConnectInterruptEx', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+    return this.interrupts.connect(opts);
+  }
+
+  /**
+   * KeSynchronizeExecution (NdisMSynchronizeWithInterruptEx, WdfInterruptSynchronize): raise to the
+   * interrupt's synchronize IRQL, take its spin lock (spinning while an ISR holds it on another
+   * processor), run the callback, release, restore the caller's IRQL, return the callback's boolean.
+   * For a passive-level interrupt: at PASSIVE_LEVEL under the passive-level interrupt lock.
+   */
+  async synchronizeExecution(interrupt: InterruptObject, callback: (context: unknown) => boolean | Promise<boolean>, context?: unknown): Promise<boolean> {
+    const api = 'KeSynchronizeExecution';
+    const act = this.activationFor(api);
+    const name = callback.name || 'SynchronizeRoutine';
+    if (interrupt.passive) this.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+    else this.requireIrql(api, Irql.PASSIVE_LEVEL, interrupt.synchronizeIrql);
+    const entry = this.preempt(act, false);
+    if (entry) await entry;
+    const old = act.irql;
+    let result = false;
+    try {
+      if (interrupt.synchronizeIrql > old) this.setIrql(act, interrupt.synchronizeIrql);
+      const expected = act.irql;
+      await this.acquireInterruptLockFor(act, interrupt);
+      const start = performance.now();
+      const rec = { name, irql: act.irql, since: start };
+      act.routines.push(rec);
+      try {
+        result = (await callback(context)) === true;
+      } finally {
+        const i = act.routines.lastIndexOf(rec);
+        if (i > 0) act.routines.splice(i, 1);
+        if (interrupt.lock.owner === act) this.releaseLock(interrupt.lock);
+      }
+      if (act.irql !== expected) {
+        this.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (expected << 8) | 2, interrupt.id, 0, 0, {
+          api, message: `synchronize routine ${name} returned at IRQL ${act.irql} instead of ${expected}`,
+        });
+      }
+      this.verifierCheck('synchronize', name, (performance.now() - start) * 1000, act, interrupt.id);
+    } finally {
+      if (!this.stopError && act.irql !== old) this.setIrql(act, old);
+    }
+    const p = this.preempt(act, true);
+    if (p) await p;
+    return result;
+  }
+
+  /** KeAcquireInterruptSpinLock: returns the old IRQL. A passive-level interrupt has no spin lock (0x13B). */
+  async acquireInterruptSpinLock(interrupt: InterruptObject): Promise<number> {
+    const api = 'KeAcquireInterruptSpinLock';
+    const act = this.activationFor(api);
+    if (interrupt.passive) {
+      this.bugCheck(BugCheckCode.PASSIVE_INTERRUPT_ERROR, 1, interrupt.id, 0, 0, {
+        api, message: `${api} on ${interrupt.name}, a passive-level interrupt: use its passive-level lock (acquireInterruptLock)`,
+      });
+    }
+    this.requireIrql(api, Irql.PASSIVE_LEVEL, interrupt.synchronizeIrql);
+    const old = act.irql;
+    this.setIrql(act, interrupt.synchronizeIrql);
+    await this.acquireInterruptLockFor(act, interrupt);
+    return old;
+  }
+
+  /** KeReleaseInterruptSpinLock. */
+  releaseInterruptSpinLock(interrupt: InterruptObject, oldIrql: number): void {
+    const api = 'KeReleaseInterruptSpinLock';
+    const act = this.activationFor(api);
+    this.checkLockOwner(act, interrupt.lock, api);
+    if (!isValidIrql(oldIrql) || oldIrql > act.irql) {
+      this.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.LOWER_IRQL_INVALID, act.irql, oldIrql, 0, {
+        api, message: `${api} given old IRQL ${oldIrql}, above the current ${act.irql}`,
+      });
+    }
+    this.releaseLock(interrupt.lock);
+    this.setIrql(act, oldIrql);
+  }
+
+  /** WdfInterruptAcquireLock: the interrupt spin lock, or the passive-level lock of a passive interrupt. */
+  acquireInterruptLock(interrupt: InterruptObject): Promise<number> {
+    if (!interrupt.passive) return this.acquireInterruptSpinLock(interrupt);
+    const act = this.activationFor('WdfInterruptAcquireLock');
+    this.requireIrql('WdfInterruptAcquireLock', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+    return this.acquireInterruptLockFor(act, interrupt).then(() => Irql.PASSIVE_LEVEL);
+  }
+
+  /** WdfInterruptReleaseLock. */
+  releaseInterruptLock(interrupt: InterruptObject, oldIrql: number): void {
+    if (!interrupt.passive) {
+      this.releaseInterruptSpinLock(interrupt, oldIrql);
+      return;
+    }
+    const act = this.activationFor('WdfInterruptReleaseLock');
+    this.checkLockOwner(act, interrupt.lock, 'WdfInterruptReleaseLock');
+    this.releaseLock(interrupt.lock);
+  }
+
+  /** Used by the interrupt dispatcher and synchronize: take an interrupt's lock at the caller's current IRQL. */
+  async acquireInterruptLockFor(act: Activation, interrupt: InterruptObject): Promise<void> {
+    this.checkLockRecursion(act, interrupt.lock, 'interrupt lock');
+    await this.takeLock(act, interrupt.lock);
+  }
+
+  // ---------------------------------------------------------------- locks (shared by SpinLock and interrupt locks)
+
+  /** KeInitializeSpinLock. */
+  createSpinLock(name?: string): SpinLock {
+    return new SpinLock(this, name);
+  }
+
+  checkLockRecursion(act: Activation, lock: KernelLock, api: string): void {
+    const owner = lock.owner;
+    if (!owner) return;
+    const sameProcessorSpin = act.irql >= Irql.DISPATCH_LEVEL && owner.processor === act.processor;
+    if (owner === act || sameProcessorSpin) {
+      this.bugCheck(BugCheckCode.SPIN_LOCK_ALREADY_OWNED, lock.id, owner.id, 0, 0, {
+        api, message: `${lock.name} acquired again on processor ${act.processor.index} by ${act.routine}; it is already held by ${owner.routine} there (this deadlocks)`,
+        stacks: lock.ownerStack ? [{ label: `${lock.name} was acquired at`, stack: lock.ownerStack }] : [],
+      });
+    }
+  }
+
+  checkLockOwner(act: Activation, lock: KernelLock, api: string): void {
+    if (lock.owner === act) return;
+    this.bugCheck(BugCheckCode.SPIN_LOCK_NOT_OWNED, lock.id, lock.owner?.id ?? 0, 0, 0, {
+      api, message: lock.owner
+        ? `${act.routine} released ${lock.name}, which is held by ${lock.owner.routine} on processor ${lock.owner.processor.index}`
+        : `${act.routine} released ${lock.name}, which is not held`,
+      stacks: lock.ownerStack ? [{ label: `${lock.name} was acquired at`, stack: lock.ownerStack }] : [],
+    });
+  }
+
+  async takeLock(act: Activation, lock: KernelLock): Promise<void> {
+    if (lock.owner !== null) await this.spinUntil(act, () => lock.owner === null, `spinning on ${lock.name}`);
+    lock.owner = act;
+    lock.ownerStack = this.verifier.captureLockStacks ? new Error().stack : undefined;
+  }
+
+  releaseLock(lock: KernelLock): void {
+    lock.owner = null;
+    lock.ownerStack = undefined;
+    this.scheduler.wake();
+  }
+
+  // ---------------------------------------------------------------- DPCs
+
+  /**
+   * KeInsertQueueDpc (any IRQL): false if it is already queued (it stays queued once, with its
+   * first arguments). It runs on its target processor, or on the caller's.
+   */
+  insertQueueDpc(dpc: Dpc, arg1?: unknown, arg2?: unknown): boolean {
+    if (this.stopError) throw this.stopError;
+    if (dpc.queuedOn) return false;
+    const act = this.current();
+    const target = dpc.targetProcessor ?? (act && !act.ended ? act.processor.index : 0);
+    const P = this.processors[target];
+    if (!P) throw new KernelError(`DPC ${dpc.name} targets processor ${target}, which does not exist`, { dpc: dpc.name });
+    dpc.arg1 = arg1;
+    dpc.arg2 = arg2;
+    dpc.queuedOn = P;
+    if (dpc.importance === 'high') P.dpcQueue.unshift(dpc);
+    else P.dpcQueue.push(dpc);
+    this.trace.record('dpc-q', dpc.name, target);
+    this.requestService(P);
+    return true;
+  }
+
+  /** KeRemoveQueueDpc: true if it was queued. */
+  removeQueueDpc(dpc: Dpc): boolean {
+    return this.dequeueDpc(dpc);
+  }
+
+  dequeueDpc(dpc: Dpc): boolean {
+    const P = dpc.queuedOn;
+    if (!P) return false;
+    const i = P.dpcQueue.indexOf(dpc);
+    if (i >= 0) P.dpcQueue.splice(i, 1);
+    dpc.queuedOn = null;
+    dpc.arg1 = dpc.arg2 = undefined;
+    this.scheduler.wake();
+    return true;
+  }
+
+  /** KeFlushQueuedDpcs (PASSIVE_LEVEL): returns once every queued DPC has run. */
+  async flushQueuedDpcs(): Promise<void> {
+    const act = this.current();
+    if (act && !act.ended) this.requireIrql('KeFlushQueuedDpcs', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+    await this.waitUntil(() => this.processors.every((P) => P.dpcQueue.length === 0 && !P.nested.some((a) => a.kind === 'dpc')), 'flushing queued DPCs');
+  }
+
+  // ---------------------------------------------------------------- quiescence
+
+  /** No ISR or DPC running or queued, no connected line asserted. */
+  isQuiescent(): boolean {
+    if (this.stopError) return true;
+    for (const P of this.processors) if (P.nested.length > 0 || P.dpcQueue.length > 0 || P.serviceRequested) return false;
+    return !this.interrupts.anyPending();
+  }
+
+  /** Wait until no ISR or DPC is running or queued (posted writes settled first). Usable by host code and by threads. */
+  async quiesce(): Promise<void> {
+    for (;;) {
+      await this.settleLines().catch(() => undefined);
+      if (this.isQuiescent()) {
+        await new Promise<void>((r) => setImmediate(r));
+        if (this.isQuiescent()) return;
+      }
+      await this.waitUntil(() => this.isQuiescent(), 'quiescing');
+    }
+  }
+
+  /** quiesce(), and no thread call running either. Host code only. */
+  async idle(): Promise<void> {
+    const act = this.current();
+    if (act && !act.ended) throw new KernelContextError('idle() waits for every routine, including the caller: call quiesce() from a routine', { routine: act.name });
+    for (;;) {
+      await this.quiesce();
+      if (this.stopError || this.processors.every((P) => P.threads.size === 0)) return;
+      await this.waitUntil(() => this.processors.every((P) => P.threads.size === 0), 'idle');
+    }
+  }
+
+  /** Used by the interrupt dispatcher: lines.settle(), then stop if the driver crashed meanwhile. */
+  async settleLines(): Promise<void> {
+    if (this.lineSource) await this.lineSource.settle();
+    if (this.stopError) throw this.stopError;
+  }
+
+  // ---------------------------------------------------------------- watchdog and verifier
+
+  /** DPC_WATCHDOG_VIOLATION checks for processor P (throws the bug check). */
+  checkWatchdog(P: Processor, now = performance.now()): void {
+    const top = P.nested[P.nested.length - 1];
+    if (top && top.kind !== 'thread') {
+      const ms = now - top.clockStart;
+      if (ms > this.limits.dpcTimeLimitMs) {
+        this.bugCheck(BugCheckCode.DPC_WATCHDOG_VIOLATION, 0, Math.round(ms), this.limits.dpcTimeLimitMs, 0, {
+          processor: P.index, message: `${top.kind === 'dpc' ? 'DPC' : 'ISR'} ${top.routine} has run for ${Math.round(ms)} ms on processor ${P.index}; the limit is ${this.limits.dpcTimeLimitMs} ms (P2, P3 in ms, not clock ticks)`,
+        });
+      }
+    }
+    if (P.dispatchSince !== null) {
+      const ms = now - P.dispatchSince;
+      if (ms > this.limits.dispatchTimeLimitMs) {
+        this.bugCheck(BugCheckCode.DPC_WATCHDOG_VIOLATION, 1, this.limits.dispatchTimeLimitMs, 0, 0, {
+          processor: P.index, message: `processor ${P.index} has been at DISPATCH_LEVEL or above for ${Math.round(ms)} ms (limit ${this.limits.dispatchTimeLimitMs} ms): DPCs back to back, or a spin lock held too long`,
+        });
+      }
+    }
+  }
+
+  private watchdogTick(): void {
+    if (this.stopError) return;
+    try {
+      const now = performance.now();
+      for (const P of this.processors) this.checkWatchdog(P, now);
+    } catch {
+      // The bug check is recorded; a timer has no caller to rethrow to.
+    }
+  }
+
+  /** Verifier timing check of an ISR or synchronize callback; bug checks (0xC4) or records per options. */
+  verifierCheck(kind: 'isr' | 'synchronize', routine: string, durationUs: number, act: Activation, interruptId: number): void {
+    const finding: VerifierFinding | null = this.verifier.checkDuration(kind, routine, durationUs, act.processor.index, act.irql);
+    if (!finding) return;
+    this.trace.record('verifier', `${routine} ran ${finding.durationUs} us (limit ${finding.limitUs} us)`, act.processor.index);
+    this.emit('verifier', finding);
+    if (this.verifier.action === 'bugcheck') {
+      this.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, finding.violation, finding.durationUs, finding.limitUs, interruptId, {
+        message: `${kind === 'isr' ? 'ISR' : 'synchronize routine'} ${routine} ran for ${finding.durationUs} us at ${irqlName(act.irql)}; the verifier allows ${finding.limitUs} us ("return control as quickly as possible")`,
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- bug checks
+
+  /**
+   * KeBugCheckEx: stop the driver. Records the report (code, parameters, processor, IRQL, nested
+   * routines, JS stacks, trace tail), disconnects interrupts, drops queued DPCs, unwinds every
+   * parked routine with the BugCheckError, writes the report files, emits 'bugcheck', and throws.
+   */
+  bugCheck(code: number, p1 = 0, p2 = 0, p3 = 0, p4 = 0, info: BugCheckInfo = {}): never {
+    if (this.stopError) throw this.stopError;
+    const now = performance.now();
+    const act = this.current();
+    const live = act && !act.ended ? act : undefined;
+    const P = info.processor !== undefined ? this.processors[info.processor] : live?.processor;
+    const irql = live ? live.irql : (P ? P.irql : null);
+    const stacks: { label: string; stack: string }[] = [{ label: 'bug check raised at', stack: new Error('bug check').stack ?? '' }];
+    if (info.cause instanceof Error) stacks.push({ label: `cause: ${info.cause.name}: ${info.cause.message}`, stack: info.cause.stack ?? '' });
+    stacks.push(...(info.stacks ?? []));
+    const report: BugCheckReport = {
+      code,
+      name: bugCheckName(code),
+      parameters: [p1, p2, p3, p4],
+      message: info.message ?? bugCheckName(code),
+      ...(info.api ? { api: info.api } : {}),
+      processor: P ? P.index : null,
+      irql,
+      irqlName: irql === null ? null : irqlName(irql),
+      routines: P ? P.running(now) : [],
+      processors: this.processors.map((p) => p.snapshot(now)),
+      stacks,
+      trace: this.trace.tail(this.limits.traceTail),
+      time: new Date().toISOString(),
+    };
+    const err = new BugCheckError(report, info.cause === undefined ? undefined : { cause: info.cause });
+    this.stop(err);
+    log().error({ code: `0x${code.toString(16)}`, parameters: report.parameters, processor: report.processor, irql: report.irqlName, api: report.api }, err.message);
+    writeBugCheckFiles(report, this.bugCheckDir)
+      .then((files) => {
+        report.files = files;
+        log().error(`bug check report written to ${files.text}`);
+      }, (e: unknown) => log().error({ err: e }, `could not write the bug check report to ${this.bugCheckDir}`))
+      .finally(() => this.resolveReport(report));
+    try {
+      this.emit('bugcheck', report);
+    } catch (e) {
+      log().error({ err: e }, "a 'bugcheck' listener threw");
+    }
+    throw err;
+  }
+
+  private stop(err: BugCheckError): void {
+    this.stopError = err;
+    this.lastReport = err.report;
+    this.dispose();
+    this.interrupts.disconnectAll();
+    for (const P of this.processors) {
+      for (const d of P.dpcQueue) d.queuedOn = null;
+      P.dpcQueue.length = 0;
+    }
+    this.scheduler.stop(err);
+  }
+
+  /** Stop listening to the lines and stop the watchdog timer (the host is shutting down). */
+  dispose(): void {
+    this.unsubscribeLines?.();
+    this.unsubscribeLines = undefined;
+    if (this.watchdogTimer) clearInterval(this.watchdogTimer);
+    this.watchdogTimer = undefined;
+  }
+}
+
+function rangeText(min: number, max: number): string {
+  if (min === max) return irqlName(min);
+  if (min === Irql.PASSIVE_LEVEL) return `IRQL <= ${irqlName(max)}`;
+  return `${irqlName(min)}..${irqlName(max)}`;
+}

@@ -1,0 +1,12 @@
+/**
+ * The interrupt lines the kernel listens to. Declared here (the kernel consumes it); the platform
+ * implements it over qtest "IRQ raise/lower" events, tests implement it with a fake.
+ */
+export interface InterruptLineSource {
+  /** Last level reported for the line (level-triggered: true while the device asserts it). */
+  isAsserted(line: number): boolean;
+  /** Called on every level change; returns an unsubscribe function. */
+  onChange(listener: (line: number, asserted: boolean) => void): () => void;
+  /** Make earlier posted writes take effect before the level is re-read (a qtest fence). */
+  settle(): Promise<void>;
+}

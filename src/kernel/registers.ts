@@ -1,0 +1,95 @@
+import type { Kernel } from './kernel.ts';
+
+/**
+ * 32-bit register window of a device (src/platform implements it over qtest). Declared here too,
+ * structurally identical to the platform's, so the kernel does not depend on the platform.
+ */
+export interface RegisterBackend {
+  read32(offset: number): Promise<number>;
+  /** Posted: sent at once, not awaited (PCI posted write). */
+  write32(offset: number, value: number): void;
+  /** Wait for posted writes (a qtest fence). */
+  flush(): Promise<void>;
+}
+
+export interface DeviceRegistersOptions {
+  /** Shown in the trace, e.g. "e1000". */
+  name?: string;
+  /** Register names for the trace ("ICR" for 0xC0). */
+  registerName?: (offset: number) => string | undefined;
+  /** Record each access in the kernel's TraceBuffer. Default true. */
+  trace?: boolean;
+}
+
+/**
+ * The driver's view of device registers (READ_REGISTER_ULONG / WRITE_REGISTER_ULONG). Every access
+ * is a preemption point: a pending interrupt above the caller's IRQL is taken on the caller's
+ * processor before the access and again once it completes, and queued DPCs run if the IRQL is
+ * below DISPATCH_LEVEL, before the caller continues. Writes stay posted underneath.
+ */
+export class DeviceRegisters {
+  readonly backend: RegisterBackend;
+  readonly name: string;
+  private readonly kernel: Kernel;
+  private readonly registerName: ((offset: number) => string | undefined) | undefined;
+  private readonly tracing: boolean;
+
+  constructor(kernel: Kernel, backend: RegisterBackend, opts: DeviceRegistersOptions = {}) {
+    this.kernel = kernel;
+    this.backend = backend;
+    this.name = opts.name ?? 'device';
+    this.registerName = opts.registerName;
+    this.tracing = opts.trace ?? true;
+  }
+
+  /** READ_REGISTER_ULONG. */
+  async read32(offset: number): Promise<number> {
+    const k = this.kernel;
+    const act = k.activationFor('READ_REGISTER_ULONG');
+    const before = k.preempt(act, false);
+    if (before) await before;
+    act.state = 'register read';
+    let value: number;
+    try {
+      value = await this.backend.read32(offset);
+    } finally {
+      act.state = undefined;
+    }
+    if (this.tracing) k.trace.record('mmio-rd', `${this.label(offset)} -> 0x${(value >>> 0).toString(16)} by ${act.routine}`, act.processor.index);
+    const after = k.preempt(act, true);
+    if (after) await after;
+    return value;
+  }
+
+  /** WRITE_REGISTER_ULONG (posted). */
+  async write32(offset: number, value: number): Promise<void> {
+    const k = this.kernel;
+    const act = k.activationFor('WRITE_REGISTER_ULONG');
+    const before = k.preempt(act, false);
+    if (before) await before;
+    this.backend.write32(offset, value);
+    if (this.tracing) k.trace.record('mmio-wr', `${this.label(offset)} <- 0x${(value >>> 0).toString(16)} by ${act.routine}`, act.processor.index);
+    const after = k.preempt(act, true);
+    if (after) await after;
+  }
+
+  /** Wait until posted writes reached the device (a read-back on real hardware). */
+  async flush(): Promise<void> {
+    const k = this.kernel;
+    const act = k.activationFor('flush');
+    act.state = 'flushing posted writes';
+    try {
+      await this.backend.flush();
+    } finally {
+      act.state = undefined;
+    }
+    const after = k.preempt(act, true);
+    if (after) await after;
+  }
+
+  private label(offset: number): string {
+    const n = this.registerName?.(offset);
+    const hex = `0x${offset.toString(16)}`;
+    return n ? `${this.name}.${n}(${hex})` : `${this.name}[${hex}]`;
+  }
+}

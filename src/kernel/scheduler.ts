@@ -1,0 +1,122 @@
+import type { Activation } from './activation.ts';
+
+/** Small deterministic PRNG (xorshift32 over a splitmix32-mixed seed): same seed, same choices. */
+export class SeededRandom {
+  private state: number;
+
+  constructor(seed: number) {
+    let z = (Math.trunc(seed) + 0x9e3779b9) >>> 0;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    this.state = (z ^ (z >>> 16)) >>> 0 || 1;
+  }
+
+  next(): number {
+    let x = this.state;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.state = x >>> 0;
+    return this.state;
+  }
+
+  /** Uniform-enough integer in [0, n). */
+  below(n: number): number {
+    return this.next() % n;
+  }
+}
+
+interface Waiter {
+  /** null: a condition wait of host code (quiesce) that needs no processor. */
+  readonly act: Activation | null;
+  readonly ready: () => boolean;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * Decides who runs next. Routines park here at kernel points (after their register I/O is done,
+ * while spinning on a lock, while waiting); a dispatch tick (setImmediate, so everything that became
+ * ready in the same turn competes) resumes ONE runnable activation, chosen by the seeded PRNG when
+ * there are several processors and first-come first-served with one. The resumed routine runs until
+ * it parks again, so the interleaving at preemption points is a function of seed and inputs.
+ */
+export class Scheduler {
+  private parked: Waiter[] = [];
+  private tickScheduled = false;
+  /** Number of seeded choices made so far (a determinism aid for tests). */
+  decisions = 0;
+  private readonly rng: SeededRandom;
+  private readonly canRun: (act: Activation) => boolean;
+  private readonly seeded: boolean;
+
+  constructor(rng: SeededRandom, canRun: (act: Activation) => boolean, seeded: boolean) {
+    this.rng = rng;
+    this.canRun = canRun;
+    this.seeded = seeded;
+  }
+
+  /** Resolves when `act` may run on its processor and `ready()` holds. */
+  park(act: Activation | null, ready: () => boolean = alwaysReady, state?: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (act && state) act.state = state;
+      this.parked.push({ act, ready, resolve, reject });
+      this.wake();
+    });
+  }
+
+  /** Something changed (IRQL lowered, lock released, activation ended): re-evaluate parked waiters. */
+  wake(): void {
+    if (this.tickScheduled || this.parked.length === 0) return;
+    this.tickScheduled = true;
+    setImmediate(() => this.tick());
+  }
+
+  get parkedCount(): number {
+    return this.parked.length;
+  }
+
+  /** The driver stopped: activations unwind with `err`, host-code waits simply end. */
+  stop(err: unknown): void {
+    const all = this.parked;
+    this.parked = [];
+    for (const w of all) {
+      if (w.act) w.reject(err);
+      else w.resolve();
+    }
+  }
+
+  private tick(): void {
+    this.tickScheduled = false;
+    const runnable: Waiter[] = [];
+    for (let i = 0; i < this.parked.length; ) {
+      const w = this.parked[i]!;
+      if ((w.act === null || this.canRun(w.act)) && w.ready()) {
+        if (w.act === null) {
+          this.parked.splice(i, 1);
+          w.resolve();
+          continue;
+        }
+        runnable.push(w);
+      }
+      i++;
+    }
+    if (runnable.length === 0) return;
+    const pick = this.seeded && runnable.length > 1 ? runnable[this.rng.below(runnable.length)]! : runnable[0]!;
+    if (this.seeded && runnable.length > 1) this.decisions++;
+    this.parked.splice(this.parked.indexOf(pick), 1);
+    if (pick.act) pick.act.state = undefined;
+    pick.resolve();
+    if (runnable.length > 1) this.wake();
+  }
+
+  /** A seeded choice for the kernel's own decisions (which processor a thread starts on). */
+  choose<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new RangeError('choose() needs at least one item');
+    if (!this.seeded || items.length === 1) return items[0]!;
+    this.decisions++;
+    return items[this.rng.below(items.length)]!;
+  }
+}
+
+const alwaysReady = (): boolean => true;

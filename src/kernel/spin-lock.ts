@@ -1,0 +1,99 @@
+import { Irql, isValidIrql } from './irql.ts';
+import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
+import type { Activation } from './activation.ts';
+import type { Kernel } from './kernel.ts';
+
+let nextLockId = 1;
+
+/** What every kernel lock has: the spin lock of a driver, the spin lock of an interrupt object. */
+export interface KernelLock {
+  readonly id: number;
+  readonly name: string;
+  owner: Activation | null;
+  /** Where it was acquired (verifier: captureLockStacks). */
+  ownerStack: string | undefined;
+}
+
+export function newLockId(): number {
+  return nextLockId++;
+}
+
+/**
+ * KSPIN_LOCK. acquire() raises to DISPATCH_LEVEL and returns the old IRQL; on several processors
+ * the second acquirer spins (parks at DISPATCH_LEVEL, still taking interrupts) until it is released.
+ * Acquire is async because spinning must let the owner's processor run.
+ */
+export class SpinLock implements KernelLock {
+  readonly id = newLockId();
+  readonly name: string;
+  owner: Activation | null = null;
+  ownerStack: string | undefined;
+  private readonly kernel: Kernel;
+
+  /** KeInitializeSpinLock. */
+  constructor(kernel: Kernel, name?: string) {
+    this.kernel = kernel;
+    this.name = name ?? `SpinLock#${this.id}`;
+  }
+
+  /** KeAcquireSpinLock: IRQL <= DISPATCH_LEVEL; returns the IRQL to pass to release(). */
+  async acquire(): Promise<number> {
+    const k = this.kernel;
+    const act = k.activationFor('KeAcquireSpinLock');
+    if (act.irql > Irql.DISPATCH_LEVEL) {
+      k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.ACQUIRE_SPIN_LOCK_ABOVE_DISPATCH, act.irql, this.id, 0, {
+        api: 'KeAcquireSpinLock', message: `KeAcquireSpinLock(${this.name}) called at IRQL ${act.irql}, above DISPATCH_LEVEL`,
+      });
+    }
+    k.checkLockRecursion(act, this, 'KeAcquireSpinLock');
+    const old = act.irql;
+    k.setIrql(act, Irql.DISPATCH_LEVEL);
+    await k.takeLock(act, this);
+    return old;
+  }
+
+  /** KeAcquireSpinLockAtDpcLevel: the caller is already at DISPATCH_LEVEL or above. */
+  async acquireAtDpcLevel(): Promise<void> {
+    const k = this.kernel;
+    const act = k.activationFor('KeAcquireSpinLockAtDpcLevel');
+    if (act.irql < Irql.DISPATCH_LEVEL) {
+      k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.ACQUIRE_SPIN_LOCK_AT_DPC_LEVEL_BELOW_DISPATCH, act.irql, this.id, 0, {
+        api: 'KeAcquireSpinLockAtDpcLevel', message: `KeAcquireSpinLockAtDpcLevel(${this.name}) called at IRQL ${act.irql}, below DISPATCH_LEVEL`,
+      });
+    }
+    k.checkLockRecursion(act, this, 'KeAcquireSpinLockAtDpcLevel');
+    await k.takeLock(act, this);
+  }
+
+  /** KeReleaseSpinLock: the caller must be at DISPATCH_LEVEL and own the lock; restores `oldIrql`. */
+  release(oldIrql: number): void {
+    const k = this.kernel;
+    const act = k.activationFor('KeReleaseSpinLock');
+    if (act.irql !== Irql.DISPATCH_LEVEL) {
+      k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RELEASE_SPIN_LOCK_NOT_AT_DISPATCH, act.irql, this.id, 0, {
+        api: 'KeReleaseSpinLock', message: `KeReleaseSpinLock(${this.name}) called at IRQL ${act.irql}; it must be called at DISPATCH_LEVEL (double release, or IRQL changed while holding it)`,
+      });
+    }
+    k.checkLockOwner(act, this, 'KeReleaseSpinLock');
+    if (!isValidIrql(oldIrql) || oldIrql > Irql.DISPATCH_LEVEL) {
+      k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.LOWER_IRQL_INVALID, act.irql, oldIrql, 0, {
+        api: 'KeReleaseSpinLock', message: `KeReleaseSpinLock(${this.name}) given old IRQL ${oldIrql}, which is not an IRQL returned by KeAcquireSpinLock`,
+      });
+    }
+    k.releaseLock(this);
+    k.setIrql(act, oldIrql);
+  }
+
+  /** KeReleaseSpinLockFromDpcLevel: stays at the current IRQL. */
+  releaseFromDpcLevel(): void {
+    const k = this.kernel;
+    const act = k.activationFor('KeReleaseSpinLockFromDpcLevel');
+    if (act.irql < Irql.DISPATCH_LEVEL) {
+      k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RELEASE_SPIN_LOCK_FROM_DPC_LEVEL_BELOW_DISPATCH, act.irql, this.id, 0, {
+        api: 'KeReleaseSpinLockFromDpcLevel', message: `KeReleaseSpinLockFromDpcLevel(${this.name}) called at IRQL ${act.irql}, below DISPATCH_LEVEL`,
+      });
+    }
+    k.checkLockOwner(act, this, 'KeReleaseSpinLockFromDpcLevel');
+    k.releaseLock(this);
+  }
+}
