@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PacketRing } from '../src/ring/index.ts';
-import { HeapProbe, SPIN_BEFORE_SLEEP_MS } from './ring.ts';
+import { HeapProbe, SPIN_POLLS_BEFORE_SLEEP } from './ring.ts';
 
 interface RingWorkerData {
   sab: SharedArrayBuffer;
@@ -35,7 +35,7 @@ function consume(): RingWorkerReport {
   const target = new Uint8Array(data.batch * ring.slotSize);
   const lengths = new Uint32Array(data.batch);
   let received = 0;
-  let spinningSince = 0;
+  let spins = 0;
   let sleeps = 0;
   let checksum = 0;
   ready();
@@ -45,13 +45,11 @@ function consume(): RingWorkerReport {
     if (n > 0) {
       received += n;
       checksum = (checksum + target[0]! + lengths[n - 1]!) | 0;
-      spinningSince = 0;
-    } else if (spinningSince === 0) {
-      spinningSince = performance.now();
-    } else if (performance.now() - spinningSince > SPIN_BEFORE_SLEEP_MS) {
+      spins = 0;
+    } else if (++spins > SPIN_POLLS_BEFORE_SLEEP) {
       consumer.waitForDataSync(1_000, Math.min(data.batch, data.frames - received));
       sleeps++;
-      spinningSince = 0;
+      spins = 0;
     }
   }
   const heap = probe.stop(received);
@@ -63,7 +61,7 @@ function produce(): RingWorkerReport {
   const producer = ring.producer();
   const frames = Array.from({ length: data.batch }, (_, i) => new Uint8Array(data.frameBytes).fill(i + 1));
   let sent = 0;
-  let spinningSince = 0;
+  let spins = 0;
   let sleeps = 0;
   ready();
   const probe = HeapProbe.start();
@@ -73,13 +71,11 @@ function produce(): RingWorkerReport {
     // would make that counter meaningless.
     if (producer.free() >= wanted) {
       sent += producer.enqueueBatch(frames, wanted);
-      spinningSince = 0;
-    } else if (spinningSince === 0) {
-      spinningSince = performance.now();
-    } else if (performance.now() - spinningSince > SPIN_BEFORE_SLEEP_MS) {
+      spins = 0;
+    } else if (++spins > SPIN_POLLS_BEFORE_SLEEP) {
       producer.waitForSpaceSync(1_000, ring.slotCount / 2);
       sleeps++;
-      spinningSince = 0;
+      spins = 0;
     }
   }
   const heap = probe.stop(sent);
