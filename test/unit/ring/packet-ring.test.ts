@@ -7,6 +7,7 @@ import {
   RingRoleTakenError,
   RingUsageError,
 } from '../../../src/ring/index.ts';
+import { W } from '../../../src/ring/layout.ts';
 
 function frameOf(seq: number, length: number): Uint8Array {
   const frame = new Uint8Array(length);
@@ -272,6 +273,24 @@ describe('PacketRing construction, attach and roles', () => {
     const target = new Uint8Array(256);
     expect(attached.consumer().tryDequeue(target)).toBe(200);
     expectFrame(target.subarray(0, 200), 7, 200);
+  });
+
+  it('still reports stats after a producer died mid counter update, and a successor repairs the sequence', () => {
+    const ring = new PacketRing({ slotCount: 4 });
+    const producer = ring.producer();
+    producer.tryEnqueue(frameOf(0, 64));
+    producer.tryEnqueue(frameOf(1, 64));
+    producer.tryEnqueue(frameOf(2, 64));
+    producer.tryEnqueue(frameOf(3, 64));
+    producer.tryEnqueue(frameOf(4, 64)); // refused: fullRejects 1
+    const header = new Int32Array(ring.buffer, 0, 128);
+    Atomics.add(header, W.P_SEQ, 1); // what a worker terminated between begin() and end() leaves
+    expect(ring.stats()).toMatchObject({ enqueued: 4, fullRejects: 1 });
+    ring.forceReleaseRole('producer');
+    const successor = ring.producer();
+    expect(Atomics.load(header, W.P_SEQ) % 2).toBe(0);
+    successor.drop(2);
+    expect(ring.stats()).toMatchObject({ enqueued: 4, fullRejects: 1, dropped: 2 });
   });
 
   it('refuses to attach to a buffer that holds no ring', () => {
