@@ -226,7 +226,11 @@ export class InterruptController {
   async disconnect(obj: InterruptObject): Promise<void> {
     const k = this.kernel;
     const act = k.current();
-    if (act && !act.ended) k.requireIrql('IoDisconnectInterruptEx', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+    if (act && !act.ended) {
+      k.requireIrql('IoDisconnectInterruptEx', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+      const p = k.preempt(act, false);
+      if (p) await p;
+    }
     if (obj.disconnected) return;
     obj.disconnected = true;
     this.detach(obj);
