@@ -357,6 +357,8 @@ export class E1000Hardware {
    */
   async setPacketFilter(filter: PacketFilter): Promise<void> {
     await this.applyFilter(filter, (this.rctl & Rctl.EN) !== 0);
+    // The writes are posted: without this, a frame already on the wire can still meet the old filter.
+    await this.flushPostedWrites();
   }
 
   /**
