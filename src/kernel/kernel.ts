@@ -490,7 +490,8 @@ export class Kernel extends EventEmitter {
 
   /**
    * KeStallExecutionProcessor: busy-waits holding the processor (any IRQL); a preemption point
-   * before and after. Up to 100 µs it really spins; longer stalls sleep but keep the processor.
+   * before and after. Up to 100 µs it really spins; longer stalls sleep (other processors run,
+   * interrupts may nest) but keep the processor, and never return early.
    */
   async stallExecutionProcessor(microseconds: number): Promise<void> {
     const act = this.activationFor('KeStallExecutionProcessor');
@@ -498,12 +499,9 @@ export class Kernel extends EventEmitter {
     const before = this.preempt(act, false);
     if (before) await before;
     act.state = `stalling ${microseconds} us`;
-    if (microseconds <= 100) {
-      const end = performance.now() + microseconds / 1000;
-      while (performance.now() < end) { /* the processor is stalled */ }
-    } else {
-      await new Promise<void>((r) => setTimeout(r, Math.ceil(microseconds / 1000)));
-    }
+    const end = performance.now() + microseconds / 1000;
+    if (microseconds > 100) await new Promise<void>((r) => setTimeout(r, Math.floor(microseconds / 1000)));
+    while (performance.now() < end) { /* the processor is stalled; timers may fire a little early */ }
     act.state = undefined;
     const after = this.preempt(act, true);
     if (after) await after;
@@ -751,7 +749,7 @@ export class Kernel extends EventEmitter {
     if (top && top.kind !== 'thread') {
       const ms = now - top.clockStart;
       if (ms > this.limits.dpcTimeLimitMs) {
-        this.bugCheck(BugCheckCode.DPC_WATCHDOG_VIOLATION, 0, Math.round(ms), this.limits.dpcTimeLimitMs, 0, {
+        this.bugCheck(BugCheckCode.DPC_WATCHDOG_VIOLATION, 0, Math.ceil(ms), this.limits.dpcTimeLimitMs, 0, {
           processor: P.index, message: `${top.kind === 'dpc' ? 'DPC' : 'ISR'} ${top.routine} has run for ${Math.round(ms)} ms on processor ${P.index}; the limit is ${this.limits.dpcTimeLimitMs} ms (P2, P3 in ms, not clock ticks)`,
         });
       }
