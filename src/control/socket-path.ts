@@ -91,7 +91,17 @@ export function clientSocketPath(explicit?: string, env: Env = process.env): str
   const chosen = explicit ?? env[SOCKET_PATH_ENV];
   if (chosen) return path.resolve(chosen);
   const links = controlDirCandidates(env).map((dir) => path.join(dir, CURRENT_LINK_NAME));
-  return links.find((link) => fs.existsSync(link)) ?? links[0]!;
+  // lstat, not exists: a dangling link (its host died) still names the host to report as gone.
+  return links.find((link) => lexists(link)) ?? links[0]!;
+}
+
+function lexists(file: string): boolean {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Atomically point `link` at `socketPath` (a relative target when they share a directory). */
