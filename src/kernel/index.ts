@@ -15,3 +15,5 @@ export { TraceBuffer, type TraceEvent } from './trace.ts';
 export { Scheduler, SeededRandom } from './scheduler.ts';
 export type { InterruptLineSource } from './lines.ts';
 export { KernelError, KernelContextError, DriverStoppedError } from './errors.ts';
+export { KernelEvent, type EventType } from './event.ts';
+export { KernelTimer } from './timer.ts';

@@ -15,6 +15,7 @@ import type { InterruptLineSource } from './lines.ts';
 import { Processor } from './processor.ts';
 import { Scheduler, SeededRandom } from './scheduler.ts';
 import { SpinLock, type KernelLock } from './spin-lock.ts';
+import type { KernelTimer } from './timer.ts';
 import { TraceBuffer } from './trace.ts';
 import { Verifier, type VerifierFinding, type VerifierOptions } from './verifier.ts';
 
@@ -87,6 +88,7 @@ export class Kernel extends EventEmitter {
   private readonly interrupts: InterruptController;
   private readonly multi: boolean;
   private unsubscribeLines: (() => void) | undefined;
+  private readonly timers = new Set<KernelTimer>();
   private watchdogTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: KernelOptions = {}) {
@@ -703,6 +705,12 @@ export class Kernel extends EventEmitter {
     await this.waitUntil(() => this.processors.every((P) => P.dpcQueue.length === 0 && !P.nested.some((a) => a.kind === 'dpc')), 'flushing queued DPCs');
   }
 
+  /** Used by KernelTimer: the timers a bug check must cancel. */
+  trackTimer(timer: KernelTimer, active: boolean): void {
+    if (active) this.timers.add(timer);
+    else this.timers.delete(timer);
+  }
+
   // ---------------------------------------------------------------- quiescence
 
   /** No ISR or DPC running or queued, no connected line asserted. */
@@ -840,6 +848,7 @@ export class Kernel extends EventEmitter {
     this.stopError = err;
     this.lastReport = err.report;
     this.dispose();
+    for (const t of [...this.timers]) t.cancel();
     this.interrupts.disconnectAll();
     for (const P of this.processors) {
       for (const d of P.dpcQueue) d.queuedOn = null;

@@ -1,0 +1,67 @@
+import type { Dpc } from './dpc.ts';
+import type { Kernel } from './kernel.ts';
+
+/**
+ * KTIMER: when it expires its DPC is queued (to the DPC's target processor, else processor 0 —
+ * the processor that took the clock interrupt). Timers never keep the host process alive and are
+ * cancelled by a bug check.
+ */
+export class KernelTimer {
+  readonly name: string;
+  private handle: NodeJS.Timeout | undefined;
+  private periodic = false;
+  private dpc: Dpc | undefined;
+  private readonly kernel: Kernel;
+  /** Times it expired. */
+  expirations = 0;
+
+  /** KeInitializeTimer. */
+  constructor(kernel: Kernel, name = 'Timer') {
+    this.kernel = kernel;
+    this.name = name;
+  }
+
+  get isSet(): boolean {
+    return this.handle !== undefined;
+  }
+
+  /** KeSetTimerEx (any IRQL <= DISPATCH_LEVEL): true if the timer was already set (it is reset). */
+  set(dueMs: number, periodMs = 0, dpc?: Dpc): boolean {
+    const wasSet = this.cancel();
+    if (this.kernel.stopped) return wasSet;
+    this.dpc = dpc;
+    this.periodic = periodMs > 0;
+    const fire = (): void => {
+      if (!this.periodic) this.handle = undefined;
+      this.expire();
+    };
+    this.handle = setTimeout(() => {
+      if (this.periodic) {
+        this.handle = setInterval(fire, periodMs);
+        this.handle.unref();
+      }
+      fire();
+    }, Math.max(0, dueMs));
+    this.handle.unref();
+    this.kernel.trackTimer(this, true);
+    return wasSet;
+  }
+
+  /** KeCancelTimer: true if it was set. */
+  cancel(): boolean {
+    if (!this.handle) return false;
+    clearTimeout(this.handle);
+    clearInterval(this.handle);
+    this.handle = undefined;
+    this.kernel.trackTimer(this, false);
+    return true;
+  }
+
+  private expire(): void {
+    if (this.kernel.stopped) return;
+    this.expirations++;
+    this.kernel.trace.record('timer', this.name);
+    if (!this.handle) this.kernel.trackTimer(this, false);
+    if (this.dpc) this.kernel.insertQueueDpc(this.dpc);
+  }
+}

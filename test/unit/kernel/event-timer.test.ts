@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BugCheckCode, Dpc, Irql, KernelEvent, KernelTimer } from '../../../src/kernel/index.ts';
+import { makeRig, type Rig } from './fakes.ts';
+
+let rig: Rig;
+afterEach(async () => rig?.cleanup());
+
+describe('kernel events', () => {
+  it('a DPC setting a notification event releases a thread waiting on it', async () => {
+    rig = makeRig();
+    const { kernel } = rig;
+    const done = new KernelEvent(kernel, 'notification', false, 'ResetDone');
+    const dpc = new Dpc(() => { done.set(); });
+    const result = await kernel.runAtPassive('MiniportReset', async () => {
+      kernel.insertQueueDpc(dpc);
+      return done.wait(1000);
+    });
+    expect(result).toBe(true);
+    expect(done.signaled).toBe(true);
+  });
+
+  it('a wait times out with false', async () => {
+    rig = makeRig();
+    const { kernel } = rig;
+    const e = new KernelEvent(kernel);
+    expect(await kernel.runAtPassive('r', () => e.wait(5))).toBe(false);
+  });
+
+  it('a synchronization event releases one waiter and resets itself', async () => {
+    rig = makeRig();
+    const { kernel } = rig;
+    const e = new KernelEvent(kernel, 'synchronization');
+    const released: string[] = [];
+    const a = kernel.runAtPassive('A', async () => { if (await e.wait(50)) released.push('A'); });
+    const b = kernel.runAtPassive('B', async () => { if (await e.wait(50)) released.push('B'); });
+    await kernel.runAtPassive('Setter', async () => { await kernel.delayExecution(5); e.set(); });
+    await Promise.all([a, b]);
+    expect(released).toHaveLength(1);
+    expect(e.signaled).toBe(false);
+  });
+
+  it('waiting with a non-zero timeout at DISPATCH_LEVEL is IRQL_NOT_LESS_OR_EQUAL; polling with zero is allowed', async () => {
+    rig = makeRig();
+    const { kernel } = rig;
+    const e = new KernelEvent(kernel);
+    await expect(kernel.runAtPassive('r', async () => {
+      kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+      const polled = await e.wait(0);
+      expect(polled).toBe(false);
+      await e.wait(10);
+    })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL });
+  });
+});
+
+describe('kernel timers', () => {
+  it('an expiring timer queues its DPC, which runs at DISPATCH_LEVEL', async () => {
+    rig = makeRig();
+    const { kernel } = rig;
+    const seen: number[] = [];
+    const fired = new KernelEvent(kernel);
+    const timer = new KernelTimer(kernel, 'CheckForHang');
+    timer.set(5, 0, new Dpc(() => { seen.push(kernel.currentIrql()); fired.set(); }));
+    await fired.wait();
+    expect(seen).toEqual([Irql.DISPATCH_LEVEL]);
+    expect(timer.isSet).toBe(false);
+  });
+
+  it('a periodic timer fires until cancelled; cancel returns whether it was set', async () => {
+    rig = makeRig();
+    const { kernel } = rig;
+    let runs = 0;
+    const timer = new KernelTimer(kernel);
+    expect(timer.set(1, 2, new Dpc(() => { runs++; }))).toBe(false);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(timer.cancel()).toBe(true);
+    const after = runs;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(after).toBeGreaterThan(2);
+    expect(runs).toBe(after);
+    expect(timer.cancel()).toBe(false);
+  });
+
+  it('a bug check cancels timers', async () => {
+    rig = makeRig();
+    const { kernel } = rig;
+    let runs = 0;
+    const timer = new KernelTimer(kernel);
+    timer.set(10, 0, new Dpc(() => { runs++; }));
+    await kernel.runAtPassive('Crash', () => kernel.bugCheck(BugCheckCode.WDF_VIOLATION)).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(timer.isSet).toBe(false);
+    expect(runs).toBe(0);
+  });
+});
