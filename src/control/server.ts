@@ -193,6 +193,8 @@ export class ControlServer {
     await clearStaleSocket(location.socketPath);
     this.listener = await listenIpc(location.socketPath, (conn) => this.accept(conn), { maxFrameBytes: this.maxFrameBytes });
     this.location = location;
+    // An explicit DIRQL_CONTROL_SOCKET may sit in a shared directory: the socket itself is private too.
+    fs.chmodSync(location.socketPath, 0o600);
     if (location.currentLink) pointCurrentLink(location.currentLink, location.socketPath);
     process.on('exit', this.onExit);
     log.debug({ socketPath: location.socketPath }, 'control server listening');

@@ -253,10 +253,11 @@ describe('ControlServer and ControlClient', () => {
     expect(await rejection(client.call('hang'))).toBeInstanceOf(ControlClosedError);
   });
 
-  it('removes its socket file when stopped', async () => {
+  it('listens on a socket only its owner can use, and removes it when stopped', async () => {
     const server = await startServer();
     await connect();
     expect(fs.lstatSync(socketPath).isSocket()).toBe(true);
+    expect(fs.statSync(socketPath).mode & 0o777).toBe(0o600);
     await server.stop();
     expect(fs.existsSync(socketPath)).toBe(false);
   });
