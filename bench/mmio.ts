@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url';
+import { DeviceRegisters, Kernel } from '../src/kernel/index.ts';
 import { startMachine } from '../src/platform/machine.ts';
 import { MmioRegion } from '../src/platform/registers.ts';
 import { QtestClient } from '../src/transport/qtest-client.ts';
@@ -13,13 +14,16 @@ export interface MmioResult {
   rawUs: number;
   qtestClientUs: number;
   registerUs: number;
+  driverHostUs: number;
   ratioClient: number;
   ratioRegister: number;
+  ratioDriverHost: number;
 }
 
 /**
  * `readl` of STATUS, alternating rounds on one QEMU: the raw baseline client, our QtestClient,
- * and the register path a driver uses (MmioRegion over QtestClient). Medians of the rounds.
+ * the platform's MmioRegion over it, and what a driver routine pays (the kernel's
+ * DeviceRegisters: a preemption point per access, run at PASSIVE by the kernel). Medians.
  */
 export async function mmioBench(iterations = 2000, rounds = 5): Promise<MmioResult> {
   const machine = await startMachine({ netdev: { kind: 'user' } });
@@ -29,6 +33,7 @@ export async function mmioBench(iterations = 2000, rounds = 5): Promise<MmioResu
     const raw: number[] = [];
     const client: number[] = [];
     const region: number[] = [];
+    const host: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const rq = new RawQtest(socket);
       raw.push(await time(iterations, () => rq.readl(base + STATUS)));
@@ -37,6 +42,10 @@ export async function mmioBench(iterations = 2000, rounds = 5): Promise<MmioResu
       client.push(await time(iterations, () => qc.readl(base + STATUS)));
       const mmio = new MmioRegion(qc, base, 0x20000);
       region.push(await time(iterations, () => mmio.read32(STATUS)));
+      const kernel = new Kernel({ bugCheckDir: '/tmp' });
+      const regs = new DeviceRegisters(kernel, mmio, { trace: false });
+      host.push(await kernel.runAtPassive('MmioBench', () => time(iterations, () => regs.read32(STATUS))));
+      kernel.dispose();
       socket = await qc.release();
     }
     const rawUs = median(raw);
@@ -46,8 +55,10 @@ export async function mmioBench(iterations = 2000, rounds = 5): Promise<MmioResu
       rawUs: round(rawUs),
       qtestClientUs: round(median(client)),
       registerUs: round(median(region)),
+      driverHostUs: round(median(host)),
       ratioClient: round(median(client) / rawUs, 3),
       ratioRegister: round(median(region) / rawUs, 3),
+      ratioDriverHost: round(median(host) / rawUs, 3),
     };
   } finally {
     await machine.stop();
