@@ -17,6 +17,7 @@ commands:
   send --size N --count K     have the driver transmit K test frames of N bytes
   watch <topic> [--count N]   print events of a topic (link, bugcheck, stats, frame) until Ctrl-C
   methods                     list the methods the host offers
+  ping [--count N]            time N sequential control round trips (default 100)
   call <method> [JSON]        call any method with JSON params
 
 The host is found through DIRQL_CONTROL_SOCKET, else the \`current\` link of the control directory
@@ -105,6 +106,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'call':
         print(await client.call(plan.method, plan.params, callOpts));
         return 0;
+      case 'ping':
+        print(await ping(client, plan.count, callOpts.timeoutMs));
+        return 0;
       default:
         return await watch(client, plan.topic, plan.count, values.json, io);
     }
@@ -119,6 +123,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 type Plan =
   | { kind: 'status' | 'methods'; defaultTimeoutMs?: number }
+  | { kind: 'ping'; count: number; defaultTimeoutMs?: number }
   | { kind: 'call'; method: string; params: unknown; defaultTimeoutMs?: number }
   | { kind: 'watch'; topic: string; count: number | undefined; defaultTimeoutMs?: number };
 
@@ -127,6 +132,8 @@ function planCommand(command: string, rest: string[], values: { size?: string; c
     case 'status':
     case 'methods':
       return { kind: command };
+    case 'ping':
+      return { kind: 'ping', count: values.count !== undefined ? positiveInt(values.count, '--count') : 100 };
     case 'stats':
       return { kind: 'call', method: ControlMethods.stats, params: undefined };
     case 'link': {
@@ -160,6 +167,21 @@ function planCommand(command: string, rest: string[], values: { size?: string; c
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** `hello` is answered by every host without touching the driver: a pure control-plane round trip. */
+async function ping(client: ControlClient, count: number, timeoutMs: number): Promise<Record<string, number | string>> {
+  const us: number[] = [];
+  const params = { protocol: client.hello.protocol, client: 'dirqlctl ping' };
+  for (let i = 0; i < count; i++) {
+    const t0 = process.hrtime.bigint();
+    await client.call('hello', params, { timeoutMs });
+    us.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  us.sort((a, b) => a - b);
+  const at = (q: number) => us[Math.min(us.length - 1, Math.floor(q * us.length))]!;
+  const round = (v: number) => Math.round(v * 10) / 10;
+  return { calls: count, medianUs: round(at(0.5)), p99Us: round(at(0.99)), minUs: round(us[0]!), maxUs: round(us[us.length - 1]!) };
 }
 
 function timestamp(): string {

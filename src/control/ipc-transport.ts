@@ -112,6 +112,15 @@ export class IpcConnection {
     return true;
   }
 
+  /** Stop reading (the peer's writes back up into its socket buffer); resume() undoes it. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   /** Flush what was sent, then close; destroy if the peer does not finish within graceMs. */
   end(graceMs = 1000): void {
     if (this.isClosed) return;

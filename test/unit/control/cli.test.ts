@@ -94,6 +94,17 @@ describe('dirqlctl', () => {
     expect(err).toContain('the host closed the control connection');
   });
 
+  it('ping times the requested number of round trips', async () => {
+    const { code, out } = await run('--json', 'ping', '--count', '20');
+    expect(code).toBe(0);
+    const result = JSON.parse(out);
+    expect(result.calls).toBe(20);
+    expect(result.minUs).toBeGreaterThan(0);
+    expect(result.minUs).toBeLessThanOrEqual(result.medianUs);
+    expect(result.medianUs).toBeLessThanOrEqual(result.maxUs);
+    expect(server.stats().requests).toBe(21); // the handshake plus 20 pings
+  });
+
   it('--json prints machine-readable output', async () => {
     server.handle('stats', () => ({ frames: 10n, last: Buffer.from([1, 2]) }));
     const { out } = await run('--json', 'stats');

@@ -120,6 +120,28 @@ describe('ControlServer and ControlClient', () => {
     expect(events).toEqual([1]);
   });
 
+  it('drops events for a client that stops reading, and tells it how many on the next one', async () => {
+    const server = await startServer({ eventHighWaterBytes: 64 * 1024 });
+    const raw = await connectIpc(socketPath);
+    const messages: Array<{ t: string; payload?: unknown; dropped?: number }> = [];
+    raw.onFrame = (payload) => messages.push(decodeHostMessage(payload) as never);
+    raw.send(encodeMessage({ t: 'req', id: 1, method: 'hello', params: { protocol: PROTOCOL_VERSION } }));
+    raw.send(encodeMessage({ t: 'req', id: 2, method: 'subscribe', params: { topic: 'frame' } }));
+    await expect.poll(() => messages.length).toBe(2);
+    raw.pause();
+    const big = Buffer.alloc(64 * 1024, 1);
+    for (let i = 0; i < 100 && server.stats().eventsDropped === 0; i++) server.publish('frame', big);
+    const { eventsDelivered, eventsDropped } = server.stats();
+    expect(eventsDropped).toBeGreaterThan(0);
+    raw.resume();
+    await expect.poll(() => messages.length - 2, { timeout: 5000 }).toBe(eventsDelivered);
+    expect(messages.slice(2).every((m) => m.dropped === undefined)).toBe(true);
+    expect(server.publish('frame', 'after')).toBe(1);
+    await expect.poll(() => messages.length - 2).toBe(eventsDelivered + 1);
+    expect(messages.at(-1)).toEqual({ t: 'evt', topic: 'frame', payload: 'after', dropped: eventsDropped });
+    raw.close();
+  });
+
   it('rethrows a handler error on the client as ControlRemoteError with its name and context', async () => {
     const server = await startServer();
     server.handle('link', () => {
