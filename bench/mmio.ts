@@ -73,5 +73,6 @@ async function time(n: number, op: () => Promise<unknown>): Promise<number> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  console.log(JSON.stringify(await mmioBench()));
+  const quick = process.argv.includes('--quick');
+  console.log(JSON.stringify(await mmioBench(quick ? 500 : 2000, quick ? 3 : 5)));
 }

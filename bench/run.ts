@@ -1,0 +1,105 @@
+/**
+ * `npm run bench`: every benchmark against real QEMU, each figure beside a baseline measured in
+ * the same run. Prints a table and writes bench/results/bench-<date>.json (+ latest.json).
+ *
+ *   npm run bench                 all sections
+ *   npm run bench -- --quick      shorter runs (smoke check)
+ *   npm run bench -- --only mmio,ring
+ *
+ * Sections that care about cross-CPU wakeups run as child processes twice: unpinned, and pinned
+ * with everything (host and its QEMU, which inherits the affinity) on CPU 0 via `taskset -c 0`.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runRingBench } from './ring.ts';
+import { round } from './stats.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const quick = values.quick;
+const only = values.only ? new Set(values.only.split(',')) : undefined;
+const want = (s: string) => !only || only.has(s);
+
+type Row = { section: string; measurement: string; unpinned?: string; pinned?: string; target?: string };
+const rows: Row[] = [];
+const results: Record<string, unknown> = {};
+
+/** Runs a bench module as a child (optionally pinned to CPU 0) and parses the JSON it prints last. */
+function child<T>(module: string, pinned: boolean, args: string[] = []): T {
+  const cmd = pinned ? 'taskset' : process.execPath;
+  const argv = [...(pinned ? ['-c', '0', process.execPath] : []), '--import', 'tsx', join(here, module), ...args];
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 240_000 });
+  if (r.status !== 0) throw new Error(`${module}${pinned ? ' (pinned)' : ''} failed: exit ${r.status} ${r.signal ?? ''}`);
+  const last = r.stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(last) as T;
+}
+
+function both<T>(module: string, args: string[] = []): { unpinned: T; pinned: T } {
+  return { unpinned: child<T>(module, false, args), pinned: child<T>(module, true, args) };
+}
+
+const qemuVersion = (() => {
+  try {
+    return execFileSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' }).split('\n')[0];
+  } catch {
+    return 'unknown';
+  }
+})();
+
+const started = Date.now();
+
+if (want('mmio')) {
+  type M = import('./mmio.ts').MmioResult;
+  const m = both<M>('mmio.ts', quick ? ['--quick'] : []);
+  results.mmio = m;
+  const f = (r: M, us: number, ratio?: number) => `${us} µs${ratio !== undefined ? ` (${ratio}×)` : ''}`;
+  rows.push({ section: 'MMIO readl', measurement: 'raw qtest client (baseline)', unpinned: f(m.unpinned, m.unpinned.rawUs), pinned: f(m.pinned, m.pinned.rawUs) });
+  rows.push({ section: 'MMIO readl', measurement: 'QtestClient', unpinned: f(m.unpinned, m.unpinned.qtestClientUs, m.unpinned.ratioClient), pinned: f(m.pinned, m.pinned.qtestClientUs, m.pinned.ratioClient) });
+  rows.push({
+    section: 'MMIO readl',
+    measurement: 'driver host (kernel DeviceRegisters, PASSIVE routine)',
+    unpinned: f(m.unpinned, m.unpinned.driverHostUs, m.unpinned.ratioDriverHost),
+    pinned: f(m.pinned, m.pinned.driverHostUs, m.pinned.ratioDriverHost),
+    target: '≤ 1.2×',
+  });
+}
+
+if (want('ring')) {
+  const r = await runRingBench({ quick });
+  results.ring = r;
+  for (const x of r.results) {
+    rows.push({
+      section: 'ring',
+      measurement: `${x.name}`,
+      unpinned: `${round(x.framesPerSecond / 1e6, 2)} M frames/s`,
+      ...(x.name === r.results[0]?.name ? { target: '≥ 20 M/s (64 B, in process)' } : {}),
+    });
+  }
+}
+
+const report = {
+  date: new Date(started).toISOString(),
+  durationS: round((Date.now() - started) / 1000, 1),
+  machine: { cpu: cpus()[0]?.model, cpus: cpus().length, memoryGiB: round(totalmem() / 2 ** 30, 1) },
+  node: process.version,
+  qemu: qemuVersion,
+  quick,
+  results,
+};
+
+const w = [16, 56, 24, 24, 28];
+const line = (c: string[]) => c.map((s, i) => s.padEnd(w[i]!)).join(' ').trimEnd();
+console.log(line(['section', 'measurement', 'unpinned', 'pinned (CPU 0)', 'target']));
+console.log(line(w.map((n) => '-'.repeat(n - 1))));
+for (const r of rows) console.log(line([r.section, r.measurement, r.unpinned ?? '', r.pinned ?? '', r.target ?? '']));
+
+const outDir = join(here, 'results');
+mkdirSync(outDir, { recursive: true });
+const stamp = report.date.replace(/[:.]/g, '-');
+writeFileSync(join(outDir, `bench-${stamp}.json`), JSON.stringify(report, null, 2));
+writeFileSync(join(outDir, 'latest.json'), JSON.stringify(report, null, 2));
+console.log(`\nwrote bench/results/bench-${stamp}.json (${report.durationS} s)`);
