@@ -154,10 +154,20 @@ function encodable(value: unknown, depth = 0): unknown {
   }
 }
 
+/** Node system errors carry what went wrong in properties (ENOENT on which path, which syscall). */
+function systemErrorFields(err: Error): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const key of ['code', 'errno', 'syscall', 'path', 'address', 'port'] as const) {
+    const value = (err as unknown as Record<string, unknown>)[key];
+    if (value !== undefined) fields[key] = encodable(value);
+  }
+  return fields;
+}
+
 /** What a thrown value looks like on the wire: class name, message, context (DirqlError), host stack. */
 export function toWireError(err: unknown): WireError {
   if (err instanceof Error) {
-    const context = err instanceof DirqlError ? (encodable(err.context) as Record<string, unknown>) : {};
+    const context = err instanceof DirqlError ? (encodable(err.context) as Record<string, unknown>) : systemErrorFields(err);
     if (err.cause !== undefined && context.cause === undefined) context.cause = encodable(err.cause);
     return { name: err.name, message: err.message, context, ...(err.stack ? { stack: err.stack } : {}) };
   }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { ControlProtocolError, ControlUnknownMethodError } from '../../../src/control/errors.ts';
@@ -51,6 +52,16 @@ describe('control protocol', () => {
       dropped: 3,
     });
     expect(protocolError(() => decodeHostMessage(raw.pack({ t: 'res', id: 1, ok: false, error: 'boom' }))).context.reason).toBe('bad response');
+  });
+
+  it('keeps the code, syscall and path of a Node system error', () => {
+    let thrown: unknown;
+    try {
+      fs.readFileSync('/nonexistent/dirql');
+    } catch (err) {
+      thrown = err;
+    }
+    expect(toWireError(thrown).context).toMatchObject({ code: 'ENOENT', syscall: 'open', path: '/nonexistent/dirql' });
   });
 
   it('turns a typed error into name, message and an encodable context', () => {
