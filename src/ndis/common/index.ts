@@ -1,0 +1,7 @@
+/** What the NDIS 6 and NDIS 5 facades share: status codes, OIDs, spin locks, IRQL rules, bug checks. */
+export { NdisStatus, ndisStatusName, ndisStatusSucceeded, type NDIS_STATUS } from './status.ts';
+export * from './oids.ts';
+export { NdisSpinLock, NdisSpinLocks } from './spin-lock.ts';
+export { NDIS_IRQL_RULES, MINIPORT_HANDLER_IRQL, DIRQL, requireNdisIrql, type NdisApi, type IrqlRule } from './irql-rules.ts';
+export { BUGCODE_NDIS_DRIVER, NdisViolation, ndisBugCheck } from './bugcheck.ts';
+export { NdisError, NdisCharacteristicsError, NdisOperationError } from './errors.ts';

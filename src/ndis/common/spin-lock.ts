@@ -1,0 +1,87 @@
+import { Irql, type Kernel, type SpinLock } from '../../kernel/index.ts';
+import { NdisViolation, ndisBugCheck } from './bugcheck.ts';
+import { requireNdisIrql, requireNdisIrqlIfInRoutine } from './irql-rules.ts';
+
+/**
+ * NDIS_SPIN_LOCK: a kernel spin lock plus the IRQL to restore, kept inside the lock as Windows
+ * does (NdisAcquireSpinLock stores OldIrql in the structure, NdisReleaseSpinLock restores it).
+ */
+export class NdisSpinLock {
+  readonly spinLock: SpinLock;
+  /** OldIrql: the acquirer's IRQL before NdisAcquireSpinLock raised it. */
+  oldIrql: number = Irql.PASSIVE_LEVEL;
+  freed = false;
+
+  constructor(spinLock: SpinLock) {
+    this.spinLock = spinLock;
+  }
+
+  get name(): string {
+    return this.spinLock.name;
+  }
+
+  get held(): boolean {
+    return this.spinLock.owner !== null;
+  }
+}
+
+/** The NDIS spin lock calls, shared by the NDIS 6 and NDIS 5 facades. */
+export class NdisSpinLocks {
+  private readonly kernel: Kernel;
+  private count = 0;
+
+  constructor(kernel: Kernel) {
+    this.kernel = kernel;
+  }
+
+  /** NdisAllocateSpinLock (any IRQL). */
+  allocate(name?: string): NdisSpinLock {
+    requireNdisIrqlIfInRoutine(this.kernel, 'NdisAllocateSpinLock');
+    return new NdisSpinLock(this.kernel.createSpinLock(name ?? `NDIS_SPIN_LOCK#${++this.count}`));
+  }
+
+  /** NdisAcquireSpinLock (<= DISPATCH_LEVEL): raises to DISPATCH_LEVEL and keeps the old IRQL in the lock. */
+  async acquire(lock: NdisSpinLock): Promise<void> {
+    requireNdisIrql(this.kernel, 'NdisAcquireSpinLock');
+    this.checkLive(lock, 'NdisAcquireSpinLock');
+    const old = await lock.spinLock.acquire();
+    lock.oldIrql = old;
+  }
+
+  /** NdisReleaseSpinLock (DISPATCH_LEVEL): releases and restores the IRQL saved by NdisAcquireSpinLock. */
+  release(lock: NdisSpinLock): void {
+    requireNdisIrql(this.kernel, 'NdisReleaseSpinLock');
+    this.checkLive(lock, 'NdisReleaseSpinLock');
+    lock.spinLock.release(lock.oldIrql);
+  }
+
+  /** NdisDprAcquireSpinLock (DISPATCH_LEVEL): no IRQL change. */
+  async dprAcquire(lock: NdisSpinLock): Promise<void> {
+    requireNdisIrql(this.kernel, 'NdisDprAcquireSpinLock');
+    this.checkLive(lock, 'NdisDprAcquireSpinLock');
+    await lock.spinLock.acquireAtDpcLevel();
+  }
+
+  /** NdisDprReleaseSpinLock (DISPATCH_LEVEL). */
+  dprRelease(lock: NdisSpinLock): void {
+    requireNdisIrql(this.kernel, 'NdisDprReleaseSpinLock');
+    this.checkLive(lock, 'NdisDprReleaseSpinLock');
+    lock.spinLock.releaseFromDpcLevel();
+  }
+
+  /** NdisFreeSpinLock (any IRQL): freeing a held lock is a bug check. */
+  free(lock: NdisSpinLock): void {
+    requireNdisIrqlIfInRoutine(this.kernel, 'NdisFreeSpinLock');
+    this.checkLive(lock, 'NdisFreeSpinLock');
+    if (lock.held) {
+      ndisBugCheck(this.kernel, NdisViolation.SPIN_LOCK_FREED, 'NdisFreeSpinLock',
+        `NdisFreeSpinLock(${lock.name}) while it is held by ${lock.spinLock.owner?.routine ?? '?'}`, lock.spinLock.id);
+    }
+    lock.freed = true;
+  }
+
+  private checkLive(lock: NdisSpinLock, api: string): void {
+    if (!lock.freed) return;
+    ndisBugCheck(this.kernel, NdisViolation.SPIN_LOCK_FREED, api, `${api}(${lock.name}) after NdisFreeSpinLock`, lock.spinLock.id);
+  }
+}

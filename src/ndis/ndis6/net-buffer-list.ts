@@ -1,0 +1,196 @@
+/**
+ * NET_BUFFER and NET_BUFFER_LIST, and fixed-size pools of them. A pool allocates every NBL (and its
+ * first NET_BUFFER, and, with `dataSize`, its data buffer) up front, so the steady state allocates
+ * nothing; running out is reported by the facade (a null return, a counter, an event, a trace entry).
+ */
+
+/**
+ * Who holds an NBL right now. NDIS tracks this implicitly; dirql tracks it so that double
+ * completions, freeing an NBL still indicated up, or indicating one twice are caught at the call.
+ */
+export type NblOwner =
+  /** In its pool. */
+  | 'free'
+  /** Held by whoever allocated it (the miniport for receives, the protocol for sends). */
+  | 'allocated'
+  /** Indicated up and not yet returned (NdisMIndicateReceiveNetBufferLists without RESOURCES). */
+  | 'indicated'
+  /** Being indicated with NDIS_RECEIVE_FLAGS_RESOURCES: the protocol may read it until the call returns. */
+  | 'lent'
+  /** Given to MiniportSendNetBufferLists and not yet completed. */
+  | 'sending';
+
+/** NET_BUFFER: one frame's worth of data (one MDL here: a view, an offset and a length). */
+export class NetBuffer {
+  /** NET_BUFFER_NEXT_NB. */
+  next: NetBuffer | null = null;
+  /** The memory the data lives in (NET_BUFFER_FIRST_MDL). */
+  data: Uint8Array;
+  /** NET_BUFFER_DATA_OFFSET: where the frame starts in `data`. */
+  dataOffset = 0;
+  /** NET_BUFFER_DATA_LENGTH. */
+  dataLength = 0;
+
+  constructor(data: Uint8Array) {
+    this.data = data;
+  }
+
+  /** Copy the frame into `target` at `targetOffset` without allocating; returns the bytes copied. */
+  copyTo(target: Uint8Array, targetOffset = 0): number {
+    const n = Math.min(this.dataLength, target.length - targetOffset);
+    if (n <= 0) return 0;
+    target.set(this.data.subarray(this.dataOffset, this.dataOffset + n), targetOffset);
+    return n;
+  }
+
+  /** A view of the frame's bytes (allocates the view object, not the bytes). */
+  bytes(): Uint8Array {
+    return this.data.subarray(this.dataOffset, this.dataOffset + this.dataLength);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+let nextNblId = 1;
+
+/** NET_BUFFER_LIST. */
+export class NetBufferList {
+  readonly id = nextNblId++;
+  readonly pool: NetBufferListPool;
+  /** NET_BUFFER_LIST_NEXT_NBL: the chain an indication, send or completion carries. */
+  next: NetBufferList | null = null;
+  /** NET_BUFFER_LIST_FIRST_NB. */
+  readonly firstNetBuffer: NetBuffer;
+  /** NET_BUFFER_LIST_STATUS: set by the miniport before NdisMSendNetBufferListsComplete. */
+  status = 0;
+  /** NET_BUFFER_LIST_FLAGS / NblFlags. */
+  flags = 0;
+  /** SourceHandle: the adapter handle, set by the miniport on receive. */
+  sourceHandle: unknown = null;
+  /** MiniportReserved: the miniport's own per-NBL context (its RX descriptor, its TX slot). */
+  miniportReserved: unknown = null;
+  /** ProtocolReserved: the protocol side's per-NBL context. */
+  protocolReserved: unknown = null;
+  /** The pool's own data buffer (pools created with dataSize), reused on every allocation. */
+  readonly ownData: Uint8Array | null;
+  owner: NblOwner = 'free';
+  /** The adapter it was indicated by (while 'indicated' or 'lent'). */
+  indicatedBy: object | null = null;
+  /** The adapter whose MiniportSendNetBufferLists holds it (while 'sending'). */
+  sentTo: object | null = null;
+
+  constructor(pool: NetBufferListPool, ownData: Uint8Array | null) {
+    this.pool = pool;
+    this.ownData = ownData;
+    this.firstNetBuffer = new NetBuffer(ownData ?? EMPTY);
+  }
+
+  /** NET_BUFFER_LIST_FIRST_NB(nbl)->DataLength, the frame length of a one-NET_BUFFER NBL. */
+  get dataLength(): number {
+    return this.firstNetBuffer.dataLength;
+  }
+
+  /** Reset to the state NdisAllocateNetBufferAndNetBufferList returns. */
+  reset(data: Uint8Array, offset: number, length: number): void {
+    this.next = null;
+    this.status = 0;
+    this.flags = 0;
+    this.sourceHandle = null;
+    this.miniportReserved = null;
+    this.protocolReserved = null;
+    const nb = this.firstNetBuffer;
+    nb.next = null;
+    nb.data = data;
+    nb.dataOffset = offset;
+    nb.dataLength = length;
+  }
+}
+
+export interface NetBufferListPoolOptions {
+  /** PoolTag, shown in reports. */
+  tag?: string;
+  /** DataSize: give each NBL its own data buffer of this many bytes (the protocol's send pool). */
+  dataSize?: number;
+  /** The adapter the pool belongs to (NdisHandle): halt checks the pool was freed. */
+  owner?: unknown;
+}
+
+let nextPoolId = 1;
+
+/** NDIS_HANDLE NdisPoolHandle of NdisAllocateNetBufferListPool: a fixed number of NBLs. */
+export class NetBufferListPool {
+  readonly id = nextPoolId++;
+  readonly size: number;
+  readonly tag: string;
+  readonly dataSize: number;
+  readonly owner: unknown;
+  /** Allocations refused because every NBL was in use. */
+  allocationFailures = 0;
+  /** Largest number in use at once. */
+  highWater = 0;
+  freed = false;
+  private readonly all: NetBufferList[];
+  private readonly freeList: NetBufferList[];
+
+  constructor(size: number, opts: NetBufferListPoolOptions = {}) {
+    this.size = size;
+    this.tag = opts.tag ?? `NblPool#${this.id}`;
+    this.dataSize = opts.dataSize ?? 0;
+    this.owner = opts.owner;
+    this.all = Array.from({ length: size }, () => new NetBufferList(this, this.dataSize > 0 ? new Uint8Array(this.dataSize) : null));
+    this.freeList = [...this.all].reverse();
+  }
+
+  get available(): number {
+    return this.freeList.length;
+  }
+
+  get inUse(): number {
+    return this.size - this.freeList.length;
+  }
+
+  /** Raw take (the facade checks IRQL and reports exhaustion): null when empty. */
+  take(): NetBufferList | null {
+    const nbl = this.freeList.pop();
+    if (!nbl) return null;
+    nbl.owner = 'allocated';
+    const used = this.size - this.freeList.length;
+    if (used > this.highWater) this.highWater = used;
+    return nbl;
+  }
+
+  /** Raw put back (the facade has checked ownership). */
+  put(nbl: NetBufferList): void {
+    nbl.owner = 'free';
+    nbl.next = null;
+    nbl.indicatedBy = null;
+    nbl.sentTo = null;
+    nbl.miniportReserved = null;
+    nbl.protocolReserved = null;
+    this.freeList.push(nbl);
+  }
+
+  /** Every NBL of the pool not in the pool: leak reports. */
+  outstanding(): NetBufferList[] {
+    return this.all.filter((n) => n.owner !== 'free');
+  }
+}
+
+/** Number of NBLs in a chain. */
+export function countNetBufferLists(head: NetBufferList | null): number {
+  let n = 0;
+  for (let nbl = head; nbl; nbl = nbl.next) n++;
+  return n;
+}
+
+/** Link NBLs into a chain (host and test convenience); returns the head. */
+export function chainNetBufferLists(nbls: readonly NetBufferList[]): NetBufferList | null {
+  for (let i = 0; i < nbls.length; i++) nbls[i]!.next = nbls[i + 1] ?? null;
+  return nbls[0] ?? null;
+}
+
+/** The NBLs of a chain as an array (allocates: host and test convenience). */
+export function netBufferListArray(head: NetBufferList | null): NetBufferList[] {
+  const out: NetBufferList[] = [];
+  for (let nbl = head; nbl; nbl = nbl.next) out.push(nbl);
+  return out;
+}
