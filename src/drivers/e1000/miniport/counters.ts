@@ -1,0 +1,38 @@
+/** The core's own counters: what the driver did, next to what the NIC counted. */
+export interface AdapterCounters {
+  /** ISR calls, and those where ICR was non-zero. */
+  isrCalls: number;
+  isrRecognized: number;
+  /** DPC calls, and how often a DPC queued itself again because frames were still waiting. */
+  dpcCalls: number;
+  dpcRequeued: number;
+  /** Frames accepted by send(). */
+  txQueued: number;
+  /** Frames the NIC finished and that were completed upward. */
+  txCompleted: number;
+  /** Frames completed upward as aborted (halted before the NIC took them). */
+  txAborted: number;
+  /** Frames queued because the TX ring was full when they arrived. */
+  txDeferred: number;
+  /** Largest number of frames waiting for ring space. */
+  txQueuePeak: number;
+  /** Frames indicated upward, their bytes, and the indications. */
+  rxIndicated: number;
+  rxBytes: number;
+  rxIndications: number;
+  /** Indicated frames whose descriptor had error bits. */
+  rxErrors: number;
+  /** RXO causes seen: the NIC found no free descriptor for a frame. */
+  rxOverruns: number;
+  /** Link state changes indicated. */
+  linkChanges: number;
+}
+
+export function zeroCounters(): AdapterCounters {
+  return {
+    isrCalls: 0, isrRecognized: 0, dpcCalls: 0, dpcRequeued: 0,
+    txQueued: 0, txCompleted: 0, txAborted: 0, txDeferred: 0, txQueuePeak: 0,
+    rxIndicated: 0, rxBytes: 0, rxIndications: 0, rxErrors: 0, rxOverruns: 0,
+    linkChanges: 0,
+  };
+}
