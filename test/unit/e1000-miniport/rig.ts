@@ -45,7 +45,7 @@ export class TestEdge implements MiniportEdge {
 
   createLock(name: string): { acquire(): Promise<void>; release(): void } {
     const lock = this.kernel.createSpinLock(name);
-    let old = Irql.PASSIVE_LEVEL;
+    let old: number = Irql.PASSIVE_LEVEL;
     return {
       acquire: async () => {
         old = await lock.acquire();
