@@ -1,0 +1,125 @@
+process.env.DIRQL_LOG ??= 'silent';
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kernel, type InterruptLineSource, type KernelOptions, type RegisterBackend } from '../../../src/kernel/index.ts';
+
+export const LINE = 11;
+export const CTRL = 0x0;
+export const ICR = 0xc0;
+export const ICS = 0xc8;
+export const IMS = 0xd0;
+export const IMC = 0xd8;
+export const RXT0 = 0x80;
+export const LSC = 0x4;
+
+/** Interrupt lines driven by the test or by FakeNic. */
+export class FakeLines implements InterruptLineSource {
+  private readonly levels = new Map<number, boolean>();
+  private readonly listeners = new Set<(line: number, asserted: boolean) => void>();
+
+  isAsserted(line: number): boolean {
+    return this.levels.get(line) ?? false;
+  }
+
+  onChange(listener: (line: number, asserted: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  set(line: number, asserted: boolean): void {
+    if ((this.levels.get(line) ?? false) === asserted) return;
+    this.levels.set(line, asserted);
+    for (const l of this.listeners) l(line, asserted);
+  }
+
+  async settle(): Promise<void> {
+    // Fake writes take effect at once.
+  }
+}
+
+/**
+ * A register file with e1000-like interrupt registers: ICR read returns and clears the causes, ICS
+ * sets causes, IMS/IMC set and clear the mask; the line is asserted while (causes & mask) != 0.
+ */
+export class FakeNic implements RegisterBackend {
+  readonly regs = new Map<number, number>();
+  readonly log: string[] = [];
+  causes = 0;
+  mask = 0;
+  private readonly readHooks = new Map<number, () => void>();
+
+  constructor(private readonly lines: FakeLines, private readonly line = LINE) {}
+
+  read32(offset: number): Promise<number> {
+    const hook = this.readHooks.get(offset);
+    if (hook) {
+      this.readHooks.delete(offset);
+      hook();
+    }
+    let value: number;
+    if (offset === ICR) {
+      value = this.causes;
+      this.causes = 0;
+      this.update();
+    } else if (offset === IMS) {
+      value = this.mask;
+    } else {
+      value = this.regs.get(offset) ?? 0;
+    }
+    this.log.push(`R ${offset.toString(16)}=${value.toString(16)}`);
+    return Promise.resolve(value);
+  }
+
+  write32(offset: number, value: number): void {
+    this.log.push(`W ${offset.toString(16)}=${value.toString(16)}`);
+    if (offset === ICS) this.causes |= value;
+    else if (offset === IMS) this.mask = (this.mask | value) >>> 0;
+    else if (offset === IMC) this.mask = (this.mask & ~value) >>> 0;
+    else this.regs.set(offset, value >>> 0);
+    this.update();
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** The device raises causes on its own (a frame arrived, the link changed). */
+  raise(cause: number): void {
+    this.causes = (this.causes | cause) >>> 0;
+    this.update();
+  }
+
+  /** Run `fn` the next time `offset` is read (device activity timed against the driver). */
+  onceOnRead(offset: number, fn: () => void): void {
+    this.readHooks.set(offset, fn);
+  }
+
+  private update(): void {
+    this.lines.set(this.line, ((this.causes & this.mask) >>> 0) !== 0);
+  }
+}
+
+export interface KernelRig {
+  kernel: Kernel;
+  lines: FakeLines;
+  nic: FakeNic;
+  cleanup(): Promise<void>;
+}
+
+/** A kernel on fake lines with a temporary bug check directory. */
+export function makeKernelRig(opts: Omit<KernelOptions, 'lines' | 'bugCheckDir'> = {}): KernelRig {
+  const dir = mkdtempSync(join(tmpdir(), 'dirql-ndis-'));
+  const lines = new FakeLines();
+  const kernel = new Kernel({ ...opts, lines, bugCheckDir: dir });
+  const nic = new FakeNic(lines);
+  return {
+    kernel, lines, nic,
+    async cleanup() {
+      kernel.dispose();
+      if (kernel.stopped) await kernel.bugCheckReport;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
