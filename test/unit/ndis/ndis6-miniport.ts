@@ -41,7 +41,7 @@ export class TestAdapter {
   readonly events: string[] = [];
   packetFilter = 0;
   multicast = new Uint8Array(0);
-  moderation: number = NdisInterruptModeration.Enabled;
+  moderation: NdisInterruptModerationParameters['interruptModeration'] = NdisInterruptModeration.Enabled;
   xmitOk = 0;
   rcvOk = 0;
   rcvBytes = 0;
