@@ -1,0 +1,31 @@
+/**
+ * Parameter 1 of WDF_VIOLATION (0x10D), as wdfbugcodes.h numbers them. Parameter 2 and 3 follow
+ * the meaning documented for each (for WDF_INVALID_HANDLE: the handle, the expected object type).
+ */
+export const WdfViolation = {
+  WDF_POWER_ROUTINE_TIMED_OUT: 0x1,
+  WDF_RECURSIVE_LOCK: 0x2,
+  WDF_VERIFIER_FATAL_ERROR: 0x3,
+  WDF_REQUIRED_PARAMETER_IS_NULL: 0x4,
+  WDF_INVALID_HANDLE: 0x5,
+  WDF_REQUEST_FATAL_ERROR: 0x6,
+  WDF_OBJECT_ERROR: 0x7,
+  WDF_DMA_FATAL_ERROR: 0x8,
+  WDF_INVALID_INTERRUPT: 0x9,
+  WDF_QUEUE_FATAL_ERROR: 0xa,
+  WDF_INVALID_LOCK_OPERATION: 0xb,
+  WDF_PNP_FATAL_ERROR: 0xc,
+  WDF_POWER_MULTIPLE_PPO: 0xd,
+  WDF_VERIFIER_IRQL_MISMATCH: 0xe,
+  WDF_VERIFIER_CRITICAL_REGION_MISMATCH: 0xf,
+  WDF_API_UNAVAILABLE: 0x10,
+} as const;
+
+/** Parameter 2 of WDF_VIOLATION when parameter 1 is WDF_REQUEST_FATAL_ERROR. */
+export const WdfRequestFatalError = {
+  NO_MORE_STACK_LOCATIONS: 0x1,
+  NULL_IRP: 0x2,
+  REQUEST_ALREADY_SENT: 0x3,
+  INFORMATION_LENGTH_MISMATCH: 0x4,
+  REQUEST_NOT_IN_QUEUE: 0x5,
+} as const;

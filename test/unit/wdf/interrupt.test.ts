@@ -1,0 +1,306 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BugCheckCode, Irql } from '../../../src/kernel/index.ts';
+import { NtStatus, WdfStatusError, WdfViolation, WdfTypeId, type WDFINTERRUPT } from '../../../src/wdf/index.ts';
+import { atPassive, ICR, loadNic, makeWdfRig, type WdfRig } from './rig.ts';
+
+let r: WdfRig;
+afterEach(async () => r?.cleanup());
+
+describe('WdfInterruptSynchronize', () => {
+  it("WdfInterruptSynchronize returns the EvtInterruptSynchronize callback's boolean", async () => {
+    r = makeWdfRig();
+    const { context } = await loadNic(r);
+    await r.wdf.startDevice(r.resources);
+    const seen: unknown[] = [];
+    const results = await atPassive(r, async () => [
+      await r.wdf.wdfInterruptSynchronize(context.interrupt, (i, ctx: { want: boolean }) => { seen.push([i, ctx.want]); return ctx.want; }, { want: true }),
+      await r.wdf.wdfInterruptSynchronize(context.interrupt, async (_i, ctx: { want: boolean }) => ctx.want, { want: false }),
+    ]);
+    expect(results).toEqual([true, false]);
+    expect(seen).toEqual([[context.interrupt, true]]);
+  });
+
+  it("EvtInterruptSynchronize runs at the device's DIRQL while holding the interrupt spin lock", async () => {
+    r = makeWdfRig();
+    const { context } = await loadNic(r, { irql: 7 });
+    await r.wdf.startDevice(r.resources);
+    const [kint] = r.kernel.connectedInterrupts;
+    const inside = await atPassive(r, async () => {
+      let irql = -1;
+      let lockHeldByMe = false;
+      await r.wdf.wdfInterruptSynchronize(context.interrupt, () => {
+        irql = r.kernel.currentIrql();
+        lockHeldByMe = kint!.lock.owner === r.kernel.current();
+        return true;
+      }, null);
+      return { irql, lockHeldByMe, after: r.kernel.currentIrql(), lockAfter: kint!.lock.owner };
+    });
+    expect(inside).toEqual({ irql: 7, lockHeldByMe: true, after: Irql.PASSIVE_LEVEL, lockAfter: null });
+  });
+
+  it('for a passive-level interrupt WdfInterruptSynchronize runs the callback at PASSIVE under the passive-level interrupt lock', async () => {
+    r = makeWdfRig();
+    const { context } = await loadNic(r, { interrupt: { passiveHandling: true, evtInterruptDpc: undefined, evtInterruptWorkItem: () => undefined } });
+    await r.wdf.startDevice(r.resources);
+    const [kint] = r.kernel.connectedInterrupts;
+    expect(kint!.passive).toBe(true);
+    const inside = await atPassive(r, async () => {
+      let irql = -1;
+      let lockHeldByMe = false;
+      const ret = await r.wdf.wdfInterruptSynchronize(context.interrupt, () => {
+        irql = r.kernel.currentIrql();
+        lockHeldByMe = kint!.lock.owner === r.kernel.current();
+        return true;
+      }, null);
+      return { ret, irql, lockHeldByMe, lockAfter: kint!.lock.owner };
+    });
+    expect(inside).toEqual({ ret: true, irql: Irql.PASSIVE_LEVEL, lockHeldByMe: true, lockAfter: null });
+  });
+
+  it('WdfInterruptSynchronize called above PASSIVE for a passive-level interrupt bug checks', async () => {
+    r = makeWdfRig();
+    const { context } = await loadNic(r, { interrupt: { passiveHandling: true, evtInterruptDpc: undefined, evtInterruptWorkItem: () => undefined } });
+    await r.wdf.startDevice(r.resources);
+    let called = false;
+    await expect(atPassive(r, async () => {
+      r.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+      await r.wdf.wdfInterruptSynchronize(context.interrupt, () => { called = true; return true; }, null);
+    })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, parameters: [0, Irql.DISPATCH_LEVEL, Irql.PASSIVE_LEVEL, 0], report: { api: 'WdfInterruptSynchronize' } });
+    expect(called).toBe(false);
+  });
+
+  it('WdfInterruptSynchronize above DISPATCH_LEVEL bug checks', async () => {
+    r = makeWdfRig();
+    const { context } = await loadNic(r, { irql: 7 });
+    await r.wdf.startDevice(r.resources);
+    await expect(atPassive(r, async () => {
+      r.kernel.raiseIrql(5);
+      await r.wdf.wdfInterruptSynchronize(context.interrupt, () => true, null);
+    })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, parameters: [0, 5, Irql.DISPATCH_LEVEL, 0], report: { api: 'WdfInterruptSynchronize' } });
+  });
+
+  it('WdfInterruptSynchronize before the interrupt is connected (in EvtDeviceD0Entry) is WDF_VIOLATION WDF_INVALID_INTERRUPT', async () => {
+    r = makeWdfRig();
+    let interrupt = 0 as WDFINTERRUPT;
+    const loaded = await loadNic(r, {
+      callbacks: { evtDeviceD0Entry: async () => { await r.wdf.wdfInterruptSynchronize(interrupt, () => true, null); } },
+    });
+    interrupt = loaded.context.interrupt;
+    await expect(r.wdf.startDevice(r.resources)).rejects.toMatchObject({ code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_INTERRUPT, interrupt, 0, 0] });
+  });
+});
+
+describe('WDFINTERRUPT handles', () => {
+  it('an invalid WDFINTERRUPT handle is bug check 0x10D (a made-up handle)', async () => {
+    r = makeWdfRig();
+    await loadNic(r);
+    const bogus = 0x7777 as WDFINTERRUPT;
+    await expect(atPassive(r, () => r.wdf.wdfInterruptSynchronize(bogus, () => true, null)))
+      .rejects.toMatchObject({ code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, 0x7777, WdfTypeId.WDFINTERRUPT, 0], report: { api: 'WdfInterruptSynchronize' } });
+  });
+
+  it('an invalid WDFINTERRUPT handle is bug check 0x10D (a handle of another type)', async () => {
+    r = makeWdfRig();
+    const { device } = await loadNic(r);
+    await expect(atPassive(r, () => r.wdf.wdfInterruptQueueDpcForIsr(device as unknown as WDFINTERRUPT)))
+      .rejects.toMatchObject({ code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, device, WdfTypeId.WDFINTERRUPT, 0] });
+    expect(r.kernel.lastBugCheck!.message).toContain('it is a WDFDEVICE');
+  });
+
+  it('an invalid WDFINTERRUPT handle is bug check 0x10D (the interrupt of a removed device)', async () => {
+    r = makeWdfRig();
+    const { context } = await loadNic(r);
+    await r.wdf.startDevice(r.resources);
+    await r.wdf.removeDevice();
+    await expect(atPassive(r, () => r.wdf.wdfInterruptGetInfo(context.interrupt)))
+      .rejects.toMatchObject({ code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, context.interrupt, WdfTypeId.WDFINTERRUPT, 0] });
+    expect(r.kernel.lastBugCheck!.message).toContain('deleted');
+  });
+});
+
+describe('interrupt lock, DPC and work item', () => {
+  it('WdfInterruptAcquireLock excludes the ISR until WdfInterruptReleaseLock', async () => {
+    r = makeWdfRig({ processors: 2 });
+    const order: string[] = [];
+    const { context } = await loadNic(r, {
+      interrupt: {
+        async evtInterruptIsr(interrupt) {
+          const c = r.wdf.getContext<{ regs: { read32(o: number): Promise<number> } }>(r.wdf.wdfInterruptGetDevice(interrupt));
+          order.push(`isr on ${r.kernel.currentProcessor()}`);
+          return (await c.regs.read32(ICR)) !== 0;
+        },
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    await r.kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'HoldsTheLock', async () => {
+      await r.wdf.wdfInterruptAcquireLock(context.interrupt);
+      order.push(`locked at ${r.kernel.currentIrql()}`);
+      r.device.raise(0x80);
+      // Processor 1 is idle and may take the interrupt; it must spin on the lock meanwhile.
+      await r.kernel.stallExecutionProcessor(3000);
+      await context.regs!.read32(0x8);
+      order.push('releasing');
+      r.wdf.wdfInterruptReleaseLock(context.interrupt);
+      order.push(`released, back at ${r.kernel.currentIrql()}`);
+    });
+    await r.kernel.quiesce();
+    expect(order.slice(0, 3)).toEqual(['locked at 7', 'releasing', 'released, back at 0']);
+    expect(order.filter((e) => e.startsWith('isr'))).toHaveLength(1);
+    expect(order.indexOf('releasing')).toBeLessThan(order.findIndex((e) => e.startsWith('isr')));
+  });
+
+  it('WdfInterruptQueueDpcForIsr returns false when the DPC is already queued', async () => {
+    r = makeWdfRig();
+    const queued: boolean[] = [];
+    let dpcs = 0;
+    await loadNic(r, {
+      interrupt: {
+        async evtInterruptIsr(interrupt) {
+          const c = r.wdf.getContext<{ regs: { read32(o: number): Promise<number> } }>(r.wdf.wdfInterruptGetDevice(interrupt));
+          if ((await c.regs.read32(ICR)) === 0) return false;
+          queued.push(r.wdf.wdfInterruptQueueDpcForIsr(interrupt), r.wdf.wdfInterruptQueueDpcForIsr(interrupt));
+          return true;
+        },
+        evtInterruptDpc() { dpcs++; },
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    r.device.raise(0x80);
+    await r.kernel.quiesce();
+    expect(queued).toEqual([true, false]);
+    expect(dpcs).toBe(1);
+  });
+
+  it('the DPC runs after the ISR returns, at DISPATCH_LEVEL on the same processor', async () => {
+    r = makeWdfRig();
+    const order: string[] = [];
+    await loadNic(r, {
+      interrupt: {
+        async evtInterruptIsr(interrupt) {
+          order.push(`isr in at ${r.kernel.currentIrql()}`);
+          const c = r.wdf.getContext<{ regs: { read32(o: number): Promise<number> } }>(r.wdf.wdfInterruptGetDevice(interrupt));
+          const icr = await c.regs.read32(ICR);
+          r.wdf.wdfInterruptQueueDpcForIsr(interrupt);
+          await c.regs.read32(0x8);
+          order.push('isr out');
+          return icr !== 0;
+        },
+        evtInterruptDpc(_i, associated) { order.push(`dpc at ${r.kernel.currentIrql()} on ${r.kernel.currentProcessor()} for ${associated}`); },
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    r.device.raise(0x80);
+    await r.kernel.quiesce();
+    const device = r.wdf.devices[0];
+    expect(order).toEqual(['isr in at 7', 'isr out', `dpc at ${Irql.DISPATCH_LEVEL} on 0 for ${device}`]);
+  });
+
+  it('work item runs at PASSIVE (queued from the ISR at DIRQL)', async () => {
+    r = makeWdfRig();
+    const seen: string[] = [];
+    await loadNic(r, {
+      interrupt: {
+        async evtInterruptIsr(interrupt) {
+          const c = r.wdf.getContext<{ regs: { read32(o: number): Promise<number> } }>(r.wdf.wdfInterruptGetDevice(interrupt));
+          if ((await c.regs.read32(ICR)) === 0) return false;
+          seen.push(`queued ${r.wdf.wdfInterruptQueueWorkItemForIsr(interrupt)} at ${r.kernel.currentIrql()}`);
+          return true;
+        },
+        evtInterruptDpc: undefined,
+        evtInterruptWorkItem() { seen.push(`work item at ${r.kernel.currentIrql()}`); },
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    r.device.raise(0x80);
+    await r.kernel.idle();
+    expect(seen).toEqual(['queued true at 7', `work item at ${Irql.PASSIVE_LEVEL}`]);
+  });
+
+  it('EvtInterruptDpc with AutomaticSerialization runs holding the device callback lock', async () => {
+    r = makeWdfRig();
+    let held: boolean | undefined;
+    let lockOwnerAfter: unknown = 'unset';
+    const { device } = await loadNic(r, {
+      deviceAttributes: { synchronizationScope: 'device' },
+      interrupt: {
+        automaticSerialization: true,
+        evtInterruptDpc() {
+          const dev = r.wdf.handles.peek(device) as unknown as { callbackLock: { lock: { owner: unknown } } };
+          held = dev.callbackLock.lock.owner === r.kernel.current();
+        },
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    r.device.raise(0x80);
+    await r.kernel.quiesce();
+    lockOwnerAfter = (r.wdf.handles.peek(device) as unknown as { callbackLock: { lock: { owner: unknown } } }).callbackLock.lock.owner;
+    expect(held).toBe(true);
+    expect(lockOwnerAfter).toBeNull();
+  });
+
+  it('AutomaticSerialization of a work item under a dispatch-level device lock is STATUS_WDF_INCOMPATIBLE_EXECUTION_LEVEL', async () => {
+    r = makeWdfRig();
+    await expect(loadNic(r, {
+      deviceAttributes: { synchronizationScope: 'device', executionLevel: 'dispatch' },
+      interrupt: { automaticSerialization: true, evtInterruptDpc: undefined, evtInterruptWorkItem: () => undefined },
+    })).rejects.toMatchObject({ status: NtStatus.STATUS_WDF_INCOMPATIBLE_EXECUTION_LEVEL });
+  });
+});
+
+describe('WdfInterruptCreate', () => {
+  it('giving both EvtInterruptDpc and EvtInterruptWorkItem fails with STATUS_INVALID_PARAMETER', async () => {
+    r = makeWdfRig();
+    await expect(loadNic(r, { interrupt: { evtInterruptWorkItem: () => undefined } }))
+      .rejects.toMatchObject({ status: NtStatus.STATUS_INVALID_PARAMETER, message: expect.stringContaining('EvtDriverDeviceAdd') });
+  });
+
+  it('outside EvtDriverDeviceAdd and EvtDevicePrepareHardware it fails with STATUS_INVALID_DEVICE_STATE', async () => {
+    r = makeWdfRig();
+    const { device } = await loadNic(r);
+    await r.wdf.startDevice(r.resources);
+    const err = await atPassive(r, () => {
+      try {
+        r.wdf.wdfInterruptCreate(device, { evtInterruptIsr: () => false });
+        return null;
+      } catch (e) {
+        return e;
+      }
+    });
+    expect(err).toBeInstanceOf(WdfStatusError);
+    expect((err as WdfStatusError).status).toBe(NtStatus.STATUS_INVALID_DEVICE_STATE);
+  });
+
+  it('above PASSIVE_LEVEL it is IRQL_NOT_LESS_OR_EQUAL', async () => {
+    r = makeWdfRig();
+    const { device } = await loadNic(r);
+    await expect(atPassive(r, () => {
+      r.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+      r.wdf.wdfInterruptCreate(device, { evtInterruptIsr: () => false });
+    })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, report: { api: 'WdfInterruptCreate' } });
+  });
+
+  it('an interrupt created in EvtDevicePrepareHardware from the resource list is connected, and deleted after EvtDeviceReleaseHardware', async () => {
+    r = makeWdfRig();
+    let late = 0 as WDFINTERRUPT;
+    let isrCalls = 0;
+    await loadNic(r, {
+      interrupts: [{ line: 11, irql: 7 }, { line: 12, irql: 6 }],
+      callbacks: {
+        evtDevicePrepareHardware(dev, resources) {
+          const irqs = resources.descriptors.filter((d) => d.type === 'CmResourceTypeInterrupt');
+          late = r.wdf.wdfInterruptCreate(dev, { name: 'LateIsr', interruptTranslated: irqs[1]!, evtInterruptIsr: () => { isrCalls++; r.lines.set(12, false); return true; } });
+        },
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    expect(r.kernel.connectedInterrupts.map((i) => `${i.name}@${i.line}/${i.irql}`)).toEqual(['evtInterruptIsr@11/7', 'LateIsr@12/6']);
+    const info = await atPassive(r, () => r.wdf.wdfInterruptGetInfo(late));
+    expect(info).toMatchObject({ vector: 12, irql: 6, mode: 'LevelSensitive' });
+    r.lines.set(12, true);
+    await r.kernel.quiesce();
+    expect(isrCalls).toBe(1);
+    await r.wdf.stopDevice();
+    expect(r.kernel.connectedInterrupts).toEqual([]);
+    await expect(atPassive(r, () => r.wdf.wdfInterruptGetInfo(late))).rejects.toMatchObject({ code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, late, WdfTypeId.WDFINTERRUPT, 0] });
+  });
+});
