@@ -273,6 +273,35 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
     expect(await r.atDispatch(() => r.adapter.send((add) => add(frames[0]!, 0, 128)))).toBe(0);
   });
 
+  it('pause finishes queued sends, stops indicating receives until restart, and keeps link indications', async () => {
+    rig = makeRig();
+    await rig.bringUp();
+    const r = rig;
+    // TX held back, so that pausing has queued frames to finish.
+    r.nic.regs.set(Reg.TCTL, 0);
+    const frames = Array.from({ length: 100 }, (_, i) => testFrame(i, 200));
+    await r.atDispatch(() => r.adapter.send((add) => { for (const f of frames) add(f, 0, f.length); }));
+    const paused = r.atPassive(() => r.adapter.pause());
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(r.adapter.state).toBe('pausing');
+    expect(await r.atDispatch(() => r.adapter.send((add) => add(frames[0]!, 0, 200)))).toBe(0);
+    r.nic.regs.set(Reg.TCTL, Tctl.EN);
+    r.nic.write32(Reg.TDT, r.nic.get(Reg.TDT));
+    await paused;
+    expect(r.adapter.state).toBe('paused');
+    expect(firstMismatch(r.nic.sent, frames)).toBeUndefined();
+    expect(r.edge.completed('sent')).toBe(100);
+
+    for (let i = 0; i < 5; i++) r.nic.inject(testFrame(i, 90, 3));
+    r.nic.setLink(false);
+    await r.kernel.quiesce();
+    expect(r.edge.received).toHaveLength(0);
+    expect(r.edge.links.map((l) => l.up)).toEqual([false]);
+    await r.atPassive(() => r.adapter.restart());
+    await r.kernel.quiesce();
+    expect(r.edge.received.map((f) => f.readUInt32BE(14))).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it.each([1, 2, 3, 4, 5])('two processors sending while frames arrive keep TX and RX order (seed %i)', async (seed) => {
     rig = makeRig({ processors: 2, seed, receiveBatch: 8 });
     await rig.bringUp();

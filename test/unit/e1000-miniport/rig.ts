@@ -66,6 +66,10 @@ export class TestEdge implements MiniportEdge {
     this.completions.push({ count, outcome });
   }
 
+  delay(microseconds: number): Promise<void> {
+    return this.kernel.delayExecution(microseconds / 1000);
+  }
+
   indicateLink(state: LinkState): void {
     this.links.push(state);
   }

@@ -57,7 +57,14 @@ export interface E1000AdapterOptions {
   tag?: string;
 }
 
-export type AdapterState = 'created' | 'initialized' | 'running' | 'quiescing' | 'quiesced' | 'released';
+/**
+ * created → initialized → running ⇄ (pausing → paused) → quiescing → quiesced → released.
+ * Only `running` takes sends and indicates receives; `pausing` still finishes queued sends.
+ */
+export type AdapterState = 'created' | 'initialized' | 'running' | 'pausing' | 'paused' | 'quiescing' | 'quiesced' | 'released';
+
+/** How long pause() waits for sends to finish and held receives to come back. */
+const PAUSE_DRAIN_LIMIT_MS = 2000;
 
 /** The bits of a packet filter OID (NDIS_PACKET_TYPE_*), without the multicast list. */
 export type PacketTypes = Omit<PacketFilter, 'multicast'>;
@@ -82,7 +89,8 @@ export interface AdapterStatistics {
  *   start()               once the interrupt is registered: interrupts unmasked
  *   isr() / dpc()         from the interrupt and its DPC
  *   send() / returnReceives() / set*() / statistics()   while running
- *   quiesce()             MiniportHaltEx (or pause), interrupt still registered
+ *   pause() / restart()   MiniportPause / MiniportRestart (NDIS 6)
+ *   quiesce()             MiniportHaltEx, interrupt still registered
  *   release()             after the interrupt is deregistered: DMA memory freed
  *
  * Locking: registers the ISR also touches (IMS/IMC, RCTL, moderation) are written through
@@ -105,6 +113,8 @@ export class E1000Adapter {
   private dpcPending = false;
   /** The core wants interrupts unmasked (false before start() and from quiesce() on). */
   private interruptsEnabled = false;
+  /** start() ran: the interrupt is registered, so shared registers go through synchronize. */
+  private interruptConnected = false;
 
   private readonly txLock: AdapterLock;
   private readonly rxLock: AdapterLock;
@@ -112,6 +122,8 @@ export class E1000Adapter {
   private readonly sendQueue = new SendQueue();
   /** Ring completions already reported through completeSends. */
   private txReported = 0;
+  /** Frames left in the ring that were already reported as aborted (a TX unit that stopped). */
+  private txAbandoned = 0;
 
   private readonly batch: { count: number; views: Buffer[]; lengths: Uint16Array; errors: Uint8Array };
   private readonly batchCapacity: number;
@@ -258,6 +270,7 @@ export class E1000Adapter {
   async start(): Promise<void> {
     this.expectState('start', 'initialized');
     this.lifecycle = 'running';
+    this.interruptConnected = true;
     await this.edge.synchronize(async () => {
       this.interruptsEnabled = true;
       if (!this.dpcPending) await this.nic.enableInterrupts(this.interruptMask);
@@ -430,38 +443,59 @@ export class E1000Adapter {
   }
 
   /**
+   * MiniportPause (PASSIVE_LEVEL): no new sends and no new receive indications; frames already
+   * queued still go out, and it returns once every send is complete and every indicated frame is
+   * back (or after PAUSE_DRAIN_LIMIT_MS: what is left of the sends is aborted, held receives stay
+   * held). Interrupts stay enabled: link changes are still indicated.
+   */
+  async pause(): Promise<void> {
+    this.expectState('pause', 'running');
+    this.lifecycle = 'pausing';
+    const deadline = performance.now() + PAUSE_DRAIN_LIMIT_MS;
+    for (;;) {
+      await this.serviceTransmit();
+      await this.rxLock.acquire();
+      const receiving = this.rxActive || this.rxHeld > 0;
+      this.rxLock.release();
+      const sending = this.sendQueue.length > 0 || this.nic.tx.inFlight > 0;
+      if (!sending && !receiving) break;
+      if (performance.now() > deadline) {
+        log.warn({ queued: this.sendQueue.length, inFlight: this.nic.tx.inFlight, heldReceives: this.rxHeld }, 'pause: gave up waiting for the rings to drain');
+        if (sending) await this.abortSends();
+        break;
+      }
+      await this.edge.delay(1000);
+    }
+    this.lifecycle = 'paused';
+  }
+
+  /** MiniportRestart (PASSIVE_LEVEL): sends and receive indications again; the DPC looks at the ring. */
+  async restart(): Promise<void> {
+    this.expectState('restart', 'paused');
+    this.lifecycle = 'running';
+    this.edge.queueDpc();
+  }
+
+  /**
    * Halt, first part (PASSIVE_LEVEL, interrupt still registered): interrupts masked through
    * synchronize, RX off, TX drained and off (nic.quiesce), then every send completed: what the NIC
    * finished as 'sent', what it never took as 'aborted'. DPCs already queued may still run; they
-   * submit nothing and unmask nothing.
+   * submit nothing, indicate nothing and unmask nothing.
    */
   async quiesce(): Promise<void> {
-    if (this.lifecycle !== 'running' && this.lifecycle !== 'initialized') {
+    if (this.lifecycle !== 'running' && this.lifecycle !== 'paused' && this.lifecycle !== 'initialized') {
       throw new E1000StateError(`quiesce() in state ${this.lifecycle}`, { state: this.lifecycle });
     }
-    const started = this.lifecycle === 'running';
     this.lifecycle = 'quiescing';
     const nic = this.nic;
-    if (started) await this.edge.synchronize(this.maskInterrupts);
+    if (this.interruptConnected) await this.edge.synchronize(this.maskInterrupts);
     else await nic.disableInterrupts();
     try {
       await nic.quiesce();
     } catch (err) {
       log.warn({ err }, 'the NIC did not quiesce cleanly; its unfinished frames are aborted');
     }
-    let finished: number;
-    let aborted: number;
-    await this.txLock.acquire();
-    try {
-      finished = this.takeFinishedSends();
-      aborted = this.sendQueue.length + nic.tx.inFlight;
-      this.sendQueue.clear();
-    } finally {
-      this.txLock.release();
-    }
-    this.counters.txAborted += aborted;
-    if (finished > 0) await this.edge.completeSends(finished, 'sent');
-    if (aborted > 0) await this.edge.completeSends(aborted, 'aborted');
+    await this.abortSends();
     this.lifecycle = 'quiesced';
   }
 
@@ -469,6 +503,7 @@ export class E1000Adapter {
   release(): void {
     this.expectState('release', 'quiesced');
     this.nic.release();
+    this.interruptConnected = false;
     this.lifecycle = 'released';
   }
 
@@ -486,12 +521,35 @@ export class E1000Adapter {
     await this.txLock.acquire();
     try {
       tx.reap();
-      if (this.lifecycle === 'running') await this.submitQueued();
+      if (this.lifecycle === 'running' || this.lifecycle === 'pausing') await this.submitQueued();
       finished = this.takeFinishedSends();
     } finally {
       this.txLock.release();
     }
     if (finished > 0) await this.edge.completeSends(finished, 'sent');
+  }
+
+  /**
+   * Complete every send: what the NIC finished as 'sent', then what it never took (queued, or in
+   * the ring of a NIC that stopped transmitting) as 'aborted'.
+   */
+  private async abortSends(): Promise<void> {
+    const tx = this.nic.tx;
+    let finished: number;
+    let aborted: number;
+    await this.txLock.acquire();
+    try {
+      tx.reap();
+      finished = this.takeFinishedSends();
+      aborted = this.sendQueue.length + tx.inFlight - this.txAbandoned;
+      this.txAbandoned = tx.inFlight;
+      this.sendQueue.clear();
+    } finally {
+      this.txLock.release();
+    }
+    this.counters.txAborted += aborted;
+    if (finished > 0) await this.edge.completeSends(finished, 'sent');
+    if (aborted > 0) await this.edge.completeSends(aborted, 'aborted');
   }
 
   /** Under txLock: as many queued frames as the ring takes, with one TDT write. */
@@ -502,10 +560,16 @@ export class E1000Adapter {
     this.sendQueue.shift(taken);
   }
 
-  /** Under txLock: ring completions not yet reported (nic.quiesce() may have reaped some itself). */
+  /**
+   * Under txLock: ring completions not yet reported (nic.quiesce() may have reaped some itself).
+   * Frames already reported as aborted that complete after all are not reported twice.
+   */
   private takeFinishedSends(): number {
-    const done = this.nic.tx.counters.completed - this.txReported;
+    let done = this.nic.tx.counters.completed - this.txReported;
     this.txReported += done;
+    const late = Math.min(done, this.txAbandoned);
+    this.txAbandoned -= late;
+    done -= late;
     this.counters.txCompleted += done;
     return done;
   }
@@ -516,6 +580,11 @@ export class E1000Adapter {
    */
   private async serviceReceive(): Promise<boolean> {
     await this.rxLock.acquire();
+    if (this.lifecycle !== 'running') {
+      // Paused or halting: frames stay in the ring (the NIC back-pressures) until restart().
+      this.rxLock.release();
+      return false;
+    }
     if (this.rxActive) {
       this.rxRecheck = true;
       this.rxLock.release();
@@ -618,13 +687,11 @@ export class E1000Adapter {
 
   /** Through synchronize once the interrupt is registered; directly before that (initialisation). */
   private async synchronizeIfStarted(fn: () => Promise<boolean>): Promise<void> {
-    if (this.lifecycle === 'created') throw new E1000StateError('the adapter is not initialized', { state: this.lifecycle });
-    if (this.lifecycle === 'initialized' || this.lifecycle === 'released') {
-      if (this.lifecycle === 'released') throw new E1000StateError('the adapter was released', { state: this.lifecycle });
-      await fn();
-      return;
+    if (this.lifecycle === 'created' || this.lifecycle === 'released') {
+      throw new E1000StateError(`the adapter is ${this.lifecycle === 'created' ? 'not initialized' : 'released'}`, { state: this.lifecycle });
     }
-    await this.edge.synchronize(fn);
+    if (this.interruptConnected) await this.edge.synchronize(fn);
+    else await fn();
   }
 
   private validateMulticast(addresses: readonly string[]): void {

@@ -46,6 +46,8 @@ export interface MiniportEdge {
   queueDpc(): boolean;
   /** Create a lock for state shared by the send path and the DPC. */
   createLock(name: string): AdapterLock;
+  /** Give up the processor for a while (PASSIVE_LEVEL): NdisMSleep, KeDelayExecutionThread. Used while pausing. */
+  delay(microseconds: number): Promise<void>;
   /**
    * Indicate received frames upward (NdisMIndicateReceiveNetBufferLists, ...). Frames the upper
    * layer keeps after this returns must be given back with E1000Adapter.returnReceives(): until
