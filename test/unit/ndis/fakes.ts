@@ -48,6 +48,8 @@ export class FakeNic implements RegisterBackend {
   readonly log: string[] = [];
   causes = 0;
   mask = 0;
+  /** 'microtask': reads complete at once; 'macrotask': on a later event-loop turn, like a socket. */
+  latency: 'microtask' | 'macrotask' = 'microtask';
   private readonly readHooks = new Map<number, () => void>();
 
   constructor(private readonly lines: FakeLines, private readonly line = LINE) {}
@@ -69,7 +71,8 @@ export class FakeNic implements RegisterBackend {
       value = this.regs.get(offset) ?? 0;
     }
     this.log.push(`R ${offset.toString(16)}=${value.toString(16)}`);
-    return Promise.resolve(value);
+    if (this.latency === 'microtask') return Promise.resolve(value);
+    return new Promise((r) => setImmediate(() => r(value)));
   }
 
   write32(offset: number, value: number): void {

@@ -39,6 +39,7 @@ export class TestAdapter {
   readonly rxQueue: Uint8Array[] = [];
   readonly sent: Uint8Array[] = [];
   readonly events: string[] = [];
+  readonly dpcContexts: unknown[] = [];
   packetFilter = 0;
   multicast = new Uint8Array(0);
   moderation: NdisInterruptModerationParameters['interruptModeration'] = NdisInterruptModeration.Enabled;
@@ -84,12 +85,11 @@ export function testMiniportCharacteristics(ndis: Ndis6, opts: TestMiniportOptio
     return true;
   }
 
-  async function TestInterruptDpc(ctx: unknown, _messageId: number, throttle: NdisReceiveThrottleParameters): Promise<void> {
+  async function TestInterruptDpc(ctx: unknown, _messageId: number, throttle: NdisReceiveThrottleParameters, dpcContext: unknown): Promise<void> {
     const a = ctx as TestAdapter;
     a.events.push(`dpc at ${k.currentIrql()} on ${k.currentProcessor()}`);
-    const causesBefore = a.pendingCauses;
+    a.dpcContexts.push(dpcContext);
     await ndis.synchronizeWithInterruptEx(a.interrupt!, 0, TakeCauses, a);
-    void causesBefore;
     let head: NetBufferList | null = null;
     let tail: NetBufferList | null = null;
     let n = 0;
@@ -318,9 +318,15 @@ export interface Ndis6Rig extends KernelRig {
   start(): Promise<{ adapter: MiniportAdapter; ctx: TestAdapter }>;
 }
 
-export function makeNdis6Rig(opts: TestMiniportOptions & { processors?: number; verifier?: { synchronizeTimeLimitUs?: number; isrTimeLimitUs?: number } } = {}): Ndis6Rig {
+export interface Ndis6RigOptions extends TestMiniportOptions {
+  processors?: number;
+  verifier?: { synchronizeTimeLimitUs?: number; isrTimeLimitUs?: number };
+  maxNblsToIndicate?: number;
+}
+
+export function makeNdis6Rig(opts: Ndis6RigOptions = {}): Ndis6Rig {
   const base = makeKernelRig({ ...(opts.processors ? { processors: opts.processors } : {}), ...(opts.verifier ? { verifier: opts.verifier } : {}) });
-  const ndis = new Ndis6(base.kernel);
+  const ndis = new Ndis6(base.kernel, opts.maxNblsToIndicate ? { maxNblsToIndicate: opts.maxNblsToIndicate } : {});
   const chars = testMiniportCharacteristics(ndis, opts);
   const driver = ndis.registerMiniportDriver(chars);
   const binding = new RecordingBinding(ndis);
