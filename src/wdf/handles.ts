@@ -146,8 +146,7 @@ export class HandleTable {
   delete(obj: WdfObject, how = 'deleted'): void {
     if (obj.deleted) return;
     obj.deleted = true;
-    const kids = [...obj.children].reverse();
-    for (const c of kids) this.delete(c);
+    if (obj.children.size > 0) for (const c of [...obj.children].reverse()) this.delete(c);
     obj.evtCleanupCallback?.(obj.handle as WDFOBJECT);
     obj.runDelete();
     obj.parent?.children.delete(obj);

@@ -33,6 +33,9 @@ export class PassiveWorkItem {
   }
 
   private async run(): Promise<void> {
+    // A worker thread picks the item up later, not inside the caller's enqueue: until then it is
+    // still queued (a second enqueue returns false). The thread is already known to the kernel.
+    await this.kernel.wait(new Promise<void>((resolve) => setImmediate(resolve)), 'a system worker thread');
     this.queued = false;
     this.running++;
     try {

@@ -1,0 +1,74 @@
+import { WdfObject } from './handles.ts';
+import type { WdfQueueObject } from './io-queue.ts';
+import type { NTSTATUS } from './ntstatus.ts';
+import type { WdfRequestCompletion, WdfRequestType } from './types.ts';
+
+const EMPTY = new Uint8Array(0);
+
+/** Where a request is: in a queue, presented to (owned by) the driver, or completed. */
+export type RequestState = 'queued' | 'driver' | 'completed';
+
+/**
+ * WDFREQUEST. Objects are pooled: a completed request goes back to the pool and is reused under a
+ * new handle, so a stale handle of a completed request stays invalid (WDF_VIOLATION) while sends
+ * and receives allocate no request objects in the steady state.
+ */
+export class WdfRequestObject extends WdfObject {
+  readonly type = 'WDFREQUEST' as const;
+  requestType: WdfRequestType = 'write';
+  buffer: Uint8Array = EMPTY;
+  queue: WdfQueueObject | null = null;
+  information = 0;
+  state: RequestState = 'completed';
+  /** IRQL the I/O manager presents it at (PASSIVE_LEVEL, or DISPATCH_LEVEL for a send from DISPATCH). */
+  irql = 0;
+  private resolve: ((c: WdfRequestCompletion) => void) | null = null;
+
+  prepare(type: WdfRequestType, buffer: Uint8Array, irql: number, resolve: (c: WdfRequestCompletion) => void): void {
+    this.requestType = type;
+    this.buffer = buffer;
+    this.irql = irql;
+    this.information = 0;
+    this.state = 'queued';
+    this.resolve = resolve;
+  }
+
+  /** Hand the result to the host and forget the buffer. */
+  finish(status: NTSTATUS, information: number): void {
+    const resolve = this.resolve;
+    this.state = 'completed';
+    this.resolve = null;
+    this.buffer = EMPTY;
+    this.queue = null;
+    this.context = undefined;
+    this.hasContext = false;
+    this.evtCleanupCallback = undefined;
+    resolve?.({ status, information });
+  }
+}
+
+/** Free list of request objects. */
+export class RequestPool {
+  private readonly free: WdfRequestObject[] = [];
+  private readonly limit: number;
+  created = 0;
+
+  constructor(limit = 1024) {
+    this.limit = limit;
+  }
+
+  take(): WdfRequestObject {
+    const r = this.free.pop();
+    if (r) return r;
+    this.created++;
+    return new WdfRequestObject();
+  }
+
+  give(r: WdfRequestObject): void {
+    if (this.free.length < this.limit) this.free.push(r);
+  }
+
+  get available(): number {
+    return this.free.length;
+  }
+}

@@ -1,0 +1,367 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BugCheckCode, Irql } from '../../../src/kernel/index.ts';
+import {
+  NtStatus, WdfRequestFatalError, WdfStatusError, WdfViolation, WdfTypeId, type WDFDEVICE, type WDFQUEUE, type WDFREQUEST,
+} from '../../../src/wdf/index.ts';
+import { atPassive, loadNic, makeWdfRig, type WdfRig } from './rig.ts';
+
+let r: WdfRig;
+afterEach(async () => r?.cleanup());
+
+const frame = (n: number, len = 60): Uint8Array => new Uint8Array(len).fill(n);
+
+describe('I/O queues', () => {
+  it('a sequential queue presents one request at a time: the next only after the previous is completed', async () => {
+    r = makeWdfRig();
+    const held: WDFREQUEST[] = [];
+    let queue = 0 as WDFQUEUE;
+    await loadNic(r, {
+      onDeviceAdd(w, dev) {
+        queue = w.wdfIoQueueCreate(dev, { dispatch: 'sequential', defaultQueue: true, evtIoWrite(_q, req) { held.push(req); } });
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    const done = [1, 2, 3].map((n) => r.wdf.submitWrite(queue, frame(n)));
+    await r.kernel.idle();
+    expect(held).toHaveLength(1);
+    await atPassive(r, () => r.wdf.wdfRequestCompleteWithInformation(held[0]!, NtStatus.STATUS_SUCCESS, 60));
+    await r.kernel.idle();
+    expect(held).toHaveLength(2);
+    await atPassive(r, () => {
+      r.wdf.wdfRequestCompleteWithInformation(held[1]!, NtStatus.STATUS_SUCCESS, 60);
+    });
+    await r.kernel.idle();
+    await atPassive(r, () => r.wdf.wdfRequestComplete(held[2]!, NtStatus.STATUS_UNSUCCESSFUL));
+    expect(await Promise.all(done)).toEqual([
+      { status: 0, information: 60 }, { status: 0, information: 60 }, { status: NtStatus.STATUS_UNSUCCESSFUL, information: 0 },
+    ]);
+  });
+
+  it('a parallel queue presents every request without waiting for completions', async () => {
+    r = makeWdfRig();
+    const held: WDFREQUEST[] = [];
+    await loadNic(r, {
+      onDeviceAdd(w, dev) { w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoWrite(_q, req) { held.push(req); } }); },
+    });
+    await r.wdf.startDevice(r.resources);
+    const done = [1, 2, 3].map((n) => r.wdf.submitWrite(undefined, frame(n)));
+    await r.kernel.idle();
+    expect(held).toHaveLength(3);
+    await atPassive(r, () => { for (const h of held) r.wdf.wdfRequestCompleteWithInformation(h, NtStatus.STATUS_SUCCESS, 1); });
+    expect((await Promise.all(done)).map((c) => c.information)).toEqual([1, 1, 1]);
+  });
+
+  it('EvtIoWrite sees the submitted frame through WdfRequestRetrieveInputBuffer without a copy, with its length', async () => {
+    r = makeWdfRig();
+    const f = frame(7, 64);
+    let seen: { same: boolean; length: number; params: unknown } | undefined;
+    await loadNic(r, {
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'parallel', defaultQueue: true,
+          evtIoWrite(_q, req, length) {
+            const buf = w.wdfRequestRetrieveInputBuffer(req, 14);
+            seen = { same: buf === f, length, params: w.wdfRequestGetParameters(req) };
+            w.wdfRequestCompleteWithInformation(req, NtStatus.STATUS_SUCCESS, buf.length);
+          },
+        });
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    expect(await r.wdf.submitWrite(undefined, f)).toEqual({ status: 0, information: 64 });
+    expect(seen).toEqual({ same: true, length: 64, params: { type: 'write', length: 64 } });
+  });
+
+  it('requests are completed exactly once: completing one again is WDF_VIOLATION (invalid handle, "completed")', async () => {
+    r = makeWdfRig();
+    let req = 0 as WDFREQUEST;
+    await loadNic(r, {
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'parallel', defaultQueue: true,
+          evtIoWrite(_q, request) {
+            req = request;
+            w.wdfRequestCompleteWithInformation(request, NtStatus.STATUS_SUCCESS, 60);
+            w.wdfRequestCompleteWithInformation(request, NtStatus.STATUS_SUCCESS, 60);
+          },
+        });
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    const first = await r.wdf.submitWrite(undefined, frame(1));
+    const report = await r.kernel.bugCheckReport;
+    expect(first).toEqual({ status: 0, information: 60 });
+    expect(report.code).toBe(BugCheckCode.WDF_VIOLATION);
+    expect(report.parameters).toEqual([WdfViolation.WDF_INVALID_HANDLE, req, WdfTypeId.WDFREQUEST, 0]);
+    expect(report.api).toBe('WdfRequestCompleteWithInformation');
+    expect(report.message).toContain('completed');
+  });
+
+  it('the driver cannot delete a request with WdfObjectDelete (WDF_OBJECT_ERROR)', async () => {
+    r = makeWdfRig();
+    await loadNic(r, {
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoWrite(_q, request) { w.wdfObjectDelete(request); } });
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    void r.wdf.submitWrite(undefined, frame(1));
+    const report = await r.kernel.bugCheckReport;
+    expect(report.parameters[0]).toBe(WdfViolation.WDF_OBJECT_ERROR);
+  });
+
+  it('a read completed with more bytes than its buffer holds is WDF_REQUEST_FATAL_ERROR (INFORMATION_LENGTH_MISMATCH)', async () => {
+    r = makeWdfRig();
+    await loadNic(r, {
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoRead(_q, request) { w.wdfRequestCompleteWithInformation(request, NtStatus.STATUS_SUCCESS, 2000); } });
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    void r.wdf.submitRead(undefined, new Uint8Array(1514));
+    const report = await r.kernel.bugCheckReport;
+    expect(report.parameters.slice(0, 2)).toEqual([WdfViolation.WDF_REQUEST_FATAL_ERROR, WdfRequestFatalError.INFORMATION_LENGTH_MISMATCH]);
+  });
+
+  it('buffer retrieval fails with a status: no input buffer on a read, a buffer below the minimum is STATUS_BUFFER_TOO_SMALL', async () => {
+    r = makeWdfRig();
+    const statuses: number[] = [];
+    await loadNic(r, {
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'parallel', defaultQueue: true,
+          evtIoRead(_q, request) {
+            for (const f of [() => w.wdfRequestRetrieveInputBuffer(request), () => w.wdfRequestRetrieveOutputBuffer(request, 4096)]) {
+              try { f(); } catch (e) { statuses.push((e as WdfStatusError).status); }
+            }
+            w.wdfRequestComplete(request, NtStatus.STATUS_BUFFER_TOO_SMALL);
+          },
+        });
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    expect(await r.wdf.submitRead(undefined, new Uint8Array(1514))).toEqual({ status: NtStatus.STATUS_BUFFER_TOO_SMALL, information: 0 });
+    expect(statuses).toEqual([NtStatus.STATUS_INVALID_DEVICE_REQUEST, NtStatus.STATUS_BUFFER_TOO_SMALL]);
+  });
+
+  it('pending reads wait in a manual queue; the DPC retrieves one and completes it with a received frame', async () => {
+    r = makeWdfRig();
+    let reads = 0 as WDFQUEUE;
+    const received = frame(0xab, 70);
+    await loadNic(r, {
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'parallel', defaultQueue: true,
+          evtIoRead(_q, request) { w.wdfRequestForwardToIoQueue(request, reads); },
+        });
+        reads = w.wdfIoQueueCreate(dev, { dispatch: 'manual' });
+      },
+      interrupt: {
+        evtInterruptDpc() {
+          const req = r.wdf.wdfIoQueueRetrieveNextRequest(reads);
+          if (!req) return;
+          const out = r.wdf.wdfRequestRetrieveOutputBuffer(req, received.length);
+          out.set(received);
+          r.wdf.wdfRequestCompleteWithInformation(req, NtStatus.STATUS_SUCCESS, received.length);
+        },
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    const buf = new Uint8Array(1514);
+    const pending = r.wdf.submitRead(undefined, buf);
+    let settled = false;
+    void pending.then(() => { settled = true; });
+    await r.kernel.idle();
+    expect(settled).toBe(false);
+    r.device.raise(0x80);
+    const done = await pending;
+    expect(done).toEqual({ status: 0, information: 70 });
+    expect(buf.subarray(0, 70)).toEqual(received);
+    const none = await atPassive(r, () => r.wdf.wdfIoQueueRetrieveNextRequest(reads));
+    expect(none).toBeNull();
+  });
+
+  it('a power-managed queue holds requests until the device is in D0, and stops presenting once it leaves D0', async () => {
+    r = makeWdfRig();
+    const presented: string[] = [];
+    await loadNic(r, {
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'parallel', defaultQueue: true,
+          evtIoWrite(_q, req) { presented.push(`write while ${r.wdf.deviceState()}`); w.wdfRequestComplete(req, 0); },
+        });
+      },
+    });
+    const early = r.wdf.submitWrite(undefined, frame(1));
+    await r.kernel.idle();
+    expect(presented).toEqual([]);
+    await r.wdf.startDevice(r.resources);
+    await early;
+    await r.wdf.stopDevice();
+    const late = r.wdf.submitWrite(undefined, frame(2));
+    await r.kernel.idle();
+    expect(presented).toEqual(['write while started']);
+    await r.wdf.removeDevice();
+    expect(await late).toEqual({ status: NtStatus.STATUS_CANCELLED, information: 0 });
+  });
+
+  it('with synchronization scope device, EvtIoWrite runs at DISPATCH_LEVEL holding the device callback lock that serializes the DPC', async () => {
+    r = makeWdfRig();
+    const seen: string[] = [];
+    let device = 0 as WDFDEVICE;
+    const lockOwner = (): unknown => (r.wdf.handles.peek(device) as unknown as { callbackLock: { lock: { owner: unknown } } }).callbackLock.lock.owner;
+    ({ device } = await loadNic(r, {
+      deviceAttributes: { synchronizationScope: 'device' },
+      interrupt: {
+        automaticSerialization: true,
+        evtInterruptDpc() { seen.push(`dpc holds lock: ${lockOwner() === r.kernel.current()}`); },
+      },
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'parallel', defaultQueue: true,
+          async evtIoWrite(_q, req) {
+            seen.push(`write at ${r.kernel.currentIrql()} holds lock: ${lockOwner() === r.kernel.current()}`);
+            r.device.raise(0x80);
+            // The ISR runs at this preemption point (DIRQL > DISPATCH); its DPC must wait for the lock.
+            await w.getContext<{ regs: { read32(o: number): Promise<number> } }>(dev).regs.read32(0x8);
+            seen.push('write done');
+            w.wdfRequestComplete(req, 0);
+          },
+        });
+      },
+    }));
+    await r.wdf.startDevice(r.resources);
+    await r.wdf.submitWrite(undefined, frame(1));
+    await r.kernel.quiesce();
+    expect(seen).toEqual([`write at ${Irql.DISPATCH_LEVEL} holds lock: true`, 'write done', 'dpc holds lock: true']);
+  });
+
+  it('request objects are pooled: a thousand writes one after the other create only a few', async () => {
+    r = makeWdfRig();
+    await loadNic(r, {
+      onDeviceAdd(w, dev) { w.wdfIoQueueCreate(dev, { dispatch: 'sequential', defaultQueue: true, evtIoWrite(_q, req, len) { w.wdfRequestCompleteWithInformation(req, 0, len); } }); },
+    });
+    await r.wdf.startDevice(r.resources);
+    const f = frame(1);
+    for (let i = 0; i < 1000; i++) await r.wdf.submitWrite(undefined, f);
+    expect(r.wdf.requestPool.created).toBeLessThanOrEqual(2);
+    expect(r.wdf.handles.size).toBeLessThan(10);
+  });
+
+  it('a request type with no callback is failed by the framework with STATUS_INVALID_DEVICE_REQUEST', async () => {
+    r = makeWdfRig();
+    await loadNic(r, {
+      onDeviceAdd(w, dev) { w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoWrite(_q, req) { w.wdfRequestComplete(req, 0); } }); },
+    });
+    await r.wdf.startDevice(r.resources);
+    expect(await r.wdf.submitRead(undefined, new Uint8Array(10))).toEqual({ status: NtStatus.STATUS_INVALID_DEVICE_REQUEST, information: 0 });
+  });
+
+  it('requests can be presented at DISPATCH_LEVEL (a send from DISPATCH)', async () => {
+    r = makeWdfRig();
+    let irql = -1;
+    await loadNic(r, {
+      onDeviceAdd(w, dev) { w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoWrite(_q, req) { irql = r.kernel.currentIrql(); w.wdfRequestComplete(req, 0); } }); },
+    });
+    await r.wdf.startDevice(r.resources);
+    await r.wdf.submitWrite(undefined, frame(1), Irql.DISPATCH_LEVEL);
+    expect(irql).toBe(Irql.DISPATCH_LEVEL);
+  });
+});
+
+describe('locks', () => {
+  it('WdfSpinLockAcquire raises to DISPATCH_LEVEL and WdfSpinLockRelease restores the caller IRQL', async () => {
+    r = makeWdfRig();
+    await loadNic(r);
+    const seen = await atPassive(r, async () => {
+      const lock = r.wdf.wdfSpinLockCreate({ name: 'SendLock' });
+      await r.wdf.wdfSpinLockAcquire(lock);
+      const inside = r.kernel.currentIrql();
+      r.wdf.wdfSpinLockRelease(lock);
+      return [inside, r.kernel.currentIrql()];
+    });
+    expect(seen).toEqual([Irql.DISPATCH_LEVEL, Irql.PASSIVE_LEVEL]);
+  });
+
+  it('WdfSpinLockRelease at PASSIVE_LEVEL (not holding it) bug checks', async () => {
+    r = makeWdfRig();
+    await loadNic(r);
+    await expect(atPassive(r, () => r.wdf.wdfSpinLockRelease(r.wdf.wdfSpinLockCreate())))
+      .rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_GREATER_OR_EQUAL, report: { api: 'WdfSpinLockRelease' } });
+  });
+
+  it('a wait lock makes a second acquirer wait; a zero timeout returns STATUS_TIMEOUT while it is held', async () => {
+    r = makeWdfRig({ processors: 2 });
+    await loadNic(r);
+    const order: string[] = [];
+    const lock = await atPassive(r, () => r.wdf.wdfWaitLockCreate({ name: 'ConfigLock' }));
+    await Promise.all([
+      r.kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'First', async () => {
+        await r.wdf.wdfWaitLockAcquire(lock);
+        order.push('first has it');
+        await r.kernel.delayExecution(20);
+        order.push('first releases');
+        r.wdf.wdfWaitLockRelease(lock);
+      }),
+      r.kernel.runOnProcessor(1, Irql.PASSIVE_LEVEL, 'Second', async () => {
+        await r.kernel.delayExecution(5);
+        order.push(`try: ${(await r.wdf.wdfWaitLockAcquire(lock, 0)) === NtStatus.STATUS_TIMEOUT ? 'timeout' : 'got it'}`);
+        await r.wdf.wdfWaitLockAcquire(lock);
+        order.push('second has it');
+        r.wdf.wdfWaitLockRelease(lock);
+      }),
+    ]);
+    expect(order).toEqual(['first has it', 'try: timeout', 'first releases', 'second has it']);
+  });
+
+  it('acquiring a wait lock twice is WDF_VIOLATION (WDF_RECURSIVE_LOCK)', async () => {
+    r = makeWdfRig();
+    await loadNic(r);
+    await expect(atPassive(r, async () => {
+      const lock = r.wdf.wdfWaitLockCreate();
+      await r.wdf.wdfWaitLockAcquire(lock);
+      await r.wdf.wdfWaitLockAcquire(lock);
+    })).rejects.toMatchObject({ code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_RECURSIVE_LOCK, 0, 0, 0] });
+  });
+});
+
+describe('objects', () => {
+  it('deleting a parent deletes its children: a spin lock parented to a deleted work item is gone too', async () => {
+    r = makeWdfRig();
+    const { device } = await loadNic(r);
+    const cleaned: string[] = [];
+    const [item, lock] = await atPassive(r, () => {
+      const wi = r.wdf.wdfWorkItemCreate({ evtWorkItem: () => undefined }, { parentObject: device, evtCleanupCallback: () => cleaned.push('work item') });
+      const sl = r.wdf.wdfSpinLockCreate({ parentObject: wi, evtCleanupCallback: () => cleaned.push('spin lock') });
+      return [wi, sl] as const;
+    });
+    await atPassive(r, () => r.wdf.wdfObjectDelete(item));
+    expect(cleaned).toEqual(['spin lock', 'work item']);
+    await expect(atPassive(r, () => r.wdf.wdfSpinLockAcquire(lock))).rejects.toMatchObject({
+      code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, lock, WdfTypeId.WDFSPINLOCK, 0],
+    });
+  });
+
+  it('getContext returns the object context given at creation', async () => {
+    r = makeWdfRig();
+    const { device, context } = await loadNic(r);
+    expect(r.wdf.getContext(device)).toBe(context);
+    const q = await atPassive(r, () => r.wdf.wdfIoQueueCreate(device, { dispatch: 'manual' }, { context: { name: 'rx' } }));
+    expect(r.wdf.wdfObjectGetTypedContext<{ name: string }>(q).name).toBe('rx');
+  });
+
+  it('a work item created with WdfWorkItemCreate runs at PASSIVE_LEVEL and WdfWorkItemFlush waits for it', async () => {
+    r = makeWdfRig();
+    const { device } = await loadNic(r);
+    const order: string[] = [];
+    await atPassive(r, async () => {
+      const wi = r.wdf.wdfWorkItemCreate({ async evtWorkItem() { await r.kernel.delayExecution(5); order.push(`work item at ${r.kernel.currentIrql()}`); } }, { parentObject: device });
+      r.wdf.wdfWorkItemEnqueue(wi);
+      r.wdf.wdfWorkItemEnqueue(wi);
+      await r.wdf.wdfWorkItemFlush(wi);
+      order.push('flushed');
+    });
+    expect(order).toEqual(['work item at 0', 'flushed']);
+  });
+});
+
