@@ -2,6 +2,7 @@ import { DeviceRegisters, Dpc, Irql, KernelError, type Kernel } from '../../kern
 import { NdisViolation, ndisBugCheck } from '../common/bugcheck.ts';
 import { NdisCharacteristicsError, NdisError, NdisOperationError } from '../common/errors.ts';
 import { NdisFramework } from '../common/framework.ts';
+import { named } from '../common/named.ts';
 import { inRoutine, requireNdisIrql, requireNdisIrqlIfInRoutine } from '../common/irql-rules.ts';
 import { MediaConnectState, MediaDuplexState, NdisRequestType, oidName, type NdisLinkState } from '../common/oids.ts';
 import { NdisStatus, ndisStatusName, ndisStatusSucceeded, type NDIS_STATUS } from '../common/status.ts';
@@ -787,10 +788,4 @@ function isLinkState(v: unknown): v is NdisLinkState {
   const duplex: number[] = Object.values(MediaDuplexState);
   return states.includes(ls.mediaConnectState as number) && duplex.includes(ls.mediaDuplexState as number)
     && typeof ls.xmitLinkSpeed === 'number' && typeof ls.rcvLinkSpeed === 'number';
-}
-
-/** Give a routine the name reports show (the kernel names synchronize routines after the function). */
-function named<F extends (...args: never[]) => unknown>(name: string, fn: F): F {
-  const wrapper = { [name]: (...args: Parameters<F>) => fn(...args) }[name]!;
-  return wrapper as unknown as F;
 }

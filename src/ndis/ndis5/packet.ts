@@ -1,0 +1,119 @@
+/**
+ * NDIS_PACKET (with its one NDIS_BUFFER and the out-of-band status) and fixed-size packet pools, the
+ * NDIS 5 counterparts of NET_BUFFER_LIST and its pool: allocated up front, reused, exhaustion
+ * reported by the facade.
+ */
+
+/** Who holds a packet: the same states as an NBL (see NblOwner). */
+export type PacketOwner = 'free' | 'allocated' | 'indicated' | 'lent' | 'sending';
+
+let nextPacketId = 1;
+const EMPTY = new Uint8Array(0);
+
+/** NDIS_PACKET. */
+export class NdisPacket {
+  readonly id = nextPacketId++;
+  readonly pool: NdisPacketPool;
+  /** The memory of its single NDIS_BUFFER (NdisChainBufferAtFront). */
+  data: Uint8Array;
+  dataOffset = 0;
+  /** NdisQueryPacket's TotalPacketLength. */
+  dataLength = 0;
+  /** NDIS_GET/SET_PACKET_STATUS (out-of-band data): NDIS_STATUS_RESOURCES on receive means "copy now". */
+  status = 0;
+  /** NDIS_SET_PACKET_HEADER_SIZE. */
+  headerSize = 0;
+  /** MiniportReserved / ProtocolReserved. */
+  miniportReserved: unknown = null;
+  protocolReserved: unknown = null;
+  readonly ownData: Uint8Array | null;
+  owner: PacketOwner = 'free';
+  /** The adapter it was indicated by / sent to. */
+  indicatedBy: object | null = null;
+  sentTo: object | null = null;
+
+  constructor(pool: NdisPacketPool, ownData: Uint8Array | null) {
+    this.pool = pool;
+    this.ownData = ownData;
+    this.data = ownData ?? EMPTY;
+  }
+
+  /** Copy the frame into `target` without allocating; returns the bytes copied. */
+  copyTo(target: Uint8Array, targetOffset = 0): number {
+    const n = Math.min(this.dataLength, target.length - targetOffset);
+    if (n <= 0) return 0;
+    target.set(this.data.subarray(this.dataOffset, this.dataOffset + n), targetOffset);
+    return n;
+  }
+
+  /** A view of the frame (allocates the view object only). */
+  bytes(): Uint8Array {
+    return this.data.subarray(this.dataOffset, this.dataOffset + this.dataLength);
+  }
+
+  reset(data: Uint8Array, offset: number, length: number): void {
+    this.data = data;
+    this.dataOffset = offset;
+    this.dataLength = length;
+    this.status = 0;
+    this.headerSize = 0;
+    this.miniportReserved = null;
+    this.protocolReserved = null;
+  }
+}
+
+export interface NdisPacketPoolOptions {
+  tag?: string;
+  /** Give each packet its own data buffer of this many bytes. */
+  dataSize?: number;
+  /** The adapter the pool belongs to: halt checks it was freed. */
+  owner?: unknown;
+}
+
+let nextPoolId = 1;
+
+/** NDIS_HANDLE PoolHandle of NdisAllocatePacketPool. */
+export class NdisPacketPool {
+  readonly id = nextPoolId++;
+  readonly size: number;
+  readonly tag: string;
+  readonly owner: unknown;
+  allocationFailures = 0;
+  highWater = 0;
+  freed = false;
+  private readonly all: NdisPacket[];
+  private readonly freeList: NdisPacket[];
+
+  constructor(size: number, opts: NdisPacketPoolOptions = {}) {
+    this.size = size;
+    this.tag = opts.tag ?? `PacketPool#${this.id}`;
+    this.owner = opts.owner;
+    const dataSize = opts.dataSize ?? 0;
+    this.all = Array.from({ length: size }, () => new NdisPacket(this, dataSize > 0 ? new Uint8Array(dataSize) : null));
+    this.freeList = [...this.all].reverse();
+  }
+
+  get available(): number {
+    return this.freeList.length;
+  }
+
+  get inUse(): number {
+    return this.size - this.freeList.length;
+  }
+
+  take(): NdisPacket | null {
+    const p = this.freeList.pop();
+    if (!p) return null;
+    p.owner = 'allocated';
+    const used = this.size - this.freeList.length;
+    if (used > this.highWater) this.highWater = used;
+    return p;
+  }
+
+  put(p: NdisPacket): void {
+    p.owner = 'free';
+    p.indicatedBy = null;
+    p.sentTo = null;
+    this.freeList.push(p);
+  }
+}
