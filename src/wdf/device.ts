@@ -1,10 +1,10 @@
-import { DEFAULT_DIRQL, DeviceRegisters, type Kernel } from '../kernel/index.ts';
+import { DEFAULT_DIRQL, DeviceRegisters, KernelError, type Kernel } from '../kernel/index.ts';
 import { logger } from '../util/log.ts';
 import { WdfError, WdfPnpError } from './errors.ts';
 import { WdfObject, type HandleTable, type WDFDEVICE } from './handles.ts';
 import type { WdfInterruptObject } from './interrupt.ts';
 import { makeCallbackLock, type CallbackLock } from './locks.ts';
-import { ntStatusText, ntSuccess, type NTSTATUS } from './ntstatus.ts';
+import { NtStatus, ntStatusText, ntSuccess, type NTSTATUS } from './ntstatus.ts';
 import { callStatus } from './status.ts';
 import type {
   WdfCmInterruptDescriptor, WdfCmResourceDescriptor, WdfCmResourceList, WdfDeviceAttributes, WdfExecutionLevel,
@@ -105,14 +105,23 @@ export class WdfDeviceObject extends WdfObject {
       throw new WdfPnpError('startDevice', status, `EvtDeviceD0Entry returned ${ntStatusText(status)}`, { device: this.name });
     }
     for (const i of this.interrupts) {
-      i.connect();
-      const s = i.connected ? await i.enable('EvtInterruptEnable') : 0;
+      let s: NTSTATUS;
+      let why = '';
+      try {
+        i.connect();
+        s = i.connected ? await i.enable('EvtInterruptEnable') : 0;
+      } catch (err) {
+        // IoConnectInterruptEx refused (a line already connected without sharing...): the start fails.
+        if (!(err instanceof KernelError)) throw err;
+        s = NtStatus.STATUS_INSUFFICIENT_RESOURCES;
+        why = `: IoConnectInterruptEx failed: ${err.message}`;
+      }
       if (!ntSuccess(s)) {
         const which = i.describe();
         await this.powerDownInterrupts();
         await this.invoke('EvtDeviceD0Exit', this.callbacks.evtDeviceD0Exit, 'WdfPowerDeviceD3Final');
         await this.releaseHardware();
-        throw new WdfPnpError('startDevice', s, `EvtInterruptEnable of ${which} returned ${ntStatusText(s)}`, { device: this.name });
+        throw new WdfPnpError('startDevice', s, why ? `connecting ${which}${why}` : `EvtInterruptEnable of ${which} returned ${ntStatusText(s)}`, { device: this.name });
       }
     }
     status = await this.invoke('EvtDeviceD0EntryPostInterruptsEnabled', this.callbacks.evtDeviceD0EntryPostInterruptsEnabled, previous);

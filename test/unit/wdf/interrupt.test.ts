@@ -79,6 +79,33 @@ describe('WdfInterruptSynchronize', () => {
     })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, parameters: [0, 5, Irql.DISPATCH_LEVEL, 0], report: { api: 'WdfInterruptSynchronize' } });
   });
 
+  it('while EvtInterruptSynchronize runs on one processor the ISR cannot run on another', async () => {
+    r = makeWdfRig({ processors: 2 });
+    const order: string[] = [];
+    const { context } = await loadNic(r, {
+      interrupt: {
+        async evtInterruptIsr(interrupt) {
+          const c = r.wdf.getContext<{ regs: { read32(o: number): Promise<number> } }>(r.wdf.wdfInterruptGetDevice(interrupt));
+          order.push(`isr on ${r.kernel.currentProcessor()}`);
+          return (await c.regs.read32(ICR)) !== 0;
+        },
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    const ret = await r.kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'SyncCaller', () =>
+      r.wdf.wdfInterruptSynchronize(context.interrupt, async function ResetRings() {
+        order.push('sync in');
+        r.device.raise(0x80);
+        await r.kernel.stallExecutionProcessor(3000);
+        await context.regs!.read32(0x8);
+        order.push('sync out');
+        return true;
+      }, null));
+    await r.kernel.quiesce();
+    expect(ret).toBe(true);
+    expect(order).toEqual(['sync in', 'sync out', expect.stringMatching(/^isr on [01]$/)]);
+  });
+
   it('WdfInterruptSynchronize before the interrupt is connected (in EvtDeviceD0Entry) is WDF_VIOLATION WDF_INVALID_INTERRUPT', async () => {
     r = makeWdfRig();
     let interrupt = 0 as WDFINTERRUPT;

@@ -105,6 +105,15 @@ describe('device lifecycle', () => {
     expect(r.kernel.connectedInterrupts).toEqual([]);
   });
 
+  it('an interrupt line already taken without sharing fails the start with a status, not a crash', async () => {
+    r = makeWdfRig();
+    r.kernel.connectInterrupt({ line: 11, shareVector: false, name: 'OtherDriverIsr', isr: () => false });
+    await loadNic(r);
+    await expect(r.wdf.startDevice(r.resources)).rejects.toMatchObject({ status: NtStatus.STATUS_INSUFFICIENT_RESOURCES, message: expect.stringContaining('IoConnectInterruptEx') });
+    expect(r.kernel.stopped).toBeNull();
+    expect(r.events.slice(-2)).toEqual(['EvtDeviceD0Exit(WdfPowerDeviceD3Final)@0', 'EvtDeviceReleaseHardware@0']);
+  });
+
   it('removeDevice stops a started device and deletes its objects: the context handle then bug checks 0x10D', async () => {
     r = makeWdfRig();
     const { device } = await loadNic(r);
