@@ -4,7 +4,7 @@ import { WdfDeviceObject } from './device.ts';
 import { WdfError, WdfPnpError, WdfStatusError } from './errors.ts';
 import {
   HandleTable, WdfObject, type WDFDEVICE, type WDFDRIVER, type WDFINTERRUPT, type WDFOBJECT, type WDFSPINLOCK,
-  type WDFWAITLOCK, type WDFWORKITEM, type WDFQUEUE, type WDFREQUEST, type WdfObjectAttributes,
+  type WDFWAITLOCK, type WDFWORKITEM, type WDFQUEUE, type WDFREQUEST, type WDFTIMER, type WdfObjectAttributes,
 } from './handles.ts';
 import { WdfInterruptObject } from './interrupt.ts';
 import { WdfQueueObject } from './io-queue.ts';
@@ -15,8 +15,9 @@ import { callStatus } from './status.ts';
 import type {
   EvtInterruptSynchronize, StatusResult, WdfCmResourceDescriptor, WdfCmResourceList, WdfDeviceAttributes, WdfDeviceInit,
   WdfDriverConfig, WdfHardwareResources, WdfInterruptConfig, WdfInterruptInfo, WdfIoQueueConfig, WdfPnpPowerEventCallbacks,
-  WdfQueueAttributes, WdfRequestCompletion, WdfRequestParameters, WdfRequestType, WdfWorkItemConfig,
+  WdfQueueAttributes, WdfRequestCompletion, WdfRequestParameters, WdfRequestType, WdfTimerConfig, WdfWorkItemConfig,
 } from './types.ts';
+import { WdfTimerObject } from './timer.ts';
 import { WdfWorkItemObject } from './work-item.ts';
 
 /** WDFDRIVER. */
@@ -527,6 +528,59 @@ export class WdfFramework {
   wdfWorkItemGetParentObject(workItem: WDFWORKITEM): WDFOBJECT {
     const api = 'WdfWorkItemGetParentObject';
     const obj = this.handles.get<WdfWorkItemObject>(workItem, 'WDFWORKITEM', api);
+    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
+    return obj.parent!.handle as WDFOBJECT;
+  }
+
+  // ================================================================ timers
+
+  /**
+   * WdfTimerCreate (<= DISPATCH_LEVEL): attributes.parentObject (a device or queue) is required;
+   * automatic serialization (the default) uses the parent's callback spin lock if it has one.
+   */
+  wdfTimerCreate(config: WdfTimerConfig, attributes: WdfObjectAttributes): WDFTIMER {
+    const api = 'WdfTimerCreate';
+    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
+    if (typeof config?.evtTimerFunc !== 'function') throw new WdfStatusError(api, NtStatus.STATUS_INVALID_PARAMETER, 'EvtTimerFunc is required');
+    if (config.period !== undefined && !(config.period >= 0)) throw new WdfStatusError(api, NtStatus.STATUS_INVALID_PARAMETER, `invalid period ${config.period}`);
+    if (attributes?.parentObject === undefined) throw new WdfStatusError(api, NtStatus.STATUS_WDF_PARENT_NOT_SPECIFIED, 'a timer needs a parent object (its device or queue)');
+    const parent = this.handles.getAny(attributes.parentObject, api);
+    let lock: CallbackLock | null = null;
+    if (config.automaticSerialization ?? true) {
+      lock = (parent as unknown as { callbackLock?: CallbackLock | null }).callbackLock ?? null;
+      if (lock?.passive) throw new WdfStatusError(api, NtStatus.STATUS_WDF_INCOMPATIBLE_EXECUTION_LEVEL, "the parent's callback lock is a wait lock; EvtTimerFunc runs at DISPATCH_LEVEL");
+    }
+    const obj = new WdfTimerObject(this.kernel, config, lock);
+    obj.applyAttributes(attributes);
+    this.handles.insert(obj, parent);
+    return obj.handle as WDFTIMER;
+  }
+
+  /** WdfTimerStart (<= DISPATCH_LEVEL): due in `dueTimeMs`; true if it was already pending (it is rescheduled). */
+  wdfTimerStart(timer: WDFTIMER, dueTimeMs: number): boolean {
+    const api = 'WdfTimerStart';
+    const obj = this.handles.get<WdfTimerObject>(timer, 'WDFTIMER', api);
+    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
+    return obj.start(dueTimeMs);
+  }
+
+  /**
+   * WdfTimerStop: cancel it; true if it was pending. With `wait` (PASSIVE_LEVEL only) also wait
+   * until a running EvtTimerFunc has returned.
+   */
+  async wdfTimerStop(timer: WDFTIMER, wait: boolean): Promise<boolean> {
+    const api = 'WdfTimerStop';
+    const obj = this.handles.get<WdfTimerObject>(timer, 'WDFTIMER', api);
+    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, wait ? Irql.PASSIVE_LEVEL : Irql.DISPATCH_LEVEL);
+    const was = obj.cancel();
+    if (wait) await obj.waitIdle();
+    return was;
+  }
+
+  /** WdfTimerGetParentObject (<= DISPATCH_LEVEL). */
+  wdfTimerGetParentObject(timer: WDFTIMER): WDFOBJECT {
+    const api = 'WdfTimerGetParentObject';
+    const obj = this.handles.get<WdfTimerObject>(timer, 'WDFTIMER', api);
     this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
     return obj.parent!.handle as WDFOBJECT;
   }

@@ -19,8 +19,9 @@ export type WDFWAITLOCK = WdfHandle<'WDFWAITLOCK'>;
 export type WDFQUEUE = WdfHandle<'WDFQUEUE'>;
 export type WDFREQUEST = WdfHandle<'WDFREQUEST'>;
 export type WDFWORKITEM = WdfHandle<'WDFWORKITEM'>;
+export type WDFTIMER = WdfHandle<'WDFTIMER'>;
 
-export type WdfObjectType = 'WDFDRIVER' | 'WDFDEVICE' | 'WDFINTERRUPT' | 'WDFSPINLOCK' | 'WDFWAITLOCK' | 'WDFQUEUE' | 'WDFREQUEST' | 'WDFWORKITEM';
+export type WdfObjectType = 'WDFDRIVER' | 'WDFDEVICE' | 'WDFINTERRUPT' | 'WDFSPINLOCK' | 'WDFWAITLOCK' | 'WDFQUEUE' | 'WDFREQUEST' | 'WDFWORKITEM' | 'WDFTIMER';
 
 /** KMDF's internal type numbers (fxtypes.h, FX_TYPES_BASE 0x1000): parameter 3 of WDF_INVALID_HANDLE. */
 export const WdfTypeId: Readonly<Record<WdfObjectType | 'WDFOBJECT', number>> = {
@@ -29,6 +30,7 @@ export const WdfTypeId: Readonly<Record<WdfObjectType | 'WDFOBJECT', number>> = 
   WDFDEVICE: 0x1002,
   WDFQUEUE: 0x1003,
   WDFREQUEST: 0x1008,
+  WDFTIMER: 0x1028,
   WDFWAITLOCK: 0x1023,
   WDFSPINLOCK: 0x1024,
   WDFWORKITEM: 0x1025,

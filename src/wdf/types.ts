@@ -1,7 +1,7 @@
 import type { DeviceRegisters, RegisterBackend } from '../kernel/index.ts';
 import type { NTSTATUS } from './ntstatus.ts';
 import type {
-  WDFDEVICE, WDFDRIVER, WDFINTERRUPT, WDFOBJECT, WDFQUEUE, WDFREQUEST, WDFSPINLOCK, WDFWAITLOCK, WDFWORKITEM, WdfObjectAttributes,
+  WDFDEVICE, WDFDRIVER, WDFINTERRUPT, WDFOBJECT, WDFQUEUE, WDFREQUEST, WDFSPINLOCK, WDFTIMER, WDFWAITLOCK, WDFWORKITEM, WdfObjectAttributes,
 } from './handles.ts';
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -201,5 +201,15 @@ export interface WdfRequestCompletion {
 export interface WdfWorkItemConfig {
   evtWorkItem(workItem: WDFWORKITEM): MaybePromise<void>;
   /** AutomaticSerialization with the parent's passive callback lock. */
+  automaticSerialization?: boolean;
+}
+
+/** WDF_TIMER_CONFIG. */
+export interface WdfTimerConfig {
+  /** EvtTimerFunc (DISPATCH_LEVEL). */
+  evtTimerFunc(timer: WDFTIMER): MaybePromise<void>;
+  /** Period in ms; 0 or absent: one-shot. */
+  period?: number;
+  /** AutomaticSerialization with the parent's callback spin lock. Default true, as WDF_TIMER_CONFIG_INIT sets it. */
   automaticSerialization?: boolean;
 }

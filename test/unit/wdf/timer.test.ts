@@ -1,0 +1,96 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BugCheckCode, Irql } from '../../../src/kernel/index.ts';
+import { WdfTypeId, WdfViolation, type WDFTIMER } from '../../../src/wdf/index.ts';
+import { atPassive, loadNic, makeWdfRig, type WdfRig } from './rig.ts';
+
+let r: WdfRig;
+afterEach(async () => r?.cleanup());
+
+async function until(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((res) => setTimeout(res, 2));
+  }
+}
+
+describe('WDFTIMER', () => {
+  it("a timer's EvtTimerFunc runs once at DISPATCH_LEVEL after its due time; WdfTimerStart says whether it was pending", async () => {
+    r = makeWdfRig();
+    const { device } = await loadNic(r);
+    const seen: string[] = [];
+    const started = await atPassive(r, () => {
+      const t = r.wdf.wdfTimerCreate({ evtTimerFunc(timer) { seen.push(`fired at ${r.kernel.currentIrql()} parent ${r.wdf.wdfTimerGetParentObject(timer) === device}`); } }, { parentObject: device });
+      return [r.wdf.wdfTimerStart(t, 5), r.wdf.wdfTimerStart(t, 5)];
+    });
+    await until(() => seen.length > 0);
+    await new Promise((res) => setTimeout(res, 20));
+    expect(started).toEqual([false, true]);
+    expect(seen).toEqual([`fired at ${Irql.DISPATCH_LEVEL} parent true`]);
+  });
+
+  it('with automatic serialization EvtTimerFunc holds the device callback lock', async () => {
+    r = makeWdfRig();
+    const { device } = await loadNic(r, { deviceAttributes: { synchronizationScope: 'device' } });
+    let held: boolean | undefined;
+    await atPassive(r, () => {
+      const t = r.wdf.wdfTimerCreate({
+        evtTimerFunc() { held = (r.wdf.handles.peek(device) as unknown as { callbackLock: { lock: { owner: unknown } } }).callbackLock.lock.owner === r.kernel.current(); },
+      }, { parentObject: device });
+      r.wdf.wdfTimerStart(t, 1);
+    });
+    await until(() => held !== undefined);
+    expect(held).toBe(true);
+  });
+
+  it('WdfTimerStop cancels a pending timer, which then never fires', async () => {
+    r = makeWdfRig();
+    const { device } = await loadNic(r);
+    let fired = 0;
+    const stopped = await atPassive(r, async () => {
+      const t = r.wdf.wdfTimerCreate({ evtTimerFunc() { fired++; } }, { parentObject: device });
+      r.wdf.wdfTimerStart(t, 10);
+      return [await r.wdf.wdfTimerStop(t, true), await r.wdf.wdfTimerStop(t, false)];
+    });
+    await new Promise((res) => setTimeout(res, 40));
+    expect(stopped).toEqual([true, false]);
+    expect(fired).toBe(0);
+  });
+
+  it('a periodic timer fires again and again until stopped; stop with wait at DISPATCH_LEVEL bug checks', async () => {
+    r = makeWdfRig();
+    const { device } = await loadNic(r);
+    let fired = 0;
+    const t = await atPassive(r, () => {
+      const timer = r.wdf.wdfTimerCreate({ period: 2, evtTimerFunc() { fired++; } }, { parentObject: device });
+      r.wdf.wdfTimerStart(timer, 2);
+      return timer;
+    });
+    await until(() => fired >= 3);
+    await atPassive(r, () => r.wdf.wdfTimerStop(t, true));
+    const after = fired;
+    await new Promise((res) => setTimeout(res, 20));
+    expect(fired).toBe(after);
+    await expect(atPassive(r, async () => {
+      r.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+      await r.wdf.wdfTimerStop(t, true);
+    })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, report: { api: 'WdfTimerStop' } });
+  });
+
+  it('removing the device deletes its timer: it never fires and its handle is invalid', async () => {
+    r = makeWdfRig();
+    const { device } = await loadNic(r);
+    let fired = 0;
+    let t = 0 as WDFTIMER;
+    await atPassive(r, () => {
+      t = r.wdf.wdfTimerCreate({ evtTimerFunc() { fired++; } }, { parentObject: device });
+      r.wdf.wdfTimerStart(t, 10);
+    });
+    await r.wdf.removeDevice();
+    await new Promise((res) => setTimeout(res, 40));
+    expect(fired).toBe(0);
+    await expect(atPassive(r, () => r.wdf.wdfTimerStart(t, 1))).rejects.toMatchObject({
+      code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, t, WdfTypeId.WDFTIMER, 0],
+    });
+  });
+});
