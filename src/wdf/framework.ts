@@ -69,12 +69,20 @@ export class WdfFramework {
   private readonly deviceList: WdfDeviceObject[] = [];
   private currentInit: DeviceInit | null = null;
   private readonly requests = new RequestPool();
+  /** Requests the host is waiting for (queued or owned by the driver). */
+  private readonly liveRequests = new Set<WdfRequestObject>();
   private readonly completeRequestFn = (req: WdfRequestObject, status: NTSTATUS, information: number): void => this.finishRequest(req, status, information);
 
   constructor(kernel: Kernel, opts: WdfFrameworkOptions = {}) {
     this.kernel = kernel;
     this.name = opts.name ?? 'wdf';
     this.handles = new HandleTable(kernel);
+    // A crashed driver completes nothing: end the host's waits with the bug check instead of hanging.
+    kernel.once('bugcheck', () => {
+      const err = kernel.stopped;
+      for (const req of this.liveRequests) req.abandon(err);
+      this.liveRequests.clear();
+    });
   }
 
   // ================================================================ host side: PnP manager
@@ -778,6 +786,7 @@ export class WdfFramework {
   /** The end of every request: invalidate the handle, tell the host, recycle the object. */
   private finishRequest(req: WdfRequestObject, status: NTSTATUS, information: number): void {
     this.handles.delete(req, 'completed');
+    this.liveRequests.delete(req);
     req.finish(status, information);
     this.requests.give(req);
   }
@@ -811,9 +820,10 @@ export class WdfFramework {
     if (irql !== Irql.PASSIVE_LEVEL && irql !== Irql.DISPATCH_LEVEL) throw new WdfError(`requests are presented at PASSIVE_LEVEL or DISPATCH_LEVEL, not ${irql}`);
     const queue = this.routeRequest(target, type);
     const req = this.requests.take();
-    return new Promise<WdfRequestCompletion>((resolve) => {
-      req.prepare(type, buffer, irql, resolve);
+    return new Promise<WdfRequestCompletion>((resolve, reject) => {
+      req.prepare(type, buffer, irql, resolve, reject);
       this.handles.insert(req, null);
+      this.liveRequests.add(req);
       queue.enqueue(req);
     });
   }

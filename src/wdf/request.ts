@@ -23,21 +23,30 @@ export class WdfRequestObject extends WdfObject {
   /** IRQL the I/O manager presents it at (PASSIVE_LEVEL, or DISPATCH_LEVEL for a send from DISPATCH). */
   irql = 0;
   private resolve: ((c: WdfRequestCompletion) => void) | null = null;
+  private reject: ((err: unknown) => void) | null = null;
 
-  prepare(type: WdfRequestType, buffer: Uint8Array, irql: number, resolve: (c: WdfRequestCompletion) => void): void {
+  prepare(type: WdfRequestType, buffer: Uint8Array, irql: number, resolve: (c: WdfRequestCompletion) => void, reject: (err: unknown) => void): void {
     this.requestType = type;
     this.buffer = buffer;
     this.irql = irql;
     this.information = 0;
     this.state = 'queued';
     this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  /** The driver crashed: the host's wait for this request ends with the bug check. */
+  abandon(err: unknown): void {
+    const reject = this.reject;
+    this.resolve = this.reject = null;
+    reject?.(err);
   }
 
   /** Hand the result to the host and forget the buffer. */
   finish(status: NTSTATUS, information: number): void {
     const resolve = this.resolve;
     this.state = 'completed';
-    this.resolve = null;
+    this.resolve = this.reject = null;
     this.buffer = EMPTY;
     this.queue = null;
     this.context = undefined;

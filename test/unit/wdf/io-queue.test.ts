@@ -97,6 +97,20 @@ describe('I/O queues', () => {
     expect(report.message).toContain('completed');
   });
 
+  it('when the driver crashes, the host waiting for its requests gets the bug check instead of hanging', async () => {
+    r = makeWdfRig();
+    await loadNic(r, {
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, { dispatch: 'sequential', defaultQueue: true, evtIoWrite() { throw new TypeError('bad descriptor'); } });
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    const results = await Promise.allSettled([r.wdf.submitWrite(undefined, frame(1)), r.wdf.submitWrite(undefined, frame(2))]);
+    expect(results.map((x) => x.status)).toEqual(['rejected', 'rejected']);
+    expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: BugCheckCode.SYSTEM_THREAD_EXCEPTION_NOT_HANDLED });
+    await expect(r.wdf.submitWrite(undefined, frame(3))).rejects.toBe(r.kernel.stopped);
+  });
+
   it('the driver cannot delete a request with WdfObjectDelete (WDF_OBJECT_ERROR)', async () => {
     r = makeWdfRig();
     await loadNic(r, {
@@ -105,9 +119,10 @@ describe('I/O queues', () => {
       },
     });
     await r.wdf.startDevice(r.resources);
-    void r.wdf.submitWrite(undefined, frame(1));
+    const pending = r.wdf.submitWrite(undefined, frame(1)).catch((e: unknown) => e);
     const report = await r.kernel.bugCheckReport;
     expect(report.parameters[0]).toBe(WdfViolation.WDF_OBJECT_ERROR);
+    expect(await pending).toBe(r.kernel.stopped);
   });
 
   it('a read completed with more bytes than its buffer holds is WDF_REQUEST_FATAL_ERROR (INFORMATION_LENGTH_MISMATCH)', async () => {
@@ -118,7 +133,8 @@ describe('I/O queues', () => {
       },
     });
     await r.wdf.startDevice(r.resources);
-    void r.wdf.submitRead(undefined, new Uint8Array(1514));
+    const pending = r.wdf.submitRead(undefined, new Uint8Array(1514));
+    await expect(pending).rejects.toBe(r.kernel.stopped);
     const report = await r.kernel.bugCheckReport;
     expect(report.parameters.slice(0, 2)).toEqual([WdfViolation.WDF_REQUEST_FATAL_ERROR, WdfRequestFatalError.INFORMATION_LENGTH_MISMATCH]);
   });
