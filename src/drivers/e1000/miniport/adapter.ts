@@ -104,6 +104,7 @@ export class E1000Adapter {
   private hw: E1000Hardware | undefined;
   private lifecycle: AdapterState = 'created';
   private currentLink: LinkState = { up: false, speedMbps: 1000, fullDuplex: true };
+  private eepromMac: string | undefined;
   private filter: PacketFilter;
   private interruptMask: number;
 
@@ -204,6 +205,12 @@ export class E1000Adapter {
     return this.nic.mac;
   }
 
+  /** The permanent address (EEPROM words 0–2), once initialized. */
+  get permanentMac(): string {
+    if (!this.eepromMac) throw new E1000StateError('the adapter is not initialized', { state: this.lifecycle });
+    return this.eepromMac;
+  }
+
   /** The link state last read from STATUS. */
   get link(): LinkState {
     return { ...this.currentLink };
@@ -245,6 +252,7 @@ export class E1000Adapter {
     try {
       this.validateMulticast(this.filter.multicast ?? []);
       let { mac, link } = await hw.initialize(this.filter);
+      this.eepromMac = mac;
       if (o.mac !== undefined && o.mac.toLowerCase() !== mac) {
         await hw.setMacAddress(o.mac);
         mac = hw.mac;
@@ -266,10 +274,14 @@ export class E1000Adapter {
     }
   }
 
-  /** The interrupt is registered: unmask the causes (through synchronize, the ISR may already run). */
-  async start(): Promise<void> {
+  /**
+   * The interrupt is registered: unmask the causes (through synchronize, the ISR may already run).
+   * `paused`: start in `paused` (NDIS 6: MiniportInitializeEx leaves the adapter Paused; restart()
+   * then lets sends and receive indications in).
+   */
+  async start(opts: { paused?: boolean } = {}): Promise<void> {
     this.expectState('start', 'initialized');
-    this.lifecycle = 'running';
+    this.lifecycle = opts.paused ? 'paused' : 'running';
     this.interruptConnected = true;
     await this.edge.synchronize(async () => {
       this.interruptsEnabled = true;
@@ -302,7 +314,7 @@ export class E1000Adapter {
    * RX ring, indicate a link change, then unmask the NIC. With frames still waiting after the
    * receive budget it queues itself again and leaves the NIC masked.
    */
-  async dpc(): Promise<void> {
+  async dpc(receiveBudget: number = this.receiveBudget): Promise<void> {
     this.counters.dpcCalls++;
     let causes = 0;
     await this.edge.synchronize(() => {
@@ -312,13 +324,26 @@ export class E1000Adapter {
     });
     if (causes & Icr.RXO) this.counters.rxOverruns++;
     await this.serviceTransmit();
-    const more = await this.serviceReceive();
+    const more = await this.serviceReceive(Math.max(1, receiveBudget));
     if (causes & Icr.LSC) await this.updateLink();
     if (more && this.lifecycle === 'running') {
       if (this.edge.queueDpc()) this.counters.dpcRequeued++;
       return;
     }
     await this.edge.synchronize(this.reenableInterrupts);
+  }
+
+  /**
+   * MiniportDisableInterruptEx / MiniportDisableInterrupt / EvtInterruptDisable body, at DIRQL
+   * under the interrupt lock: mask every cause.
+   */
+  async disableInterruptAtDirql(): Promise<void> {
+    await this.nic.disableInterrupts();
+  }
+
+  /** MiniportEnableInterruptEx / MiniportEnableInterrupt / EvtInterruptEnable body, at DIRQL: unmask the causes again. */
+  async enableInterruptAtDirql(): Promise<void> {
+    if (this.interruptsEnabled && !this.dpcPending) await this.nic.enableInterrupts(this.interruptMask);
   }
 
   /**
@@ -578,7 +603,7 @@ export class E1000Adapter {
    * Harvest, indicate and refill until the ring is empty or the budget is spent. Returns true when
    * the DPC should run again: frames left over, or another receiver asked meanwhile.
    */
-  private async serviceReceive(): Promise<boolean> {
+  private async serviceReceive(budget: number): Promise<boolean> {
     await this.rxLock.acquire();
     if (this.lifecycle !== 'running') {
       // Paused or halting: frames stay in the ring (the NIC back-pressures) until restart().
@@ -609,7 +634,7 @@ export class E1000Adapter {
           if (this.rxHeld === 0 && rx.pendingRefill >= refillAt) await rx.refill();
         }
         if (n < this.batchCapacity) break;
-        if (total >= this.receiveBudget) {
+        if (total >= budget) {
           leftOver = true;
           break;
         }

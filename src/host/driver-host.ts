@@ -1,0 +1,300 @@
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import type { AdapterStatistics } from '../drivers/e1000/miniport/index.ts';
+import type { InterruptThrottle, LinkState } from '../drivers/e1000/nic.ts';
+import {
+  Kernel,
+  formatBugCheckText,
+  type BugCheckReport,
+  type KernelLimits,
+  type VerifierOptions,
+} from '../kernel/index.ts';
+import { startMachine, type Machine, type MachineConfig } from '../platform/machine.ts';
+import { PacketRing, type RingConsumer, type RingProducer, type RingStats } from '../ring/index.ts';
+import type { LinkEvent } from '../upper-edge/index.ts';
+import { logger } from '../util/log.ts';
+import { DriverHostError } from './errors.ts';
+import { loadFramework, type FrameworkName, type RoutineCalls, type RunningVariant } from './frameworks/index.ts';
+
+const log = logger('host');
+
+export interface DriverHostOptions {
+  /** Which facade and e1000 variant to run. Default 'ndis6'. */
+  framework?: FrameworkName;
+  /** Logical processors of the kernel model. Default 1. */
+  processors?: number;
+  /** Seed of the kernel's scheduling choices. Default 1. */
+  seed?: number;
+  /** QEMU's e1000 interrupt mitigation (its default: on). */
+  mitigation?: boolean;
+  /** Interrupt moderation the driver programs at initialisation (ITR/RDTR/RADV/TIDV/TADV). */
+  throttle?: InterruptThrottle;
+  /** UDP ports of the wire (netdev dgram); default: free ports. */
+  wire?: { qemuPort?: number; peerPort?: number };
+  /** The NIC's MAC (QEMU's, read back from the EEPROM by the driver). */
+  mac?: string;
+  /** Descriptors per NIC ring. Default 256. */
+  txRingSize?: number;
+  rxRingSize?: number;
+  /** Frames per receive indication. Default 64. */
+  receiveBatch?: number;
+  /** Slots of each host PacketRing (power of two). Default 1024. */
+  ringSlots?: number;
+  /** Upper edge: frames in flight to the driver, and per send call. Defaults 512 and 64. */
+  sendPoolSize?: number;
+  sendBatch?: number;
+  /** Where bug check reports go. Default ./crash-reports. */
+  bugCheckDir?: string;
+  verifier?: VerifierOptions;
+  limits?: KernelLimits;
+  /** Anything else for the machine (memory size, QEMU binary, timeouts). */
+  machine?: Omit<MachineConfig, 'netdev' | 'mitigation' | 'mac'>;
+}
+
+export interface HostStatistics {
+  framework: FrameworkName;
+  /** The core's view: NIC statistics registers, driver counters, ring counters. */
+  adapter: AdapterStatistics;
+  /** The framework's own counters (e.g. NDIS adapter statistics) and the upper edge's. */
+  frameworkSide: Record<string, unknown>;
+  /** The host PacketRings. */
+  rings: { rx: RingStats; tx: RingStats };
+  /** Frames the host took from the RX ring and gave to onReceive listeners. */
+  delivered: number;
+  calls: RoutineCalls;
+}
+
+/** Receives one frame: `view[0, length)`; the view is reused once the listener returns. */
+export type FrameListener = (view: Uint8Array, length: number) => void;
+
+/**
+ * The whole stack in one process: QEMU's e1000 (startMachine), the kernel model fed by the
+ * machine's interrupt lines, a framework facade with its e1000 variant, and the upper edge moving
+ * frames between the driver and two PacketRings. The host side of the rings is here: send() writes
+ * the TX ring, onReceive() drains the RX ring (or hand `rxRing`/`txRing` to a worker instead).
+ *
+ * Events: 'link' (LinkEvent), 'bugcheck' (BugCheckReport, once its files are written), 'qemu-exit'.
+ */
+export class DriverHost extends EventEmitter {
+  readonly machine: Machine;
+  readonly kernel: Kernel;
+  readonly framework: FrameworkName;
+  readonly rxRing: PacketRing;
+  readonly txRing: PacketRing;
+  private readonly variant: RunningVariant;
+  private producer: RingProducer | null = null;
+  private consumer: RingConsumer | null = null;
+  private readonly frameListeners = new Set<FrameListener>();
+  private draining: Promise<void> | null = null;
+  private delivered = 0;
+  private stopping: Promise<void> | null = null;
+  private report: BugCheckReport | undefined;
+
+  private constructor(machine: Machine, kernel: Kernel, variant: RunningVariant, rxRing: PacketRing, txRing: PacketRing) {
+    super();
+    this.machine = machine;
+    this.kernel = kernel;
+    this.variant = variant;
+    this.framework = variant.framework;
+    this.rxRing = rxRing;
+    this.txRing = txRing;
+    variant.onLink((e) => this.emit('link', e));
+  }
+
+  /** Start QEMU, the kernel, the framework and the driver; resolves once the adapter runs. */
+  static async start(opts: DriverHostOptions = {}): Promise<DriverHost> {
+    const framework = opts.framework ?? 'ndis6';
+    const factory = await loadFramework(framework);
+    const machine = await startMachine({
+      ...opts.machine,
+      netdev: { kind: 'dgram', ...(opts.wire?.qemuPort ? { qemuPort: opts.wire.qemuPort } : {}), ...(opts.wire?.peerPort ? { peerPort: opts.wire.peerPort } : {}) },
+      ...(opts.mac ? { mac: opts.mac } : {}),
+      ...(opts.mitigation !== undefined ? { mitigation: opts.mitigation } : {}),
+    });
+    let kernel: Kernel | undefined;
+    try {
+      kernel = new Kernel({
+        processors: opts.processors ?? 1,
+        seed: opts.seed ?? 1,
+        lines: machine.lines,
+        bugCheckDir: opts.bugCheckDir ?? join(process.cwd(), 'crash-reports'),
+        ...(opts.verifier ? { verifier: opts.verifier } : {}),
+        ...(opts.limits ? { limits: opts.limits } : {}),
+      });
+      feedTrace(kernel, machine);
+      const slots = opts.ringSlots ?? 1024;
+      const rxRing = new PacketRing({ slotCount: slots, slotSize: 2048 });
+      const txRing = new PacketRing({ slotCount: slots, slotSize: 2048 });
+      const variant = await factory({
+        kernel, machine, rxRing, txRing,
+        settings: {
+          txRingSize: opts.txRingSize, rxRingSize: opts.rxRingSize, receiveBatch: opts.receiveBatch,
+          throttle: opts.throttle, sendPoolSize: opts.sendPoolSize, sendBatch: opts.sendBatch,
+        },
+      });
+      const host = new DriverHost(machine, kernel, variant, rxRing, txRing);
+      host.watch();
+      log.debug({ framework, mac: variant.mac }, 'driver host up');
+      return host;
+    } catch (err) {
+      kernel?.dispose();
+      const report = kernel?.stopped ? await kernel.bugCheckReport : undefined;
+      await machine.stop();
+      if (report) throw new DriverHostError(`the driver bug-checked while starting: ${report.name}${report.files ? ` (report: ${report.files.text})` : ''}`, { report: report.files?.text }, { cause: err });
+      throw err;
+    }
+  }
+
+  /** The station address the driver uses. */
+  get mac(): string {
+    return this.variant.mac;
+  }
+
+  /** Link state as the upper edge knows it (initial attributes, then indications). */
+  get linkUp(): boolean {
+    return this.variant.linkUp;
+  }
+
+  /** The link as the driver's core last read STATUS. */
+  get link(): LinkState {
+    return this.variant.link;
+  }
+
+  /** Link changes indicated to the upper edge, oldest first. */
+  get linkEvents(): readonly LinkEvent[] {
+    return this.variant.linkEvents;
+  }
+
+  /** The bug check report once the driver crashed (files written). */
+  get bugCheck(): BugCheckReport | undefined {
+    return this.report;
+  }
+
+  get halted(): boolean {
+    return this.variant.halted;
+  }
+
+  /** ISR and DPC calls of the driver so far. */
+  calls(): RoutineCalls {
+    return this.variant.calls();
+  }
+
+  /**
+   * Put frames in the TX ring (in order, until it is full) and wake the upper edge. Returns how many
+   * were taken; the rest are the caller's to retry (see sendAll). Not with a TX producer elsewhere.
+   */
+  send(frames: readonly Uint8Array[]): number {
+    this.assertUsable('send');
+    this.producer ??= this.txRing.producer();
+    const taken = this.producer.enqueueBatch(frames);
+    if (taken > 0) this.variant.kick();
+    return taken;
+  }
+
+  /** send() every frame, waiting for ring space as needed. */
+  async sendAll(frames: readonly Uint8Array[], timeoutMs = 10_000): Promise<void> {
+    let done = 0;
+    while (done < frames.length) {
+      done += this.send(done === 0 ? frames : frames.slice(done));
+      if (done < frames.length && !(await this.producer!.waitForSpace(timeoutMs))) {
+        throw new DriverHostError(`sendAll: the TX ring stayed full for ${timeoutMs} ms (${done} of ${frames.length} sent)`, { done, total: frames.length });
+      }
+    }
+  }
+
+  /**
+   * Call `listener` for every received frame, in order (the RX ring is drained on this thread).
+   * Returns the unsubscribe function. Not with an RX consumer elsewhere.
+   */
+  onReceive(listener: FrameListener): () => void {
+    this.frameListeners.add(listener);
+    if (!this.draining) {
+      this.consumer ??= this.rxRing.consumer();
+      this.draining = this.drain();
+    }
+    return () => this.frameListeners.delete(listener);
+  }
+
+  /** Driver, NIC, framework, upper edge and ring counters. */
+  async stats(): Promise<HostStatistics> {
+    const adapter = await this.variant.adapterStatistics();
+    return {
+      framework: this.framework,
+      adapter,
+      frameworkSide: this.variant.frameworkStatistics(),
+      rings: { rx: this.rxRing.stats(), tx: this.txRing.stats() },
+      delivered: this.delivered,
+      calls: this.variant.calls(),
+    };
+  }
+
+  /** Halt the driver (the machine keeps running; stats() then reports the last NIC reading). */
+  async halt(): Promise<void> {
+    if (this.kernel.stopped) return;
+    await this.variant.halt();
+  }
+
+  /** Halt if still running, then stop everything: QEMU gone, sockets and RAM file removed. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      try {
+        if (!this.variant.halted && !this.kernel.stopped) await this.variant.halt();
+      } catch (err) {
+        log.error({ err }, 'halt during stop failed');
+      }
+      await this.variant.close().catch((err: unknown) => log.warn({ err }, 'closing the framework side failed'));
+      this.frameListeners.clear();
+      this.consumer?.close();
+      this.producer?.close();
+      await this.draining;
+      this.kernel.dispose();
+      if (this.kernel.stopped) this.report = await this.kernel.bugCheckReport;
+      await this.machine.stop();
+    })();
+    return this.stopping;
+  }
+
+  private async drain(): Promise<void> {
+    const consumer = this.consumer!;
+    const deliver = (view: Uint8Array, length: number): void => {
+      this.delivered++;
+      for (const l of this.frameListeners) l(view, length);
+    };
+    while (!this.stopping && this.frameListeners.size > 0) {
+      const n = consumer.dequeueBatch(deliver, 256);
+      if (n === 0) await consumer.waitForData(50);
+    }
+    this.draining = null;
+  }
+
+  private watch(): void {
+    this.kernel.once('bugcheck', () => {
+      void this.kernel.bugCheckReport.then((r) => {
+        this.report = r;
+        log.error(`driver bug check ${r.name}: ${r.message}${r.files ? `\n  report: ${r.files.text}` : ''}`);
+        this.emit('bugcheck', r);
+      });
+    });
+    this.machine.stub.on('exit', (exit) => {
+      if (exit.expected) return;
+      this.kernel.trace.record('qemu', `QEMU exited (${exit.signal ?? `code ${exit.exitCode}`})`);
+      this.emit('qemu-exit', exit);
+    });
+  }
+
+  private assertUsable(op: string): void {
+    if (this.stopping) throw new DriverHostError(`${op} after stop()`, { op });
+    if (this.kernel.stopped) throw new DriverHostError(`${op}: the driver bug-checked (${this.kernel.stopped.report.name})`, { op });
+  }
+
+  /** The readable bug check report (what `!analyze -v` would print), if there was one. */
+  bugCheckText(): string | undefined {
+    return this.report ? formatBugCheckText(this.report) : undefined;
+  }
+}
+
+/** Transport events into the kernel's trace, so a bug check report shows them next to MMIO and IRQs. */
+function feedTrace(kernel: Kernel, machine: Machine): void {
+  machine.qmp.on('event', (ev) => kernel.trace.record('qmp', ev.event));
+  machine.qtest.on('close', (err) => kernel.trace.record('qtest', `socket closed${err ? `: ${err.message}` : ''}`));
+}

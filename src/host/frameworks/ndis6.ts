@@ -1,0 +1,105 @@
+import { E1000Ndis6Adapter, registerE1000Ndis6 } from '../../drivers/e1000/ndis6/index.ts';
+import type { AdapterStatistics } from '../../drivers/e1000/miniport/index.ts';
+import { registerName } from '../../drivers/e1000/registers.ts';
+import { Ndis6 } from '../../ndis/ndis6/index.ts';
+import { Ndis6ProtocolEdge, type LinkEvent } from '../../upper-edge/index.ts';
+import { logger } from '../../util/log.ts';
+import type { RunningVariant, VariantContext } from './variant.ts';
+
+const log = logger('host.ndis6');
+
+/**
+ * The NDIS 6 e1000 miniport on the NDIS 6 facade, with the NDIS 6 upper edge bound as its protocol:
+ * NdisMRegisterMiniportDriver, then initialize (MiniportInitializeEx + MiniportRestart), then the
+ * protocol starts taking frames from the TX ring.
+ */
+export async function startVariant(ctx: VariantContext): Promise<RunningVariant> {
+  const { kernel, machine, settings } = ctx;
+  const ndis = new Ndis6(kernel);
+  const driver = registerE1000Ndis6(ndis, {
+    txRingSize: settings.txRingSize, rxRingSize: settings.rxRingSize,
+    receiveBatch: settings.receiveBatch, receiveBudget: settings.receiveBudget,
+    throttle: settings.throttle, mac: settings.mac,
+  });
+  const edge = new Ndis6ProtocolEdge(ndis, {
+    rxRing: ctx.rxRing, txRing: ctx.txRing, sendPoolSize: settings.sendPoolSize, sendBatch: settings.sendBatch,
+  });
+  let adapter;
+  try {
+    adapter = await ndis.initializeMiniport(driver, {
+      registers: machine.nic.registers,
+      registerName,
+      interrupt: { line: machine.nic.irqLine },
+      memory: machine.memory,
+      dma: machine.dma,
+      macAddress: machine.nic.mac,
+      name: 'e1000',
+    }, { binding: edge });
+  } catch (err) {
+    await edge.close().catch(() => undefined);
+    throw err;
+  }
+  const miniport = adapter.context as E1000Ndis6Adapter;
+  edge.bind(adapter);
+  let lastStatistics: AdapterStatistics | undefined;
+  let halted = false;
+
+  const readStatistics = (): Promise<AdapterStatistics> => kernel.runAtPassive('HostStatistics', () => miniport.core.statistics());
+
+  return {
+    framework: 'ndis6',
+    mac: miniport.core.mac,
+    get linkUp() {
+      return edge.linkUp;
+    },
+    get link() {
+      return miniport.core.link;
+    },
+    linkEvents: edge.linkEvents,
+    onLink(listener: (event: LinkEvent) => void) {
+      edge.on('link', listener);
+      return () => edge.off('link', listener);
+    },
+    kick: () => edge.kick(),
+    async adapterStatistics() {
+      if (halted || kernel.stopped) {
+        if (lastStatistics) return { ...lastStatistics, driver: miniport.core.snapshot() };
+        throw new Error('the adapter is halted and no statistics were read before');
+      }
+      lastStatistics = await readStatistics();
+      return lastStatistics;
+    },
+    frameworkStatistics() {
+      return {
+        ndis: { ...adapter.statistics, state: adapter.state, sendsOutstanding: adapter.sendsOutstanding, receivesOutstanding: adapter.receivesOutstanding },
+        miniport: { ...miniport.counters },
+        upperEdge: edge.counters,
+      };
+    },
+    calls() {
+      const c = miniport.core.counters;
+      return { isr: c.isrCalls, dpc: c.dpcCalls };
+    },
+    get halted() {
+      return halted;
+    },
+    async halt() {
+      if (halted) return;
+      await edge.stop();
+      if (!kernel.stopped) {
+        // The NIC's statistics go with the hardware: keep the last reading.
+        try {
+          lastStatistics = await readStatistics();
+        } catch (err) {
+          log.warn({ err }, 'could not read the statistics before halting');
+        }
+        await ndis.haltMiniport(adapter);
+      }
+      halted = true;
+    },
+    async close() {
+      await edge.close();
+      if (!kernel.stopped && adapter.halted) ndis.deregisterMiniportDriver(driver);
+    },
+  };
+}

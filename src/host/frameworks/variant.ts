@@ -1,0 +1,66 @@
+import type { AdapterStatistics } from '../../drivers/e1000/miniport/index.ts';
+import type { LinkState } from '../../drivers/e1000/nic.ts';
+import type { Kernel } from '../../kernel/index.ts';
+import type { Machine } from '../../platform/machine.ts';
+import type { PacketRing } from '../../ring/index.ts';
+import type { LinkEvent } from '../../upper-edge/index.ts';
+
+export type FrameworkName = 'ndis6' | 'ndis5' | 'kmdf';
+
+/** Driver settings the host passes to whichever variant it starts. */
+export interface VariantSettings {
+  txRingSize?: number;
+  rxRingSize?: number;
+  receiveBatch?: number;
+  receiveBudget?: number;
+  throttle?: import('../../drivers/e1000/nic.ts').InterruptThrottle;
+  /** Station address override (NetworkAddress). */
+  mac?: string;
+  /** Upper edge: frames in flight to the driver at most, and per send call. */
+  sendPoolSize?: number;
+  sendBatch?: number;
+}
+
+/** What a variant gets to bring the driver up. */
+export interface VariantContext {
+  kernel: Kernel;
+  machine: Machine;
+  /** The upper edge produces into it (received frames). */
+  rxRing: PacketRing;
+  /** The upper edge consumes from it (frames to send). */
+  txRing: PacketRing;
+  settings: VariantSettings;
+}
+
+/** Call counts of the driver's interrupt routines, for "nothing runs after halt" checks. */
+export interface RoutineCalls {
+  isr: number;
+  dpc: number;
+}
+
+/** A framework variant of the e1000 driver, running: the host talks to it only through this. */
+export interface RunningVariant {
+  readonly framework: FrameworkName;
+  readonly mac: string;
+  /** Link state as the upper edge knows it. */
+  readonly linkUp: boolean;
+  /** Link changes the driver indicated to the upper edge, oldest first. */
+  readonly linkEvents: readonly LinkEvent[];
+  onLink(listener: (event: LinkEvent) => void): () => void;
+  /** Frames were put in the TX ring from this thread. */
+  kick(): void;
+  /** The core's statistics (NIC registers read at PASSIVE_LEVEL), or the last ones read before halt. */
+  adapterStatistics(): Promise<AdapterStatistics>;
+  /** Framework-side counters (NDIS adapter statistics, upper edge counters, ...). */
+  frameworkStatistics(): Record<string, unknown>;
+  /** The link as the core last read it. */
+  readonly link: LinkState;
+  calls(): RoutineCalls;
+  /** Halt the driver the framework's way (pause, halt, interrupt deregistered, memory freed). */
+  halt(): Promise<void>;
+  readonly halted: boolean;
+  /** After halt (or a bug check): give back what the host side holds (bindings, pools, ring roles). */
+  close(): Promise<void>;
+}
+
+export type VariantFactory = (ctx: VariantContext) => Promise<RunningVariant>;

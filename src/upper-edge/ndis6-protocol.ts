@@ -1,0 +1,278 @@
+import { EventEmitter } from 'node:events';
+import { Irql } from '../kernel/index.ts';
+import {
+  MediaConnectState,
+  MediaDuplexState,
+  NdisReceiveFlags,
+  NdisReturnFlags,
+  NdisSendFlags,
+  NdisStatus,
+  ndisStatusSucceeded,
+  type MiniportAdapter,
+  type Ndis6,
+  type NdisLinkState,
+  type NdisStatusIndication,
+  type NetBuffer,
+  type NetBufferList,
+  type NetBufferListPool,
+  type ProtocolBinding,
+} from '../ndis/ndis6/index.ts';
+import type { PacketRing } from '../ring/index.ts';
+import { logger } from '../util/log.ts';
+import { ReceivePath, type ReceivePathCounters } from './receive-path.ts';
+import { TransmitPath, type TransmitPathCounters } from './transmit-path.ts';
+
+const log = logger('upper-edge');
+/** Longest the send loop sleeps before it looks at the ring again. */
+const WAKE_TIMEOUT_MS = 50;
+
+/** A link state change as the upper edge saw it (NDIS_STATUS_LINK_STATE). */
+export interface LinkEvent {
+  up: boolean;
+  /** Bits per second (NDIS_LINK_STATE xmitLinkSpeed). */
+  speed: number;
+  fullDuplex: boolean;
+  /** performance.now() when it was indicated. */
+  at: number;
+}
+
+export interface UpperEdgeOptions {
+  /** Frames the driver indicates go here (this edge is its producer). */
+  rxRing: PacketRing;
+  /** Frames to send are taken from here (this edge is its consumer). */
+  txRing: PacketRing;
+  /** Send NBLs in the pool: the most frames in flight to the driver. Default 512. */
+  sendPoolSize?: number;
+  /** NBLs per NdisSendNetBufferLists call. Default 64. */
+  sendBatch?: number;
+  /** Processor the protocol sends from. Default 0. */
+  processor?: number;
+}
+
+export interface UpperEdgeCounters {
+  rx: ReceivePathCounters & { indications: number };
+  tx: TransmitPathCounters & { sendCalls: number; poolEmpty: number };
+  linkEvents: number;
+}
+
+/**
+ * The protocol side of an NDIS 6 adapter, bound with ndis.bindProtocol: the hot path between the
+ * miniport and the PacketRings the host (or a worker) reads and writes.
+ *
+ * Receive: each indicated NET_BUFFER is copied once, from the indicated view into an RX ring slot;
+ * the NBLs go back at once (NdisReturnNetBufferLists in the indication) unless they were lent with
+ * NDIS_RECEIVE_FLAGS_RESOURCES.
+ * Send: frames are peeked in the TX ring, wrapped in pooled NBLs whose NET_BUFFERs point at the ring
+ * slots (no copy), handed over in batches with NdisSendNetBufferLists at DISPATCH_LEVEL, and their
+ * slots released in order as the sends complete. Nothing is allocated per frame.
+ *
+ * Events: 'link' (LinkEvent).
+ */
+export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
+  readonly receivePath: ReceivePath;
+  readonly transmitPath: TransmitPath;
+  readonly linkEvents: LinkEvent[] = [];
+  private readonly ndis: Ndis6;
+  private readonly pool: NetBufferListPool;
+  private readonly sendBatch: number;
+  private readonly processor: number;
+  private adapter: MiniportAdapter | null = null;
+  private indications = 0;
+  private sendCalls = 0;
+  private poolEmpty = 0;
+  private running = false;
+  private pumping: Promise<void> | null = null;
+  /** Resolved when a send completes (the pump waits on it while the pool or the window is exhausted). */
+  private completionWaiter: (() => void) | null = null;
+  private pendingFrameWait: Promise<unknown> | null = null;
+
+  constructor(ndis: Ndis6, options: UpperEdgeOptions) {
+    super();
+    this.ndis = ndis;
+    this.receivePath = new ReceivePath(options.rxRing);
+    this.transmitPath = new TransmitPath(options.txRing);
+    this.pool = ndis.allocateNetBufferListPool(options.sendPoolSize ?? 512, { tag: 'upper edge send' });
+    this.sendBatch = Math.max(1, options.sendBatch ?? 64);
+    this.processor = options.processor ?? 0;
+  }
+
+  /** Bind to an adapter and start taking frames from the TX ring. */
+  bind(adapter: MiniportAdapter): void {
+    this.adapter = adapter;
+    this.ndis.bindProtocol(adapter, this);
+    this.running = true;
+    this.pumping = this.pump().catch((err: unknown) => {
+      this.running = false;
+      if (!this.ndis.kernel.stopped) log.error({ err }, 'upper edge send pump failed');
+      this.emit('error', err);
+    });
+  }
+
+  /** Stop sending (frames left in the TX ring stay there); waits for the send loop to end. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakePump();
+    await this.pumping;
+    this.pumping = null;
+  }
+
+  /** Unbind, give the ring roles back and free the send pool (every send must have completed). */
+  async close(): Promise<void> {
+    await this.stop();
+    if (this.adapter && !this.adapter.halted) this.ndis.bindProtocol(this.adapter, null);
+    this.receivePath.close();
+    this.transmitPath.close();
+    if (this.pool.inUse === 0) this.ndis.freeNetBufferListPool(this.pool);
+    else log.warn({ inUse: this.pool.inUse }, 'upper edge closed with sends outstanding; send pool not freed');
+  }
+
+  get counters(): UpperEdgeCounters {
+    return {
+      rx: { ...this.receivePath.counters, indications: this.indications },
+      tx: { ...this.transmitPath.counters, sendCalls: this.sendCalls, poolEmpty: this.poolEmpty },
+      linkEvents: this.linkEvents.length,
+    };
+  }
+
+  /** The adapter's link state as last indicated (or as its attributes said). */
+  get linkUp(): boolean {
+    return this.adapter?.linkState.mediaConnectState === MediaConnectState.Connected;
+  }
+
+  // ---------------------------------------------------------------- ProtocolBinding (NDIS → protocol)
+
+  /** ProtocolReceiveNetBufferLists: one copy per frame into the RX ring, then the NBLs go back. */
+  async receiveNetBufferLists(netBufferLists: NetBufferList, count: number, receiveFlags: number, adapter: MiniportAdapter): Promise<void> {
+    this.indications++;
+    const rx = this.receivePath;
+    rx.begin(count);
+    for (let nbl: NetBufferList | null = netBufferLists; nbl; nbl = nbl.next) {
+      for (let nb: NetBuffer | null = nbl.firstNetBuffer; nb; nb = nb.next) rx.push(nb.data, nb.dataOffset, nb.dataLength);
+    }
+    rx.commit();
+    if ((receiveFlags & NdisReceiveFlags.RESOURCES) === 0) {
+      const atDispatch = (receiveFlags & NdisReceiveFlags.DISPATCH_LEVEL) !== 0;
+      await this.ndis.returnNetBufferLists(adapter, netBufferLists, atDispatch ? NdisReturnFlags.DISPATCH_LEVEL : 0);
+    }
+  }
+
+  /** ProtocolSendNetBufferListsComplete: NBLs back to the pool, slots released in order. */
+  sendNetBufferListsComplete(netBufferLists: NetBufferList): void {
+    const tx = this.transmitPath;
+    for (let nbl: NetBufferList | null = netBufferLists; nbl; ) {
+      const next: NetBufferList | null = nbl.next;
+      tx.complete(nbl.protocolReserved as number, ndisStatusSucceeded(nbl.status));
+      nbl.next = null;
+      this.ndis.freeNetBufferList(nbl);
+      nbl = next;
+    }
+    tx.releaseCompleted();
+    this.wakePump();
+  }
+
+  /** ProtocolStatusEx: link state changes become LinkEvents. */
+  statusIndication(status: NdisStatusIndication): void {
+    if (status.statusCode !== NdisStatus.LINK_STATE) return;
+    const ls = status.buffer as NdisLinkState;
+    const event: LinkEvent = {
+      up: ls.mediaConnectState === MediaConnectState.Connected,
+      speed: ls.xmitLinkSpeed,
+      fullDuplex: ls.mediaDuplexState === MediaDuplexState.Full,
+      at: performance.now(),
+    };
+    this.linkEvents.push(event);
+    this.emit('link', event);
+  }
+
+  // ---------------------------------------------------------------- send pump
+
+  /**
+   * Takes frames from the TX ring while bound: a batch of up to `sendBatch` NBLs per
+   * NdisSendNetBufferLists; sleeps on the ring when it is empty and on completions when the pool is.
+   */
+  private async pump(): Promise<void> {
+    const tx = this.transmitPath;
+    while (this.running) {
+      const adapter = this.adapter!;
+      if (this.ndis.kernel.stopped || adapter.halted) return;
+      const room = this.pool.available;
+      const run = room > 0 ? tx.next(Math.min(room, this.sendBatch)) : null;
+      if (!run || run.count === 0) {
+        if (room === 0) this.poolEmpty++;
+        // With sends in flight a completion comes and wakes us; with none, only new frames can.
+        if (room === 0 || tx.inFlight > 0) await this.nextWake(WAKE_TIMEOUT_MS);
+        else await Promise.race([this.frameWait(), this.nextWake(WAKE_TIMEOUT_MS)]);
+        continue;
+      }
+      const chain = this.wrap(run.first, run.count);
+      tx.handOut(run.count);
+      await this.sendAtDispatch(adapter, chain);
+    }
+  }
+
+  /** Pooled NBLs over ring slots [first, first + count), chained. */
+  private wrap(first: number, count: number): NetBufferList {
+    const ring = this.transmitPath.ring;
+    let head: NetBufferList | null = null;
+    let tail: NetBufferList | null = null;
+    for (let slot = first; slot < first + count; slot++) {
+      const nbl = this.ndis.allocateNetBufferAndNetBufferList(this.pool, ring.slotView(slot), 0, ring.slotLength(slot))!;
+      nbl.protocolReserved = slot;
+      if (tail) tail.next = nbl;
+      else head = nbl;
+      tail = nbl;
+    }
+    return head!;
+  }
+
+  /**
+   * NdisSendNetBufferLists at DISPATCH_LEVEL from a protocol thread on `processor`. The thread starts
+   * at PASSIVE_LEVEL and raises after a kernel wait, which only returns once the processor is free
+   * (a thread call started directly at DISPATCH_LEVEL can begin while a DPC is still on it).
+   */
+  private async sendAtDispatch(adapter: MiniportAdapter, chain: NetBufferList): Promise<void> {
+    const k = this.ndis.kernel;
+    this.sendCalls++;
+    await k.runOnProcessor(this.processor, Irql.PASSIVE_LEVEL, 'ProtocolSend', async () => {
+      await k.wait(Promise.resolve(), 'the processor');
+      const old = k.raiseIrql(Irql.DISPATCH_LEVEL);
+      try {
+        await this.ndis.sendNetBufferLists(adapter, chain, 0, NdisSendFlags.DISPATCH_LEVEL);
+      } finally {
+        if (!k.stopped) k.lowerIrql(old);
+      }
+    });
+  }
+
+  /** Frames were put in the TX ring from this thread: take them now rather than at the next wake-up. */
+  kick(): void {
+    this.wakePump();
+  }
+
+  /** Resolves at the next completion or kick, or after the timeout. */
+  private nextWake(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.completionWaiter = null;
+        resolve();
+      }, timeoutMs);
+      this.completionWaiter = () => {
+        clearTimeout(timer);
+        this.completionWaiter = null;
+        resolve();
+      };
+    });
+  }
+
+  /** One outstanding wait on the TX ring at a time (a producer in another thread notifies it). */
+  private frameWait(): Promise<unknown> {
+    this.pendingFrameWait ??= this.transmitPath.waitForFrames(WAKE_TIMEOUT_MS).finally(() => {
+      this.pendingFrameWait = null;
+    });
+    return this.pendingFrameWait;
+  }
+
+  private wakePump(): void {
+    this.completionWaiter?.();
+  }
+}

@@ -1,0 +1,107 @@
+import type { PacketRing, RingProducer } from '../ring/index.ts';
+
+const copyBytes = Buffer.prototype.copy as (
+  this: Uint8Array,
+  target: Uint8Array,
+  targetStart: number,
+  sourceStart: number,
+  sourceEnd: number,
+) => number;
+
+export interface ReceivePathCounters {
+  /** Frames copied into the RX ring and published. */
+  frames: number;
+  bytes: number;
+  /** Frames the ring had no room for: dropped, and counted in the ring's `dropped` too. */
+  ringFull: number;
+  /** Frames longer than a ring slot: dropped and counted. */
+  oversize: number;
+  /** Publishes (one per contiguous run of slots, so one or two per indication). */
+  publishes: number;
+}
+
+/**
+ * The receive half of the upper edge: frames indicated by the driver are copied straight from the
+ * indicated buffer into the RX PacketRing's slots (one copy), a whole indication claimed at once and
+ * published with one store per contiguous run. A full ring never blocks the DPC: what does not fit
+ * is dropped and counted (here and in the ring's `dropped`), never lost silently.
+ */
+export class ReceivePath {
+  readonly counters: ReceivePathCounters = { frames: 0, bytes: 0, ringFull: 0, oversize: 0, publishes: 0 };
+  readonly ring: PacketRing;
+  private readonly producer: RingProducer;
+  private readonly lengths: Uint32Array;
+  private remaining = 0;
+  private first = 0;
+  private runCount = 0;
+  private used = 0;
+  private full = false;
+
+  constructor(ring: PacketRing) {
+    this.ring = ring;
+    this.producer = ring.producer();
+    this.lengths = new Uint32Array(ring.slotCount);
+  }
+
+  /** Start an indication of `frames` frames. */
+  begin(frames: number): void {
+    this.remaining = frames;
+    this.full = false;
+    this.used = 0;
+    this.runCount = 0;
+  }
+
+  /** Copy one frame (`length` bytes of `data` from `offset`) into the ring; false if it was dropped. */
+  push(data: Uint8Array, offset: number, length: number): boolean {
+    if (length > this.ring.slotSize) {
+      this.counters.oversize++;
+      this.producer.drop(1);
+      this.remaining--;
+      return false;
+    }
+    if (this.used === this.runCount) {
+      if (this.used > 0) this.publishRun();
+      if (!this.full) this.claimRun();
+      if (this.runCount === 0) {
+        this.full = true;
+        this.counters.ringFull++;
+        this.producer.drop(1);
+        this.remaining--;
+        return false;
+      }
+    }
+    const slot = this.first + this.used;
+    copyBytes.call(data, this.ring.slotView(slot), 0, offset, offset + length);
+    this.lengths[this.used] = length;
+    this.used++;
+    this.remaining--;
+    this.counters.bytes += length;
+    return true;
+  }
+
+  /** End the indication: publish what was copied. */
+  commit(): void {
+    if (this.used > 0) this.publishRun();
+    this.remaining = 0;
+  }
+
+  /** Give up the producer role. */
+  close(): void {
+    this.producer.close();
+  }
+
+  private claimRun(): void {
+    const claim = this.producer.claim(Math.max(1, this.remaining));
+    this.first = claim.first;
+    this.runCount = claim.count;
+    this.used = 0;
+  }
+
+  private publishRun(): void {
+    this.producer.publish(this.used, this.lengths);
+    this.counters.frames += this.used;
+    this.counters.publishes++;
+    this.used = 0;
+    this.runCount = 0;
+  }
+}

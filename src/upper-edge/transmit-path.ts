@@ -1,0 +1,106 @@
+import type { PacketRing, RingClaim, RingConsumer } from '../ring/index.ts';
+
+export interface TransmitPathCounters {
+  /** Frames handed to the driver. */
+  handedOut: number;
+  /** Frames whose send completed, and those that completed with a failure status. */
+  completed: number;
+  failed: number;
+  /** Ring slots released back to the producer (always in order). */
+  released: number;
+}
+
+/**
+ * The transmit half of the upper edge: frames are read in place from the TX PacketRing (peek), handed
+ * to the driver while still in their slots, and the slots are released strictly in order as sends
+ * complete — completions may come back in any order; a slot is released once it and every slot
+ * before it are done. In-flight slots are a contiguous run from the ring's head that never wraps
+ * (peek never returns a run past the end of the slot array), so at the wrap the pipeline drains once.
+ */
+export class TransmitPath {
+  readonly counters: TransmitPathCounters = { handedOut: 0, completed: 0, failed: 0, released: 0 };
+  readonly ring: PacketRing;
+  private readonly consumer: RingConsumer;
+  private readonly done: Uint8Array;
+  private readonly run: RingClaim = { first: 0, count: 0 };
+  /** Slots handed out from the head and not yet released. */
+  private inFlightSlots = 0;
+  /** The slot at the ring's head (next to release). */
+  private headSlot = 0;
+
+  constructor(ring: PacketRing) {
+    this.ring = ring;
+    this.consumer = ring.consumer();
+    this.done = new Uint8Array(ring.slotCount);
+    this.headSlot = this.consumer.peek(0).first;
+  }
+
+  /** Frames handed out and not yet released. */
+  get inFlight(): number {
+    return this.inFlightSlots;
+  }
+
+  /** Frames waiting in the ring beyond those in flight (a peek: it refreshes the producer's tail). */
+  waiting(): number {
+    return Math.max(0, this.consumer.available() - this.inFlightSlots);
+  }
+
+  /**
+   * The next frames not yet handed out: up to `max` slots from `first` (a reused object, valid until
+   * the next call). Hand them out with handOut(count).
+   */
+  next(max: number): RingClaim {
+    const peeked = this.consumer.peek();
+    this.headSlot = peeked.first;
+    const avail = peeked.count - this.inFlightSlots;
+    this.run.first = peeked.first + this.inFlightSlots;
+    this.run.count = avail > 0 ? Math.min(avail, max) : 0;
+    return this.run;
+  }
+
+  /** The first `count` slots of the last next() run went to the driver. */
+  handOut(count: number): void {
+    this.inFlightSlots += count;
+    this.counters.handedOut += count;
+  }
+
+  /** The send of the frame in `slot` completed. */
+  complete(slot: number, ok: boolean): void {
+    this.done[slot] = 1;
+    this.counters.completed++;
+    if (!ok) this.counters.failed++;
+  }
+
+  /** Release every completed slot at the head, in order; returns how many. */
+  releaseCompleted(): number {
+    let slot = this.headSlot;
+    let n = 0;
+    while (n < this.inFlightSlots && this.done[slot] === 1) {
+      this.done[slot] = 0;
+      n++;
+      slot++;
+      if (slot === this.ring.slotCount) slot = 0;
+    }
+    if (n === 0) return 0;
+    // release() is relative to the latest peek, which starts at the head.
+    this.consumer.peek();
+    this.consumer.release(n);
+    this.inFlightSlots -= n;
+    this.headSlot = slot;
+    this.counters.released += n;
+    return n;
+  }
+
+  /**
+   * Wait until more frames than are in flight are in the ring, or the timeout passes. The threshold
+   * is fixed when the wait starts: call it with nothing in flight.
+   */
+  async waitForFrames(timeoutMs: number): Promise<boolean> {
+    return this.consumer.waitForData(timeoutMs, Math.min(this.ring.slotCount, this.inFlightSlots + 1));
+  }
+
+  /** Give up the consumer role. */
+  close(): void {
+    this.consumer.close();
+  }
+}
