@@ -15,7 +15,7 @@ import { callStatus } from './status.ts';
 import type {
   EvtInterruptSynchronize, StatusResult, WdfCmResourceDescriptor, WdfCmResourceList, WdfDeviceAttributes, WdfDeviceInit,
   WdfDriverConfig, WdfHardwareResources, WdfInterruptConfig, WdfInterruptInfo, WdfIoQueueConfig, WdfPnpPowerEventCallbacks,
-  WdfQueueAttributes, WdfRequestCompletion, WdfRequestParameters, WdfRequestType, WdfTimerConfig, WdfWorkItemConfig,
+  WdfQueueAttributes, WdfRequestCompletion, WdfRequestDone, WdfRequestParameters, WdfRequestType, WdfTimerConfig, WdfWorkItemConfig,
 } from './types.ts';
 import { WdfTimerObject } from './timer.ts';
 import { WdfWorkItemObject } from './work-item.ts';
@@ -810,6 +810,20 @@ export class WdfFramework {
     return this.submit(target, 'read', buffer, irql);
   }
 
+  /**
+   * submitWrite without a promise: `done(status, information, frame, tag, crash)` is called when the
+   * driver completes the request (synchronously, inside the driver's WdfRequestComplete). With a
+   * constant `done` and a pooled tag nothing is allocated per frame.
+   */
+  submitWriteNotify<T>(target: WDFQUEUE | WDFDEVICE | undefined, frame: Uint8Array, done: WdfRequestDone<T>, tag: T, irql: number = Irql.PASSIVE_LEVEL): void {
+    this.submitNotify(target, 'write', frame, irql, done, tag);
+  }
+
+  /** submitRead without a promise (see submitWriteNotify). */
+  submitReadNotify<T>(target: WDFQUEUE | WDFDEVICE | undefined, buffer: Uint8Array, done: WdfRequestDone<T>, tag: T, irql: number = Irql.PASSIVE_LEVEL): void {
+    this.submitNotify(target, 'read', buffer, irql, done, tag);
+  }
+
   /** Request objects created so far (the pool's high-water mark) and free now. */
   get requestPool(): { created: number; available: number } {
     return { created: this.requests.created, available: this.requests.available };
@@ -817,18 +831,35 @@ export class WdfFramework {
 
   private submit(target: WDFQUEUE | WDFDEVICE | undefined, type: WdfRequestType, buffer: Uint8Array, irql: number): Promise<WdfRequestCompletion> {
     if (this.kernel.stopped) return Promise.reject(this.kernel.stopped);
-    if (irql !== Irql.PASSIVE_LEVEL && irql !== Irql.DISPATCH_LEVEL) throw new WdfError(`requests are presented at PASSIVE_LEVEL or DISPATCH_LEVEL, not ${irql}`);
-    const queue = this.routeRequest(target, type);
+    const queue = this.routeRequest(target, type, irql);
     const req = this.requests.take();
+    req.prepare(type, buffer, irql);
     return new Promise<WdfRequestCompletion>((resolve, reject) => {
-      req.prepare(type, buffer, irql, resolve, reject);
-      this.handles.insert(req, null);
-      this.liveRequests.add(req);
-      queue.enqueue(req);
+      req.awaitWith(resolve, reject);
+      this.issue(req, queue);
     });
   }
 
-  private routeRequest(target: WDFQUEUE | WDFDEVICE | undefined, type: WdfRequestType): WdfQueueObject {
+  private submitNotify<T>(target: WDFQUEUE | WDFDEVICE | undefined, type: WdfRequestType, buffer: Uint8Array, irql: number, done: WdfRequestDone<T>, tag: T): void {
+    if (this.kernel.stopped) {
+      done(0, 0, buffer, tag, this.kernel.stopped);
+      return;
+    }
+    const queue = this.routeRequest(target, type, irql);
+    const req = this.requests.take();
+    req.prepare(type, buffer, irql);
+    req.notify(done, tag);
+    this.issue(req, queue);
+  }
+
+  private issue(req: WdfRequestObject, queue: WdfQueueObject): void {
+    this.handles.insert(req, null);
+    this.liveRequests.add(req);
+    queue.enqueue(req);
+  }
+
+  private routeRequest(target: WDFQUEUE | WDFDEVICE | undefined, type: WdfRequestType, irql: number): WdfQueueObject {
+    if (irql !== Irql.PASSIVE_LEVEL && irql !== Irql.DISPATCH_LEVEL) throw new WdfError(`requests are presented at PASSIVE_LEVEL or DISPATCH_LEVEL, not ${irql}`);
     const obj = target === undefined ? this.hostDevice(`submit ${type}`, undefined) : this.handles.peek(target);
     if (obj instanceof WdfQueueObject) return obj;
     if (obj instanceof WdfDeviceObject) {

@@ -1,7 +1,7 @@
 import { WdfObject } from './handles.ts';
 import type { WdfQueueObject } from './io-queue.ts';
 import type { NTSTATUS } from './ntstatus.ts';
-import type { WdfRequestCompletion, WdfRequestType } from './types.ts';
+import type { WdfRequestCompletion, WdfRequestDone, WdfRequestType } from './types.ts';
 
 const EMPTY = new Uint8Array(0);
 
@@ -24,35 +24,51 @@ export class WdfRequestObject extends WdfObject {
   irql = 0;
   private resolve: ((c: WdfRequestCompletion) => void) | null = null;
   private reject: ((err: unknown) => void) | null = null;
+  private done: WdfRequestDone<unknown> | null = null;
+  private tag: unknown = undefined;
 
-  prepare(type: WdfRequestType, buffer: Uint8Array, irql: number, resolve: (c: WdfRequestCompletion) => void, reject: (err: unknown) => void): void {
+  prepare(type: WdfRequestType, buffer: Uint8Array, irql: number): void {
     this.requestType = type;
     this.buffer = buffer;
     this.irql = irql;
     this.information = 0;
     this.state = 'queued';
+  }
+
+  /** The host waits with a promise. */
+  awaitWith(resolve: (c: WdfRequestCompletion) => void, reject: (err: unknown) => void): void {
     this.resolve = resolve;
     this.reject = reject;
   }
 
+  /** The host waits with a callback (nothing allocated per request). */
+  notify<T>(done: WdfRequestDone<T>, tag: T): void {
+    this.done = done as WdfRequestDone<unknown>;
+    this.tag = tag;
+  }
+
   /** The driver crashed: the host's wait for this request ends with the bug check. */
   abandon(err: unknown): void {
-    const reject = this.reject;
-    this.resolve = this.reject = null;
+    const { reject, done, tag, buffer } = this;
+    this.resolve = this.reject = this.done = null;
+    this.tag = undefined;
     reject?.(err);
+    done?.(0, 0, buffer, tag, err);
   }
 
   /** Hand the result to the host and forget the buffer. */
   finish(status: NTSTATUS, information: number): void {
-    const resolve = this.resolve;
+    const { resolve, done, tag, buffer } = this;
     this.state = 'completed';
-    this.resolve = this.reject = null;
+    this.resolve = this.reject = this.done = null;
+    this.tag = undefined;
     this.buffer = EMPTY;
     this.queue = null;
     this.context = undefined;
     this.hasContext = false;
     this.evtCleanupCallback = undefined;
-    resolve?.({ status, information });
+    if (done) done(status, information, buffer, tag, undefined);
+    else resolve?.({ status, information });
   }
 }
 

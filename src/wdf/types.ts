@@ -197,6 +197,13 @@ export interface WdfRequestCompletion {
   readonly information: number;
 }
 
+/**
+ * Completion callback of submitWriteNotify/submitReadNotify: the request's status and information,
+ * its buffer (the frame sent, or the read buffer now holding a frame) and the caller's tag. If the
+ * driver crashed instead, `crash` is the BugCheckError and status/information are 0.
+ */
+export type WdfRequestDone<T> = (status: NTSTATUS, information: number, buffer: Uint8Array, tag: T, crash: unknown) => void;
+
 /** WDF_WORKITEM_CONFIG. */
 export interface WdfWorkItemConfig {
   evtWorkItem(workItem: WDFWORKITEM): MaybePromise<void>;

@@ -264,6 +264,35 @@ describe('I/O queues', () => {
     expect(r.wdf.handles.size).toBeLessThan(10);
   });
 
+  it('submitWriteNotify reports the completion through the callback with the frame and the tag; a crash reaches it too', async () => {
+    r = makeWdfRig();
+    await loadNic(r, {
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'sequential', defaultQueue: true,
+          evtIoWrite(_q, req, len) {
+            if (len === 13) throw new RangeError('odd frame');
+            w.wdfRequestCompleteWithInformation(req, NtStatus.STATUS_SUCCESS, len);
+          },
+        });
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    const seen: unknown[] = [];
+    const f = frame(5, 64);
+    const done = (status: number, info: number, buffer: Uint8Array, tag: string, crash: unknown): void => {
+      seen.push({ status, info, same: buffer === f, tag, crashed: crash !== undefined });
+    };
+    r.wdf.submitWriteNotify(undefined, f, done, 'first');
+    await r.kernel.idle();
+    r.wdf.submitWriteNotify(undefined, frame(1, 13), done, 'second');
+    await r.kernel.bugCheckReport;
+    expect(seen).toEqual([
+      { status: 0, info: 64, same: true, tag: 'first', crashed: false },
+      { status: 0, info: 0, same: false, tag: 'second', crashed: true },
+    ]);
+  });
+
   it('a request type with no callback is failed by the framework with STATUS_INVALID_DEVICE_REQUEST', async () => {
     r = makeWdfRig();
     await loadNic(r, {
