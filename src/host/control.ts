@@ -1,0 +1,54 @@
+import { TrafficGenerator } from '../../harness/traffic.ts';
+import { NIC_ID } from '../../qemu/stub-config.ts';
+import { ControlMethods, ControlServer, ControlTopics, type LinkParams, type SendParams } from '../control/index.ts';
+import type { DriverHost } from './driver-host.ts';
+
+/** Broadcast: the test frames dirqlctl asks for reach the wire peer whatever its MAC. */
+const BROADCAST = 'ff:ff:ff:ff:ff:ff';
+
+function checkLink(p: unknown): LinkParams {
+  if (typeof (p as LinkParams | undefined)?.up !== 'boolean') throw new Error('link needs { up: boolean }');
+  return p as LinkParams;
+}
+
+function checkSend(p: unknown): SendParams {
+  const s = p as SendParams | undefined;
+  if (!s || !Number.isInteger(s.size) || s.size < 60 || s.size > 1514) throw new Error('send needs size 60..1514');
+  if (!Number.isInteger(s.count) || s.count < 1 || s.count > 1_000_000) throw new Error('send needs count 1..1000000');
+  return s;
+}
+
+/**
+ * The control plane of a running host (dirqlctl, the harness): `status`, `stats`, `link {up}`,
+ * `send {size, count}` (self-verifying test frames, stream 0xC0, to the broadcast address), and the
+ * `link` and `bugcheck` topics.
+ */
+export async function startControl(host: DriverHost, opts: { socketPath?: string } = {}): Promise<ControlServer> {
+  const control = new ControlServer({ driver: `e1000 (${host.framework})`, ...(opts.socketPath ? { socketPath: opts.socketPath } : {}) });
+  let nextSeq = 0;
+  control.handle(ControlMethods.status, () => ({
+    framework: host.framework,
+    mac: host.mac,
+    link: host.linkUp ? 'up' : 'down',
+    halted: host.halted,
+    processors: host.kernel.processorCount,
+    wire: host.machine.wire,
+    qemuPid: host.machine.stub.pid,
+    bugCheck: host.bugCheck ? { name: host.bugCheck.name, message: host.bugCheck.message, report: host.bugCheck.files?.text } : null,
+  }));
+  control.handle(ControlMethods.stats, () => host.stats());
+  control.handle<LinkParams>(ControlMethods.link, async ({ up }) => {
+    await host.machine.qmp.execute('set_link', { name: NIC_ID, up });
+    return { up };
+  }, { validate: checkLink });
+  control.handle<SendParams>(ControlMethods.send, async ({ size, count }) => {
+    const firstSeq = nextSeq;
+    nextSeq += count;
+    await host.sendAll(new TrafficGenerator({ src: host.mac, dst: BROADCAST, stream: 0xc0, startSeq: firstSeq, size }).take(count));
+    return { sent: count, size, stream: 0xc0, firstSeq };
+  }, { validate: checkSend });
+  host.on('link', (event) => control.publish(ControlTopics.link, event));
+  host.on('bugcheck', (report) => control.publish(ControlTopics.bugcheck, report));
+  await control.start();
+  return control;
+}
