@@ -35,6 +35,8 @@ export const NdisViolation = {
   UNEXPECTED_COMPLETION: 0xe10a,
   /** A miniport handler returned a value NDIS does not accept. */
   BAD_RETURN_VALUE: 0xe10b,
+  /** MiniportHalt(Ex) returned with a timer still set or not freed. */
+  TIMER_LEFT_AT_HALT: 0xe10c,
 } as const;
 
 /** Stop the driver with BUGCODE_NDIS_DRIVER (throws). */

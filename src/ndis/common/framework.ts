@@ -1,9 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { Irql, type Kernel } from '../../kernel/index.ts';
+import { Irql, KernelEvent, type Kernel } from '../../kernel/index.ts';
 import { logger, type Logger } from '../../util/log.ts';
 import { NdisSpinLock, NdisSpinLocks } from './spin-lock.ts';
-import { inRoutine, requireNdisIrql } from './irql-rules.ts';
+import { inRoutine, requireNdisIrql, requireNdisIrqlIfInRoutine } from './irql-rules.ts';
 import { NdisError } from './errors.ts';
+import { NdisTimer, type NdisTimerFunction } from './timer.ts';
+import { NdisViolation, ndisBugCheck } from './bugcheck.ts';
+import type { NdisApi } from './irql-rules.ts';
 
 /**
  * What the NDIS 6 and NDIS 5 facades share: the kernel underneath, NDIS spin locks, NdisMSleep and
@@ -51,6 +54,30 @@ export abstract class NdisFramework extends EventEmitter {
     this.spinLocks.free(lock);
   }
 
+  /** NdisInitializeEvent (PASSIVE_LEVEL, or host code): a notification event, not signalled. */
+  initializeEvent(name?: string): KernelEvent {
+    requireNdisIrqlIfInRoutine(this.kernel, 'NdisInitializeEvent');
+    return new KernelEvent(this.kernel, 'notification', false, name ?? 'NDIS_EVENT');
+  }
+
+  /** NdisSetEvent (<= DISPATCH_LEVEL). */
+  setEvent(event: KernelEvent): void {
+    requireNdisIrqlIfInRoutine(this.kernel, 'NdisSetEvent');
+    event.set();
+  }
+
+  /** NdisResetEvent (<= DISPATCH_LEVEL). */
+  resetEvent(event: KernelEvent): void {
+    requireNdisIrqlIfInRoutine(this.kernel, 'NdisResetEvent');
+    event.reset();
+  }
+
+  /** NdisWaitEvent (PASSIVE_LEVEL): true when signalled, false after `msToWait` (0 waits forever, as in Windows). */
+  waitEvent(event: KernelEvent, msToWait: number): Promise<boolean> {
+    requireNdisIrql(this.kernel, 'NdisWaitEvent');
+    return event.wait(msToWait > 0 ? msToWait : undefined);
+  }
+
   /** NdisMSleep (PASSIVE_LEVEL): gives up the processor for `microseconds`. */
   async sleep(microseconds: number): Promise<void> {
     requireNdisIrql(this.kernel, 'NdisMSleep');
@@ -61,6 +88,72 @@ export abstract class NdisFramework extends EventEmitter {
   stallExecution(microseconds: number): Promise<void> {
     requireNdisIrql(this.kernel, 'NdisStallExecution');
     return this.kernel.stallExecutionProcessor(microseconds);
+  }
+
+  /** Timers by owner (the adapter), for the halt checks. */
+  private readonly timersByOwner = new Map<object, Set<NdisTimer>>();
+
+  protected createTimer(api: NdisApi, timerFunction: NdisTimerFunction, functionContext: unknown, owner: object | null, name?: string): NdisTimer {
+    requireNdisIrqlIfInRoutine(this.kernel, api);
+    if (typeof timerFunction !== 'function') throw new NdisError(`${api}: the timer function is required`, { api });
+    const timer = new NdisTimer(this.kernel, timerFunction, functionContext, owner, name);
+    if (owner) {
+      let set = this.timersByOwner.get(owner);
+      if (!set) this.timersByOwner.set(owner, (set = new Set()));
+      set.add(timer);
+    }
+    return timer;
+  }
+
+  /** Set (or reset) a timer; true if it was already set. */
+  protected setNdisTimer(api: NdisApi, timer: NdisTimer, dueMs: number, periodMs: number): boolean {
+    requireNdisIrqlIfInRoutine(this.kernel, api);
+    this.checkTimer(timer, api);
+    if (!(dueMs >= 0) || !(periodMs >= 0)) throw new NdisError(`${api}(${timer.name}): due time ${dueMs} ms and period ${periodMs} ms must be >= 0`, { api });
+    return timer.timer.set(dueMs, periodMs, timer.dpc);
+  }
+
+  /** Cancel a timer; true if it was set. A timer function already queued still runs, as in Windows. */
+  protected cancelNdisTimer(api: NdisApi, timer: NdisTimer): boolean {
+    requireNdisIrqlIfInRoutine(this.kernel, api);
+    this.checkTimer(timer, api);
+    return timer.timer.cancel();
+  }
+
+  /** Cancel and forget a timer (NdisFreeTimerObject). */
+  protected freeNdisTimer(api: NdisApi, timer: NdisTimer): void {
+    requireNdisIrqlIfInRoutine(this.kernel, api);
+    this.checkTimer(timer, api);
+    timer.timer.cancel();
+    this.kernel.removeQueueDpc(timer.dpc);
+    timer.freed = true;
+    if (timer.owner) this.timersByOwner.get(timer.owner)?.delete(timer);
+  }
+
+  /**
+   * After MiniportHalt(Ex): no timer of the adapter may still be set (its function would run after
+   * halt); with `mustFree` (NDIS 6 timer objects) none may be left allocated either.
+   */
+  protected checkTimersAfter(owner: object, what: string, mustFree: boolean): void {
+    const timers = [...(this.timersByOwner.get(owner) ?? [])];
+    const bad = timers.filter((t) => t.isSet || mustFree);
+    const anySet = bad.some((t) => t.isSet);
+    for (const t of timers) {
+      t.timer.cancel();
+      this.kernel.removeQueueDpc(t.dpc);
+      t.freed = true;
+    }
+    this.timersByOwner.delete(owner);
+    if (bad.length > 0) {
+      ndisBugCheck(this.kernel, NdisViolation.TIMER_LEFT_AT_HALT, what,
+        `${what} returned with timers ${anySet ? 'still set' : 'not freed'}: ${bad.map((t) => t.name).join(', ')}`, bad.length);
+    }
+  }
+
+  private checkTimer(timer: NdisTimer, api: string): void {
+    if (timer instanceof NdisTimer && !timer.freed) return;
+    if (inRoutine(this.kernel)) ndisBugCheck(this.kernel, NdisViolation.INVALID_HANDLE, api, `${api} with ${timer instanceof NdisTimer ? `freed timer ${timer.name}` : 'an invalid timer'}`);
+    throw new NdisError(`${api} with an invalid or freed timer`, { api });
   }
 
   /** Host-only entry points refuse to run inside a driver routine. */

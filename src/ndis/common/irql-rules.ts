@@ -59,6 +59,18 @@ export const NDIS_IRQL_RULES = {
   NdisReleaseSpinLock: { min: D, max: D },
   NdisDprAcquireSpinLock: { min: D, max: D },
   NdisDprReleaseSpinLock: { min: D, max: D },
+  NdisAllocateTimerObject: { min: P, max: D },
+  NdisSetTimerObject: { min: P, max: D },
+  NdisCancelTimerObject: { min: P, max: D },
+  NdisFreeTimerObject: { min: P, max: D },
+  NdisMInitializeTimer: { min: P, max: D },
+  NdisMSetTimer: { min: P, max: D },
+  NdisMSetPeriodicTimer: { min: P, max: D },
+  NdisMCancelTimer: { min: P, max: D },
+  NdisInitializeEvent: { min: P, max: P },
+  NdisSetEvent: { min: P, max: D },
+  NdisResetEvent: { min: P, max: D },
+  NdisWaitEvent: { min: P, max: P },
   NdisMSleep: { min: P, max: P },
   NdisStallExecution: { min: P, max: H },
 } as const satisfies Record<string, IrqlRule>;
@@ -90,6 +102,7 @@ export const MINIPORT_HANDLER_IRQL = {
   MiniportSendPackets: 'DISPATCH_LEVEL',
   MiniportReturnPacket: 'DISPATCH_LEVEL',
   MiniportQueryInformation: 'DISPATCH_LEVEL',
+  NDIS_TIMER_FUNCTION: 'DISPATCH_LEVEL',
   MiniportSetInformation: 'DISPATCH_LEVEL',
 } as const;
 

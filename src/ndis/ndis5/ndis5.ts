@@ -3,6 +3,7 @@ import { NdisViolation, ndisBugCheck } from '../common/bugcheck.ts';
 import { NdisCharacteristicsError, NdisError, NdisOperationError } from '../common/errors.ts';
 import { NdisFramework } from '../common/framework.ts';
 import { named } from '../common/named.ts';
+import type { NdisTimer, NdisTimerFunction } from '../common/timer.ts';
 import { inRoutine, requireNdisIrql, requireNdisIrqlIfInRoutine } from '../common/irql-rules.ts';
 import { oidName } from '../common/oids.ts';
 import { NdisStatus, ndisStatusName, ndisStatusSucceeded, type NDIS_STATUS } from '../common/status.ts';
@@ -177,6 +178,28 @@ export class Ndis5 extends NdisFramework {
         return true;
       }), adapter.context);
     }
+  }
+
+  // ================================================================ timers
+
+  /** NdisMInitializeTimer (<= DISPATCH_LEVEL): the timer function runs at DISPATCH_LEVEL in a DPC. */
+  initializeTimer(miniportAdapterHandle: Ndis5Adapter, timerFunction: NdisTimerFunction, functionContext?: unknown): NdisTimer {
+    return this.createTimer('NdisMInitializeTimer', timerFunction, functionContext, miniportAdapterHandle);
+  }
+
+  /** NdisMSetTimer (<= DISPATCH_LEVEL): one shot after `millisecondsToDelay`. */
+  setTimer(timer: NdisTimer, millisecondsToDelay: number): void {
+    this.setNdisTimer('NdisMSetTimer', timer, millisecondsToDelay, 0);
+  }
+
+  /** NdisMSetPeriodicTimer (<= DISPATCH_LEVEL): every `millisecondPeriod`. */
+  setPeriodicTimer(timer: NdisTimer, millisecondPeriod: number): void {
+    this.setNdisTimer('NdisMSetPeriodicTimer', timer, millisecondPeriod, millisecondPeriod);
+  }
+
+  /** NdisMCancelTimer (<= DISPATCH_LEVEL): TimerCancelled, true if it was set. */
+  cancelTimer(timer: NdisTimer): boolean {
+    return this.cancelNdisTimer('NdisMCancelTimer', timer);
   }
 
   // ================================================================ packets
@@ -532,6 +555,7 @@ export class Ndis5 extends NdisFramework {
   }
 
   private checkReleasedAfter(adapter: Ndis5Adapter, what: string): void {
+    this.checkTimersAfter(adapter, what, false);
     const irq = adapter.interrupt;
     if (irq && !irq.deregistered) {
       irq.deregistered = true;

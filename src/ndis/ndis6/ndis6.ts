@@ -3,6 +3,7 @@ import { NdisViolation, ndisBugCheck } from '../common/bugcheck.ts';
 import { NdisCharacteristicsError, NdisError, NdisOperationError } from '../common/errors.ts';
 import { NdisFramework } from '../common/framework.ts';
 import { named } from '../common/named.ts';
+import type { NdisTimer, NdisTimerFunction } from '../common/timer.ts';
 import { inRoutine, requireNdisIrql, requireNdisIrqlIfInRoutine } from '../common/irql-rules.ts';
 import { MediaConnectState, MediaDuplexState, NdisRequestType, oidName, type NdisLinkState } from '../common/oids.ts';
 import { NdisStatus, ndisStatusName, ndisStatusSucceeded, type NDIS_STATUS } from '../common/status.ts';
@@ -248,6 +249,35 @@ export class Ndis6 extends NdisFramework {
     handle.adapter.statistics.interruptDpcs++;
     await handle.characteristics.interruptDpcHandler(handle.context, typeof messageId === 'number' ? messageId : 0, throttle, dpcContext);
     if (throttle.moreNblsPending && !handle.deregistered) this.kernel.insertQueueDpc(dpc, messageId, dpcContext);
+  }
+
+  // ================================================================ timers
+
+  /**
+   * NdisAllocateTimerObject (<= DISPATCH_LEVEL): a timer whose function runs at DISPATCH_LEVEL in a
+   * DPC. `ndisHandle` is the adapter (halt checks the timer was freed) or null for a driver-wide one.
+   */
+  allocateTimerObject(ndisHandle: MiniportAdapter | null, characteristics: { timerFunction: NdisTimerFunction; functionContext?: unknown; allocationTag?: string }): NdisTimer {
+    return this.createTimer('NdisAllocateTimerObject', characteristics.timerFunction, characteristics.functionContext, ndisHandle, characteristics.allocationTag);
+  }
+
+  /**
+   * NdisSetTimerObject (<= DISPATCH_LEVEL): due in `dueTimeMs` (Windows takes 100 ns units), then
+   * every `millisecondsPeriod` if non-zero. True if the timer was already set.
+   */
+  setTimerObject(timerObject: NdisTimer, dueTimeMs: number, millisecondsPeriod = 0, functionContext?: unknown): boolean {
+    if (functionContext !== undefined) timerObject.functionContext = functionContext;
+    return this.setNdisTimer('NdisSetTimerObject', timerObject, dueTimeMs, millisecondsPeriod);
+  }
+
+  /** NdisCancelTimerObject (<= DISPATCH_LEVEL): true if the timer was set. */
+  cancelTimerObject(timerObject: NdisTimer): boolean {
+    return this.cancelNdisTimer('NdisCancelTimerObject', timerObject);
+  }
+
+  /** NdisFreeTimerObject (<= DISPATCH_LEVEL). */
+  freeTimerObject(timerObject: NdisTimer): void {
+    this.freeNdisTimer('NdisFreeTimerObject', timerObject);
   }
 
   // ================================================================ NET_BUFFER_LIST pools
@@ -742,8 +772,9 @@ export class Ndis6 extends NdisFramework {
     ndisBugCheck(this.kernel, NdisViolation.BAD_RETURN_VALUE, handler, `${handler}(${adapter.name}) returned ${String(status)}${pendingAllowed ? '' : ' (it cannot pend)'}; it must return an NDIS_STATUS`, adapter.id);
   }
 
-  /** After halt or a failed initialize: the interrupt deregistered and the adapter's pools freed. */
+  /** After halt or a failed initialize: the interrupt deregistered, the adapter's pools and timers freed. */
   private checkReleasedAfter(adapter: MiniportAdapter, what: string): void {
+    this.checkTimersAfter(adapter, what, true);
     const irq = adapter.interrupt;
     if (irq && !irq.deregistered) {
       // NDIS disconnects it itself so that the host can go on, then stops the driver.
