@@ -242,3 +242,27 @@ describe('NDIS 6 interrupts (seed: MiniportSynchronizeInterrupt)', () => {
     expect(err).toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.INVALID_HANDLE, expect.any(Number), ctx.interrupt!.id, 0], report: { api: 'NdisMSynchronizeWithInterruptEx' } });
   });
 });
+
+describe('NDIS 6 interrupts on a shared line, and what a crash report shows', () => {
+  it('MiniportInterrupt that returns recognized=false lets the other device\'s ISR on the line claim the interrupt', async () => {
+    rig = makeNdis6Rig();
+    const { ctx } = await rig.start();
+    let other = 0;
+    rig.kernel.connectInterrupt({ line: LINE, name: 'OtherDeviceIsr', isr: () => { other++; rig!.lines.set(LINE, false); return true; } });
+    rig.lines.set(LINE, true);
+    await rig.kernel.quiesce();
+    expect(other).toBe(1);
+    expect(ctx.events.filter((e) => e.startsWith('isr') || e.startsWith('dpc'))).toEqual([]);
+  });
+
+  it('a wrong-IRQL call made during a receive indication is reported with the API, DISPATCH_LEVEL and the DPC it ran in', async () => {
+    rig = makeNdis6Rig();
+    const { ctx } = await rig.start();
+    ctx.rxQueue.push(frame(60));
+    rig.binding.receiveNetBufferLists = () => rig!.ndis.sleep(10);
+    rig.nic.raise(RXT0);
+    const report = await rig.kernel.bugCheckReport;
+    expect(report).toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, api: 'NdisMSleep', irqlName: 'DISPATCH_LEVEL' });
+    expect(report.routines.map((r) => r.name)).toEqual(['DPC queue', 'TestInterruptDpc']);
+  });
+});
