@@ -97,7 +97,7 @@ export const MINIPORT_HANDLER_IRQL = {
   MiniportISR: 'DIRQL',
   MiniportHandleInterrupt: 'DISPATCH_LEVEL',
   MiniportDisableInterrupt: 'DIRQL',
-  MiniportEnableInterrupt: 'DIRQL',
+  MiniportEnableInterrupt: 'DIRQL (NDIS synchronizes it with the ISR; documented <= DISPATCH_LEVEL)',
   MiniportSynchronizeISR: 'DIRQL',
   MiniportSendPackets: 'DISPATCH_LEVEL',
   MiniportReturnPacket: 'DISPATCH_LEVEL',
