@@ -36,6 +36,11 @@ export interface SerializingParent {
 export interface WdfFrameworkOptions {
   /** Driver name in traces and device names. Default 'wdf'. */
   name?: string;
+  /**
+   * How long leaving D0 waits for requests the driver owns (from power-managed queues) before
+   * DRIVER_POWER_STATE_FAILURE (0x9F). Default 10 000 ms.
+   */
+  powerDownTimeoutMs?: number;
 }
 
 /** The framework's core: handle table, driver and devices, the PnP manager's side, generic object methods. */
@@ -43,6 +48,7 @@ export class WdfCore {
   readonly kernel: Kernel;
   readonly name: string;
   readonly handles: HandleTable;
+  readonly powerDownTimeoutMs: number;
   protected driver: WdfDriverObject | null = null;
   protected readonly deviceList: WdfDeviceObject[] = [];
   private currentInit: DeviceInit | null = null;
@@ -51,6 +57,7 @@ export class WdfCore {
     this.kernel = kernel;
     this.name = opts.name ?? 'wdf';
     this.handles = new HandleTable(kernel);
+    this.powerDownTimeoutMs = opts.powerDownTimeoutMs ?? 10_000;
   }
 
   // ================================================================ host side: PnP manager
@@ -192,6 +199,7 @@ export class WdfCore {
     if (init.device) throw new WdfStatusError(api, NtStatus.STATUS_INVALID_DEVICE_STATE, 'this WDFDEVICE_INIT was already used');
     const dev = new WdfDeviceObject(this.kernel, this.handles, callbacks, attributes, `${this.name}#${this.deviceList.length}`);
     dev.applyAttributes(attributes);
+    dev.powerDownTimeoutMs = this.powerDownTimeoutMs;
     this.handles.insert(dev, this.driver);
     init.device = dev;
     this.deviceList.push(dev);

@@ -186,8 +186,18 @@ export class WdfIoApi extends WdfInterruptApi {
     if (dest === src || dest.deviceObject !== src.deviceObject) {
       throw new WdfStatusError(api, NtStatus.STATUS_INVALID_DEVICE_REQUEST, dest === src ? 'the request is already from that queue' : 'the queue belongs to another device');
     }
-    src.released();
+    src.released(req);
     dest.enqueue(req);
+  }
+
+  /**
+   * WdfRequestStopAcknowledge (<= DISPATCH_LEVEL), from EvtIoStop: `requeue` puts the request back
+   * at the head of its queue; otherwise the driver keeps it across the power-down (EvtIoResume later).
+   */
+  wdfRequestStopAcknowledge(request: WDFREQUEST, requeue: boolean): void {
+    const req = this.ownedRequest(request, 'WdfRequestStopAcknowledge');
+    if (requeue) req.queue!.requeue(req);
+    else req.stopAcknowledged = true;
   }
 
   private ownedRequest(request: WDFREQUEST, api: string): WdfRequestObject {
@@ -209,7 +219,7 @@ export class WdfIoApi extends WdfInterruptApi {
     }
     const queue = req.queue;
     this.finishRequest(req, status, information);
-    queue?.released();
+    queue?.released(req);
   }
 
   /** The end of every request: invalidate the handle, tell the host, recycle the object. */

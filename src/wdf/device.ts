@@ -11,6 +11,9 @@ import type {
   WdfHardwareResources, WdfPnpPowerEventCallbacks, WdfPowerDeviceState, WdfSynchronizationScope,
 } from './types.ts';
 
+/** DRIVER_POWER_STATE_FAILURE (not in the kernel's code list yet). */
+const DRIVER_POWER_STATE_FAILURE = 0x9f;
+
 let deviceLog: ReturnType<typeof logger> | undefined;
 function log(): ReturnType<typeof logger> {
   deviceLog ??= logger('wdf');
@@ -22,8 +25,8 @@ export interface DeviceQueue {
   readonly powerManaged: boolean;
   /** The device entered D0: deliver what waited. */
   powerUp(): void;
-  /** The device leaves D0: stop delivering. */
-  powerDown(): void;
+  /** The device leaves D0: stop delivering, and wait (up to `timeoutMs`) for the requests the driver owns. */
+  powerDownAndDrain(timeoutMs: number): Promise<boolean>;
   /** Device removal: complete every request still queued with `status`. */
   purge(status: NTSTATUS): void;
 }
@@ -56,6 +59,8 @@ export class WdfDeviceObject extends WdfObject {
   /** WdfDeviceConfigureRequestDispatching targets. */
   readonly dispatching = new Map<string, DeviceQueue>();
   defaultQueue: DeviceQueue | null = null;
+  /** How long a power-down waits for requests the driver owns before DRIVER_POWER_STATE_FAILURE. */
+  powerDownTimeoutMs = 10_000;
   private readonly handles: HandleTable;
 
   constructor(kernel: Kernel, handles: HandleTable, callbacks: WdfPnpPowerEventCallbacks, attributes: WdfDeviceAttributes | undefined, name: string) {
@@ -138,7 +143,12 @@ export class WdfDeviceObject extends WdfObject {
   /** IRP_MN_STOP_DEVICE (and the first half of removal). Runs in a PASSIVE_LEVEL routine. */
   async stop(): Promise<void> {
     if (this.state !== 'started') throw new WdfError(`stopDevice: device ${this.name} is ${this.state}`, { device: this.name });
-    for (const q of this.queues) if (q.powerManaged) q.powerDown();
+    for (const q of this.queues) {
+      if (!q.powerManaged || await q.powerDownAndDrain(this.powerDownTimeoutMs)) continue;
+      this.kernel.bugCheck(DRIVER_POWER_STATE_FAILURE, 0x3, this.handle, 0, 0, {
+        api: 'IRP_MN_SET_POWER', message: `device ${this.name} could not leave D0: the driver kept requests of a power-managed queue for ${this.powerDownTimeoutMs} ms without completing them or acknowledging EvtIoStop (WdfRequestStopAcknowledge)`,
+      });
+    }
     const target: WdfPowerDeviceState = 'WdfPowerDeviceD3Final';
     this.note('EvtDeviceD0ExitPreInterruptsDisabled', await this.invoke('EvtDeviceD0ExitPreInterruptsDisabled', this.callbacks.evtDeviceD0ExitPreInterruptsDisabled, target));
     await this.powerDownInterrupts();

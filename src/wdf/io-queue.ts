@@ -24,8 +24,8 @@ export class WdfQueueObject extends WdfObject implements DeviceQueue {
   /** Requests waiting in the queue, oldest first (from `head`). */
   private pending: WdfRequestObject[] = [];
   private head = 0;
-  /** Requests presented to the driver and not yet completed or forwarded. */
-  driverOwned = 0;
+  /** Requests presented to (or retrieved by) the driver and not yet completed, forwarded or requeued. */
+  readonly owned = new Set<WdfRequestObject>();
   /** The device is in D0 (or the queue is not power-managed). */
   private powered: boolean;
   /** WdfIoQueueStop / WdfIoQueueStart. */
@@ -73,18 +73,75 @@ export class WdfQueueObject extends WdfObject implements DeviceQueue {
   retrieveNext(): WdfRequestObject | null {
     if (!this.presenting) return null;
     const req = this.take();
-    if (req) this.driverOwned++;
+    if (req) this.owned.add(req);
     return req;
   }
 
+  get driverOwned(): number {
+    return this.owned.size;
+  }
+
   /** The driver completed or forwarded a request it owned from this queue. */
-  released(): void {
-    this.driverOwned--;
+  released(req: WdfRequestObject): void {
+    this.owned.delete(req);
+    req.stopAcknowledged = false;
     this.pump();
+  }
+
+  /** WdfRequestStopAcknowledge with requeue: back to the head of the queue. */
+  requeue(req: WdfRequestObject): void {
+    this.owned.delete(req);
+    req.stopAcknowledged = false;
+    req.state = 'queued';
+    if (this.head > 0) this.pending[--this.head] = req;
+    else this.pending.unshift(req);
+    this.pump();
+  }
+
+  /**
+   * The device leaves D0: stop presenting, call EvtIoStop (suspend) for each request the driver
+   * owns, and wait until each is completed, forwarded, requeued or acknowledged, as KMDF does
+   * before powering down. Runs in the PASSIVE_LEVEL power-down routine; false on timeout.
+   */
+  async powerDownAndDrain(timeoutMs: number): Promise<boolean> {
+    this.powerDown();
+    if (!this.powerManaged || this.owned.size === 0) return true;
+    const stop = this.config.evtIoStop;
+    if (stop) {
+      const queue = this.handle as WDFQUEUE;
+      for (const req of [...this.owned]) {
+        if (!this.owned.has(req)) continue;
+        const request = req.handle as WDFREQUEST;
+        await this.callLocked(this.callbackLock, stop.name || 'EvtIoStop', () => stop(queue, request, 'suspend'));
+      }
+    }
+    const end = performance.now() + timeoutMs;
+    while (!this.drained()) {
+      if (performance.now() > end) return false;
+      await this.kernel.delayExecution(1);
+    }
+    return true;
+  }
+
+  private drained(): boolean {
+    for (const r of this.owned) if (!r.stopAcknowledged) return false;
+    return true;
   }
 
   powerUp(): void {
     this.powered = true;
+    const resume = this.config.evtIoResume;
+    const kept = [...this.owned].filter((r) => r.stopAcknowledged);
+    for (const r of kept) r.stopAcknowledged = false;
+    if (resume && kept.length > 0) {
+      // EvtIoResume for the requests the driver kept across the power-down, in a routine of their own.
+      const queue = this.handle as WDFQUEUE;
+      this.kernel.runAtPassive('EvtIoResume', async () => {
+        for (const r of kept) if (this.owned.has(r)) await this.callLocked(this.callbackLock, resume.name || 'EvtIoResume', () => resume(queue, r.handle as WDFREQUEST));
+      }).catch(() => {
+        // Already a bug check, reported by the kernel.
+      });
+    }
     this.pump();
   }
 
@@ -127,7 +184,7 @@ export class WdfQueueObject extends WdfObject implements DeviceQueue {
     if (this.dispatch === 'manual' || !this.presenting || this.deleted) return;
     while (this.queuedCount > 0 && (this.dispatch === 'parallel' || this.driverOwned === 0)) {
       const req = this.take()!;
-      this.driverOwned++;
+      this.owned.add(req);
       this.present(req);
     }
   }
@@ -176,7 +233,7 @@ export class WdfQueueObject extends WdfObject implements DeviceQueue {
     await this.callLocked(lock, name, call);
   }
 
-  private async callLocked(lock: CallbackLock | null, name: string, call: () => unknown): Promise<void> {
+  async callLocked(lock: CallbackLock | null, name: string, call: () => unknown): Promise<void> {
     const k = this.kernel;
     if (!lock) {
       await k.callRoutine(name, call);

@@ -20,6 +20,8 @@ export class WdfRequestObject extends WdfObject {
   queue: WdfQueueObject | null = null;
   information = 0;
   state: RequestState = 'completed';
+  /** EvtIoStop was answered with WdfRequestStopAcknowledge (kept by the driver across a power-down). */
+  stopAcknowledged = false;
   /** IRQL the I/O manager presents it at (PASSIVE_LEVEL, or DISPATCH_LEVEL for a send from DISPATCH). */
   irql = 0;
   private resolve: ((c: WdfRequestCompletion) => void) | null = null;
@@ -33,6 +35,7 @@ export class WdfRequestObject extends WdfObject {
     this.irql = irql;
     this.information = 0;
     this.state = 'queued';
+    this.stopAcknowledged = false;
   }
 
   /** The host waits with a promise. */

@@ -174,6 +174,13 @@ export interface WdfIoQueueConfig {
   evtIoRead?(queue: WDFQUEUE, request: WDFREQUEST, length: number): MaybePromise<void>;
   /** EvtIoDefault: requests with no type-specific callback. */
   evtIoDefault?(queue: WDFQUEUE, request: WDFREQUEST): MaybePromise<void>;
+  /**
+   * EvtIoStop (<= DISPATCH_LEVEL): the device is leaving D0 and the driver owns `request`: complete
+   * it, or call wdfRequestStopAcknowledge (requeue or keep). Without it the framework waits for completion.
+   */
+  evtIoStop?(queue: WDFQUEUE, request: WDFREQUEST, action: 'suspend' | 'purge'): MaybePromise<void>;
+  /** EvtIoResume: back in D0, for each request the driver kept with wdfRequestStopAcknowledge(request, false). */
+  evtIoResume?(queue: WDFQUEUE, request: WDFREQUEST): MaybePromise<void>;
 }
 
 /** WDF_OBJECT_ATTRIBUTES of a queue. */

@@ -314,6 +314,68 @@ describe('I/O queues', () => {
   });
 });
 
+describe('requests across a power-down', () => {
+  it('stopDevice waits for a request the driver owns to be completed before the device leaves D0', async () => {
+    r = makeWdfRig();
+    const held: WDFREQUEST[] = [];
+    await loadNic(r, {
+      onDeviceAdd(w, dev) { w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoWrite(_q, req) { held.push(req); } }); },
+    });
+    await r.wdf.startDevice(r.resources);
+    const write = r.wdf.submitWrite(undefined, frame(1));
+    await r.kernel.idle();
+    const stopping = r.wdf.stopDevice();
+    await new Promise((res) => setTimeout(res, 15));
+    r.events.push('driver completes the held write');
+    await atPassive(r, () => r.wdf.wdfRequestComplete(held[0]!, NtStatus.STATUS_SUCCESS));
+    await stopping;
+    expect(await write).toEqual({ status: 0, information: 0 });
+    const i = r.events.indexOf('driver completes the held write');
+    expect(i).toBeGreaterThan(0);
+    expect(r.events.indexOf('EvtDeviceD0ExitPreInterruptsDisabled@0')).toBeGreaterThan(i);
+  });
+
+  it('EvtIoStop with WdfRequestStopAcknowledge(requeue) gives the request back; it is presented again after the restart', async () => {
+    r = makeWdfRig();
+    const presented: string[] = [];
+    await loadNic(r, {
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'sequential', defaultQueue: true,
+          evtIoWrite(_q, req) {
+            presented.push(`presented while ${w.deviceState()}`);
+            if (presented.length > 1) w.wdfRequestComplete(req, NtStatus.STATUS_SUCCESS);
+          },
+          evtIoStop(_q, req, action) {
+            presented.push(`EvtIoStop ${action} at ${r.kernel.currentIrql()}`);
+            w.wdfRequestStopAcknowledge(req, true);
+          },
+        });
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    const write = r.wdf.submitWrite(undefined, frame(1));
+    await r.kernel.idle();
+    await r.wdf.stopDevice();
+    await r.wdf.startDevice(r.resources);
+    expect(await write).toEqual({ status: 0, information: 0 });
+    expect(presented).toEqual(['presented while started', 'EvtIoStop suspend at 0', 'presented while started']);
+  });
+
+  it('a driver that keeps a request without completing or acknowledging it stops the power-down: DRIVER_POWER_STATE_FAILURE', async () => {
+    r = makeWdfRig({ powerDownTimeoutMs: 30 });
+    await loadNic(r, {
+      onDeviceAdd(w, dev) { w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoWrite() { /* keeps it forever */ } }); },
+    });
+    await r.wdf.startDevice(r.resources);
+    const write = r.wdf.submitWrite(undefined, frame(1)).catch((e: unknown) => e);
+    await r.kernel.idle();
+    await expect(r.wdf.stopDevice()).rejects.toMatchObject({ code: 0x9f, parameters: [0x3, r.wdf.devices[0], 0, 0] });
+    expect(await write).toBe(r.kernel.stopped);
+    expect(r.events).not.toContain('EvtDeviceD0ExitPreInterruptsDisabled@0');
+  });
+});
+
 describe('locks', () => {
   it('WdfSpinLockAcquire raises to DISPATCH_LEVEL and WdfSpinLockRelease restores the caller IRQL', async () => {
     r = makeWdfRig();

@@ -35,9 +35,9 @@ export interface NicOptions {
   interrupts?: WdfHardwareResources['interrupts'];
 }
 
-export function makeWdfRig(opts: { processors?: number } = {}): WdfRig {
+export function makeWdfRig(opts: { processors?: number; powerDownTimeoutMs?: number } = {}): WdfRig {
   const rig = makeRig(opts.processors ? { processors: opts.processors } : {});
-  const wdf = new WdfFramework(rig.kernel, { name: 'testnic' });
+  const wdf = new WdfFramework(rig.kernel, { name: 'testnic', ...(opts.powerDownTimeoutMs ? { powerDownTimeoutMs: opts.powerDownTimeoutMs } : {}) });
   return { ...rig, wdf, events: [], resources: { memory: [{ registers: rig.device }], interrupts: [{ line: LINE, irql: 7 }] } };
 }
 
