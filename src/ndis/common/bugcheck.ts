@@ -1,7 +1,7 @@
-import type { Kernel } from '../../kernel/index.ts';
+import { BugCheckCode, type Kernel } from '../../kernel/index.ts';
 
 /** BUGCODE_NDIS_DRIVER: NDIS detected an error in a network driver. */
-export const BUGCODE_NDIS_DRIVER = 0x7c;
+export const BUGCODE_NDIS_DRIVER = BugCheckCode.BUGCODE_NDIS_DRIVER;
 
 /**
  * Parameter 1 of BUGCODE_NDIS_DRIVER. 0x05 and 0x08 are Windows' own values (see the 0x7C
