@@ -265,6 +265,29 @@ describe('interrupt lock, DPC and work item', () => {
     expect(lockOwnerAfter).toBeNull();
   });
 
+  it('with AutomaticSerialization and a queue as parent, EvtInterruptDpc holds that queue\'s callback lock', async () => {
+    r = makeWdfRig();
+    let held: boolean | undefined;
+    let queue = 0 as never;
+    await loadNic(r, {
+      interrupt: { evtInterruptDpc: undefined },
+      onDeviceAdd(w, dev) {
+        queue = w.wdfIoQueueCreate(dev, { dispatch: 'manual' }, { synchronizationScope: 'queue' }) as never;
+        w.wdfInterruptCreate(dev, {
+          name: 'QueueSerializedIsr',
+          evtInterruptIsr: (i) => { r.device.causes = 0; r.lines.set(12, false); w.wdfInterruptQueueDpcForIsr(i); return true; },
+          automaticSerialization: true,
+          evtInterruptDpc() { held = (w.handles.peek(queue) as unknown as { callbackLock: { lock: { owner: unknown } } }).callbackLock.lock.owner === r.kernel.current(); },
+        }, { parentObject: queue });
+      },
+      interrupts: [{ line: 11, irql: 7 }, { line: 12, irql: 7 }],
+    });
+    await r.wdf.startDevice(r.resources);
+    r.lines.set(12, true);
+    await r.kernel.quiesce();
+    expect(held).toBe(true);
+  });
+
   it('AutomaticSerialization of a work item under a dispatch-level device lock is STATUS_WDF_INCOMPATIBLE_EXECUTION_LEVEL', async () => {
     r = makeWdfRig();
     await expect(loadNic(r, {
