@@ -1,12 +1,12 @@
-import { Dpc, type Kernel } from '../kernel/index.ts';
+import { Dpc, KernelTimer, type Kernel } from '../kernel/index.ts';
 import { WdfObject, type WDFTIMER } from './handles.ts';
 import type { CallbackLock } from './locks.ts';
 import type { WdfTimerConfig } from './types.ts';
 
 /**
- * WDFTIMER (FxTimer over a kernel timer): when due, its DPC is queued; EvtTimerFunc runs at
+ * WDFTIMER (FxTimer over a KTIMER and a KDPC): when due, its DPC is queued; EvtTimerFunc runs at
  * DISPATCH_LEVEL, under the parent's callback spin lock with automatic serialization. Periodic
- * timers are queued again every `period` ms. Host timers are unref'd: a timer never keeps Node alive.
+ * timers are queued again every `period` ms. A bug check cancels it (the kernel timer does).
  */
 export class WdfTimerObject extends WdfObject {
   readonly type = 'WDFTIMER' as const;
@@ -14,7 +14,7 @@ export class WdfTimerObject extends WdfObject {
   readonly config: WdfTimerConfig;
   readonly dpc: Dpc;
   private readonly lock: CallbackLock | null;
-  private timeout: NodeJS.Timeout | null = null;
+  private readonly timer: KernelTimer;
   /** Times EvtTimerFunc has run. */
   fired = 0;
 
@@ -24,26 +24,23 @@ export class WdfTimerObject extends WdfObject {
     this.config = config;
     this.lock = lock;
     this.dpc = new Dpc(() => this.run(), this, config.evtTimerFunc.name || 'EvtTimerFunc');
+    this.timer = new KernelTimer(kernel, this.dpc.name);
   }
 
   /** Waiting for its due time, or its DPC queued. */
   get pending(): boolean {
-    return this.timeout !== null || this.dpc.queued;
+    return this.timer.isSet || this.dpc.queued;
   }
 
-  /** KeSetTimerEx: returns true if it was already pending (and is now rescheduled). */
+  /** KeSetTimerEx: returns true if it was already set (it is now rescheduled). */
   start(dueMs: number): boolean {
-    const was = this.pending;
-    this.cancel();
-    this.arm(dueMs);
-    return was;
+    return this.timer.set(dueMs, this.config.period ?? 0, this.dpc);
   }
 
   /** KeCancelTimer (and the queued DPC): returns true if it was pending. */
   cancel(): boolean {
     const was = this.pending;
-    if (this.timeout) clearTimeout(this.timeout);
-    this.timeout = null;
+    this.timer.cancel();
     this.kernel.removeQueueDpc(this.dpc);
     return was;
   }
@@ -51,17 +48,6 @@ export class WdfTimerObject extends WdfObject {
   /** Wait until EvtTimerFunc is not running (WdfTimerStop with Wait, at PASSIVE_LEVEL). */
   waitIdle(): Promise<void> {
     return this.kernel.waitUntil(() => this.dpc.running === 0, `waiting for ${this.dpc.name} to return`);
-  }
-
-  private arm(dueMs: number): void {
-    this.timeout = setTimeout(() => {
-      this.timeout = null;
-      if (this.deleted || this.kernel.stopped) return;
-      this.kernel.insertQueueDpc(this.dpc);
-      const period = this.config.period ?? 0;
-      if (period > 0) this.arm(period);
-    }, Math.max(0, dueMs));
-    this.timeout.unref();
   }
 
   private async run(): Promise<void> {
