@@ -1,4 +1,4 @@
-import { DEFAULT_DIRQL, DeviceRegisters, KernelError, type Kernel } from '../kernel/index.ts';
+import { BugCheckCode, DEFAULT_DIRQL, DeviceRegisters, KernelError, type Kernel } from '../kernel/index.ts';
 import { logger } from '../util/log.ts';
 import { WdfError, WdfPnpError } from './errors.ts';
 import { WdfObject, type HandleTable, type WDFDEVICE } from './handles.ts';
@@ -12,7 +12,7 @@ import type {
 } from './types.ts';
 
 /** DRIVER_POWER_STATE_FAILURE (not in the kernel's code list yet). */
-const DRIVER_POWER_STATE_FAILURE = 0x9f;
+const DRIVER_POWER_STATE_FAILURE = BugCheckCode.DRIVER_POWER_STATE_FAILURE;
 
 let deviceLog: ReturnType<typeof logger> | undefined;
 function log(): ReturnType<typeof logger> {
