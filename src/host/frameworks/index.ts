@@ -9,7 +9,7 @@ export type { FrameworkName, RoutineCalls, RunningVariant, VariantContext, Varia
  */
 const loaders: Record<FrameworkName, (() => Promise<VariantFactory>) | undefined> = {
   ndis6: async () => (await import('./ndis6.ts')).startVariant,
-  ndis5: undefined,
+  ndis5: async () => (await import('./ndis5.ts')).startVariant,
   kmdf: undefined,
 };
 

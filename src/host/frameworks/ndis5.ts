@@ -1,0 +1,114 @@
+import { E1000Ndis5Adapter, registerE1000Ndis5, type Ndis5InterruptMode } from '../../drivers/e1000/ndis5/index.ts';
+import type { AdapterStatistics } from '../../drivers/e1000/miniport/index.ts';
+import { registerName } from '../../drivers/e1000/registers.ts';
+import { Ndis5 } from '../../ndis/ndis5/index.ts';
+import type { LinkEvent } from '../../upper-edge/index.ts';
+import { Ndis5ProtocolEdge } from '../../upper-edge/ndis5-protocol.ts';
+import { logger } from '../../util/log.ts';
+import type { RunningVariant, VariantContext } from './variant.ts';
+
+const log = logger('host.ndis5');
+
+export interface Ndis5VariantOptions {
+  /** How the miniport registers its interrupt. Default 'isr' (RequestIsr + SharedInterrupt). */
+  interruptMode?: Ndis5InterruptMode;
+}
+
+/**
+ * The NDIS 5.1 e1000 miniport on the NDIS 5 facade, with the NDIS 5 upper edge bound as its
+ * protocol: NdisMRegisterMiniport, MiniportInitialize, then the protocol reads the link state and
+ * starts taking frames from the TX ring.
+ */
+export async function startNdis5Variant(ctx: VariantContext, opts: Ndis5VariantOptions = {}): Promise<RunningVariant> {
+  const { kernel, machine, settings } = ctx;
+  const ndis = new Ndis5(kernel);
+  const driver = registerE1000Ndis5(ndis, {
+    txRingSize: settings.txRingSize, rxRingSize: settings.rxRingSize,
+    receiveBatch: settings.receiveBatch, receiveBudget: settings.receiveBudget,
+    throttle: settings.throttle, mac: settings.mac, interruptMode: opts.interruptMode,
+  });
+  const edge = new Ndis5ProtocolEdge(ndis, {
+    rxRing: ctx.rxRing, txRing: ctx.txRing, sendPoolSize: settings.sendPoolSize, sendBatch: settings.sendBatch,
+  });
+  const adapter = await ndis.initializeMiniport(driver, {
+    registers: machine.nic.registers,
+    registerName,
+    interrupt: { line: machine.nic.irqLine },
+    memory: machine.memory,
+    dma: machine.dma,
+    macAddress: machine.nic.mac,
+    name: 'e1000',
+  }, { binding: edge });
+  const miniport = adapter.context as E1000Ndis5Adapter;
+  try {
+    await edge.bind(adapter);
+  } catch (err) {
+    await edge.stop();
+    await ndis.haltMiniport(adapter).catch((e: unknown) => log.warn({ err: e }, 'halt after a failed bind failed too'));
+    throw err;
+  }
+  let lastStatistics: AdapterStatistics | undefined;
+  let halted = false;
+
+  const readStatistics = (): Promise<AdapterStatistics> => kernel.runAtPassive('HostStatistics', () => miniport.core.statistics());
+
+  return {
+    framework: 'ndis5',
+    mac: miniport.core.mac,
+    get linkUp() {
+      return edge.linkUp;
+    },
+    get link() {
+      return miniport.core.link;
+    },
+    linkEvents: edge.linkEvents,
+    onLink(listener: (event: LinkEvent) => void) {
+      edge.on('link', listener);
+      return () => edge.off('link', listener);
+    },
+    kick: () => edge.kick(),
+    async adapterStatistics() {
+      if (halted || kernel.stopped) {
+        if (lastStatistics) return { ...lastStatistics, driver: miniport.core.snapshot() };
+        throw new Error('the adapter is halted and no statistics were read before');
+      }
+      lastStatistics = await readStatistics();
+      return lastStatistics;
+    },
+    frameworkStatistics() {
+      return {
+        ndis: { ...adapter.statistics, state: adapter.state, sendsOutstanding: adapter.sendsOutstanding, packetsOutstanding: adapter.packetsOutstanding },
+        miniport: { ...miniport.counters, interruptMode: miniport.interruptMode },
+        upperEdge: edge.counters,
+      };
+    },
+    calls() {
+      return miniport.routineCalls;
+    },
+    get halted() {
+      return halted;
+    },
+    async halt() {
+      if (halted) return;
+      await edge.stop();
+      if (!kernel.stopped) {
+        // The NIC's statistics go with the hardware: keep the last reading.
+        try {
+          lastStatistics = await readStatistics();
+        } catch (err) {
+          log.warn({ err }, 'could not read the statistics before halting');
+        }
+        await ndis.haltMiniport(adapter);
+      }
+      halted = true;
+    },
+    async close() {
+      await edge.close();
+    },
+  };
+}
+
+/** The framework registry's entry: the e1000 NDIS 5 variant in its default interrupt mode. */
+export function startVariant(ctx: VariantContext): Promise<RunningVariant> {
+  return startNdis5Variant(ctx);
+}

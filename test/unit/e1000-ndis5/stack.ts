@@ -1,0 +1,81 @@
+/**
+ * The NDIS 5 e1000 miniport and the NDIS 5 upper edge on the NDIS 5 facade and the kernel model,
+ * with the fake 82540EM underneath: the host's composition without QEMU.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { registerE1000Ndis5, type E1000Ndis5Adapter, type E1000Ndis5Options } from '../../../src/drivers/e1000/ndis5/index.ts';
+import { registerName } from '../../../src/drivers/e1000/registers.ts';
+import { Kernel } from '../../../src/kernel/index.ts';
+import { Ndis5, type Ndis5Adapter, type ProtocolBinding5 } from '../../../src/ndis/ndis5/index.ts';
+import { PacketRing } from '../../../src/ring/index.ts';
+import { Ndis5ProtocolEdge } from '../../../src/upper-edge/ndis5-protocol.ts';
+import { FakeE1000, LINE, TestDma, TestLines, TestMemory } from '../e1000-miniport/fake-nic.ts';
+
+export interface Ndis5Stack {
+  kernel: Kernel;
+  lines: TestLines;
+  nic: FakeE1000;
+  ndis: Ndis5;
+  adapter: Ndis5Adapter;
+  miniport: E1000Ndis5Adapter;
+  edge: Ndis5ProtocolEdge;
+  rxRing: PacketRing;
+  txRing: PacketRing;
+  dma: TestDma;
+  cleanup(): Promise<void>;
+}
+
+export interface StackOptions extends E1000Ndis5Options {
+  processors?: number;
+  /** Bind this protocol instead of the PacketRing upper edge (the edge is still created, unbound). */
+  binding?: ProtocolBinding5;
+  /** Connect other devices' ISRs to the line before the miniport initializes. */
+  beforeInitialize?: (kernel: Kernel, lines: TestLines) => void;
+}
+
+export async function bringUpNdis5(opts: StackOptions = {}): Promise<Ndis5Stack> {
+  const dir = mkdtempSync(join(tmpdir(), 'dirql-ndis5-e1000-'));
+  const lines = new TestLines();
+  const kernel = new Kernel({ lines, bugCheckDir: dir, processors: opts.processors ?? 1 });
+  const memory = new TestMemory();
+  const dma = new TestDma();
+  const nic = new FakeE1000(memory, lines, kernel);
+  const ndis = new Ndis5(kernel);
+  const { processors: _p, binding, beforeInitialize, ...driverOptions } = opts;
+  const driver = registerE1000Ndis5(ndis, { txRingSize: 64, rxRingSize: 64, receiveBatch: 16, ...driverOptions });
+  const rxRing = new PacketRing({ slotCount: 256 });
+  const txRing = new PacketRing({ slotCount: 256 });
+  const edge = new Ndis5ProtocolEdge(ndis, { rxRing, txRing, sendPoolSize: 128, sendBatch: 32 });
+  beforeInitialize?.(kernel, lines);
+  const adapter = await ndis.initializeMiniport(driver, {
+    registers: nic, registerName, interrupt: { line: LINE }, memory, dma, name: 'e1000',
+  }, { binding: binding ?? edge });
+  if (!binding) await edge.bind(adapter);
+  return {
+    kernel, lines, nic, ndis, adapter, miniport: adapter.context as E1000Ndis5Adapter, edge, rxRing, txRing, dma,
+    async cleanup() {
+      await edge.stop();
+      kernel.dispose();
+      if (kernel.stopped) await kernel.bugCheckReport;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function until(done: () => boolean, what: string, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+export function drainRx(ring: PacketRing): Buffer[] {
+  const consumer = ring.consumer();
+  const out: Buffer[] = [];
+  while (consumer.dequeueBatch((view, length) => out.push(Buffer.from(view.subarray(0, length)))) > 0);
+  consumer.close();
+  return out;
+}
