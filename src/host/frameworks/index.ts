@@ -10,7 +10,7 @@ export type { FrameworkName, RoutineCalls, RunningVariant, VariantContext, Varia
 const loaders: Record<FrameworkName, (() => Promise<VariantFactory>) | undefined> = {
   ndis6: async () => (await import('./ndis6.ts')).startVariant,
   ndis5: async () => (await import('./ndis5.ts')).startVariant,
-  kmdf: undefined,
+  kmdf: async () => (await import('./kmdf.ts')).startVariant,
 };
 
 /** Replace or add the loader of a framework variant. */

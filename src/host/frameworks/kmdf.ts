@@ -1,0 +1,115 @@
+import { e1000KmdfDriverEntry, type E1000KmdfDevice } from '../../drivers/e1000/kmdf/index.ts';
+import type { AdapterStatistics } from '../../drivers/e1000/miniport/index.ts';
+import { registerName } from '../../drivers/e1000/registers.ts';
+import type { LinkEvent } from '../../upper-edge/index.ts';
+import { KmdfIoEdge } from '../../upper-edge/kmdf-io.ts';
+import { logger } from '../../util/log.ts';
+import { WdfFramework } from '../../wdf/index.ts';
+import type { RunningVariant, VariantContext } from './variant.ts';
+
+const log = logger('host.kmdf');
+
+/**
+ * The KMDF e1000 driver on the KMDF facade, with the request-based upper edge: DriverEntry,
+ * EvtDriverDeviceAdd (the PnP manager found the device), IRP_MN_START_DEVICE with BAR0 and the INTx
+ * line, then writes and pended reads flow between the device and the PacketRings. Halt is
+ * IRP_MN_STOP_DEVICE; close removes the device (pending reads cancelled) and unloads the driver.
+ */
+export async function startVariant(ctx: VariantContext): Promise<RunningVariant> {
+  const { kernel, machine, settings } = ctx;
+  const wdf = new WdfFramework(kernel, { name: 'e1000' });
+  await wdf.loadDriver(e1000KmdfDriverEntry({
+    memory: machine.memory, dma: machine.dma,
+    txRingSize: settings.txRingSize, rxRingSize: settings.rxRingSize,
+    receiveBatch: settings.receiveBatch, receiveBudget: settings.receiveBudget,
+    throttle: settings.throttle, mac: settings.mac,
+  }));
+  const device = await wdf.addDevice();
+  const driver = wdf.getContext<E1000KmdfDevice>(device);
+  const edge = new KmdfIoEdge(wdf, {
+    rxRing: ctx.rxRing, txRing: ctx.txRing, writesInFlight: settings.sendPoolSize, writeBatch: settings.sendBatch,
+  });
+  driver.linkListener = (link) => edge.linkChanged(link.up, link.speedMbps * 1_000_000, link.fullDuplex);
+  const registers = machine.nic.registers;
+  try {
+    await wdf.startDevice({
+      memory: [{ registers, start: registers.base, length: registers.size, name: 'e1000 BAR0', registerName }],
+      interrupts: [{ line: machine.nic.irqLine }],
+    }, device);
+  } catch (err) {
+    await wdf.removeDevice(device).catch((e: unknown) => log.warn({ err: e }, 'removing the device after a failed start failed too'));
+    await edge.close().catch(() => undefined);
+    throw err;
+  }
+  const core = driver.core!;
+  edge.start(device, core.link.up);
+  let lastStatistics: AdapterStatistics | undefined;
+  let halted = false;
+  let closed = false;
+
+  const readStatistics = (): Promise<AdapterStatistics> => kernel.runAtPassive('HostStatistics', () => core.statistics());
+
+  return {
+    framework: 'kmdf',
+    mac: core.mac,
+    get linkUp() {
+      return edge.linkUp;
+    },
+    get link() {
+      return core.link;
+    },
+    linkEvents: edge.linkEvents,
+    onLink(listener: (event: LinkEvent) => void) {
+      edge.on('link', listener);
+      return () => edge.off('link', listener);
+    },
+    kick: () => edge.kick(),
+    async adapterStatistics() {
+      if (halted || kernel.stopped) {
+        if (lastStatistics) return { ...lastStatistics, driver: core.snapshot() };
+        throw new Error('the device is stopped and no statistics were read before');
+      }
+      lastStatistics = await readStatistics();
+      return lastStatistics;
+    },
+    frameworkStatistics() {
+      return {
+        wdf: { deviceState: wdf.deviceState(device), requestPool: wdf.requestPool },
+        driver: { ...driver.counters, framesWaiting: driver.framesWaiting },
+        upperEdge: { ...edge.counters, readsOutstanding: edge.readsOutstanding },
+      };
+    },
+    calls() {
+      return { isr: driver.counters.isrCalls, dpc: driver.counters.dpcCalls };
+    },
+    get halted() {
+      return halted;
+    },
+    async halt() {
+      if (halted) return;
+      await edge.stop();
+      if (!kernel.stopped) {
+        // The NIC's statistics go with the hardware: keep the last reading.
+        try {
+          lastStatistics = await readStatistics();
+        } catch (err) {
+          log.warn({ err }, 'could not read the statistics before stopping the device');
+        }
+        await wdf.stopDevice(device);
+      }
+      halted = true;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (!kernel.stopped) {
+        try {
+          await wdf.unloadDriver();
+        } catch (err) {
+          log.warn({ err }, 'removing the device and unloading the driver failed');
+        }
+      }
+      await edge.close();
+    },
+  };
+}

@@ -1,0 +1,312 @@
+import { EventEmitter } from 'node:events';
+import type { PacketRing, RingProducer } from '../ring/index.ts';
+import { logger } from '../util/log.ts';
+import { ntSuccess, type NTSTATUS, type WdfFramework, type WDFDEVICE } from '../wdf/index.ts';
+import type { LinkEvent } from './ndis6-protocol.ts';
+import { TransmitPath, type TransmitPathCounters } from './transmit-path.ts';
+
+const log = logger('upper-edge.kmdf');
+/** Longest a pump sleeps before it looks at its ring again. */
+const WAKE_TIMEOUT_MS = 50;
+
+export interface KmdfEdgeOptions {
+  /** Frames the driver completes reads with go here (this edge is its producer). */
+  rxRing: PacketRing;
+  /** Frames to send are taken from here (this edge is its consumer). */
+  txRing: PacketRing;
+  /** Write requests outstanding at most. Default 512. */
+  writesInFlight?: number;
+  /** Write requests submitted per pass of the send loop. Default 64. */
+  writeBatch?: number;
+  /** Read requests kept pending (each over a free RX ring slot). Default 256. */
+  readsPending?: number;
+}
+
+export interface KmdfEdgeCounters {
+  rx: {
+    /** Frames published into the RX ring, their bytes, and the publishes (one per run of completed reads). */
+    frames: number;
+    bytes: number;
+    publishes: number;
+    readsSubmitted: number;
+    /** Reads that completed without a frame (cancelled at device removal, or a crash). */
+    readsFailed: number;
+  };
+  tx: TransmitPathCounters & { writesSubmitted: number };
+  linkEvents: number;
+}
+
+/**
+ * The I/O side of the KMDF e1000 device, bridged to the same PacketRings as the NDIS edges (what an
+ * application or the I/O manager would do with ReadFile/WriteFile on the device).
+ *
+ * Send: frames are peeked in the TX ring and each submitted as a write request whose buffer is a
+ * view of its ring slot (no copy; the view object is the one allocation per frame, as the facade's
+ * requests carry a plain buffer); slots are released in order as the writes complete.
+ * Receive: read requests are kept pending over the free slots at the ring's tail (the driver copies
+ * each frame once, into the slot); completed reads are published in order, one publish per run.
+ * Link: the host wires the driver's link notifications to linkChanged().
+ *
+ * Events: 'link' (LinkEvent).
+ */
+export class KmdfIoEdge extends EventEmitter {
+  readonly transmitPath: TransmitPath;
+  readonly rxRing: PacketRing;
+  readonly linkEvents: LinkEvent[] = [];
+  private readonly wdf: WdfFramework;
+  private readonly producer: RingProducer;
+  private readonly writesInFlight: number;
+  private readonly writeBatch: number;
+  private readonly readsWanted: number;
+  private device: WDFDEVICE | undefined;
+  private up = false;
+  private running = false;
+  private txPumping: Promise<void> | null = null;
+  private rxPumping: Promise<void> | null = null;
+  private txWaiter: (() => void) | null = null;
+  private rxWaiter: (() => void) | null = null;
+  private pendingFrameWait: Promise<unknown> | null = null;
+  private releaseScheduled = false;
+  private flushScheduled = false;
+  private writesSubmitted = 0;
+
+  // Receive state: reads are pending over slots [rxBase, rxBase + rxSubmitted) at the ring's tail.
+  private rxBase = 0;
+  private rxSubmitted = 0;
+  /** Per slot: 0 read pending (or none), 1 completed with a frame, 2 completed without one. */
+  private readonly readState: Uint8Array;
+  private readonly readLengths: Uint32Array;
+  private readonly rxCounters = { frames: 0, bytes: 0, publishes: 0, readsSubmitted: 0, readsFailed: 0 };
+  /** A read completed without a frame: the device is going away; no more reads. */
+  private rxEnded = false;
+  private producerClosed = false;
+
+  private readonly onWriteDone = (status: NTSTATUS, _information: number, _frame: Uint8Array, slot: number, crash: unknown): void => {
+    this.transmitPath.complete(slot, crash === undefined && ntSuccess(status));
+    if (!this.releaseScheduled) {
+      this.releaseScheduled = true;
+      queueMicrotask(this.releaseWrites);
+    }
+  };
+
+  private readonly releaseWrites = (): void => {
+    this.releaseScheduled = false;
+    this.transmitPath.releaseCompleted();
+    this.txWaiter?.();
+  };
+
+  private readonly onReadDone = (status: NTSTATUS, information: number, _buffer: Uint8Array, slot: number, crash: unknown): void => {
+    if (crash === undefined && ntSuccess(status)) {
+      this.readState[slot] = 1;
+      this.readLengths[slot] = information;
+    } else {
+      // Cancelled (device removal) or abandoned (a crash): no more reads.
+      this.readState[slot] = 2;
+      this.rxCounters.readsFailed++;
+      this.rxEnded = true;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.publishReads);
+    }
+  };
+
+  /** Publish the run of completed reads at the ring's tail (one store), then top the reads up. */
+  private readonly publishReads = (): void => {
+    this.flushScheduled = false;
+    const state = this.readState;
+    const base = this.rxBase;
+    let n = 0;
+    let bytes = 0;
+    while (n < this.rxSubmitted && state[base + n] === 1) {
+      bytes += this.readLengths[base + n]!;
+      state[base + n] = 0;
+      n++;
+    }
+    if (n > 0 && !this.producerClosed) {
+      this.producer.publish(n, this.readLengths.subarray(base, base + n));
+      this.rxCounters.frames += n;
+      this.rxCounters.bytes += bytes;
+      this.rxCounters.publishes++;
+      this.rxSubmitted -= n;
+      this.rxBase = base + n === this.rxRing.slotCount ? 0 : base + n;
+    }
+    this.topUpReads();
+    this.rxWaiter?.();
+  };
+
+  constructor(wdf: WdfFramework, options: KmdfEdgeOptions) {
+    super();
+    this.wdf = wdf;
+    this.rxRing = options.rxRing;
+    this.transmitPath = new TransmitPath(options.txRing);
+    this.producer = options.rxRing.producer();
+    this.writesInFlight = Math.max(1, options.writesInFlight ?? 512);
+    this.writeBatch = Math.max(1, options.writeBatch ?? 64);
+    this.readsWanted = Math.max(1, Math.min(options.readsPending ?? 256, options.rxRing.slotCount));
+    this.readState = new Uint8Array(options.rxRing.slotCount);
+    this.readLengths = new Uint32Array(options.rxRing.slotCount);
+    this.rxBase = this.producer.claim(0).first;
+  }
+
+  /** Start both pumps on a started device (host side). `linkUp`: the link as the driver read it at start. */
+  start(device: WDFDEVICE, linkUp: boolean): void {
+    this.device = device;
+    this.up = linkUp;
+    this.running = true;
+    this.topUpReads();
+    const failed = (what: string) => (err: unknown) => {
+      this.running = false;
+      if (!this.wdf.kernel.stopped) log.error({ err }, `upper edge ${what} failed`);
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    };
+    this.txPumping = this.sendLoop().catch(failed('send loop'));
+    this.rxPumping = this.receiveLoop().catch(failed('receive loop'));
+  }
+
+  /** Stop submitting (frames left in the TX ring stay there; pending reads stay pending until the device goes). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.txWaiter?.();
+    this.rxWaiter?.();
+    await this.txPumping;
+    await this.rxPumping;
+    this.txPumping = this.rxPumping = null;
+  }
+
+  /** After the device is removed (pending reads cancelled): publish what completed and give the ring roles back. */
+  async close(): Promise<void> {
+    await this.stop();
+    this.publishReads();
+    this.transmitPath.releaseCompleted();
+    this.producerClosed = true;
+    this.producer.close();
+    this.transmitPath.close();
+  }
+
+  /** The driver reported a link change (speed in bits per second). */
+  linkChanged(up: boolean, speed: number, fullDuplex: boolean): void {
+    this.up = up;
+    const event: LinkEvent = { up, speed: up ? speed : 0, fullDuplex, at: performance.now() };
+    this.linkEvents.push(event);
+    this.emit('link', event);
+  }
+
+  get linkUp(): boolean {
+    return this.up;
+  }
+
+  /** Read requests pending now. */
+  get readsOutstanding(): number {
+    return this.rxSubmitted;
+  }
+
+  get counters(): KmdfEdgeCounters {
+    return {
+      rx: { ...this.rxCounters },
+      tx: { ...this.transmitPath.counters, writesSubmitted: this.writesSubmitted },
+      linkEvents: this.linkEvents.length,
+    };
+  }
+
+  /** Frames were put in the TX ring from this thread: take them now rather than at the next wake-up. */
+  kick(): void {
+    this.txWaiter?.();
+  }
+
+  // ---------------------------------------------------------------- send
+
+  private async sendLoop(): Promise<void> {
+    const tx = this.transmitPath;
+    const ring = tx.ring;
+    while (this.running) {
+      if (this.wdf.kernel.stopped) return;
+      const room = this.writesInFlight - tx.inFlight;
+      const run = room > 0 ? tx.next(Math.min(room, this.writeBatch)) : null;
+      if (!run || run.count === 0) {
+        if (room <= 0 || tx.inFlight > 0) await this.txWake();
+        else await Promise.race([this.frameWait(), this.txWake()]);
+        continue;
+      }
+      const first = run.first;
+      const count = run.count;
+      tx.handOut(count);
+      for (let slot = first; slot < first + count; slot++) {
+        this.writesSubmitted++;
+        this.wdf.submitWriteNotify(this.device, ring.slotView(slot).subarray(0, ring.slotLength(slot)), this.onWriteDone, slot);
+      }
+    }
+  }
+
+  private txWake(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.txWaiter = null;
+        resolve();
+      }, WAKE_TIMEOUT_MS);
+      this.txWaiter = () => {
+        clearTimeout(timer);
+        this.txWaiter = null;
+        resolve();
+      };
+    });
+  }
+
+  private frameWait(): Promise<unknown> {
+    this.pendingFrameWait ??= this.transmitPath.waitForFrames(WAKE_TIMEOUT_MS).finally(() => {
+      this.pendingFrameWait = null;
+    });
+    return this.pendingFrameWait;
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  /**
+   * Keeps `readsPending` reads pending while the ring has room for them: more as reads complete
+   * (publishReads tops up), or, when the consumer is behind, as it frees slots.
+   */
+  private async receiveLoop(): Promise<void> {
+    while (this.running && !this.rxEnded) {
+      if (this.wdf.kernel.stopped) return;
+      const short = this.topUpReads();
+      if (short) await this.producer.waitForSpace(WAKE_TIMEOUT_MS, Math.min(this.rxRing.slotCount, this.rxSubmitted + 1));
+      else await this.rxWake();
+    }
+  }
+
+  /**
+   * Submit reads over the free slots after those already pending, up to the wanted number (never
+   * past the end of the slot array: the rest after the wrap). Returns true when the ring's free
+   * space, not the target or the wrap, held the number back.
+   */
+  private topUpReads(): boolean {
+    if (!this.running || this.rxEnded || this.producerClosed || this.device === undefined) return false;
+    if (this.rxSubmitted >= this.readsWanted) return false;
+    const free = this.producer.free();
+    const wanted = Math.min(this.readsWanted, free);
+    const claim = this.producer.claim(wanted);
+    if (claim.first !== this.rxBase) throw new Error(`RX ring tail at slot ${claim.first}, reads pending from ${this.rxBase}`);
+    const ring = this.rxRing;
+    for (let slot = this.rxBase + this.rxSubmitted; slot < this.rxBase + claim.count; slot++) {
+      this.readState[slot] = 0;
+      this.rxCounters.readsSubmitted++;
+      this.rxSubmitted++;
+      this.wdf.submitReadNotify(this.device, ring.slotView(slot), this.onReadDone, slot);
+    }
+    return this.rxSubmitted < this.readsWanted && free < this.readsWanted && this.rxBase + claim.count < ring.slotCount;
+  }
+
+  private rxWake(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.rxWaiter = null;
+        resolve();
+      }, WAKE_TIMEOUT_MS);
+      this.rxWaiter = () => {
+        clearTimeout(timer);
+        this.rxWaiter = null;
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The KMDF e1000 driver with its request-based upper edge on the fake 82540EM: the PnP/power
+ * sequence, writes batched from a sequential queue, reads completed from the DPC, frames waiting
+ * for reads, interrupt-lock variants, link notifications, stop and removal.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_INTERRUPT_MASK } from '../../../src/drivers/e1000/nic.ts';
+import { STATUS_BUFFER_OVERFLOW } from '../../../src/drivers/e1000/kmdf/index.ts';
+import { Icr, Rctl, Reg } from '../../../src/drivers/e1000/registers.ts';
+import { Irql } from '../../../src/kernel/index.ts';
+import { NtStatus, type WdfRequestCompletion } from '../../../src/wdf/index.ts';
+import { padded, testFrame } from '../e1000-miniport/rig.ts';
+import { bringUpKmdf, drainRx, until, type KmdfStack } from './stack.ts';
+
+let stack: KmdfStack | undefined;
+afterEach(async () => {
+  await stack?.cleanup();
+  stack = undefined;
+});
+
+async function sendThroughRing(s: KmdfStack, frames: Buffer[]): Promise<void> {
+  const producer = s.txRing.producer();
+  let next = 0;
+  while (next < frames.length) {
+    next += producer.enqueueBatch(frames.slice(next));
+    s.edge.kick();
+    await until(() => s.nic.sent.length >= next, 'the NIC to send what was queued');
+  }
+  await until(() => s.txRing.stats().dequeued === frames.length, 'every TX slot released');
+  producer.close();
+}
+
+describe('KMDF e1000 driver (fake NIC)', () => {
+  it('starts: PrepareHardware initialises the core, interrupts connected and enabled, the core unmasks the NIC after D0 entry', async () => {
+    stack = await bringUpKmdf();
+    const { wdf, driver, nic, kernel, edge } = stack;
+    expect(wdf.deviceState()).toBe('started');
+    expect(driver.core!.state).toBe('running');
+    expect(driver.inD0).toBe(true);
+    expect(kernel.connectedInterrupts.map((i) => i.name)).toEqual(['E1000EvtInterruptIsr']);
+    expect(nic.mask).toBe(DEFAULT_INTERRUPT_MASK);
+    // The core's IMS write went through WdfInterruptSynchronize (DIRQL).
+    expect(nic.writesTo(Reg.IMS).every((w) => w.irql !== undefined && w.irql > Irql.DISPATCH_LEVEL)).toBe(true);
+    expect(edge.linkUp).toBe(true);
+    expect(edge.readsOutstanding).toBe(64);
+  });
+
+  it('writes from the TX ring reach the NIC in order, several per EvtIoWrite and per doorbell; every request completes and every slot comes back', async () => {
+    stack = await bringUpKmdf();
+    const frames = Array.from({ length: 600 }, (_, i) => testFrame(i, 60 + ((i * 37) % 1455)));
+    await sendThroughRing(stack, frames);
+    const { nic, edge, driver } = stack;
+    expect(nic.sent).toHaveLength(600);
+    expect(nic.sent.every((f, i) => f.equals(frames[i]!))).toBe(true);
+    expect(edge.counters.tx).toMatchObject({ handedOut: 600, completed: 600, failed: 0, released: 600, writesSubmitted: 600 });
+    expect(driver.counters).toMatchObject({ writesTaken: 600, writesCompleted: 600, writesInvalid: 0 });
+    expect(driver.counters.writesPresented).toBeLessThan(600 / 4);
+    expect(nic.writesTo(Reg.TDT).length).toBeLessThan(600 / 8);
+  });
+
+  it('received frames complete pending reads from the DPC, in order, one copy each into the RX ring', async () => {
+    stack = await bringUpKmdf();
+    const { nic, rxRing, driver, kernel, edge } = stack;
+    const frames = Array.from({ length: 150 }, (_, i) => testFrame(i, 42 + ((i * 53) % 1470), 9));
+    for (const f of frames) nic.inject(f);
+    await kernel.quiesce();
+    await until(() => edge.counters.rx.frames === 150, 'every frame published');
+    expect(drainRx(rxRing)).toEqual(frames.map(padded));
+    expect(driver.counters).toMatchObject({ readsCompleted: 150, readsTruncated: 0 });
+    expect(driver.counters.isrRecognized).toBeGreaterThan(0);
+    expect(driver.counters.dpcCalls).toBeGreaterThan(0);
+    expect(nic.mask).toBe(DEFAULT_INTERRUPT_MASK);
+  });
+
+  it('frames that find no read wait (the NIC is not refilled meanwhile) and go, in order, to reads that come later', async () => {
+    stack = await bringUpKmdf({ withoutEdge: true, heldRetryMs: 1 });
+    const { nic, wdf, driver, kernel } = stack;
+    const frames = Array.from({ length: 80 }, (_, i) => testFrame(i, 100 + i, 7));
+    for (const f of frames) nic.inject(f);
+    await kernel.quiesce();
+    // 64 descriptors: the NIC took 63 (one stays empty), all waiting; the rest back-pressure in the NIC.
+    expect(driver.framesWaiting).toBe(63);
+    expect(nic.backlog.length).toBe(80 - 63);
+    const got: Promise<WdfRequestCompletion>[] = [];
+    const buffers = frames.map(() => new Uint8Array(2048));
+    for (const b of buffers) got.push(wdf.submitRead(undefined, b));
+    const done = await Promise.all(got);
+    expect(done.map((d) => d.status)).toEqual(frames.map(() => NtStatus.STATUS_SUCCESS));
+    expect(done.map((d, i) => Buffer.from(buffers[i]!.subarray(0, d.information)))).toEqual(frames.map(padded));
+    expect(driver.counters.retryTimerRuns).toBeGreaterThan(0);
+    expect(driver.framesWaiting).toBe(0);
+  });
+
+  it('a read whose buffer is too small gets the start of the frame with STATUS_BUFFER_OVERFLOW', async () => {
+    stack = await bringUpKmdf({ withoutEdge: true });
+    const { nic, wdf, driver } = stack;
+    const small = new Uint8Array(32);
+    const read = wdf.submitRead(undefined, small);
+    const frame = testFrame(1, 200);
+    nic.inject(frame);
+    const done = await read;
+    expect(done).toEqual({ status: STATUS_BUFFER_OVERFLOW, information: 32 });
+    expect(Buffer.from(small)).toEqual(frame.subarray(0, 32));
+    expect(driver.counters.readsTruncated).toBe(1);
+  });
+
+  it('a write of a bad length completes at once with STATUS_INVALID_PARAMETER; the others are sent', async () => {
+    stack = await bringUpKmdf({ withoutEdge: true });
+    const { wdf, nic, driver } = stack;
+    const results = await Promise.all([
+      wdf.submitWrite(undefined, testFrame(1, 100)),
+      wdf.submitWrite(undefined, new Uint8Array(10)),
+      wdf.submitWrite(undefined, testFrame(2, 1514)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([NtStatus.STATUS_SUCCESS, NtStatus.STATUS_INVALID_PARAMETER, NtStatus.STATUS_SUCCESS]);
+    expect(results[0]!.information).toBe(100);
+    expect(nic.sent.map((f) => f.length)).toEqual([100, 1514]);
+    expect(driver.counters.writesInvalid).toBe(1);
+  });
+
+  it.each(['synchronize', 'acquire-lock'] as const)('register read-modify-writes at lower IRQL exclude the ISR (%s): RCTL is written at DIRQL', async (interruptLocking) => {
+    stack = await bringUpKmdf({ interruptLocking });
+    const { kernel, driver, nic } = stack;
+    const before = nic.writesTo(Reg.RCTL).length;
+    await kernel.runAtPassive('SetFilterIoctl', () => driver.core!.setPacketFilter({ broadcast: true, promiscuous: true }));
+    const writes = nic.writesTo(Reg.RCTL).slice(before);
+    expect(writes.length).toBeGreaterThan(0);
+    expect(writes.every((w) => w.irql !== undefined && w.irql > Irql.DISPATCH_LEVEL)).toBe(true);
+    expect(nic.get(Reg.RCTL) & Rctl.UPE).toBe(Rctl.UPE);
+  });
+
+  it('link changes reach the upper edge', async () => {
+    stack = await bringUpKmdf();
+    const { nic, kernel, edge } = stack;
+    nic.setLink(false);
+    await kernel.quiesce();
+    nic.setLink(true);
+    await kernel.quiesce();
+    expect(edge.linkEvents.map((e) => [e.up, e.speed])).toEqual([[false, 0], [true, 1_000_000_000]]);
+    expect(edge.linkUp).toBe(true);
+  });
+
+  it('stop: every write completed, interrupts disconnected (no ISR or DPC afterwards), DMA freed; removal cancels pending reads', async () => {
+    stack = await bringUpKmdf();
+    const { wdf, nic, kernel, driver, edge, dma } = stack;
+    await sendThroughRing(stack, Array.from({ length: 40 }, (_, i) => testFrame(i, 64)));
+    const pending = Array.from({ length: 20 }, (_, i) => wdf.submitWrite(undefined, testFrame(100 + i, 80)));
+    await edge.stop();
+    await wdf.stopDevice();
+    const results = await Promise.all(pending);
+    expect(results.every((r) => r.status === NtStatus.STATUS_SUCCESS || r.status === NtStatus.STATUS_CANCELLED)).toBe(true);
+    expect(nic.sent.length).toBe(40 + results.filter((r) => r.status === NtStatus.STATUS_SUCCESS).length);
+    expect(kernel.connectedInterrupts).toHaveLength(0);
+    expect(driver.core!.state).toBe('released');
+    expect(dma.live.size).toBe(0);
+    expect(nic.mask).toBe(0);
+    const calls = { isr: driver.counters.isrCalls, dpc: driver.counters.dpcCalls };
+    nic.write32(Reg.IMS, 0xffffffff);
+    nic.raise(Icr.RXT0 | Icr.TXDW | Icr.LSC);
+    await new Promise((r) => setTimeout(r, 20));
+    await kernel.quiesce();
+    expect({ isr: driver.counters.isrCalls, dpc: driver.counters.dpcCalls }).toEqual(calls);
+    await wdf.removeDevice();
+    await edge.close();
+    expect(edge.counters.rx.readsFailed).toBe(64);
+    expect(kernel.stopped).toBeNull();
+  });
+});
