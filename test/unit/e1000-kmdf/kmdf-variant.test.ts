@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_INTERRUPT_MASK } from '../../../src/drivers/e1000/nic.ts';
 import { STATUS_BUFFER_OVERFLOW } from '../../../src/drivers/e1000/kmdf/index.ts';
-import { Icr, Rctl, Reg } from '../../../src/drivers/e1000/registers.ts';
+import { Icr, Rctl, Reg, Tctl } from '../../../src/drivers/e1000/registers.ts';
 import { Irql } from '../../../src/kernel/index.ts';
 import { NtStatus, type WdfRequestCompletion } from '../../../src/wdf/index.ts';
 import { padded, testFrame } from '../e1000-miniport/rig.ts';
@@ -163,6 +163,22 @@ describe('KMDF e1000 driver (fake NIC)', () => {
     await wdf.removeDevice();
     await edge.close();
     expect(edge.counters.rx.readsFailed).toBe(64);
+    expect(kernel.stopped).toBeNull();
+  });
+
+  it('writes the hardware still owns when the device leaves D0 are acknowledged in EvtIoStop, then cancelled when the NIC quiesces', async () => {
+    stack = await bringUpKmdf({ withoutEdge: true });
+    const { wdf, nic, driver, kernel } = stack;
+    // Behind the driver's back the transmitter stops: descriptors handed over never complete.
+    nic.write32(Reg.TCTL, nic.get(Reg.TCTL) & ~Tctl.EN);
+    const writes = Array.from({ length: 5 }, (_, i) => wdf.submitWrite(undefined, testFrame(i, 90)));
+    await until(() => driver.counters.writesTaken === 5, 'the driver to take the writes');
+    await wdf.stopDevice();
+    const results = await Promise.all(writes);
+    expect(results.map((r) => r.status)).toEqual(Array(5).fill(NtStatus.STATUS_CANCELLED));
+    expect(driver.counters).toMatchObject({ writesStopAcknowledged: 5, writesCancelled: 5, writesCompleted: 0 });
+    expect(driver.core!.snapshot()).toMatchObject({ txAborted: 5 });
+    expect(nic.sent).toHaveLength(0);
     expect(kernel.stopped).toBeNull();
   });
 });

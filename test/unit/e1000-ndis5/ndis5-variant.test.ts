@@ -235,6 +235,19 @@ describe('NDIS 5 e1000 miniport (fake NIC)', () => {
     expect(kernel.stopped).toBeNull();
     await edge.close();
   });
+
+  it('with frames beyond its receive budget, MiniportHandleInterrupt takes another pass itself (NDIS 5 cannot requeue it), then re-enables the NIC', async () => {
+    stack = await bringUpNdis5({ receiveBudget: 16, receiveBatch: 8 });
+    const { nic, kernel, miniport, rxRing } = stack;
+    const frames = Array.from({ length: 60 }, (_, i) => testFrame(i, 70, 6));
+    for (const f of frames) nic.inject(f);
+    await kernel.quiesce();
+    expect(drainRx(rxRing)).toEqual(frames.map(padded));
+    expect(miniport.counters.deferredRepeats).toBeGreaterThan(0);
+    expect(miniport.counters.timerRuns).toBe(0);
+    expect(miniport.core.snapshot().dpcRequeued).toBe(miniport.counters.deferredRepeats);
+    expect(nic.mask).toBe(DEFAULT_INTERRUPT_MASK);
+  });
 });
 
 /**
