@@ -269,8 +269,11 @@ export class Kernel extends EventEmitter {
     P.threads.add(act);
     return this.als.run(act, async () => {
       try {
-        if (this.multi || !this.canRun(act) || (irql >= Irql.DISPATCH_LEVEL && P.owner !== null)) {
+        let wait = this.multi || !this.canRun(act) || (irql >= Irql.DISPATCH_LEVEL && P.owner !== null);
+        while (wait) {
           await this.scheduler.park(act, undefined, 'ready');
+          // Woken in the same tick as others: a DPC drain started then may already be nested on P.
+          wait = !this.canRun(act);
         }
         if (irql >= Irql.DISPATCH_LEVEL) {
           act.processor.owner = act;
