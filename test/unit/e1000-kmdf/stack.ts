@@ -30,6 +30,8 @@ export interface KmdfStack {
 
 export interface KmdfStackOptions extends Partial<Omit<E1000KmdfOptions, 'memory' | 'dma'>> {
   processors?: number;
+  /** Seed of the kernel's scheduling choices (several processors). */
+  seed?: number;
   readsPending?: number;
   /** Leave the edge stopped (tests that submit requests themselves). */
   withoutEdge?: boolean;
@@ -38,12 +40,12 @@ export interface KmdfStackOptions extends Partial<Omit<E1000KmdfOptions, 'memory
 export async function bringUpKmdf(opts: KmdfStackOptions = {}): Promise<KmdfStack> {
   const dir = mkdtempSync(join(tmpdir(), 'dirql-kmdf-e1000-'));
   const lines = new TestLines();
-  const kernel = new Kernel({ lines, bugCheckDir: dir, processors: opts.processors ?? 1 });
+  const kernel = new Kernel({ lines, bugCheckDir: dir, processors: opts.processors ?? 1, seed: opts.seed ?? 1 });
   const memory = new TestMemory();
   const dma = new TestDma();
   const nic = new FakeE1000(memory, lines, kernel);
   const wdf = new WdfFramework(kernel, { name: 'e1000' });
-  const { processors: _p, readsPending, withoutEdge, ...driverOptions } = opts;
+  const { processors: _p, seed: _s, readsPending, withoutEdge, ...driverOptions } = opts;
   await wdf.loadDriver(e1000KmdfDriverEntry({ txRingSize: 64, rxRingSize: 64, receiveBatch: 16, ...driverOptions, memory, dma }));
   const device = await wdf.addDevice();
   const driver = wdf.getContext<E1000KmdfDevice>(device);

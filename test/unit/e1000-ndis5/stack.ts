@@ -29,6 +29,8 @@ export interface Ndis5Stack {
 
 export interface StackOptions extends E1000Ndis5Options {
   processors?: number;
+  /** Seed of the kernel's scheduling choices (several processors). */
+  seed?: number;
   /** Bind this protocol instead of the PacketRing upper edge (the edge is still created, unbound). */
   binding?: ProtocolBinding5;
   /** Connect other devices' ISRs to the line before the miniport initializes. */
@@ -38,12 +40,12 @@ export interface StackOptions extends E1000Ndis5Options {
 export async function bringUpNdis5(opts: StackOptions = {}): Promise<Ndis5Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'dirql-ndis5-e1000-'));
   const lines = new TestLines();
-  const kernel = new Kernel({ lines, bugCheckDir: dir, processors: opts.processors ?? 1 });
+  const kernel = new Kernel({ lines, bugCheckDir: dir, processors: opts.processors ?? 1, seed: opts.seed ?? 1 });
   const memory = new TestMemory();
   const dma = new TestDma();
   const nic = new FakeE1000(memory, lines, kernel);
   const ndis = new Ndis5(kernel);
-  const { processors: _p, binding, beforeInitialize, ...driverOptions } = opts;
+  const { processors: _p, seed: _s, binding, beforeInitialize, ...driverOptions } = opts;
   const driver = registerE1000Ndis5(ndis, { txRingSize: 64, rxRingSize: 64, receiveBatch: 16, ...driverOptions });
   const rxRing = new PacketRing({ slotCount: 256 });
   const txRing = new PacketRing({ slotCount: 256 });
