@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import type { AdapterStatistics } from '../drivers/e1000/miniport/index.ts';
+import type { AdapterStatistics, E1000Adapter } from '../drivers/e1000/miniport/index.ts';
 import type { InterruptThrottle, LinkState } from '../drivers/e1000/nic.ts';
 import {
   Kernel,
@@ -143,6 +143,11 @@ export class DriverHost extends EventEmitter {
       if (report) throw new DriverHostError(`the driver bug-checked while starting: ${report.name}${report.files ? ` (report: ${report.files.text})` : ''}`, { report: report.files?.text }, { cause: err });
       throw err;
     }
+  }
+
+  /** The driver's framework-neutral core, when the variant exposes it (diagnostics and tests; call it from a kernel routine). */
+  get core(): E1000Adapter | undefined {
+    return this.variant.core;
   }
 
   /** The station address the driver uses. */

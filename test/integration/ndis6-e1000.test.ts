@@ -30,7 +30,10 @@ async function until(what: string, done: () => boolean, timeoutMs: number): Prom
   }
 }
 
-describe('NDIS 6 e1000 miniport on QEMU', () => {
+describe.each([
+  { processors: 1, seed: 1 },
+  { processors: 2, seed: 7 },
+])('NDIS 6 e1000 miniport on QEMU ($processors processor(s), seed $seed)', ({ processors, seed }) => {
   let host: DriverHost;
   let peer: WirePeer;
   let crashDir: string;
@@ -41,7 +44,7 @@ describe('NDIS 6 e1000 miniport on QEMU', () => {
   beforeAll(async () => {
     crashDir = mkdtempSync(join(tmpdir(), 'dirql-ndis6-'));
     peer = await WirePeer.open();
-    host = await DriverHost.start({ framework: 'ndis6', wire: { peerPort: peer.port }, bugCheckDir: crashDir });
+    host = await DriverHost.start({ framework: 'ndis6', processors, seed, wire: { peerPort: peer.port }, bugCheckDir: crashDir });
     await peer.connect(host.machine.wire.qemuPort);
   });
 
@@ -72,7 +75,7 @@ describe('NDIS 6 e1000 miniport on QEMU', () => {
     await until(`${FRAMES} frames at the peer`, () => peer.counters.framesReceived >= FRAMES, 20_000);
     const ms = performance.now() - start;
     off();
-    console.log(`ndis6 TX: ${FRAMES} frames in ${ms.toFixed(0)} ms = ${Math.round((FRAMES / ms) * 1000)} frames/s`);
+    console.log(`ndis6 TX (${processors} processor(s)): ${FRAMES} frames in ${ms.toFixed(0)} ms = ${Math.round((FRAMES / ms) * 1000)} frames/s`);
     expect(verifier.summary(FRAMES)).toEqual({ ok: FRAMES, lost: 0, reordered: 0, duplicated: 0, corrupted: 0, foreign: 0 });
     txLengths.push(...frames.map((f) => f.length));
   });
@@ -91,7 +94,7 @@ describe('NDIS 6 e1000 miniport on QEMU', () => {
     await until(`${FRAMES} frames indicated`, () => received >= FRAMES, 20_000);
     const ms = performance.now() - start;
     off();
-    console.log(`ndis6 RX: ${FRAMES} frames in ${ms.toFixed(0)} ms = ${Math.round((FRAMES / ms) * 1000)} frames/s (window ${RX_WINDOW})`);
+    console.log(`ndis6 RX (${processors} processor(s)): ${FRAMES} frames in ${ms.toFixed(0)} ms = ${Math.round((FRAMES / ms) * 1000)} frames/s (window ${RX_WINDOW})`);
     expect(verifier.summary(FRAMES)).toEqual({ ok: FRAMES, lost: 0, reordered: 0, duplicated: 0, corrupted: 0, foreign: 0 });
   });
 

@@ -48,6 +48,7 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
 
   return {
     framework: 'ndis6',
+    core: miniport.core,
     mac: miniport.core.mac,
     get linkUp() {
       return edge.linkUp;

@@ -1,4 +1,4 @@
-import type { AdapterStatistics } from '../../drivers/e1000/miniport/index.ts';
+import type { AdapterStatistics, E1000Adapter } from '../../drivers/e1000/miniport/index.ts';
 import type { LinkState } from '../../drivers/e1000/nic.ts';
 import type { Kernel } from '../../kernel/index.ts';
 import type { Machine } from '../../platform/machine.ts';
@@ -41,6 +41,8 @@ export interface RoutineCalls {
 /** A framework variant of the e1000 driver, running: the host talks to it only through this. */
 export interface RunningVariant {
   readonly framework: FrameworkName;
+  /** The framework-neutral core under the variant, if it exposes it (diagnostics, tests: call it from a kernel routine). */
+  readonly core?: E1000Adapter;
   readonly mac: string;
   /** Link state as the upper edge knows it. */
   readonly linkUp: boolean;
