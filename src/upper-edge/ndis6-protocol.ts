@@ -225,23 +225,11 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
     return head!;
   }
 
-  /**
-   * NdisSendNetBufferLists at DISPATCH_LEVEL from a protocol thread on `processor`. The thread starts
-   * at PASSIVE_LEVEL and raises after a kernel wait, which only returns once the processor is free
-   * (a thread call started directly at DISPATCH_LEVEL can begin while a DPC is still on it).
-   */
+  /** NdisSendNetBufferLists at DISPATCH_LEVEL, from a protocol thread call on `processor`. */
   private async sendAtDispatch(adapter: MiniportAdapter, chain: NetBufferList): Promise<void> {
-    const k = this.ndis.kernel;
     this.sendCalls++;
-    await k.runOnProcessor(this.processor, Irql.PASSIVE_LEVEL, 'ProtocolSend', async () => {
-      await k.wait(Promise.resolve(), 'the processor');
-      const old = k.raiseIrql(Irql.DISPATCH_LEVEL);
-      try {
-        await this.ndis.sendNetBufferLists(adapter, chain, 0, NdisSendFlags.DISPATCH_LEVEL);
-      } finally {
-        if (!k.stopped) k.lowerIrql(old);
-      }
-    });
+    await this.ndis.kernel.runOnProcessor(this.processor, Irql.DISPATCH_LEVEL, 'ProtocolSend', () =>
+      this.ndis.sendNetBufferLists(adapter, chain, 0, NdisSendFlags.DISPATCH_LEVEL));
   }
 
   /** Frames were put in the TX ring from this thread: take them now rather than at the next wake-up. */

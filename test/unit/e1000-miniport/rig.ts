@@ -132,18 +132,7 @@ export function makeRig(opts: RigOptions = {}): Rig {
       });
     },
     atDispatch(fn, p = 0) {
-      // Started at PASSIVE_LEVEL and raised after a kernel wait: runOnProcessor(p, DISPATCH_LEVEL)
-      // can start its routine while a DPC is still nested on p (it does not re-check after being
-      // woken), which would put the thread and the DPC on one processor at once.
-      return kernel.runOnProcessor(p, Irql.PASSIVE_LEVEL, 'ProtocolSend', async () => {
-        await kernel.wait(Promise.resolve(), 'the processor');
-        const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-        try {
-          return await fn();
-        } finally {
-          kernel.lowerIrql(old);
-        }
-      });
+      return kernel.runOnProcessor(p, Irql.DISPATCH_LEVEL, 'ProtocolSend', fn);
     },
     atPassive(fn) {
       return kernel.runAtPassive('PassiveCall', fn);
