@@ -255,6 +255,9 @@ export class DeviceStub extends EventEmitter<DeviceStubEvents> implements Reapab
       reject: false,
       // Our registry and pdeathsig do this; execa's signal-exit hooks would keep SIGINT from ending the host.
       cleanup: false,
+      // Own process group: a Ctrl-C in the terminal reaches the host only, which then halts the
+      // driver and stops QEMU in order (QEMU quits at once on SIGINT). pdeathsig still ties it to us.
+      detached: true,
       env: { ...process.env, LC_ALL: 'C' },
     });
     const keep = (chunk: Buffer) => {

@@ -44,7 +44,7 @@ interface PendingCall {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-const HINT = 'start one with `npm start -- --hold`';
+const HINT = 'start one with `npm start -- --hold --control`';
 
 function describePath(socketPath: string): string {
   try {

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import type { ControlServer } from '../control/index.ts';
 import { startControl } from './control.ts';
 import { DriverHost } from './driver-host.ts';
+import { startEcho } from './echo.ts';
 import type { FrameworkName } from './frameworks/index.ts';
 
 const FRAMEWORKS: readonly FrameworkName[] = ['ndis6', 'ndis5', 'kmdf'];
@@ -24,6 +25,8 @@ const USAGE = `usage: npm start -- [options]
   --mac MAC             the NIC's MAC (default 52:54:00:12:34:56)
   --no-mitigation       QEMU e1000 interrupt mitigation off
   --control             with --hold: serve the control socket for dirqlctl (also DIRQL_CONTROL=1)
+  --echo                with --hold: send every received frame back unchanged, so a wire peer
+                        (npm run peer) can check a full round trip (also DIRQL_ECHO=1)
   --help`;
 
 function port(value: string | undefined, name: string): number | undefined {
@@ -71,6 +74,7 @@ async function main(): Promise<void> {
       mac: { type: 'string' },
       'no-mitigation': { type: 'boolean', default: false },
       control: { type: 'boolean', default: false },
+      echo: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -126,6 +130,10 @@ async function main(): Promise<void> {
     if (values.control || process.env.DIRQL_CONTROL === '1') {
       control = await startControl(host);
       process.stdout.write(`dirql: control socket ${control.socketPath} (dirqlctl)\n`);
+    }
+    if (values.echo || process.env.DIRQL_ECHO === '1') {
+      startEcho(host);
+      process.stdout.write('dirql: echoing received frames back to the wire\n');
     }
     process.stdout.write('dirql: holding; Ctrl-C to stop\n');
     return;

@@ -115,7 +115,7 @@ describe('dirqlctl', () => {
     await server.stop();
     const { code, err } = await run('status');
     expect(code).toBe(3);
-    expect(err).toBe(`dirqlctl: no dirql host is listening at ${socketPath}; start one with \`npm start -- --hold\``);
+    expect(err).toBe(`dirqlctl: no dirql host is listening at ${socketPath}; start one with \`npm start -- --hold --control\``);
   });
 
   it('exits 2 on usage errors without contacting the host', async () => {

@@ -315,7 +315,7 @@ describe('ControlServer and ControlClient', () => {
   it('tells the user how to start a host when nobody listens', async () => {
     const err = await rejection(ControlClient.connect({ socketPath }));
     expect(err).toBeInstanceOf(ControlNotRunningError);
-    expect(err.message).toBe(`no dirql host is listening at ${socketPath}; start one with \`npm start -- --hold\``);
+    expect(err.message).toBe(`no dirql host is listening at ${socketPath}; start one with \`npm start -- --hold --control\``);
     expect((err as ControlNotRunningError).context).toMatchObject({ socketPath, code: 'ENOENT' });
   });
 });

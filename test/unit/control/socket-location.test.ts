@@ -94,7 +94,7 @@ describe('control socket location', () => {
       caught = err;
     }
     expect(caught).toBeInstanceOf(ControlNotRunningError);
-    expect((caught as Error).message).toBe(`no dirql host is listening at ${path.join(tmp, 'dirql', 'current')}; start one with \`npm start -- --hold\``);
+    expect((caught as Error).message).toBe(`no dirql host is listening at ${path.join(tmp, 'dirql', 'current')}; start one with \`npm start -- --hold --control\``);
   });
 
   it('reports a stale `current` link left by a killed host as not running', async () => {
