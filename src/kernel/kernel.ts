@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import inspector from 'node:inspector';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { logger } from '../util/log.ts';
@@ -90,6 +91,8 @@ export class Kernel extends EventEmitter {
   private unsubscribeLines: (() => void) | undefined;
   private readonly timers = new Set<KernelTimer>();
   private watchdogTimer: NodeJS.Timeout | undefined;
+  /** A debugger (node --inspect) is attached: the DPC watchdog stands down. */
+  private debuggerAttached = inspector.url() !== undefined;
 
   constructor(opts: KernelOptions = {}) {
     super();
@@ -756,6 +759,8 @@ export class Kernel extends EventEmitter {
 
   /** DPC_WATCHDOG_VIOLATION checks for processor P (throws the bug check). */
   checkWatchdog(P: Processor, now = performance.now()): void {
+    // As Windows does with a kernel debugger attached: a breakpoint in a DPC is not a hang.
+    if (this.debuggerAttached) return;
     const top = P.nested[P.nested.length - 1];
     if (top && top.kind !== 'thread') {
       const ms = now - top.clockStart;
@@ -777,6 +782,7 @@ export class Kernel extends EventEmitter {
 
   private watchdogTick(): void {
     if (this.stopError) return;
+    this.debuggerAttached = inspector.url() !== undefined;
     try {
       const now = performance.now();
       for (const P of this.processors) this.checkWatchdog(P, now);

@@ -134,6 +134,25 @@ describe('DPC watchdog', () => {
     expect(report.message).toContain('PollingDpc');
   });
 
+  it('the DPC watchdog stands down while a debugger is attached, and resumes when it leaves', async () => {
+    const inspector = await import('node:inspector');
+    inspector.open(0, '127.0.0.1');
+    try {
+      rig = makeRig({ limits: { dpcTimeLimitMs: 20 } });
+      const { kernel, device } = rig;
+      const regs = new DeviceRegisters(kernel, device);
+      kernel.insertQueueDpc(new Dpc(async () => {
+        for (;;) await regs.read32(0).then(() => kernel.stallExecutionProcessor(2000));
+      }, undefined, 'BreakpointDpc'));
+      await new Promise((r) => setTimeout(r, 150));
+      expect(kernel.stopped).toBeNull();
+    } finally {
+      inspector.close();
+    }
+    const report = await rig.kernel.bugCheckReport;
+    expect(report.code).toBe(BugCheckCode.DPC_WATCHDOG_VIOLATION);
+  });
+
   it('a series of DPCs keeping the processor at DISPATCH_LEVEL past the limit is DPC_WATCHDOG_VIOLATION with parameter 1 = 1', async () => {
     rig = makeRig({ limits: { dpcTimeLimitMs: 1000, dispatchTimeLimitMs: 50 } });
     const { kernel } = rig;
