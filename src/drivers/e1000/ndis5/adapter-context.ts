@@ -22,7 +22,7 @@ import {
 } from '../miniport/index.ts';
 import type { LinkState } from '../nic.ts';
 import { InFlightQueue } from './packet-queue.ts';
-import { linkSpeed100bps } from './oid.ts';
+import { linkSpeed100bps } from '../common/ndis-oid.ts';
 
 const log = logger('e1000.ndis5');
 

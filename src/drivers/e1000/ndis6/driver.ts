@@ -18,7 +18,8 @@ import type { E1000AdapterOptions } from '../miniport/index.ts';
 import type { InterruptThrottle, PacketFilter } from '../nic.ts';
 import type { RingDma, RingMemory } from '../ring-storage.ts';
 import { E1000Ndis6Adapter, ndisLinkState } from './adapter-context.ts';
-import { handleOidRequest, macBytes, SUPPORTED_OIDS, SUPPORTED_PACKET_FILTERS } from './oid.ts';
+import { handleOidRequest, SUPPORTED_OIDS } from './oid.ts';
+import { macBytes, SUPPORTED_PACKET_FILTERS } from '../common/ndis-oid.ts';
 
 const log = logger('e1000.ndis6');
 
