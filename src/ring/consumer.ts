@@ -4,7 +4,7 @@ import { RingUsageError } from './errors.ts';
 import { W } from './layout.ts';
 import type { RingMemory } from './memory.ts';
 import type { RingClaim } from './producer.ts';
-import { waitWordAsync, waitWordSync } from './wait.ts';
+import { waitForAmount, waitForAmountSync, type WatchedPosition } from './wait.ts';
 
 /**
  * Receives one frame in place: `view` is the whole slot (slotSize bytes), the frame is
@@ -36,6 +36,8 @@ export class RingConsumer {
   private emptyPolls: number;
   private closed = false;
   private notifies = 0;
+  /** What the wait calls sleep on: the other side's position word. */
+  private readonly watched: WatchedPosition;
   /** Word view of the copy target used twice in a row (see copyOut); never allocated per frame. */
   private wordTarget: Uint8Array | undefined;
   private wordTarget32: Int32Array | undefined;
@@ -46,6 +48,13 @@ export class RingConsumer {
     private readonly onClose: () => void,
   ) {
     this.header = memory.header;
+    this.watched = {
+      header: memory.header,
+      word: W.TAIL,
+      waitingFlag: W.CONSUMER_WAITING,
+      amount: () => this.available(),
+      amountAt: (tail) => (tail - this.head) | 0,
+    };
     this.lengths = memory.lengths;
     this.views = memory.views;
     this.data = memory.data;
@@ -190,40 +199,13 @@ export class RingConsumer {
   /** Resolve true once at least `min` frames are ready, or false after timeoutMs. For the main thread. */
   async waitForData(timeoutMs = Infinity, min = 1): Promise<boolean> {
     this.checkWaitMin(min);
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      if (this.available() >= min) return true;
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) return false;
-      Atomics.store(this.header, W.CONSUMER_WAITING, min);
-      try {
-        // Dekker-style: flag stored, then tail re-read; the producer stores tail, then reads the flag.
-        const tail = Atomics.load(this.header, W.TAIL);
-        if (((tail - this.head) | 0) >= min) return true;
-        await waitWordAsync(this.header, W.TAIL, tail, remaining);
-      } finally {
-        Atomics.store(this.header, W.CONSUMER_WAITING, 0);
-      }
-    }
+    return waitForAmount(this.watched, min, timeoutMs);
   }
 
   /** Blocking waitForData for worker threads (Atomics.wait). */
   waitForDataSync(timeoutMs = Infinity, min = 1): boolean {
     this.checkWaitMin(min);
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      if (this.available() >= min) return true;
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) return false;
-      Atomics.store(this.header, W.CONSUMER_WAITING, min);
-      try {
-        const tail = Atomics.load(this.header, W.TAIL);
-        if (((tail - this.head) | 0) >= min) return true;
-        waitWordSync(this.header, W.TAIL, tail, remaining, 'waitForDataSync');
-      } finally {
-        Atomics.store(this.header, W.CONSUMER_WAITING, 0);
-      }
-    }
+    return waitForAmountSync(this.watched, min, timeoutMs, 'waitForDataSync');
   }
 
   /** Wake-ups sent to a sleeping producer (Atomics.notify calls); zero while it never sleeps. */

@@ -3,7 +3,7 @@ import { copyPrefix } from './copy.ts';
 import { FrameTooLargeError, RingUsageError } from './errors.ts';
 import { W } from './layout.ts';
 import type { RingMemory } from './memory.ts';
-import { waitWordAsync, waitWordSync } from './wait.ts';
+import { waitForAmount, waitForAmountSync, type WatchedPosition } from './wait.ts';
 
 /** A contiguous run of slots handed out by `claim()` / `peek()`; reused, valid until the next call. */
 export interface RingClaim {
@@ -40,12 +40,21 @@ export class RingProducer {
   private dropped: number;
   private closed = false;
   private notifies = 0;
+  /** What the wait calls sleep on: the other side's position word. */
+  private readonly watched: WatchedPosition;
 
   constructor(
     memory: RingMemory,
     private readonly onClose: () => void,
   ) {
     this.header = memory.header;
+    this.watched = {
+      header: memory.header,
+      word: W.HEAD,
+      waitingFlag: W.PRODUCER_WAITING,
+      amount: () => this.free(),
+      amountAt: (head) => this.slotCount - ((this.tail - head) | 0),
+    };
     this.lengths = memory.lengths;
     this.views = memory.views;
     this.mask = memory.mask;
@@ -173,40 +182,13 @@ export class RingProducer {
   /** Resolve once at least `min` slots are free, or false after timeoutMs. For the main thread. */
   async waitForSpace(timeoutMs = Infinity, min = 1): Promise<boolean> {
     this.checkWaitMin(min);
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      if (this.free() >= min) return true;
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) return false;
-      Atomics.store(this.header, W.PRODUCER_WAITING, min);
-      try {
-        // Dekker-style: flag stored, then head re-read; the consumer stores head, then reads the flag.
-        const head = Atomics.load(this.header, W.HEAD);
-        if (this.slotCount - ((this.tail - head) | 0) >= min) return true;
-        await waitWordAsync(this.header, W.HEAD, head, remaining);
-      } finally {
-        Atomics.store(this.header, W.PRODUCER_WAITING, 0);
-      }
-    }
+    return waitForAmount(this.watched, min, timeoutMs);
   }
 
   /** Blocking waitForSpace for worker threads (Atomics.wait). */
   waitForSpaceSync(timeoutMs = Infinity, min = 1): boolean {
     this.checkWaitMin(min);
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      if (this.free() >= min) return true;
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) return false;
-      Atomics.store(this.header, W.PRODUCER_WAITING, min);
-      try {
-        const head = Atomics.load(this.header, W.HEAD);
-        if (this.slotCount - ((this.tail - head) | 0) >= min) return true;
-        waitWordSync(this.header, W.HEAD, head, remaining, 'waitForSpaceSync');
-      } finally {
-        Atomics.store(this.header, W.PRODUCER_WAITING, 0);
-      }
-    }
+    return waitForAmountSync(this.watched, min, timeoutMs, 'waitForSpaceSync');
   }
 
   /** Wake-ups sent to a sleeping consumer (Atomics.notify calls); zero while it never sleeps. */

@@ -33,3 +33,58 @@ export function waitWordSync(header: Int32Array, word: number, expected: number,
   }
   Atomics.wait(header, word, expected, timeoutMs);
 }
+
+/**
+ * One side's view of the other side's position word, for sleeping until it has enough: the
+ * producer waits on HEAD for free slots, the consumer on TAIL for ready frames.
+ */
+export interface WatchedPosition {
+  readonly header: Int32Array;
+  /** The other side's position word (W.HEAD or W.TAIL). */
+  readonly word: number;
+  /** Where this side says how many it waits for (W.PRODUCER_WAITING or W.CONSUMER_WAITING). */
+  readonly waitingFlag: number;
+  /** How many it has now (slots free or frames ready), refreshing its cached copy of the word. */
+  amount(): number;
+  /** How many it would have were the word `position`. */
+  amountAt(position: number): number;
+}
+
+/** Resolve true once `amount()` reaches `min`, or false after timeoutMs. For the main thread. */
+export async function waitForAmount(watched: WatchedPosition, min: number, timeoutMs: number): Promise<boolean> {
+  const { header, word, waitingFlag } = watched;
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (watched.amount() >= min) return true;
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) return false;
+    Atomics.store(header, waitingFlag, min);
+    try {
+      // Dekker-style: flag stored, then the word re-read; the other side stores the word, then reads the flag.
+      const position = Atomics.load(header, word);
+      if (watched.amountAt(position) >= min) return true;
+      await waitWordAsync(header, word, position, remaining);
+    } finally {
+      Atomics.store(header, waitingFlag, 0);
+    }
+  }
+}
+
+/** Blocking waitForAmount for worker threads (Atomics.wait); `operation` names the caller in the refusal. */
+export function waitForAmountSync(watched: WatchedPosition, min: number, timeoutMs: number, operation: string): boolean {
+  const { header, word, waitingFlag } = watched;
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (watched.amount() >= min) return true;
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) return false;
+    Atomics.store(header, waitingFlag, min);
+    try {
+      const position = Atomics.load(header, word);
+      if (watched.amountAt(position) >= min) return true;
+      waitWordSync(header, word, position, remaining, operation);
+    } finally {
+      Atomics.store(header, waitingFlag, 0);
+    }
+  }
+}
