@@ -79,34 +79,12 @@ export class RingProducer {
    * Returns false when the ring is full; that refusal is counted in `fullRejects`.
    */
   tryEnqueue(frame: Uint8Array, length: number = frame.length): boolean {
-    this.checkOpen();
-    this.claimRemaining = 0;
-    this.checkLength(length, frame.length);
-    if (this.freeFor(1) === 0) {
-      this.addRejects(1, 0);
-      return false;
-    }
-    const slot = this.tail & this.mask;
-    copyPrefix(this.views[slot]!, 0, frame, length);
-    this.lengths[slot] = length;
-    this.advance(1);
-    return true;
+    return this.enqueueFrame(frame, length, 0);
   }
 
   /** tryEnqueue, and a refused frame is given up on: counted in both `fullRejects` and `dropped`. */
   enqueueOrDrop(frame: Uint8Array, length: number = frame.length): boolean {
-    this.checkOpen();
-    this.claimRemaining = 0;
-    this.checkLength(length, frame.length);
-    if (this.freeFor(1) === 0) {
-      this.addRejects(1, 1);
-      return false;
-    }
-    const slot = this.tail & this.mask;
-    copyPrefix(this.views[slot]!, 0, frame, length);
-    this.lengths[slot] = length;
-    this.advance(1);
-    return true;
+    return this.enqueueFrame(frame, length, 1);
   }
 
   /**
@@ -201,6 +179,22 @@ export class RingProducer {
     if (this.closed) return;
     this.closed = true;
     this.onClose();
+  }
+
+  /** One frame; a refusal counts in `fullRejects`, and in `dropped` when `droppedIfFull` is 1. */
+  private enqueueFrame(frame: Uint8Array, length: number, droppedIfFull: 0 | 1): boolean {
+    this.checkOpen();
+    this.claimRemaining = 0;
+    this.checkLength(length, frame.length);
+    if (this.freeFor(1) === 0) {
+      this.addRejects(1, droppedIfFull);
+      return false;
+    }
+    const slot = this.tail & this.mask;
+    copyPrefix(this.views[slot]!, 0, frame, length);
+    this.lengths[slot] = length;
+    this.advance(1);
+    return true;
   }
 
   private enqueueFrames(
