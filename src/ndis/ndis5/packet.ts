@@ -4,14 +4,16 @@
  * reported by the facade.
  */
 
-/** Who holds a packet: the same states as an NBL (see NblOwner). */
-export type PacketOwner = 'free' | 'allocated' | 'indicated' | 'lent' | 'sending';
+import { DescriptorPool, type DescriptorOwner, type PooledDescriptor } from '../common/descriptor-pool.ts';
+
+/** Who holds a packet: the same states as an NBL. */
+export type PacketOwner = DescriptorOwner;
 
 let nextPacketId = 1;
 const EMPTY = new Uint8Array(0);
 
 /** NDIS_PACKET. */
-export class NdisPacket {
+export class NdisPacket implements PooledDescriptor {
   readonly id = nextPacketId++;
   readonly pool: NdisPacketPool;
   /** The memory of its single NDIS_BUFFER (NdisChainBufferAtFront). */
@@ -73,47 +75,16 @@ export interface NdisPacketPoolOptions {
 let nextPoolId = 1;
 
 /** NDIS_HANDLE PoolHandle of NdisAllocatePacketPool. */
-export class NdisPacketPool {
+export class NdisPacketPool extends DescriptorPool<NdisPacket> {
   readonly id = nextPoolId++;
-  readonly size: number;
   readonly tag: string;
   readonly owner: unknown;
-  allocationFailures = 0;
-  highWater = 0;
-  freed = false;
-  private readonly all: NdisPacket[];
-  private readonly freeList: NdisPacket[];
 
   constructor(size: number, opts: NdisPacketPoolOptions = {}) {
-    this.size = size;
+    super(size);
     this.tag = opts.tag ?? `PacketPool#${this.id}`;
     this.owner = opts.owner;
     const dataSize = opts.dataSize ?? 0;
-    this.all = Array.from({ length: size }, () => new NdisPacket(this, dataSize > 0 ? new Uint8Array(dataSize) : null));
-    this.freeList = [...this.all].reverse();
-  }
-
-  get available(): number {
-    return this.freeList.length;
-  }
-
-  get inUse(): number {
-    return this.size - this.freeList.length;
-  }
-
-  take(): NdisPacket | null {
-    const p = this.freeList.pop();
-    if (!p) return null;
-    p.owner = 'allocated';
-    const used = this.size - this.freeList.length;
-    if (used > this.highWater) this.highWater = used;
-    return p;
-  }
-
-  put(p: NdisPacket): void {
-    p.owner = 'free';
-    p.indicatedBy = null;
-    p.sentTo = null;
-    this.freeList.push(p);
+    this.fill(() => new NdisPacket(this, dataSize > 0 ? new Uint8Array(dataSize) : null));
   }
 }

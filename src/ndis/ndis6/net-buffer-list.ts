@@ -4,21 +4,10 @@
  * nothing; running out is reported by the facade (a null return, a counter, an event, a trace entry).
  */
 
-/**
- * Who holds an NBL right now. NDIS tracks this implicitly; dirql tracks it so that double
- * completions, freeing an NBL still indicated up, or indicating one twice are caught at the call.
- */
-export type NblOwner =
-  /** In its pool. */
-  | 'free'
-  /** Held by whoever allocated it (the miniport for receives, the protocol for sends). */
-  | 'allocated'
-  /** Indicated up and not yet returned (NdisMIndicateReceiveNetBufferLists without RESOURCES). */
-  | 'indicated'
-  /** Being indicated with NDIS_RECEIVE_FLAGS_RESOURCES: the protocol may read it until the call returns. */
-  | 'lent'
-  /** Given to MiniportSendNetBufferLists and not yet completed. */
-  | 'sending';
+import { DescriptorPool, type DescriptorOwner, type PooledDescriptor } from '../common/descriptor-pool.ts';
+
+/** Who holds an NBL right now (NdisMIndicateReceiveNetBufferLists, MiniportSendNetBufferLists). */
+export type NblOwner = DescriptorOwner;
 
 /** NET_BUFFER: one frame's worth of data (one MDL here: a view, an offset and a length). */
 export class NetBuffer {
@@ -53,7 +42,7 @@ const EMPTY = new Uint8Array(0);
 let nextNblId = 1;
 
 /** NET_BUFFER_LIST. */
-export class NetBufferList {
+export class NetBufferList implements PooledDescriptor {
   readonly id = nextNblId++;
   readonly pool: NetBufferListPool;
   /** NET_BUFFER_LIST_NEXT_NBL: the chain an indication, send or completion carries. */
@@ -117,56 +106,24 @@ export interface NetBufferListPoolOptions {
 let nextPoolId = 1;
 
 /** NDIS_HANDLE NdisPoolHandle of NdisAllocateNetBufferListPool: a fixed number of NBLs. */
-export class NetBufferListPool {
+export class NetBufferListPool extends DescriptorPool<NetBufferList> {
   readonly id = nextPoolId++;
-  readonly size: number;
   readonly tag: string;
   readonly dataSize: number;
   readonly owner: unknown;
-  /** Allocations refused because every NBL was in use. */
-  allocationFailures = 0;
-  /** Largest number in use at once. */
-  highWater = 0;
-  freed = false;
-  private readonly all: NetBufferList[];
-  private readonly freeList: NetBufferList[];
 
   constructor(size: number, opts: NetBufferListPoolOptions = {}) {
-    this.size = size;
+    super(size);
     this.tag = opts.tag ?? `NblPool#${this.id}`;
     this.dataSize = opts.dataSize ?? 0;
     this.owner = opts.owner;
-    this.all = Array.from({ length: size }, () => new NetBufferList(this, this.dataSize > 0 ? new Uint8Array(this.dataSize) : null));
-    this.freeList = [...this.all].reverse();
+    this.fill(() => new NetBufferList(this, this.dataSize > 0 ? new Uint8Array(this.dataSize) : null));
   }
 
-  get available(): number {
-    return this.freeList.length;
-  }
-
-  get inUse(): number {
-    return this.size - this.freeList.length;
-  }
-
-  /** Raw take (the facade checks IRQL and reports exhaustion): null when empty. */
-  take(): NetBufferList | null {
-    const nbl = this.freeList.pop();
-    if (!nbl) return null;
-    nbl.owner = 'allocated';
-    const used = this.size - this.freeList.length;
-    if (used > this.highWater) this.highWater = used;
-    return nbl;
-  }
-
-  /** Raw put back (the facade has checked ownership). */
-  put(nbl: NetBufferList): void {
-    nbl.owner = 'free';
+  protected override clear(nbl: NetBufferList): void {
     nbl.next = null;
-    nbl.indicatedBy = null;
-    nbl.sentTo = null;
     nbl.miniportReserved = null;
     nbl.protocolReserved = null;
-    this.freeList.push(nbl);
   }
 
   /** Every NBL of the pool not in the pool: leak reports. */
