@@ -1,10 +1,9 @@
 import { e1000KmdfDriverEntry, type E1000KmdfDevice } from '../../drivers/e1000/kmdf/index.ts';
-import type { AdapterStatistics } from '../../drivers/e1000/miniport/index.ts';
 import { registerName } from '../../drivers/e1000/registers.ts';
-import type { LinkEvent } from '../../upper-edge/index.ts';
 import { KmdfIoEdge } from '../../upper-edge/kmdf-io.ts';
 import { logger } from '../../util/log.ts';
 import { WdfFramework } from '../../wdf/index.ts';
+import { runningVariant } from './running-variant.ts';
 import type { RunningVariant, VariantContext } from './variant.ts';
 
 const log = logger('host.kmdf');
@@ -43,62 +42,17 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
   }
   const core = driver.core!;
   edge.start(device, core.link.up);
-  let lastStatistics: AdapterStatistics | undefined;
-  let halted = false;
   let closed = false;
 
-  const readStatistics = (): Promise<AdapterStatistics> => kernel.runAtPassive('HostStatistics', () => core.statistics());
-
-  return {
+  return runningVariant({
     framework: 'kmdf',
-    mac: core.mac,
-    get linkUp() {
-      return edge.linkUp;
-    },
-    get link() {
-      return core.link;
-    },
-    linkEvents: edge.linkEvents,
-    onLink(listener: (event: LinkEvent) => void) {
-      edge.on('link', listener);
-      return () => edge.off('link', listener);
-    },
-    kick: () => edge.kick(),
-    async adapterStatistics() {
-      if (halted || kernel.stopped) {
-        if (lastStatistics) return { ...lastStatistics, driver: core.snapshot() };
-        throw new Error('the device is stopped and no statistics were read before');
-      }
-      lastStatistics = await readStatistics();
-      return lastStatistics;
-    },
-    frameworkStatistics() {
-      return {
-        wdf: { deviceState: wdf.deviceState(device), requestPool: wdf.requestPool },
-        driver: { ...driver.counters, framesWaiting: driver.framesWaiting },
-        upperEdge: { ...edge.counters, readsOutstanding: edge.readsOutstanding },
-      };
-    },
-    calls() {
-      return { isr: driver.counters.isrCalls, dpc: driver.counters.dpcCalls };
-    },
-    get halted() {
-      return halted;
-    },
-    async halt() {
-      if (halted) return;
-      await edge.stop();
-      if (!kernel.stopped) {
-        // The NIC's statistics go with the hardware: keep the last reading.
-        try {
-          lastStatistics = await readStatistics();
-        } catch (err) {
-          log.warn({ err }, 'could not read the statistics before stopping the device');
-        }
-        await wdf.stopDevice(device);
-      }
-      halted = true;
-    },
+    kernel,
+    core,
+    exposeCore: false,
+    edge,
+    log,
+    words: { halted: 'the device is stopped', halting: 'stopping the device' },
+    haltDriver: () => wdf.stopDevice(device),
     async close() {
       if (closed) return;
       closed = true;
@@ -111,5 +65,11 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
       }
       await edge.close();
     },
-  };
+    frameworkStatistics: () => ({
+      wdf: { deviceState: wdf.deviceState(device), requestPool: wdf.requestPool },
+      driver: { ...driver.counters, framesWaiting: driver.framesWaiting },
+      upperEdge: { ...edge.counters, readsOutstanding: edge.readsOutstanding },
+    }),
+    calls: () => ({ isr: driver.counters.isrCalls, dpc: driver.counters.dpcCalls }),
+  });
 }

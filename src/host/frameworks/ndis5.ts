@@ -1,10 +1,9 @@
 import { E1000Ndis5Adapter, registerE1000Ndis5, type Ndis5InterruptMode } from '../../drivers/e1000/ndis5/index.ts';
-import type { AdapterStatistics } from '../../drivers/e1000/miniport/index.ts';
 import { registerName } from '../../drivers/e1000/registers.ts';
 import { Ndis5 } from '../../ndis/ndis5/index.ts';
-import type { LinkEvent } from '../../upper-edge/index.ts';
 import { Ndis5ProtocolEdge } from '../../upper-edge/ndis5-protocol.ts';
 import { logger } from '../../util/log.ts';
+import { runningVariant } from './running-variant.ts';
 import type { RunningVariant, VariantContext } from './variant.ts';
 
 const log = logger('host.ndis5');
@@ -47,65 +46,23 @@ export async function startNdis5Variant(ctx: VariantContext, opts: Ndis5VariantO
     await ndis.haltMiniport(adapter).catch((e: unknown) => log.warn({ err: e }, 'halt after a failed bind failed too'));
     throw err;
   }
-  let lastStatistics: AdapterStatistics | undefined;
-  let halted = false;
-
-  const readStatistics = (): Promise<AdapterStatistics> => kernel.runAtPassive('HostStatistics', () => miniport.core.statistics());
-
-  return {
+  return runningVariant({
     framework: 'ndis5',
-    mac: miniport.core.mac,
-    get linkUp() {
-      return edge.linkUp;
-    },
-    get link() {
-      return miniport.core.link;
-    },
-    linkEvents: edge.linkEvents,
-    onLink(listener: (event: LinkEvent) => void) {
-      edge.on('link', listener);
-      return () => edge.off('link', listener);
-    },
-    kick: () => edge.kick(),
-    async adapterStatistics() {
-      if (halted || kernel.stopped) {
-        if (lastStatistics) return { ...lastStatistics, driver: miniport.core.snapshot() };
-        throw new Error('the adapter is halted and no statistics were read before');
-      }
-      lastStatistics = await readStatistics();
-      return lastStatistics;
-    },
-    frameworkStatistics() {
-      return {
-        ndis: { ...adapter.statistics, state: adapter.state, sendsOutstanding: adapter.sendsOutstanding, packetsOutstanding: adapter.packetsOutstanding },
-        miniport: { ...miniport.counters, interruptMode: miniport.interruptMode },
-        upperEdge: edge.counters,
-      };
-    },
-    calls() {
-      return miniport.routineCalls;
-    },
-    get halted() {
-      return halted;
-    },
-    async halt() {
-      if (halted) return;
-      await edge.stop();
-      if (!kernel.stopped) {
-        // The NIC's statistics go with the hardware: keep the last reading.
-        try {
-          lastStatistics = await readStatistics();
-        } catch (err) {
-          log.warn({ err }, 'could not read the statistics before halting');
-        }
-        await ndis.haltMiniport(adapter);
-      }
-      halted = true;
-    },
-    async close() {
-      await edge.close();
-    },
-  };
+    kernel,
+    core: miniport.core,
+    exposeCore: false,
+    edge,
+    log,
+    words: { halted: 'the adapter is halted', halting: 'halting' },
+    haltDriver: () => ndis.haltMiniport(adapter),
+    close: () => edge.close(),
+    frameworkStatistics: () => ({
+      ndis: { ...adapter.statistics, state: adapter.state, sendsOutstanding: adapter.sendsOutstanding, packetsOutstanding: adapter.packetsOutstanding },
+      miniport: { ...miniport.counters, interruptMode: miniport.interruptMode },
+      upperEdge: edge.counters,
+    }),
+    calls: () => miniport.routineCalls,
+  });
 }
 
 /** The framework registry's entry: the e1000 NDIS 5 variant in its default interrupt mode. */

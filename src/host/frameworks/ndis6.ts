@@ -1,9 +1,9 @@
 import { E1000Ndis6Adapter, registerE1000Ndis6 } from '../../drivers/e1000/ndis6/index.ts';
-import type { AdapterStatistics } from '../../drivers/e1000/miniport/index.ts';
 import { registerName } from '../../drivers/e1000/registers.ts';
 import { Ndis6 } from '../../ndis/ndis6/index.ts';
-import { Ndis6ProtocolEdge, type LinkEvent } from '../../upper-edge/index.ts';
+import { Ndis6ProtocolEdge } from '../../upper-edge/index.ts';
 import { logger } from '../../util/log.ts';
+import { runningVariant } from './running-variant.ts';
 import type { RunningVariant, VariantContext } from './variant.ts';
 
 const log = logger('host.ndis6');
@@ -41,66 +41,27 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
   }
   const miniport = adapter.context as E1000Ndis6Adapter;
   edge.bind(adapter);
-  let lastStatistics: AdapterStatistics | undefined;
-  let halted = false;
-
-  const readStatistics = (): Promise<AdapterStatistics> => kernel.runAtPassive('HostStatistics', () => miniport.core.statistics());
-
-  return {
+  return runningVariant({
     framework: 'ndis6',
+    kernel,
     core: miniport.core,
-    mac: miniport.core.mac,
-    get linkUp() {
-      return edge.linkUp;
-    },
-    get link() {
-      return miniport.core.link;
-    },
-    linkEvents: edge.linkEvents,
-    onLink(listener: (event: LinkEvent) => void) {
-      edge.on('link', listener);
-      return () => edge.off('link', listener);
-    },
-    kick: () => edge.kick(),
-    async adapterStatistics() {
-      if (halted || kernel.stopped) {
-        if (lastStatistics) return { ...lastStatistics, driver: miniport.core.snapshot() };
-        throw new Error('the adapter is halted and no statistics were read before');
-      }
-      lastStatistics = await readStatistics();
-      return lastStatistics;
-    },
-    frameworkStatistics() {
-      return {
-        ndis: { ...adapter.statistics, state: adapter.state, sendsOutstanding: adapter.sendsOutstanding, receivesOutstanding: adapter.receivesOutstanding },
-        miniport: { ...miniport.counters },
-        upperEdge: edge.counters,
-      };
-    },
-    calls() {
-      const c = miniport.core.counters;
-      return { isr: c.isrCalls, dpc: c.dpcCalls };
-    },
-    get halted() {
-      return halted;
-    },
-    async halt() {
-      if (halted) return;
-      await edge.stop();
-      if (!kernel.stopped) {
-        // The NIC's statistics go with the hardware: keep the last reading.
-        try {
-          lastStatistics = await readStatistics();
-        } catch (err) {
-          log.warn({ err }, 'could not read the statistics before halting');
-        }
-        await ndis.haltMiniport(adapter);
-      }
-      halted = true;
-    },
+    exposeCore: true,
+    edge,
+    log,
+    words: { halted: 'the adapter is halted', halting: 'halting' },
+    haltDriver: () => ndis.haltMiniport(adapter),
     async close() {
       await edge.close();
       if (!kernel.stopped && adapter.halted) ndis.deregisterMiniportDriver(driver);
     },
-  };
+    frameworkStatistics: () => ({
+      ndis: { ...adapter.statistics, state: adapter.state, sendsOutstanding: adapter.sendsOutstanding, receivesOutstanding: adapter.receivesOutstanding },
+      miniport: { ...miniport.counters },
+      upperEdge: edge.counters,
+    }),
+    calls() {
+      const c = miniport.core.counters;
+      return { isr: c.isrCalls, dpc: c.dpcCalls };
+    },
+  });
 }
