@@ -103,7 +103,7 @@ section('throughput', () => {
     const t = both<T>('throughput.ts', ['--dir', dir, '--size', String(size), '--json', ...(quick ? ['--quick'] : [])]);
     out[`${dir}-${size}`] = t;
     const name = `${dir.toUpperCase()} ${size} B`;
-    const lost = (s: T['raw']) => (s.valid ? '' : `INVALID, lost ${s.rounds.reduce((n, x) => n + x.loss.lost, 0)}: `);
+    const lost = (s: T['raw']) => (s.valid ? '' : `INVALID, lost ${s.rounds.reduce((n, x) => n + x.loss.lost, s.warmup.lost)}: `);
     rows.push({ section: name, measurement: 'raw NIC client, frames/s (baseline)', unpinned: lost(t.unpinned.raw) + kfps(t.unpinned.raw.framesPerSecond), pinned: lost(t.pinned.raw) + kfps(t.pinned.raw.framesPerSecond) });
     rows.push({
       section: name,
@@ -122,7 +122,7 @@ section('latency', () => {
   type S = import('./latency.ts').StageSummary;
   const l = both<L>('latency.ts', ['--json', ...(quick ? ['--quick'] : [])]);
   results.latency = l;
-  const f = (s: S) => `${Math.round(s.p50)} / ${Math.round(s.p99)} / ${Math.round(s.max)} µs`;
+  const f = (s: S) => (s.n === 0 ? 'no samples (not traced?)' : `${Math.round(s.p50)} / ${Math.round(s.p99)} / ${Math.round(s.max)} µs`);
   const stage = (measurement: string, pick: (r: L) => S, target?: string) =>
     rows.push({ section: 'RX latency', measurement, unpinned: f(pick(l.unpinned)), pinned: f(pick(l.pinned)), ...(target ? { target } : {}) });
   stage('raw: peer send → IRQ raise seen (p50/p99/max)', (r) => r.raw.irq);

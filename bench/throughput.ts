@@ -5,7 +5,7 @@
  * Also the CPU time of this process per frame (user+sys), and QEMU's.
  *
  *   node --import tsx bench/throughput.ts --dir tx|rx --size 64|1514 [--frames N] [--rounds N]
- *        [--framework ndis6|ndis5|kmdf] [--quick] [--json]
+ *        [--window N (RX in flight)] [--ahead N (TX)] [--framework ndis6|ndis5|kmdf] [--quick] [--json]
  *
  * Both clients run side by side, each with its own QEMU and wire peer, started once; measured
  * rounds alternate raw, stack, raw, stack… (after one warm-up round each) and the medians are
@@ -68,8 +68,9 @@ export interface SideResult {
   framesPerSecond: number;
   cpuUsPerFrame: number;
   qemuCpuUsPerFrame: number | null;
-  /** Every measured round lost nothing, reordered nothing, corrupted nothing. */
+  /** The warm-up and every measured round lost nothing, reordered nothing, corrupted nothing. */
   valid: boolean;
+  warmup: LossReport;
   rounds: RoundResult[];
 }
 
@@ -261,13 +262,14 @@ function rxRound(client: Client, frames: readonly Buffer[], window: number, stal
   return measure(client, frames.length, () => client.receive(source, frames.length, stallMs));
 }
 
-function summarise(rounds: RoundResult[]): SideResult {
+function summarise(rounds: RoundResult[], warmup: LossReport): SideResult {
   const qemu = rounds.map((r) => r.qemuCpuUsPerFrame).filter((v): v is number => v !== null);
   return {
     framesPerSecond: median(rounds.map((r) => r.framesPerSecond)),
     cpuUsPerFrame: median(rounds.map((r) => r.cpuUsPerFrame)),
     qemuCpuUsPerFrame: qemu.length > 0 ? median(qemu) : null,
-    valid: rounds.every((r) => r.loss.valid),
+    valid: warmup.valid && rounds.every((r) => r.loss.valid),
+    warmup,
     rounds,
   };
 }
@@ -304,10 +306,8 @@ export async function throughputBench(opts: ThroughputOptions): Promise<Throughp
     };
 
     // Warm-up: JIT, and (RX) QEMU accepts nothing for about 1 s after the RCTL write, hence the longer stall limit.
-    for (const c of clients) {
-      const w = await runRound(c, warmup, Math.max(stallMs, 4_000));
-      if (!w.loss.valid) throw new Error(`warm-up of the ${c === raw ? 'raw' : 'stack'} client lost frames: ${JSON.stringify(w.loss)}`);
-    }
+    const warmups = [];
+    for (const c of clients) warmups.push((await runRound(c, warmup, Math.max(stallMs, 4_000))).loss);
 
     const calls0 = stack.host.calls();
     const rawRounds: RoundResult[] = [];
@@ -319,9 +319,9 @@ export async function throughputBench(opts: ThroughputOptions): Promise<Throughp
     const calls1 = stack.host.calls();
     const measured = frames * rounds;
 
-    const rawSide = summarise(rawRounds);
+    const rawSide = summarise(rawRounds, warmups[0]!);
     const stackSide: StackSideResult = {
-      ...summarise(stackRounds),
+      ...summarise(stackRounds, warmups[1]!),
       framework,
       isrPerKFrame: round(((calls1.isr - calls0.isr) * 1000) / measured, 1),
       dpcPerKFrame: round(((calls1.dpc - calls0.dpc) * 1000) / measured, 1),
@@ -348,7 +348,7 @@ export async function throughputBench(opts: ThroughputOptions): Promise<Throughp
 function describe(r: ThroughputResult): string {
   const side = (name: string, s: SideResult) =>
     `${name.padEnd(6)} ${(s.framesPerSecond / 1000).toFixed(1).padStart(7)} k frames/s  CPU ${s.cpuUsPerFrame.toFixed(2)} µs/frame  QEMU ${s.qemuCpuUsPerFrame ?? '?'} µs/frame` +
-    (s.valid ? '' : `  INVALID: ${s.rounds.filter((x) => !x.loss.valid).map((x) => JSON.stringify(x.loss)).join(' ')}`);
+    (s.valid ? '' : `  INVALID: ${[s.warmup, ...s.rounds.map((x) => x.loss)].filter((x) => !x.valid).map((x) => JSON.stringify(x)).join(' ')}`);
   return [
     `${r.dir.toUpperCase()} ${r.size} B, ${r.frames} frames × ${r.rounds} rounds`,
     side('raw', r.raw),
@@ -364,6 +364,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       size: { type: 'string', default: '64' },
       frames: { type: 'string' },
       rounds: { type: 'string' },
+      window: { type: 'string' },
+      ahead: { type: 'string' },
       framework: { type: 'string', default: 'ndis6' },
       quick: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -376,6 +378,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     frames: values.frames ? Number(values.frames) : values.quick ? 10_000 : undefined,
     rounds: values.rounds ? Number(values.rounds) : values.quick ? 1 : undefined,
     warmupFrames: values.quick ? 2_000 : undefined,
+    rxWindow: values.window ? Number(values.window) : undefined,
+    txAhead: values.ahead ? Number(values.ahead) : undefined,
     framework: values.framework as FrameworkName,
   });
   if (!result.valid) process.stderr.write(`throughput ${result.dir} ${result.size} B: FRAMES LOST, rates are invalid\n`);
