@@ -13,9 +13,8 @@ import {
   type NdisPacket,
 } from '../../../ndis/ndis5/index.ts';
 import { logger } from '../../../util/log.ts';
-import type { E1000AdapterOptions } from '../miniport/index.ts';
 import type { InterruptThrottle, PacketFilter } from '../nic.ts';
-import type { RingDma, RingMemory } from '../ring-storage.ts';
+import { coreOptions } from '../common/ndis-resources.ts';
 import { E1000Ndis5Adapter, type Ndis5InterruptMode } from './adapter-context.ts';
 import { queryInformation, setInformation, type Ndis5OidContext } from './oid.ts';
 
@@ -44,20 +43,6 @@ export interface E1000Ndis5Options {
   maximumSendPackets?: number;
 }
 
-function ringMemory(value: unknown): RingMemory {
-  const m = value as Partial<RingMemory> | null;
-  if (!m || typeof m.readInto !== 'function' || typeof m.write !== 'function') {
-    throw new Error('the adapter resources carry no synchronous guest memory (the shared RAM file)');
-  }
-  return m as RingMemory;
-}
-
-function ringDma(value: unknown): RingDma {
-  const d = value as Partial<RingDma> | null;
-  if (!d || typeof d.alloc !== 'function' || typeof d.free !== 'function') throw new Error('the adapter resources carry no DMA allocator');
-  return d as RingDma;
-}
-
 /**
  * DriverEntry of the NDIS 5.1 e1000 miniport: NdisMRegisterMiniport with its handlers, each a thin
  * translation onto the framework-neutral core (src/drivers/e1000/miniport). A deserialized bus
@@ -79,12 +64,7 @@ export function registerE1000Ndis5(ndis: Ndis5, options: E1000Ndis5Options = {})
     const res = parameters.allocatedResources;
     let ctx: E1000Ndis5Adapter;
     try {
-      const adapterOptions: E1000AdapterOptions = {
-        registers: res.registers, memory: ringMemory(res.memory), dma: ringDma(res.dma),
-        txRingSize: options.txRingSize, rxRingSize: options.rxRingSize,
-        receiveBatch: options.receiveBatch, receiveBudget: options.receiveBudget,
-        throttle: options.throttle, mac: options.mac, filter: options.filter, tag: handle.name,
-      };
+      const adapterOptions = coreOptions(res, options, handle.name);
       ctx = new E1000Ndis5Adapter(ndis, handle, adapterOptions, { interruptMode: mode, receiveLowWater: options.receiveLowWater });
     } catch (err) {
       log.error({ err }, 'MiniportInitialize: bad resources');

@@ -14,9 +14,8 @@ import {
   type NetBufferList,
 } from '../../../ndis/ndis6/index.ts';
 import { logger } from '../../../util/log.ts';
-import type { E1000AdapterOptions } from '../miniport/index.ts';
 import type { InterruptThrottle, PacketFilter } from '../nic.ts';
-import type { RingDma, RingMemory } from '../ring-storage.ts';
+import { coreOptions } from '../common/ndis-resources.ts';
 import { E1000Ndis6Adapter, ndisLinkState } from './adapter-context.ts';
 import { handleOidRequest, SUPPORTED_OIDS } from './oid.ts';
 import { macBytes, SUPPORTED_PACKET_FILTERS } from '../common/ndis-oid.ts';
@@ -49,20 +48,6 @@ const NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA = 0x00000001;
 const NDIS_MAC_OPTION_TRANSFERS_NOT_PEND = 0x00000002;
 const NDIS_MAC_OPTION_NO_LOOPBACK = 0x00000008;
 
-function ringMemory(value: unknown): RingMemory {
-  const m = value as Partial<RingMemory> | null;
-  if (!m || typeof m.readInto !== 'function' || typeof m.write !== 'function') {
-    throw new Error('the adapter resources carry no synchronous guest memory (the shared RAM file)');
-  }
-  return m as RingMemory;
-}
-
-function ringDma(value: unknown): RingDma {
-  const d = value as Partial<RingDma> | null;
-  if (!d || typeof d.alloc !== 'function' || typeof d.free !== 'function') throw new Error('the adapter resources carry no DMA allocator');
-  return d as RingDma;
-}
-
 /**
  * DriverEntry of the NDIS 6 e1000 miniport: NdisMRegisterMiniportDriver with its handlers, each a
  * thin translation onto the framework-neutral core (src/drivers/e1000/miniport). Returns the
@@ -76,12 +61,7 @@ export function registerE1000Ndis6(ndis: Ndis6, options: E1000Ndis6Options = {})
     const res = init.allocatedResources;
     let ctx: E1000Ndis6Adapter;
     try {
-      const adapterOptions: E1000AdapterOptions = {
-        registers: res.registers, memory: ringMemory(res.memory), dma: ringDma(res.dma),
-        txRingSize: options.txRingSize, rxRingSize: options.rxRingSize,
-        receiveBatch: options.receiveBatch, receiveBudget: options.receiveBudget,
-        throttle: options.throttle, mac: options.mac, filter: options.filter, tag: handle.name,
-      };
+      const adapterOptions = coreOptions(res, options, handle.name);
       ctx = new E1000Ndis6Adapter(ndis, handle, adapterOptions);
     } catch (err) {
       log.error({ err }, 'MiniportInitializeEx: bad resources');
