@@ -38,7 +38,7 @@ export interface ThroughputOptions {
   size: number;
   /** Frames per measured round. Default 50,000. */
   frames?: number;
-  /** Measured rounds per client. Default 3. */
+  /** Measured rounds per client. Default 5. */
   rounds?: number;
   /** Frames of the warm-up round each client runs first (JIT, QEMU's RCTL timer). Default 5,000. */
   warmupFrames?: number;
@@ -58,6 +58,8 @@ export interface RoundResult {
   cpuUsPerFrame: number;
   userUs: number;
   sysUs: number;
+  /** This process's CPU time / wall time: 1.0 = one core busy all the round (the client is CPU-bound). */
+  cpuLoad: number;
   /** QEMU's user+sys CPU time per frame, µs (10 ms clock ticks: coarse on short rounds). */
   qemuCpuUsPerFrame: number | null;
   loss: LossReport;
@@ -67,6 +69,7 @@ export interface SideResult {
   /** Medians over the measured rounds. */
   framesPerSecond: number;
   cpuUsPerFrame: number;
+  cpuLoad: number;
   qemuCpuUsPerFrame: number | null;
   /** The warm-up and every measured round lost nothing, reordered nothing, corrupted nothing. */
   valid: boolean;
@@ -233,6 +236,7 @@ async function measure(client: Client, frames: number, run: () => Promise<boolea
     cpuUsPerFrame: round((cpu.user + cpu.system) / frames, 2),
     userUs: cpu.user,
     sysUs: cpu.system,
+    cpuLoad: round((cpu.user + cpu.system) / 1000 / wallMs, 2),
     qemuCpuUsPerFrame: q0 !== null && q1 !== null ? round(((q1 - q0) * 1000) / frames, 2) : null,
     loss: client.tally.report(),
   };
@@ -267,6 +271,7 @@ function summarise(rounds: RoundResult[], warmup: LossReport): SideResult {
   return {
     framesPerSecond: median(rounds.map((r) => r.framesPerSecond)),
     cpuUsPerFrame: median(rounds.map((r) => r.cpuUsPerFrame)),
+    cpuLoad: median(rounds.map((r) => r.cpuLoad)),
     qemuCpuUsPerFrame: qemu.length > 0 ? median(qemu) : null,
     valid: warmup.valid && rounds.every((r) => r.loss.valid),
     warmup,
@@ -276,7 +281,7 @@ function summarise(rounds: RoundResult[], warmup: LossReport): SideResult {
 
 export async function throughputBench(opts: ThroughputOptions): Promise<ThroughputResult> {
   const frames = opts.frames ?? 50_000;
-  const rounds = opts.rounds ?? 3;
+  const rounds = opts.rounds ?? 5;
   const warmup = opts.warmupFrames ?? 5_000;
   const rxWindow = opts.rxWindow ?? 64;
   const txAhead = opts.txAhead ?? 512;
@@ -347,7 +352,7 @@ export async function throughputBench(opts: ThroughputOptions): Promise<Throughp
 
 function describe(r: ThroughputResult): string {
   const side = (name: string, s: SideResult) =>
-    `${name.padEnd(6)} ${(s.framesPerSecond / 1000).toFixed(1).padStart(7)} k frames/s  CPU ${s.cpuUsPerFrame.toFixed(2)} µs/frame  QEMU ${s.qemuCpuUsPerFrame ?? '?'} µs/frame` +
+    `${name.padEnd(6)} ${(s.framesPerSecond / 1000).toFixed(1).padStart(7)} k frames/s  CPU ${s.cpuUsPerFrame.toFixed(2)} µs/frame (load ${s.cpuLoad})  QEMU ${s.qemuCpuUsPerFrame ?? '?'} µs/frame` +
     (s.valid ? '' : `  INVALID: ${[s.warmup, ...s.rounds.map((x) => x.loss)].filter((x) => !x.valid).map((x) => JSON.stringify(x)).join(' ')}`);
   return [
     `${r.dir.toUpperCase()} ${r.size} B, ${r.frames} frames × ${r.rounds} rounds`,
