@@ -217,7 +217,7 @@ export async function latencyBench(opts: LatencyOptions = {}): Promise<LatencyRe
       taken.set(c, Object.fromEntries(c.stages.map((s) => [s, [] as number[]])));
       c.tally.reset(warmup + samples);
     }
-    let next = new Map<LatencyClient, number>(clients.map((c) => [c, 0]));
+    const next = new Map<LatencyClient, number>(clients.map((c) => [c, 0]));
     const take = async (c: LatencyClient, count: number, keep: boolean, limitMs: number): Promise<void> => {
       const list = frames.get(c)!;
       for (let i = 0; i < count; i++) {
@@ -241,7 +241,6 @@ export async function latencyBench(opts: LatencyOptions = {}): Promise<LatencyRe
     for (let r = 0; r < rounds; r++) {
       for (const c of clients) await take(c, Math.min(per, samples - r * per), true, timeoutMs);
     }
-    next = new Map();
 
     const rs = taken.get(raw)!;
     const ss = taken.get(stack)!;
