@@ -23,6 +23,12 @@ export const SUPPORTED_PACKET_FILTERS =
 /** NdisMediaStateConnected / NdisMediaStateDisconnected (OID_GEN_MEDIA_CONNECT_STATUS). */
 export const NdisMediaState = { Connected: 0, Disconnected: 1 } as const;
 
+const NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA = 0x00000001;
+const NDIS_MAC_OPTION_TRANSFERS_NOT_PEND = 0x00000002;
+const NDIS_MAC_OPTION_NO_LOOPBACK = 0x00000008;
+/** OID_GEN_MAC_OPTIONS (NDIS 5) and the general attributes' MacOptions (NDIS 6). */
+export const MAC_OPTIONS = NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA | NDIS_MAC_OPTION_TRANSFERS_NOT_PEND | NDIS_MAC_OPTION_NO_LOOPBACK;
+
 export const MAX_FRAME_SIZE = 1500;
 const MAX_TOTAL_SIZE = 1514;
 /** Intel's IEEE OUI in the low 24 bits. */

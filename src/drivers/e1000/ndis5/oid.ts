@@ -1,9 +1,9 @@
 import { NdisStatus, Oid, type NDIS_STATUS, type NdisInformationRequest } from '../../../ndis/ndis5/index.ts';
 import { E1000Error } from '../errors.ts';
 import type { E1000Adapter } from '../miniport/index.ts';
-import { MAX_FRAME_SIZE, answer, queryCommonOid, setCommonOid } from '../common/ndis-oid.ts';
+import { MAC_OPTIONS, MAX_FRAME_SIZE, answer, queryCommonOid, setCommonOid } from '../common/ndis-oid.ts';
 
-export { NdisMediaState, SUPPORTED_PACKET_FILTERS, linkSpeed100bps, packetFilterBits } from '../common/ndis-oid.ts';
+export { MAC_OPTIONS, NdisMediaState, SUPPORTED_PACKET_FILTERS, linkSpeed100bps, packetFilterBits } from '../common/ndis-oid.ts';
 
 /** OIDs MiniportQueryInformation answers (OID_GEN_SUPPORTED_LIST). */
 export const SUPPORTED_OIDS_5: readonly number[] = [
@@ -16,11 +16,6 @@ export const SUPPORTED_OIDS_5: readonly number[] = [
   Oid['802_3_PERMANENT_ADDRESS'], Oid['802_3_CURRENT_ADDRESS'], Oid['802_3_MULTICAST_LIST'], Oid['802_3_MAXIMUM_LIST_SIZE'],
   Oid['802_3_RCV_ERROR_ALIGNMENT'], Oid['802_3_XMIT_ONE_COLLISION'], Oid['802_3_XMIT_MORE_COLLISIONS'],
 ];
-
-const NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA = 0x00000001;
-const NDIS_MAC_OPTION_TRANSFERS_NOT_PEND = 0x00000002;
-const NDIS_MAC_OPTION_NO_LOOPBACK = 0x00000008;
-export const MAC_OPTIONS = NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA | NDIS_MAC_OPTION_TRANSFERS_NOT_PEND | NDIS_MAC_OPTION_NO_LOOPBACK;
 
 /** Bytes of one descriptor's buffer. */
 const SLOT_BYTES = 2048;

@@ -18,7 +18,7 @@ import type { InterruptThrottle, PacketFilter } from '../nic.ts';
 import { coreOptions } from '../common/ndis-resources.ts';
 import { E1000Ndis6Adapter, ndisLinkState } from './adapter-context.ts';
 import { handleOidRequest, SUPPORTED_OIDS } from './oid.ts';
-import { macBytes, SUPPORTED_PACKET_FILTERS } from '../common/ndis-oid.ts';
+import { MAC_OPTIONS, macBytes, SUPPORTED_PACKET_FILTERS } from '../common/ndis-oid.ts';
 
 const log = logger('e1000.ndis6');
 
@@ -43,10 +43,6 @@ export interface E1000Ndis6Options {
 
 const RESULT_NOT_OURS: MiniportInterruptResult = Object.freeze({ recognized: false, queueDefaultDpc: false, targetProcessors: 0 });
 const RESULT_OURS: MiniportInterruptResult = Object.freeze({ recognized: true, queueDefaultDpc: true, targetProcessors: 0 });
-
-const NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA = 0x00000001;
-const NDIS_MAC_OPTION_TRANSFERS_NOT_PEND = 0x00000002;
-const NDIS_MAC_OPTION_NO_LOOPBACK = 0x00000008;
 
 /**
  * DriverEntry of the NDIS 6 e1000 miniport: NdisMRegisterMiniportDriver with its handlers, each a
@@ -85,7 +81,7 @@ export function registerE1000Ndis6(ndis: Ndis6, options: E1000Ndis6Options = {})
         mediaConnectState: ls.mediaConnectState,
         mediaDuplexState: ls.mediaDuplexState,
         lookaheadSize: 1500,
-        macOptions: NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA | NDIS_MAC_OPTION_TRANSFERS_NOT_PEND | NDIS_MAC_OPTION_NO_LOOPBACK,
+        macOptions: MAC_OPTIONS,
         supportedPacketFilters: SUPPORTED_PACKET_FILTERS,
         maxMulticastListSize: 32,
         permanentMacAddress: permanent,
