@@ -1,12 +1,11 @@
-import type { DeviceRegisters } from '../../kernel/index.ts';
 import type { NDIS_STATUS } from '../common/status.ts';
-import type { AdapterResources } from '../ndis6/types.ts';
+import type { AdapterResources, MiniportAllocatedResources } from '../ndis6/types.ts';
 import type { Ndis5Adapter } from './adapter.ts';
 import type { NdisPacket } from './packet.ts';
 
 type Awaitable<T> = T | Promise<T>;
 
-export type { AdapterResources };
+export type { AdapterResources, MiniportAllocatedResources };
 
 /** NDIS_ATTRIBUTE_* flags of NdisMSetAttributesEx. */
 export const NdisAttribute = {
@@ -25,14 +24,7 @@ export const NdisInterruptMode = { LevelSensitive: 0, Latched: 1 } as const;
 
 /** What MiniportInitialize sees (its WrapperConfigurationContext and resources, already mapped). */
 export interface MiniportInitParameters5 {
-  readonly allocatedResources: {
-    readonly registers: DeviceRegisters;
-    readonly interruptLine: number;
-    readonly interruptIrql: number;
-    readonly memory: unknown;
-    readonly dma: unknown;
-    readonly macAddress: string | undefined;
-  };
+  readonly allocatedResources: MiniportAllocatedResources;
 }
 
 /** What MiniportISR returns: its two out parameters. */

@@ -81,19 +81,22 @@ export interface AdapterResources {
   name?: string;
 }
 
+/** The resources MiniportInitialize(Ex) finds already mapped (NDIS 6 and NDIS 5 alike). */
+export interface MiniportAllocatedResources {
+  readonly registers: DeviceRegisters;
+  readonly interruptLine: number;
+  readonly interruptIrql: number;
+  readonly memory: unknown;
+  readonly dma: unknown;
+  readonly macAddress: string | undefined;
+}
+
 /**
  * NDIS_MINIPORT_INIT_PARAMETERS as MiniportInitializeEx sees them. AllocatedResources is already
  * mapped: `registers` is what NdisMMapIoSpace would return.
  */
 export interface MiniportInitParameters {
-  readonly allocatedResources: {
-    readonly registers: DeviceRegisters;
-    readonly interruptLine: number;
-    readonly interruptIrql: number;
-    readonly memory: unknown;
-    readonly dma: unknown;
-    readonly macAddress: string | undefined;
-  };
+  readonly allocatedResources: MiniportAllocatedResources;
   readonly ifIndex: number;
   readonly netLuid: number;
 }
