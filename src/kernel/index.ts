@@ -11,7 +11,7 @@ export {
 } from './bugcheck.ts';
 export { Verifier, type VerifierOptions, type VerifierFinding } from './verifier.ts';
 export { DeviceRegisters, type RegisterBackend, type DeviceRegistersOptions } from './registers.ts';
-export { TraceBuffer, type TraceEvent } from './trace.ts';
+export { TraceBuffer, type TraceEvent, type TraceFormatter } from './trace.ts';
 export { Scheduler, SeededRandom } from './scheduler.ts';
 export type { InterruptLineSource } from './lines.ts';
 export { KernelError, KernelContextError, DriverStoppedError } from './errors.ts';

@@ -14,6 +14,8 @@ interface LineState {
   readonly passive: boolean;
   /** Being serviced (the line is masked at the interrupt controller until the ISRs are done). */
   inService: boolean;
+  /** Trace texts, built once per line rather than per interrupt. */
+  readonly text: { raised: string; lowered: string; taken: string };
 }
 
 /**
@@ -63,7 +65,8 @@ export class InterruptController {
     }, (o) => this.disconnect(o));
     if (state) state.objects = [...state.objects, obj];
     else {
-      const fresh: LineState = { line: opts.line, objects: [obj], dirql: irql, passive, inService: false };
+      const text = { raised: `line ${opts.line} raised`, lowered: `line ${opts.line} lowered`, taken: `line ${opts.line} taken at ${irqlName(irql)}` };
+      const fresh: LineState = { line: opts.line, objects: [obj], dirql: irql, passive, inService: false, text };
       this.table.set(opts.line, fresh);
       this.lineList = [...this.lineList, fresh];
     }
@@ -76,7 +79,7 @@ export class InterruptController {
   onLineChange(line: number, asserted: boolean): void {
     const st = this.table.get(line);
     if (!st) return;
-    this.kernel.trace.record('irq', `line ${line} ${asserted ? 'raised' : 'lowered'}`);
+    this.kernel.trace.record('irq', asserted ? st.text.raised : st.text.lowered);
     if (asserted) this.kick(st);
     this.kernel.scheduler.wake();
   }
@@ -127,7 +130,7 @@ export class InterruptController {
     const act = new Activation('isr', P, st.dirql, `interrupt line ${st.line}`);
     P.nested.push(act);
     P.noteIrql();
-    k.trace.record('isr', `line ${st.line} taken at ${irqlName(st.dirql)}`, P.index);
+    k.trace.record('isr', st.text.taken, P.index);
     try {
       await k.runIn(act, () => this.serviceLine(act, st));
     } finally {

@@ -1,4 +1,5 @@
 import type { Kernel } from './kernel.ts';
+import type { TraceFormatter } from './trace.ts';
 
 /**
  * 32-bit register window of a device (src/platform implements it over qtest). Declared here too,
@@ -27,7 +28,7 @@ export interface DeviceRegistersOptions {
  * processor before the access and again once it completes, and queued DPCs run if the IRQL is
  * below DISPATCH_LEVEL, before the caller continues. Writes stay posted underneath.
  */
-export class DeviceRegisters {
+export class DeviceRegisters implements TraceFormatter {
   readonly backend: RegisterBackend;
   readonly name: string;
   private readonly kernel: Kernel;
@@ -55,7 +56,7 @@ export class DeviceRegisters {
     } finally {
       act.state = undefined;
     }
-    if (this.tracing) k.trace.record('mmio-rd', `${this.label(offset)} -> 0x${(value >>> 0).toString(16)} by ${act.routine}`, act.processor.index);
+    if (this.tracing) k.trace.recordLazy('mmio-rd', act.processor.index, this, offset, value, act.routine);
     const after = k.preempt(act, true);
     if (after) await after;
     return value;
@@ -68,7 +69,7 @@ export class DeviceRegisters {
     const before = k.preempt(act, false);
     if (before) await before;
     this.backend.write32(offset, value);
-    if (this.tracing) k.trace.record('mmio-wr', `${this.label(offset)} <- 0x${(value >>> 0).toString(16)} by ${act.routine}`, act.processor.index);
+    if (this.tracing) k.trace.recordLazy('mmio-wr', act.processor.index, this, offset, value, act.routine);
     const after = k.preempt(act, true);
     if (after) await after;
   }
@@ -85,6 +86,11 @@ export class DeviceRegisters {
     }
     const after = k.preempt(act, true);
     if (after) await after;
+  }
+
+  /** The trace text of an access recorded by read32/write32 (built only when the trace is read). */
+  formatTrace(kind: string, offset: number, value: number, routine: string): string {
+    return `${this.label(offset)} ${kind === 'mmio-rd' ? '->' : '<-'} 0x${(value >>> 0).toString(16)} by ${routine}`;
   }
 
   private label(offset: number): string {
