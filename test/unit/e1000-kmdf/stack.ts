@@ -11,7 +11,7 @@ import { Kernel } from '../../../src/kernel/index.ts';
 import { PacketRing } from '../../../src/ring/index.ts';
 import { KmdfIoEdge } from '../../../src/upper-edge/kmdf-io.ts';
 import { WdfFramework, type WDFDEVICE } from '../../../src/wdf/index.ts';
-import { FakeE1000, LINE, TestDma, TestLines, TestMemory } from '../e1000-miniport/fake-nic.ts';
+import { FakeE1000, LINE, BumpDma, FakeLines, TestMemory } from '../e1000-miniport/fake-nic.ts';
 
 export interface KmdfStack {
   kernel: Kernel;
@@ -22,7 +22,7 @@ export interface KmdfStack {
   edge: KmdfIoEdge;
   rxRing: PacketRing;
   txRing: PacketRing;
-  dma: TestDma;
+  dma: BumpDma;
   /** Start the upper edge's pumps (reads pending, writes taken from the TX ring). */
   startEdge(): void;
   cleanup(): Promise<void>;
@@ -39,10 +39,10 @@ export interface KmdfStackOptions extends Partial<Omit<E1000KmdfOptions, 'memory
 
 export async function bringUpKmdf(opts: KmdfStackOptions = {}): Promise<KmdfStack> {
   const dir = mkdtempSync(join(tmpdir(), 'dirql-kmdf-e1000-'));
-  const lines = new TestLines();
+  const lines = new FakeLines();
   const kernel = new Kernel({ lines, bugCheckDir: dir, processors: opts.processors ?? 1, seed: opts.seed ?? 1 });
   const memory = new TestMemory();
-  const dma = new TestDma();
+  const dma = new BumpDma();
   const nic = new FakeE1000(memory, lines, kernel);
   const wdf = new WdfFramework(kernel, { name: 'e1000' });
   const { processors: _p, seed: _s, readsPending, withoutEdge, ...driverOptions } = opts;

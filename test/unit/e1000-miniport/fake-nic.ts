@@ -7,33 +7,15 @@
  */
 process.env.DIRQL_LOG ??= 'silent';
 
-import type { InterruptLineSource, Kernel, RegisterBackend } from '../../../src/kernel/index.ts';
+import type { Kernel, RegisterBackend } from '../../../src/kernel/index.ts';
+import { BumpDma } from '../../support/bump-dma.ts';
+import { FakeLines } from '../../support/fake-lines.ts';
+
+export { BumpDma, FakeLines };
 import { Ctrl, Icr, Rctl, Reg, Stat, Status, Tctl, ral, rah } from '../../../src/drivers/e1000/registers.ts';
 
 export const LINE = 11;
 const MAC_WORDS = [0x5452, 0x1200, 0x5634];
-
-export class TestLines implements InterruptLineSource {
-  private readonly levels = new Map<number, boolean>();
-  private readonly listeners = new Set<(line: number, asserted: boolean) => void>();
-
-  isAsserted(line: number): boolean {
-    return this.levels.get(line) ?? false;
-  }
-
-  onChange(listener: (line: number, asserted: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  set(line: number, asserted: boolean): void {
-    if ((this.levels.get(line) ?? false) === asserted) return;
-    this.levels.set(line, asserted);
-    for (const l of [...this.listeners]) l(line, asserted);
-  }
-
-  async settle(): Promise<void> {}
-}
 
 export class TestMemory {
   readonly bytes = Buffer.alloc(16 * 1024 * 1024);
@@ -42,22 +24,6 @@ export class TestMemory {
   }
   write(addr: number, data: Uint8Array): void {
     this.bytes.set(data, addr);
-  }
-}
-
-export class TestDma {
-  private next = 1024 * 1024;
-  readonly live = new Set<{ address: number; size: number; tag: string }>();
-  alloc(size: number, opts: { align?: number; tag?: string } = {}): { address: number; size: number; tag: string } {
-    const align = opts.align ?? 64;
-    const address = Math.ceil(this.next / align) * align;
-    this.next = address + size;
-    const r = { address, size, tag: opts.tag ?? '' };
-    this.live.add(r);
-    return r;
-  }
-  free(region: { address: number; size: number; tag: string }): void {
-    if (!this.live.delete(region)) throw new Error(`double free of ${region.tag}`);
   }
 }
 
@@ -82,7 +48,7 @@ export class FakeE1000 implements RegisterBackend {
 
   constructor(
     private readonly memory: TestMemory,
-    private readonly lines: TestLines,
+    private readonly lines: FakeLines,
     private readonly kernel?: Kernel,
   ) {
     MAC_WORDS.forEach((w, i) => (this.eeprom[i] = w));

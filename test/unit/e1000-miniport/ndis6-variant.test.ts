@@ -14,7 +14,7 @@ import {
 } from '../../../src/ndis/ndis6/index.ts';
 import { PacketRing } from '../../../src/ring/index.ts';
 import { Ndis6ProtocolEdge } from '../../../src/upper-edge/index.ts';
-import { FakeE1000, LINE, TestDma, TestLines, TestMemory } from './fake-nic.ts';
+import { FakeE1000, LINE, BumpDma, FakeLines, TestMemory } from './fake-nic.ts';
 import { padded, testFrame } from './rig.ts';
 
 interface Stack {
@@ -26,7 +26,7 @@ interface Stack {
   edge: Ndis6ProtocolEdge;
   rxRing: PacketRing;
   txRing: PacketRing;
-  dma: TestDma;
+  dma: BumpDma;
   cleanup(): Promise<void>;
 }
 
@@ -38,10 +38,10 @@ afterEach(async () => {
 
 async function bringUp(): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'dirql-ndis6-e1000-'));
-  const lines = new TestLines();
+  const lines = new FakeLines();
   const kernel = new Kernel({ lines, bugCheckDir: dir });
   const memory = new TestMemory();
-  const dma = new TestDma();
+  const dma = new BumpDma();
   const nic = new FakeE1000(memory, lines, kernel);
   const ndis = new Ndis6(kernel);
   const driver = registerE1000Ndis6(ndis, { txRingSize: 64, rxRingSize: 64, receiveBatch: 16 });

@@ -10,7 +10,7 @@ import { E1000Adapter, type E1000AdapterOptions, type MiniportEdge, type Receive
 import type { LinkState } from '../../../src/drivers/e1000/nic.ts';
 import { registerName } from '../../../src/drivers/e1000/registers.ts';
 import { DeviceRegisters, Dpc, Irql, Kernel, type InterruptObject } from '../../../src/kernel/index.ts';
-import { FakeE1000, LINE, TestDma, TestLines, TestMemory } from './fake-nic.ts';
+import { FakeE1000, LINE, BumpDma, FakeLines, TestMemory } from './fake-nic.ts';
 
 export interface RigOptions extends Partial<Omit<E1000AdapterOptions, 'registers' | 'memory' | 'dma'>> {
   processors?: number;
@@ -84,7 +84,7 @@ export interface Rig {
   nic: FakeE1000;
   edge: TestEdge;
   adapter: E1000Adapter;
-  dma: TestDma;
+  dma: BumpDma;
   isrCalls: () => number;
   /** initialize, connect the interrupt, start. */
   bringUp(): Promise<void>;
@@ -98,10 +98,10 @@ export interface Rig {
 
 export function makeRig(opts: RigOptions = {}): Rig {
   const dir = mkdtempSync(join(tmpdir(), 'dirql-miniport-'));
-  const lines = new TestLines();
+  const lines = new FakeLines();
   const kernel = new Kernel({ processors: opts.processors ?? 1, seed: opts.seed ?? 1, lines, bugCheckDir: dir });
   const memory = new TestMemory();
-  const dma = new TestDma();
+  const dma = new BumpDma();
   const nic = new FakeE1000(memory, lines, kernel);
   const registers = new DeviceRegisters(kernel, nic, { name: 'e1000', registerName });
   const edge = new TestEdge(kernel);

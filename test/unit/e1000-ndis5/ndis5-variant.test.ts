@@ -10,7 +10,7 @@ import { Irql, type Kernel } from '../../../src/kernel/index.ts';
 import {
   NdisAttribute, NdisPacketType, NdisStatus, Oid, type Ndis5, type Ndis5Adapter, type NdisPacket, type ProtocolBinding5,
 } from '../../../src/ndis/ndis5/index.ts';
-import { LINE, type TestLines } from '../e1000-miniport/fake-nic.ts';
+import { LINE, type FakeLines } from '../e1000-miniport/fake-nic.ts';
 import { padded, testFrame } from '../e1000-miniport/rig.ts';
 import { bringUpNdis5, drainRx, until, type Ndis5Stack } from './stack.ts';
 
@@ -78,9 +78,9 @@ describe('NDIS 5 e1000 miniport (fake NIC)', () => {
   it('on a shared line, an interrupt of another device: MiniportISR does not recognise it and MiniportHandleInterrupt does not run', async () => {
     let otherCalls = 0;
     let otherPending = false;
-    let lineOf: TestLines | undefined;
+    let lineOf: FakeLines | undefined;
     stack = await bringUpNdis5({
-      beforeInitialize: (_kernel: Kernel, lines: TestLines) => {
+      beforeInitialize: (_kernel: Kernel, lines: FakeLines) => {
         lineOf = lines;
       },
     });

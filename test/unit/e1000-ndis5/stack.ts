@@ -11,11 +11,11 @@ import { Kernel } from '../../../src/kernel/index.ts';
 import { Ndis5, type Ndis5Adapter, type ProtocolBinding5 } from '../../../src/ndis/ndis5/index.ts';
 import { PacketRing } from '../../../src/ring/index.ts';
 import { Ndis5ProtocolEdge } from '../../../src/upper-edge/ndis5-protocol.ts';
-import { FakeE1000, LINE, TestDma, TestLines, TestMemory } from '../e1000-miniport/fake-nic.ts';
+import { FakeE1000, LINE, BumpDma, FakeLines, TestMemory } from '../e1000-miniport/fake-nic.ts';
 
 export interface Ndis5Stack {
   kernel: Kernel;
-  lines: TestLines;
+  lines: FakeLines;
   nic: FakeE1000;
   ndis: Ndis5;
   adapter: Ndis5Adapter;
@@ -23,7 +23,7 @@ export interface Ndis5Stack {
   edge: Ndis5ProtocolEdge;
   rxRing: PacketRing;
   txRing: PacketRing;
-  dma: TestDma;
+  dma: BumpDma;
   cleanup(): Promise<void>;
 }
 
@@ -34,15 +34,15 @@ export interface StackOptions extends E1000Ndis5Options {
   /** Bind this protocol instead of the PacketRing upper edge (the edge is still created, unbound). */
   binding?: ProtocolBinding5;
   /** Connect other devices' ISRs to the line before the miniport initializes. */
-  beforeInitialize?: (kernel: Kernel, lines: TestLines) => void;
+  beforeInitialize?: (kernel: Kernel, lines: FakeLines) => void;
 }
 
 export async function bringUpNdis5(opts: StackOptions = {}): Promise<Ndis5Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'dirql-ndis5-e1000-'));
-  const lines = new TestLines();
+  const lines = new FakeLines();
   const kernel = new Kernel({ lines, bugCheckDir: dir, processors: opts.processors ?? 1, seed: opts.seed ?? 1 });
   const memory = new TestMemory();
-  const dma = new TestDma();
+  const dma = new BumpDma();
   const nic = new FakeE1000(memory, lines, kernel);
   const ndis = new Ndis5(kernel);
   const { processors: _p, seed: _s, binding, beforeInitialize, ...driverOptions } = opts;

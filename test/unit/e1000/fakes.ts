@@ -7,6 +7,9 @@
 import { DESCRIPTOR_SIZE } from '../../../src/drivers/e1000/descriptors.ts';
 import type { E1000Registers } from '../../../src/drivers/e1000/registers.ts';
 import { Reg } from '../../../src/drivers/e1000/registers.ts';
+import { BumpDma, type AllocatedRegion } from '../../support/bump-dma.ts';
+
+export { BumpDma, type AllocatedRegion };
 
 export interface MemoryOp {
   op: 'read' | 'write';
@@ -34,32 +37,6 @@ export class RecordingMemory {
 
   take(): MemoryOp[] {
     return this.ops.splice(0);
-  }
-}
-
-export interface AllocatedRegion {
-  address: number;
-  size: number;
-  tag: string;
-}
-
-export class BumpDma {
-  private next = 1024 * 1024;
-  readonly live = new Set<AllocatedRegion>();
-  readonly freed: AllocatedRegion[] = [];
-
-  alloc(size: number, opts: { align?: number; tag?: string } = {}): AllocatedRegion {
-    const align = opts.align ?? 64;
-    const address = Math.ceil(this.next / align) * align;
-    this.next = address + size;
-    const r = { address, size, tag: opts.tag ?? '' };
-    this.live.add(r);
-    return r;
-  }
-
-  free(region: AllocatedRegion): void {
-    if (!this.live.delete(region)) throw new Error(`double free of ${region.tag}`);
-    this.freed.push(region);
   }
 }
 

@@ -1,36 +1,10 @@
 process.env.DIRQL_LOG ??= 'silent';
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Kernel, type KernelOptions } from '../../../src/kernel/index.ts';
-import type { InterruptLineSource, RegisterBackend } from '../../../src/kernel/index.ts';
+import type { KernelOptions, RegisterBackend } from '../../../src/kernel/index.ts';
+import { FakeLines } from '../../support/fake-lines.ts';
+import { kernelOnFakeLines, type KernelOnFakeLines } from '../../support/kernel-rig.ts';
 
-/** Interrupt lines driven by the test (or by FakeDevice). */
-export class FakeLines implements InterruptLineSource {
-  private readonly levels = new Map<number, boolean>();
-  private readonly listeners = new Set<(line: number, asserted: boolean) => void>();
-  settles = 0;
-
-  isAsserted(line: number): boolean {
-    return this.levels.get(line) ?? false;
-  }
-
-  onChange(listener: (line: number, asserted: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  set(line: number, asserted: boolean): void {
-    if ((this.levels.get(line) ?? false) === asserted) return;
-    this.levels.set(line, asserted);
-    for (const l of this.listeners) l(line, asserted);
-  }
-
-  async settle(): Promise<void> {
-    this.settles++;
-  }
-}
+export { FakeLines };
 
 export const ICR = 0xc0;
 export const ICS = 0xc8;
@@ -105,26 +79,12 @@ export class FakeDevice implements RegisterBackend {
   }
 }
 
-export interface Rig {
-  kernel: Kernel;
-  lines: FakeLines;
+export interface Rig extends KernelOnFakeLines {
   device: FakeDevice;
-  dir: string;
-  cleanup(): Promise<void>;
 }
 
 /** A kernel on fake lines with a temp bug check directory. */
 export function makeRig(opts: Omit<KernelOptions, 'lines' | 'bugCheckDir'> = {}): Rig {
-  const dir = mkdtempSync(join(tmpdir(), 'dirql-kernel-'));
-  const lines = new FakeLines();
-  const kernel = new Kernel({ ...opts, lines, bugCheckDir: dir });
-  const device = new FakeDevice(lines);
-  return {
-    kernel, lines, device, dir,
-    async cleanup() {
-      kernel.dispose();
-      if (kernel.stopped) await kernel.bugCheckReport;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const base = kernelOnFakeLines('dirql-kernel-', opts);
+  return { ...base, device: new FakeDevice(base.lines) };
 }

@@ -1,9 +1,10 @@
 process.env.DIRQL_LOG ??= 'silent';
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Kernel, type InterruptLineSource, type KernelOptions, type RegisterBackend } from '../../../src/kernel/index.ts';
+import type { KernelOptions, RegisterBackend } from '../../../src/kernel/index.ts';
+import { FakeLines } from '../../support/fake-lines.ts';
+import { kernelOnFakeLines, type KernelOnFakeLines } from '../../support/kernel-rig.ts';
+
+export { FakeLines };
 
 export const LINE = 11;
 export const CTRL = 0x0;
@@ -13,31 +14,6 @@ export const IMS = 0xd0;
 export const IMC = 0xd8;
 export const RXT0 = 0x80;
 export const LSC = 0x4;
-
-/** Interrupt lines driven by the test or by FakeNic. */
-export class FakeLines implements InterruptLineSource {
-  private readonly levels = new Map<number, boolean>();
-  private readonly listeners = new Set<(line: number, asserted: boolean) => void>();
-
-  isAsserted(line: number): boolean {
-    return this.levels.get(line) ?? false;
-  }
-
-  onChange(listener: (line: number, asserted: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  set(line: number, asserted: boolean): void {
-    if ((this.levels.get(line) ?? false) === asserted) return;
-    this.levels.set(line, asserted);
-    for (const l of this.listeners) l(line, asserted);
-  }
-
-  async settle(): Promise<void> {
-    // Fake writes take effect at once.
-  }
-}
 
 /**
  * A register file with e1000-like interrupt registers: ICR read returns and clears the causes, ICS
@@ -104,25 +80,12 @@ export class FakeNic implements RegisterBackend {
   }
 }
 
-export interface KernelRig {
-  kernel: Kernel;
-  lines: FakeLines;
+export interface KernelRig extends KernelOnFakeLines {
   nic: FakeNic;
-  cleanup(): Promise<void>;
 }
 
 /** A kernel on fake lines with a temporary bug check directory. */
 export function makeKernelRig(opts: Omit<KernelOptions, 'lines' | 'bugCheckDir'> = {}): KernelRig {
-  const dir = mkdtempSync(join(tmpdir(), 'dirql-ndis-'));
-  const lines = new FakeLines();
-  const kernel = new Kernel({ ...opts, lines, bugCheckDir: dir });
-  const nic = new FakeNic(lines);
-  return {
-    kernel, lines, nic,
-    async cleanup() {
-      kernel.dispose();
-      if (kernel.stopped) await kernel.bugCheckReport;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const base = kernelOnFakeLines('dirql-ndis-', opts);
+  return { ...base, nic: new FakeNic(base.lines) };
 }
