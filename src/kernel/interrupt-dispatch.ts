@@ -162,7 +162,9 @@ export class InterruptController {
           break;
         }
       }
-      await k.settleLines();
+      const settling = k.settleLine(st.line);
+      if (settling) await settling;
+      if (k.stopped) throw k.stopped;
       if (st.objects.length === 0 || !k.lineSource?.isAsserted(st.line)) return;
       if (claimed) unclaimed = 0;
       else if (++unclaimed >= k.limits.interruptStormThreshold) {

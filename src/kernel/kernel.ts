@@ -749,11 +749,26 @@ export class Kernel extends EventEmitter {
     }
   }
 
-  /** Used by the interrupt dispatcher: lines.settle(), then stop if the driver crashed meanwhile. */
+  /** Used by quiesce: lines.settle(), then stop if the driver crashed meanwhile. */
   async settleLines(): Promise<void> {
     if (this.lineSource) await this.lineSource.settle();
     if (this.stopError) throw this.stopError;
   }
+
+  /**
+   * Used by the interrupt dispatcher after a line's ISRs: the source's settleLine(line) when it has
+   * one (it may skip the wait), else settle(). Undefined when there is nothing to wait for.
+   */
+  settleLine(line: number): Promise<void> | undefined {
+    const src = this.lineSource;
+    if (!src) return undefined;
+    const wait = src.settleLine ? src.settleLine(line) : src.settle();
+    return wait ? wait.then(this.throwIfStopped) : undefined;
+  }
+
+  private readonly throwIfStopped = (): void => {
+    if (this.stopError) throw this.stopError;
+  };
 
   // ---------------------------------------------------------------- watchdog and verifier
 

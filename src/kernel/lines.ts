@@ -9,4 +9,11 @@ export interface InterruptLineSource {
   onChange(listener: (line: number, asserted: boolean) => void): () => void;
   /** Make earlier posted writes take effect before the level is re-read (a qtest fence). */
   settle(): Promise<void>;
+  /**
+   * Optional, used after a line's ISRs ran, instead of settle(): make `line`'s level current enough
+   * to decide whether to enter the ISRs again. A source that knows the reported level cannot be
+   * stale in a way that matters may skip the wait (return undefined): a low level that a posted
+   * write is about to raise is reported as a level change later, and the kernel takes it then.
+   */
+  settleLine?(line: number): Promise<void> | undefined;
 }

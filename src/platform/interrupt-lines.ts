@@ -20,6 +20,8 @@ export interface IrqEventSource {
   off(event: 'irq', listener: (line: number, raised: boolean) => void): unknown;
   lineLevel(line: number): boolean;
   fence(): Promise<void>;
+  /** Commands sent and not yet answered (posted writes included); absent: unknown, always fence. */
+  readonly inFlight?: number;
 }
 
 /**
@@ -80,6 +82,19 @@ export class IrqLines implements InterruptLineSource {
   }
 
   settle(): Promise<void> {
+    return this.source.fence();
+  }
+
+  /**
+   * After the ISRs of `line` ran (the kernel's question "enter them again?"). A fence is needed
+   * only when the reported level is high while commands are unanswered: a posted write may be
+   * about to lower it. A low level needs none (if a posted write raises the line, QEMU reports it
+   * and the kernel takes the interrupt then), nor does a high one with nothing in flight (QEMU
+   * reports a level change before the reply to the command that caused it).
+   */
+  settleLine(line: number): Promise<void> | undefined {
+    if (!this.source.lineLevel(line)) return undefined;
+    if (this.source.inFlight === 0) return undefined;
     return this.source.fence();
   }
 
