@@ -10,6 +10,7 @@ import { Icr, Rctl, Reg, Tctl } from '../../../src/drivers/e1000/registers.ts';
 import { Irql } from '../../../src/kernel/index.ts';
 import { NtStatus, type WdfRequestCompletion } from '../../../src/wdf/index.ts';
 import { padded, testFrame } from '../e1000-miniport/rig.ts';
+import { sendThroughRing } from '../e1000-miniport/fake-machine.ts';
 import { bringUpKmdf, drainRx, until, type KmdfStack } from './stack.ts';
 
 let stack: KmdfStack | undefined;
@@ -17,18 +18,6 @@ afterEach(async () => {
   await stack?.cleanup();
   stack = undefined;
 });
-
-async function sendThroughRing(s: KmdfStack, frames: Buffer[]): Promise<void> {
-  const producer = s.txRing.producer();
-  let next = 0;
-  while (next < frames.length) {
-    next += producer.enqueueBatch(frames.slice(next));
-    s.edge.kick();
-    await until(() => s.nic.sent.length >= next, 'the NIC to send what was queued');
-  }
-  await until(() => s.txRing.stats().dequeued === frames.length, 'every TX slot released');
-  producer.close();
-}
 
 describe('KMDF e1000 driver (fake NIC)', () => {
   it('starts: PrepareHardware initialises the core, interrupts connected and enabled, the core unmasks the NIC after D0 entry', async () => {

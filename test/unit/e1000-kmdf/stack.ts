@@ -2,16 +2,16 @@
  * The KMDF e1000 driver and its request-based upper edge on the KMDF facade and the kernel model,
  * with the fake 82540EM underneath: the host's composition without QEMU.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { e1000KmdfDriverEntry, type E1000KmdfDevice, type E1000KmdfOptions } from '../../../src/drivers/e1000/kmdf/index.ts';
 import { registerName } from '../../../src/drivers/e1000/registers.ts';
-import { Kernel } from '../../../src/kernel/index.ts';
+import type { Kernel } from '../../../src/kernel/index.ts';
 import { PacketRing } from '../../../src/ring/index.ts';
 import { KmdfIoEdge } from '../../../src/upper-edge/kmdf-io.ts';
 import { WdfFramework, type WDFDEVICE } from '../../../src/wdf/index.ts';
-import { FakeE1000, LINE, BumpDma, FakeLines, TestMemory } from '../e1000-miniport/fake-nic.ts';
+import { LINE, type BumpDma, type FakeE1000 } from '../e1000-miniport/fake-nic.ts';
+import { fakeE1000Machine } from '../e1000-miniport/fake-machine.ts';
+
+export { drainRx, until } from '../e1000-miniport/fake-machine.ts';
 
 export interface KmdfStack {
   kernel: Kernel;
@@ -38,12 +38,8 @@ export interface KmdfStackOptions extends Partial<Omit<E1000KmdfOptions, 'memory
 }
 
 export async function bringUpKmdf(opts: KmdfStackOptions = {}): Promise<KmdfStack> {
-  const dir = mkdtempSync(join(tmpdir(), 'dirql-kmdf-e1000-'));
-  const lines = new FakeLines();
-  const kernel = new Kernel({ lines, bugCheckDir: dir, processors: opts.processors ?? 1, seed: opts.seed ?? 1 });
-  const memory = new TestMemory();
-  const dma = new BumpDma();
-  const nic = new FakeE1000(memory, lines, kernel);
+  const machine = fakeE1000Machine('dirql-kmdf-e1000-', { processors: opts.processors ?? 1, seed: opts.seed ?? 1 });
+  const { kernel, memory, dma, nic } = machine;
   const wdf = new WdfFramework(kernel, { name: 'e1000' });
   const { processors: _p, seed: _s, readsPending, withoutEdge, ...driverOptions } = opts;
   await wdf.loadDriver(e1000KmdfDriverEntry({ txRingSize: 64, rxRingSize: 64, receiveBatch: 16, ...driverOptions, memory, dma }));
@@ -59,27 +55,9 @@ export async function bringUpKmdf(opts: KmdfStackOptions = {}): Promise<KmdfStac
     startEdge: () => edge.start(device, driver.core!.link.up),
     async cleanup() {
       await edge.stop();
-      kernel.dispose();
-      if (kernel.stopped) await kernel.bugCheckReport;
-      rmSync(dir, { recursive: true, force: true });
+      await machine.cleanup();
     },
   };
   if (!withoutEdge) s.startEdge();
   return s;
-}
-
-export async function until(done: () => boolean, what: string, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-export function drainRx(ring: PacketRing): Buffer[] {
-  const consumer = ring.consumer();
-  const out: Buffer[] = [];
-  while (consumer.dequeueBatch((view, length) => out.push(Buffer.from(view.subarray(0, length)))) > 0);
-  consumer.close();
-  return out;
 }

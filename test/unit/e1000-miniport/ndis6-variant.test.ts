@@ -2,19 +2,17 @@
  * The NDIS 6 e1000 miniport and the NDIS 6 upper edge on the NDIS 6 facade and the kernel model,
  * with the fake 82540EM underneath: the same composition as the host, without QEMU.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerE1000Ndis6, type E1000Ndis6Adapter } from '../../../src/drivers/e1000/ndis6/index.ts';
 import { Rctl, Reg, registerName } from '../../../src/drivers/e1000/registers.ts';
-import { Kernel } from '../../../src/kernel/index.ts';
+import type { Kernel } from '../../../src/kernel/index.ts';
 import {
   MediaConnectState, Ndis6, NdisPacketType, NdisStatus, Oid, type MiniportAdapter, type NdisStatisticsInfo, type NetBufferList,
 } from '../../../src/ndis/ndis6/index.ts';
 import { PacketRing } from '../../../src/ring/index.ts';
 import { Ndis6ProtocolEdge } from '../../../src/upper-edge/index.ts';
-import { FakeE1000, LINE, BumpDma, FakeLines, TestMemory } from './fake-nic.ts';
+import { LINE, type BumpDma, type FakeE1000 } from './fake-nic.ts';
+import { drainRx, fakeE1000Machine, until } from './fake-machine.ts';
 import { padded, testFrame } from './rig.ts';
 
 interface Stack {
@@ -37,12 +35,8 @@ afterEach(async () => {
 });
 
 async function bringUp(): Promise<Stack> {
-  const dir = mkdtempSync(join(tmpdir(), 'dirql-ndis6-e1000-'));
-  const lines = new FakeLines();
-  const kernel = new Kernel({ lines, bugCheckDir: dir });
-  const memory = new TestMemory();
-  const dma = new BumpDma();
-  const nic = new FakeE1000(memory, lines, kernel);
+  const machine = fakeE1000Machine('dirql-ndis6-e1000-');
+  const { kernel, memory, dma, nic } = machine;
   const ndis = new Ndis6(kernel);
   const driver = registerE1000Ndis6(ndis, { txRingSize: 64, rxRingSize: 64, receiveBatch: 16 });
   const rxRing = new PacketRing({ slotCount: 256 });
@@ -56,28 +50,10 @@ async function bringUp(): Promise<Stack> {
     kernel, nic, ndis, adapter, miniport: adapter.context as E1000Ndis6Adapter, edge, rxRing, txRing, dma,
     async cleanup() {
       await edge.stop();
-      kernel.dispose();
-      if (kernel.stopped) await kernel.bugCheckReport;
-      rmSync(dir, { recursive: true, force: true });
+      await machine.cleanup();
     },
   };
   return s;
-}
-
-async function until(done: () => boolean, what: string, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-function drainRx(ring: PacketRing): Buffer[] {
-  const consumer = ring.consumer();
-  const out: Buffer[] = [];
-  while (consumer.dequeueBatch((view, length) => out.push(Buffer.from(view.subarray(0, length)))) > 0);
-  consumer.close();
-  return out;
 }
 
 describe('NDIS 6 e1000 miniport with the NDIS 6 upper edge (fake NIC)', () => {

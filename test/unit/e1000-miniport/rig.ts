@@ -3,14 +3,12 @@
  * directly on kernel calls (connectInterrupt, synchronizeExecution, insertQueueDpc, spin locks),
  * playing the part a facade variant plays in production.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { E1000Adapter, type E1000AdapterOptions, type MiniportEdge, type ReceiveBatch, type SendOutcome } from '../../../src/drivers/e1000/miniport/index.ts';
 import type { LinkState } from '../../../src/drivers/e1000/nic.ts';
 import { registerName } from '../../../src/drivers/e1000/registers.ts';
 import { DeviceRegisters, Dpc, Irql, Kernel, type InterruptObject } from '../../../src/kernel/index.ts';
-import { FakeE1000, LINE, BumpDma, FakeLines, TestMemory } from './fake-nic.ts';
+import { LINE, type BumpDma, type FakeE1000 } from './fake-nic.ts';
+import { fakeE1000Machine } from './fake-machine.ts';
 
 export interface RigOptions extends Partial<Omit<E1000AdapterOptions, 'registers' | 'memory' | 'dma'>> {
   processors?: number;
@@ -97,12 +95,8 @@ export interface Rig {
 }
 
 export function makeRig(opts: RigOptions = {}): Rig {
-  const dir = mkdtempSync(join(tmpdir(), 'dirql-miniport-'));
-  const lines = new FakeLines();
-  const kernel = new Kernel({ processors: opts.processors ?? 1, seed: opts.seed ?? 1, lines, bugCheckDir: dir });
-  const memory = new TestMemory();
-  const dma = new BumpDma();
-  const nic = new FakeE1000(memory, lines, kernel);
+  const machine = fakeE1000Machine('dirql-miniport-', { processors: opts.processors ?? 1, seed: opts.seed ?? 1 });
+  const { kernel, memory, dma, nic } = machine;
   const registers = new DeviceRegisters(kernel, nic, { name: 'e1000', registerName });
   const edge = new TestEdge(kernel);
   edge.holdReceives = opts.holdReceives ?? false;
@@ -144,11 +138,7 @@ export function makeRig(opts: RigOptions = {}): Rig {
         adapter.release();
       });
     },
-    async cleanup() {
-      kernel.dispose();
-      if (kernel.stopped) await kernel.bugCheckReport;
-      rmSync(dir, { recursive: true, force: true });
-    },
+    cleanup: () => machine.cleanup(),
   };
   return rig;
 }

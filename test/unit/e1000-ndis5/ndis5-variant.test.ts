@@ -12,6 +12,7 @@ import {
 } from '../../../src/ndis/ndis5/index.ts';
 import { LINE, type FakeLines } from '../e1000-miniport/fake-nic.ts';
 import { padded, testFrame } from '../e1000-miniport/rig.ts';
+import { sendThroughRing } from '../e1000-miniport/fake-machine.ts';
 import { bringUpNdis5, drainRx, until, type Ndis5Stack } from './stack.ts';
 
 let stack: Ndis5Stack | undefined;
@@ -19,18 +20,6 @@ afterEach(async () => {
   await stack?.cleanup();
   stack = undefined;
 });
-
-async function sendThroughRing(s: Ndis5Stack, frames: Buffer[]): Promise<void> {
-  const producer = s.txRing.producer();
-  let next = 0;
-  while (next < frames.length) {
-    next += producer.enqueueBatch(frames.slice(next));
-    s.edge.kick();
-    await until(() => s.nic.sent.length >= next, 'the NIC to send what was queued');
-  }
-  await until(() => s.txRing.stats().dequeued === frames.length, 'every TX slot released');
-  producer.close();
-}
 
 describe('NDIS 5 e1000 miniport (fake NIC)', () => {
   it('initializes as a deserialized bus master with MiniportISR on a shared line, interrupts unmasked, link read by the protocol', async () => {

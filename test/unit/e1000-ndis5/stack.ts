@@ -2,16 +2,16 @@
  * The NDIS 5 e1000 miniport and the NDIS 5 upper edge on the NDIS 5 facade and the kernel model,
  * with the fake 82540EM underneath: the host's composition without QEMU.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { registerE1000Ndis5, type E1000Ndis5Adapter, type E1000Ndis5Options } from '../../../src/drivers/e1000/ndis5/index.ts';
 import { registerName } from '../../../src/drivers/e1000/registers.ts';
-import { Kernel } from '../../../src/kernel/index.ts';
+import type { Kernel } from '../../../src/kernel/index.ts';
 import { Ndis5, type Ndis5Adapter, type ProtocolBinding5 } from '../../../src/ndis/ndis5/index.ts';
 import { PacketRing } from '../../../src/ring/index.ts';
 import { Ndis5ProtocolEdge } from '../../../src/upper-edge/ndis5-protocol.ts';
-import { FakeE1000, LINE, BumpDma, FakeLines, TestMemory } from '../e1000-miniport/fake-nic.ts';
+import { LINE, type BumpDma, type FakeE1000, type FakeLines } from '../e1000-miniport/fake-nic.ts';
+import { fakeE1000Machine } from '../e1000-miniport/fake-machine.ts';
+
+export { drainRx, until } from '../e1000-miniport/fake-machine.ts';
 
 export interface Ndis5Stack {
   kernel: Kernel;
@@ -38,12 +38,8 @@ export interface StackOptions extends E1000Ndis5Options {
 }
 
 export async function bringUpNdis5(opts: StackOptions = {}): Promise<Ndis5Stack> {
-  const dir = mkdtempSync(join(tmpdir(), 'dirql-ndis5-e1000-'));
-  const lines = new FakeLines();
-  const kernel = new Kernel({ lines, bugCheckDir: dir, processors: opts.processors ?? 1, seed: opts.seed ?? 1 });
-  const memory = new TestMemory();
-  const dma = new BumpDma();
-  const nic = new FakeE1000(memory, lines, kernel);
+  const machine = fakeE1000Machine('dirql-ndis5-e1000-', { processors: opts.processors ?? 1, seed: opts.seed ?? 1 });
+  const { kernel, lines, memory, dma, nic } = machine;
   const ndis = new Ndis5(kernel);
   const { processors: _p, seed: _s, binding, beforeInitialize, ...driverOptions } = opts;
   const driver = registerE1000Ndis5(ndis, { txRingSize: 64, rxRingSize: 64, receiveBatch: 16, ...driverOptions });
@@ -59,25 +55,7 @@ export async function bringUpNdis5(opts: StackOptions = {}): Promise<Ndis5Stack>
     kernel, lines, nic, ndis, adapter, miniport: adapter.context as E1000Ndis5Adapter, edge, rxRing, txRing, dma,
     async cleanup() {
       await edge.stop();
-      kernel.dispose();
-      if (kernel.stopped) await kernel.bugCheckReport;
-      rmSync(dir, { recursive: true, force: true });
+      await machine.cleanup();
     },
   };
-}
-
-export async function until(done: () => boolean, what: string, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-export function drainRx(ring: PacketRing): Buffer[] {
-  const consumer = ring.consumer();
-  const out: Buffer[] = [];
-  while (consumer.dequeueBatch((view, length) => out.push(Buffer.from(view.subarray(0, length)))) > 0);
-  consumer.close();
-  return out;
 }
