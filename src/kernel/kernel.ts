@@ -420,17 +420,29 @@ export class Kernel extends EventEmitter {
     }
   }
 
-  /** P has pending work and nobody may reach a preemption point soon: let it take the work on its own. */
+  /**
+   * P has pending work and nobody may reach a preemption point soon: let it take the work on its own.
+   * With one processor that runs nothing, there is no choice for the scheduler to make, so the work
+   * starts on a microtask (as soon as the code that raised the line or queued the DPC returns)
+   * rather than on the next dispatch tick, which would first wait for every other I/O callback of
+   * this event-loop turn (the wire's datagrams, for one).
+   */
   requestService(P: Processor): void {
     if (P.serviceRequested || !this.hasWork(P)) return;
     P.serviceRequested = true;
+    if (!this.multi && P.idle) {
+      queueMicrotask(() => this.startService(P));
+      return;
+    }
     this.scheduler.park(null)
-      .then(() => {
-        P.serviceRequested = false;
-        this.scheduler.wake();
-        return this.service(P);
-      })
+      .then(() => this.startService(P))
       .catch((err: unknown) => this.detachedFailure(err));
+  }
+
+  private startService(P: Processor): void {
+    P.serviceRequested = false;
+    this.scheduler.wake();
+    this.service(P).catch((err: unknown) => this.detachedFailure(err));
   }
 
   private detachedFailure(err: unknown): void {
