@@ -23,6 +23,7 @@ import {
 import type { LinkState } from '../nic.ts';
 import { InFlightQueue } from './packet-queue.ts';
 import { linkSpeed100bps } from '../common/ndis-oid.ts';
+import { ndisAdapterLock } from '../common/ndis-lock.ts';
 
 const log = logger('e1000.ndis5');
 
@@ -153,12 +154,7 @@ export class E1000Ndis5Adapter implements MiniportEdge {
 
   /** NDIS_SPIN_LOCK: NdisAcquireSpinLock keeps the old IRQL in the lock, NdisReleaseSpinLock restores it. */
   createLock(name: string): AdapterLock {
-    const ndis = this.ndis;
-    const lock = ndis.allocateSpinLock(name);
-    return {
-      acquire: () => ndis.acquireSpinLock(lock),
-      release: () => ndis.releaseSpinLock(lock),
-    };
+    return ndisAdapterLock(this.ndis, name);
   }
 
   /** NdisMSleep. */

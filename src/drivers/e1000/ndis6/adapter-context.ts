@@ -27,6 +27,7 @@ import {
 } from '../miniport/index.ts';
 import type { LinkState } from '../nic.ts';
 import { NblQueue } from './nbl-queue.ts';
+import { ndisAdapterLock } from '../common/ndis-lock.ts';
 
 const log = logger('e1000.ndis6');
 
@@ -88,12 +89,7 @@ export class E1000Ndis6Adapter implements MiniportEdge {
 
   /** NDIS_SPIN_LOCK: NdisAcquireSpinLock keeps the old IRQL in the lock, NdisReleaseSpinLock restores it. */
   createLock(name: string): AdapterLock {
-    const ndis = this.ndis;
-    const lock = ndis.allocateSpinLock(name);
-    return {
-      acquire: () => ndis.acquireSpinLock(lock),
-      release: () => ndis.releaseSpinLock(lock),
-    };
+    return ndisAdapterLock(this.ndis, name);
   }
 
   /** NdisMSleep. */
