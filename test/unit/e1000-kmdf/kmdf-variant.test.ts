@@ -11,6 +11,7 @@ import { Irql } from '../../../src/kernel/index.ts';
 import { NtStatus, type WdfRequestCompletion } from '../../../src/wdf/index.ts';
 import { padded, testFrame } from '../e1000-miniport/rig.ts';
 import { sendThroughRing } from '../e1000-miniport/fake-machine.ts';
+import { expectInterleavedExchangeIntact } from '../e1000-miniport/interleaved-exchange.ts';
 import { bringUpKmdf, drainRx, until, type KmdfStack } from './stack.ts';
 
 let stack: KmdfStack | undefined;
@@ -173,23 +174,6 @@ describe('KMDF e1000 driver (fake NIC)', () => {
 
   it.each([1, 2, 3, 4])('on two processors (seed %i), sends and receives interleave with nothing lost, reordered or corrupted', async (seed) => {
     stack = await bringUpKmdf({ processors: 2, seed });
-    const s = stack;
-    const tx = Array.from({ length: 400 }, (_, i) => testFrame(i, 60 + ((i * 37) % 1455)));
-    const rx = Array.from({ length: 200 }, (_, i) => testFrame(i, 60 + ((i * 41) % 1400), 3));
-    const producer = s.txRing.producer();
-    let next = 0;
-    let injected = 0;
-    while (next < tx.length) {
-      next += producer.enqueueBatch(tx.slice(next, next + 50));
-      s.edge.kick();
-      for (let k = 0; k < 25 && injected < rx.length; k++) s.nic.inject(rx[injected++]!);
-      await until(() => s.nic.sent.length >= next, 'the NIC to send what was queued');
-    }
-    producer.close();
-    await s.kernel.quiesce();
-    await until(() => s.rxRing.stats().enqueued === rx.length, 'every received frame in the RX ring');
-    expect(drainRx(s.rxRing)).toEqual(rx.map(padded));
-    expect(s.nic.sent.every((f, i) => f.equals(tx[i]!))).toBe(true);
-    expect(s.kernel.stopped).toBeNull();
+    await expectInterleavedExchangeIntact(stack);
   });
 });
