@@ -11,7 +11,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -51,6 +51,8 @@ const qemuVersion = (() => {
 })();
 
 const started = Date.now();
+// The machine may be shared: the load when the run began says how much the figures can be trusted.
+const loadAtStart = loadavg().map((v) => round(v, 2));
 
 if (want('mmio')) {
   type M = import('./mmio.ts').MmioResult;
@@ -138,7 +140,7 @@ section('latency', () => {
 const report = {
   date: new Date(started).toISOString(),
   durationS: round((Date.now() - started) / 1000, 1),
-  machine: { cpu: cpus()[0]?.model, cpus: cpus().length, memoryGiB: round(totalmem() / 2 ** 30, 1) },
+  machine: { cpu: cpus()[0]?.model, cpus: cpus().length, memoryGiB: round(totalmem() / 2 ** 30, 1), loadAverageAtStart: loadAtStart },
   node: process.version,
   qemu: qemuVersion,
   quick,
@@ -157,6 +159,7 @@ const stamp = report.date.replace(/[:.]/g, '-');
 writeFileSync(join(outDir, `bench-${stamp}.json`), JSON.stringify(report, null, 2));
 writeFileSync(join(outDir, 'latest.json'), JSON.stringify(report, null, 2));
 console.log(`\nwrote bench/results/bench-${stamp}.json (${report.durationS} s)`);
+console.log(`load average at start: ${loadAtStart.join(', ')} (${cpus().length} CPUs)`);
 if (failures.length > 0) {
   console.error(`failed sections: ${failures.join(', ')}`);
   process.exitCode = 1;
