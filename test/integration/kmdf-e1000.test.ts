@@ -6,14 +6,12 @@
  */
 process.env.DIRQL_LOG ??= 'silent';
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WirePeer } from '../../harness/index.ts';
-import { DriverHost } from '../../src/host/driver-host.ts';
+import type { WirePeer } from '../../harness/index.ts';
+import type { DriverHost } from '../../src/host/driver-host.ts';
 import {
   CLEAN, RX_WINDOW, describeRate, expectCountersAgree, expectSilenceAfterHalt, flapLink, receiveFromPeer, sendToPeer, type ExchangeResult,
+  closeHostWithPeer, openHostWithPeer, type HostWithPeer,
 } from './support/e1000-exchange.ts';
 
 const FRAMES = 10_000;
@@ -21,23 +19,16 @@ const FRAMES = 10_000;
 describe('KMDF e1000 driver on QEMU', () => {
   let host: DriverHost;
   let peer: WirePeer;
-  let crashDir: string;
+  let f: HostWithPeer | undefined;
   let tx: ExchangeResult;
   let rx: ExchangeResult;
 
   beforeAll(async () => {
-    crashDir = mkdtempSync(join(tmpdir(), 'dirql-kmdf-'));
-    peer = await WirePeer.open();
-    host = await DriverHost.start({ framework: 'kmdf', wire: { peerPort: peer.port }, bugCheckDir: crashDir });
-    await peer.connect(host.machine.wire.qemuPort);
+    f = await openHostWithPeer('dirql-kmdf-', { framework: 'kmdf' });
+    ({ host, peer } = f);
   });
 
-  afterAll(async () => {
-    await host?.stop();
-    await peer?.close();
-    if (host?.bugCheck) console.error(host.bugCheckText());
-    rmSync(crashDir, { recursive: true, force: true });
-  });
+  afterAll(() => closeHostWithPeer(f));
 
   it('starts the device: MAC from the EEPROM, link up, EvtInterruptIsr connected on the shared INTx line', () => {
     expect(host.mac).toBe(host.machine.nic.mac);

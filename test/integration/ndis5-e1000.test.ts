@@ -7,51 +7,25 @@
  */
 process.env.DIRQL_LOG ??= 'silent';
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WirePeer } from '../../harness/index.ts';
-import { DriverHost } from '../../src/host/driver-host.ts';
 import { registerFramework } from '../../src/host/frameworks/index.ts';
 import { startNdis5Variant, startVariant } from '../../src/host/frameworks/ndis5.ts';
 import {
-  CLEAN, RX_WINDOW, describeRate, expectCountersAgree, expectSilenceAfterHalt, flapLink, receiveFromPeer, sendToPeer, type ExchangeResult,
+  CLEAN, RX_WINDOW, closeHostWithPeer, describeRate, expectCountersAgree, expectSilenceAfterHalt, flapLink, openHostWithPeer, receiveFromPeer, sendToPeer,
+  type ExchangeResult, type HostWithPeer,
 } from './support/e1000-exchange.ts';
 
 const FRAMES = 10_000;
 
-interface Fixture {
-  host: DriverHost;
-  peer: WirePeer;
-  crashDir: string;
-}
-
-async function open(): Promise<Fixture> {
-  const crashDir = mkdtempSync(join(tmpdir(), 'dirql-ndis5-'));
-  const peer = await WirePeer.open();
-  const host = await DriverHost.start({ framework: 'ndis5', wire: { peerPort: peer.port }, bugCheckDir: crashDir });
-  await peer.connect(host.machine.wire.qemuPort);
-  return { host, peer, crashDir };
-}
-
-async function close(f: Fixture | undefined): Promise<void> {
-  if (!f) return;
-  await f.host.stop();
-  await f.peer.close();
-  if (f.host.bugCheck) console.error(f.host.bugCheckText());
-  rmSync(f.crashDir, { recursive: true, force: true });
-}
-
 describe('NDIS 5 e1000 miniport on QEMU (MiniportISR, shared line)', () => {
-  let f: Fixture;
+  let f: HostWithPeer;
   let tx: ExchangeResult;
   let rx: ExchangeResult;
 
   beforeAll(async () => {
-    f = await open();
+    f = await openHostWithPeer('dirql-ndis5-', { framework: 'ndis5' });
   });
-  afterAll(() => close(f));
+  afterAll(() => closeHostWithPeer(f));
 
   it('initialises: MAC from the EEPROM, link up as the protocol sees it, MiniportISR registered for a shared line', () => {
     const { host } = f;
@@ -99,19 +73,19 @@ describe('NDIS 5 e1000 miniport on QEMU (MiniportISR, shared line)', () => {
 
 describe("NDIS 5 e1000 miniport on QEMU (no RequestIsr: NDIS' ISR calls MiniportDisableInterrupt)", () => {
   const SOME = 2_000;
-  let f: Fixture;
+  let f: HostWithPeer;
   let tx: ExchangeResult;
   let rx: ExchangeResult;
 
   beforeAll(async () => {
     registerFramework('ndis5', async () => (ctx) => startNdis5Variant(ctx, { interruptMode: 'disable' }));
     try {
-      f = await open();
+      f = await openHostWithPeer('dirql-ndis5-', { framework: 'ndis5' });
     } finally {
       registerFramework('ndis5', async () => startVariant);
     }
   });
-  afterAll(() => close(f));
+  afterAll(() => closeHostWithPeer(f));
 
   it('registers a non-shared line handled by MiniportDisableInterrupt', () => {
     const line = f.host.kernel.connectedInterrupts.find((i) => i.line === f.host.machine.nic.irqLine);

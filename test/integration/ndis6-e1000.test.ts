@@ -5,17 +5,15 @@
  */
 process.env.DIRQL_LOG ??= 'silent';
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TrafficGenerator, WirePeer, linkDown, linkUp } from '../../harness/index.ts';
+import { TrafficGenerator, linkDown, linkUp, type WirePeer } from '../../harness/index.ts';
 import { NIC_ID } from '../../qemu/stub-config.ts';
 import { Icr, Reg } from '../../src/drivers/e1000/registers.ts';
-import { DriverHost } from '../../src/host/driver-host.ts';
+import type { DriverHost } from '../../src/host/driver-host.ts';
 import {
   CLEAN, RX_WINDOW, describeRate, expectCountersAgree, receiveFromPeer, sendToPeer, until, type ExchangeResult,
+  closeHostWithPeer, openHostWithPeer, type HostWithPeer,
 } from './support/e1000-exchange.ts';
 
 const FRAMES = 10_000;
@@ -26,23 +24,16 @@ describe.each([
 ])('NDIS 6 e1000 miniport on QEMU ($processors processor(s), seed $seed)', ({ processors, seed }) => {
   let host: DriverHost;
   let peer: WirePeer;
-  let crashDir: string;
+  let f: HostWithPeer | undefined;
   let tx: ExchangeResult;
   let rx: ExchangeResult;
 
   beforeAll(async () => {
-    crashDir = mkdtempSync(join(tmpdir(), 'dirql-ndis6-'));
-    peer = await WirePeer.open();
-    host = await DriverHost.start({ framework: 'ndis6', processors, seed, wire: { peerPort: peer.port }, bugCheckDir: crashDir });
-    await peer.connect(host.machine.wire.qemuPort);
+    f = await openHostWithPeer('dirql-ndis6-', { framework: 'ndis6', processors, seed });
+    ({ host, peer } = f);
   });
 
-  afterAll(async () => {
-    await host?.stop();
-    await peer?.close();
-    if (host?.bugCheck) console.error(host.bugCheckText());
-    rmSync(crashDir, { recursive: true, force: true });
-  });
+  afterAll(() => closeHostWithPeer(f));
 
   it('initialises: MAC from the EEPROM, link up as the upper edge sees it', () => {
     expect(host.mac).toBe(host.machine.nic.mac);

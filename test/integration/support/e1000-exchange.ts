@@ -3,12 +3,15 @@
  * integration tests: frames go through the host's PacketRings on one side and the UDP wire on the
  * other, and each direction is checked frame by frame with a FrameVerifier.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
-import { FrameVerifier, TrafficGenerator, linkDown, linkUp, type WirePeer } from '../../../harness/index.ts';
+import { FrameVerifier, TrafficGenerator, WirePeer, linkDown, linkUp } from '../../../harness/index.ts';
 import { NIC_ID } from '../../../qemu/stub-config.ts';
 import { Icr, Reg } from '../../../src/drivers/e1000/registers.ts';
-import type { DriverHost } from '../../../src/host/driver-host.ts';
+import { DriverHost, type DriverHostOptions } from '../../../src/host/driver-host.ts';
 
 export const PEER_MAC = '02:00:00:00:00:01';
 /** Frames the host may have in the TX ring ahead of what the peer has read (the peer drains on this event loop). */
@@ -22,6 +25,40 @@ export async function until(what: string, done: () => boolean, timeoutMs: number
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(5);
   }
+}
+
+/** A DriverHost on QEMU whose NIC's wire is a WirePeer, with its own bug check directory. */
+export interface HostWithPeer {
+  host: DriverHost;
+  peer: WirePeer;
+  crashDir: string;
+}
+
+/** Start the host (bug checks into a fresh `${tmpPrefix}XXXXXX`) wired to a new peer; what was opened is closed again if any step fails. */
+export async function openHostWithPeer(tmpPrefix: string, opts: Omit<DriverHostOptions, 'wire' | 'bugCheckDir'>): Promise<HostWithPeer> {
+  const crashDir = mkdtempSync(join(tmpdir(), tmpPrefix));
+  let peer: WirePeer | undefined;
+  let host: DriverHost | undefined;
+  try {
+    peer = await WirePeer.open();
+    host = await DriverHost.start({ ...opts, wire: { peerPort: peer.port }, bugCheckDir: crashDir });
+    await peer.connect(host.machine.wire.qemuPort);
+    return { host, peer, crashDir };
+  } catch (err) {
+    await host?.stop();
+    await peer?.close();
+    rmSync(crashDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Stop the host and the peer, print a bug check if there was one, remove the directory. */
+export async function closeHostWithPeer(f: HostWithPeer | undefined): Promise<void> {
+  if (!f) return;
+  await f.host.stop();
+  await f.peer.close();
+  if (f.host.bugCheck) console.error(f.host.bugCheckText());
+  rmSync(f.crashDir, { recursive: true, force: true });
 }
 
 export interface ExchangeResult {
