@@ -3,6 +3,7 @@ import { registerName } from '../../drivers/e1000/registers.ts';
 import { KmdfIoEdge } from '../../upper-edge/kmdf-io.ts';
 import { logger } from '../../util/log.ts';
 import { WdfFramework } from '../../wdf/index.ts';
+import { coreSettings } from './machine-resources.ts';
 import { runningVariant } from './running-variant.ts';
 import type { RunningVariant, VariantContext } from './variant.ts';
 
@@ -17,12 +18,7 @@ const log = logger('host.kmdf');
 export async function startVariant(ctx: VariantContext): Promise<RunningVariant> {
   const { kernel, machine, settings } = ctx;
   const wdf = new WdfFramework(kernel, { name: 'e1000' });
-  await wdf.loadDriver(e1000KmdfDriverEntry({
-    memory: machine.memory, dma: machine.dma,
-    txRingSize: settings.txRingSize, rxRingSize: settings.rxRingSize,
-    receiveBatch: settings.receiveBatch, receiveBudget: settings.receiveBudget,
-    throttle: settings.throttle, mac: settings.mac,
-  }));
+  await wdf.loadDriver(e1000KmdfDriverEntry({ memory: machine.memory, dma: machine.dma, ...coreSettings(settings) }));
   const device = await wdf.addDevice();
   const driver = wdf.getContext<E1000KmdfDevice>(device);
   const edge = new KmdfIoEdge(wdf, {

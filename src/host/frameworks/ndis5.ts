@@ -1,8 +1,8 @@
 import { E1000Ndis5Adapter, registerE1000Ndis5, type Ndis5InterruptMode } from '../../drivers/e1000/ndis5/index.ts';
-import { registerName } from '../../drivers/e1000/registers.ts';
 import { Ndis5 } from '../../ndis/ndis5/index.ts';
 import { Ndis5ProtocolEdge } from '../../upper-edge/ndis5-protocol.ts';
 import { logger } from '../../util/log.ts';
+import { coreSettings, ndisAdapterResources } from './machine-resources.ts';
 import { runningVariant } from './running-variant.ts';
 import type { RunningVariant, VariantContext } from './variant.ts';
 
@@ -21,23 +21,11 @@ export interface Ndis5VariantOptions {
 export async function startNdis5Variant(ctx: VariantContext, opts: Ndis5VariantOptions = {}): Promise<RunningVariant> {
   const { kernel, machine, settings } = ctx;
   const ndis = new Ndis5(kernel);
-  const driver = registerE1000Ndis5(ndis, {
-    txRingSize: settings.txRingSize, rxRingSize: settings.rxRingSize,
-    receiveBatch: settings.receiveBatch, receiveBudget: settings.receiveBudget,
-    throttle: settings.throttle, mac: settings.mac, interruptMode: opts.interruptMode,
-  });
+  const driver = registerE1000Ndis5(ndis, { ...coreSettings(settings), interruptMode: opts.interruptMode });
   const edge = new Ndis5ProtocolEdge(ndis, {
     rxRing: ctx.rxRing, txRing: ctx.txRing, sendPoolSize: settings.sendPoolSize, sendBatch: settings.sendBatch,
   });
-  const adapter = await ndis.initializeMiniport(driver, {
-    registers: machine.nic.registers,
-    registerName,
-    interrupt: { line: machine.nic.irqLine },
-    memory: machine.memory,
-    dma: machine.dma,
-    macAddress: machine.nic.mac,
-    name: 'e1000',
-  }, { binding: edge });
+  const adapter = await ndis.initializeMiniport(driver, ndisAdapterResources(machine), { binding: edge });
   const miniport = adapter.context as E1000Ndis5Adapter;
   try {
     await edge.bind(adapter);

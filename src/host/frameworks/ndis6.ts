@@ -1,8 +1,8 @@
 import { E1000Ndis6Adapter, registerE1000Ndis6 } from '../../drivers/e1000/ndis6/index.ts';
-import { registerName } from '../../drivers/e1000/registers.ts';
 import { Ndis6 } from '../../ndis/ndis6/index.ts';
 import { Ndis6ProtocolEdge } from '../../upper-edge/index.ts';
 import { logger } from '../../util/log.ts';
+import { coreSettings, ndisAdapterResources } from './machine-resources.ts';
 import { runningVariant } from './running-variant.ts';
 import type { RunningVariant, VariantContext } from './variant.ts';
 
@@ -16,25 +16,13 @@ const log = logger('host.ndis6');
 export async function startVariant(ctx: VariantContext): Promise<RunningVariant> {
   const { kernel, machine, settings } = ctx;
   const ndis = new Ndis6(kernel);
-  const driver = registerE1000Ndis6(ndis, {
-    txRingSize: settings.txRingSize, rxRingSize: settings.rxRingSize,
-    receiveBatch: settings.receiveBatch, receiveBudget: settings.receiveBudget,
-    throttle: settings.throttle, mac: settings.mac,
-  });
+  const driver = registerE1000Ndis6(ndis, coreSettings(settings));
   const edge = new Ndis6ProtocolEdge(ndis, {
     rxRing: ctx.rxRing, txRing: ctx.txRing, sendPoolSize: settings.sendPoolSize, sendBatch: settings.sendBatch,
   });
   let adapter;
   try {
-    adapter = await ndis.initializeMiniport(driver, {
-      registers: machine.nic.registers,
-      registerName,
-      interrupt: { line: machine.nic.irqLine },
-      memory: machine.memory,
-      dma: machine.dma,
-      macAddress: machine.nic.mac,
-      name: 'e1000',
-    }, { binding: edge });
+    adapter = await ndis.initializeMiniport(driver, ndisAdapterResources(machine), { binding: edge });
   } catch (err) {
     await edge.close().catch(() => undefined);
     throw err;
