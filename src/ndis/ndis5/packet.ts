@@ -5,6 +5,7 @@
  */
 
 import { DescriptorPool, type DescriptorOwner, type PooledDescriptor } from '../common/descriptor-pool.ts';
+import { FrameBuffer } from '../common/frame-buffer.ts';
 
 /** Who holds a packet: the same states as an NBL. */
 export type PacketOwner = DescriptorOwner;
@@ -13,14 +14,9 @@ let nextPacketId = 1;
 const EMPTY = new Uint8Array(0);
 
 /** NDIS_PACKET. */
-export class NdisPacket implements PooledDescriptor {
+export class NdisPacket extends FrameBuffer implements PooledDescriptor {
   readonly id = nextPacketId++;
   readonly pool: NdisPacketPool;
-  /** The memory of its single NDIS_BUFFER (NdisChainBufferAtFront). */
-  data: Uint8Array;
-  dataOffset = 0;
-  /** NdisQueryPacket's TotalPacketLength. */
-  dataLength = 0;
   /** NDIS_GET/SET_PACKET_STATUS (out-of-band data): NDIS_STATUS_RESOURCES on receive means "copy now". */
   status = 0;
   /** NDIS_SET_PACKET_HEADER_SIZE. */
@@ -35,22 +31,9 @@ export class NdisPacket implements PooledDescriptor {
   sentTo: object | null = null;
 
   constructor(pool: NdisPacketPool, ownData: Uint8Array | null) {
+    super(ownData ?? EMPTY);
     this.pool = pool;
     this.ownData = ownData;
-    this.data = ownData ?? EMPTY;
-  }
-
-  /** Copy the frame into `target` without allocating; returns the bytes copied. */
-  copyTo(target: Uint8Array, targetOffset = 0): number {
-    const n = Math.min(this.dataLength, target.length - targetOffset);
-    if (n <= 0) return 0;
-    target.set(this.data.subarray(this.dataOffset, this.dataOffset + n), targetOffset);
-    return n;
-  }
-
-  /** A view of the frame (allocates the view object only). */
-  bytes(): Uint8Array {
-    return this.data.subarray(this.dataOffset, this.dataOffset + this.dataLength);
   }
 
   reset(data: Uint8Array, offset: number, length: number): void {

@@ -5,37 +5,15 @@
  */
 
 import { DescriptorPool, type DescriptorOwner, type PooledDescriptor } from '../common/descriptor-pool.ts';
+import { FrameBuffer } from '../common/frame-buffer.ts';
 
 /** Who holds an NBL right now (NdisMIndicateReceiveNetBufferLists, MiniportSendNetBufferLists). */
 export type NblOwner = DescriptorOwner;
 
 /** NET_BUFFER: one frame's worth of data (one MDL here: a view, an offset and a length). */
-export class NetBuffer {
+export class NetBuffer extends FrameBuffer {
   /** NET_BUFFER_NEXT_NB. */
   next: NetBuffer | null = null;
-  /** The memory the data lives in (NET_BUFFER_FIRST_MDL). */
-  data: Uint8Array;
-  /** NET_BUFFER_DATA_OFFSET: where the frame starts in `data`. */
-  dataOffset = 0;
-  /** NET_BUFFER_DATA_LENGTH. */
-  dataLength = 0;
-
-  constructor(data: Uint8Array) {
-    this.data = data;
-  }
-
-  /** Copy the frame into `target` at `targetOffset` without allocating; returns the bytes copied. */
-  copyTo(target: Uint8Array, targetOffset = 0): number {
-    const n = Math.min(this.dataLength, target.length - targetOffset);
-    if (n <= 0) return 0;
-    target.set(this.data.subarray(this.dataOffset, this.dataOffset + n), targetOffset);
-    return n;
-  }
-
-  /** A view of the frame's bytes (allocates the view object, not the bytes). */
-  bytes(): Uint8Array {
-    return this.data.subarray(this.dataOffset, this.dataOffset + this.dataLength);
-  }
 }
 
 const EMPTY = new Uint8Array(0);
