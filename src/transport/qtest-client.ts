@@ -47,8 +47,11 @@ export interface QtestClientEvents {
  *
  * Reads are round trips. Writes are posted: queued on the socket and not awaited, as on PCI;
  * qtest answers in order, so a later read or `fence()` is answered only after them, and a
- * posted write that failed makes the next awaited call reject. Commands issued in the same
- * tick leave in one socket write. `IRQ raise/lower` lines become `irq` events whenever they
+ * posted write that failed makes the next awaited call reject. A read, a fence or any other
+ * round trip leaves at once, taking every posted write before it along in the same socket write;
+ * posted writes alone leave at the end of the event-loop turn (setImmediate), so the writes of
+ * one interrupt or DPC pass (IMC, RDT, IMS, a doorbell), issued across many microtask hops, cost
+ * QEMU one wake-up instead of one each. `IRQ raise/lower` lines become `irq` events whenever they
  * arrive, and their last level is kept for `lineLevel`.
  */
 export class QtestClient extends EventEmitter<QtestClientEvents> {
@@ -211,9 +214,11 @@ export class QtestClient extends EventEmitter<QtestClientEvents> {
     this.enqueue({ command, expect: Expect.Posted, resolve: undefined, reject: undefined });
     if (!this.flushQueued) {
       this.flushQueued = true;
-      queueMicrotask(() => this.flush());
+      setImmediate(this.flushPosted);
     }
   }
+
+  private readonly flushPosted = (): void => this.flush();
 
   private enqueue(p: Pending): void {
     this.queue.push(p);

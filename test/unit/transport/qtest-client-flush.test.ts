@@ -1,0 +1,50 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fakeQemu, type FakeQemu } from './fake-qemu.ts';
+
+let q: FakeQemu | undefined;
+afterEach(() => {
+  q?.close();
+  q = undefined;
+});
+
+const socketOf = (f: FakeQemu) => (f.client as unknown as { socket: { write: (...a: unknown[]) => boolean } }).socket;
+const microtaskHops = async (n: number) => {
+  for (let i = 0; i < n; i++) await Promise.resolve();
+};
+
+describe('QtestClient: when commands leave', () => {
+  it('posted writes issued across many microtask hops of one event-loop turn leave in one socket write', async () => {
+    q = await fakeQemu();
+    const write = vi.spyOn(socketOf(q), 'write');
+    q.client.writel(0xd8, 0xffffffff);
+    await microtaskHops(5);
+    q.client.writel(0x2818, 0xa7);
+    await microtaskHops(5);
+    q.client.writel(0xd0, 0xd5);
+    expect(write).not.toHaveBeenCalled();
+    expect(await q.waitLines(3)).toEqual(['writel 0xd8 0xffffffff', 'writel 0x2818 0xa7', 'writel 0xd0 0xd5']);
+    expect(write).toHaveBeenCalledTimes(1);
+  });
+
+  it('a read leaves at once, with the posted writes before it, in order and in one socket write', async () => {
+    q = await fakeQemu();
+    const write = vi.spyOn(socketOf(q), 'write');
+    q.client.writel(0xd8, 0xffffffff);
+    const icr = q.client.readl(0xc0);
+    expect(write).toHaveBeenCalledTimes(1);
+    expect(await q.waitLines(2)).toEqual(['writel 0xd8 0xffffffff', 'readl 0xc0']);
+    q.peer.write('OK\nOK 0x0000000000000080\n');
+    expect(await icr).toBe(0x80);
+  });
+
+  it('a fence sends the posted writes at once and resolves when they are answered', async () => {
+    q = await fakeQemu();
+    q.client.writel(0x3818, 0x40);
+    const fenced = q.client.fence();
+    expect(q.client.inFlight).toBe(1);
+    expect(await q.waitLines(1)).toEqual(['writel 0x3818 0x40']);
+    q.peer.write('OK\n');
+    await fenced;
+    expect(q.client.inFlight).toBe(0);
+  });
+});
