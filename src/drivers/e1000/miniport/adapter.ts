@@ -291,18 +291,28 @@ export class E1000Adapter {
   }
 
   /**
-   * The ISR body (MiniportInterrupt / EvtInterruptIsr) at DIRQL: read ICR (which clears it and
-   * lowers the line); zero means another device on the line. Otherwise keep the causes for the
-   * DPC, mask the NIC (IMC) until the DPC has run, and ask for the DPC.
+   * The ISR body (MiniportInterrupt / EvtInterruptIsr) at DIRQL: mask the NIC (IMC), then read ICR
+   * (which returns the latched causes and clears them). Zero means another device on the line: the
+   * mask goes back as it was. Otherwise keep the causes for the DPC, leave the NIC masked until the
+   * DPC has run, and ask for the DPC.
+   *
+   * Masking first costs nothing (the posted IMC leaves with the ICR read, one round trip) and,
+   * once the read returns, the line is low and nothing is in flight: causes that arrive meanwhile
+   * stay latched in ICR without raising the line again, so the kernel needs no fence before it
+   * decides the interrupt is done. Read first, a frame arriving between the read and the IMC
+   * re-raised the line and made that fence necessary.
    */
   async isr(): Promise<IsrResult> {
     this.counters.isrCalls++;
     const nic = this.nic;
+    await nic.disableInterrupts();
     const causes = await nic.readAndClearCauses();
-    if (causes === 0) return ISR_NOT_OURS;
+    if (causes === 0) {
+      if (this.interruptsEnabled && !this.dpcPending) await nic.enableInterrupts(this.interruptMask);
+      return ISR_NOT_OURS;
+    }
     this.savedCauses |= causes;
     this.dpcPending = true;
-    await nic.disableInterrupts();
     this.counters.isrRecognized++;
     return ISR_RECOGNIZED;
   }
