@@ -90,8 +90,11 @@ export class DriverHost extends EventEmitter {
   private stopping: Promise<void> | null = null;
   private report: BugCheckReport | undefined;
 
-  private constructor(machine: Machine, kernel: Kernel, variant: RunningVariant, rxRing: PacketRing, txRing: PacketRing) {
+  private readonly received: ReceiveSignal;
+
+  private constructor(machine: Machine, kernel: Kernel, variant: RunningVariant, rxRing: PacketRing, txRing: PacketRing, received: ReceiveSignal) {
     super();
+    this.received = received;
     this.machine = machine;
     this.kernel = kernel;
     this.variant = variant;
@@ -125,14 +128,15 @@ export class DriverHost extends EventEmitter {
       const slots = opts.ringSlots ?? 1024;
       const rxRing = new PacketRing({ slotCount: slots, slotSize: 2048 });
       const txRing = new PacketRing({ slotCount: slots, slotSize: 2048 });
+      const received = new ReceiveSignal();
       const variant = await factory({
-        kernel, machine, rxRing, txRing,
+        kernel, machine, rxRing, txRing, onReceivePublished: received.notify,
         settings: {
           txRingSize: opts.txRingSize, rxRingSize: opts.rxRingSize, receiveBatch: opts.receiveBatch,
           throttle: opts.throttle, sendPoolSize: opts.sendPoolSize, sendBatch: opts.sendBatch,
         },
       });
-      const host = new DriverHost(machine, kernel, variant, rxRing, txRing);
+      const host = new DriverHost(machine, kernel, variant, rxRing, txRing, received);
       host.watch();
       log.debug({ framework, mac: variant.mac }, 'driver host up');
       return host;
@@ -267,7 +271,7 @@ export class DriverHost extends EventEmitter {
     };
     while (!this.stopping && this.frameListeners.size > 0) {
       const n = consumer.dequeueBatch(deliver, 256);
-      if (n === 0) await consumer.waitForData(50);
+      if (n === 0) await this.received.wait(50);
     }
     this.draining = null;
   }
@@ -295,6 +299,34 @@ export class DriverHost extends EventEmitter {
   /** The readable bug check report (what `!analyze -v` would print), if there was one. */
   bugCheckText(): string | undefined {
     return this.report ? formatBugCheckText(this.report) : undefined;
+  }
+}
+
+/**
+ * Wakes the host's RX drain when the upper edge (on this thread) has published frames: at once,
+ * where the ring's Atomics.waitAsync wake-up would arrive only at a later event-loop turn.
+ */
+class ReceiveSignal {
+  private waiter: (() => void) | null = null;
+
+  readonly notify = (): void => {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  };
+
+  /** Resolves at the next notify(), or after `timeoutMs`. One waiter at a time (the drain loop). */
+  wait(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        resolve();
+      }, timeoutMs);
+      this.waiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 }
 

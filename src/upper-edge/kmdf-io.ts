@@ -20,6 +20,11 @@ export interface KmdfEdgeOptions {
   writeBatch?: number;
   /** Read requests kept pending (each over a free RX ring slot). Default 256. */
   readsPending?: number;
+  /**
+   * Called after completed reads are published into `rxRing`. A consumer on this same thread wakes
+   * on it at once; the ring's own wake-up (Atomics.waitAsync) comes a later event-loop turn.
+   */
+  onPublish?: () => void;
 }
 
 export interface KmdfEdgeCounters {
@@ -55,6 +60,7 @@ export class KmdfIoEdge extends EventEmitter {
   readonly linkEvents: LinkEvent[] = [];
   private readonly wdf: WdfFramework;
   private readonly producer: RingProducer;
+  private readonly onPublish: (() => void) | undefined;
   private readonly writesInFlight: number;
   private readonly writeBatch: number;
   private readonly readsWanted: number;
@@ -130,6 +136,7 @@ export class KmdfIoEdge extends EventEmitter {
       this.rxCounters.publishes++;
       this.rxSubmitted -= n;
       this.rxBase = base + n === this.rxRing.slotCount ? 0 : base + n;
+      this.onPublish?.();
     }
     this.topUpReads();
     this.rxWaiter?.();
@@ -139,6 +146,7 @@ export class KmdfIoEdge extends EventEmitter {
     super();
     this.wdf = wdf;
     this.rxRing = options.rxRing;
+    this.onPublish = options.onPublish;
     this.transmitPath = new TransmitPath(options.txRing);
     this.producer = options.rxRing.producer();
     this.writesInFlight = Math.max(1, options.writesInFlight ?? 512);

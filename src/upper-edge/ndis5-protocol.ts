@@ -34,6 +34,12 @@ export interface Ndis5EdgeOptions {
   sendBatch?: number;
   /** Processor the protocol sends from. Default 0. */
   processor?: number;
+  /**
+   * Called (synchronously, from the driver's indication) after received frames are published into
+   * `rxRing`. A consumer on this same thread wakes on it at once; the ring's own wake-up
+   * (Atomics.waitAsync) reaches the waiting thread only at a later event-loop turn.
+   */
+  onPublish?: () => void;
 }
 
 export interface Ndis5EdgeCounters {
@@ -90,7 +96,7 @@ export class Ndis5ProtocolEdge extends EventEmitter implements ProtocolBinding5 
   constructor(ndis: Ndis5, options: Ndis5EdgeOptions) {
     super();
     this.ndis = ndis;
-    this.receivePath = new ReceivePath(options.rxRing);
+    this.receivePath = new ReceivePath(options.rxRing, options.onPublish);
     this.transmitPath = new TransmitPath(options.txRing);
     this.pool = ndis.allocatePacketPool(options.sendPoolSize ?? 512, { tag: 'upper edge send' });
     this.sendBatch = Math.max(1, options.sendBatch ?? 64);

@@ -37,10 +37,14 @@ export class ReceivePath {
   private used = 0;
   private full = false;
 
-  constructor(ring: PacketRing) {
+  private readonly onPublish: (() => void) | undefined;
+
+  /** `onPublish`: called after an indication's frames are published (see UpperEdgeOptions.onPublish). */
+  constructor(ring: PacketRing, onPublish?: () => void) {
     this.ring = ring;
     this.producer = ring.producer();
     this.lengths = new Uint32Array(ring.slotCount);
+    this.onPublish = onPublish;
   }
 
   /** Start an indication of `frames` frames. */
@@ -81,8 +85,10 @@ export class ReceivePath {
 
   /** End the indication: publish what was copied. */
   commit(): void {
+    const published = this.counters.publishes;
     if (this.used > 0) this.publishRun();
     this.remaining = 0;
+    if (this.onPublish && this.counters.publishes !== published) this.onPublish();
   }
 
   /** Give up the producer role. */

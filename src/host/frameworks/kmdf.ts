@@ -23,6 +23,7 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
   const driver = wdf.getContext<E1000KmdfDevice>(device);
   const edge = new KmdfIoEdge(wdf, {
     rxRing: ctx.rxRing, txRing: ctx.txRing, writesInFlight: settings.sendPoolSize, writeBatch: settings.sendBatch,
+    onPublish: ctx.onReceivePublished,
   });
   driver.linkListener = (link) => edge.linkChanged(link.up, link.speedMbps * 1_000_000, link.fullDuplex);
   const registers = machine.nic.registers;

@@ -24,6 +24,7 @@ export async function startNdis5Variant(ctx: VariantContext, opts: Ndis5VariantO
   const driver = registerE1000Ndis5(ndis, { ...coreSettings(settings), interruptMode: opts.interruptMode });
   const edge = new Ndis5ProtocolEdge(ndis, {
     rxRing: ctx.rxRing, txRing: ctx.txRing, sendPoolSize: settings.sendPoolSize, sendBatch: settings.sendBatch,
+    onPublish: ctx.onReceivePublished,
   });
   const adapter = await ndis.initializeMiniport(driver, ndisAdapterResources(machine), { binding: edge });
   const miniport = adapter.context as E1000Ndis5Adapter;

@@ -30,6 +30,8 @@ export interface VariantContext {
   /** The upper edge consumes from it (frames to send). */
   txRing: PacketRing;
   settings: VariantSettings;
+  /** Give to the upper edge as its `onPublish`: the host's RX consumer, on this thread, wakes on it. */
+  onReceivePublished?: () => void;
 }
 
 /** Call counts of the driver's interrupt routines, for "nothing runs after halt" checks. */
