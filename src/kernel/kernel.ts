@@ -20,6 +20,16 @@ import type { KernelTimer } from './timer.ts';
 import { TraceBuffer } from './trace.ts';
 import { Verifier, type VerifierFinding, type VerifierOptions } from './verifier.ts';
 
+/**
+ * The activation the running code belongs to, for every kernel in the process: one
+ * AsyncLocalStorage, not one per kernel. Node keeps each enabled instance in a process-wide list
+ * that every promise creation walks, and never drops one that is not disabled; a kernel of its own
+ * made every later promise in the process pay for every kernel ever created (benchmarks and tests
+ * create many). current() keeps kernels apart: an activation counts only for the kernel whose
+ * processor it runs on.
+ */
+const activations = new AsyncLocalStorage<Activation>();
+
 let kernelLog: ReturnType<typeof logger> | undefined;
 /** Created on first use, so that hosts and tests can set DIRQL_LOG before anything is logged. */
 function log(): ReturnType<typeof logger> {
@@ -85,7 +95,6 @@ export class Kernel extends EventEmitter {
   private resolveReport!: (r: BugCheckReport) => void;
   private stopError: BugCheckError | null = null;
   private lastReport: BugCheckReport | undefined;
-  private readonly als = new AsyncLocalStorage<Activation>();
   private readonly interrupts: InterruptController;
   private readonly multi: boolean;
   private unsubscribeLines: (() => void) | undefined;
@@ -142,13 +151,14 @@ export class Kernel extends EventEmitter {
 
   /** The activation (routine, processor, IRQL) the calling code runs in, if any. */
   current(): Activation | undefined {
-    return this.als.getStore();
+    const act = activations.getStore();
+    return act !== undefined && this.processors[act.processor.index] === act.processor ? act : undefined;
   }
 
   /** Used by kernel objects: the caller's activation; throws if the driver stopped or there is none. */
   activationFor(api: string): Activation {
     if (this.stopError) throw this.stopError;
-    const act = this.als.getStore();
+    const act = this.current();
     if (!act) throw new KernelContextError(`${api} must be called from a routine the kernel runs (runAtPassive, an ISR, a DPC)`, { api });
     if (act.ended) {
       throw new KernelContextError(`${api} called by work left running after routine ${act.name} returned (a promise it did not await)`, { api, routine: act.name });
@@ -157,7 +167,7 @@ export class Kernel extends EventEmitter {
   }
 
   runIn<T>(act: Activation, fn: () => T): T {
-    return this.als.run(act, fn);
+    return activations.run(act, fn);
   }
 
   // ---------------------------------------------------------------- IRQL
@@ -270,7 +280,7 @@ export class Kernel extends EventEmitter {
     }
     const act = new Activation('thread', P, irql, name);
     P.threads.add(act);
-    return this.als.run(act, async () => {
+    return activations.run(act, async () => {
       try {
         let wait = this.multi || !this.canRun(act) || (irql >= Irql.DISPATCH_LEVEL && P.owner !== null);
         while (wait) {
