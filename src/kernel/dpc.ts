@@ -3,6 +3,7 @@ import { Irql } from './irql.ts';
 import { BugCheckCode } from './bugcheck.ts';
 import type { Processor } from './processor.ts';
 import type { Kernel } from './kernel.ts';
+import { isThenable } from './thenable.ts';
 
 /** KDEFERRED_ROUTINE: runs at DISPATCH_LEVEL on the processor the DPC was queued to. */
 export type DeferredRoutine = (dpc: Dpc, context: unknown, arg1: unknown, arg2: unknown) => void | Promise<void>;
@@ -73,7 +74,8 @@ export async function drainDpcQueue(kernel: Kernel, P: Processor): Promise<void>
         act.clockStart = now;
         kernel.trace.record('dpc', dpc.name, P.index);
         try {
-          await dpc.routine(dpc, dpc.context, arg1, arg2);
+          const r = dpc.routine(dpc, dpc.context, arg1, arg2);
+          if (isThenable(r)) await r;
         } catch (err) {
           throw kernel.routineFailed(act, err);
         } finally {

@@ -11,6 +11,7 @@ export {
 } from './bugcheck.ts';
 export { Verifier, type VerifierOptions, type VerifierFinding } from './verifier.ts';
 export { DeviceRegisters, type RegisterBackend, type DeviceRegistersOptions } from './registers.ts';
+export { isThenable, RESOLVED } from './thenable.ts';
 export { TraceBuffer, type TraceEvent, type TraceFormatter } from './trace.ts';
 export { Scheduler, SeededRandom } from './scheduler.ts';
 export type { InterruptLineSource } from './lines.ts';

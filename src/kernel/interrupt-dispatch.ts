@@ -5,6 +5,7 @@ import { DEFAULT_DIRQL, Irql, irqlName, isDeviceIrql } from './irql.ts';
 import { InterruptObject, type ConnectInterruptOptions } from './interrupt.ts';
 import type { Processor } from './processor.ts';
 import type { Kernel } from './kernel.ts';
+import { isThenable } from './thenable.ts';
 
 /** One interrupt line and the interrupt objects connected to it (a shared line has several). */
 interface LineState {
@@ -186,13 +187,15 @@ export class InterruptController {
     try {
       if (obj.synchronizeIrql > base) k.setIrql(act, obj.synchronizeIrql);
       const expected = act.irql;
-      await k.acquireInterruptLockFor(act, obj);
+      const locking = k.acquireInterruptLockFor(act, obj);
+      if (locking) await locking;
       const start = performance.now();
       act.routines.push({ name: obj.name, irql: act.irql, since: start });
       obj.calls++;
       let result: boolean;
       try {
-        result = (await obj.isr(obj, obj.context)) === true;
+        const r = obj.isr(obj, obj.context);
+        result = (isThenable(r) ? await r : r) === true;
       } catch (err) {
         throw k.routineFailed(act, err);
       } finally {

@@ -17,6 +17,7 @@ import { Processor } from './processor.ts';
 import { Scheduler, SeededRandom } from './scheduler.ts';
 import { SpinLock, type KernelLock } from './spin-lock.ts';
 import type { KernelTimer } from './timer.ts';
+import { isThenable } from './thenable.ts';
 import { TraceBuffer } from './trace.ts';
 import { Verifier, type VerifierFinding, type VerifierOptions } from './verifier.ts';
 
@@ -328,7 +329,8 @@ export class Kernel extends EventEmitter {
     const rec = { name, irql, since: performance.now() };
     act.routines.push(rec);
     try {
-      const result = await fn();
+      const r = fn();
+      const result = isThenable(r) ? await r : r;
       if (act.irql !== irql) {
         this.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (irql << 8) | 2, 0, 0, 0, {
           message: `${name} returned at ${irqlName(act.irql)} but was called at ${irqlName(irql)}`,
@@ -566,12 +568,14 @@ export class Kernel extends EventEmitter {
     try {
       if (interrupt.synchronizeIrql > old) this.setIrql(act, interrupt.synchronizeIrql);
       const expected = act.irql;
-      await this.acquireInterruptLockFor(act, interrupt);
+      const locking = this.acquireInterruptLockFor(act, interrupt);
+      if (locking) await locking;
       const start = performance.now();
       const rec = { name, irql: act.irql, since: start };
       act.routines.push(rec);
       try {
-        result = (await callback(context)) === true;
+        const r = callback(context);
+        result = (isThenable(r) ? await r : r) === true;
       } finally {
         const i = act.routines.lastIndexOf(rec);
         if (i > 0) act.routines.splice(i, 1);
@@ -603,7 +607,8 @@ export class Kernel extends EventEmitter {
     this.requireIrql(api, Irql.PASSIVE_LEVEL, interrupt.synchronizeIrql);
     const old = act.irql;
     this.setIrql(act, interrupt.synchronizeIrql);
-    await this.acquireInterruptLockFor(act, interrupt);
+    const locking = this.acquireInterruptLockFor(act, interrupt);
+    if (locking) await locking;
     return old;
   }
 
@@ -626,7 +631,8 @@ export class Kernel extends EventEmitter {
     if (!interrupt.passive) return this.acquireInterruptSpinLock(interrupt);
     const act = this.activationFor('WdfInterruptAcquireLock');
     this.requireIrql('WdfInterruptAcquireLock', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
-    return this.acquireInterruptLockFor(act, interrupt).then(() => Irql.PASSIVE_LEVEL);
+    const locking = this.acquireInterruptLockFor(act, interrupt);
+    return locking ? locking.then(() => Irql.PASSIVE_LEVEL) : Promise.resolve(Irql.PASSIVE_LEVEL);
   }
 
   /** WdfInterruptReleaseLock. */
@@ -640,10 +646,13 @@ export class Kernel extends EventEmitter {
     this.releaseLock(interrupt.lock);
   }
 
-  /** Used by the interrupt dispatcher and synchronize: take an interrupt's lock at the caller's current IRQL. */
-  async acquireInterruptLockFor(act: Activation, interrupt: InterruptObject): Promise<void> {
+  /**
+   * Used by the interrupt dispatcher and synchronize: take an interrupt's lock at the caller's
+   * current IRQL. Undefined when it was free (taken at once), else a promise that spins for it.
+   */
+  acquireInterruptLockFor(act: Activation, interrupt: InterruptObject): Promise<void> | undefined {
     this.checkLockRecursion(act, interrupt.lock, 'interrupt lock');
-    await this.takeLock(act, interrupt.lock);
+    return this.takeLock(act, interrupt.lock);
   }
 
   // ---------------------------------------------------------------- locks (shared by SpinLock and interrupt locks)
@@ -675,8 +684,14 @@ export class Kernel extends EventEmitter {
     });
   }
 
-  async takeLock(act: Activation, lock: KernelLock): Promise<void> {
-    if (lock.owner !== null) await this.spinUntil(act, () => lock.owner === null, `spinning on ${lock.name}`);
+  /** Take `lock` for `act`: at once when it is free (undefined), else a promise that spins for it. */
+  takeLock(act: Activation, lock: KernelLock): Promise<void> | undefined {
+    if (lock.owner !== null) return this.spinUntil(act, () => lock.owner === null, `spinning on ${lock.name}`).then(() => this.grantLock(act, lock));
+    this.grantLock(act, lock);
+    return undefined;
+  }
+
+  private grantLock(act: Activation, lock: KernelLock): void {
     lock.owner = act;
     lock.ownerStack = this.verifier.captureLockStacks ? new Error().stack : undefined;
   }

@@ -1,4 +1,6 @@
+import type { Activation } from './activation.ts';
 import type { Kernel } from './kernel.ts';
+import { RESOLVED } from './thenable.ts';
 import type { TraceFormatter } from './trace.ts';
 
 /**
@@ -12,6 +14,7 @@ export interface RegisterBackend {
   /** Wait for posted writes (a qtest fence). */
   flush(): Promise<void>;
 }
+
 
 export interface DeviceRegistersOptions {
   /** Shown in the trace, e.g. "e1000". */
@@ -63,15 +66,24 @@ export class DeviceRegisters implements TraceFormatter {
   }
 
   /** WRITE_REGISTER_ULONG (posted). */
-  async write32(offset: number, value: number): Promise<void> {
-    const k = this.kernel;
-    const act = k.activationFor('WRITE_REGISTER_ULONG');
-    const before = k.preempt(act, false);
-    if (before) await before;
+  write32(offset: number, value: number): Promise<void> {
+    try {
+      const act = this.kernel.activationFor('WRITE_REGISTER_ULONG');
+      const before = this.kernel.preempt(act, false);
+      if (before) return before.then(() => this.writeNow(act, offset, value));
+      return this.writeNow(act, offset, value) ?? RESOLVED;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  // A plain function rather than an async one: on the usual path (nothing to preempt for) a
+  // posted write makes no promise at all.
+
+  private writeNow(act: Activation, offset: number, value: number): Promise<void> | undefined {
     this.backend.write32(offset, value);
-    if (this.tracing) k.trace.recordLazy('mmio-wr', act.processor.index, this, offset, value, act.routine);
-    const after = k.preempt(act, true);
-    if (after) await after;
+    if (this.tracing) this.kernel.trace.recordLazy('mmio-wr', act.processor.index, this, offset, value, act.routine);
+    return this.kernel.preempt(act, true);
   }
 
   /** Wait until posted writes reached the device (a read-back on real hardware). */

@@ -2,8 +2,10 @@ import { Irql, isValidIrql } from './irql.ts';
 import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
 import type { Activation } from './activation.ts';
 import type { Kernel } from './kernel.ts';
+import { RESOLVED } from './thenable.ts';
 
 let nextLockId = 1;
+
 
 /** What every kernel lock has: the spin lock of a driver, the spin lock of an interrupt object. */
 export interface KernelLock {
@@ -37,7 +39,21 @@ export class SpinLock implements KernelLock {
   }
 
   /** KeAcquireSpinLock: IRQL <= DISPATCH_LEVEL; returns the IRQL to pass to release(). */
-  async acquire(): Promise<number> {
+  acquire(): Promise<number> {
+    try {
+      const r = this.acquireOrSpin();
+      return typeof r === 'number' ? Promise.resolve(r) : r;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * KeAcquireSpinLock for facades on the hot path: the old IRQL at once when the lock was free (no
+   * promise made), else a promise of it that settles once this processor has spun for the lock.
+   * Misuse throws the bug check synchronously.
+   */
+  acquireOrSpin(): number | Promise<number> {
     const k = this.kernel;
     const act = k.activationFor('KeAcquireSpinLock');
     if (act.irql > Irql.DISPATCH_LEVEL) {
@@ -48,12 +64,21 @@ export class SpinLock implements KernelLock {
     k.checkLockRecursion(act, this, 'KeAcquireSpinLock');
     const old = act.irql;
     k.setIrql(act, Irql.DISPATCH_LEVEL);
-    await k.takeLock(act, this);
-    return old;
+    const spinning = k.takeLock(act, this);
+    return spinning ? spinning.then(() => old) : old;
   }
 
   /** KeAcquireSpinLockAtDpcLevel: the caller is already at DISPATCH_LEVEL or above. */
-  async acquireAtDpcLevel(): Promise<void> {
+  acquireAtDpcLevel(): Promise<void> {
+    try {
+      return this.acquireAtDpcLevelOrSpin() ?? RESOLVED;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** KeAcquireSpinLockAtDpcLevel for facades: undefined when taken at once, else a promise that spins. */
+  acquireAtDpcLevelOrSpin(): Promise<void> | undefined {
     const k = this.kernel;
     const act = k.activationFor('KeAcquireSpinLockAtDpcLevel');
     if (act.irql < Irql.DISPATCH_LEVEL) {
@@ -62,7 +87,7 @@ export class SpinLock implements KernelLock {
       });
     }
     k.checkLockRecursion(act, this, 'KeAcquireSpinLockAtDpcLevel');
-    await k.takeLock(act, this);
+    return k.takeLock(act, this);
   }
 
   /** KeReleaseSpinLock: the caller must be at DISPATCH_LEVEL and own the lock; restores `oldIrql`. */

@@ -39,6 +39,9 @@ import { TxRing } from './tx-ring.ts';
 
 const log = logger('e1000');
 
+/** What write() returns once a posted write is on its way: already settled, shared. */
+const POSTED: Promise<void> = Promise.resolve();
+
 export interface E1000HardwareOptions {
   registers: E1000Registers;
   memory: RingMemory;
@@ -299,28 +302,28 @@ export class E1000Hardware {
   }
 
   /** IMS: unmask causes (cumulative). */
-  async enableInterrupts(mask: number = DEFAULT_INTERRUPT_MASK): Promise<void> {
-    await this.write(Reg.IMS, mask);
+  enableInterrupts(mask: number = DEFAULT_INTERRUPT_MASK): Promise<void> {
+    return this.write(Reg.IMS, mask);
   }
 
   /** IMC: mask every cause; the line drops at once. */
-  async disableInterrupts(): Promise<void> {
-    await this.write(Reg.IMC, ICR_ALL);
+  disableInterrupts(): Promise<void> {
+    return this.write(Reg.IMC, ICR_ALL);
   }
 
   /** IMS read: the causes currently unmasked. */
-  async readInterruptMask(): Promise<number> {
+  readInterruptMask(): Promise<number> {
     return this.read(Reg.IMS);
   }
 
   /** ICR read: returns the pending causes and clears them all, which lowers the line. 0 = not ours. */
-  async readAndClearCauses(): Promise<number> {
+  readAndClearCauses(): Promise<number> {
     return this.read(Reg.ICR);
   }
 
   /** ICS write: sets causes as if the hardware had (a software-triggered interrupt). */
-  async raiseCauses(mask: number): Promise<void> {
-    await this.write(Reg.ICS, mask);
+  raiseCauses(mask: number): Promise<void> {
+    return this.write(Reg.ICS, mask);
   }
 
   async setInterruptThrottle(t: InterruptThrottle): Promise<void> {
@@ -456,9 +459,17 @@ export class E1000Hardware {
     return this.registers.read32(reg);
   }
 
-  /** Values go out unsigned: bit-31 masks built with JS bit operators are negative numbers. */
-  private async write(reg: number, value: number): Promise<void> {
-    await this.registers.write32(reg, value >>> 0);
+  /**
+   * Values go out unsigned: bit-31 masks built with JS bit operators are negative numbers. A plain
+   * function (not async) so that a posted write through registers that need no waiting makes no
+   * promise; a synchronous failure still comes back as a rejection.
+   */
+  private write(reg: number, value: number): Promise<void> {
+    try {
+      return this.registers.write32(reg, value >>> 0) ?? POSTED;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   private assertNotReleased(op: string): void {

@@ -1,4 +1,4 @@
-import { Irql, type Kernel, type SpinLock } from '../../kernel/index.ts';
+import { Irql, RESOLVED, type Kernel, type SpinLock } from '../../kernel/index.ts';
 import { NdisViolation, ndisBugCheck } from './bugcheck.ts';
 import { requireNdisIrql, requireNdisIrqlIfInRoutine } from './irql-rules.ts';
 
@@ -40,12 +40,22 @@ export class NdisSpinLocks {
     return new NdisSpinLock(this.kernel.createSpinLock(name ?? `NDIS_SPIN_LOCK#${++this.count}`));
   }
 
-  /** NdisAcquireSpinLock (<= DISPATCH_LEVEL): raises to DISPATCH_LEVEL and keeps the old IRQL in the lock. */
-  async acquire(lock: NdisSpinLock): Promise<void> {
-    requireNdisIrql(this.kernel, 'NdisAcquireSpinLock');
-    this.checkLive(lock, 'NdisAcquireSpinLock');
-    const old = await lock.spinLock.acquire();
-    lock.oldIrql = old;
+  /**
+   * NdisAcquireSpinLock (<= DISPATCH_LEVEL): raises to DISPATCH_LEVEL and keeps the old IRQL in the
+   * lock. A free lock is taken at once (the returned promise is already settled and none is made);
+   * a held one is spun for.
+   */
+  acquire(lock: NdisSpinLock): Promise<void> {
+    try {
+      requireNdisIrql(this.kernel, 'NdisAcquireSpinLock');
+      this.checkLive(lock, 'NdisAcquireSpinLock');
+      const old = lock.spinLock.acquireOrSpin();
+      if (typeof old !== 'number') return old.then((irql) => { lock.oldIrql = irql; });
+      lock.oldIrql = old;
+      return RESOLVED;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** NdisReleaseSpinLock (DISPATCH_LEVEL): releases and restores the IRQL saved by NdisAcquireSpinLock. */
@@ -56,10 +66,14 @@ export class NdisSpinLocks {
   }
 
   /** NdisDprAcquireSpinLock (DISPATCH_LEVEL): no IRQL change. */
-  async dprAcquire(lock: NdisSpinLock): Promise<void> {
-    requireNdisIrql(this.kernel, 'NdisDprAcquireSpinLock');
-    this.checkLive(lock, 'NdisDprAcquireSpinLock');
-    await lock.spinLock.acquireAtDpcLevel();
+  dprAcquire(lock: NdisSpinLock): Promise<void> {
+    try {
+      requireNdisIrql(this.kernel, 'NdisDprAcquireSpinLock');
+      this.checkLive(lock, 'NdisDprAcquireSpinLock');
+      return lock.spinLock.acquireAtDpcLevelOrSpin() ?? RESOLVED;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** NdisDprReleaseSpinLock (DISPATCH_LEVEL). */
