@@ -216,7 +216,11 @@ export class Kernel extends EventEmitter {
    * range: IRQL_NOT_LESS_OR_EQUAL (P2 current IRQL, P3 highest allowed); below: IRQL_NOT_GREATER_OR_EQUAL.
    */
   requireIrql(api: string, min: number, max: number): void {
-    const act = this.activationFor(api);
+    this.requireIrqlOf(this.activationFor(api), api, min, max);
+  }
+
+  /** requireIrql for a caller that already holds its activation (saves looking it up again). */
+  requireIrqlOf(act: Activation, api: string, min: number, max: number): void {
     if (act.irql > max) {
       this.bugCheck(BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, 0, act.irql, max, 0, {
         api, message: `${api} called at ${irqlName(act.irql)}; it may only be called at ${rangeText(min, max)}`,

@@ -38,9 +38,9 @@ export class Processor {
   }
 
   /** Recompute the DPC-watchdog clock after any IRQL change on this processor. */
-  noteIrql(now = performance.now()): void {
-    if (this.irql >= Irql.DISPATCH_LEVEL) this.dispatchSince ??= now;
-    else this.dispatchSince = null;
+  noteIrql(now?: number): void {
+    if (this.irql < Irql.DISPATCH_LEVEL) this.dispatchSince = null;
+    else if (this.dispatchSince === null) this.dispatchSince = now ?? performance.now();
   }
 
   /** What it is running: threads (the owner first), then nested interrupts and DPCs, outermost first. */

@@ -122,7 +122,10 @@ export function requireNdisIrql(kernel: Kernel, api: NdisApi, dirql?: number): v
  */
 export function requireNdisIrqlIfInRoutine(kernel: Kernel, api: NdisApi): void {
   const act = kernel.current();
-  if (act && !act.ended) requireNdisIrql(kernel, api);
+  if (act === undefined || act.ended) return;
+  if (kernel.stopped) throw kernel.stopped;
+  const rule: IrqlRule = NDIS_IRQL_RULES[api];
+  kernel.requireIrqlOf(act, api, rule.min, rule.max === DIRQL ? Irql.DEVICE_LEVEL_MAX : rule.max);
 }
 
 /** Whether the caller runs inside a kernel routine (driver code) rather than host code. */
