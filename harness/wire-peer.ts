@@ -55,6 +55,9 @@ export interface SendBatchOptions {
   /**
    * Keep at most this many frames in flight, as measured by `inFlight` (e.g. our framesSent minus
    * what the receiver has taken). Without both, only the local socket queue limits the pace.
+   * While the window is full sendBatch sleeps until a wire peer of this process receives a frame
+   * or someone calls `notifyProgress()` (do, from a receiver that is not a WirePeer: a host's
+   * onReceive), checking again at least every millisecond; it never spins on the event loop.
    */
   maxInFlight?: number;
   inFlight?: () => number;
@@ -88,6 +91,22 @@ export interface PeerCapture {
   /** Flush and close the file; the peer stops writing to it. Idempotent. */
   stop(): void;
 }
+
+/**
+ * sendBatch calls of every peer in this process waiting for their window to open. A frame received
+ * by any WirePeer, or notifyProgress(), wakes them all: each checks its own window again.
+ */
+const windowWaiters = new Set<() => void>();
+
+function wakeWindowWaiters(): void {
+  if (windowWaiters.size === 0) return;
+  const waiting = [...windowWaiters];
+  windowWaiters.clear();
+  for (const wake of waiting) wake();
+}
+
+/** Longest a full window sleeps before it is checked again without being woken. */
+const WINDOW_POLL_MS = 1;
 
 interface Waiter {
   want: number;
@@ -277,6 +296,14 @@ export class WirePeer {
     return sent;
   }
 
+  /**
+   * The receiver took frames: a sendBatch waiting for its in-flight window checks it again now
+   * rather than at its next millisecond poll. Receivers that are wire peers need not call it.
+   */
+  notifyProgress(): void {
+    wakeWindowWaiters();
+  }
+
   /** Send frames the fault plan holds for reordering. */
   flushFaults(): void {
     if (this.faults && !this.isClosed) this.faults.flush(this.wireSend);
@@ -376,6 +403,7 @@ export class WirePeer {
 
   private receive(frame: Buffer): void {
     this.stats.framesReceived++;
+    wakeWindowWaiters();
     this.stats.bytesReceived += frame.length;
     for (const c of this.captures) if (c.direction !== 'sent') c.writer.write(frame);
     for (const l of this.listeners) l(frame);
@@ -418,20 +446,26 @@ export class WirePeer {
     stallTimeoutMs: number,
     sent: number,
   ): Promise<void> {
-    // Spin on event-loop turns while the window moves fast; back off to 1 ms sleeps when it stalls.
+    // Sleep until woken (a frame received by a peer of this process, notifyProgress()) or the
+    // poll interval passes: no event-loop spinning, which would take the CPU from QEMU.
     const level = () => `${inFlight?.()}/${this.socket.getSendQueueCount()}`;
     let lastLevel = level();
     let lastProgress = Date.now();
-    let spins = 0;
     while (full()) {
       if (this.isClosed) throw new WireClosedError('wire peer closed during sendBatch', { port: this.port, sent });
-      if (spins++ < 1000) await nextLoopTurn();
-      else await sleep(1);
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          windowWaiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, WINDOW_POLL_MS);
+        windowWaiters.add(wake);
+      });
       const now = level();
       if (now !== lastLevel) {
         lastLevel = now;
         lastProgress = Date.now();
-        spins = 0;
       } else if (Date.now() - lastProgress > stallTimeoutMs) {
         throw new WireTimeoutError(`send window made no progress for ${stallTimeoutMs} ms`, {
           port: this.port, sent, inFlight: inFlight?.(), queuedSends: this.socket.getSendQueueCount(),
