@@ -23,6 +23,8 @@ import { ReceivePath, type ReceivePathCounters } from './receive-path.ts';
 import { TransmitPath, type TransmitPathCounters } from './transmit-path.ts';
 
 const log = logger('upper-edge');
+/** What an idle send NBL describes until wrap() points it at a ring slot. */
+const NO_DATA = new Uint8Array(0);
 /** Longest the send loop sleeps before it looks at the ring again. */
 const WAKE_TIMEOUT_MS = 50;
 
@@ -80,6 +82,8 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
   readonly linkEvents: LinkEvent[] = [];
   private readonly ndis: Ndis6;
   private readonly pool: NetBufferListPool;
+  /** Send NBLs not in a send right now (all of the pool's, allocated once). */
+  private readonly idleSendNbls: NetBufferList[] = [];
   private readonly sendBatch: number;
   private readonly processor: number;
   private adapter: MiniportAdapter | null = null;
@@ -98,6 +102,8 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
     this.receivePath = new ReceivePath(options.rxRing, options.onPublish);
     this.transmitPath = new TransmitPath(options.txRing);
     this.pool = ndis.allocateNetBufferListPool(options.sendPoolSize ?? 512, { tag: 'upper edge send' });
+    // Every send NBL is allocated once and reused: wrap() points its NET_BUFFER at a ring slot.
+    for (let n = this.pool.available; n > 0; n--) this.idleSendNbls.push(ndis.allocateNetBufferAndNetBufferList(this.pool, NO_DATA, 0, 0)!);
     this.sendBatch = Math.max(1, options.sendBatch ?? 64);
     this.processor = options.processor ?? 0;
   }
@@ -128,8 +134,11 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
     if (this.adapter && !this.adapter.halted) this.ndis.bindProtocol(this.adapter, null);
     this.receivePath.close();
     this.transmitPath.close();
-    if (this.pool.inUse === 0) this.ndis.freeNetBufferListPool(this.pool);
-    else log.warn({ inUse: this.pool.inUse }, 'upper edge closed with sends outstanding; send pool not freed');
+    const sending = this.pool.inUse - this.idleSendNbls.length;
+    if (sending === 0) {
+      for (const nbl of this.idleSendNbls.splice(0)) this.ndis.freeNetBufferList(nbl);
+      this.ndis.freeNetBufferListPool(this.pool);
+    } else log.warn({ inUse: sending }, 'upper edge closed with sends outstanding; send pool not freed');
   }
 
   get counters(): UpperEdgeCounters {
@@ -162,14 +171,14 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
     }
   }
 
-  /** ProtocolSendNetBufferListsComplete: NBLs back to the pool, slots released in order. */
+  /** ProtocolSendNetBufferListsComplete: NBLs back to the idle list, slots released in order. */
   sendNetBufferListsComplete(netBufferLists: NetBufferList): void {
     const tx = this.transmitPath;
     for (let nbl: NetBufferList | null = netBufferLists; nbl; ) {
       const next: NetBufferList | null = nbl.next;
       tx.complete(nbl.protocolReserved as number, ndisStatusSucceeded(nbl.status));
       nbl.next = null;
-      this.ndis.freeNetBufferList(nbl);
+      this.idleSendNbls.push(nbl);
       nbl = next;
     }
     tx.releaseCompleted();
@@ -201,7 +210,7 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
     while (this.running) {
       const adapter = this.adapter!;
       if (this.ndis.kernel.stopped || adapter.halted) return;
-      const room = this.pool.available;
+      const room = this.idleSendNbls.length;
       const run = room > 0 ? tx.next(Math.min(room, this.sendBatch)) : null;
       if (!run || run.count === 0) {
         if (room === 0) this.poolEmpty++;
@@ -222,7 +231,8 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
     let head: NetBufferList | null = null;
     let tail: NetBufferList | null = null;
     for (let slot = first; slot < first + count; slot++) {
-      const nbl = this.ndis.allocateNetBufferAndNetBufferList(this.pool, ring.slotView(slot), 0, ring.slotLength(slot))!;
+      const nbl = this.idleSendNbls.pop()!;
+      nbl.reset(ring.slotView(slot), 0, ring.slotLength(slot));
       nbl.protocolReserved = slot;
       if (tail) tail.next = nbl;
       else head = nbl;

@@ -31,6 +31,9 @@ import { ndisAdapterLock } from '../common/ndis-lock.ts';
 
 const log = logger('e1000.ndis6');
 
+/** What an idle receive NBL describes until an indication points it at a frame. */
+const NO_DATA = new Uint8Array(0);
+
 /** NDIS_LINK_STATE of the core's LinkState (speeds in bits per second). */
 export function ndisLinkState(link: LinkState): NdisLinkState {
   const bps = link.speedMbps * 1_000_000;
@@ -62,6 +65,8 @@ export class E1000Ndis6Adapter implements MiniportEdge {
   readonly counters: Ndis6MiniportCounters = { sendsInvalid: 0, sendsPaused: 0, receivesNoNbl: 0 };
   interrupt: NdisInterrupt | null = null;
   receivePool: NetBufferListPool | null = null;
+  /** Receive NBLs taken from receivePool and not indicated right now (takeReceiveNbls). */
+  private readonly idleReceiveNbls: NetBufferList[] = [];
   readonly ndis: Ndis6;
   readonly handle: MiniportAdapter;
   private readonly sending = new NblQueue();
@@ -98,18 +103,34 @@ export class E1000Ndis6Adapter implements MiniportEdge {
   }
 
   /**
-   * One NBL per frame from the receive pool, its NET_BUFFER pointing at the frame in place, chained
-   * and indicated with one NdisMIndicateReceiveNetBufferLists. NBLs come back through
-   * MiniportReturnNetBufferLists (returnNetBufferLists below).
+   * Takes every NBL of `receivePool` once, at initialisation, as a miniport preallocates one
+   * receive NBL per descriptor: indications then reuse them (no NDIS allocate and free per frame).
+   */
+  takeReceiveNbls(): void {
+    const pool = this.receivePool;
+    if (!pool) return;
+    for (let n = pool.available; n > 0; n--) this.idleReceiveNbls.push(this.ndis.allocateNetBufferAndNetBufferList(pool, NO_DATA, 0, 0)!);
+  }
+
+  /** Gives the receive NBLs back to their pool (halt: every indicated one has been returned). */
+  releaseReceiveNbls(): void {
+    for (const nbl of this.idleReceiveNbls.splice(0)) this.ndis.freeNetBufferList(nbl);
+  }
+
+  /**
+   * One receive NBL per frame, its NET_BUFFER pointed at the frame in place, chained and indicated
+   * with one NdisMIndicateReceiveNetBufferLists. NBLs come back through MiniportReturnNetBufferLists
+   * (returnNetBufferLists below) and wait for the next indication.
    */
   async indicateReceive(batch: ReceiveBatch): Promise<void> {
-    const pool = this.receivePool;
+    const idle = this.idleReceiveNbls;
     let head: NetBufferList | null = null;
     let tail: NetBufferList | null = null;
     let n = 0;
     for (let i = 0; i < batch.count; i++) {
-      const nbl = pool ? this.ndis.allocateNetBufferAndNetBufferList(pool, batch.views[i]!, 0, batch.lengths[i]!) : null;
-      if (!nbl) {
+      const nbl = idle.pop();
+      if (nbl) nbl.reset(batch.views[i]!, 0, batch.lengths[i]!);
+      else {
         // Cannot happen with a pool as large as the ring; counted and given straight back if it does.
         const left = batch.count - i;
         this.counters.receivesNoNbl += left;
@@ -209,13 +230,13 @@ export class E1000Ndis6Adapter implements MiniportEdge {
     }
   }
 
-  /** MiniportReturnNetBufferLists: the NBLs go back to the pool, their frames' descriptors to the NIC. */
+  /** MiniportReturnNetBufferLists: the NBLs wait for the next indication, their frames' descriptors go back to the NIC. */
   async returnNetBufferLists(netBufferLists: NetBufferList): Promise<void> {
     let n = 0;
     for (let nbl: NetBufferList | null = netBufferLists; nbl; ) {
       const next: NetBufferList | null = nbl.next;
       nbl.next = null;
-      this.ndis.freeNetBufferList(nbl);
+      this.idleReceiveNbls.push(nbl);
       n++;
       nbl = next;
     }

@@ -91,6 +91,7 @@ export function registerE1000Ndis6(ndis: Ndis6, options: E1000Ndis6Options = {})
       });
       // As many receive NBLs as descriptors: an indication never finds the pool empty.
       ctx.receivePool = ndis.allocateNetBufferListPool(options.rxRingSize ?? 256, { tag: `${handle.name} e1000 rx`, owner: handle });
+      ctx.takeReceiveNbls();
       ctx.interrupt = ndis.registerInterruptEx(handle, ctx, {
         interruptHandler: MiniportInterrupt,
         interruptDpcHandler: MiniportInterruptDPC,
@@ -113,6 +114,7 @@ export function registerE1000Ndis6(ndis: Ndis6, options: E1000Ndis6Options = {})
       if (ctx.interrupt) await ndis.deregisterInterruptEx(ctx.interrupt);
       ctx.interrupt = null;
       if (initialized) ctx.core.release();
+      ctx.releaseReceiveNbls();
       if (ctx.receivePool) ndis.freeNetBufferListPool(ctx.receivePool);
       ctx.receivePool = null;
     } catch (err) {
@@ -128,6 +130,7 @@ export function registerE1000Ndis6(ndis: Ndis6, options: E1000Ndis6Options = {})
     if (ctx.interrupt) await ndis.deregisterInterruptEx(ctx.interrupt);
     ctx.interrupt = null;
     ctx.core.release();
+    ctx.releaseReceiveNbls();
     if (ctx.receivePool) ndis.freeNetBufferListPool(ctx.receivePool);
     ctx.receivePool = null;
   }
