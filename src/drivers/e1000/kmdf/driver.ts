@@ -34,7 +34,7 @@ export interface E1000KmdfOptions {
   rxRingSize?: number;
   /** Frames per receive batch. Default 64. */
   receiveBatch?: number;
-  /** Frames one DPC handles before it queues itself again. Default 256. */
+  /** Frames one DPC handles before it queues itself again (or stops polling). Default 1024 (the core's). */
   receiveBudget?: number;
   /** Interrupt moderation written at initialisation. Default none. */
   throttle?: InterruptThrottle;

@@ -27,7 +27,7 @@ export interface E1000Ndis5Options {
   rxRingSize?: number;
   /** Frames per NdisMIndicateReceivePacket. Default 64. */
   receiveBatch?: number;
-  /** Frames one pass of the deferred body indicates before it takes another pass. Default 256. */
+  /** Frames one pass of the deferred body indicates before it takes another pass. Default 1024 (the core's). */
   receiveBudget?: number;
   /** Interrupt moderation written at initialisation. Default none. */
   throttle?: InterruptThrottle;

@@ -29,7 +29,7 @@ export interface E1000Ndis6Options {
   rxRingSize?: number;
   /** Frames per receive indication. Default 64. */
   receiveBatch?: number;
-  /** Frames one DPC indicates before it is queued again. Default 256 (NDIS' MaxNblsToIndicate may lower it). */
+  /** Frames one DPC indicates before it is queued again or stops polling. Default 1024, the core's (NDIS' MaxNblsToIndicate may lower it). */
   receiveBudget?: number;
   /** Interrupt moderation written at initialisation. Default none. */
   throttle?: InterruptThrottle;
