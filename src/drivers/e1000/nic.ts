@@ -339,6 +339,17 @@ export class E1000Hardware {
     this.tx.setInterruptDelay(this.throttle.tidv > 0 || this.throttle.tadv > 0);
   }
 
+  /**
+   * ITR alone, leaving the moderation values as configured (`interruptThrottle`) untouched: the
+   * driver's adaptive moderation switches it with the kind of load and back.
+   */
+  writeInterruptRate(itr: number): Promise<void> {
+    if (!Number.isInteger(itr) || itr < 0 || itr > 0xffff) {
+      return Promise.reject(new E1000ConfigError(`itr ${itr} is outside 0..65535`, { field: 'itr', value: itr }));
+    }
+    return this.write(Reg.ITR, itr);
+  }
+
   /** The moderation values as last written. */
   get interruptThrottle(): Readonly<Required<InterruptThrottle>> {
     return { ...this.throttle };

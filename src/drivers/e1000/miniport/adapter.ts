@@ -37,6 +37,16 @@ export const MAX_SEND_LENGTH = 1518;
  */
 export const DEFAULT_RECEIVE_BUDGET = 1024;
 
+/**
+ * ITR while interrupts carry only transmit completions (adaptive moderation): at most about 1,000
+ * interrupts per second. QEMU raises the first edge at once and defers the next ones to the end
+ * of the window, so a receive interrupt right after a send burst can wait up to 1 ms, once.
+ */
+export const BULK_TX_ITR = 3906;
+
+const RECEIVE_CAUSES = Icr.RXT0 | Icr.RXDMT0 | Icr.RXO | Icr.RXSEQ | Icr.LSC;
+const TRANSMIT_CAUSES = Icr.TXDW | Icr.TXQE;
+
 /** Largest multicast list (OID_802_3_MAXIMUM_LIST_SIZE). */
 export const MAX_MULTICAST_ADDRESSES = 32;
 
@@ -55,8 +65,18 @@ export interface E1000AdapterOptions {
    * still waiting, and otherwise stops polling the ring and re-enables interrupts. Default 1024.
    */
   receiveBudget?: number;
-  /** Interrupt moderation written at initialisation (ITR, RDTR, RADV, TIDV, TADV). */
+  /**
+   * Interrupt moderation written at initialisation (ITR, RDTR, RADV, TIDV, TADV). Giving one (or
+   * setting one later, setInterruptThrottle) turns adaptive moderation off.
+   */
   throttle?: InterruptThrottle;
+  /**
+   * Adaptive moderation: the ITR used while interrupts bring only transmit completions (a send
+   * stream, whose completions the send path reaps anyway); the configured ITR (default 0: no
+   * throttling) returns as soon as an interrupt has a receive or link cause. 0 turns it off.
+   * Default BULK_TX_ITR (about 1,000 interrupts per second).
+   */
+  bulkTransmitItr?: number;
   /** Receive filter at initialisation. Default: our address and broadcasts. */
   filter?: PacketFilter;
   /** Causes unmasked while running. Default DEFAULT_INTERRUPT_MASK. */
@@ -126,6 +146,11 @@ export class E1000Adapter {
   private interruptsEnabled = false;
   /** start() ran: the interrupt is registered, so shared registers go through synchronize. */
   private interruptConnected = false;
+  /** ITR for transmit-only interrupt load (adaptive moderation); 0 once it is off. */
+  private bulkTransmitItr: number;
+  /** ITR in the register now, and the one the next re-enable writes (adaptive moderation). */
+  private itrInForce = 0;
+  private itrWanted = 0;
 
   private readonly txLock: AdapterLock;
   private readonly rxLock: AdapterLock;
@@ -172,6 +197,10 @@ export class E1000Adapter {
 
   private readonly reenableInterrupts = async (): Promise<boolean> => {
     this.dpcPending = false;
+    if (this.itrWanted !== this.itrInForce) {
+      this.itrInForce = this.itrWanted;
+      await this.nic.writeInterruptRate(this.itrWanted);
+    }
     if (this.interruptsEnabled) await this.nic.enableInterrupts(this.interruptMask);
     return true;
   };
@@ -187,6 +216,7 @@ export class E1000Adapter {
     this.options = options;
     this.filter = { ...(options.filter ?? { broadcast: true }) };
     this.interruptMask = (options.interruptMask ?? DEFAULT_INTERRUPT_MASK) >>> 0;
+    this.bulkTransmitItr = options.throttle ? 0 : (options.bulkTransmitItr ?? BULK_TX_ITR);
     this.txLock = edge.createLock('e1000 TX');
     this.rxLock = edge.createLock('e1000 RX');
     this.statsLock = edge.createLock('e1000 statistics');
@@ -268,6 +298,7 @@ export class E1000Adapter {
         mac = hw.mac;
       }
       if (o.throttle) await hw.setInterruptThrottle(o.throttle);
+      this.itrInForce = this.itrWanted = hw.interruptThrottle.itr;
       this.currentLink = link;
       this.lifecycle = 'initialized';
       log.debug({ mac, link }, 'adapter initialized');
@@ -344,6 +375,10 @@ export class E1000Adapter {
       return true;
     });
     if (causes & Icr.RXO) this.counters.rxOverruns++;
+    if (this.bulkTransmitItr > 0 && causes !== 0) {
+      const transmitOnly = (causes & RECEIVE_CAUSES) === 0 && (causes & TRANSMIT_CAUSES) !== 0;
+      this.itrWanted = transmitOnly ? this.bulkTransmitItr : this.nic.interruptThrottle.itr;
+    }
     await this.serviceTransmit();
     const more = await this.serviceReceive(Math.max(1, receiveBudget));
     if (causes & Icr.LSC) await this.updateLink();
@@ -434,11 +469,15 @@ export class E1000Adapter {
     await this.applyFilter();
   }
 
-  /** Interrupt moderation (ITR/RDTR/RADV/TIDV/TADV), through synchronize. */
+  /** Interrupt moderation (ITR/RDTR/RADV/TIDV/TADV), through synchronize; adaptive moderation stops. */
   async setInterruptThrottle(throttle: InterruptThrottle): Promise<void> {
     const nic = this.nic;
     await this.synchronizeIfStarted(async () => {
+      this.bulkTransmitItr = 0;
       await nic.setInterruptThrottle(throttle);
+      const itr = nic.interruptThrottle.itr;
+      if (throttle.itr === undefined && this.itrInForce !== itr) await nic.writeInterruptRate(itr);
+      this.itrInForce = this.itrWanted = itr;
       return true;
     });
   }

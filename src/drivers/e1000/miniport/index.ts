@@ -1,5 +1,7 @@
 /** The framework-neutral e1000 miniport core: NDIS 6, NDIS 5 and KMDF variants are thin layers over it. */
 export {
+  BULK_TX_ITR,
+  DEFAULT_RECEIVE_BUDGET,
   E1000Adapter,
   MAX_MULTICAST_ADDRESSES,
   MAX_SEND_LENGTH,
