@@ -214,9 +214,10 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
       const run = room > 0 ? tx.next(Math.min(room, this.sendBatch)) : null;
       if (!run || run.count === 0) {
         if (room === 0) this.poolEmpty++;
-        // With sends in flight a completion comes and wakes us; with none, only new frames can.
-        if (room === 0 || tx.inFlight > 0) await this.nextWake(WAKE_TIMEOUT_MS);
-        else await Promise.race([this.frameWait(), this.nextWake(WAKE_TIMEOUT_MS)]);
+        // With sends in flight a completion comes and wakes us; with none, only new frames can:
+        // a kick from a producer on this thread, or the ring's wake-up for one on another.
+        if (room === 0 || tx.inFlight > 0) await this.nextWake();
+        else await Promise.race([this.frameWait(), this.nextWake()]);
         continue;
       }
       const chain = this.wrap(run.first, run.count);
@@ -253,15 +254,14 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
     this.wakePump();
   }
 
-  /** Resolves at the next completion or kick, or after the timeout. */
-  private nextWake(timeoutMs: number): Promise<void> {
+  /**
+   * Resolves at the next completion, kick or stop(). No timer: each of these is certain to come
+   * while there is work (sends in flight complete; a producer kicks or the ring wakes frameWait),
+   * and arming and clearing one per idle moment cost more than the rest of the wait.
+   */
+  private nextWake(): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.completionWaiter = null;
-        resolve();
-      }, timeoutMs);
       this.completionWaiter = () => {
-        clearTimeout(timer);
         this.completionWaiter = null;
         resolve();
       };
