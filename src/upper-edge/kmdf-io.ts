@@ -246,14 +246,10 @@ export class KmdfIoEdge extends EventEmitter {
     }
   }
 
+  /** Resolves at the next completed write, a kick or stop(): certain to come while there is work, so no timer (one per wait slowed streams measurably). */
   private txWake(): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.txWaiter = null;
-        resolve();
-      }, WAKE_TIMEOUT_MS);
       this.txWaiter = () => {
-        clearTimeout(timer);
         this.txWaiter = null;
         resolve();
       };
@@ -304,14 +300,10 @@ export class KmdfIoEdge extends EventEmitter {
     return this.rxSubmitted < this.readsWanted && free < this.readsWanted && this.rxBase + claim.count < ring.slotCount;
   }
 
+  /** Resolves at the next completed read or stop(): certain to come while there is work, so no timer (one per wait slowed streams measurably). */
   private rxWake(): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.rxWaiter = null;
-        resolve();
-      }, WAKE_TIMEOUT_MS);
       this.rxWaiter = () => {
-        clearTimeout(timer);
         this.rxWaiter = null;
         resolve();
       };
