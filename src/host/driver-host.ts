@@ -253,9 +253,10 @@ export class DriverHost extends EventEmitter {
       }
       await this.variant.close().catch((err: unknown) => log.warn({ err }, 'closing the framework side failed'));
       this.frameListeners.clear();
+      this.received.notify();
+      await this.draining;
       this.consumer?.close();
       this.producer?.close();
-      await this.draining;
       this.kernel.dispose();
       if (this.kernel.stopped) this.report = await this.kernel.bugCheckReport;
       await this.machine.stop();
@@ -271,7 +272,7 @@ export class DriverHost extends EventEmitter {
     };
     while (!this.stopping && this.frameListeners.size > 0) {
       const n = consumer.dequeueBatch(deliver, 256);
-      if (n === 0) await this.received.wait(50);
+      if (n === 0) await this.received.wait();
     }
     this.draining = null;
   }
@@ -315,17 +316,13 @@ class ReceiveSignal {
     w?.();
   };
 
-  /** Resolves at the next notify(), or after `timeoutMs`. One waiter at a time (the drain loop). */
-  wait(timeoutMs: number): Promise<void> {
+  /**
+   * Resolves at the next notify() (the upper edge published, or the host is stopping). One waiter
+   * at a time (the drain loop). No timer: a timer armed and cleared per wait slowed streams.
+   */
+  wait(): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiter = null;
-        resolve();
-      }, timeoutMs);
-      this.waiter = () => {
-        clearTimeout(timer);
-        resolve();
-      };
+      this.waiter = resolve;
     });
   }
 }
