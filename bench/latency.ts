@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_PEER_MAC, WirePeer } from '../harness/index.ts';
 import { DriverHost } from '../src/host/driver-host.ts';
 import type { FrameworkName } from '../src/host/frameworks/index.ts';
-import { RawNic } from './baseline/raw-nic.ts';
+import { openRawWithPeer } from './baseline/raw-nic.ts';
 import { ReceiveTally, testFrames, type LossReport } from './peer-driver.ts';
 import { round, summarize } from './stats.ts';
 
@@ -118,15 +118,7 @@ class SampleSlot {
 }
 
 async function rawLatencyClient(): Promise<LatencyClient> {
-  const peer = await WirePeer.open({ receiveQueueLimit: 0 });
-  let raw: RawNic;
-  try {
-    raw = await RawNic.start({ peerPort: peer.port });
-  } catch (err) {
-    await peer.close();
-    throw err;
-  }
-  await peer.connect(raw.machine.wire.qemuPort);
+  const { raw, peer } = await openRawWithPeer();
   const slot = new SampleSlot();
   const tally = new ReceiveTally(STREAM, 1);
   const off = await raw.receiveOnInterrupt(

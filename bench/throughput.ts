@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_PEER_MAC, WirePeer } from '../harness/index.ts';
 import { DriverHost } from '../src/host/driver-host.ts';
 import type { FrameworkName } from '../src/host/frameworks/index.ts';
-import { RAW_BATCH, RawNic } from './baseline/raw-nic.ts';
+import { RAW_BATCH, RawNic, openRawWithPeer } from './baseline/raw-nic.ts';
 import { ReceiveTally, WindowedSource, inBatches, sinkInto, testFrames, type LossReport } from './peer-driver.ts';
 import { median, round } from './stats.ts';
 
@@ -121,15 +121,7 @@ interface Client {
 const STREAM = 7;
 
 async function rawClient(): Promise<Client & { raw: RawNic }> {
-  const peer = await WirePeer.open({ receiveQueueLimit: 0 });
-  let raw: RawNic;
-  try {
-    raw = await RawNic.start({ peerPort: peer.port });
-  } catch (err) {
-    await peer.close();
-    throw err;
-  }
-  await peer.connect(raw.machine.wire.qemuPort);
+  const { raw, peer } = await openRawWithPeer();
   const tally = new ReceiveTally(STREAM);
   const unsink = sinkInto(peer, tally);
   return {

@@ -7,6 +7,7 @@
  */
 import { E1000Hardware, Icr } from '../../src/drivers/e1000/index.ts';
 import { startMachine, type Machine } from '../../src/platform/machine.ts';
+import { WirePeer } from '../../harness/index.ts';
 
 /** Frames per TDT write, and per RX harvest. */
 export const RAW_BATCH = 64;
@@ -138,4 +139,18 @@ export class RawNic {
       await this.machine.stop();
     }
   }
+}
+
+/** A raw client and its wire peer, connected; the peer is closed again if the client fails to start. */
+export async function openRawWithPeer(): Promise<{ raw: RawNic; peer: WirePeer }> {
+  const peer = await WirePeer.open({ receiveQueueLimit: 0 });
+  let raw: RawNic;
+  try {
+    raw = await RawNic.start({ peerPort: peer.port });
+  } catch (err) {
+    await peer.close();
+    throw err;
+  }
+  await peer.connect(raw.machine.wire.qemuPort);
+  return { raw, peer };
 }
