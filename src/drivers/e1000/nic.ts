@@ -54,6 +54,12 @@ export interface E1000HardwareOptions {
   tag?: string;
   /** How long self-clearing bits (CTRL.RST, EERD.DONE) and the TX drain may take. Default 1000 ms. */
   timeoutMs?: number;
+  /**
+   * How the polls wait between reads. A driver passes its framework's sleep (NdisMSleep,
+   * KeDelayExecutionThread), so the kernel model sees the wait and the processor is free meanwhile;
+   * without a kernel (the raw bench client, hardware tests) a plain timer.
+   */
+  delay?: (microseconds: number) => Promise<void>;
 }
 
 export interface LinkState {
@@ -129,6 +135,7 @@ export class E1000Hardware {
   private readonly registers: E1000Registers;
   private readonly statistics: StatisticsAccumulator;
   private readonly timeoutMs: number;
+  private readonly delay: (microseconds: number) => Promise<void>;
   private readonly mta = new Uint32Array(MTA_REGISTER_COUNT);
   private rctl = 0;
   private macBytes: Uint8Array | undefined;
@@ -140,6 +147,7 @@ export class E1000Hardware {
   constructor(opts: E1000HardwareOptions) {
     this.registers = opts.registers;
     this.timeoutMs = opts.timeoutMs ?? 1000;
+    this.delay = opts.delay ?? ((us) => sleep(us / 1000));
     const tag = opts.tag ?? 'e1000';
     this.tx = new TxRing(opts.memory, opts.registers, opts.dma, { size: opts.txRingSize, tag });
     try {
@@ -462,7 +470,7 @@ export class E1000Hardware {
           attempts: attempt + 1,
         });
       }
-      if (attempt >= 3) await sleep(1);
+      if (attempt >= 3) await this.delay(1000);
     }
   }
 

@@ -28,7 +28,7 @@ function nicRegisters(opts: { eeprom?: number[]; rstSticks?: boolean } = {}): Fa
   return regs;
 }
 
-function hardware(regs = nicRegisters(), extra: { timeoutMs?: number } = {}) {
+function hardware(regs = nicRegisters(), extra: { timeoutMs?: number; delay?: (us: number) => Promise<void> } = {}) {
   const memory = new RecordingMemory();
   const dma = new BumpDma();
   const nic = new E1000Hardware({ registers: regs, memory, dma, txRingSize: 8, rxRingSize: 8, ...extra });
@@ -57,6 +57,20 @@ describe('E1000Hardware', () => {
   it('reset fails with a typed timeout when CTRL.RST never clears', async () => {
     const { nic } = hardware(nicRegisters({ rstSticks: true }), { timeoutMs: 20 });
     await expect(nic.reset()).rejects.toThrow(E1000TimeoutError);
+  });
+
+  it("waits between polls with the driver's own sleep (the kernel's NdisMSleep), not a timer of its own", async () => {
+    const sleeps: number[] = [];
+    const { nic } = hardware(nicRegisters({ rstSticks: true }), {
+      timeoutMs: 20,
+      delay: async (us) => {
+        sleeps.push(us);
+        await new Promise((r) => setTimeout(r, 1));
+      },
+    });
+    await expect(nic.reset()).rejects.toBeInstanceOf(E1000TimeoutError);
+    expect(sleeps.length).toBeGreaterThan(0);
+    expect(sleeps.every((us) => us === 1000)).toBe(true);
   });
 
   it('reads the MAC from RAL0/RAH0 and the EEPROM and accepts them when they agree', async () => {

@@ -287,6 +287,7 @@ export class E1000Adapter {
     const hw = new E1000Hardware({
       registers: o.registers, memory: o.memory, dma: o.dma,
       txRingSize: o.txRingSize, rxRingSize: o.rxRingSize, tag: o.tag,
+      delay: (us) => this.edge.delay(us),
     });
     this.hw = hw;
     try {
