@@ -5,10 +5,10 @@
  * Also the CPU time of this process per frame (user+sys), and QEMU's.
  *
  *   node --import tsx bench/throughput.ts --dir tx|rx --size 64|1514 [--frames N] [--rounds N]
- *        [--window N (RX in flight)] [--ahead N (TX)] [--framework ndis6|ndis5|kmdf] [--quick] [--json]
+ *        [--warmup N] [--window N (RX in flight)] [--ahead N (TX)] [--framework ndis6|ndis5|kmdf] [--quick] [--json]
  *
  * Both clients run side by side, each with its own QEMU and wire peer, started once; measured
- * rounds alternate raw, stack, raw, stack… (after one warm-up round each) and the medians are
+ * rounds alternate raw, stack, raw, stack… (after 200k warm-up frames each) and the medians are
  * compared, so machine noise falls on both. Every round starts and ends with nothing in flight.
  * TX: the client sends batches of 64; the peer counts and checks what QEMU puts on the wire; the
  * client stays at most `txAhead` frames ahead of the peer's count. RX: the peer keeps at most
@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PEER_MAC, WirePeer } from '../harness/index.ts';
-import { DriverHost } from '../src/host/driver-host.ts';
+import { DriverHost, type DriverHostOptions } from '../src/host/driver-host.ts';
 import type { FrameworkName } from '../src/host/frameworks/index.ts';
 import { RAW_BATCH, RawNic, openRawWithPeer } from './baseline/raw-nic.ts';
 import { ReceiveTally, WindowedSource, inBatches, sinkInto, testFrames, type LossReport } from './peer-driver.ts';
@@ -40,7 +40,11 @@ export interface ThroughputOptions {
   frames?: number;
   /** Measured rounds per client. Default 5. */
   rounds?: number;
-  /** Frames of the warm-up round each client runs first (JIT, QEMU's RCTL timer). Default 20,000. */
+  /**
+   * Frames each client sends before the measured rounds, in rounds of `frames` (JIT, QEMU's RCTL
+   * timer). Default 200,000: both clients keep speeding up for about that long (the stack, with
+   * more code to optimise, for longer), and a shorter warm-up measured the JIT, not the steady state.
+   */
   warmupFrames?: number;
   /** RX: frames in flight beyond what the receiver has taken. Default 64. */
   rxWindow?: number;
@@ -49,6 +53,8 @@ export interface ThroughputOptions {
   /** A round with no progress for this long has lost frames and ends. Default 2,000 ms. */
   stallMs?: number;
   framework?: FrameworkName;
+  /** Driver host settings to try (tuning experiments; `npm run bench` uses the defaults). */
+  host?: Partial<DriverHostOptions>;
 }
 
 export interface RoundResult {
@@ -106,7 +112,7 @@ export interface ThroughputResult {
 class Stalled extends Error {}
 
 /** One client under test, with its own QEMU and wire peer. */
-interface Client {
+export interface Client {
   readonly peer: WirePeer;
   readonly mac: string;
   /** Fed by the peer (TX) or by the client's receive path (RX). */
@@ -120,7 +126,7 @@ interface Client {
 
 const STREAM = 7;
 
-async function rawClient(): Promise<Client & { raw: RawNic }> {
+export async function rawClient(): Promise<Client & { raw: RawNic }> {
   const { raw, peer } = await openRawWithPeer();
   const tally = new ReceiveTally(STREAM);
   const unsink = sinkInto(peer, tally);
@@ -155,11 +161,11 @@ async function rawClient(): Promise<Client & { raw: RawNic }> {
   };
 }
 
-async function stackClient(framework: FrameworkName): Promise<Client & { host: DriverHost }> {
+export async function stackClient(framework: FrameworkName, options: Partial<DriverHostOptions> = {}): Promise<Client & { host: DriverHost }> {
   const peer = await WirePeer.open({ receiveQueueLimit: 0 });
   let host: DriverHost;
   try {
-    host = await DriverHost.start({ framework, wire: { peerPort: peer.port }, bugCheckDir: join(tmpdir(), 'dirql-bench-crash-reports') });
+    host = await DriverHost.start({ ...options, framework, wire: { peerPort: peer.port }, bugCheckDir: join(tmpdir(), 'dirql-bench-crash-reports') });
   } catch (err) {
     await peer.close();
     throw err;
@@ -236,7 +242,7 @@ async function measure(client: Client, frames: number, run: () => Promise<boolea
   };
 }
 
-function txRound(client: Client, batches: readonly Buffer[][], total: number, ahead: number, stallMs: number): Promise<RoundResult> {
+export function txRound(client: Client, batches: readonly Buffer[][], total: number, ahead: number, stallMs: number): Promise<RoundResult> {
   const { tally } = client;
   tally.reset(total);
   const waitForPeer = async (sent: number): Promise<void> => {
@@ -254,7 +260,7 @@ function txRound(client: Client, batches: readonly Buffer[][], total: number, ah
   });
 }
 
-function rxRound(client: Client, frames: readonly Buffer[], window: number, stallMs: number): Promise<RoundResult> {
+export function rxRound(client: Client, frames: readonly Buffer[], window: number, stallMs: number): Promise<RoundResult> {
   client.tally.reset(frames.length);
   const source = new WindowedSource(client.peer, frames, window);
   return measure(client, frames.length, () => client.receive(source, frames.length, stallMs));
@@ -276,7 +282,7 @@ function summarise(rounds: RoundResult[], warmup: LossReport): SideResult {
 export async function throughputBench(opts: ThroughputOptions): Promise<ThroughputResult> {
   const frames = opts.frames ?? 50_000;
   const rounds = opts.rounds ?? 5;
-  const warmup = opts.warmupFrames ?? 20_000;
+  const warmup = Math.max(1, opts.warmupFrames ?? 200_000);
   const rxWindow = opts.rxWindow ?? 64;
   const txAhead = opts.txAhead ?? 512;
   const stallMs = opts.stallMs ?? 2_000;
@@ -285,7 +291,7 @@ export async function throughputBench(opts: ThroughputOptions): Promise<Throughp
   const raw = await rawClient();
   let stack: Awaited<ReturnType<typeof stackClient>> | undefined;
   try {
-    stack = await stackClient(framework);
+    stack = await stackClient(framework, opts.host);
     const clients = [raw, stack] as const;
     // One set of frames per distinct MAC (both clients use QEMU's default, so usually one).
     const cache = new Map<string, Buffer[]>();
@@ -305,8 +311,15 @@ export async function throughputBench(opts: ThroughputOptions): Promise<Throughp
     };
 
     // Warm-up: JIT, and (RX) QEMU accepts nothing for about 1 s after the RCTL write, hence the longer stall limit.
-    const warmups = [];
-    for (const c of clients) warmups.push((await runRound(c, warmup, Math.max(stallMs, 4_000))).loss);
+    const warmups: LossReport[] = [];
+    for (const c of clients) {
+      let loss: LossReport | undefined;
+      for (let sent = 0; sent < warmup; sent += frames) {
+        const r = await runRound(c, Math.min(frames, warmup - sent), Math.max(stallMs, 4_000));
+        if (!loss || !r.loss.valid) loss = r.loss;
+      }
+      warmups.push(loss!);
+    }
 
     const calls0 = stack.host.calls();
     const rawRounds: RoundResult[] = [];
@@ -366,6 +379,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       rounds: { type: 'string' },
       window: { type: 'string' },
       ahead: { type: 'string' },
+      warmup: { type: 'string' },
       framework: { type: 'string', default: 'ndis6' },
       quick: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -377,7 +391,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     size: Number(values.size),
     frames: values.frames ? Number(values.frames) : values.quick ? 10_000 : undefined,
     rounds: values.rounds ? Number(values.rounds) : values.quick ? 1 : undefined,
-    warmupFrames: values.quick ? 5_000 : undefined,
+    warmupFrames: values.warmup ? Number(values.warmup) : values.quick ? 5_000 : undefined,
     rxWindow: values.window ? Number(values.window) : undefined,
     txAhead: values.ahead ? Number(values.ahead) : undefined,
     framework: values.framework as FrameworkName,

@@ -1,0 +1,63 @@
+/**
+ * A CPU profile of one throughput client in its steady state: warm-up rounds first (the JIT keeps
+ * speeding both clients up for about 200k frames), then the V8 profiler over the measured rounds
+ * only, so start-up and compilation stay out of it. Open the .cpuprofile in Chrome DevTools
+ * (Performance → Load profile) or VS Code.
+ *
+ *   node --import tsx bench/profile.ts [--client stack|raw] [--dir tx|rx] [--size 64]
+ *        [--warmup-rounds 6] [--rounds 3] [--interval-us 100] [--out bench/results/profile.cpuprofile]
+ *
+ * Pin it (`taskset -c 0 node …`) to see what competes with QEMU for one CPU. Sampling slows the
+ * stack more than the raw client; compare profiles, not the rates printed while profiling.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_PEER_MAC } from '../harness/index.ts';
+import { RAW_BATCH } from './baseline/raw-nic.ts';
+import { inBatches, testFrames } from './peer-driver.ts';
+import { rawClient, rxRound, stackClient, txRound, type RoundResult } from './throughput.ts';
+
+const FRAMES = 50_000;
+
+const { values } = parseArgs({
+  options: {
+    client: { type: 'string', default: 'stack' },
+    dir: { type: 'string', default: 'tx' },
+    size: { type: 'string', default: '64' },
+    'warmup-rounds': { type: 'string', default: '6' },
+    rounds: { type: 'string', default: '3' },
+    'interval-us': { type: 'string', default: '100' },
+    out: { type: 'string', default: 'bench/results/profile.cpuprofile' },
+  },
+});
+if (values.client !== 'stack' && values.client !== 'raw') throw new Error(`--client must be stack or raw, got ${values.client}`);
+if (values.dir !== 'tx' && values.dir !== 'rx') throw new Error(`--dir must be tx or rx, got ${values.dir}`);
+const size = Number(values.size);
+
+const client = values.client === 'raw' ? await rawClient() : await stackClient('ndis6');
+try {
+  const frames = values.dir === 'tx'
+    ? testFrames({ dst: DEFAULT_PEER_MAC, src: client.mac, size, count: FRAMES, stream: 7 })
+    : testFrames({ dst: client.mac, src: DEFAULT_PEER_MAC, size, count: FRAMES, stream: 7 });
+  const round = (): Promise<RoundResult> =>
+    values.dir === 'tx' ? txRound(client, inBatches(frames, RAW_BATCH), FRAMES, 512, 4_000) : rxRound(client, frames, 64, 4_000);
+  const show = (label: string, r: RoundResult): void =>
+    console.log(`${label} ${(r.framesPerSecond / 1000).toFixed(1)} k frames/s, CPU ${r.cpuUsPerFrame} µs/frame${r.loss.valid ? '' : ' (FRAMES LOST)'}`);
+
+  for (let i = 0; i < Number(values['warmup-rounds']); i++) show('warm-up ', await round());
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: Number(values['interval-us']) });
+  await session.post('Profiler.start');
+  for (let i = 0; i < Number(values.rounds); i++) show('profiled', await round());
+  const { profile } = await session.post('Profiler.stop');
+  session.disconnect();
+  mkdirSync(dirname(values.out), { recursive: true });
+  writeFileSync(values.out, JSON.stringify(profile));
+  console.log(`wrote ${values.out}`);
+} finally {
+  await client.stop();
+}
