@@ -3,6 +3,9 @@ import { NIC_ID } from '../../qemu/stub-config.ts';
 import { ControlMethods, ControlServer, ControlTopics, type LinkParams, type SendParams } from '../control/index.ts';
 import type { DriverHost } from './driver-host.ts';
 
+/** Published when QEMU went away under the driver (a DIRQL_DEVICE_LOST report); not in ControlTopics yet. */
+export const DEVICE_LOST_TOPIC = 'device-lost';
+
 /** Broadcast: the test frames dirqlctl asks for reach the wire peer whatever its MAC. */
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 
@@ -21,7 +24,7 @@ function checkSend(p: unknown): SendParams {
 /**
  * The control plane of a running host (dirqlctl, the harness): `status`, `stats`, `link {up}`,
  * `send {size, count}` (self-verifying test frames, stream 0xC0, to the broadcast address), and the
- * `link` and `bugcheck` topics.
+ * `link`, `bugcheck` and `device-lost` (QEMU went away under the driver: not a driver fault) topics.
  */
 export async function startControl(host: DriverHost, opts: { socketPath?: string } = {}): Promise<ControlServer> {
   const control = new ControlServer({ driver: `e1000 (${host.framework})`, ...(opts.socketPath ? { socketPath: opts.socketPath } : {}) });
@@ -35,6 +38,7 @@ export async function startControl(host: DriverHost, opts: { socketPath?: string
     wire: host.machine.wire,
     qemuPid: host.machine.stub.pid,
     bugCheck: host.bugCheck ? { name: host.bugCheck.name, message: host.bugCheck.message, report: host.bugCheck.files?.text } : null,
+    deviceLost: host.deviceLoss ? { message: host.deviceLoss.message, device: host.deviceLoss.device, report: host.deviceLoss.files?.text } : null,
   }));
   control.handle(ControlMethods.stats, () => host.stats());
   control.handle<LinkParams>(ControlMethods.link, async ({ up }) => {
@@ -49,6 +53,7 @@ export async function startControl(host: DriverHost, opts: { socketPath?: string
   }, { validate: checkSend });
   host.on('link', (event) => control.publish(ControlTopics.link, event));
   host.on('bugcheck', (report) => control.publish(ControlTopics.bugcheck, report));
+  host.on('device-lost', (report) => control.publish(DEVICE_LOST_TOPIC, report));
   await control.start();
   return control;
 }

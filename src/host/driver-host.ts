@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
+import type { QemuExit } from '../../qemu/device-stub.ts';
+import { QemuExitedError } from '../../qemu/errors.ts';
 import type { AdapterStatistics, E1000Adapter } from '../drivers/e1000/miniport/index.ts';
 import type { InterruptThrottle, LinkState } from '../drivers/e1000/nic.ts';
 import {
@@ -9,10 +11,12 @@ import {
   type KernelLimits,
   type VerifierOptions,
 } from '../kernel/index.ts';
+import { isDeviceLostReport } from '../kernel/bugcheck.ts';
 import { startMachine, type Machine, type MachineConfig } from '../platform/machine.ts';
 import { PacketRing, type RingConsumer, type RingProducer, type RingStats } from '../ring/index.ts';
 import type { LinkEvent } from '../upper-edge/index.ts';
 import { logger } from '../util/log.ts';
+import { describeExit, qemuDeviceLoss } from './device-loss.ts';
 import { DriverHostError } from './errors.ts';
 import { loadFramework, type FrameworkName, type RoutineCalls, type RunningVariant } from './frameworks/index.ts';
 
@@ -73,7 +77,11 @@ export type FrameListener = (view: Uint8Array, length: number) => void;
  * frames between the driver and two PacketRings. The host side of the rings is here: send() writes
  * the TX ring, onReceive() drains the RX ring (or hand `rxRing`/`txRing` to a worker instead).
  *
- * Events: 'link' (LinkEvent), 'bugcheck' (BugCheckReport, once its files are written), 'qemu-exit'.
+ * Events: 'link' (LinkEvent); 'bugcheck' (BugCheckReport, once its files are written): the driver
+ * crashed; 'device-lost' (BugCheckReport with code DIRQL_DEVICE_LOST and `device` = QEMU's exit, once
+ * its files are written and the host has stopped itself: nothing is left running): the NIC went
+ * away under the driver, which is not the driver's fault; 'qemu-exit' (QemuExit) whenever QEMU
+ * exits without stop() having asked it to.
  */
 export class DriverHost extends EventEmitter {
   readonly machine: Machine;
@@ -121,6 +129,7 @@ export class DriverHost extends EventEmitter {
         seed: opts.seed ?? 1,
         lines: machine.lines,
         bugCheckDir: opts.bugCheckDir ?? join(process.cwd(), 'crash-reports'),
+        deviceLoss: qemuDeviceLoss(machine.stub),
         ...(opts.verifier ? { verifier: opts.verifier } : {}),
         ...(opts.limits ? { limits: opts.limits } : {}),
       });
@@ -144,6 +153,9 @@ export class DriverHost extends EventEmitter {
       kernel?.dispose();
       const report = kernel?.stopped ? await kernel.bugCheckReport : undefined;
       await machine.stop();
+      if (report && isDeviceLostReport(report)) {
+        throw new DriverHostError(`the device went away while the driver was starting: ${report.device?.summary ?? report.message}${report.files ? ` (report: ${report.files.text})` : ''}`, { report: report.files?.text }, { cause: err });
+      }
       if (report) throw new DriverHostError(`the driver bug-checked while starting: ${report.name}${report.files ? ` (report: ${report.files.text})` : ''}`, { report: report.files?.text }, { cause: err });
       throw err;
     }
@@ -174,9 +186,14 @@ export class DriverHost extends EventEmitter {
     return this.variant.linkEvents;
   }
 
-  /** The bug check report once the driver crashed (files written). */
+  /** The bug check report once the driver crashed (files written). Not set when the device went away: see deviceLoss. */
   get bugCheck(): BugCheckReport | undefined {
-    return this.report;
+    return this.report && !isDeviceLostReport(this.report) ? this.report : undefined;
+  }
+
+  /** The DIRQL_DEVICE_LOST report once QEMU went away under the driver (files written); `device` says how. */
+  get deviceLoss(): BugCheckReport | undefined {
+    return this.report && isDeviceLostReport(this.report) ? this.report : undefined;
   }
 
   get halted(): boolean {
@@ -205,9 +222,24 @@ export class DriverHost extends EventEmitter {
     let done = 0;
     while (done < frames.length) {
       done += this.send(done === 0 ? frames : frames.slice(done));
-      if (done < frames.length && !(await this.producer!.waitForSpace(timeoutMs))) {
+      if (done < frames.length && !(await this.waitForSpace(timeoutMs))) {
         throw new DriverHostError(`sendAll: the TX ring stayed full for ${timeoutMs} ms (${done} of ${frames.length} sent)`, { done, total: frames.length });
       }
+    }
+  }
+
+  /**
+   * Wait for TX ring space in short slices, so that a host that stops meanwhile (the device went
+   * away, or stop()) ends the wait at once: the ring's own wait does not wake on close. True when
+   * there is space or the host stopped (the next send() then says why), false on timeout.
+   */
+  private async waitForSpace(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (this.stopping || this.kernel.stopped) return true;
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      if (await this.producer!.waitForSpace(Math.min(left, 50))) return true;
     }
   }
 
@@ -226,7 +258,12 @@ export class DriverHost extends EventEmitter {
 
   /** Driver, NIC, framework, upper edge and ring counters. */
   async stats(): Promise<HostStatistics> {
-    const adapter = await this.variant.adapterStatistics();
+    let adapter: AdapterStatistics;
+    try {
+      adapter = await this.variant.adapterStatistics();
+    } catch (err) {
+      throw this.kernel.hostFailed(err);
+    }
     return {
       framework: this.framework,
       adapter,
@@ -285,19 +322,40 @@ export class DriverHost extends EventEmitter {
         this.emit('bugcheck', r);
       });
     });
-    this.machine.stub.on('exit', (exit) => {
-      if (exit.expected) return;
-      this.kernel.trace.record('qemu', `QEMU exited (${exit.signal ?? `code ${exit.exitCode}`})`);
-      this.emit('qemu-exit', exit);
-    });
+    this.kernel.once('device-lost', (r: BugCheckReport) => this.onDeviceLost(r));
+    this.machine.stub.on('exit', (exit) => this.onQemuExit(exit));
+  }
+
+  /**
+   * QEMU exited without stop() asking: the device is gone. The kernel stops with DIRQL_DEVICE_LOST
+   * unless the driver had already stopped (its bug check stands); either way nothing of the machine
+   * is worth keeping, so the host stops itself.
+   */
+  private onQemuExit(exit: QemuExit): void {
+    if (exit.expected) return;
+    const what = describeExit(exit, this.machine.stub.pid);
+    this.kernel.trace.record('qemu', what);
+    const stop = this.kernel.deviceLost(new QemuExitedError(what, { exitCode: exit.exitCode, signal: exit.signal, stderr: exit.stderr, expected: false }));
+    this.emit('qemu-exit', exit);
+    if (!isDeviceLostReport(stop.report)) void this.stop().catch((err: unknown) => log.error({ err }, 'stopping after QEMU exited failed'));
+  }
+
+  private onDeviceLost(r: BugCheckReport): void {
+    this.report = r;
+    // The kernel has logged it; the host's part is to end cleanly and tell its listeners.
+    void this.stop()
+      .catch((err: unknown) => log.error({ err }, 'stopping after the device was lost failed'))
+      .then(() => this.emit('device-lost', r));
   }
 
   private assertUsable(op: string): void {
     if (this.stopping) throw new DriverHostError(`${op} after stop()`, { op });
-    if (this.kernel.stopped) throw new DriverHostError(`${op}: the driver bug-checked (${this.kernel.stopped.report.name})`, { op });
+    const stopped = this.kernel.stopped;
+    if (stopped && isDeviceLostReport(stopped.report)) throw new DriverHostError(`${op}: the device went away (${stopped.report.device?.summary ?? stopped.report.message})`, { op }, { cause: stopped });
+    if (stopped) throw new DriverHostError(`${op}: the driver bug-checked (${stopped.report.name})`, { op });
   }
 
-  /** The readable bug check report (what `!analyze -v` would print), if there was one. */
+  /** The readable stop report (what `!analyze -v` would print), bug check or device loss, if there was one. */
   bugCheckText(): string | undefined {
     return this.report ? formatBugCheckText(this.report) : undefined;
   }

@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { ControlServer } from '../control/index.ts';
+import { isDeviceLostReport, type BugCheckReport } from '../kernel/bugcheck.ts';
 import { startControl } from './control.ts';
 import { DriverHost } from './driver-host.ts';
 import { startEcho } from './echo.ts';
@@ -115,9 +116,21 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('interrupted'));
   process.on('SIGTERM', () => shutdown('terminated'));
-  host.on('qemu-exit', (exit: { signal?: string; exitCode?: number; stderr: string }) => {
-    console.error(`dirql: QEMU exited unexpectedly (${exit.signal ?? `code ${exit.exitCode}`})\n${exit.stderr}`);
-    shutdown('QEMU is gone', 1);
+  // The host has already stopped itself (QEMU reaped, files removed): one line, then exit non-zero.
+  const deviceGone = (line: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${line}\n`);
+    (async () => {
+      await control?.stop();
+      await host.stop();
+    })().finally(() => process.exit(1));
+  };
+  host.on('device-lost', (r: BugCheckReport) => deviceGone(`dirql: device lost: ${r.message}${r.files ? ` (report: ${r.files.text})` : ''}`));
+  host.on('qemu-exit', () => {
+    // Without a device-lost stop, the driver had bug-checked before QEMU went (its report was printed).
+    const stop = host.kernel.stopped;
+    if (stop && !isDeviceLostReport(stop.report)) deviceGone(`dirql: QEMU exited after the driver bug-checked (${stop.report.name})`);
   });
   host.on('bugcheck', (r: { name: string; message: string; files?: { text: string } }) => {
     console.error(`dirql: driver bug check ${r.name}: ${r.message}${r.files ? `\n  report: ${r.files.text}` : ''}`);

@@ -22,6 +22,20 @@ export const BugCheckCode = {
   DRIVER_POWER_STATE_FAILURE: 0x9f,
   DPC_WATCHDOG_VIOLATION: 0x133,
   PASSIVE_INTERRUPT_ERROR: 0x13b,
+  /**
+   * dirql's own stop, not a Windows code (0xE... marks dirql's additions): the device went away
+   * under the driver (QEMU exited; Windows would see a surprise removal). Not a driver fault.
+   */
+  DIRQL_DEVICE_LOST: 0xe0000001,
+} as const;
+
+/** Parameter 1 of DIRQL_DEVICE_LOST: what the processor was running when the loss surfaced. */
+export const DeviceLostWhere = {
+  /** Host code, or nothing: the device's exit was noticed between routines. */
+  HOST: 0,
+  THREAD: 1,
+  DPC: 2,
+  ISR: 3,
 } as const;
 
 /**
@@ -66,6 +80,29 @@ export interface ProcessorSnapshot {
   readonly queuedDpcs: string[];
 }
 
+/** How the device went away (filled in by the host's DeviceLossMonitor: QEMU's exit). */
+export interface DeviceLoss {
+  /** What the device is, e.g. "QEMU e1000 (pid 1234)". */
+  readonly device: string;
+  /** One line: "QEMU (pid 1234) was killed by SIGKILL", "QEMU (pid 1234) exited with code 1". */
+  readonly summary: string;
+  readonly signal?: string;
+  readonly exitCode?: number;
+  /** The last lines the device's process wrote to stderr. */
+  readonly stderrTail?: string;
+}
+
+/**
+ * Tells a device that went away from a driver fault. The kernel does not know the transport; the
+ * host does (src/host/device-loss.ts implements this for QEMU).
+ */
+export interface DeviceLossMonitor {
+  /** Whether `err` means the device is gone (asked for every link of an error's cause chain). */
+  isDeviceLoss(err: unknown): boolean;
+  /** How it went away; may wait (briefly) for the device's exit status. Should not reject. */
+  describe(cause: unknown): Promise<DeviceLoss>;
+}
+
 export interface BugCheckReport {
   readonly code: number;
   readonly name: string;
@@ -83,6 +120,8 @@ export interface BugCheckReport {
   readonly stacks: { readonly label: string; readonly stack: string }[];
   readonly trace: TraceEvent[];
   readonly time: string;
+  /** DIRQL_DEVICE_LOST only: how the device went away (set before the report is published). */
+  device?: DeviceLoss;
   files?: { json: string; text: string };
 }
 
@@ -101,6 +140,17 @@ export class BugCheckError extends DirqlError {
   }
 }
 
+/**
+ * The driver was stopped because its device went away (DIRQL_DEVICE_LOST), not because it
+ * faulted. `cause` is the transport error that surfaced it, if any.
+ */
+export class DeviceLostError extends BugCheckError {}
+
+/** True for a DIRQL_DEVICE_LOST report. */
+export function isDeviceLostReport(r: BugCheckReport): boolean {
+  return r.code === BugCheckCode.DIRQL_DEVICE_LOST;
+}
+
 function hex8(n: number): string {
   return (n >>> 0).toString(16).toUpperCase().padStart(8, '0');
 }
@@ -113,12 +163,14 @@ function hexParam(n: number): string {
 export function formatBugCheckText(r: BugCheckReport): string {
   const lines: string[] = [];
   lines.push(`${r.name} (${r.code.toString(16)})`, r.message, '');
+  const lost = isDeviceLostReport(r);
+  if (lost) lines.push(...deviceLines(r.device), '');
   lines.push('Arguments:');
   r.parameters.forEach((p, i) => lines.push(`Arg${i + 1}: ${hexParam(p)}`));
   lines.push('');
   if (r.api) lines.push(`API: ${r.api}`);
   lines.push(`Processor: ${r.processor ?? 'none'}   IRQL: ${r.irqlName ?? 'none'}   Time: ${r.time}`, '');
-  lines.push('Routines on the crashing processor (outermost first):');
+  lines.push(lost ? 'Routines running when the device went away (outermost first):' : 'Routines on the crashing processor (outermost first):');
   if (r.routines.length === 0) lines.push('  (none)');
   for (const s of r.routines) lines.push(`  ${fmtRoutine(s)}`);
   lines.push('');
@@ -133,16 +185,28 @@ export function formatBugCheckText(r: BugCheckReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+function deviceLines(d: DeviceLoss | undefined): string[] {
+  const out = ['The device went away under the driver (surprise removal): this is not a driver fault.'];
+  if (!d) return out;
+  out.push(`Device:    ${d.device}`, `What:      ${d.summary}`);
+  if (d.signal) out.push(`Signal:    ${d.signal}`);
+  if (d.exitCode !== undefined) out.push(`Exit code: ${d.exitCode}`);
+  const tail = d.stderrTail?.trimEnd();
+  out.push(tail ? 'stderr (last lines):' : 'stderr: (empty)');
+  if (tail) for (const l of tail.split('\n')) out.push(`  ${l}`);
+  return out;
+}
+
 function fmtRoutine(s: RoutineSnapshot): string {
   return `${s.kind.padEnd(6)} ${s.name} at ${s.irql} for ${s.runningForUs} us${s.state ? ` [${s.state}]` : ''}`;
 }
 
-/** Writes bugcheck-<time>.json and .txt; never throws (the crash must not crash the host). */
+/** Writes bugcheck-<time>.json and .txt (device-lost-<time>.* for DIRQL_DEVICE_LOST). */
 export async function writeBugCheckFiles(report: BugCheckReport, dir: string): Promise<{ json: string; text: string }> {
   await mkdir(dir, { recursive: true });
   const stamp = report.time.replace(/[:.]/g, '-');
   for (let n = 0; ; n++) {
-    const base = join(dir, `bugcheck-${stamp}${n ? `-${n}` : ''}`);
+    const base = join(dir, `${isDeviceLostReport(report) ? 'device-lost' : 'bugcheck'}-${stamp}${n ? `-${n}` : ''}`);
     try {
       const { files: _files, ...plain } = report;
       await writeFile(`${base}.json`, `${JSON.stringify(plain, null, 2)}\n`, { flag: 'wx', mode: 0o644 });
