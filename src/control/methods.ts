@@ -29,6 +29,8 @@ export const ControlTopics = {
   link: 'link',
   /** A bug check stopped the driver: the report (code, parameters, processor, IRQL, trace). */
   bugcheck: 'bugcheck',
+  /** QEMU went away under the driver: the DIRQL_DEVICE_LOST report (QEMU's signal or exit code, stderr tail). */
+  deviceLost: 'device-lost',
   /** Periodic counters. */
   stats: 'stats',
   /** Frames crossing the upper edge: { direction, data: Buffer, ... }. */

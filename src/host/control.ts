@@ -3,8 +3,6 @@ import { NIC_ID } from '../../qemu/stub-config.ts';
 import { ControlMethods, ControlServer, ControlTopics, type LinkParams, type SendParams } from '../control/index.ts';
 import type { DriverHost } from './driver-host.ts';
 
-/** Published when QEMU went away under the driver (a DIRQL_DEVICE_LOST report); not in ControlTopics yet. */
-export const DEVICE_LOST_TOPIC = 'device-lost';
 
 /** Broadcast: the test frames dirqlctl asks for reach the wire peer whatever its MAC. */
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
@@ -53,7 +51,7 @@ export async function startControl(host: DriverHost, opts: { socketPath?: string
   }, { validate: checkSend });
   host.on('link', (event) => control.publish(ControlTopics.link, event));
   host.on('bugcheck', (report) => control.publish(ControlTopics.bugcheck, report));
-  host.on('device-lost', (report) => control.publish(DEVICE_LOST_TOPIC, report));
+  host.on('device-lost', (report) => control.publish(ControlTopics.deviceLost, report));
   await control.start();
   return control;
 }

@@ -6,8 +6,8 @@ export { InterruptObject, InterruptLock, type ConnectInterruptOptions, type Inte
 export { Dpc, type DeferredRoutine, type DpcImportance } from './dpc.ts';
 export { SpinLock, type KernelLock } from './spin-lock.ts';
 export {
-  BugCheckCode, BugCheckError, VerifierViolation, bugCheckName, formatBugCheckText,
-  type BugCheckReport, type ProcessorSnapshot, type RoutineSnapshot,
+  BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, VerifierViolation, bugCheckName, formatBugCheckText,
+  isDeviceLostReport, type BugCheckReport, type DeviceLoss, type DeviceLossMonitor, type ProcessorSnapshot, type RoutineSnapshot,
 } from './bugcheck.ts';
 export { Verifier, type VerifierOptions, type VerifierFinding } from './verifier.ts';
 export { DeviceRegisters, type RegisterBackend, type DeviceRegistersOptions } from './registers.ts';
