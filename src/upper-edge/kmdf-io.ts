@@ -3,11 +3,10 @@ import type { PacketRing, RingProducer } from '../ring/index.ts';
 import { logger } from '../util/log.ts';
 import { ntSuccess, type NTSTATUS, type WdfFramework, type WDFDEVICE } from '../wdf/index.ts';
 import type { LinkEvent } from './ndis6-protocol.ts';
+import { PumpWake, WAKE_TIMEOUT_MS } from './pump-wake.ts';
 import { TransmitPath, type TransmitPathCounters } from './transmit-path.ts';
 
 const log = logger('upper-edge.kmdf');
-/** Longest a pump sleeps before it looks at its ring again. */
-const WAKE_TIMEOUT_MS = 50;
 
 export interface KmdfEdgeOptions {
   /** Frames the driver completes reads with go here (this edge is its producer). */
@@ -69,9 +68,10 @@ export class KmdfIoEdge extends EventEmitter {
   private running = false;
   private txPumping: Promise<void> | null = null;
   private rxPumping: Promise<void> | null = null;
-  private txWaiter: (() => void) | null = null;
-  private rxWaiter: (() => void) | null = null;
-  private pendingFrameWait: Promise<unknown> | null = null;
+  /** Woken by completed writes, kicks and stop(). */
+  private readonly txWake = new PumpWake();
+  /** Woken by completed reads and stop(). */
+  private readonly rxWake = new PumpWake();
   private releaseScheduled = false;
   private flushScheduled = false;
   private writesSubmitted = 0;
@@ -98,7 +98,7 @@ export class KmdfIoEdge extends EventEmitter {
   private readonly releaseWrites = (): void => {
     this.releaseScheduled = false;
     this.transmitPath.releaseCompleted();
-    this.txWaiter?.();
+    this.txWake.wake();
   };
 
   private readonly onReadDone = (status: NTSTATUS, information: number, _buffer: Uint8Array, slot: number, crash: unknown): void => {
@@ -139,7 +139,7 @@ export class KmdfIoEdge extends EventEmitter {
       this.onPublish?.();
     }
     this.topUpReads();
-    this.rxWaiter?.();
+    this.rxWake.wake();
   };
 
   constructor(wdf: WdfFramework, options: KmdfEdgeOptions) {
@@ -175,8 +175,8 @@ export class KmdfIoEdge extends EventEmitter {
   /** Stop submitting (frames left in the TX ring stay there; pending reads stay pending until the device goes). */
   async stop(): Promise<void> {
     this.running = false;
-    this.txWaiter?.();
-    this.rxWaiter?.();
+    this.txWake.wake();
+    this.rxWake.wake();
     await this.txPumping;
     await this.rxPumping;
     this.txPumping = this.rxPumping = null;
@@ -219,7 +219,7 @@ export class KmdfIoEdge extends EventEmitter {
 
   /** Frames were put in the TX ring from this thread: take them now rather than at the next wake-up. */
   kick(): void {
-    this.txWaiter?.();
+    this.txWake.wake();
   }
 
   // ---------------------------------------------------------------- send
@@ -232,8 +232,7 @@ export class KmdfIoEdge extends EventEmitter {
       const room = this.writesInFlight - tx.inFlight;
       const run = room > 0 ? tx.next(Math.min(room, this.writeBatch)) : null;
       if (!run || run.count === 0) {
-        if (room <= 0 || tx.inFlight > 0) await this.txWake();
-        else await Promise.race([this.frameWait(), this.txWake()]);
+        await this.txWake.idle(tx, room);
         continue;
       }
       const first = run.first;
@@ -244,23 +243,6 @@ export class KmdfIoEdge extends EventEmitter {
         this.wdf.submitWriteNotify(this.device, ring.slotView(slot).subarray(0, ring.slotLength(slot)), this.onWriteDone, slot);
       }
     }
-  }
-
-  /** Resolves at the next completed write, a kick or stop(): certain to come while there is work, so no timer (one per wait slowed streams measurably). */
-  private txWake(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.txWaiter = () => {
-        this.txWaiter = null;
-        resolve();
-      };
-    });
-  }
-
-  private frameWait(): Promise<unknown> {
-    this.pendingFrameWait ??= this.transmitPath.waitForFrames(WAKE_TIMEOUT_MS).finally(() => {
-      this.pendingFrameWait = null;
-    });
-    return this.pendingFrameWait;
   }
 
   // ---------------------------------------------------------------- receive
@@ -274,7 +256,7 @@ export class KmdfIoEdge extends EventEmitter {
       if (this.wdf.kernel.stopped) return;
       const short = this.topUpReads();
       if (short) await this.producer.waitForSpace(WAKE_TIMEOUT_MS, Math.min(this.rxRing.slotCount, this.rxSubmitted + 1));
-      else await this.rxWake();
+      else await this.rxWake.next();
     }
   }
 
@@ -298,15 +280,5 @@ export class KmdfIoEdge extends EventEmitter {
       this.wdf.submitReadNotify(this.device, ring.slotView(slot), this.onReadDone, slot);
     }
     return this.rxSubmitted < this.readsWanted && free < this.readsWanted && this.rxBase + claim.count < ring.slotCount;
-  }
-
-  /** Resolves at the next completed read or stop(): certain to come while there is work, so no timer (one per wait slowed streams measurably). */
-  private rxWake(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.rxWaiter = () => {
-        this.rxWaiter = null;
-        resolve();
-      };
-    });
   }
 }

@@ -11,36 +11,18 @@ import {
   type NdisPacketPool,
   type ProtocolBinding5,
 } from '../ndis/ndis5/index.ts';
-import type { PacketRing } from '../ring/index.ts';
 import { logger } from '../util/log.ts';
 import type { LinkEvent } from './ndis6-protocol.ts';
+import type { NdisEdgeOptions } from './ndis-edge-options.ts';
+import { PumpWake } from './pump-wake.ts';
 import { ReceivePath, type ReceivePathCounters } from './receive-path.ts';
 import { TransmitPath, type TransmitPathCounters } from './transmit-path.ts';
 
 const log = logger('upper-edge.ndis5');
-/** Longest the send loop sleeps before it looks at the ring again. */
-const WAKE_TIMEOUT_MS = 50;
 /** OID_GEN_MEDIA_CONNECT_STATUS: NdisMediaStateConnected. */
 const MEDIA_STATE_CONNECTED = 0;
 
-export interface Ndis5EdgeOptions {
-  /** Frames the driver indicates go here (this edge is its producer). */
-  rxRing: PacketRing;
-  /** Frames to send are taken from here (this edge is its consumer). */
-  txRing: PacketRing;
-  /** Send packets in the pool: the most frames in flight to the driver. Default 512. */
-  sendPoolSize?: number;
-  /** Packets per NdisSendPackets call. Default 64. */
-  sendBatch?: number;
-  /** Processor the protocol sends from. Default 0. */
-  processor?: number;
-  /**
-   * Called (synchronously, from the driver's indication) after received frames are published into
-   * `rxRing`. A consumer on this same thread wakes on it at once; the ring's own wake-up
-   * (Atomics.waitAsync) reaches the waiting thread only at a later event-loop turn.
-   */
-  onPublish?: () => void;
-}
+export type Ndis5EdgeOptions = NdisEdgeOptions;
 
 export interface Ndis5EdgeCounters {
   rx: ReceivePathCounters & { indications: number; returned: number; lent: number };
@@ -84,13 +66,13 @@ export class Ndis5ProtocolEdge extends EventEmitter implements ProtocolBinding5 
   private poolEmpty = 0;
   private running = false;
   private pumping: Promise<void> | null = null;
-  private completionWaiter: (() => void) | null = null;
-  private pendingFrameWait: Promise<unknown> | null = null;
+  /** Woken by send completions, kicks and stop(). */
+  private readonly pumpWake = new PumpWake();
   private releaseScheduled = false;
   private readonly releaseNow = (): void => {
     this.releaseScheduled = false;
     this.transmitPath.releaseCompleted();
-    this.wakePump();
+    this.pumpWake.wake();
   };
 
   constructor(ndis: Ndis5, options: Ndis5EdgeOptions) {
@@ -128,7 +110,7 @@ export class Ndis5ProtocolEdge extends EventEmitter implements ProtocolBinding5 
   /** Stop sending (frames left in the TX ring stay there); waits for the send loop to end. */
   async stop(): Promise<void> {
     this.running = false;
-    this.wakePump();
+    this.pumpWake.wake();
     await this.pumping;
     this.pumping = null;
   }
@@ -218,8 +200,7 @@ export class Ndis5ProtocolEdge extends EventEmitter implements ProtocolBinding5 
       const run = room > 0 ? tx.next(Math.min(room, this.sendBatch)) : null;
       if (!run || run.count === 0) {
         if (room === 0) this.poolEmpty++;
-        if (room === 0 || tx.inFlight > 0) await this.nextWake();
-        else await Promise.race([this.frameWait(), this.nextWake()]);
+        await this.pumpWake.idle(tx, room);
         continue;
       }
       const packets = this.wrap(run.first, run.count);
@@ -257,30 +238,6 @@ export class Ndis5ProtocolEdge extends EventEmitter implements ProtocolBinding5 
 
   /** Frames were put in the TX ring from this thread: take them now rather than at the next wake-up. */
   kick(): void {
-    this.wakePump();
-  }
-
-  /**
-   * Resolves at the next completion, kick or stop(). No timer: each is certain to come while there
-   * is work, and a timer armed and cleared per idle moment slowed a send stream measurably.
-   */
-  private nextWake(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.completionWaiter = () => {
-        this.completionWaiter = null;
-        resolve();
-      };
-    });
-  }
-
-  private frameWait(): Promise<unknown> {
-    this.pendingFrameWait ??= this.transmitPath.waitForFrames(WAKE_TIMEOUT_MS).finally(() => {
-      this.pendingFrameWait = null;
-    });
-    return this.pendingFrameWait;
-  }
-
-  private wakePump(): void {
-    this.completionWaiter?.();
+    this.pumpWake.wake();
   }
 }

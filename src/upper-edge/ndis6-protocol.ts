@@ -17,16 +17,15 @@ import {
   type NetBufferListPool,
   type ProtocolBinding,
 } from '../ndis/ndis6/index.ts';
-import type { PacketRing } from '../ring/index.ts';
 import { logger } from '../util/log.ts';
+import type { NdisEdgeOptions } from './ndis-edge-options.ts';
+import { PumpWake } from './pump-wake.ts';
 import { ReceivePath, type ReceivePathCounters } from './receive-path.ts';
 import { TransmitPath, type TransmitPathCounters } from './transmit-path.ts';
 
 const log = logger('upper-edge');
 /** What an idle send NBL describes until wrap() points it at a ring slot. */
 const NO_DATA = new Uint8Array(0);
-/** Longest the send loop sleeps before it looks at the ring again. */
-const WAKE_TIMEOUT_MS = 50;
 
 /** A link state change as the upper edge saw it (NDIS_STATUS_LINK_STATE). */
 export interface LinkEvent {
@@ -38,24 +37,7 @@ export interface LinkEvent {
   at: number;
 }
 
-export interface UpperEdgeOptions {
-  /** Frames the driver indicates go here (this edge is its producer). */
-  rxRing: PacketRing;
-  /** Frames to send are taken from here (this edge is its consumer). */
-  txRing: PacketRing;
-  /** Send NBLs in the pool: the most frames in flight to the driver. Default 512. */
-  sendPoolSize?: number;
-  /** NBLs per NdisSendNetBufferLists call. Default 64. */
-  sendBatch?: number;
-  /** Processor the protocol sends from. Default 0. */
-  processor?: number;
-  /**
-   * Called (synchronously, from the driver's indication) after received frames are published into
-   * `rxRing`. A consumer on this same thread wakes on it at once; the ring's own wake-up
-   * (Atomics.waitAsync) reaches the waiting thread only at a later event-loop turn.
-   */
-  onPublish?: () => void;
-}
+export type UpperEdgeOptions = NdisEdgeOptions;
 
 export interface UpperEdgeCounters {
   rx: ReceivePathCounters & { indications: number };
@@ -92,9 +74,8 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
   private poolEmpty = 0;
   private running = false;
   private pumping: Promise<void> | null = null;
-  /** Resolved when a send completes (the pump waits on it while the pool or the window is exhausted). */
-  private completionWaiter: (() => void) | null = null;
-  private pendingFrameWait: Promise<unknown> | null = null;
+  /** Woken by send completions, kicks and stop(). */
+  private readonly pumpWake = new PumpWake();
 
   constructor(ndis: Ndis6, options: UpperEdgeOptions) {
     super();
@@ -123,7 +104,7 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
   /** Stop sending (frames left in the TX ring stay there); waits for the send loop to end. */
   async stop(): Promise<void> {
     this.running = false;
-    this.wakePump();
+    this.pumpWake.wake();
     await this.pumping;
     this.pumping = null;
   }
@@ -182,7 +163,7 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
       nbl = next;
     }
     tx.releaseCompleted();
-    this.wakePump();
+    this.pumpWake.wake();
   }
 
   /** ProtocolStatusEx: link state changes become LinkEvents. */
@@ -214,10 +195,7 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
       const run = room > 0 ? tx.next(Math.min(room, this.sendBatch)) : null;
       if (!run || run.count === 0) {
         if (room === 0) this.poolEmpty++;
-        // With sends in flight a completion comes and wakes us; with none, only new frames can:
-        // a kick from a producer on this thread, or the ring's wake-up for one on another.
-        if (room === 0 || tx.inFlight > 0) await this.nextWake();
-        else await Promise.race([this.frameWait(), this.nextWake()]);
+        await this.pumpWake.idle(tx, room);
         continue;
       }
       const chain = this.wrap(run.first, run.count);
@@ -251,32 +229,6 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
 
   /** Frames were put in the TX ring from this thread: take them now rather than at the next wake-up. */
   kick(): void {
-    this.wakePump();
-  }
-
-  /**
-   * Resolves at the next completion, kick or stop(). No timer: each of these is certain to come
-   * while there is work (sends in flight complete; a producer kicks or the ring wakes frameWait),
-   * and arming and clearing one per idle moment cost more than the rest of the wait.
-   */
-  private nextWake(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.completionWaiter = () => {
-        this.completionWaiter = null;
-        resolve();
-      };
-    });
-  }
-
-  /** One outstanding wait on the TX ring at a time (a producer in another thread notifies it). */
-  private frameWait(): Promise<unknown> {
-    this.pendingFrameWait ??= this.transmitPath.waitForFrames(WAKE_TIMEOUT_MS).finally(() => {
-      this.pendingFrameWait = null;
-    });
-    return this.pendingFrameWait;
-  }
-
-  private wakePump(): void {
-    this.completionWaiter?.();
+    this.pumpWake.wake();
   }
 }
