@@ -1,10 +1,10 @@
-import { SequencedWriter, load64 } from './counters.ts';
+import { load64 } from './counters.ts';
 import { WORD_COPY_MAX, copyPrefix, copyWords } from './copy.ts';
+import { CONSUMER_SIDE, RingEndpoint } from './endpoint.ts';
 import { RingUsageError } from './errors.ts';
 import { W } from './layout.ts';
 import type { RingMemory } from './memory.ts';
 import type { RingClaim } from './producer.ts';
-import { waitForAmount, waitForAmountSync, type WatchedPosition } from './wait.ts';
 
 /**
  * Receives one frame in place: `view` is the whole slot (slotSize bytes), the frame is
@@ -16,56 +16,27 @@ export type FrameHandler = (view: Uint8Array, length: number, slot: number) => v
  * The consuming side of a PacketRing (one per ring at a time, on any thread). Each call releases
  * with one Atomics.store of the head and wakes the producer only if it said it is asleep.
  */
-export class RingConsumer {
-  private readonly header: Int32Array;
-  private readonly lengths: Uint32Array;
-  private readonly views: readonly Uint8Array[];
+export class RingConsumer extends RingEndpoint {
   private readonly data: Uint8Array;
   private readonly data32: Int32Array;
-  private readonly mask: number;
-  private readonly slotCount: number;
-  private readonly slotSize: number;
-  private readonly counters: SequencedWriter;
   private readonly peeked: RingClaim = { first: 0, count: 0 };
   /** Peeked slots not yet released (the returned RingClaim is left untouched). */
   private peekRemaining = 0;
   private head: number;
   /** Last tail seen; refreshed only when it promises fewer frames than wanted. */
   private cachedTail: number;
-  private epoch: number;
   private emptyPolls: number;
-  private closed = false;
-  private notifies = 0;
-  /** What the wait calls sleep on: the other side's position word. */
-  private readonly watched: WatchedPosition;
   /** Word view of the copy target used twice in a row (see copyOut); never allocated per frame. */
   private wordTarget: Uint8Array | undefined;
   private wordTarget32: Int32Array | undefined;
   private lastTarget: Uint8Array | undefined;
 
-  constructor(
-    memory: RingMemory,
-    private readonly onClose: () => void,
-  ) {
-    this.header = memory.header;
-    this.watched = {
-      header: memory.header,
-      word: W.TAIL,
-      waitingFlag: W.CONSUMER_WAITING,
-      amount: () => this.available(),
-      amountAt: (tail) => (tail - this.head) | 0,
-    };
-    this.lengths = memory.lengths;
-    this.views = memory.views;
+  constructor(memory: RingMemory, onClose: () => void) {
+    super(memory, CONSUMER_SIDE, onClose);
     this.data = memory.data;
     this.data32 = memory.data32;
-    this.mask = memory.mask;
-    this.slotCount = memory.geometry.slotCount;
-    this.slotSize = memory.geometry.slotSize;
-    this.counters = new SequencedWriter(memory.header, W.C_SEQ);
     this.head = Atomics.load(memory.header, W.HEAD);
     this.cachedTail = Atomics.load(memory.header, W.TAIL);
-    this.epoch = Atomics.load(memory.header, W.HEAD_EPOCH) >>> 0;
     this.emptyPolls = load64(memory.header, W.EMPTY_POLLS_LO);
   }
 
@@ -197,27 +168,21 @@ export class RingConsumer {
   }
 
   /** Resolve true once at least `min` frames are ready, or false after timeoutMs. For the main thread. */
-  async waitForData(timeoutMs = Infinity, min = 1): Promise<boolean> {
-    this.checkWaitMin(min);
-    return waitForAmount(this.watched, min, timeoutMs);
+  waitForData(timeoutMs = Infinity, min = 1): Promise<boolean> {
+    return this.sleepUntil(min, timeoutMs);
   }
 
   /** Blocking waitForData for worker threads (Atomics.wait). */
   waitForDataSync(timeoutMs = Infinity, min = 1): boolean {
-    this.checkWaitMin(min);
-    return waitForAmountSync(this.watched, min, timeoutMs, 'waitForDataSync');
+    return this.sleepUntilSync(min, timeoutMs);
   }
 
-  /** Wake-ups sent to a sleeping producer (Atomics.notify calls); zero while it never sleeps. */
-  get wakeupsSent(): number {
-    return this.notifies;
+  protected amountNow(): number {
+    return this.available();
   }
 
-  /** Give up the consumer role so another endpoint (this or another thread) may take it. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.onClose();
+  protected amountAt(tail: number): number {
+    return (tail - this.head) | 0;
   }
 
   private readyFor(wanted: number): number {
@@ -253,25 +218,10 @@ export class RingConsumer {
 
   private advance(n: number): void {
     if (n === 0) return;
-    const before = this.head;
-    const after = (before + n) | 0;
+    const after = this.storePosition(this.head, n);
     this.head = after;
-    if ((before >>> 0) + n > 0xffffffff) {
-      this.epoch = (this.epoch + 1) >>> 0;
-      this.counters.begin();
-      Atomics.store(this.header, W.HEAD, after);
-      Atomics.store(this.header, W.HEAD_EPOCH, this.epoch | 0);
-      this.counters.end();
-    } else {
-      Atomics.store(this.header, W.HEAD, after);
-    }
-    // The producer stores how many free slots it waits for; the cached tail can only be behind
-    // the real one, so this estimate never misses a wake-up it owes.
-    const wanted = Atomics.load(this.header, W.PRODUCER_WAITING);
-    if (wanted !== 0 && this.slotCount - ((this.cachedTail - after) | 0) >= wanted) {
-      this.notifies++;
-      Atomics.notify(this.header, W.HEAD, 1);
-    }
+    // Free slots, as the producer would count them.
+    this.notifyOther(this.slotCount - ((this.cachedTail - after) | 0));
   }
 
   private countEmpty(): void {
@@ -279,16 +229,5 @@ export class RingConsumer {
     this.counters.begin();
     this.counters.store64(W.EMPTY_POLLS_LO, this.emptyPolls);
     this.counters.end();
-  }
-
-  private checkWaitMin(min: number): void {
-    this.checkOpen();
-    if (!Number.isInteger(min) || min < 1 || min > this.slotCount) {
-      throw new RingUsageError('waitForData min must be between 1 and slotCount', { min, slotCount: this.slotCount });
-    }
-  }
-
-  private checkOpen(): void {
-    if (this.closed) throw new RingUsageError('consumer is closed', {});
   }
 }

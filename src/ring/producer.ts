@@ -1,9 +1,9 @@
-import { SequencedWriter, load64 } from './counters.ts';
+import { load64 } from './counters.ts';
 import { copyPrefix } from './copy.ts';
+import { PRODUCER_SIDE, RingEndpoint } from './endpoint.ts';
 import { FrameTooLargeError, RingUsageError } from './errors.ts';
 import { W } from './layout.ts';
 import type { RingMemory } from './memory.ts';
-import { waitForAmount, waitForAmountSync, type WatchedPosition } from './wait.ts';
 
 /** A contiguous run of slots handed out by `claim()` / `peek()`; reused, valid until the next call. */
 export interface RingClaim {
@@ -19,14 +19,7 @@ export interface RingClaim {
  * Every call publishes at most once: one Atomics.store of the tail per batch, and a notify only
  * when the consumer has said it is asleep, so a busy ring costs no syscalls.
  */
-export class RingProducer {
-  private readonly header: Int32Array;
-  private readonly lengths: Uint32Array;
-  private readonly views: readonly Uint8Array[];
-  private readonly mask: number;
-  private readonly slotCount: number;
-  private readonly slotSize: number;
-  private readonly counters: SequencedWriter;
+export class RingProducer extends RingEndpoint {
   private readonly claimed: RingClaim = { first: 0, count: 0 };
   /** Slots of the current claim not yet published (the returned RingClaim is left untouched). */
   private claimFirst = 0;
@@ -35,35 +28,13 @@ export class RingProducer {
   private tail: number;
   /** Last head seen; refreshed only when the ring looks full, to keep off the consumer's line. */
   private cachedHead: number;
-  private epoch: number;
   private fullRejects: number;
   private dropped: number;
-  private closed = false;
-  private notifies = 0;
-  /** What the wait calls sleep on: the other side's position word. */
-  private readonly watched: WatchedPosition;
 
-  constructor(
-    memory: RingMemory,
-    private readonly onClose: () => void,
-  ) {
-    this.header = memory.header;
-    this.watched = {
-      header: memory.header,
-      word: W.HEAD,
-      waitingFlag: W.PRODUCER_WAITING,
-      amount: () => this.free(),
-      amountAt: (head) => this.slotCount - ((this.tail - head) | 0),
-    };
-    this.lengths = memory.lengths;
-    this.views = memory.views;
-    this.mask = memory.mask;
-    this.slotCount = memory.geometry.slotCount;
-    this.slotSize = memory.geometry.slotSize;
-    this.counters = new SequencedWriter(memory.header, W.P_SEQ);
+  constructor(memory: RingMemory, onClose: () => void) {
+    super(memory, PRODUCER_SIDE, onClose);
     this.tail = Atomics.load(memory.header, W.TAIL);
     this.cachedHead = Atomics.load(memory.header, W.HEAD);
-    this.epoch = Atomics.load(memory.header, W.TAIL_EPOCH) >>> 0;
     this.fullRejects = load64(memory.header, W.FULL_REJECTS_LO);
     this.dropped = load64(memory.header, W.DROPPED_LO);
   }
@@ -158,27 +129,21 @@ export class RingProducer {
   }
 
   /** Resolve once at least `min` slots are free, or false after timeoutMs. For the main thread. */
-  async waitForSpace(timeoutMs = Infinity, min = 1): Promise<boolean> {
-    this.checkWaitMin(min);
-    return waitForAmount(this.watched, min, timeoutMs);
+  waitForSpace(timeoutMs = Infinity, min = 1): Promise<boolean> {
+    return this.sleepUntil(min, timeoutMs);
   }
 
   /** Blocking waitForSpace for worker threads (Atomics.wait). */
   waitForSpaceSync(timeoutMs = Infinity, min = 1): boolean {
-    this.checkWaitMin(min);
-    return waitForAmountSync(this.watched, min, timeoutMs, 'waitForSpaceSync');
+    return this.sleepUntilSync(min, timeoutMs);
   }
 
-  /** Wake-ups sent to a sleeping consumer (Atomics.notify calls); zero while it never sleeps. */
-  get wakeupsSent(): number {
-    return this.notifies;
+  protected amountNow(): number {
+    return this.free();
   }
 
-  /** Give up the producer role so another endpoint (this or another thread) may take it. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.onClose();
+  protected amountAt(head: number): number {
+    return this.slotCount - ((this.tail - head) | 0);
   }
 
   /** One frame; a refusal counts in `fullRejects`, and in `dropped` when `droppedIfFull` is 1. */
@@ -237,27 +202,10 @@ export class RingProducer {
   }
 
   private advance(n: number): void {
-    const before = this.tail;
-    const after = (before + n) | 0;
+    const after = this.storePosition(this.tail, n);
     this.tail = after;
-    if ((before >>> 0) + n > 0xffffffff) {
-      // The 32-bit position wraps: bump the epoch in the same sequenced update so a reader never
-      // pairs the new tail with the old epoch.
-      this.epoch = (this.epoch + 1) >>> 0;
-      this.counters.begin();
-      Atomics.store(this.header, W.TAIL, after);
-      Atomics.store(this.header, W.TAIL_EPOCH, this.epoch | 0);
-      this.counters.end();
-    } else {
-      Atomics.store(this.header, W.TAIL, after);
-    }
-    // The consumer stores how many frames it waits for; the cached head can only be behind the
-    // real one, so this estimate never misses a wake-up it owes.
-    const wanted = Atomics.load(this.header, W.CONSUMER_WAITING);
-    if (wanted !== 0 && ((after - this.cachedHead) | 0) >= wanted) {
-      this.notifies++;
-      Atomics.notify(this.header, W.TAIL, 1);
-    }
+    // Frames ready, as the consumer would count them.
+    this.notifyOther((after - this.cachedHead) | 0);
   }
 
   private addRejects(rejected: number, dropped: number): void {
@@ -285,16 +233,5 @@ export class RingProducer {
       });
     }
     return new RingUsageError('frame length must be a non-negative integer', { length, slotSize: this.slotSize });
-  }
-
-  private checkWaitMin(min: number): void {
-    this.checkOpen();
-    if (!Number.isInteger(min) || min < 1 || min > this.slotCount) {
-      throw new RingUsageError('waitForSpace min must be between 1 and slotCount', { min, slotCount: this.slotCount });
-    }
-  }
-
-  private checkOpen(): void {
-    if (this.closed) throw new RingUsageError('producer is closed', {});
   }
 }
