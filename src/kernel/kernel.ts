@@ -13,6 +13,7 @@ import { DriverStoppedError, KernelContextError, KernelError } from './errors.ts
 import { InterruptController } from './interrupt-dispatch.ts';
 import type { ConnectInterruptOptions, InterruptObject } from './interrupt.ts';
 import { Irql, irqlName, isValidIrql } from './irql.ts';
+import { lowerIrql, raiseIrql, requireIrqlOf, setIrql } from './irql-control.ts';
 import type { InterruptLineSource } from './lines.ts';
 import { Processor } from './processor.ts';
 import { Scheduler, SeededRandom } from './scheduler.ts';
@@ -190,30 +191,12 @@ export class Kernel extends EventEmitter {
 
   /** KeRaiseIrql: returns the old IRQL; raising to a lower level is a bug check. */
   raiseIrql(newIrql: number): number {
-    const act = this.activationFor('KeRaiseIrql');
-    if (!isValidIrql(newIrql) || newIrql < act.irql) {
-      this.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RAISE_IRQL_INVALID, act.irql, newIrql, 0, {
-        api: 'KeRaiseIrql', message: `KeRaiseIrql(${newIrql}) at ${irqlName(act.irql)}: the new IRQL is lower than the current one`,
-      });
-    }
-    const old = act.irql;
-    this.setIrql(act, newIrql);
-    return old;
+    return raiseIrql(this, newIrql);
   }
 
   /** KeLowerIrql: lowering to a higher level, or below the level the routine was entered at, is a bug check. */
   lowerIrql(newIrql: number): void {
-    const act = this.activationFor('KeLowerIrql');
-    if (!isValidIrql(newIrql) || newIrql > act.irql || newIrql < act.baseIrql) {
-      const inDpc = act.kind === 'dpc' && newIrql < act.baseIrql ? 1 : 0;
-      this.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.LOWER_IRQL_INVALID, act.irql, newIrql, inDpc, {
-        api: 'KeLowerIrql',
-        message: newIrql > act.irql
-          ? `KeLowerIrql(${newIrql}) at ${irqlName(act.irql)}: the new IRQL is higher than the current one`
-          : `KeLowerIrql(${newIrql}) in ${act.name}, which was entered at ${irqlName(act.baseIrql)}`,
-      });
-    }
-    this.setIrql(act, newIrql);
+    lowerIrql(this, newIrql);
   }
 
   /**
@@ -221,57 +204,17 @@ export class Kernel extends EventEmitter {
    * range: IRQL_NOT_LESS_OR_EQUAL (P2 current IRQL, P3 highest allowed); below: IRQL_NOT_GREATER_OR_EQUAL.
    */
   requireIrql(api: string, min: number, max: number): void {
-    this.requireIrqlOf(this.activationFor(api), api, min, max);
+    requireIrqlOf(this, this.activationFor(api), api, min, max);
   }
 
   /** requireIrql for a caller that already holds its activation (saves looking it up again). */
   requireIrqlOf(act: Activation, api: string, min: number, max: number): void {
-    if (act.irql > max) {
-      this.bugCheck(BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, 0, act.irql, max, 0, {
-        api, message: `${api} called at ${irqlName(act.irql)}; it may only be called at ${rangeText(min, max)}`,
-      });
-    }
-    if (act.irql < min) {
-      this.bugCheck(BugCheckCode.IRQL_NOT_GREATER_OR_EQUAL, act.irql, min, 0, 0, {
-        api, message: `${api} called at ${irqlName(act.irql)}; it may only be called at ${rangeText(min, max)}`,
-      });
-    }
+    requireIrqlOf(this, act, api, min, max);
   }
 
   /** Set an activation's IRQL and keep its processor's state (owner, DPC watchdog clock, pending work) right. */
   setIrql(act: Activation, irql: number): void {
-    const old = act.irql;
-    let P = act.processor;
-    if (act.kind === 'thread') {
-      if (irql >= Irql.DISPATCH_LEVEL && P.owner !== act) {
-        if (P.owner !== null || P.nested.length > 0) P = this.migrateRogueThread(act, irql);
-        P.owner = act;
-      } else if (irql < Irql.DISPATCH_LEVEL && P.owner === act) {
-        P.owner = null;
-        this.scheduler.wake();
-      }
-    }
-    act.irql = irql;
-    P.noteIrql();
-    if (irql < old) this.requestService(P);
-  }
-
-  /**
-   * A thread below DISPATCH_LEVEL resumed from an await the kernel does not control while its
-   * processor was busy, and now raises. Threads may move between processors, so take an idle one;
-   * with none, the model cannot place it and says so.
-   */
-  private migrateRogueThread(act: Activation, irql: number): Processor {
-    const to = this.processors.find((P) => P.nested.length === 0 && P.owner === null);
-    if (!to) {
-      this.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RESUMED_OUTSIDE_KERNEL_WAIT, act.irql, irql, act.processor.index, {
-        message: `${act.routine} raised to ${irqlName(irql)} while processor ${act.processor.index} was running something else: it awaited a promise that is not a kernel wait. Wrap such awaits in kernel.wait()`,
-      });
-    }
-    act.processor.threads.delete(act);
-    to.threads.add(act);
-    act.processor = to;
-    return to;
+    setIrql(this, act, irql);
   }
 
   // ---------------------------------------------------------------- running routines
@@ -1039,10 +982,4 @@ function describeRunning(processors: readonly Processor[]): string {
 
 function kindText(kind: string): string {
   return kind === 'isr' ? 'ISR' : kind === 'dpc' ? 'DPC' : 'thread routine';
-}
-
-function rangeText(min: number, max: number): string {
-  if (min === max) return irqlName(min);
-  if (min === Irql.PASSIVE_LEVEL) return `IRQL <= ${irqlName(max)}`;
-  return `${irqlName(min)}..${irqlName(max)}`;
 }

@@ -1,0 +1,92 @@
+import type { Activation } from './activation.ts';
+import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
+import { Irql, irqlName, isValidIrql } from './irql.ts';
+import type { Kernel } from './kernel.ts';
+import type { Processor } from './processor.ts';
+
+/** KeRaiseIrql for `kernel.raiseIrql`: returns the old IRQL; raising to a lower level is a bug check. */
+export function raiseIrql(k: Kernel, newIrql: number): number {
+  const act = k.activationFor('KeRaiseIrql');
+  if (!isValidIrql(newIrql) || newIrql < act.irql) {
+    k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RAISE_IRQL_INVALID, act.irql, newIrql, 0, {
+      api: 'KeRaiseIrql', message: `KeRaiseIrql(${newIrql}) at ${irqlName(act.irql)}: the new IRQL is lower than the current one`,
+    });
+  }
+  const old = act.irql;
+  setIrql(k, act, newIrql);
+  return old;
+}
+
+/** KeLowerIrql for `kernel.lowerIrql`: lowering to a higher level, or below the level the routine was entered at, is a bug check. */
+export function lowerIrql(k: Kernel, newIrql: number): void {
+  const act = k.activationFor('KeLowerIrql');
+  if (!isValidIrql(newIrql) || newIrql > act.irql || newIrql < act.baseIrql) {
+    const inDpc = act.kind === 'dpc' && newIrql < act.baseIrql ? 1 : 0;
+    k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.LOWER_IRQL_INVALID, act.irql, newIrql, inDpc, {
+      api: 'KeLowerIrql',
+      message: newIrql > act.irql
+        ? `KeLowerIrql(${newIrql}) at ${irqlName(act.irql)}: the new IRQL is higher than the current one`
+        : `KeLowerIrql(${newIrql}) in ${act.name}, which was entered at ${irqlName(act.baseIrql)}`,
+    });
+  }
+  setIrql(k, act, newIrql);
+}
+
+/**
+ * The IRQL range check of every facade entry point. Above the range: IRQL_NOT_LESS_OR_EQUAL
+ * (P2 current IRQL, P3 highest allowed); below: IRQL_NOT_GREATER_OR_EQUAL.
+ */
+export function requireIrqlOf(k: Kernel, act: Activation, api: string, min: number, max: number): void {
+  if (act.irql > max) {
+    k.bugCheck(BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, 0, act.irql, max, 0, {
+      api, message: `${api} called at ${irqlName(act.irql)}; it may only be called at ${rangeText(min, max)}`,
+    });
+  }
+  if (act.irql < min) {
+    k.bugCheck(BugCheckCode.IRQL_NOT_GREATER_OR_EQUAL, act.irql, min, 0, 0, {
+      api, message: `${api} called at ${irqlName(act.irql)}; it may only be called at ${rangeText(min, max)}`,
+    });
+  }
+}
+
+/** Set an activation's IRQL and keep its processor's state (owner, DPC watchdog clock, pending work) right. */
+export function setIrql(k: Kernel, act: Activation, irql: number): void {
+  const old = act.irql;
+  let P = act.processor;
+  if (act.kind === 'thread') {
+    if (irql >= Irql.DISPATCH_LEVEL && P.owner !== act) {
+      if (P.owner !== null || P.nested.length > 0) P = migrateRogueThread(k, act, irql);
+      P.owner = act;
+    } else if (irql < Irql.DISPATCH_LEVEL && P.owner === act) {
+      P.owner = null;
+      k.scheduler.wake();
+    }
+  }
+  act.irql = irql;
+  P.noteIrql();
+  if (irql < old) k.requestService(P);
+}
+
+/**
+ * A thread below DISPATCH_LEVEL resumed from an await the kernel does not control while its
+ * processor was busy, and now raises. Threads may move between processors, so take an idle one;
+ * with none, the model cannot place it and says so.
+ */
+function migrateRogueThread(k: Kernel, act: Activation, irql: number): Processor {
+  const to = k.processors.find((P) => P.nested.length === 0 && P.owner === null);
+  if (!to) {
+    k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RESUMED_OUTSIDE_KERNEL_WAIT, act.irql, irql, act.processor.index, {
+      message: `${act.routine} raised to ${irqlName(irql)} while processor ${act.processor.index} was running something else: it awaited a promise that is not a kernel wait. Wrap such awaits in kernel.wait()`,
+    });
+  }
+  act.processor.threads.delete(act);
+  to.threads.add(act);
+  act.processor = to;
+  return to;
+}
+
+function rangeText(min: number, max: number): string {
+  if (min === max) return irqlName(min);
+  if (min === Irql.PASSIVE_LEVEL) return `IRQL <= ${irqlName(max)}`;
+  return `${irqlName(min)}..${irqlName(max)}`;
+}
