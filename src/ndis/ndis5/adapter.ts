@@ -1,4 +1,5 @@
 import type { DeviceRegisters, Dpc, InterruptObject } from '../../kernel/index.ts';
+import { NdisAdapterHandle } from '../common/adapter-handle.ts';
 import type { NDIS_STATUS } from '../common/status.ts';
 import type { AdapterResources, Ndis5MiniportCharacteristics, NdisInformationRequest, ProtocolBinding5 } from './types.ts';
 import type { NdisPacketPool } from './packet.ts';
@@ -35,13 +36,8 @@ export interface Ndis5AdapterStatistics {
 let nextAdapterId = 1;
 
 /** NDIS_HANDLE MiniportAdapterHandle of an NDIS 5 miniport. */
-export class Ndis5Adapter {
-  readonly id = nextAdapterId++;
-  readonly name: string;
-  readonly driver: Ndis5Driver;
-  readonly resources: AdapterResources;
-  readonly registers: DeviceRegisters;
-  state: Ndis5AdapterState = 'initializing';
+export class Ndis5Adapter extends NdisAdapterHandle<Ndis5Driver, AdapterResources, Ndis5AdapterState> {
+  override state: Ndis5AdapterState = 'initializing';
   /** MiniportAdapterContext given to NdisMSetAttributesEx. */
   context: unknown = null;
   attributesSet = false;
@@ -65,18 +61,11 @@ export class Ndis5Adapter {
   initializing = false;
 
   constructor(driver: Ndis5Driver, resources: AdapterResources, registers: DeviceRegisters) {
-    this.driver = driver;
-    this.resources = resources;
-    this.registers = registers;
-    this.name = resources.name ?? `adapter${this.id}`;
+    super(nextAdapterId++, driver, resources, registers);
   }
 
   get deserialized(): boolean {
     return (this.attributeFlags & 0x20) !== 0;
-  }
-
-  get halted(): boolean {
-    return this.state === 'halted';
   }
 }
 

@@ -1,4 +1,5 @@
 import type { DeviceRegisters } from '../../kernel/index.ts';
+import { NdisAdapterHandle } from '../common/adapter-handle.ts';
 import { MediaConnectState, MediaDuplexState, NDIS_LINK_SPEED_UNKNOWN, type NdisLinkState } from '../common/oids.ts';
 import type { NDIS_STATUS } from '../common/status.ts';
 import type { MiniportDriver } from './driver.ts';
@@ -37,14 +38,8 @@ export interface MiniportAdapterStatistics {
 let nextAdapterId = 1;
 
 /** NDIS_HANDLE MiniportAdapterHandle: NDIS' side of one adapter (the miniport block). */
-export class MiniportAdapter {
-  readonly id = nextAdapterId++;
-  readonly name: string;
-  readonly driver: MiniportDriver;
-  readonly resources: AdapterResources;
-  /** The adapter's BAR0 as the kernel's DeviceRegisters (each access a preemption point). */
-  readonly registers: DeviceRegisters;
-  state: MiniportAdapterState = 'initializing';
+export class MiniportAdapter extends NdisAdapterHandle<MiniportDriver, AdapterResources, MiniportAdapterState> {
+  override state: MiniportAdapterState = 'initializing';
   registrationAttributes: MiniportAdapterRegistrationAttributes | null = null;
   generalAttributes: MiniportAdapterGeneralAttributes | null = null;
   interrupt: NdisInterrupt | null = null;
@@ -74,18 +69,11 @@ export class MiniportAdapter {
   initializing = false;
 
   constructor(driver: MiniportDriver, resources: AdapterResources, registers: DeviceRegisters) {
-    this.driver = driver;
-    this.resources = resources;
-    this.registers = registers;
-    this.name = resources.name ?? `adapter${this.id}`;
+    super(nextAdapterId++, driver, resources, registers);
   }
 
   /** MiniportAdapterContext the miniport registered (null before NdisMSetMiniportAttributes). */
   get context(): MiniportAdapterContext {
     return this.registrationAttributes?.miniportAdapterContext ?? null;
-  }
-
-  get halted(): boolean {
-    return this.state === 'halted';
   }
 }
