@@ -6,12 +6,17 @@ import { TransmitPath } from '../../../src/upper-edge/transmit-path.ts';
 /** Let every queued microtask and one macrotask turn run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function tracked(promise: Promise<unknown>): { done: boolean } {
-  const state = { done: false };
-  void promise.then(() => {
-    state.done = true;
+/** `waiting` stays pending through a turn of the event loop, and ends once `wake` is woken. */
+async function expectPendingUntilWake(wake: PumpWake, waiting: Promise<unknown>): Promise<void> {
+  let done = false;
+  void waiting.then(() => {
+    done = true;
   });
-  return state;
+  await settle();
+  expect(done).toBe(false);
+  wake.wake();
+  await settle();
+  expect(done).toBe(true);
 }
 
 describe('PumpWake (upper-edge pump sleep)', () => {
@@ -21,23 +26,13 @@ describe('PumpWake (upper-edge pump sleep)', () => {
 
   it('next() resolves at the following wake(), not before', async () => {
     const wake = new PumpWake();
-    const waiting = tracked(wake.next());
-    await settle();
-    expect(waiting.done).toBe(false);
-    wake.wake();
-    await settle();
-    expect(waiting.done).toBe(true);
+    await expectPendingUntilWake(wake, wake.next());
   });
 
   it('a wake() while nobody waits is not kept for the next wait', async () => {
     const wake = new PumpWake();
     wake.wake();
-    const waiting = tracked(wake.next());
-    await settle();
-    expect(waiting.done).toBe(false);
-    wake.wake();
-    await settle();
-    expect(waiting.done).toBe(true);
+    await expectPendingUntilWake(wake, wake.next());
   });
 
   it('waits without arming a timer', async () => {
@@ -76,19 +71,15 @@ describe('PumpWake (upper-edge pump sleep)', () => {
     tx.next(1);
     tx.handOut(1);
     const wake = new PumpWake();
-    const inFlight = tracked(wake.idle(tx, 4));
+    const inFlight = wake.idle(tx, 4);
     expect(ring.stats().consumerWaiting).toBe(false);
-    wake.wake();
-    await settle();
-    expect(inFlight.done).toBe(true);
+    await expectPendingUntilWake(wake, inFlight);
 
     tx.complete(0, true);
     tx.releaseCompleted();
-    const noRoom = tracked(wake.idle(tx, 0));
+    const noRoom = wake.idle(tx, 0);
     expect(ring.stats().consumerWaiting).toBe(false);
-    wake.wake();
-    await settle();
-    expect(noRoom.done).toBe(true);
+    await expectPendingUntilWake(wake, noRoom);
     producer.close();
     tx.close();
   });
