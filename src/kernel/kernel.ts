@@ -17,11 +17,13 @@ import { lowerIrql, raiseIrql, requireIrqlOf, setIrql } from './irql-control.ts'
 import type { InterruptLineSource } from './lines.ts';
 import { Processor } from './processor.ts';
 import { Scheduler, SeededRandom } from './scheduler.ts';
+import { checkLockOwner, checkLockRecursion, releaseLock, takeLock } from './locks.ts';
 import { SpinLock, type KernelLock } from './spin-lock.ts';
 import type { KernelTimer } from './timer.ts';
 import { isThenable } from './thenable.ts';
 import { TraceBuffer } from './trace.ts';
 import { Verifier, type VerifierFinding, type VerifierOptions } from './verifier.ts';
+import { stallExecutionProcessor, wait } from './waiting.ts';
 
 /**
  * The activation the running code belongs to, for every kernel in the process: one
@@ -456,23 +458,8 @@ export class Kernel extends EventEmitter {
    * KeWaitForSingleObject on anything: a thread (<= APC_LEVEL) gives up its processor while
    * `promise` is pending and resumes through the scheduler. Driver code should await nothing else.
    */
-  async wait<T>(promise: Promise<T>, what = 'an object'): Promise<T> {
-    const act = this.current();
-    if (!act || act.ended) return promise;
-    this.requireIrql('KeWaitForSingleObject', Irql.PASSIVE_LEVEL, Irql.APC_LEVEL);
-    act.state = `waiting for ${what}`;
-    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
-    try {
-      outcome = { ok: true, value: await promise };
-    } catch (error) {
-      outcome = { ok: false, error };
-    } finally {
-      act.state = undefined;
-    }
-    const p = this.preempt(act, true);
-    if (p) await p;
-    if (!outcome.ok) throw outcome.error;
-    return outcome.value;
+  wait<T>(promise: Promise<T>, what = 'an object'): Promise<T> {
+    return wait(this, promise, what);
   }
 
   /** KeDelayExecutionThread / NdisMSleep (<= APC_LEVEL). */
@@ -485,18 +472,8 @@ export class Kernel extends EventEmitter {
    * before and after. Up to 100 µs it really spins; longer stalls sleep (other processors run,
    * interrupts may nest) but keep the processor, and never return early.
    */
-  async stallExecutionProcessor(microseconds: number): Promise<void> {
-    const act = this.activationFor('KeStallExecutionProcessor');
-    if (!(microseconds >= 0)) throw new KernelError(`stall of ${microseconds} µs`, { routine: act.routine });
-    const before = this.preempt(act, false);
-    if (before) await before;
-    act.state = `stalling ${microseconds} us`;
-    const end = performance.now() + microseconds / 1000;
-    if (microseconds > 100) await new Promise<void>((r) => setTimeout(r, Math.floor(microseconds / 1000)));
-    while (performance.now() < end) { /* the processor is stalled; timers may fire a little early */ }
-    act.state = undefined;
-    const after = this.preempt(act, true);
-    if (after) await after;
+  stallExecutionProcessor(microseconds: number): Promise<void> {
+    return stallExecutionProcessor(this, microseconds);
   }
 
   // ---------------------------------------------------------------- interrupts
@@ -622,44 +599,23 @@ export class Kernel extends EventEmitter {
     return new SpinLock(this, name);
   }
 
+  /** Used by locks: SPIN_LOCK_ALREADY_OWNED if `act`, or its processor at DISPATCH_LEVEL or above, already holds `lock`. */
   checkLockRecursion(act: Activation, lock: KernelLock, api: string): void {
-    const owner = lock.owner;
-    if (!owner) return;
-    const sameProcessorSpin = act.irql >= Irql.DISPATCH_LEVEL && owner.processor === act.processor;
-    if (owner === act || sameProcessorSpin) {
-      this.bugCheck(BugCheckCode.SPIN_LOCK_ALREADY_OWNED, lock.id, owner.id, 0, 0, {
-        api, message: `${lock.name} acquired again on processor ${act.processor.index} by ${act.routine}; it is already held by ${owner.routine} there (this deadlocks)`,
-        stacks: lock.ownerStack ? [{ label: `${lock.name} was acquired at`, stack: lock.ownerStack }] : [],
-      });
-    }
+    checkLockRecursion(this, act, lock, api);
   }
 
+  /** Used by locks: SPIN_LOCK_NOT_OWNED unless `act` holds `lock`. */
   checkLockOwner(act: Activation, lock: KernelLock, api: string): void {
-    if (lock.owner === act) return;
-    this.bugCheck(BugCheckCode.SPIN_LOCK_NOT_OWNED, lock.id, lock.owner?.id ?? 0, 0, 0, {
-      api, message: lock.owner
-        ? `${act.routine} released ${lock.name}, which is held by ${lock.owner.routine} on processor ${lock.owner.processor.index}`
-        : `${act.routine} released ${lock.name}, which is not held`,
-      stacks: lock.ownerStack ? [{ label: `${lock.name} was acquired at`, stack: lock.ownerStack }] : [],
-    });
+    checkLockOwner(this, act, lock, api);
   }
 
   /** Take `lock` for `act`: at once when it is free (undefined), else a promise that spins for it. */
   takeLock(act: Activation, lock: KernelLock): Promise<void> | undefined {
-    if (lock.owner !== null) return this.spinUntil(act, () => lock.owner === null, `spinning on ${lock.name}`).then(() => this.grantLock(act, lock));
-    this.grantLock(act, lock);
-    return undefined;
-  }
-
-  private grantLock(act: Activation, lock: KernelLock): void {
-    lock.owner = act;
-    lock.ownerStack = this.verifier.captureLockStacks ? new Error().stack : undefined;
+    return takeLock(this, act, lock);
   }
 
   releaseLock(lock: KernelLock): void {
-    lock.owner = null;
-    lock.ownerStack = undefined;
-    this.scheduler.wake();
+    releaseLock(this, lock);
   }
 
   // ---------------------------------------------------------------- DPCs

@@ -1,0 +1,52 @@
+import type { Activation } from './activation.ts';
+import { BugCheckCode } from './bugcheck.ts';
+import { Irql } from './irql.ts';
+import type { Kernel } from './kernel.ts';
+import type { KernelLock } from './spin-lock.ts';
+
+/**
+ * Ownership rules shared by every kernel lock (a driver's SpinLock, an interrupt object's lock):
+ * who may take it, who may release it, and spinning for it on another processor.
+ */
+
+/** SPIN_LOCK_ALREADY_OWNED when `act` (or another routine at DISPATCH_LEVEL or above on its processor) already holds `lock`. */
+export function checkLockRecursion(k: Kernel, act: Activation, lock: KernelLock, api: string): void {
+  const owner = lock.owner;
+  if (!owner) return;
+  const sameProcessorSpin = act.irql >= Irql.DISPATCH_LEVEL && owner.processor === act.processor;
+  if (owner === act || sameProcessorSpin) {
+    k.bugCheck(BugCheckCode.SPIN_LOCK_ALREADY_OWNED, lock.id, owner.id, 0, 0, {
+      api, message: `${lock.name} acquired again on processor ${act.processor.index} by ${act.routine}; it is already held by ${owner.routine} there (this deadlocks)`,
+      stacks: lock.ownerStack ? [{ label: `${lock.name} was acquired at`, stack: lock.ownerStack }] : [],
+    });
+  }
+}
+
+/** SPIN_LOCK_NOT_OWNED unless `act` holds `lock`. */
+export function checkLockOwner(k: Kernel, act: Activation, lock: KernelLock, api: string): void {
+  if (lock.owner === act) return;
+  k.bugCheck(BugCheckCode.SPIN_LOCK_NOT_OWNED, lock.id, lock.owner?.id ?? 0, 0, 0, {
+    api, message: lock.owner
+      ? `${act.routine} released ${lock.name}, which is held by ${lock.owner.routine} on processor ${lock.owner.processor.index}`
+      : `${act.routine} released ${lock.name}, which is not held`,
+    stacks: lock.ownerStack ? [{ label: `${lock.name} was acquired at`, stack: lock.ownerStack }] : [],
+  });
+}
+
+/** Take `lock` for `act`: at once when it is free (undefined), else a promise that spins for it. */
+export function takeLock(k: Kernel, act: Activation, lock: KernelLock): Promise<void> | undefined {
+  if (lock.owner !== null) return k.spinUntil(act, () => lock.owner === null, `spinning on ${lock.name}`).then(() => grantLock(k, act, lock));
+  grantLock(k, act, lock);
+  return undefined;
+}
+
+function grantLock(k: Kernel, act: Activation, lock: KernelLock): void {
+  lock.owner = act;
+  lock.ownerStack = k.verifier.captureLockStacks ? new Error().stack : undefined;
+}
+
+export function releaseLock(k: Kernel, lock: KernelLock): void {
+  lock.owner = null;
+  lock.ownerStack = undefined;
+  k.scheduler.wake();
+}
