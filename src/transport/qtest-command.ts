@@ -31,7 +31,11 @@ export function hexAddress(command: string, addr: number | bigint): string {
   return '0x' + addr.toString(16);
 }
 
+const NUMBER_MAX: Record<Width, number> = { 8: 0xff, 16: 0xffff, 32: 0xffff_ffff, 64: Number.MAX_SAFE_INTEGER };
+
 export function hexValue(command: string, value: number | bigint, width: Width): string {
+  // Every register write comes through here: numbers are checked without a BigInt.
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= NUMBER_MAX[width]) return '0x' + value.toString(16);
   const v = typeof value === 'number' ? (Number.isSafeInteger(value) ? BigInt(value) : -1n) : value;
   if (v < 0n || v > WIDTH_MAX[width]) {
     invalid(command, `value ${value} does not fit in ${width} bits`, { value, width });

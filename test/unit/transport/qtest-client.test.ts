@@ -162,6 +162,10 @@ describe('QtestClient', () => {
     expect(() => q!.client.outb(0x10000, 1)).toThrow(QtestInvalidCommandError);
     expect(() => q!.client.writel(0x100, 0x1_0000_0000)).toThrow(QtestInvalidCommandError);
     expect(() => q!.client.writeb(-1, 0)).toThrow(QtestInvalidCommandError);
+    expect(() => q!.client.writeb(0x100, 0x100)).toThrow(QtestInvalidCommandError);
+    expect(() => q!.client.writew(0x100, -1)).toThrow(QtestInvalidCommandError);
+    expect(() => q!.client.writel(0x100, 1.5)).toThrow(QtestInvalidCommandError);
+    expect(() => q!.client.writel(0x100, Number.NaN)).toThrow(QtestInvalidCommandError);
     await expect(q.client.memread(0x100000, 0)).rejects.toBeInstanceOf(QtestInvalidCommandError);
     await expect(q.client.irqInterceptIn('io apic')).rejects.toBeInstanceOf(QtestInvalidCommandError);
     q.client.writel(0x100, 2);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BugCheckCode, Irql } from '../../../src/kernel/index.ts';
+import { BugCheckCode, Irql, KernelEvent } from '../../../src/kernel/index.ts';
 import {
   NtStatus, WdfRequestFatalError, WdfStatusError, WdfViolation, WdfTypeId, type WDFDEVICE, type WDFQUEUE, type WDFREQUEST,
 } from '../../../src/wdf/index.ts';
@@ -402,17 +402,23 @@ describe('locks', () => {
     await loadNic(r);
     const order: string[] = [];
     const lock = await atPassive(r, () => r.wdf.wdfWaitLockCreate({ name: 'ConfigLock' }));
+    // Events, not delays, order the two threads: a loaded machine must not change the outcome.
+    const firstHasIt = new KernelEvent(r.kernel, 'notification', false, 'FirstHasIt');
+    const secondTried = new KernelEvent(r.kernel, 'notification', false, 'SecondTried');
     await Promise.all([
       r.kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'First', async () => {
         await r.wdf.wdfWaitLockAcquire(lock);
         order.push('first has it');
-        await r.kernel.delayExecution(20);
+        firstHasIt.set();
+        await secondTried.wait();
+        await r.kernel.delayExecution(5);
         order.push('first releases');
         r.wdf.wdfWaitLockRelease(lock);
       }),
       r.kernel.runOnProcessor(1, Irql.PASSIVE_LEVEL, 'Second', async () => {
-        await r.kernel.delayExecution(5);
+        await firstHasIt.wait();
         order.push(`try: ${(await r.wdf.wdfWaitLockAcquire(lock, 0)) === NtStatus.STATUS_TIMEOUT ? 'timeout' : 'got it'}`);
+        secondTried.set();
         await r.wdf.wdfWaitLockAcquire(lock);
         order.push('second has it');
         r.wdf.wdfWaitLockRelease(lock);

@@ -194,30 +194,15 @@ export class E1000Ndis6Adapter implements MiniportEdge {
     }
     if (invalid) this.complete(invalid);
     if (!valid) return;
-    let first = -1;
-    let queued = 0;
     // The sink runs under the core's TX lock: NBLs are queued in exactly the order their frames
-    // reach the ring, before any of them can complete.
-    const sink = (add: FrameSink): void => {
-      for (let nbl: NetBufferList | null = valid; nbl; ) {
-        const next: NetBufferList | null = nbl.next;
-        nbl.next = null;
-        let count = 0;
-        for (let nb: NetBuffer | null = nbl.firstNetBuffer; nb; nb = nb.next) {
-          add(nb.data, nb.dataOffset, nb.dataLength);
-          count++;
-        }
-        const seq = this.sending.push(nbl, count);
-        if (first < 0) first = seq;
-        queued++;
-        nbl = next;
-      }
-    };
+    // reach the ring, before any of them can complete. (An unnamed arrow: a named closure per call
+    // costs a name definition per send under tsx.)
+    const queued: QueuedRun = { first: -1, count: 0 };
     let taken: number;
     try {
-      taken = await this.core.send(sink);
+      taken = await this.core.send((add) => this.queueChain(valid, add, queued));
     } catch (err) {
-      if (queued > 0) this.sending.cancel(first, queued);
+      if (queued.count > 0) this.sending.cancel(queued.first, queued.count);
       throw err;
     }
     if (taken === 0) {
@@ -245,6 +230,23 @@ export class E1000Ndis6Adapter implements MiniportEdge {
 
   // ---------------------------------------------------------------- internals
 
+  /** Every frame of the chain to the core's sink, each NBL into the sending queue in order. */
+  private queueChain(chain: NetBufferList, add: FrameSink, queued: QueuedRun): void {
+    for (let nbl: NetBufferList | null = chain; nbl; ) {
+      const next: NetBufferList | null = nbl.next;
+      nbl.next = null;
+      let count = 0;
+      for (let nb: NetBuffer | null = nbl.firstNetBuffer; nb; nb = nb.next) {
+        add(nb.data, nb.dataOffset, nb.dataLength);
+        count++;
+      }
+      const seq = this.sending.push(nbl, count);
+      if (queued.first < 0) queued.first = seq;
+      queued.count++;
+      nbl = next;
+    }
+  }
+
   private complete(chain: NetBufferList): void {
     const atDispatch = this.ndis.kernel.currentIrql() >= Irql.DISPATCH_LEVEL;
     this.ndis.sendNetBufferListsComplete(this.handle, chain, atDispatch ? NdisSendCompleteFlags.DISPATCH_LEVEL : 0);
@@ -257,6 +259,12 @@ export class E1000Ndis6Adapter implements MiniportEdge {
     }
     return this.interrupt;
   }
+}
+
+/** The NBLs one send call put in the sending queue (to take back if the core throws). */
+interface QueuedRun {
+  first: number;
+  count: number;
 }
 
 /** MiniportSynchronizeInterrupt: runs the core's callback (its SynchronizeContext) at DIRQL. */
