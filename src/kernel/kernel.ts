@@ -5,20 +5,23 @@ import { join } from 'node:path';
 import { logger } from '../util/log.ts';
 import { Activation } from './activation.ts';
 import {
-  BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, VerifierViolation, bugCheckName, writeBugCheckFiles,
+  BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, bugCheckName, writeBugCheckFiles,
   type BugCheckReport, type DeviceLoss, type DeviceLossMonitor,
 } from './bugcheck.ts';
 import { drainDpcQueue, type Dpc } from './dpc.ts';
 import { DriverStoppedError, KernelContextError, KernelError } from './errors.ts';
 import { InterruptController } from './interrupt-dispatch.ts';
 import type { ConnectInterruptOptions, InterruptObject } from './interrupt.ts';
-import { Irql, irqlName, isValidIrql } from './irql.ts';
+import { Irql, irqlName } from './irql.ts';
 import { lowerIrql, raiseIrql, requireIrqlOf, setIrql } from './irql-control.ts';
 import type { InterruptLineSource } from './lines.ts';
 import { Processor } from './processor.ts';
 import { Scheduler, SeededRandom } from './scheduler.ts';
 import { checkLockOwner, checkLockRecursion, releaseLock, takeLock } from './locks.ts';
 import { SpinLock, type KernelLock } from './spin-lock.ts';
+import {
+  acquireInterruptLock, acquireInterruptLockFor, acquireInterruptSpinLock, releaseInterruptLock, releaseInterruptSpinLock, synchronizeExecution,
+} from './synchronize.ts';
 import type { KernelTimer } from './timer.ts';
 import { isThenable } from './thenable.ts';
 import { TraceBuffer } from './trace.ts';
@@ -492,95 +495,28 @@ export class Kernel extends EventEmitter {
    * processor), run the callback, release, restore the caller's IRQL, return the callback's boolean.
    * For a passive-level interrupt: at PASSIVE_LEVEL under the passive-level interrupt lock.
    */
-  async synchronizeExecution(interrupt: InterruptObject, callback: (context: unknown) => boolean | Promise<boolean>, context?: unknown): Promise<boolean> {
-    const api = 'KeSynchronizeExecution';
-    const act = this.activationFor(api);
-    const name = callback.name || 'SynchronizeRoutine';
-    if (interrupt.passive) this.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
-    else this.requireIrql(api, Irql.PASSIVE_LEVEL, interrupt.synchronizeIrql);
-    const entry = this.preempt(act, false);
-    if (entry) await entry;
-    const old = act.irql;
-    let result = false;
-    try {
-      if (interrupt.synchronizeIrql > old) this.setIrql(act, interrupt.synchronizeIrql);
-      const expected = act.irql;
-      const locking = this.acquireInterruptLockFor(act, interrupt);
-      if (locking) await locking;
-      const start = performance.now();
-      const rec = { name, irql: act.irql, since: start };
-      act.routines.push(rec);
-      try {
-        const r = callback(context);
-        result = (isThenable(r) ? await r : r) === true;
-      } finally {
-        const i = act.routines.lastIndexOf(rec);
-        if (i > 0) act.routines.splice(i, 1);
-        if (interrupt.lock.owner === act) this.releaseLock(interrupt.lock);
-      }
-      if (act.irql !== expected) {
-        this.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (expected << 8) | 2, interrupt.id, 0, 0, {
-          api, message: `synchronize routine ${name} returned at IRQL ${act.irql} instead of ${expected}`,
-        });
-      }
-      this.verifierCheck('synchronize', name, (performance.now() - start) * 1000, act, interrupt.id);
-    } finally {
-      if (!this.stopError && act.irql !== old) this.setIrql(act, old);
-    }
-    const p = this.preempt(act, true);
-    if (p) await p;
-    return result;
+  synchronizeExecution(interrupt: InterruptObject, callback: (context: unknown) => boolean | Promise<boolean>, context?: unknown): Promise<boolean> {
+    return synchronizeExecution(this, interrupt, callback, context);
   }
 
   /** KeAcquireInterruptSpinLock: returns the old IRQL. A passive-level interrupt has no spin lock (0x13B). */
-  async acquireInterruptSpinLock(interrupt: InterruptObject): Promise<number> {
-    const api = 'KeAcquireInterruptSpinLock';
-    const act = this.activationFor(api);
-    if (interrupt.passive) {
-      this.bugCheck(BugCheckCode.PASSIVE_INTERRUPT_ERROR, 1, interrupt.id, 0, 0, {
-        api, message: `${api} on ${interrupt.name}, a passive-level interrupt: use its passive-level lock (acquireInterruptLock)`,
-      });
-    }
-    this.requireIrql(api, Irql.PASSIVE_LEVEL, interrupt.synchronizeIrql);
-    const old = act.irql;
-    this.setIrql(act, interrupt.synchronizeIrql);
-    const locking = this.acquireInterruptLockFor(act, interrupt);
-    if (locking) await locking;
-    return old;
+  acquireInterruptSpinLock(interrupt: InterruptObject): Promise<number> {
+    return acquireInterruptSpinLock(this, interrupt);
   }
 
   /** KeReleaseInterruptSpinLock. */
   releaseInterruptSpinLock(interrupt: InterruptObject, oldIrql: number): void {
-    const api = 'KeReleaseInterruptSpinLock';
-    const act = this.activationFor(api);
-    this.checkLockOwner(act, interrupt.lock, api);
-    if (!isValidIrql(oldIrql) || oldIrql > act.irql) {
-      this.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.LOWER_IRQL_INVALID, act.irql, oldIrql, 0, {
-        api, message: `${api} given old IRQL ${oldIrql}, above the current ${act.irql}`,
-      });
-    }
-    this.releaseLock(interrupt.lock);
-    this.setIrql(act, oldIrql);
+    releaseInterruptSpinLock(this, interrupt, oldIrql);
   }
 
   /** WdfInterruptAcquireLock: the interrupt spin lock, or the passive-level lock of a passive interrupt. */
   acquireInterruptLock(interrupt: InterruptObject): Promise<number> {
-    if (!interrupt.passive) return this.acquireInterruptSpinLock(interrupt);
-    const act = this.activationFor('WdfInterruptAcquireLock');
-    this.requireIrql('WdfInterruptAcquireLock', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
-    const locking = this.acquireInterruptLockFor(act, interrupt);
-    return locking ? locking.then(() => Irql.PASSIVE_LEVEL) : Promise.resolve(Irql.PASSIVE_LEVEL);
+    return acquireInterruptLock(this, interrupt);
   }
 
   /** WdfInterruptReleaseLock. */
   releaseInterruptLock(interrupt: InterruptObject, oldIrql: number): void {
-    if (!interrupt.passive) {
-      this.releaseInterruptSpinLock(interrupt, oldIrql);
-      return;
-    }
-    const act = this.activationFor('WdfInterruptReleaseLock');
-    this.checkLockOwner(act, interrupt.lock, 'WdfInterruptReleaseLock');
-    this.releaseLock(interrupt.lock);
+    releaseInterruptLock(this, interrupt, oldIrql);
   }
 
   /**
@@ -588,8 +524,7 @@ export class Kernel extends EventEmitter {
    * current IRQL. Undefined when it was free (taken at once), else a promise that spins for it.
    */
   acquireInterruptLockFor(act: Activation, interrupt: InterruptObject): Promise<void> | undefined {
-    this.checkLockRecursion(act, interrupt.lock, 'interrupt lock');
-    return this.takeLock(act, interrupt.lock);
+    return acquireInterruptLockFor(this, act, interrupt);
   }
 
   // ---------------------------------------------------------------- locks (shared by SpinLock and interrupt locks)
