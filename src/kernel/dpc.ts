@@ -1,9 +1,4 @@
-import { Activation } from './activation.ts';
-import { Irql } from './irql.ts';
-import { BugCheckCode } from './bugcheck.ts';
 import type { Processor } from './processor.ts';
-import type { Kernel } from './kernel.ts';
-import { isThenable } from './thenable.ts';
 
 /** KDEFERRED_ROUTINE: runs at DISPATCH_LEVEL on the processor the DPC was queued to. */
 export type DeferredRoutine = (dpc: Dpc, context: unknown, arg1: unknown, arg2: unknown) => void | Promise<void>;
@@ -49,53 +44,5 @@ export class Dpc {
 
   get queued(): boolean {
     return this.queuedOn !== null;
-  }
-}
-
-/**
- * Runs every DPC queued on `P`, one after the other, at DISPATCH_LEVEL, in one activation nested on
- * the processor (as the kernel's DPC drain loop does: the IRQL does not drop between DPCs, which is
- * what the cumulative DPC watchdog measures).
- */
-export async function drainDpcQueue(kernel: Kernel, P: Processor): Promise<void> {
-  const act = new Activation('dpc', P, Irql.DISPATCH_LEVEL, 'DPC queue');
-  P.nested.push(act);
-  P.noteIrql();
-  try {
-    await kernel.runIn(act, async () => {
-      while (P.dpcQueue.length > 0 && !kernel.stopped) {
-        const dpc = P.dpcQueue.shift()!;
-        dpc.queuedOn = null;
-        const { arg1, arg2 } = dpc;
-        dpc.arg1 = dpc.arg2 = undefined;
-        dpc.running++;
-        const now = performance.now();
-        act.routines.push({ name: dpc.name, irql: Irql.DISPATCH_LEVEL, since: now });
-        act.clockStart = now;
-        kernel.trace.record('dpc', dpc.name, P.index);
-        try {
-          const r = dpc.routine(dpc, dpc.context, arg1, arg2);
-          if (isThenable(r)) await r;
-        } catch (err) {
-          throw kernel.routineFailed(act, err);
-        } finally {
-          dpc.running--;
-          act.routines.pop();
-          kernel.scheduler.wake();
-        }
-        if (act.irql !== Irql.DISPATCH_LEVEL) {
-          kernel.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (Irql.DISPATCH_LEVEL << 8) | 2, dpc.id, 0, 0, {
-            message: `DPC ${dpc.name} returned at IRQL ${act.irql}; DPCs must return at DISPATCH_LEVEL (a spin lock left held, or an IRQL not restored)`,
-          });
-        }
-        kernel.checkWatchdog(P);
-      }
-    });
-  } finally {
-    act.ended = true;
-    const i = P.nested.lastIndexOf(act);
-    if (i >= 0) P.nested.splice(i, 1);
-    P.noteIrql();
-    kernel.scheduler.wake();
   }
 }

@@ -8,7 +8,8 @@ import {
   BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, bugCheckName, writeBugCheckFiles,
   type BugCheckReport, type DeviceLoss, type DeviceLossMonitor,
 } from './bugcheck.ts';
-import { drainDpcQueue, type Dpc } from './dpc.ts';
+import type { Dpc } from './dpc.ts';
+import { dequeueDpc, drainDpcQueue, flushQueuedDpcs, insertQueueDpc } from './dpc-queue.ts';
 import { DriverStoppedError, KernelContextError, KernelError } from './errors.ts';
 import { InterruptController } from './interrupt-dispatch.ts';
 import type { ConnectInterruptOptions, InterruptObject } from './interrupt.ts';
@@ -560,43 +561,21 @@ export class Kernel extends EventEmitter {
    * first arguments). It runs on its target processor, or on the caller's.
    */
   insertQueueDpc(dpc: Dpc, arg1?: unknown, arg2?: unknown): boolean {
-    if (this.stopError) throw this.stopError;
-    if (dpc.queuedOn) return false;
-    const act = this.current();
-    const target = dpc.targetProcessor ?? (act && !act.ended ? act.processor.index : 0);
-    const P = this.processors[target];
-    if (!P) throw new KernelError(`DPC ${dpc.name} targets processor ${target}, which does not exist`, { dpc: dpc.name });
-    dpc.arg1 = arg1;
-    dpc.arg2 = arg2;
-    dpc.queuedOn = P;
-    if (dpc.importance === 'high') P.dpcQueue.unshift(dpc);
-    else P.dpcQueue.push(dpc);
-    this.trace.record('dpc-q', dpc.name, target);
-    this.requestService(P);
-    return true;
+    return insertQueueDpc(this, dpc, arg1, arg2);
   }
 
   /** KeRemoveQueueDpc: true if it was queued. */
   removeQueueDpc(dpc: Dpc): boolean {
-    return this.dequeueDpc(dpc);
+    return dequeueDpc(this, dpc);
   }
 
   dequeueDpc(dpc: Dpc): boolean {
-    const P = dpc.queuedOn;
-    if (!P) return false;
-    const i = P.dpcQueue.indexOf(dpc);
-    if (i >= 0) P.dpcQueue.splice(i, 1);
-    dpc.queuedOn = null;
-    dpc.arg1 = dpc.arg2 = undefined;
-    this.scheduler.wake();
-    return true;
+    return dequeueDpc(this, dpc);
   }
 
   /** KeFlushQueuedDpcs (PASSIVE_LEVEL): returns once every queued DPC has run. */
-  async flushQueuedDpcs(): Promise<void> {
-    const act = this.current();
-    if (act && !act.ended) this.requireIrql('KeFlushQueuedDpcs', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
-    await this.waitUntil(() => this.processors.every((P) => P.dpcQueue.length === 0 && !P.nested.some((a) => a.kind === 'dpc')), 'flushing queued DPCs');
+  flushQueuedDpcs(): Promise<void> {
+    return flushQueuedDpcs(this);
   }
 
   /** Used by KernelTimer: the timers a bug check must cancel. */

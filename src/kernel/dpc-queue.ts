@@ -1,0 +1,99 @@
+import { Activation } from './activation.ts';
+import { BugCheckCode } from './bugcheck.ts';
+import type { Dpc } from './dpc.ts';
+import { KernelError } from './errors.ts';
+import { Irql } from './irql.ts';
+import type { Kernel } from './kernel.ts';
+import type { Processor } from './processor.ts';
+import { isThenable } from './thenable.ts';
+
+/** The per-processor DPC queues: KeInsertQueueDpc, KeRemoveQueueDpc, the drain, KeFlushQueuedDpcs. */
+
+/**
+ * KeInsertQueueDpc (any IRQL), for `kernel.insertQueueDpc`: false if it is already queued (it stays
+ * queued once, with its first arguments). It runs on its target processor, or on the caller's.
+ */
+export function insertQueueDpc(k: Kernel, dpc: Dpc, arg1: unknown, arg2: unknown): boolean {
+  const stopped = k.stopped;
+  if (stopped) throw stopped;
+  if (dpc.queuedOn) return false;
+  const act = k.current();
+  const target = dpc.targetProcessor ?? (act && !act.ended ? act.processor.index : 0);
+  const P = k.processors[target];
+  if (!P) throw new KernelError(`DPC ${dpc.name} targets processor ${target}, which does not exist`, { dpc: dpc.name });
+  dpc.arg1 = arg1;
+  dpc.arg2 = arg2;
+  dpc.queuedOn = P;
+  if (dpc.importance === 'high') P.dpcQueue.unshift(dpc);
+  else P.dpcQueue.push(dpc);
+  k.trace.record('dpc-q', dpc.name, target);
+  k.requestService(P);
+  return true;
+}
+
+/** Take `dpc` out of its queue (KeRemoveQueueDpc, disconnect): true if it was queued. */
+export function dequeueDpc(k: Kernel, dpc: Dpc): boolean {
+  const P = dpc.queuedOn;
+  if (!P) return false;
+  const i = P.dpcQueue.indexOf(dpc);
+  if (i >= 0) P.dpcQueue.splice(i, 1);
+  dpc.queuedOn = null;
+  dpc.arg1 = dpc.arg2 = undefined;
+  k.scheduler.wake();
+  return true;
+}
+
+/** KeFlushQueuedDpcs (PASSIVE_LEVEL): returns once every queued DPC has run. */
+export async function flushQueuedDpcs(k: Kernel): Promise<void> {
+  const act = k.current();
+  if (act && !act.ended) k.requireIrql('KeFlushQueuedDpcs', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+  await k.waitUntil(() => k.processors.every((P) => P.dpcQueue.length === 0 && !P.nested.some((a) => a.kind === 'dpc')), 'flushing queued DPCs');
+}
+
+/**
+ * Runs every DPC queued on `P`, one after the other, at DISPATCH_LEVEL, in one activation nested on
+ * the processor (as the kernel's DPC drain loop does: the IRQL does not drop between DPCs, which is
+ * what the cumulative DPC watchdog measures).
+ */
+export async function drainDpcQueue(kernel: Kernel, P: Processor): Promise<void> {
+  const act = new Activation('dpc', P, Irql.DISPATCH_LEVEL, 'DPC queue');
+  P.nested.push(act);
+  P.noteIrql();
+  try {
+    await kernel.runIn(act, async () => {
+      while (P.dpcQueue.length > 0 && !kernel.stopped) {
+        const dpc = P.dpcQueue.shift()!;
+        dpc.queuedOn = null;
+        const { arg1, arg2 } = dpc;
+        dpc.arg1 = dpc.arg2 = undefined;
+        dpc.running++;
+        const now = performance.now();
+        act.routines.push({ name: dpc.name, irql: Irql.DISPATCH_LEVEL, since: now });
+        act.clockStart = now;
+        kernel.trace.record('dpc', dpc.name, P.index);
+        try {
+          const r = dpc.routine(dpc, dpc.context, arg1, arg2);
+          if (isThenable(r)) await r;
+        } catch (err) {
+          throw kernel.routineFailed(act, err);
+        } finally {
+          dpc.running--;
+          act.routines.pop();
+          kernel.scheduler.wake();
+        }
+        if (act.irql !== Irql.DISPATCH_LEVEL) {
+          kernel.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (Irql.DISPATCH_LEVEL << 8) | 2, dpc.id, 0, 0, {
+            message: `DPC ${dpc.name} returned at IRQL ${act.irql}; DPCs must return at DISPATCH_LEVEL (a spin lock left held, or an IRQL not restored)`,
+          });
+        }
+        kernel.checkWatchdog(P);
+      }
+    });
+  } finally {
+    act.ended = true;
+    const i = P.nested.lastIndexOf(act);
+    if (i >= 0) P.nested.splice(i, 1);
+    P.noteIrql();
+    kernel.scheduler.wake();
+  }
+}
