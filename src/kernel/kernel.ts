@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import inspector from 'node:inspector';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { logger } from '../util/log.ts';
@@ -25,8 +24,9 @@ import {
 } from './synchronize.ts';
 import type { KernelTimer } from './timer.ts';
 import { isThenable } from './thenable.ts';
+import { DpcWatchdog, verifierCheck } from './timing-checks.ts';
 import { TraceBuffer } from './trace.ts';
-import { Verifier, type VerifierFinding, type VerifierOptions } from './verifier.ts';
+import { Verifier, type VerifierOptions } from './verifier.ts';
 import { stallExecutionProcessor, wait } from './waiting.ts';
 
 /**
@@ -111,9 +111,7 @@ export class Kernel extends EventEmitter {
   private readonly multi: boolean;
   private unsubscribeLines: (() => void) | undefined;
   private readonly timers = new Set<KernelTimer>();
-  private watchdogTimer: NodeJS.Timeout | undefined;
-  /** A debugger (node --inspect) is attached: the DPC watchdog stands down. */
-  private debuggerAttached = inspector.url() !== undefined;
+  private readonly watchdog: DpcWatchdog;
 
   constructor(opts: KernelOptions = {}) {
     super();
@@ -137,9 +135,7 @@ export class Kernel extends EventEmitter {
     this.deviceLossMonitor = opts.deviceLoss;
     this.interrupts = new InterruptController(this);
     this.unsubscribeLines = opts.lines?.onChange((line, asserted) => this.interrupts.onLineChange(line, asserted));
-    const period = Math.max(5, Math.min(this.limits.dpcTimeLimitMs, this.limits.dispatchTimeLimitMs) / 4);
-    this.watchdogTimer = setInterval(() => this.watchdogTick(), period);
-    this.watchdogTimer.unref();
+    this.watchdog = new DpcWatchdog(this);
   }
 
   // ---------------------------------------------------------------- state
@@ -640,50 +636,13 @@ export class Kernel extends EventEmitter {
   // ---------------------------------------------------------------- watchdog and verifier
 
   /** DPC_WATCHDOG_VIOLATION checks for processor P (throws the bug check). */
-  checkWatchdog(P: Processor, now = performance.now()): void {
-    // As Windows does with a kernel debugger attached: a breakpoint in a DPC is not a hang.
-    if (this.debuggerAttached) return;
-    const top = P.nested[P.nested.length - 1];
-    if (top && top.kind !== 'thread') {
-      const ms = now - top.clockStart;
-      if (ms > this.limits.dpcTimeLimitMs) {
-        this.bugCheck(BugCheckCode.DPC_WATCHDOG_VIOLATION, 0, Math.ceil(ms), this.limits.dpcTimeLimitMs, 0, {
-          processor: P.index, message: `${top.kind === 'dpc' ? 'DPC' : 'ISR'} ${top.routine} has run for ${Math.round(ms)} ms on processor ${P.index}; the limit is ${this.limits.dpcTimeLimitMs} ms (P2, P3 in ms, not clock ticks)`,
-        });
-      }
-    }
-    if (P.dispatchSince !== null) {
-      const ms = now - P.dispatchSince;
-      if (ms > this.limits.dispatchTimeLimitMs) {
-        this.bugCheck(BugCheckCode.DPC_WATCHDOG_VIOLATION, 1, this.limits.dispatchTimeLimitMs, 0, 0, {
-          processor: P.index, message: `processor ${P.index} has been at DISPATCH_LEVEL or above for ${Math.round(ms)} ms (limit ${this.limits.dispatchTimeLimitMs} ms): DPCs back to back, or a spin lock held too long`,
-        });
-      }
-    }
-  }
-
-  private watchdogTick(): void {
-    if (this.stopError) return;
-    this.debuggerAttached = inspector.url() !== undefined;
-    try {
-      const now = performance.now();
-      for (const P of this.processors) this.checkWatchdog(P, now);
-    } catch {
-      // The bug check is recorded; a timer has no caller to rethrow to.
-    }
+  checkWatchdog(P: Processor, now?: number): void {
+    this.watchdog.check(P, now);
   }
 
   /** Verifier timing check of an ISR or synchronize callback; bug checks (0xC4) or records per options. */
   verifierCheck(kind: 'isr' | 'synchronize', routine: string, durationUs: number, act: Activation, interruptId: number): void {
-    const finding: VerifierFinding | null = this.verifier.checkDuration(kind, routine, durationUs, act.processor.index, act.irql);
-    if (!finding) return;
-    this.trace.record('verifier', `${routine} ran ${finding.durationUs} us (limit ${finding.limitUs} us)`, act.processor.index);
-    this.emit('verifier', finding);
-    if (this.verifier.action === 'bugcheck') {
-      this.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, finding.violation, finding.durationUs, finding.limitUs, interruptId, {
-        message: `${kind === 'isr' ? 'ISR' : 'synchronize routine'} ${routine} ran for ${finding.durationUs} us at ${irqlName(act.irql)}; the verifier allows ${finding.limitUs} us ("return control as quickly as possible")`,
-      });
-    }
+    verifierCheck(this, kind, routine, durationUs, act, interruptId);
   }
 
   // ---------------------------------------------------------------- bug checks
@@ -830,8 +789,7 @@ export class Kernel extends EventEmitter {
   dispose(): void {
     this.unsubscribeLines?.();
     this.unsubscribeLines = undefined;
-    if (this.watchdogTimer) clearInterval(this.watchdogTimer);
-    this.watchdogTimer = undefined;
+    this.watchdog.stop();
   }
 }
 

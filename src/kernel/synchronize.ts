@@ -6,6 +6,7 @@ import { setIrql } from './irql-control.ts';
 import type { Kernel } from './kernel.ts';
 import { checkLockOwner, checkLockRecursion, releaseLock, takeLock } from './locks.ts';
 import { isThenable } from './thenable.ts';
+import { verifierCheck } from './timing-checks.ts';
 
 /**
  * Synchronizing with an ISR: KeSynchronizeExecution and the explicit interrupt-lock forms, for the
@@ -51,7 +52,7 @@ export async function synchronizeExecution(
         api, message: `synchronize routine ${name} returned at IRQL ${act.irql} instead of ${expected}`,
       });
     }
-    k.verifierCheck('synchronize', name, (performance.now() - start) * 1000, act, interrupt.id);
+    verifierCheck(k, 'synchronize', name, (performance.now() - start) * 1000, act, interrupt.id);
   } finally {
     if (!k.stopped && act.irql !== old) setIrql(k, act, old);
   }
