@@ -16,6 +16,7 @@ import { Irql, irqlName } from './irql.ts';
 import { lowerIrql, raiseIrql, requireIrqlOf, setIrql } from './irql-control.ts';
 import type { InterruptLineSource } from './lines.ts';
 import { Processor } from './processor.ts';
+import { Quiescence } from './quiescence.ts';
 import { Scheduler, SeededRandom } from './scheduler.ts';
 import { checkLockOwner, checkLockRecursion, releaseLock, takeLock } from './locks.ts';
 import { SpinLock, type KernelLock } from './spin-lock.ts';
@@ -108,6 +109,7 @@ export class Kernel extends EventEmitter {
   private stopError: BugCheckError | null = null;
   private lastReport: BugCheckReport | undefined;
   private readonly interrupts: InterruptController;
+  private readonly quiescence: Quiescence;
   private readonly multi: boolean;
   private unsubscribeLines: (() => void) | undefined;
   private readonly timers = new Set<KernelTimer>();
@@ -134,6 +136,7 @@ export class Kernel extends EventEmitter {
     this.lineSource = opts.lines;
     this.deviceLossMonitor = opts.deviceLoss;
     this.interrupts = new InterruptController(this);
+    this.quiescence = new Quiescence(this, this.interrupts);
     this.unsubscribeLines = opts.lines?.onChange((line, asserted) => this.interrupts.onLineChange(line, asserted));
     this.watchdog = new DpcWatchdog(this);
   }
@@ -584,38 +587,22 @@ export class Kernel extends EventEmitter {
 
   /** No ISR or DPC running or queued, no connected line asserted. */
   isQuiescent(): boolean {
-    if (this.stopError) return true;
-    for (const P of this.processors) if (P.nested.length > 0 || P.dpcQueue.length > 0 || P.serviceRequested) return false;
-    return !this.interrupts.anyPending();
+    return this.quiescence.isQuiescent();
   }
 
   /** Wait until no ISR or DPC is running or queued (posted writes settled first). Usable by host code and by threads. */
-  async quiesce(): Promise<void> {
-    for (;;) {
-      await this.settleLines().catch(() => undefined);
-      if (this.isQuiescent()) {
-        await new Promise<void>((r) => setImmediate(r));
-        if (this.isQuiescent()) return;
-      }
-      await this.waitUntil(() => this.isQuiescent(), 'quiescing');
-    }
+  quiesce(): Promise<void> {
+    return this.quiescence.quiesce();
   }
 
   /** quiesce(), and no thread call running either. Host code only. */
-  async idle(): Promise<void> {
-    const act = this.current();
-    if (act && !act.ended) throw new KernelContextError('idle() waits for every routine, including the caller: call quiesce() from a routine', { routine: act.name });
-    for (;;) {
-      await this.quiesce();
-      if (this.stopError || this.processors.every((P) => P.threads.size === 0)) return;
-      await this.waitUntil(() => this.processors.every((P) => P.threads.size === 0), 'idle');
-    }
+  idle(): Promise<void> {
+    return this.quiescence.idle();
   }
 
   /** Used by quiesce: lines.settle(), then stop if the driver crashed meanwhile. */
-  async settleLines(): Promise<void> {
-    if (this.lineSource) await this.lineSource.settle();
-    if (this.stopError) throw this.stopError;
+  settleLines(): Promise<void> {
+    return this.quiescence.settleLines();
   }
 
   /**
@@ -623,15 +610,8 @@ export class Kernel extends EventEmitter {
    * one (it may skip the wait), else settle(). Undefined when there is nothing to wait for.
    */
   settleLine(line: number): Promise<void> | undefined {
-    const src = this.lineSource;
-    if (!src) return undefined;
-    const wait = src.settleLine ? src.settleLine(line) : src.settle();
-    return wait ? wait.then(this.throwIfStopped) : undefined;
+    return this.quiescence.settleLine(line);
   }
-
-  private readonly throwIfStopped = (): void => {
-    if (this.stopError) throw this.stopError;
-  };
 
   // ---------------------------------------------------------------- watchdog and verifier
 
