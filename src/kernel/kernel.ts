@@ -1,12 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import { logger } from '../util/log.ts';
 import { Activation } from './activation.ts';
-import {
-  BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, bugCheckName, writeBugCheckFiles,
-  type BugCheckReport, type DeviceLoss, type DeviceLossMonitor,
-} from './bugcheck.ts';
+import { BugCheckCode, type BugCheckError, type BugCheckReport, type DeviceLossMonitor } from './bugcheck.ts';
 import type { Dpc } from './dpc.ts';
 import { dequeueDpc, drainDpcQueue, flushQueuedDpcs, insertQueueDpc } from './dpc-queue.ts';
 import { DriverStoppedError, KernelContextError, KernelError } from './errors.ts';
@@ -17,6 +13,7 @@ import { lowerIrql, raiseIrql, requireIrqlOf, setIrql } from './irql-control.ts'
 import type { InterruptLineSource } from './lines.ts';
 import { Processor } from './processor.ts';
 import { Quiescence } from './quiescence.ts';
+import { StopRecorder } from './stop-recorder.ts';
 import { Scheduler, SeededRandom } from './scheduler.ts';
 import { checkLockOwner, checkLockRecursion, releaseLock, takeLock } from './locks.ts';
 import { SpinLock, type KernelLock } from './spin-lock.ts';
@@ -39,13 +36,6 @@ import { stallExecutionProcessor, wait } from './waiting.ts';
  * processor it runs on.
  */
 const activations = new AsyncLocalStorage<Activation>();
-
-let kernelLog: ReturnType<typeof logger> | undefined;
-/** Created on first use, so that hosts and tests can set DIRQL_LOG before anything is logged. */
-function log(): ReturnType<typeof logger> {
-  kernelLog ??= logger('kernel');
-  return kernelLog;
-}
 
 export interface KernelLimits {
   /** DPC_WATCHDOG_VIOLATION (0x133, P1=0) when one DPC or ISR runs longer. Default 1000 ms. */
@@ -105,7 +95,7 @@ export class Kernel extends EventEmitter {
   readonly bugCheckReport: Promise<BugCheckReport>;
   readonly lineSource: InterruptLineSource | undefined;
   readonly deviceLossMonitor: DeviceLossMonitor | undefined;
-  private resolveReport!: (r: BugCheckReport) => void;
+  private readonly stops: StopRecorder;
   private stopError: BugCheckError | null = null;
   private lastReport: BugCheckReport | undefined;
   private readonly interrupts: InterruptController;
@@ -132,7 +122,8 @@ export class Kernel extends EventEmitter {
       traceTail: opts.limits?.traceTail ?? 64,
     };
     this.bugCheckDir = opts.bugCheckDir ?? join(process.cwd(), 'crash-reports');
-    this.bugCheckReport = new Promise((resolve) => { this.resolveReport = resolve; });
+    this.stops = new StopRecorder(this, (err) => this.stop(err));
+    this.bugCheckReport = this.stops.report;
     this.lineSource = opts.lines;
     this.deviceLossMonitor = opts.deviceLoss;
     this.interrupts = new InterruptController(this);
@@ -315,17 +306,7 @@ export class Kernel extends EventEmitter {
    * through); the device going away (the monitor says so) is DIRQL_DEVICE_LOST instead.
    */
   routineFailed(act: Activation, err: unknown): unknown {
-    if (err instanceof BugCheckError) return err;
-    if (this.stopError) return this.stopError;
-    if (this.isDeviceLoss(err)) return this.stopForDeviceLoss(err, act);
-    const e = err instanceof Error ? err : new Error(String(err));
-    try {
-      this.bugCheck(act.kind === 'thread' ? BugCheckCode.SYSTEM_THREAD_EXCEPTION_NOT_HANDLED : BugCheckCode.KMODE_EXCEPTION_NOT_HANDLED, 0, 0, 0, 0, {
-        cause: e, message: `${act.routine} threw ${e.name}: ${e.message}`,
-      });
-    } catch (bc) {
-      return bc;
-    }
+    return this.stops.routineFailed(act, err);
   }
 
   // ---------------------------------------------------------------- preemption points
@@ -409,27 +390,13 @@ export class Kernel extends EventEmitter {
     }
     this.scheduler.park(null)
       .then(() => this.startService(P))
-      .catch((err: unknown) => this.detachedFailure(err, P));
+      .catch((err: unknown) => this.stops.detachedFailure(err, P));
   }
 
   private startService(P: Processor): void {
     P.serviceRequested = false;
     this.scheduler.wake();
-    this.service(P).catch((err: unknown) => this.detachedFailure(err, P));
-  }
-
-  private detachedFailure(err: unknown, P: Processor): void {
-    if (err instanceof BugCheckError || this.stopError) return;
-    if (this.isDeviceLoss(err)) {
-      this.stopForDeviceLoss(err, undefined, P);
-      return;
-    }
-    log().error({ err }, 'kernel internal failure while servicing interrupts');
-    try {
-      this.bugCheck(BugCheckCode.KMODE_EXCEPTION_NOT_HANDLED, 0, 0, 0, 0, { cause: err, message: 'kernel internal failure while servicing interrupts' });
-    } catch {
-      // Recorded by bugCheck; this path has no caller to rethrow to.
-    }
+    this.service(P).catch((err: unknown) => this.stops.detachedFailure(err, P));
   }
 
   /** Used by locks: spin (or wait, below DISPATCH_LEVEL) until `ready`, taking interrupts meanwhile. */
@@ -633,64 +600,12 @@ export class Kernel extends EventEmitter {
    * parked routine with the BugCheckError, writes the report files, emits 'bugcheck', and throws.
    */
   bugCheck(code: number, p1 = 0, p2 = 0, p3 = 0, p4 = 0, info: BugCheckInfo = {}): never {
-    if (this.stopError) throw this.stopError;
-    const act = this.current();
-    const live = act && !act.ended ? act : undefined;
-    const P = info.processor !== undefined ? this.processors[info.processor] : live?.processor;
-    const report = this.stopReport(code, [p1, p2, p3, p4], info.message ?? bugCheckName(code), info, live, P, 'bug check raised at');
-    const err = new BugCheckError(report, info.cause === undefined ? undefined : { cause: info.cause });
-    this.stop(err);
-    log().error({ code: `0x${code.toString(16)}`, parameters: report.parameters, processor: report.processor, irql: report.irqlName, api: report.api }, err.message);
-    writeBugCheckFiles(report, this.bugCheckDir)
-      .then((files) => {
-        report.files = files;
-        log().error(`bug check report written to ${files.text}`);
-      }, (e: unknown) => log().error({ err: e }, `could not write the bug check report to ${this.bugCheckDir}`))
-      .finally(() => this.resolveReport(report));
-    try {
-      this.emit('bugcheck', report);
-    } catch (e) {
-      log().error({ err: e }, "a 'bugcheck' listener threw");
-    }
-    throw err;
-  }
-
-  /** The report of a stop: what every processor runs, the JS stacks, the trace tail. */
-  private stopReport(
-    code: number, parameters: [number, number, number, number], message: string, info: BugCheckInfo,
-    live: Activation | undefined, P: Processor | undefined, raisedAt: string,
-  ): BugCheckReport {
-    const now = performance.now();
-    const irql = live ? live.irql : (P ? P.irql : null);
-    const stacks: { label: string; stack: string }[] = [{ label: raisedAt, stack: new Error(raisedAt).stack ?? '' }];
-    if (info.cause instanceof Error) stacks.push({ label: `cause: ${info.cause.name}: ${info.cause.message}`, stack: info.cause.stack ?? '' });
-    stacks.push(...(info.stacks ?? []));
-    return {
-      code,
-      name: bugCheckName(code),
-      parameters,
-      message,
-      ...(info.api ? { api: info.api } : {}),
-      processor: P ? P.index : null,
-      irql,
-      irqlName: irql === null ? null : irqlName(irql),
-      routines: P ? P.running(now) : [],
-      processors: this.processors.map((p) => p.snapshot(now)),
-      stacks,
-      trace: this.trace.tail(this.limits.traceTail),
-      time: new Date().toISOString(),
-    };
+    return this.stops.bugCheck(code, p1, p2, p3, p4, info);
   }
 
   /** Whether `err`, or an error in its cause chain, means the device is gone (asks the monitor). */
   isDeviceLoss(err: unknown): boolean {
-    const monitor = this.deviceLossMonitor;
-    if (!monitor) return false;
-    for (let e = err, depth = 0; e !== undefined && e !== null && depth < 16; e = (e as { cause?: unknown }).cause, depth++) {
-      if (monitor.isDeviceLoss(e)) return true;
-      if (typeof e !== 'object') break;
-    }
-    return false;
+    return this.stops.isDeviceLoss(err);
   }
 
   /**
@@ -701,7 +616,7 @@ export class Kernel extends EventEmitter {
    * 'device-lost' (never 'bugcheck'). Returns the stop error; after an earlier stop, that one.
    */
   deviceLost(cause?: unknown): BugCheckError {
-    return this.stopForDeviceLoss(cause, undefined);
+    return this.stops.stopForDeviceLoss(cause, undefined);
   }
 
   /**
@@ -709,49 +624,10 @@ export class Kernel extends EventEmitter {
    * with DIRQL_DEVICE_LOST and return that stop error; otherwise return `err` unchanged.
    */
   hostFailed(err: unknown): unknown {
-    if (err instanceof BugCheckError) return err;
-    return this.isDeviceLoss(err) ? this.stopForDeviceLoss(err, undefined) : err;
+    return this.stops.hostFailed(err);
   }
 
-  private stopForDeviceLoss(cause: unknown, act: Activation | undefined, at?: Processor): BugCheckError {
-    if (this.stopError) return this.stopError;
-    const cur = act ?? this.current();
-    const live = cur && !cur.ended ? cur : undefined;
-    // Noticed outside any routine (QEMU's exit event): report the processor that was busy, if one was.
-    const P = live?.processor ?? at ?? this.processors.find((p) => !p.idle);
-    const where = live
-      ? `while ${live.routine} (${kindText(live.kind)} on processor ${live.processor.index} at ${irqlName(live.irql)}) was running`
-      : describeRunning(this.processors);
-    const p1 = !live ? DeviceLostWhere.HOST : live.kind === 'isr' ? DeviceLostWhere.ISR : live.kind === 'dpc' ? DeviceLostWhere.DPC : DeviceLostWhere.THREAD;
-    const info: BugCheckInfo = cause === undefined ? {} : { cause };
-    const draft: Mutable<BugCheckReport> = this.stopReport(
-      BugCheckCode.DIRQL_DEVICE_LOST, [p1, live?.irql ?? 0, 0, 0], `the device went away ${where}: not a driver fault`, info, live, P, 'device loss noticed at',
-    );
-    const err = new DeviceLostError(draft, cause === undefined ? undefined : { cause });
-    this.stop(err);
-    const monitor = this.deviceLossMonitor;
-    const described: Promise<DeviceLoss> = monitor
-      ? monitor.describe(cause).catch((e: unknown) => ({ device: 'the device', summary: `its loss could not be described: ${String(e)}` }))
-      : Promise.resolve({ device: 'the device', summary: cause instanceof Error ? cause.message : 'no details' });
-    void described.then(async (loss) => {
-      draft.device = loss;
-      draft.message = `${loss.summary} ${where}: the device went away under the driver, not a driver fault`;
-      try {
-        draft.files = await writeBugCheckFiles(draft, this.bugCheckDir);
-      } catch (e) {
-        log().error({ err: e }, `could not write the device-lost report to ${this.bugCheckDir}`);
-      }
-      log().warn({ device: loss.device, signal: loss.signal, exitCode: loss.exitCode, report: draft.files?.text }, `device lost: ${draft.message}`);
-      this.resolveReport(draft);
-      try {
-        this.emit('device-lost', draft);
-      } catch (e) {
-        log().error({ err: e }, "a 'device-lost' listener threw");
-      }
-    });
-    return err;
-  }
-
+  /** What every stop does to the kernel (called by the StopRecorder before it writes the report). */
   private stop(err: BugCheckError): void {
     this.stopError = err;
     this.lastReport = err.report;
@@ -771,23 +647,4 @@ export class Kernel extends EventEmitter {
     this.unsubscribeLines = undefined;
     this.watchdog.stop();
   }
-}
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/** "MiniportInterruptDPC (DPC on processor 0 at DISPATCH_LEVEL)", or that nothing ran: a loss noticed between routines. */
-function describeRunning(processors: readonly Processor[]): string {
-  const busy = processors.flatMap((P) => {
-    const r = P.running();
-    const top = r[r.length - 1];
-    if (!top) return [];
-    const kind = [...r].reverse().find((s) => s.kind !== 'call')?.kind ?? 'thread';
-    return [`${top.name} (${kindText(kind)} on processor ${P.index} at ${irqlName(P.irql)}${top.state ? `, ${top.state}` : ''})`];
-  });
-  if (busy.length === 0) return 'while no driver routine was running';
-  return `while ${busy.join(' and ')} ${busy.length > 1 ? 'were' : 'was'} running`;
-}
-
-function kindText(kind: string): string {
-  return kind === 'isr' ? 'ISR' : kind === 'dpc' ? 'DPC' : 'thread routine';
 }
