@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Activation } from './activation.ts';
 import { BugCheckCode, type BugCheckError, type BugCheckReport, type DeviceLossMonitor } from './bugcheck.ts';
 import type { Dpc } from './dpc.ts';
-import { dequeueDpc, drainDpcQueue, flushQueuedDpcs, insertQueueDpc } from './dpc-queue.ts';
+import { dequeueDpc, flushQueuedDpcs, insertQueueDpc } from './dpc-queue.ts';
 import { DriverStoppedError, KernelContextError, KernelError } from './errors.ts';
 import { InterruptController } from './interrupt-dispatch.ts';
 import type { ConnectInterruptOptions, InterruptObject } from './interrupt.ts';
@@ -12,6 +12,7 @@ import { Irql, irqlName } from './irql.ts';
 import { lowerIrql, raiseIrql, requireIrqlOf, setIrql } from './irql-control.ts';
 import type { InterruptLineSource } from './lines.ts';
 import { Processor } from './processor.ts';
+import { canRun, Preemption } from './preemption.ts';
 import { Quiescence } from './quiescence.ts';
 import { StopRecorder } from './stop-recorder.ts';
 import { Scheduler, SeededRandom } from './scheduler.ts';
@@ -99,6 +100,7 @@ export class Kernel extends EventEmitter {
   private stopError: BugCheckError | null = null;
   private lastReport: BugCheckReport | undefined;
   private readonly interrupts: InterruptController;
+  private readonly preemption: Preemption;
   private readonly quiescence: Quiescence;
   private readonly multi: boolean;
   private unsubscribeLines: (() => void) | undefined;
@@ -112,7 +114,7 @@ export class Kernel extends EventEmitter {
     this.processors = Array.from({ length: n }, (_, i) => new Processor(i));
     this.multi = n > 1;
     this.seed = opts.seed ?? 1;
-    this.scheduler = new Scheduler(new SeededRandom(this.seed), (a) => this.canRun(a), this.multi);
+    this.scheduler = new Scheduler(new SeededRandom(this.seed), canRun, this.multi);
     this.trace = opts.trace ?? new TraceBuffer();
     this.verifier = new Verifier(opts.verifier);
     this.limits = {
@@ -127,9 +129,10 @@ export class Kernel extends EventEmitter {
     this.lineSource = opts.lines;
     this.deviceLossMonitor = opts.deviceLoss;
     this.interrupts = new InterruptController(this);
+    this.watchdog = new DpcWatchdog(this);
+    this.preemption = new Preemption(this, this.interrupts, this.watchdog, this.stops);
     this.quiescence = new Quiescence(this, this.interrupts);
     this.unsubscribeLines = opts.lines?.onChange((line, asserted) => this.interrupts.onLineChange(line, asserted));
-    this.watchdog = new DpcWatchdog(this);
   }
 
   // ---------------------------------------------------------------- state
@@ -231,11 +234,11 @@ export class Kernel extends EventEmitter {
     P.threads.add(act);
     return activations.run(act, async () => {
       try {
-        let wait = this.multi || !this.canRun(act) || (irql >= Irql.DISPATCH_LEVEL && P.owner !== null);
+        let wait = this.multi || !canRun(act) || (irql >= Irql.DISPATCH_LEVEL && P.owner !== null);
         while (wait) {
           await this.scheduler.park(act, undefined, 'ready');
           // Woken in the same tick as others: a DPC drain started then may already be nested on P.
-          wait = !this.canRun(act);
+          wait = !canRun(act);
         }
         if (irql >= Irql.DISPATCH_LEVEL) {
           act.processor.owner = act;
@@ -311,21 +314,9 @@ export class Kernel extends EventEmitter {
 
   // ---------------------------------------------------------------- preemption points
 
-  /** Whether `act` may run now: the innermost activation of its processor, or a thread nobody else holds the processor against. */
-  private canRun(act: Activation): boolean {
-    if (act.ended) return true;
-    const P = act.processor;
-    if (act.kind !== 'thread') return P.nested[P.nested.length - 1] === act;
-    if (P.nested.length > 0) return false;
-    return P.owner === null || P.owner === act;
-  }
-
   /** Interrupts above P's IRQL pending for it, or DPCs queued while it is below DISPATCH_LEVEL. */
   hasWork(P: Processor): boolean {
-    if (this.stopError) return false;
-    const irql = P.irql;
-    if (this.interrupts.hasDeliverable(P, irql)) return true;
-    return irql < Irql.DISPATCH_LEVEL && P.dpcQueue.length > 0;
+    return this.preemption.hasWork(P);
   }
 
   /**
@@ -334,92 +325,22 @@ export class Kernel extends EventEmitter {
    * scheduler decide who runs next. Returns undefined on the fast path so callers skip an await.
    */
   preempt(act: Activation, yieldToScheduler: boolean): Promise<void> | undefined {
-    if (this.stopError) throw this.stopError;
-    if (act.processor.dispatchSince !== null) this.checkWatchdog(act.processor);
-    if ((this.multi && yieldToScheduler) || !this.canRun(act) || this.hasWork(act.processor)) return this.preemptSlow(act, yieldToScheduler);
-    return undefined;
+    return this.preemption.preempt(act, yieldToScheduler);
   }
 
-  private async preemptSlow(act: Activation, yieldToScheduler: boolean): Promise<void> {
-    if (this.multi && yieldToScheduler) await this.scheduler.park(act, undefined, 'preempted');
-    for (;;) {
-      if (this.stopError) throw this.stopError;
-      if (!this.canRun(act)) {
-        await this.scheduler.park(act, undefined, 'preempted');
-        continue;
-      }
-      if (this.hasWork(act.processor)) {
-        await this.service(act.processor);
-        continue;
-      }
-      return;
-    }
-  }
-
-  /** Take interrupts (highest DIRQL first) and drain DPCs on P, nested on whatever P runs. */
-  private async service(P: Processor): Promise<void> {
-    for (;;) {
-      if (this.stopError) return;
-      const irql = P.irql;
-      const line = this.interrupts.pickLine(P, irql);
-      if (line) {
-        await this.interrupts.dispatch(P, line);
-        continue;
-      }
-      if (irql < Irql.DISPATCH_LEVEL && P.dpcQueue.length > 0) {
-        await drainDpcQueue(this, P);
-        continue;
-      }
-      return;
-    }
-  }
-
-  /**
-   * P has pending work and nobody may reach a preemption point soon: let it take the work on its own.
-   * With one processor that runs nothing, there is no choice for the scheduler to make, so the work
-   * starts on a microtask (as soon as the code that raised the line or queued the DPC returns)
-   * rather than on the next dispatch tick, which would first wait for every other I/O callback of
-   * this event-loop turn (the wire's datagrams, for one).
-   */
+  /** P has pending work and nobody may reach a preemption point soon: let it take the work on its own. */
   requestService(P: Processor): void {
-    if (P.serviceRequested || !this.hasWork(P)) return;
-    P.serviceRequested = true;
-    if (!this.multi && P.idle) {
-      queueMicrotask(() => this.startService(P));
-      return;
-    }
-    this.scheduler.park(null)
-      .then(() => this.startService(P))
-      .catch((err: unknown) => this.stops.detachedFailure(err, P));
-  }
-
-  private startService(P: Processor): void {
-    P.serviceRequested = false;
-    this.scheduler.wake();
-    this.service(P).catch((err: unknown) => this.stops.detachedFailure(err, P));
+    this.preemption.requestService(P);
   }
 
   /** Used by locks: spin (or wait, below DISPATCH_LEVEL) until `ready`, taking interrupts meanwhile. */
-  async spinUntil(act: Activation, ready: () => boolean, state: string): Promise<void> {
-    for (;;) {
-      const p = this.preempt(act, false);
-      if (p) await p;
-      if (ready()) return;
-      await this.scheduler.park(act, () => ready() || this.hasWork(act.processor), state);
-    }
+  spinUntil(act: Activation, ready: () => boolean, state: string): Promise<void> {
+    return this.preemption.spinUntil(act, ready, state);
   }
 
   /** Wait (host code or a thread at <= APC_LEVEL) until `cond` holds. */
-  async waitUntil(cond: () => boolean, state: string): Promise<void> {
-    const act = this.current();
-    const live = act && !act.ended ? act : null;
-    while (!cond()) {
-      if (this.stopError) {
-        if (live) throw this.stopError;
-        return;
-      }
-      await this.scheduler.park(live, cond, state);
-    }
+  waitUntil(cond: () => boolean, state: string): Promise<void> {
+    return this.preemption.waitUntil(cond, state);
   }
 
   // ---------------------------------------------------------------- waiting and stalling
