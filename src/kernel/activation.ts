@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Processor } from './processor.ts';
 import type { RoutineSnapshot } from './bugcheck.ts';
 
@@ -66,3 +67,13 @@ export class Activation {
     });
   }
 }
+
+/**
+ * The activation the running code belongs to, for every kernel in the process: one
+ * AsyncLocalStorage, not one per kernel. Node keeps each enabled instance in a process-wide list
+ * that every promise creation walks, and never drops one that is not disabled; a kernel of its own
+ * made every later promise in the process pay for every kernel ever created (benchmarks and tests
+ * create many). Kernel.current() keeps kernels apart: an activation counts only for the kernel whose
+ * processor it runs on.
+ */
+export const activationStore = new AsyncLocalStorage<Activation>();

@@ -103,6 +103,16 @@ export interface DeviceLossMonitor {
   describe(cause: unknown): Promise<DeviceLoss>;
 }
 
+/** What KeBugCheckEx (kernel.bugCheck) is told besides the code and the four parameters. */
+export interface BugCheckInfo {
+  api?: string;
+  message?: string;
+  cause?: unknown;
+  /** Processor to report when the bug check is raised outside any routine (watchdog timer). */
+  processor?: number;
+  stacks?: { label: string; stack: string }[];
+}
+
 export interface BugCheckReport {
   readonly code: number;
   readonly name: string;

@@ -1,4 +1,5 @@
-export { Kernel, type KernelOptions, type KernelLimits, type BugCheckInfo } from './kernel.ts';
+export { Kernel } from './kernel.ts';
+export type { KernelOptions, KernelLimits } from './kernel-options.ts';
 export { Irql, DEFAULT_DIRQL, irqlName, isValidIrql, isDeviceIrql, type KIRQL } from './irql.ts';
 export { Processor } from './processor.ts';
 export { Activation, type ActivationKind, type RoutineRecord } from './activation.ts';
@@ -7,7 +8,7 @@ export { Dpc, type DeferredRoutine, type DpcImportance } from './dpc.ts';
 export { SpinLock, type KernelLock } from './spin-lock.ts';
 export {
   BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, VerifierViolation, bugCheckName, formatBugCheckText,
-  isDeviceLostReport, type BugCheckReport, type DeviceLoss, type DeviceLossMonitor, type ProcessorSnapshot, type RoutineSnapshot,
+  isDeviceLostReport, type BugCheckInfo, type BugCheckReport, type DeviceLoss, type DeviceLossMonitor, type ProcessorSnapshot, type RoutineSnapshot,
 } from './bugcheck.ts';
 export { Verifier, type VerifierOptions, type VerifierFinding } from './verifier.ts';
 export { DeviceRegisters, type RegisterBackend, type DeviceRegistersOptions } from './registers.ts';

@@ -1,78 +1,32 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import { Activation } from './activation.ts';
-import { BugCheckCode, type BugCheckError, type BugCheckReport, type DeviceLossMonitor } from './bugcheck.ts';
+import { activationStore, type Activation } from './activation.ts';
+import type { BugCheckError, BugCheckInfo, BugCheckReport, DeviceLossMonitor } from './bugcheck.ts';
 import type { Dpc } from './dpc.ts';
 import { dequeueDpc, flushQueuedDpcs, insertQueueDpc } from './dpc-queue.ts';
 import { DriverStoppedError, KernelContextError, KernelError } from './errors.ts';
 import { InterruptController } from './interrupt-dispatch.ts';
 import type { ConnectInterruptOptions, InterruptObject } from './interrupt.ts';
-import { Irql, irqlName } from './irql.ts';
+import { Irql } from './irql.ts';
 import { lowerIrql, raiseIrql, requireIrqlOf, setIrql } from './irql-control.ts';
+import { limitsWithDefaults, type KernelLimits, type KernelOptions } from './kernel-options.ts';
 import type { InterruptLineSource } from './lines.ts';
-import { Processor } from './processor.ts';
-import { canRun, Preemption } from './preemption.ts';
-import { Quiescence } from './quiescence.ts';
-import { StopRecorder } from './stop-recorder.ts';
-import { Scheduler, SeededRandom } from './scheduler.ts';
 import { checkLockOwner, checkLockRecursion, releaseLock, takeLock } from './locks.ts';
+import { canRun, Preemption } from './preemption.ts';
+import { Processor } from './processor.ts';
+import { Quiescence } from './quiescence.ts';
+import { callRoutine, runAtPassive, runOnProcessor } from './routines.ts';
+import { Scheduler, SeededRandom } from './scheduler.ts';
 import { SpinLock, type KernelLock } from './spin-lock.ts';
+import { StopRecorder } from './stop-recorder.ts';
 import {
   acquireInterruptLock, acquireInterruptLockFor, acquireInterruptSpinLock, releaseInterruptLock, releaseInterruptSpinLock, synchronizeExecution,
 } from './synchronize.ts';
 import type { KernelTimer } from './timer.ts';
-import { isThenable } from './thenable.ts';
 import { DpcWatchdog, verifierCheck } from './timing-checks.ts';
 import { TraceBuffer } from './trace.ts';
-import { Verifier, type VerifierOptions } from './verifier.ts';
+import { Verifier } from './verifier.ts';
 import { stallExecutionProcessor, wait } from './waiting.ts';
-
-/**
- * The activation the running code belongs to, for every kernel in the process: one
- * AsyncLocalStorage, not one per kernel. Node keeps each enabled instance in a process-wide list
- * that every promise creation walks, and never drops one that is not disabled; a kernel of its own
- * made every later promise in the process pay for every kernel ever created (benchmarks and tests
- * create many). current() keeps kernels apart: an activation counts only for the kernel whose
- * processor it runs on.
- */
-const activations = new AsyncLocalStorage<Activation>();
-
-export interface KernelLimits {
-  /** DPC_WATCHDOG_VIOLATION (0x133, P1=0) when one DPC or ISR runs longer. Default 1000 ms. */
-  dpcTimeLimitMs?: number;
-  /** DPC_WATCHDOG_VIOLATION (0x133, P1=1) when a processor stays at DISPATCH_LEVEL or above longer. Default 5000 ms. */
-  dispatchTimeLimitMs?: number;
-  /** HARDWARE_INTERRUPT_STORM (0xF2) after this many rounds in which no ISR recognised a still-asserted line. Default 1000. */
-  interruptStormThreshold?: number;
-  /** Trace events included in a bug check report. Default 64. */
-  traceTail?: number;
-}
-
-export interface KernelOptions {
-  /** Logical processors. Default 1. */
-  processors?: number;
-  /** Seed of the scheduler's choices when there are several processors. Default 1. */
-  seed?: number;
-  lines?: InterruptLineSource;
-  /** Enables the verifier's timing checks (absent: off). */
-  verifier?: VerifierOptions;
-  /** Where bug check reports go. Default ./crash-reports. */
-  bugCheckDir?: string;
-  trace?: TraceBuffer;
-  limits?: KernelLimits;
-  /** Tells "the device went away" from a driver fault (absent: every escaping error is the driver's). */
-  deviceLoss?: DeviceLossMonitor;
-}
-
-export interface BugCheckInfo {
-  api?: string;
-  message?: string;
-  cause?: unknown;
-  /** Processor to report when the bug check is raised outside any routine (watchdog timer). */
-  processor?: number;
-  stacks?: { label: string; stack: string }[];
-}
 
 /**
  * The kernel model: processors with IRQLs, interrupt dispatch, DPC queues, spin locks,
@@ -83,6 +37,9 @@ export interface BugCheckInfo {
  * even if a driver awaits something that is not a kernel preemption point (a global "current
  * processor" set by the scheduler would silently become wrong there). The price on Node 20 is about
  * 100 ns per awaited promise process-wide; a qtest register read costs 15–90 µs.
+ *
+ * This class is the facade every caller uses and owns the kernel's state; each concern lives in a
+ * file beside it (src/kernel/README.md lists them) and the methods here delegate to it.
  */
 export class Kernel extends EventEmitter {
   readonly processors: readonly Processor[];
@@ -102,7 +59,6 @@ export class Kernel extends EventEmitter {
   private readonly interrupts: InterruptController;
   private readonly preemption: Preemption;
   private readonly quiescence: Quiescence;
-  private readonly multi: boolean;
   private unsubscribeLines: (() => void) | undefined;
   private readonly timers = new Set<KernelTimer>();
   private readonly watchdog: DpcWatchdog;
@@ -112,17 +68,11 @@ export class Kernel extends EventEmitter {
     const n = opts.processors ?? 1;
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new KernelError(`processors must be 1..64, got ${n}`);
     this.processors = Array.from({ length: n }, (_, i) => new Processor(i));
-    this.multi = n > 1;
     this.seed = opts.seed ?? 1;
-    this.scheduler = new Scheduler(new SeededRandom(this.seed), canRun, this.multi);
+    this.scheduler = new Scheduler(new SeededRandom(this.seed), canRun, n > 1);
     this.trace = opts.trace ?? new TraceBuffer();
     this.verifier = new Verifier(opts.verifier);
-    this.limits = {
-      dpcTimeLimitMs: opts.limits?.dpcTimeLimitMs ?? 1000,
-      dispatchTimeLimitMs: opts.limits?.dispatchTimeLimitMs ?? 5000,
-      interruptStormThreshold: opts.limits?.interruptStormThreshold ?? 1000,
-      traceTail: opts.limits?.traceTail ?? 64,
-    };
+    this.limits = limitsWithDefaults(opts.limits);
     this.bugCheckDir = opts.bugCheckDir ?? join(process.cwd(), 'crash-reports');
     this.stops = new StopRecorder(this, (err) => this.stop(err));
     this.bugCheckReport = this.stops.report;
@@ -157,7 +107,7 @@ export class Kernel extends EventEmitter {
 
   /** The activation (routine, processor, IRQL) the calling code runs in, if any. */
   current(): Activation | undefined {
-    const act = activations.getStore();
+    const act = activationStore.getStore();
     return act !== undefined && this.processors[act.processor.index] === act.processor ? act : undefined;
   }
 
@@ -173,7 +123,7 @@ export class Kernel extends EventEmitter {
   }
 
   runIn<T>(act: Activation, fn: () => T): T {
-    return activations.run(act, fn);
+    return activationStore.run(act, fn);
   }
 
   // ---------------------------------------------------------------- IRQL
@@ -198,10 +148,7 @@ export class Kernel extends EventEmitter {
     lowerIrql(this, newIrql);
   }
 
-  /**
-   * Every facade entry point calls this with the IRQL range Microsoft documents for it. Above the
-   * range: IRQL_NOT_LESS_OR_EQUAL (P2 current IRQL, P3 highest allowed); below: IRQL_NOT_GREATER_OR_EQUAL.
-   */
+  /** Every facade entry point calls this with the IRQL range Microsoft documents for it (0xA above it, 0x9 below). */
   requireIrql(api: string, min: number, max: number): void {
     requireIrqlOf(this, this.activationFor(api), api, min, max);
   }
@@ -219,95 +166,24 @@ export class Kernel extends EventEmitter {
   // ---------------------------------------------------------------- running routines
 
   /**
-   * Run a driver routine as a thread call on processor `n`, starting at `irql` (PASSIVE_LEVEL for
-   * MiniportInitializeEx, DISPATCH_LEVEL for a send from a protocol at DISPATCH). An exception
-   * escaping it is SYSTEM_THREAD_EXCEPTION_NOT_HANDLED; returning at another IRQL is IRQL_UNEXPECTED_VALUE.
+   * Run a driver routine as a thread call on processor `n`, starting at `irql` (PASSIVE, APC or
+   * DISPATCH_LEVEL). An escaping exception is 0x7E; returning at another IRQL is 0xC8.
    */
-  async runOnProcessor<T>(n: number, irql: number, name: string, fn: () => T | Promise<T>): Promise<T> {
-    if (this.stopError) throw new DriverStoppedError(`driver stopped by bug check ${this.stopError.report.name}; ${name} refused`, { routine: name }, { cause: this.stopError });
-    const P = this.processors[n];
-    if (!P) throw new KernelError(`processor ${n} does not exist (${this.processors.length} configured)`, { routine: name });
-    if (irql !== Irql.PASSIVE_LEVEL && irql !== Irql.APC_LEVEL && irql !== Irql.DISPATCH_LEVEL) {
-      throw new KernelError(`a thread call starts at PASSIVE_LEVEL, APC_LEVEL or DISPATCH_LEVEL, not ${irqlName(irql)}`, { routine: name });
-    }
-    const act = new Activation('thread', P, irql, name);
-    P.threads.add(act);
-    return activations.run(act, async () => {
-      try {
-        let wait = this.multi || !canRun(act) || (irql >= Irql.DISPATCH_LEVEL && P.owner !== null);
-        while (wait) {
-          await this.scheduler.park(act, undefined, 'ready');
-          // Woken in the same tick as others: a DPC drain started then may already be nested on P.
-          wait = !canRun(act);
-        }
-        if (irql >= Irql.DISPATCH_LEVEL) {
-          act.processor.owner = act;
-          act.processor.noteIrql();
-        }
-        let result: T;
-        try {
-          result = await fn();
-        } catch (err) {
-          throw this.routineFailed(act, err);
-        }
-        if (act.irql !== act.baseIrql) {
-          this.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (act.baseIrql << 8) | 2, 0, 0, 0, {
-            message: `${name} returned at ${irqlName(act.irql)} but was called at ${irqlName(act.baseIrql)} (a spin lock still held, or an IRQL not restored)`,
-          });
-        }
-        return result;
-      } finally {
-        this.endThread(act);
-      }
-    });
+  runOnProcessor<T>(n: number, irql: number, name: string, fn: () => T | Promise<T>): Promise<T> {
+    return runOnProcessor(this, n, irql, name, fn);
   }
 
   /** A system-thread call (MiniportInitializeEx, MiniportHaltEx, an OID request) at PASSIVE_LEVEL on a processor the scheduler picks. */
   runAtPassive<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
-    const idle = this.processors.filter((P) => P.idle);
-    const P = this.scheduler.choose(idle.length ? idle : this.processors);
-    return this.runOnProcessor(P.index, Irql.PASSIVE_LEVEL, name, fn);
+    return runAtPassive(this, name, fn);
   }
 
-  /**
-   * Call a driver callback inside the current routine (NDIS calling MiniportInterruptDPC from its
-   * DPC, a facade calling MiniportSynchronizeInterrupt): it shows in the chain of routines and must
-   * return at the IRQL it was called at.
-   */
-  async callRoutine<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
-    const act = this.activationFor(name);
-    const irql = act.irql;
-    const rec = { name, irql, since: performance.now() };
-    act.routines.push(rec);
-    try {
-      const r = fn();
-      const result = isThenable(r) ? await r : r;
-      if (act.irql !== irql) {
-        this.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (irql << 8) | 2, 0, 0, 0, {
-          message: `${name} returned at ${irqlName(act.irql)} but was called at ${irqlName(irql)}`,
-        });
-      }
-      return result;
-    } finally {
-      const i = act.routines.lastIndexOf(rec);
-      if (i > 0) act.routines.splice(i, 1);
-    }
+  /** Call a driver callback inside the current routine: it shows in the chain of routines and must return at its IRQL. */
+  callRoutine<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    return callRoutine(this, name, fn);
   }
 
-  private endThread(act: Activation): void {
-    act.ended = true;
-    const P = act.processor;
-    P.threads.delete(act);
-    if (P.owner === act) P.owner = null;
-    P.noteIrql();
-    this.scheduler.wake();
-    this.requestService(P);
-  }
-
-  /**
-   * Turn what escaped a routine into the bug check Windows would raise (or pass a bug check
-   * through); the device going away (the monitor says so) is DIRQL_DEVICE_LOST instead.
-   */
+  /** What escaped a routine, as the stop it causes (0x1E/0x7E, DIRQL_DEVICE_LOST, or the bug check passed through). */
   routineFailed(act: Activation, err: unknown): unknown {
     return this.stops.routineFailed(act, err);
   }
@@ -319,11 +195,7 @@ export class Kernel extends EventEmitter {
     return this.preemption.hasWork(P);
   }
 
-  /**
-   * A preemption point of `act`: take pending interrupts and DPCs on its processor first, wait while
-   * something nested above it runs, and (several processors, `yieldToScheduler`) let the seeded
-   * scheduler decide who runs next. Returns undefined on the fast path so callers skip an await.
-   */
+  /** A preemption point of `act`: pending interrupts and DPCs first. Undefined on the fast path (skip the await). */
   preempt(act: Activation, yieldToScheduler: boolean): Promise<void> | undefined {
     return this.preemption.preempt(act, yieldToScheduler);
   }
@@ -358,11 +230,7 @@ export class Kernel extends EventEmitter {
     return this.wait(new Promise<void>((r) => setTimeout(r, ms)), `${ms} ms`);
   }
 
-  /**
-   * KeStallExecutionProcessor: busy-waits holding the processor (any IRQL); a preemption point
-   * before and after. Up to 100 µs it really spins; longer stalls sleep (other processors run,
-   * interrupts may nest) but keep the processor, and never return early.
-   */
+  /** KeStallExecutionProcessor (any IRQL): holds the processor, never returns early; a preemption point before and after. */
   stallExecutionProcessor(microseconds: number): Promise<void> {
     return stallExecutionProcessor(this, microseconds);
   }
@@ -378,10 +246,8 @@ export class Kernel extends EventEmitter {
   }
 
   /**
-   * KeSynchronizeExecution (NdisMSynchronizeWithInterruptEx, WdfInterruptSynchronize): raise to the
-   * interrupt's synchronize IRQL, take its spin lock (spinning while an ISR holds it on another
-   * processor), run the callback, release, restore the caller's IRQL, return the callback's boolean.
-   * For a passive-level interrupt: at PASSIVE_LEVEL under the passive-level interrupt lock.
+   * KeSynchronizeExecution (NdisMSynchronizeWithInterruptEx, WdfInterruptSynchronize): run the
+   * callback at the synchronize IRQL holding the interrupt lock; returns the callback's boolean.
    */
   synchronizeExecution(interrupt: InterruptObject, callback: (context: unknown) => boolean | Promise<boolean>, context?: unknown): Promise<boolean> {
     return synchronizeExecution(this, interrupt, callback, context);
@@ -407,10 +273,7 @@ export class Kernel extends EventEmitter {
     releaseInterruptLock(this, interrupt, oldIrql);
   }
 
-  /**
-   * Used by the interrupt dispatcher and synchronize: take an interrupt's lock at the caller's
-   * current IRQL. Undefined when it was free (taken at once), else a promise that spins for it.
-   */
+  /** Take an interrupt's lock at the caller's IRQL: undefined when it was free, else a promise that spins for it. */
   acquireInterruptLockFor(act: Activation, interrupt: InterruptObject): Promise<void> | undefined {
     return acquireInterruptLockFor(this, act, interrupt);
   }
@@ -443,10 +306,7 @@ export class Kernel extends EventEmitter {
 
   // ---------------------------------------------------------------- DPCs
 
-  /**
-   * KeInsertQueueDpc (any IRQL): false if it is already queued (it stays queued once, with its
-   * first arguments). It runs on its target processor, or on the caller's.
-   */
+  /** KeInsertQueueDpc (any IRQL): false if it is already queued. It runs on its target processor, or the caller's. */
   insertQueueDpc(dpc: Dpc, arg1?: unknown, arg2?: unknown): boolean {
     return insertQueueDpc(this, dpc, arg1, arg2);
   }
@@ -493,10 +353,7 @@ export class Kernel extends EventEmitter {
     return this.quiescence.settleLines();
   }
 
-  /**
-   * Used by the interrupt dispatcher after a line's ISRs: the source's settleLine(line) when it has
-   * one (it may skip the wait), else settle(). Undefined when there is nothing to wait for.
-   */
+  /** Used by the interrupt dispatcher after a line's ISRs: undefined when there is nothing to wait for. */
   settleLine(line: number): Promise<void> | undefined {
     return this.quiescence.settleLine(line);
   }
@@ -515,11 +372,7 @@ export class Kernel extends EventEmitter {
 
   // ---------------------------------------------------------------- bug checks
 
-  /**
-   * KeBugCheckEx: stop the driver. Records the report (code, parameters, processor, IRQL, nested
-   * routines, JS stacks, trace tail), disconnects interrupts, drops queued DPCs, unwinds every
-   * parked routine with the BugCheckError, writes the report files, emits 'bugcheck', and throws.
-   */
+  /** KeBugCheckEx: stop the driver (report written, 'bugcheck' emitted) and throw the BugCheckError. */
   bugCheck(code: number, p1 = 0, p2 = 0, p3 = 0, p4 = 0, info: BugCheckInfo = {}): never {
     return this.stops.bugCheck(code, p1, p2, p3, p4, info);
   }
@@ -530,20 +383,14 @@ export class Kernel extends EventEmitter {
   }
 
   /**
-   * The device went away under the driver (dirql's surprise removal: QEMU exited). Stops the driver
-   * as a bug check does, with DIRQL_DEVICE_LOST, which blames nobody's code: P1 = where it surfaced
-   * (DeviceLostWhere), P2 = the IRQL there. The report is completed with the monitor's description
-   * (QEMU's exit, stderr tail), written to device-lost-<time>.json/.txt, logged, and emitted as
-   * 'device-lost' (never 'bugcheck'). Returns the stop error; after an earlier stop, that one.
+   * The device went away under the driver (QEMU exited): stop with DIRQL_DEVICE_LOST, not a driver
+   * fault; emitted as 'device-lost'. Returns the stop error; after an earlier stop, that one.
    */
   deviceLost(cause?: unknown): BugCheckError {
     return this.stops.stopForDeviceLoss(cause, undefined);
   }
 
-  /**
-   * Host code (not a driver routine) met `err`: if it means the device is gone, stop the driver
-   * with DIRQL_DEVICE_LOST and return that stop error; otherwise return `err` unchanged.
-   */
+  /** Host code met `err`: if the device is gone, stop with DIRQL_DEVICE_LOST and return that; else `err`. */
   hostFailed(err: unknown): unknown {
     return this.stops.hostFailed(err);
   }

@@ -47,7 +47,11 @@ export class Preemption {
     return irql < Irql.DISPATCH_LEVEL && P.dpcQueue.length > 0;
   }
 
-  /** A preemption point of `act` (see Kernel.preempt). Undefined on the fast path, so callers skip an await. */
+  /**
+   * A preemption point of `act`: take pending interrupts and DPCs on its processor first, wait while
+   * something nested above it runs, and (several processors, `yieldToScheduler`) let the seeded
+   * scheduler decide who runs next. Returns undefined on the fast path so callers skip an await.
+   */
   preempt(act: Activation, yieldToScheduler: boolean): Promise<void> | undefined {
     const stopped = this.kernel.stopped;
     if (stopped) throw stopped;

@@ -15,6 +15,7 @@ export class Quiescence {
     this.interrupts = interrupts;
   }
 
+  /** No ISR or DPC running or queued, no connected line asserted (or the driver stopped). */
   isQuiescent(): boolean {
     const k = this.kernel;
     if (k.stopped) return true;
@@ -22,6 +23,7 @@ export class Quiescence {
     return !this.interrupts.anyPending();
   }
 
+  /** Wait until quiescent, the lines settled first; checked again a turn later, for work queued meanwhile. */
   async quiesce(): Promise<void> {
     for (;;) {
       await this.settleLines().catch(() => undefined);
@@ -33,6 +35,7 @@ export class Quiescence {
     }
   }
 
+  /** quiesce(), and no thread call running either (host code only). */
   async idle(): Promise<void> {
     const k = this.kernel;
     const act = k.current();
@@ -44,12 +47,17 @@ export class Quiescence {
     }
   }
 
+  /** lines.settle(), then stop if the driver crashed meanwhile. */
   async settleLines(): Promise<void> {
     const k = this.kernel;
     if (k.lineSource) await k.lineSource.settle();
     if (k.stopped) throw k.stopped;
   }
 
+  /**
+   * After a line's ISRs: the source's settleLine(line) when it has one (it may skip the wait), else
+   * settle(). Undefined when there is nothing to wait for.
+   */
   settleLine(line: number): Promise<void> | undefined {
     const src = this.kernel.lineSource;
     if (!src) return undefined;

@@ -1,10 +1,10 @@
 import type { Activation } from './activation.ts';
 import {
   BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, bugCheckName, writeBugCheckFiles,
-  type BugCheckReport, type DeviceLoss,
+  type BugCheckInfo, type BugCheckReport, type DeviceLoss,
 } from './bugcheck.ts';
 import { irqlName } from './irql.ts';
-import type { BugCheckInfo, Kernel } from './kernel.ts';
+import type { Kernel } from './kernel.ts';
 import type { Processor } from './processor.ts';
 import { logger } from '../util/log.ts';
 
@@ -35,7 +35,12 @@ export class StopRecorder {
     this.report = new Promise((resolve) => { this.resolveReport = resolve; });
   }
 
-  /** KeBugCheckEx, for `kernel.bugCheck`: stop the driver and throw the BugCheckError. */
+  /**
+   * KeBugCheckEx, for `kernel.bugCheck`: stop the driver. Records the report (code, parameters,
+   * processor, IRQL, nested routines, JS stacks, trace tail), has the kernel stop (interrupts
+   * disconnected, queued DPCs dropped, parked routines unwound with the BugCheckError), writes the
+   * report files, emits 'bugcheck', and throws.
+   */
   bugCheck(code: number, p1: number, p2: number, p3: number, p4: number, info: BugCheckInfo): never {
     const k = this.kernel;
     if (k.stopped) throw k.stopped;
@@ -112,9 +117,11 @@ export class StopRecorder {
   }
 
   /**
-   * Stop with DIRQL_DEVICE_LOST (P1 = where it surfaced, P2 = the IRQL there); the report is
-   * completed with the monitor's description, written, logged and emitted as 'device-lost'.
-   * Returns the stop error; after an earlier stop, that one.
+   * The device went away under the driver (dirql's surprise removal: QEMU exited): stop as a bug
+   * check does, with DIRQL_DEVICE_LOST, which blames nobody's code: P1 = where it surfaced
+   * (DeviceLostWhere), P2 = the IRQL there. The report is completed with the monitor's description
+   * (QEMU's exit, stderr tail), written to device-lost-<time>.json/.txt, logged, and emitted as
+   * 'device-lost' (never 'bugcheck'). Returns the stop error; after an earlier stop, that one.
    */
   stopForDeviceLoss(cause: unknown, act: Activation | undefined, at?: Processor): BugCheckError {
     const k = this.kernel;

@@ -1,0 +1,41 @@
+import type { DeviceLossMonitor } from './bugcheck.ts';
+import type { InterruptLineSource } from './lines.ts';
+import type { TraceBuffer } from './trace.ts';
+import type { VerifierOptions } from './verifier.ts';
+
+export interface KernelLimits {
+  /** DPC_WATCHDOG_VIOLATION (0x133, P1=0) when one DPC or ISR runs longer. Default 1000 ms. */
+  dpcTimeLimitMs?: number;
+  /** DPC_WATCHDOG_VIOLATION (0x133, P1=1) when a processor stays at DISPATCH_LEVEL or above longer. Default 5000 ms. */
+  dispatchTimeLimitMs?: number;
+  /** HARDWARE_INTERRUPT_STORM (0xF2) after this many rounds in which no ISR recognised a still-asserted line. Default 1000. */
+  interruptStormThreshold?: number;
+  /** Trace events included in a bug check report. Default 64. */
+  traceTail?: number;
+}
+
+export interface KernelOptions {
+  /** Logical processors. Default 1. */
+  processors?: number;
+  /** Seed of the scheduler's choices when there are several processors. Default 1. */
+  seed?: number;
+  lines?: InterruptLineSource;
+  /** Enables the verifier's timing checks (absent: off). */
+  verifier?: VerifierOptions;
+  /** Where bug check reports go. Default ./crash-reports. */
+  bugCheckDir?: string;
+  trace?: TraceBuffer;
+  limits?: KernelLimits;
+  /** Tells "the device went away" from a driver fault (absent: every escaping error is the driver's). */
+  deviceLoss?: DeviceLossMonitor;
+}
+
+/** The limits a kernel runs with: the given ones, the defaults for the rest. */
+export function limitsWithDefaults(limits: KernelLimits = {}): Readonly<Required<KernelLimits>> {
+  return {
+    dpcTimeLimitMs: limits.dpcTimeLimitMs ?? 1000,
+    dispatchTimeLimitMs: limits.dispatchTimeLimitMs ?? 5000,
+    interruptStormThreshold: limits.interruptStormThreshold ?? 1000,
+    traceTail: limits.traceTail ?? 64,
+  };
+}

@@ -1,0 +1,97 @@
+import { Activation, activationStore } from './activation.ts';
+import { BugCheckCode } from './bugcheck.ts';
+import { DriverStoppedError, KernelError } from './errors.ts';
+import { Irql, irqlName } from './irql.ts';
+import type { Kernel } from './kernel.ts';
+import { canRun } from './preemption.ts';
+import { isThenable } from './thenable.ts';
+
+/** Running driver routines: thread calls on a processor, and callbacks made inside a routine. */
+
+/**
+ * For `kernel.runOnProcessor`: run a driver routine as a thread call on processor `n`, starting at
+ * `irql` (PASSIVE_LEVEL for MiniportInitializeEx, DISPATCH_LEVEL for a send from a protocol at
+ * DISPATCH). An exception escaping it is SYSTEM_THREAD_EXCEPTION_NOT_HANDLED; returning at another
+ * IRQL is IRQL_UNEXPECTED_VALUE.
+ */
+export async function runOnProcessor<T>(k: Kernel, n: number, irql: number, name: string, fn: () => T | Promise<T>): Promise<T> {
+  const stopped = k.stopped;
+  if (stopped) throw new DriverStoppedError(`driver stopped by bug check ${stopped.report.name}; ${name} refused`, { routine: name }, { cause: stopped });
+  const P = k.processors[n];
+  if (!P) throw new KernelError(`processor ${n} does not exist (${k.processors.length} configured)`, { routine: name });
+  if (irql !== Irql.PASSIVE_LEVEL && irql !== Irql.APC_LEVEL && irql !== Irql.DISPATCH_LEVEL) {
+    throw new KernelError(`a thread call starts at PASSIVE_LEVEL, APC_LEVEL or DISPATCH_LEVEL, not ${irqlName(irql)}`, { routine: name });
+  }
+  const act = new Activation('thread', P, irql, name);
+  P.threads.add(act);
+  return activationStore.run(act, async () => {
+    try {
+      let wait = k.processors.length > 1 || !canRun(act) || (irql >= Irql.DISPATCH_LEVEL && P.owner !== null);
+      while (wait) {
+        await k.scheduler.park(act, undefined, 'ready');
+        // Woken in the same tick as others: a DPC drain started then may already be nested on P.
+        wait = !canRun(act);
+      }
+      if (irql >= Irql.DISPATCH_LEVEL) {
+        act.processor.owner = act;
+        act.processor.noteIrql();
+      }
+      let result: T;
+      try {
+        result = await fn();
+      } catch (err) {
+        throw k.routineFailed(act, err);
+      }
+      if (act.irql !== act.baseIrql) {
+        k.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (act.baseIrql << 8) | 2, 0, 0, 0, {
+          message: `${name} returned at ${irqlName(act.irql)} but was called at ${irqlName(act.baseIrql)} (a spin lock still held, or an IRQL not restored)`,
+        });
+      }
+      return result;
+    } finally {
+      endThread(k, act);
+    }
+  });
+}
+
+/** A system-thread call (MiniportInitializeEx, MiniportHaltEx, an OID request) at PASSIVE_LEVEL on a processor the scheduler picks. */
+export function runAtPassive<T>(k: Kernel, name: string, fn: () => T | Promise<T>): Promise<T> {
+  const idle = k.processors.filter((P) => P.idle);
+  const P = k.scheduler.choose(idle.length ? idle : k.processors);
+  return runOnProcessor(k, P.index, Irql.PASSIVE_LEVEL, name, fn);
+}
+
+/**
+ * Call a driver callback inside the current routine (NDIS calling MiniportInterruptDPC from its
+ * DPC, a facade calling MiniportSynchronizeInterrupt): it shows in the chain of routines and must
+ * return at the IRQL it was called at.
+ */
+export async function callRoutine<T>(k: Kernel, name: string, fn: () => T | Promise<T>): Promise<T> {
+  const act = k.activationFor(name);
+  const irql = act.irql;
+  const rec = { name, irql, since: performance.now() };
+  act.routines.push(rec);
+  try {
+    const r = fn();
+    const result = isThenable(r) ? await r : r;
+    if (act.irql !== irql) {
+      k.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (irql << 8) | 2, 0, 0, 0, {
+        message: `${name} returned at ${irqlName(act.irql)} but was called at ${irqlName(irql)}`,
+      });
+    }
+    return result;
+  } finally {
+    const i = act.routines.lastIndexOf(rec);
+    if (i > 0) act.routines.splice(i, 1);
+  }
+}
+
+function endThread(k: Kernel, act: Activation): void {
+  act.ended = true;
+  const P = act.processor;
+  P.threads.delete(act);
+  if (P.owner === act) P.owner = null;
+  P.noteIrql();
+  k.scheduler.wake();
+  k.requestService(P);
+}
