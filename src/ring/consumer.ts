@@ -68,7 +68,7 @@ export class RingConsumer extends RingEndpoint {
       });
     }
     this.copyOut(slot, length, target, targetOffset);
-    this.advance(1);
+    this.head = this.advance(this.head, 1, this.cachedTail);
     return length;
   }
 
@@ -98,7 +98,7 @@ export class RingConsumer extends RingEndpoint {
         onFrame(views[slot]!, lengths[slot]!, slot);
       }
     } finally {
-      this.advance(handed);
+      this.head = this.advance(this.head, handed, this.cachedTail);
     }
     return ready;
   }
@@ -134,7 +134,7 @@ export class RingConsumer extends RingEndpoint {
         position = (position + 1) | 0;
       }
     } finally {
-      this.advance(done);
+      this.head = this.advance(this.head, done, this.cachedTail);
     }
     return done;
   }
@@ -164,7 +164,7 @@ export class RingConsumer extends RingEndpoint {
       throw new RingUsageError('release count exceeds the peeked slots', { count, peeked: this.peekRemaining });
     }
     this.peekRemaining -= count;
-    if (count > 0) this.advance(count);
+    if (count > 0) this.head = this.advance(this.head, count, this.cachedTail);
   }
 
   /** Resolve true once at least `min` frames are ready, or false after timeoutMs. For the main thread. */
@@ -214,14 +214,6 @@ export class RingConsumer extends RingEndpoint {
       }
     }
     copyPrefix(target, targetOffset, this.views[slot]!, length);
-  }
-
-  private advance(n: number): void {
-    if (n === 0) return;
-    const after = this.storePosition(this.head, n);
-    this.head = after;
-    // Free slots, as the producer would count them.
-    this.notifyOther(this.slotCount - ((this.cachedTail - after) | 0));
   }
 
   private countEmpty(): void {

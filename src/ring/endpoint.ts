@@ -18,6 +18,8 @@ export interface RingSide {
   /** The other side's position word and sleep word. */
   readonly otherPosition: number;
   readonly otherWaiting: number;
+  /** What the other side sleeps for: ready frames (the consumer) or free slots (the producer). */
+  readonly otherWaitsFor: 'frames' | 'space';
   /** Names of the public wait calls, for errors. */
   readonly waitName: string;
   readonly waitSyncName: string;
@@ -31,6 +33,7 @@ export const PRODUCER_SIDE: RingSide = {
   waiting: W.PRODUCER_WAITING,
   otherPosition: W.HEAD,
   otherWaiting: W.CONSUMER_WAITING,
+  otherWaitsFor: 'frames',
   waitName: 'waitForSpace',
   waitSyncName: 'waitForSpaceSync',
 };
@@ -43,6 +46,7 @@ export const CONSUMER_SIDE: RingSide = {
   waiting: W.CONSUMER_WAITING,
   otherPosition: W.TAIL,
   otherWaiting: W.PRODUCER_WAITING,
+  otherWaitsFor: 'space',
   waitName: 'waitForData',
   waitSyncName: 'waitForDataSync',
 };
@@ -63,6 +67,8 @@ export abstract class RingEndpoint {
   private readonly side: RingSide;
   private readonly positionWord: number;
   private readonly otherWaitingWord: number;
+  /** What the other side has is otherBase + (this position − the cached other position). */
+  private readonly otherBase: number;
   /** What the wait calls sleep on: the other side's position word. */
   private readonly watched: WatchedPosition;
   private readonly onClose: () => void;
@@ -81,6 +87,8 @@ export abstract class RingEndpoint {
     this.side = side;
     this.positionWord = side.position;
     this.otherWaitingWord = side.otherWaiting;
+    // Frames ready: tail − head. Free slots: slotCount − (tail − head) = slotCount + (head − tail).
+    this.otherBase = side.otherWaitsFor === 'space' ? memory.geometry.slotCount : 0;
     this.watched = {
       header: memory.header,
       word: side.otherPosition,
@@ -122,38 +130,44 @@ export abstract class RingEndpoint {
     return waitForAmountSync(this.watched, min, timeoutMs, this.side.waitSyncName);
   }
 
-  /** Store this side's position `before + n` (one store; across 2^32 the epoch too) and return it. */
-  protected storePosition(before: number, n: number): number {
+  /**
+   * Move this side's position from `before` by `n` and return the new one: one store (across 2^32
+   * the epoch too), then a notify if the other side sleeps and now has what it waits for, by
+   * `cachedOther`, this side's copy of the other position. That copy can only be behind the real
+   * one, so the estimate may overstate (a spare notify) but never misses a wake-up it owes.
+   * Callers store the result in their own position field: one call per batch, no deeper (a
+   * further helper level here slowed per-frame enqueue/dequeue measurably).
+   */
+  protected advance(before: number, n: number, cachedOther: number): number {
+    if (n === 0) return before;
     const after = (before + n) | 0;
+    const positionWord = this.positionWord;
     if ((before >>> 0) + n > 0xffffffff) {
       // The 32-bit position wraps: bump the epoch in the same sequenced update so a reader never
       // pairs the new position with the old epoch.
       this.epoch = (this.epoch + 1) >>> 0;
       this.counters.begin();
-      Atomics.store(this.header, this.positionWord, after);
+      Atomics.store(this.header, positionWord, after);
       Atomics.store(this.header, this.side.epoch, this.epoch | 0);
       this.counters.end();
     } else {
-      Atomics.store(this.header, this.positionWord, after);
+      Atomics.store(this.header, positionWord, after);
+    }
+    const wanted = Atomics.load(this.header, this.otherWaitingWord);
+    if (wanted !== 0 && this.otherBase + ((after - cachedOther) | 0) >= wanted) {
+      this.notifies++;
+      Atomics.notify(this.header, positionWord, 1);
     }
     return after;
   }
 
-  /**
-   * After a position store: wake the other side if it sleeps for at most `otherHas`, what it has
-   * now by this side's cached copy of its position. That copy can only be behind the real one, so
-   * the estimate may overstate (a spare notify) but never misses a wake-up it owes.
-   */
-  protected notifyOther(otherHas: number): void {
-    const wanted = Atomics.load(this.header, this.otherWaitingWord);
-    if (wanted !== 0 && otherHas >= wanted) {
-      this.notifies++;
-      Atomics.notify(this.header, this.positionWord, 1);
-    }
+  protected checkOpen(): void {
+    if (this.closed) throw this.closedError();
   }
 
-  protected checkOpen(): void {
-    if (this.closed) throw new RingUsageError(`${this.side.role} is closed`, {});
+  /** Out of checkOpen, which stays small enough to inline into every call. */
+  private closedError(): RingUsageError {
+    return new RingUsageError(`${this.side.role} is closed`, {});
   }
 
   private checkWaitMin(min: number): void {

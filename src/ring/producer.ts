@@ -125,7 +125,7 @@ export class RingProducer extends RingEndpoint {
     }
     this.claimFirst += count;
     this.claimRemaining -= count;
-    if (count > 0) this.advance(count);
+    if (count > 0) this.tail = this.advance(this.tail, count, this.cachedHead);
   }
 
   /** Resolve once at least `min` slots are free, or false after timeoutMs. For the main thread. */
@@ -158,7 +158,7 @@ export class RingProducer extends RingEndpoint {
     const slot = this.tail & this.mask;
     copyPrefix(this.views[slot]!, 0, frame, length);
     this.lengths[slot] = length;
-    this.advance(1);
+    this.tail = this.advance(this.tail, 1, this.cachedHead);
     return true;
   }
 
@@ -187,7 +187,7 @@ export class RingProducer extends RingEndpoint {
       position = (position + 1) | 0;
     }
     if (taken < count) this.addRejects(count - taken, dropRest ? count - taken : 0);
-    if (taken > 0) this.advance(taken);
+    if (taken > 0) this.tail = this.advance(this.tail, taken, this.cachedHead);
     return taken;
   }
 
@@ -199,13 +199,6 @@ export class RingProducer extends RingEndpoint {
       free = this.slotCount - ((this.tail - this.cachedHead) | 0);
     }
     return free;
-  }
-
-  private advance(n: number): void {
-    const after = this.storePosition(this.tail, n);
-    this.tail = after;
-    // Frames ready, as the consumer would count them.
-    this.notifyOther((after - this.cachedHead) | 0);
   }
 
   private addRejects(rejected: number, dropped: number): void {
