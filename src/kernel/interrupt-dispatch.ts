@@ -3,9 +3,13 @@ import { BugCheckCode } from './bugcheck.ts';
 import { KernelError } from './errors.ts';
 import { DEFAULT_DIRQL, Irql, irqlName, isDeviceIrql } from './irql.ts';
 import { InterruptObject, type ConnectInterruptOptions } from './interrupt.ts';
+import { setIrql } from './irql-control.ts';
 import type { Processor } from './processor.ts';
 import type { Kernel } from './kernel.ts';
+import { releaseLock } from './locks.ts';
+import { acquireInterruptLockFor } from './synchronize.ts';
 import { isThenable } from './thenable.ts';
+import { verifierCheck } from './timing-checks.ts';
 
 /** One interrupt line and the interrupt objects connected to it (a shared line has several). */
 interface LineState {
@@ -185,9 +189,9 @@ export class InterruptController {
     const base = act.irql;
     obj.activeCalls++;
     try {
-      if (obj.synchronizeIrql > base) k.setIrql(act, obj.synchronizeIrql);
+      if (obj.synchronizeIrql > base) setIrql(k, act, obj.synchronizeIrql);
       const expected = act.irql;
-      const locking = k.acquireInterruptLockFor(act, obj);
+      const locking = acquireInterruptLockFor(k, act, obj);
       if (locking) await locking;
       const start = performance.now();
       act.routines.push({ name: obj.name, irql: act.irql, since: start });
@@ -200,7 +204,7 @@ export class InterruptController {
         throw k.routineFailed(act, err);
       } finally {
         act.routines.pop();
-        if (obj.lock.owner === act) k.releaseLock(obj.lock);
+        if (obj.lock.owner === act) releaseLock(k, obj.lock);
       }
       if (act.irql !== expected) {
         k.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (expected << 8) | 3, obj.id, obj.id, 0, {
@@ -208,8 +212,8 @@ export class InterruptController {
         });
       }
       if (result) obj.recognized++;
-      k.verifierCheck('isr', obj.name, (performance.now() - start) * 1000, act, obj.id);
-      if (act.irql !== base) k.setIrql(act, base);
+      verifierCheck(k, 'isr', obj.name, (performance.now() - start) * 1000, act, obj.id);
+      if (act.irql !== base) setIrql(k, act, base);
       return result;
     } finally {
       obj.activeCalls--;

@@ -6,7 +6,6 @@ import type { Kernel } from './kernel.ts';
 import type { Processor } from './processor.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { StopRecorder } from './stop-recorder.ts';
-import type { DpcWatchdog } from './timing-checks.ts';
 
 /** Whether `act` may run now: the innermost activation of its processor, or a thread nobody else holds the processor against. */
 export function canRun(act: Activation): boolean {
@@ -25,15 +24,13 @@ export function canRun(act: Activation): boolean {
 export class Preemption {
   private readonly kernel: Kernel;
   private readonly interrupts: InterruptController;
-  private readonly watchdog: DpcWatchdog;
   private readonly stops: StopRecorder;
   private readonly scheduler: Scheduler;
   private readonly multi: boolean;
 
-  constructor(kernel: Kernel, interrupts: InterruptController, watchdog: DpcWatchdog, stops: StopRecorder) {
+  constructor(kernel: Kernel, interrupts: InterruptController, stops: StopRecorder) {
     this.kernel = kernel;
     this.interrupts = interrupts;
-    this.watchdog = watchdog;
     this.stops = stops;
     this.scheduler = kernel.scheduler;
     this.multi = kernel.processors.length > 1;
@@ -48,19 +45,11 @@ export class Preemption {
   }
 
   /**
-   * A preemption point of `act`: take pending interrupts and DPCs on its processor first, wait while
-   * something nested above it runs, and (several processors, `yieldToScheduler`) let the seeded
-   * scheduler decide who runs next. Returns undefined on the fast path so callers skip an await.
+   * A preemption point of `act` that has something to do (Kernel.preempt decides, on its fast path):
+   * yield to the seeded scheduler first when asked (several processors), wait while something
+   * nested above `act` runs, take pending interrupts and DPCs on its processor.
    */
-  preempt(act: Activation, yieldToScheduler: boolean): Promise<void> | undefined {
-    const stopped = this.kernel.stopped;
-    if (stopped) throw stopped;
-    if (act.processor.dispatchSince !== null) this.watchdog.check(act.processor);
-    if ((this.multi && yieldToScheduler) || !canRun(act) || this.hasWork(act.processor)) return this.preemptSlow(act, yieldToScheduler);
-    return undefined;
-  }
-
-  private async preemptSlow(act: Activation, yieldToScheduler: boolean): Promise<void> {
+  async preemptSlow(act: Activation, yieldToScheduler: boolean): Promise<void> {
     if (this.multi && yieldToScheduler) await this.scheduler.park(act, undefined, 'preempted');
     for (;;) {
       const stopped = this.kernel.stopped;
@@ -96,14 +85,13 @@ export class Preemption {
   }
 
   /**
-   * P has pending work and nobody may reach a preemption point soon: let it take the work on its own.
-   * With one processor that runs nothing, there is no choice for the scheduler to make, so the work
-   * starts on a microtask (as soon as the code that raised the line or queued the DPC returns)
-   * rather than on the next dispatch tick, which would first wait for every other I/O callback of
-   * this event-loop turn (the wire's datagrams, for one).
+   * P has pending work (Kernel.requestService checked) and nobody may reach a preemption point soon:
+   * let it take the work on its own. With one processor that runs nothing, there is no choice for
+   * the scheduler to make, so the work starts on a microtask (as soon as the code that raised the
+   * line or queued the DPC returns) rather than on the next dispatch tick, which would first wait
+   * for every other I/O callback of this event-loop turn (the wire's datagrams, for one).
    */
-  requestService(P: Processor): void {
-    if (P.serviceRequested || !this.hasWork(P)) return;
+  scheduleService(P: Processor): void {
     P.serviceRequested = true;
     if (!this.multi && P.idle) {
       queueMicrotask(() => this.startService(P));
@@ -123,7 +111,7 @@ export class Preemption {
   /** Spin (or wait, below DISPATCH_LEVEL) until `ready`, taking interrupts meanwhile. */
   async spinUntil(act: Activation, ready: () => boolean, state: string): Promise<void> {
     for (;;) {
-      const p = this.preempt(act, false);
+      const p = this.kernel.preempt(act, false);
       if (p) await p;
       if (ready()) return;
       await this.scheduler.park(act, () => ready() || this.hasWork(act.processor), state);

@@ -1,11 +1,12 @@
 import { Irql, isValidIrql } from './irql.ts';
 import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
 import type { Activation } from './activation.ts';
+import { setIrql } from './irql-control.ts';
 import type { Kernel } from './kernel.ts';
+import { checkLockOwner, checkLockRecursion, releaseLock, takeLock } from './locks.ts';
 import { RESOLVED } from './thenable.ts';
 
 let nextLockId = 1;
-
 
 /** What every kernel lock has: the spin lock of a driver, the spin lock of an interrupt object. */
 export interface KernelLock {
@@ -61,10 +62,10 @@ export class SpinLock implements KernelLock {
         api: 'KeAcquireSpinLock', message: `KeAcquireSpinLock(${this.name}) called at IRQL ${act.irql}, above DISPATCH_LEVEL`,
       });
     }
-    k.checkLockRecursion(act, this, 'KeAcquireSpinLock');
+    checkLockRecursion(k, act, this, 'KeAcquireSpinLock');
     const old = act.irql;
-    k.setIrql(act, Irql.DISPATCH_LEVEL);
-    const spinning = k.takeLock(act, this);
+    setIrql(k, act, Irql.DISPATCH_LEVEL);
+    const spinning = takeLock(k, act, this);
     return spinning ? spinning.then(() => old) : old;
   }
 
@@ -86,8 +87,8 @@ export class SpinLock implements KernelLock {
         api: 'KeAcquireSpinLockAtDpcLevel', message: `KeAcquireSpinLockAtDpcLevel(${this.name}) called at IRQL ${act.irql}, below DISPATCH_LEVEL`,
       });
     }
-    k.checkLockRecursion(act, this, 'KeAcquireSpinLockAtDpcLevel');
-    return k.takeLock(act, this);
+    checkLockRecursion(k, act, this, 'KeAcquireSpinLockAtDpcLevel');
+    return takeLock(k, act, this);
   }
 
   /** KeReleaseSpinLock: the caller must be at DISPATCH_LEVEL and own the lock; restores `oldIrql`. */
@@ -99,14 +100,14 @@ export class SpinLock implements KernelLock {
         api: 'KeReleaseSpinLock', message: `KeReleaseSpinLock(${this.name}) called at IRQL ${act.irql}; it must be called at DISPATCH_LEVEL (double release, or IRQL changed while holding it)`,
       });
     }
-    k.checkLockOwner(act, this, 'KeReleaseSpinLock');
+    checkLockOwner(k, act, this, 'KeReleaseSpinLock');
     if (!isValidIrql(oldIrql) || oldIrql > Irql.DISPATCH_LEVEL) {
       k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.LOWER_IRQL_INVALID, act.irql, oldIrql, 0, {
         api: 'KeReleaseSpinLock', message: `KeReleaseSpinLock(${this.name}) given old IRQL ${oldIrql}, which is not an IRQL returned by KeAcquireSpinLock`,
       });
     }
-    k.releaseLock(this);
-    k.setIrql(act, oldIrql);
+    releaseLock(k, this);
+    setIrql(k, act, oldIrql);
   }
 
   /** KeReleaseSpinLockFromDpcLevel: stays at the current IRQL. */
@@ -118,7 +119,7 @@ export class SpinLock implements KernelLock {
         api: 'KeReleaseSpinLockFromDpcLevel', message: `KeReleaseSpinLockFromDpcLevel(${this.name}) called at IRQL ${act.irql}, below DISPATCH_LEVEL`,
       });
     }
-    k.checkLockOwner(act, this, 'KeReleaseSpinLockFromDpcLevel');
-    k.releaseLock(this);
+    checkLockOwner(k, act, this, 'KeReleaseSpinLockFromDpcLevel');
+    releaseLock(k, this);
   }
 }
