@@ -222,24 +222,12 @@ export class DriverHost extends EventEmitter {
     let done = 0;
     while (done < frames.length) {
       done += this.send(done === 0 ? frames : frames.slice(done));
-      if (done < frames.length && !(await this.waitForSpace(timeoutMs))) {
+      if (done === frames.length) return;
+      // A stop or a driver stop closes the producer, which ends this wait at once; the next
+      // send() then says why.
+      if (!(await this.producer!.waitForSpace(timeoutMs)) && !this.stopping && !this.kernel.stopped) {
         throw new DriverHostError(`sendAll: the TX ring stayed full for ${timeoutMs} ms (${done} of ${frames.length} sent)`, { done, total: frames.length });
       }
-    }
-  }
-
-  /**
-   * Wait for TX ring space in short slices, so that a host that stops meanwhile (the device went
-   * away, or stop()) ends the wait at once: the ring's own wait does not wake on close. True when
-   * there is space or the host stopped (the next send() then says why), false on timeout.
-   */
-  private async waitForSpace(timeoutMs: number): Promise<boolean> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      if (this.stopping || this.kernel.stopped) return true;
-      const left = deadline - performance.now();
-      if (left <= 0) return false;
-      if (await this.producer!.waitForSpace(Math.min(left, 50))) return true;
     }
   }
 
@@ -316,6 +304,8 @@ export class DriverHost extends EventEmitter {
 
   private watch(): void {
     this.kernel.once('bugcheck', () => {
+      // Nothing takes frames from the TX ring any more: a sendAll waiting for space ends now.
+      this.producer?.close();
       void this.kernel.bugCheckReport.then((r) => {
         this.report = r;
         log.error(`driver bug check ${r.name}: ${r.message}${r.files ? `\n  report: ${r.files.text}` : ''}`);

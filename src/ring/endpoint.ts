@@ -95,6 +95,7 @@ export abstract class RingEndpoint {
       waitingFlag: side.waiting,
       amount: () => this.amountNow(),
       amountAt: (position) => this.amountAt(position),
+      closed: () => this.closed,
     };
     this.onClose = onClose;
     this.epoch = Atomics.load(memory.header, side.epoch) >>> 0;
@@ -110,6 +111,9 @@ export abstract class RingEndpoint {
     if (this.closed) return;
     this.closed = true;
     this.onClose();
+    // A wait of this endpoint sleeps on the other side's word, where only it waits: wake it, so
+    // that closing ends the wait (it resolves false) instead of leaving it to its timeout.
+    Atomics.notify(this.header, this.watched.word);
   }
 
   /** What this side waits for, now (free slots / ready frames), refreshing its copy of the other position. */
@@ -118,7 +122,7 @@ export abstract class RingEndpoint {
   /** What it would have were the other side's position word `position`. */
   protected abstract amountAt(position: number): number;
 
-  /** Resolve true once amountNow() reaches `min`, or false after timeoutMs. For the main thread. */
+  /** Resolve true once amountNow() reaches `min`, or false after timeoutMs or once this endpoint is closed. For the main thread. */
   protected async sleepUntil(min: number, timeoutMs: number): Promise<boolean> {
     this.checkWaitMin(min);
     return waitForAmount(this.watched, min, timeoutMs);

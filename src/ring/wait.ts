@@ -48,13 +48,16 @@ export interface WatchedPosition {
   amount(): number;
   /** How many it would have were the word `position`. */
   amountAt(position: number): number;
+  /** This side gave up its role: a wait ends (false). */
+  closed(): boolean;
 }
 
-/** Resolve true once `amount()` reaches `min`, or false after timeoutMs. For the main thread. */
+/** Resolve true once `amount()` reaches `min`, or false after timeoutMs or once the side is closed. For the main thread. */
 export async function waitForAmount(watched: WatchedPosition, min: number, timeoutMs: number): Promise<boolean> {
   const { header, word, waitingFlag } = watched;
   const deadline = performance.now() + timeoutMs;
   for (;;) {
+    if (watched.closed()) return false;
     if (watched.amount() >= min) return true;
     const remaining = deadline - performance.now();
     if (remaining <= 0) return false;
@@ -75,6 +78,7 @@ export function waitForAmountSync(watched: WatchedPosition, min: number, timeout
   const { header, word, waitingFlag } = watched;
   const deadline = performance.now() + timeoutMs;
   for (;;) {
+    if (watched.closed()) return false;
     if (watched.amount() >= min) return true;
     const remaining = deadline - performance.now();
     if (remaining <= 0) return false;

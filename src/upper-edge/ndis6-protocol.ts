@@ -56,7 +56,7 @@ export interface UpperEdgeCounters {
  * slots (no copy), handed over in batches with NdisSendNetBufferLists at DISPATCH_LEVEL, and their
  * slots released in order as the sends complete. Nothing is allocated per frame.
  *
- * Events: 'link' (LinkEvent).
+ * Events: 'link' (LinkEvent); 'error' (the send pump failed, already logged; only when someone listens).
  */
 export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
   readonly receivePath: ReceivePath;
@@ -97,7 +97,8 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
     this.pumping = this.pump().catch((err: unknown) => {
       this.running = false;
       if (!this.ndis.kernel.stopped) log.error({ err }, 'upper edge send pump failed');
-      this.emit('error', err);
+      // Logged above (or in the stop report); an 'error' with no listener would throw from here.
+      if (this.listenerCount('error') > 0) this.emit('error', err);
     });
   }
 

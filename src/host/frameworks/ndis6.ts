@@ -29,9 +29,6 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
     throw err;
   }
   const miniport = adapter.context as E1000Ndis6Adapter;
-  // The edge logs a failed send pump itself (unless the driver stopped: the stop report says it);
-  // without a listener its 'error' would throw out of the pump's catch as an unhandled rejection.
-  edge.on('error', () => undefined);
   edge.bind(adapter);
   return runningVariant({
     framework: 'ndis6',

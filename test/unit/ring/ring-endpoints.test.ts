@@ -26,6 +26,23 @@ describe('PacketRing endpoints (what producer and consumer do alike)', () => {
     expect(ring.consumer().available()).toBe(1);
   });
 
+  it('closing an endpoint ends its pending wait at once (false), rather than at the timeout', async () => {
+    const ring = new PacketRing({ slotCount: 4, slotSize: 128 });
+    const producer = ring.producer();
+    const consumer = ring.consumer();
+    while (producer.tryEnqueue(frame));
+    const started = performance.now();
+    const space = producer.waitForSpace(10_000);
+    producer.close();
+    expect(await space).toBe(false);
+    expect(consumer.dequeueBatch(() => undefined, 4)).toBe(4);
+    const data = consumer.waitForData(10_000);
+    consumer.close();
+    expect(await data).toBe(false);
+    // Both waits asked for 10 s; closing, not a timer, ended them.
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
   it('async waits with a bad min reject (not throw), with the side\'s own call named', async () => {
     const ring = new PacketRing({ slotCount: 4, slotSize: 128 });
     const producer = ring.producer();
