@@ -7,7 +7,7 @@ import type { Kernel } from './kernel.ts';
 import type { Processor } from './processor.ts';
 import { isThenable } from './thenable.ts';
 
-/** The per-processor DPC queues: KeInsertQueueDpc, KeRemoveQueueDpc, the drain, KeFlushQueuedDpcs. */
+// The per-processor DPC queues: KeInsertQueueDpc, KeRemoveQueueDpc, the drain, KeFlushQueuedDpcs.
 
 /**
  * KeInsertQueueDpc (any IRQL), for `kernel.insertQueueDpc`: false if it is already queued (it stays

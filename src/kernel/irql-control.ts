@@ -4,6 +4,9 @@ import { Irql, irqlName, isValidIrql } from './irql.ts';
 import type { Kernel } from './kernel.ts';
 import type { Processor } from './processor.ts';
 
+// IRQL changes for the Kernel methods of the same names: KeRaiseIrql, KeLowerIrql, the IRQL range
+// check of every facade entry point, and setIrql, which keeps the processor's state right.
+
 /** KeRaiseIrql for `kernel.raiseIrql`: returns the old IRQL; raising to a lower level is a bug check. */
 export function raiseIrql(k: Kernel, newIrql: number): number {
   const act = k.activationFor('KeRaiseIrql');

@@ -4,10 +4,8 @@ import { Irql } from './irql.ts';
 import type { Kernel } from './kernel.ts';
 import type { KernelLock } from './spin-lock.ts';
 
-/**
- * Ownership rules shared by every kernel lock (a driver's SpinLock, an interrupt object's lock):
- * who may take it, who may release it, and spinning for it on another processor.
- */
+// Ownership rules shared by every kernel lock (a driver's SpinLock, an interrupt object's lock):
+// who may take it, who may release it, and spinning for it on another processor.
 
 /** SPIN_LOCK_ALREADY_OWNED when `act` (or another routine at DISPATCH_LEVEL or above on its processor) already holds `lock`. */
 export function checkLockRecursion(k: Kernel, act: Activation, lock: KernelLock, api: string): void {

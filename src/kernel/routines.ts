@@ -6,7 +6,7 @@ import type { Kernel } from './kernel.ts';
 import { canRun } from './preemption.ts';
 import { isThenable } from './thenable.ts';
 
-/** Running driver routines: thread calls on a processor, and callbacks made inside a routine. */
+// Running driver routines: thread calls on a processor, and callbacks made inside a routine.
 
 /**
  * For `kernel.runOnProcessor`: run a driver routine as a thread call on processor `n`, starting at

@@ -1,3 +1,4 @@
+import { logger } from '../util/log.ts';
 import type { Activation } from './activation.ts';
 import {
   BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, bugCheckName, writeBugCheckFiles,
@@ -6,7 +7,6 @@ import {
 import { irqlName } from './irql.ts';
 import type { Kernel } from './kernel.ts';
 import type { Processor } from './processor.ts';
-import { logger } from '../util/log.ts';
 
 let kernelLog: ReturnType<typeof logger> | undefined;
 /** Created on first use, so that hosts and tests can set DIRQL_LOG before anything is logged. */

@@ -8,10 +8,8 @@ import { checkLockOwner, checkLockRecursion, releaseLock, takeLock } from './loc
 import { isThenable } from './thenable.ts';
 import { verifierCheck } from './timing-checks.ts';
 
-/**
- * Synchronizing with an ISR: KeSynchronizeExecution and the explicit interrupt-lock forms, for the
- * Kernel methods of the same names.
- */
+// Synchronizing with an ISR: KeSynchronizeExecution and the explicit interrupt-lock forms, for the
+// Kernel methods of the same names.
 
 /**
  * KeSynchronizeExecution (NdisMSynchronizeWithInterruptEx, WdfInterruptSynchronize): raise to the

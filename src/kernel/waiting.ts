@@ -2,6 +2,8 @@ import { KernelError } from './errors.ts';
 import { Irql } from './irql.ts';
 import type { Kernel } from './kernel.ts';
 
+// Waiting and stalling, for the Kernel methods of the same names.
+
 /**
  * KeWaitForSingleObject on anything, for `kernel.wait`: a thread (<= APC_LEVEL) gives up its
  * processor while `promise` is pending and resumes through the scheduler.
