@@ -1,4 +1,4 @@
-/** What the NDIS 6 and NDIS 5 facades share: status codes, OIDs, spin locks, IRQL rules, bug checks. */
+/** What the NDIS 6 and NDIS 5 facades share: status codes, OIDs, spin locks, IRQL rules, bug checks, the adapter handle's identity. */
 export { NdisStatus, ndisStatusName, ndisStatusSucceeded, type NDIS_STATUS } from './status.ts';
 export * from './oids.ts';
 export { NdisSpinLock, NdisSpinLocks } from './spin-lock.ts';
@@ -7,3 +7,4 @@ export { BUGCODE_NDIS_DRIVER, NdisViolation, ndisBugCheck } from './bugcheck.ts'
 export { NdisError, NdisCharacteristicsError, NdisOperationError } from './errors.ts';
 export { NdisTimer, type NdisTimerFunction } from './timer.ts';
 export { named } from './named.ts';
+export { NdisAdapterHandle } from './adapter-handle.ts';
