@@ -1,6 +1,6 @@
 import type { QemuExit } from '../../qemu/device-stub.ts';
 import { QemuExitedError } from '../../qemu/errors.ts';
-import type { DeviceLoss, DeviceLossMonitor } from '../kernel/bugcheck.ts';
+import type { DeviceLoss, DeviceLossMonitor } from '../kernel/index.ts';
 import { QtestDisconnectedError, QtestProtocolError, QtestTimeoutError } from '../transport/errors.ts';
 import { QmpDisconnectedError, QmpProtocolError, QmpTimeoutError } from '../transport/qmp-errors.ts';
 

@@ -7,11 +7,11 @@ import type { InterruptThrottle, LinkState } from '../drivers/e1000/nic.ts';
 import {
   Kernel,
   formatBugCheckText,
+  isDeviceLostReport,
   type BugCheckReport,
   type KernelLimits,
   type VerifierOptions,
 } from '../kernel/index.ts';
-import { isDeviceLostReport } from '../kernel/bugcheck.ts';
 import { startMachine, type Machine, type MachineConfig } from '../platform/machine.ts';
 import { PacketRing, type RingConsumer, type RingProducer, type RingStats } from '../ring/index.ts';
 import type { LinkEvent } from '../upper-edge/index.ts';

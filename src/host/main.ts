@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { ControlServer } from '../control/index.ts';
-import { isDeviceLostReport, type BugCheckReport } from '../kernel/bugcheck.ts';
+import { isDeviceLostReport, type BugCheckReport } from '../kernel/index.ts';
 import { startControl } from './control.ts';
 import { DriverHost } from './driver-host.ts';
 import { startEcho } from './echo.ts';
