@@ -1,26 +1,10 @@
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { IrqLines } from '../../../src/platform/interrupt-lines.ts';
-
-class CountingIrqSource extends EventEmitter {
-  levels = new Map<number, boolean>();
-  fences = 0;
-  inFlight: number | undefined = 0;
-  raise(line: number, up: boolean): void {
-    this.levels.set(line, up);
-    this.emit('irq', line, up);
-  }
-  lineLevel(line: number): boolean {
-    return this.levels.get(line) ?? false;
-  }
-  async fence(): Promise<void> {
-    this.fences++;
-  }
-}
+import { FakeIrqSource } from '../../support/fake-irq-source.ts';
 
 describe('IrqLines.settleLine (after the ISRs of a line ran)', () => {
   it('does not fence a line reported low, even with commands in flight', () => {
-    const src = new CountingIrqSource();
+    const src = new FakeIrqSource();
     const lines = new IrqLines(src, [11]);
     src.inFlight = 3;
     expect(lines.settleLine(11)).toBeUndefined();
@@ -28,7 +12,7 @@ describe('IrqLines.settleLine (after the ISRs of a line ran)', () => {
   });
 
   it('does not fence a line reported high when every command is answered (the level is current)', () => {
-    const src = new CountingIrqSource();
+    const src = new FakeIrqSource();
     const lines = new IrqLines(src, [11]);
     src.raise(11, true);
     src.inFlight = 0;
@@ -37,7 +21,7 @@ describe('IrqLines.settleLine (after the ISRs of a line ran)', () => {
   });
 
   it('fences a line reported high while commands (posted writes) are unanswered', async () => {
-    const src = new CountingIrqSource();
+    const src = new FakeIrqSource();
     const lines = new IrqLines(src, [11]);
     src.raise(11, true);
     src.inFlight = 1;
@@ -46,7 +30,7 @@ describe('IrqLines.settleLine (after the ISRs of a line ran)', () => {
   });
 
   it('fences a high line when the transport cannot say what is in flight', async () => {
-    const src = new CountingIrqSource();
+    const src = new FakeIrqSource();
     const lines = new IrqLines(src, [11]);
     src.raise(11, true);
     src.inFlight = undefined;
@@ -55,7 +39,7 @@ describe('IrqLines.settleLine (after the ISRs of a line ran)', () => {
   });
 
   it('settle() always fences (quiesce relies on it)', async () => {
-    const src = new CountingIrqSource();
+    const src = new FakeIrqSource();
     const lines = new IrqLines(src, [11]);
     await lines.settle();
     expect(src.fences).toBe(1);

@@ -1,9 +1,9 @@
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { RegisterAccessError } from '../../../src/platform/errors.ts';
 import { IrqLines } from '../../../src/platform/interrupt-lines.ts';
 import { macFromReceiveAddress } from '../../../src/platform/machine.ts';
 import { MmioRegion, type MmioTransport } from '../../../src/platform/registers.ts';
+import { FakeIrqSource } from '../../support/fake-irq-source.ts';
 
 class RecordingTransport implements MmioTransport {
   readonly log: string[] = [];
@@ -60,21 +60,6 @@ describe('MmioRegion', () => {
     await expect(r.flush()).rejects.toThrow('explained: socket closed');
   });
 });
-
-class FakeIrqSource extends EventEmitter {
-  levels = new Map<number, boolean>();
-  fences = 0;
-  raise(line: number, up: boolean): void {
-    this.levels.set(line, up);
-    this.emit('irq', line, up);
-  }
-  lineLevel(line: number): boolean {
-    return this.levels.get(line) ?? false;
-  }
-  async fence(): Promise<void> {
-    this.fences++;
-  }
-}
 
 describe('IrqLines', () => {
   it('delivers changes of watched lines only (the PIT on IRQ 0 stays silent)', () => {
