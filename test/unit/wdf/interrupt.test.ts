@@ -6,6 +6,19 @@ import { atPassive, ICR, loadNic, makeWdfRig, type WdfRig } from './rig.ts';
 let r: WdfRig;
 afterEach(async () => r?.cleanup());
 
+/** The NIC with an EvtInterruptIsr that notes the processor it ran on in `order`, then reads ICR. */
+function loadNicRecordingIsr(rig: WdfRig, order: string[]): ReturnType<typeof loadNic> {
+  return loadNic(rig, {
+    interrupt: {
+      async evtInterruptIsr(interrupt) {
+        const c = rig.wdf.getContext<{ regs: { read32(o: number): Promise<number> } }>(rig.wdf.wdfInterruptGetDevice(interrupt));
+        order.push(`isr on ${rig.kernel.currentProcessor()}`);
+        return (await c.regs.read32(ICR)) !== 0;
+      },
+    },
+  });
+}
+
 describe('WdfInterruptSynchronize', () => {
   it("WdfInterruptSynchronize returns the EvtInterruptSynchronize callback's boolean", async () => {
     r = makeWdfRig();
@@ -82,15 +95,7 @@ describe('WdfInterruptSynchronize', () => {
   it('while EvtInterruptSynchronize runs on one processor the ISR cannot run on another', async () => {
     r = makeWdfRig({ processors: 2 });
     const order: string[] = [];
-    const { context } = await loadNic(r, {
-      interrupt: {
-        async evtInterruptIsr(interrupt) {
-          const c = r.wdf.getContext<{ regs: { read32(o: number): Promise<number> } }>(r.wdf.wdfInterruptGetDevice(interrupt));
-          order.push(`isr on ${r.kernel.currentProcessor()}`);
-          return (await c.regs.read32(ICR)) !== 0;
-        },
-      },
-    });
+    const { context } = await loadNicRecordingIsr(r, order);
     await r.wdf.startDevice(r.resources);
     const ret = await r.kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'SyncCaller', () =>
       r.wdf.wdfInterruptSynchronize(context.interrupt, async function ResetRings() {
@@ -149,15 +154,7 @@ describe('interrupt lock, DPC and work item', () => {
   it('WdfInterruptAcquireLock excludes the ISR until WdfInterruptReleaseLock', async () => {
     r = makeWdfRig({ processors: 2 });
     const order: string[] = [];
-    const { context } = await loadNic(r, {
-      interrupt: {
-        async evtInterruptIsr(interrupt) {
-          const c = r.wdf.getContext<{ regs: { read32(o: number): Promise<number> } }>(r.wdf.wdfInterruptGetDevice(interrupt));
-          order.push(`isr on ${r.kernel.currentProcessor()}`);
-          return (await c.regs.read32(ICR)) !== 0;
-        },
-      },
-    });
+    const { context } = await loadNicRecordingIsr(r, order);
     await r.wdf.startDevice(r.resources);
     await r.kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'HoldsTheLock', async () => {
       await r.wdf.wdfInterruptAcquireLock(context.interrupt);
