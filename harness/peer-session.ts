@@ -143,6 +143,7 @@ function receiveUntilDone(
   const onAbort = () => finish('signal');
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) finish('signal');
+  // Clean-up when the session ends; the caller awaits `done` itself.
   void done.then(() => {
     unsubscribe();
     clearTimeout(idle);

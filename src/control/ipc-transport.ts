@@ -27,7 +27,8 @@ import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrame } from './framing.ts
 
 const log = logger('control.ipc');
 
-type Handler = (...args: any[]) => void;
+// node-ipc's events carry different payloads; each listener declares its own (never[] accepts them all).
+type Handler = (...args: never[]) => void;
 
 interface NodeIpcConfig {
   silent: boolean;

@@ -60,7 +60,7 @@ export interface ControlServerStats {
 }
 
 interface Registration {
-  handler: ControlHandler<any, any>;
+  handler: ControlHandler;
   validate: ((params: unknown) => unknown) | undefined;
 }
 
@@ -142,7 +142,8 @@ export class ControlServer {
     }
     if (this.handlers.has(method)) throw new ControlError(`control method "${method}" is already registered`, { method });
     if (method.length === 0 || method.length > 256) throw new ControlError('control method names are 1..256 characters', { method });
-    this.handlers.set(method, { handler, validate: opts.validate });
+    // The registry forgets P: what reaches the handler is what `validate` returned (or the client sent).
+    this.handlers.set(method, { handler: (params, call) => handler(params as P, call), validate: opts.validate });
     return this;
   }
 

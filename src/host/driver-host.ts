@@ -306,6 +306,7 @@ export class DriverHost extends EventEmitter {
     this.kernel.once('bugcheck', () => {
       // Nothing takes frames from the TX ring any more: a sendAll waiting for space ends now.
       this.producer?.close();
+      // A listener cannot wait: the report is logged and re-emitted once its files are written.
       void this.kernel.bugCheckReport.then((r) => {
         this.report = r;
         log.error(`driver bug check ${r.name}: ${r.message}${r.files ? `\n  report: ${r.files.text}` : ''}`);
@@ -327,12 +328,14 @@ export class DriverHost extends EventEmitter {
     this.kernel.trace.record('qemu', what);
     const stop = this.kernel.deviceLost(new QemuExitedError(what, { exitCode: exit.exitCode, signal: exit.signal, stderr: exit.stderr, expected: false }));
     this.emit('qemu-exit', exit);
+    // Called from QEMU's exit event: the stop runs on its own and logs its failure.
     if (!isDeviceLostReport(stop.report)) void this.stop().catch((err: unknown) => log.error({ err }, 'stopping after QEMU exited failed'));
   }
 
   private onDeviceLost(r: BugCheckReport): void {
     this.report = r;
-    // The kernel has logged it; the host's part is to end cleanly and tell its listeners.
+    // The kernel has logged it; the host's part is to end cleanly and tell its listeners (from an
+    // event, so nobody awaits this: failures are logged).
     void this.stop()
       .catch((err: unknown) => log.error({ err }, 'stopping after the device was lost failed'))
       .then(() => this.emit('device-lost', r));

@@ -124,7 +124,13 @@ async function main(): Promise<void> {
     (async () => {
       await control?.stop();
       await host.stop();
-    })().finally(() => process.exit(1));
+    })().then(
+      () => process.exit(1),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
   };
   host.on('device-lost', (r: BugCheckReport) => deviceGone(`dirql: device lost: ${r.message}${r.files ? ` (report: ${r.files.text})` : ''}`));
   host.on('qemu-exit', () => {

@@ -144,6 +144,8 @@ export class StopRecorder {
     const described: Promise<DeviceLoss> = monitor
       ? monitor.describe(cause).catch((e: unknown) => ({ device: 'the device', summary: `its loss could not be described: ${String(e)}` }))
       : Promise.resolve({ device: 'the device', summary: cause instanceof Error ? cause.message : 'no details' });
+    // halt() has stopped the kernel synchronously; the description (and its report files) follow
+    // when ready, and nothing in the halted kernel waits for them.
     void described.then(async (loss) => {
       draft.device = loss;
       draft.message = `${loss.summary} ${where}: the device went away under the driver, not a driver fault`;

@@ -28,7 +28,7 @@ export async function synchronizeExecution(
   const entry = k.preempt(act, false);
   if (entry) await entry;
   const old = act.irql;
-  let result = false;
+  let result: boolean;
   try {
     if (interrupt.synchronizeIrql > old) setIrql(k, act, interrupt.synchronizeIrql);
     const expected = act.irql;

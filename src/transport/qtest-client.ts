@@ -22,7 +22,7 @@ const enum Expect {
 interface Pending {
   command: string;
   expect: Expect;
-  resolve: ((value: any) => void) | undefined;
+  resolve: ((value: unknown) => void) | undefined;
   reject: ((err: Error) => void) | undefined;
 }
 
@@ -205,7 +205,8 @@ export class QtestClient extends EventEmitter<QtestClientEvents> {
     }
     if (this.closedError) return Promise.reject(this.rejectedAfterClose(command));
     return new Promise<T>((resolve, reject) => {
-      this.enqueue({ command, expect, resolve, reject });
+      // The reply parser for `expect` produces a T.
+      this.enqueue({ command, expect, resolve: resolve as (value: unknown) => void, reject });
       this.flush();
     });
   }

@@ -16,7 +16,7 @@ export class ReplyParser {
 
   push(chunk: Buffer): void {
     // latin1 is a 1:1 byte mapping: replies are ASCII, and no multibyte sequence can be split.
-    let data = this.partial.length > 0 ? this.partial + chunk.toString('latin1') : chunk.toString('latin1');
+    const data = this.partial.length > 0 ? this.partial + chunk.toString('latin1') : chunk.toString('latin1');
     let start = 0;
     let nl = data.indexOf('\n', start);
     while (nl !== -1) {
@@ -25,7 +25,6 @@ export class ReplyParser {
       nl = data.indexOf('\n', start);
     }
     this.partial = start === data.length ? '' : data.slice(start);
-    data = '';
   }
 
   /** Bytes received after the last newline (a reply still in flight). */

@@ -358,9 +358,11 @@ export class Ndis6 extends NdisFramework {
    * NdisMIndicateReceiveNetBufferLists (<= DISPATCH_LEVEL). Without NDIS_RECEIVE_FLAGS_RESOURCES the
    * protocol owns the chain until it returns it (MiniportReturnNetBufferLists); with it, the NBLs are
    * the miniport's again when this resolves. `numberOfNetBufferLists` must match the chain.
+   * Only the default port (NDIS_DEFAULT_PORT_NUMBER, 0) exists here, so the port number is not used.
    */
   async indicateReceiveNetBufferLists(adapterHandle: MiniportAdapter, netBufferLists: NetBufferList, portNumber: number, numberOfNetBufferLists: number, receiveFlags: number): Promise<void> {
     const api = 'NdisMIndicateReceiveNetBufferLists';
+    void portNumber;
     requireNdisIrql(this.kernel, api);
     this.checkAdapter(adapterHandle, api);
     this.checkDispatchFlag(receiveFlags & NdisReceiveFlags.DISPATCH_LEVEL, api, adapterHandle);

@@ -243,7 +243,6 @@ describe('interrupt lock, DPC and work item', () => {
   it('EvtInterruptDpc with AutomaticSerialization runs holding the device callback lock', async () => {
     r = makeWdfRig();
     let held: boolean | undefined;
-    let lockOwnerAfter: unknown = 'unset';
     const { device } = await loadNic(r, {
       deviceAttributes: { synchronizationScope: 'device' },
       interrupt: {
@@ -257,7 +256,7 @@ describe('interrupt lock, DPC and work item', () => {
     await r.wdf.startDevice(r.resources);
     r.device.raise(0x80);
     await r.kernel.quiesce();
-    lockOwnerAfter = (r.wdf.handles.peek(device) as unknown as { callbackLock: { lock: { owner: unknown } } }).callbackLock.lock.owner;
+    const lockOwnerAfter = (r.wdf.handles.peek(device) as unknown as { callbackLock: { lock: { owner: unknown } } }).callbackLock.lock.owner;
     expect(held).toBe(true);
     expect(lockOwnerAfter).toBeNull();
   });

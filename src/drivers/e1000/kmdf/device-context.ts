@@ -174,7 +174,7 @@ export class E1000KmdfDevice implements MiniportEdge {
     const lock = this.require(this.deliverLock, 'WDFSPINLOCK');
     const readQueue = this.require(this.readQueue, 'WDFQUEUE');
     await wdf.wdfSpinLockAcquire(lock);
-    let delivered = 0;
+    let delivered: number;
     try {
       delivered = this.deliverHeldLocked();
       let i = 0;
@@ -299,7 +299,7 @@ export class E1000KmdfDevice implements MiniportEdge {
     const wdf = this.wdf;
     const lock = this.require(this.deliverLock, 'WDFSPINLOCK');
     await wdf.wdfSpinLockAcquire(lock);
-    let delivered = 0;
+    let delivered: number;
     try {
       delivered = this.deliverHeldLocked();
       if (this.held.length > 0 && this.inD0) this.armRetry();

@@ -413,8 +413,8 @@ export class E1000Adapter {
   async send(frames: (sink: FrameSink) => void): Promise<number> {
     if (this.lifecycle !== 'running') return 0;
     const tx = this.nic.tx;
-    let accepted = 0;
-    let finished = 0;
+    let accepted: number;
+    let finished: number;
     await this.txLock.acquire();
     try {
       if (this.lifecycle !== 'running') return 0;
@@ -718,7 +718,7 @@ export class E1000Adapter {
    */
   private async finishReceiving(fromDpc: boolean): Promise<boolean> {
     const rx = this.nic.rx;
-    let again = false;
+    let again: boolean;
     try {
       for (;;) {
         if (this.rxHeld === 0 && rx.pendingRefill > 0) await rx.refill();
