@@ -9,6 +9,9 @@
  * only whole-declaration `import type` / `export type` are erased; `import { type X } from` still
  * loads the module at run time, so it is an edge here. Dynamic `import()` is lazy and `import('…')`
  * in a type position is erased: neither is an edge.
+ *
+ * It also checks the one layering rule a cycle check cannot see: nothing under src/ imports the
+ * test harness, the benchmarks or the scripts (they sit on top of src/, never under it).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -147,18 +150,45 @@ function cycleWithin(graph: ImportGraph, members: ReadonlySet<string>): string[]
   return [start, start];
 }
 
+/** Folders src/ must not import from, at run time or as types. */
+export const ABOVE_SRC = ['harness', 'bench', 'scripts', 'test'];
+
+/** Imports from src/ into a layer above it, as "from -> to" (root-relative). */
+export function findLayerViolations(root: string, files: readonly string[]): string[] {
+  const src = resolve(root, 'src') + '/';
+  const above = ABOVE_SRC.map((d) => resolve(root, d) + '/');
+  const out: string[] = [];
+  for (const file of files) {
+    if (!file.startsWith(src)) continue;
+    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
+    for (const statement of source.statements) {
+      const spec = (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)
+        ? statement.moduleSpecifier.text
+        : undefined;
+      if (!spec?.startsWith('.')) continue;
+      const target = resolve(dirname(file), spec);
+      if (above.some((a) => target.startsWith(a))) out.push(`${relative(root, file)} -> ${relative(root, target)}`);
+    }
+  }
+  return out;
+}
+
 export const DEFAULT_DIRS = ['src', 'harness', 'qemu', 'scripts', 'bench'];
 
 /** The runtime cycles under `dirs` (relative to `root`), each as a list of root-relative paths. */
-export function checkCycles(root: string, dirs: readonly string[] = DEFAULT_DIRS): { files: number; cycles: string[][] } {
+export function checkCycles(root: string, dirs: readonly string[] = DEFAULT_DIRS): { files: number; cycles: string[][]; upward: string[] } {
   const files = listSources(dirs.map((d) => resolve(root, d)));
   const cycles = findCycles(buildGraph(files)).map((c) => c.map((f) => relative(root, f)));
-  return { files: files.length, cycles };
+  return { files: files.length, cycles, upward: findLayerViolations(root, files) };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const dirs = process.argv.length > 2 ? process.argv.slice(2) : DEFAULT_DIRS;
-  const { files, cycles } = checkCycles(process.cwd(), dirs);
+  const { files, cycles, upward } = checkCycles(process.cwd(), dirs);
+  if (upward.length > 0) {
+    console.error(`check-cycles: src/ imports from a layer above it (${ABOVE_SRC.join(', ')}):\n  ${upward.join('\n  ')}`);
+    process.exitCode = 1;
+  }
   if (cycles.length === 0) {
     console.log(`check-cycles: no runtime import cycle among ${files} modules (${dirs.join(', ')})`);
   } else {

@@ -1,4 +1,4 @@
-import { TrafficGenerator } from '../../harness/traffic.ts';
+import { TrafficGenerator } from '../test-frames/index.ts';
 import { NIC_ID } from '../../qemu/stub-config.ts';
 import { ControlMethods, ControlServer, ControlTopics, type LinkParams, type SendParams } from '../control/index.ts';
 import type { DriverHost } from './driver-host.ts';

@@ -11,3 +11,6 @@ export class DirqlError extends Error {
     this.context = context;
   }
 }
+
+/** A value outside what a shared helper accepts (a PRNG seed or range, a MAC's byte count). */
+export class InvalidArgumentError extends DirqlError {}

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { formatMac } from '../../../harness/ethernet.ts';
-import { HarnessConfigError } from '../../../harness/errors.ts';
 import {
   FrameVerifier,
   MIN_TEST_FRAME_LENGTH,
+  TestFrameError,
   TrafficGenerator,
   buildTestFrame,
   parseTestFrame,
@@ -48,9 +48,9 @@ describe('TrafficGenerator', () => {
   });
 
   it('rejects lengths that cannot hold the test header', () => {
-    expect(() => gen({ size: MIN_TEST_FRAME_LENGTH - 1 })).toThrow(HarnessConfigError);
-    expect(() => gen({ size: 9019 })).toThrow(HarnessConfigError);
-    expect(() => gen({ dst: '52:54:00:12:34' })).toThrow(HarnessConfigError);
+    expect(() => gen({ size: MIN_TEST_FRAME_LENGTH - 1 })).toThrow(TestFrameError);
+    expect(() => gen({ size: 9019 })).toThrow(TestFrameError);
+    expect(() => gen({ dst: '52:54:00:12:34' })).toThrow(TestFrameError);
   });
 });
 

@@ -1,6 +1,9 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { checkCycles, findCycles, runtimeSpecifiers } from '../../../scripts/check-cycles.ts';
+import { checkCycles, findCycles, findLayerViolations, listSources, runtimeSpecifiers } from '../../../scripts/check-cycles.ts';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -37,5 +40,19 @@ describe('check-cycles', () => {
     ]);
     expect(findCycles(graph)).toEqual(expect.arrayContaining([['self', 'self'], ['p', 'q', 'p']]));
     expect(findCycles(graph)).toHaveLength(2);
+  });
+
+  it('reports src/ importing the harness (even as a type), and not the harness importing src/', () => {
+    const root = mkdtempSync(join(tmpdir(), 'dirql-layers-'));
+    try {
+      for (const d of ['src/host', 'harness']) mkdirSync(join(root, d), { recursive: true });
+      writeFileSync(join(root, 'src/host/control.ts'), "import type { Gen } from '../../harness/traffic.ts';\nexport const x: Gen | 1 = 1;\n");
+      writeFileSync(join(root, 'src/host/ok.ts'), "export const ok = 1;\n");
+      writeFileSync(join(root, 'harness/traffic.ts'), "import { ok } from '../src/host/ok.ts';\nexport type Gen = typeof ok;\n");
+      const files = listSources([join(root, 'src'), join(root, 'harness')]);
+      expect(findLayerViolations(root, files)).toEqual(['src/host/control.ts -> harness/traffic.ts']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
