@@ -3,7 +3,6 @@
  * (DIRQL_DEVICE_LOST, naming QEMU's signal), not blame the driver with 0x7E/0x1E, and end
  * cleanly: QEMU reaped, no socket or /dev/shm file left, stop() still usable.
  */
-process.env.DIRQL_LOG ??= 'silent';
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -13,7 +12,8 @@ import { TrafficGenerator, type WirePeer } from '../../harness/index.ts';
 import { BugCheckCode, type BugCheckReport } from '../../src/kernel/bugcheck.ts';
 import type { DriverHost } from '../../src/host/driver-host.ts';
 import { DriverHostError } from '../../src/host/errors.ts';
-import { PEER_MAC, closeHostWithPeer, openHostWithPeer, until, type HostWithPeer } from './support/e1000-exchange.ts';
+import { PEER_MAC, closeHostWithPeer, openHostWithPeer, type HostWithPeer } from './support/e1000-exchange.ts';
+import { waitUntil } from '../support/wait.ts';
 
 /** QEMU processes alive now, by pid (`pgrep qemu`; exit status 1 means none). */
 function qemuPids(): number[] {
@@ -54,7 +54,7 @@ describe('device lost: QEMU killed with SIGKILL while the NDIS 6 driver sends', 
     sending = (async () => {
       for (;;) await host.sendAll(frames);
     })().catch((err: unknown) => err);
-    await until('traffic at the peer', () => peer.counters.framesReceived >= 1000, 10_000);
+    await waitUntil('traffic at the peer', () => peer.counters.framesReceived >= 1000, 10_000);
 
     process.kill(pid, 'SIGKILL');
     lost = await deviceLost;

@@ -10,6 +10,7 @@ import { Icr } from '../../src/drivers/e1000/registers.ts';
 import { E1000Hardware } from '../../src/drivers/e1000/nic.ts';
 import { NIC_ID } from '../../qemu/stub-config.ts';
 import { startMachine, type Machine } from '../../src/platform/machine.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const MAC = '52:54:00:e1:00:01';
 const PEER_MAC = '02:00:00:00:00:02';
@@ -215,13 +216,7 @@ describe('e1000 hardware layer on QEMU', () => {
     expect(await nic.readAndClearCauses()).toBe(Icr.LSC);
     await m.qmp.execute('set_link', { name: NIC_ID, up: true });
     // QEMU completes auto-negotiation about 500 ms later, then raises LSC again.
-    const deadline = Date.now() + 3000;
-    let causes = 0;
-    while (!(causes & Icr.LSC) && Date.now() < deadline) {
-      await sleep(20);
-      causes |= await nic.readAndClearCauses();
-    }
-    expect(causes & Icr.LSC).toBe(Icr.LSC);
+    await waitUntil('LSC after set_link up', async () => ((await nic.readAndClearCauses()) & Icr.LSC) !== 0, 3000, 20);
     expect(await nic.readLinkState()).toEqual({ up: true, speedMbps: 1000, fullDuplex: true });
   });
 

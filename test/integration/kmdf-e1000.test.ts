@@ -4,7 +4,6 @@
  * completed from the DPC into the RX PacketRing, and a UDP wire peer is on the other end of the NIC.
  * The tests share one host and run in order.
  */
-process.env.DIRQL_LOG ??= 'silent';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WirePeer } from '../../harness/index.ts';

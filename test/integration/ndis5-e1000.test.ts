@@ -5,7 +5,6 @@
  * other registration (no RequestIsr: NDIS calls MiniportDisableInterrupt). Tests in a block share
  * one host and run in order.
  */
-process.env.DIRQL_LOG ??= 'silent';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerFramework } from '../../src/host/frameworks/index.ts';

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QemuExitedError } from '../../qemu/errors.ts';
 import { startMachine, type Machine } from '../../src/platform/machine.ts';
 import { QtestDisconnectedError } from '../../src/transport/errors.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const MAC = '52:54:00:ab:cd:01';
 
@@ -97,15 +98,6 @@ function processGone(pid: number): boolean {
   } catch {
     return true;
   }
-}
-
-async function eventually(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return check();
 }
 
 function shmFilesOf(pid: number): string[] {
@@ -272,7 +264,7 @@ describe('real QEMU loop (failures)', () => {
     const exited = new Promise((r) => host.once('exit', r));
     host.kill('SIGKILL');
     await exited;
-    expect(await eventually(() => processGone(qemuPid), 5000)).toBe(true);
+    await waitUntil(`QEMU (pid ${qemuPid}) to exit`, () => processGone(qemuPid), 5000, 50);
     expect(shmFilesOf(host.pid!)).toEqual([]);
   });
 });

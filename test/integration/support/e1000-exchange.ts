@@ -6,26 +6,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
 import { FrameVerifier, TrafficGenerator, WirePeer, linkDown, linkUp } from '../../../harness/index.ts';
 import { NIC_ID } from '../../../qemu/stub-config.ts';
 import { Icr, Reg } from '../../../src/drivers/e1000/registers.ts';
 import { DriverHost, type DriverHostOptions } from '../../../src/host/driver-host.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 export const PEER_MAC = '02:00:00:00:00:01';
 /** Frames the host may have in the TX ring ahead of what the peer has read (the peer drains on this event loop). */
 export const TX_AHEAD = 1024;
-/** Frames the peer keeps in flight towards the NIC: QEMU's UDP socket holds little more (DESIGN.md). */
+/** Frames the peer keeps in flight towards the NIC: QEMU's UDP socket holds little more (docs/qemu.md). */
 export const RX_WINDOW = 64;
-
-export async function until(what: string, done: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 /** A DriverHost on QEMU whose NIC's wire is a WirePeer, with its own bug check directory. */
 export interface HostWithPeer {
@@ -92,9 +84,9 @@ export async function sendToPeer(host: DriverHost, peer: WirePeer, count: number
       const chunk = frames.slice(sent, sent + 256);
       await host.sendAll(chunk);
       sent += chunk.length;
-      await until('the peer to keep up', () => sent - (peer.counters.framesReceived - base) <= TX_AHEAD, 10_000);
+      await waitUntil('the peer to keep up', () => sent - (peer.counters.framesReceived - base) <= TX_AHEAD, 10_000);
     }
-    await until(`${count} frames at the peer`, () => peer.counters.framesReceived - base >= count, 20_000);
+    await waitUntil(`${count} frames at the peer`, () => peer.counters.framesReceived - base >= count, 20_000);
   } finally {
     off();
   }
@@ -124,7 +116,7 @@ export async function receiveFromPeer(host: DriverHost, peer: WirePeer, count: n
   const start = performance.now();
   try {
     await peer.sendBatch(frames, { maxInFlight: RX_WINDOW, inFlight: () => peer.counters.framesSent - sentBefore - received });
-    await until(`${count} frames delivered`, () => received >= count, 20_000);
+    await waitUntil(`${count} frames delivered`, () => received >= count, 20_000);
   } finally {
     off();
   }
@@ -175,11 +167,11 @@ export async function expectCountersAgree(host: DriverHost, peer: WirePeer, tx: 
 export async function flapLink(host: DriverHost): Promise<void> {
   const before = host.linkEvents.length;
   await linkDown(host.machine.qmp, NIC_ID);
-  await until('a link-down indication', () => host.linkEvents.length > before, 5_000);
+  await waitUntil('a link-down indication', () => host.linkEvents.length > before, 5_000);
   expect(host.linkEvents[before]).toMatchObject({ up: false });
   expect(host.linkUp).toBe(false);
   await linkUp(host.machine.qmp, NIC_ID);
-  await until('a link-up indication', () => host.linkEvents.length > before + 1, 5_000);
+  await waitUntil('a link-up indication', () => host.linkEvents.length > before + 1, 5_000);
   expect(host.linkEvents[before + 1]).toMatchObject({ up: true, speed: 1_000_000_000 });
   expect(host.linkUp).toBe(true);
 }
@@ -200,8 +192,10 @@ export async function expectSilenceAfterHalt(host: DriverHost, peer: WirePeer): 
   regs.write32(Reg.IMS, 0xffffffff);
   regs.write32(Reg.ICS, Icr.TXDW | Icr.RXT0 | Icr.LSC);
   await host.machine.lines.settle();
+  // The positive control: the level reached the kernel's line source (the only way to an ISR) ...
   expect(host.machine.lines.isAsserted(line)).toBe(true);
-  await sleep(300);
+  // ... and the kernel has done all it was going to do about it (no ISR or DPC running or queued).
+  await host.kernel.quiesce();
   expect(host.calls()).toEqual(calls);
   expect(host.kernel.stopped).toBeNull();
   regs.write32(Reg.IMC, 0xffffffff);

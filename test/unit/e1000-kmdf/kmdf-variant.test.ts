@@ -12,7 +12,8 @@ import { NtStatus, type WdfRequestCompletion } from '../../../src/wdf/index.ts';
 import { padded, testFrame } from '../e1000-miniport/rig.ts';
 import { sendThroughRing } from '../e1000-miniport/fake-machine.ts';
 import { expectInterleavedExchangeIntact } from '../e1000-miniport/interleaved-exchange.ts';
-import { bringUpKmdf, drainRx, until, type KmdfStack } from './stack.ts';
+import { bringUpKmdf, drainRx, type KmdfStack } from './stack.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 let stack: KmdfStack | undefined;
 afterEach(async () => {
@@ -54,7 +55,7 @@ describe('KMDF e1000 driver (fake NIC)', () => {
     const frames = Array.from({ length: 150 }, (_, i) => testFrame(i, 42 + ((i * 53) % 1470), 9));
     for (const f of frames) nic.inject(f);
     await kernel.quiesce();
-    await until(() => edge.counters.rx.frames === 150, 'every frame published');
+    await waitUntil('every frame published', () => edge.counters.rx.frames === 150);
     expect(drainRx(rxRing)).toEqual(frames.map(padded));
     expect(driver.counters).toMatchObject({ readsCompleted: 150, readsTruncated: 0 });
     expect(driver.counters.isrRecognized).toBeGreaterThan(0);
@@ -162,7 +163,7 @@ describe('KMDF e1000 driver (fake NIC)', () => {
     // Behind the driver's back the transmitter stops: descriptors handed over never complete.
     nic.write32(Reg.TCTL, nic.get(Reg.TCTL) & ~Tctl.EN);
     const writes = Array.from({ length: 5 }, (_, i) => wdf.submitWrite(undefined, testFrame(i, 90)));
-    await until(() => driver.counters.writesTaken === 5, 'the driver to take the writes');
+    await waitUntil('the driver to take the writes', () => driver.counters.writesTaken === 5);
     await wdf.stopDevice();
     const results = await Promise.all(writes);
     expect(results.map((r) => r.status)).toEqual(Array(5).fill(NtStatus.STATUS_CANCELLED));

@@ -11,7 +11,7 @@ import { WdfFramework, type WDFDEVICE } from '../../../src/wdf/index.ts';
 import { LINE, type BumpDma, type FakeE1000 } from '../e1000-miniport/fake-nic.ts';
 import { fakeE1000Machine } from '../e1000-miniport/fake-machine.ts';
 
-export { drainRx, until } from '../e1000-miniport/fake-machine.ts';
+export { drainRx } from '../e1000-miniport/fake-machine.ts';
 
 export interface KmdfStack {
   kernel: Kernel;

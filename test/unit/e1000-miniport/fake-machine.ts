@@ -6,6 +6,7 @@ import type { KernelOptions } from '../../../src/kernel/index.ts';
 import type { PacketRing } from '../../../src/ring/index.ts';
 import { kernelOnFakeLines, type KernelOnFakeLines } from '../../support/kernel-rig.ts';
 import { BumpDma, FakeE1000, TestMemory } from './fake-nic.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 export interface FakeE1000Machine extends KernelOnFakeLines {
   memory: TestMemory;
@@ -19,14 +20,6 @@ export function fakeE1000Machine(tmpPrefix: string, kernelOptions: Omit<KernelOp
   const memory = new TestMemory();
   const dma = new BumpDma();
   return { ...base, memory, dma, nic: new FakeE1000(memory, base.lines, base.kernel) };
-}
-
-export async function until(done: () => boolean, what: string, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 /** Every frame now in the ring, copied out, oldest first. */
@@ -45,8 +38,8 @@ export async function sendThroughRing(s: { txRing: PacketRing; edge: { kick(): v
   while (next < frames.length) {
     next += producer.enqueueBatch(frames.slice(next));
     s.edge.kick();
-    await until(() => s.nic.sent.length >= next, 'the NIC to send what was queued');
+    await waitUntil('the NIC to send what was queued', () => s.nic.sent.length >= next);
   }
-  await until(() => s.txRing.stats().dequeued === frames.length, 'every TX slot released');
+  await waitUntil('every TX slot released', () => s.txRing.stats().dequeued === frames.length);
   producer.close();
 }

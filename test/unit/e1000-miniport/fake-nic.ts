@@ -5,7 +5,6 @@
  * back-pressure while the ring is full, and a few clear-on-read statistics. Guest memory is a
  * Buffer; DMA regions come from a bump allocator that tracks what is live.
  */
-process.env.DIRQL_LOG ??= 'silent';
 
 import type { Kernel, RegisterBackend } from '../../../src/kernel/index.ts';
 import { BumpDma } from '../../support/bump-dma.ts';

@@ -1,7 +1,8 @@
 import { expect } from 'vitest';
 import type { Kernel } from '../../../src/kernel/index.ts';
 import type { PacketRing } from '../../../src/ring/index.ts';
-import { drainRx, until } from './fake-machine.ts';
+import { drainRx } from './fake-machine.ts';
+import { waitUntil } from '../../support/wait.ts';
 import type { FakeE1000 } from './fake-nic.ts';
 import { padded, testFrame } from './rig.ts';
 
@@ -29,11 +30,11 @@ export async function expectInterleavedExchangeIntact(s: ExchangeStack): Promise
     next += producer.enqueueBatch(tx.slice(next, next + 50));
     s.edge.kick();
     for (let k = 0; k < 25 && injected < rx.length; k++) s.nic.inject(rx[injected++]!);
-    await until(() => s.nic.sent.length >= next, 'the NIC to send what was queued');
+    await waitUntil('the NIC to send what was queued', () => s.nic.sent.length >= next);
   }
   producer.close();
   await s.kernel.quiesce();
-  await until(() => s.rxRing.stats().enqueued === rx.length, 'every received frame in the RX ring');
+  await waitUntil('every received frame in the RX ring', () => s.rxRing.stats().enqueued === rx.length);
   expect(drainRx(s.rxRing)).toEqual(rx.map(padded));
   expect(s.nic.sent.every((f, i) => f.equals(tx[i]!))).toBe(true);
   expect(s.kernel.stopped).toBeNull();

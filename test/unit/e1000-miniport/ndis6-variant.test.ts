@@ -12,7 +12,8 @@ import {
 import { PacketRing } from '../../../src/ring/index.ts';
 import { Ndis6ProtocolEdge } from '../../../src/upper-edge/index.ts';
 import { LINE, type BumpDma, type FakeE1000 } from './fake-nic.ts';
-import { drainRx, fakeE1000Machine, until } from './fake-machine.ts';
+import { drainRx, fakeE1000Machine } from './fake-machine.ts';
+import { waitUntil } from '../../support/wait.ts';
 import { padded, testFrame } from './rig.ts';
 
 interface Stack {
@@ -78,9 +79,9 @@ describe('NDIS 6 e1000 miniport with the NDIS 6 upper edge (fake NIC)', () => {
     while (next < frames.length) {
       next += producer.enqueueBatch(frames.slice(next));
       edge.kick();
-      await until(() => nic.sent.length >= next, 'the NIC to send what was queued');
+      await waitUntil('the NIC to send what was queued', () => nic.sent.length >= next);
     }
-    await until(() => txRing.stats().dequeued === frames.length, 'every TX slot released');
+    await waitUntil('every TX slot released', () => txRing.stats().dequeued === frames.length);
     expect(nic.sent.map((f, i) => f.equals(frames[i]!)).every(Boolean)).toBe(true);
     expect(nic.sent).toHaveLength(600);
     expect(edge.counters.tx).toMatchObject({ handedOut: 600, completed: 600, failed: 0, released: 600 });

@@ -14,7 +14,8 @@ import { LINE, type FakeLines } from '../e1000-miniport/fake-nic.ts';
 import { padded, testFrame } from '../e1000-miniport/rig.ts';
 import { sendThroughRing } from '../e1000-miniport/fake-machine.ts';
 import { expectInterleavedExchangeIntact } from '../e1000-miniport/interleaved-exchange.ts';
-import { bringUpNdis5, drainRx, until, type Ndis5Stack } from './stack.ts';
+import { bringUpNdis5, drainRx, type Ndis5Stack } from './stack.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 let stack: Ndis5Stack | undefined;
 afterEach(async () => {
@@ -198,7 +199,7 @@ describe('NDIS 5 e1000 miniport (fake NIC)', () => {
     const { kernel, miniport } = stack;
     const first = await kernel.runAtPassive('ReturnPath', async () => miniport.queueDpc());
     const second = await kernel.runAtPassive('ReturnPath', async () => miniport.queueDpc());
-    await until(() => miniport.counters.timerRuns === 1, 'the timer to run the deferred body');
+    await waitUntil('the timer to run the deferred body', () => miniport.counters.timerRuns === 1);
     await kernel.quiesce();
     expect([first, second]).toEqual([true, false]);
     expect(miniport.counters.timerRuns).toBe(1);

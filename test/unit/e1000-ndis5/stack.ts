@@ -11,7 +11,7 @@ import { Ndis5ProtocolEdge } from '../../../src/upper-edge/ndis5-protocol.ts';
 import { LINE, type BumpDma, type FakeE1000, type FakeLines } from '../e1000-miniport/fake-nic.ts';
 import { fakeE1000Machine } from '../e1000-miniport/fake-machine.ts';
 
-export { drainRx, until } from '../e1000-miniport/fake-machine.ts';
+export { drainRx } from '../e1000-miniport/fake-machine.ts';
 
 export interface Ndis5Stack {
   kernel: Kernel;

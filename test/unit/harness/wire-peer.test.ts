@@ -8,6 +8,7 @@ import { FaultPlan } from '../../../harness/faults.ts';
 import { LINKTYPE_ETHERNET, PCAP_MAGIC_MICROSECONDS, readPcap } from '../../../harness/pcap.ts';
 import { FrameVerifier, MIN_TEST_FRAME_LENGTH, TrafficGenerator } from '../../../harness/traffic.ts';
 import { WirePeer, type WirePeerOptions } from '../../../harness/wire-peer.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 const open: WirePeer[] = [];
 const dirs: string[] = [];
@@ -68,7 +69,7 @@ describe('WirePeer', () => {
     b.onFrame((f) => verifier.accept(f));
     const frames = new TrafficGenerator({ seed: 2024 }).take(10_000);
     expect(await a.sendBatch(frames, window(a, b))).toBe(10_000);
-    await waitFor(() => b.counters.framesReceived >= 10_000);
+    await waitUntil('10,000 frames at b', () => b.counters.framesReceived >= 10_000, 3000);
     expect(verifier.summary(10_000)).toEqual({ ok: 10_000, lost: 0, reordered: 0, duplicated: 0, corrupted: 0, foreign: 0 });
     expect(b.counters.bytesReceived).toBe(frames.reduce((s, f) => s + f.length, 0));
   });
@@ -84,7 +85,7 @@ describe('WirePeer', () => {
     const verifier = new FrameVerifier();
     b.onFrame((f) => verifier.accept(f));
     await a.sendBatch(new TrafficGenerator({ size: { min: 60, max: 1514 } }).take(100));
-    await waitFor(() => b.counters.framesReceived >= 100);
+    await waitUntil('100 frames at b', () => b.counters.framesReceived >= 100, 3000);
     expect(faults.counts).toMatchObject({ offered: 100, emitted: 100, dropped: 1, reordered: 1, duplicated: 1, corrupted: 1 });
     expect(verifier.summary(100)).toEqual({ ok: 98, lost: 1, reordered: 1, duplicated: 1, corrupted: 1, foreign: 0 });
   });
@@ -124,7 +125,7 @@ describe('WirePeer', () => {
     const [a, b] = await pair();
     const frames = new TrafficGenerator({ size: 64 }).take(3);
     for (const f of frames) a.send(f);
-    await waitFor(() => b.queued === 3);
+    await waitUntil('3 frames queued at b', () => b.queued === 3, 3000);
     expect((await b.nextFrame(100)).equals(frames[0]!)).toBe(true);
     const err = await b.collect(5, 50).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WireTimeoutError);
@@ -137,7 +138,7 @@ describe('WirePeer', () => {
     let heard = 0;
     b.onFrame(() => heard++);
     for (const f of new TrafficGenerator({ size: 64 }).take(10)) a.send(f);
-    await waitFor(() => b.counters.framesReceived === 10);
+    await waitUntil('10 frames at b', () => b.counters.framesReceived === 10, 3000);
     expect(heard).toBe(10);
     expect(b.queued).toBe(4);
     expect(b.counters.receiveQueueDropped).toBe(6);
@@ -148,7 +149,7 @@ describe('WirePeer', () => {
     let heard = 0;
     b.onFrame(() => heard++);
     for (const f of new TrafficGenerator({ size: 64 }).take(5)) a.send(f);
-    await waitFor(() => heard === 5);
+    await waitUntil('5 datagrams heard', () => heard === 5, 3000);
     expect(b.queued).toBe(0);
     expect(b.counters.receiveQueueDropped).toBe(0);
   });
@@ -172,7 +173,7 @@ describe('WirePeer', () => {
       worst = Math.max(worst, a.counters.framesSent - b.counters.framesReceived + 1);
     });
     await a.sendBatch(new TrafficGenerator().take(2000), { maxInFlight: 8, inFlight: () => a.counters.framesSent - b.counters.framesReceived });
-    await waitFor(() => b.counters.framesReceived === 2000);
+    await waitUntil('2000 frames at b', () => b.counters.framesReceived === 2000, 3000);
     expect(worst).toBeLessThanOrEqual(8);
   });
 
@@ -192,7 +193,7 @@ describe('WirePeer', () => {
     // 40 intervals of 1 ms; sendBatch sleeps only when 1 ms or more ahead and timers round to whole
     // milliseconds, so up to about 2 ms early is by design. Unpaced, 41 frames leave in well under 5 ms.
     expect(performance.now() - started).toBeGreaterThanOrEqual(35);
-    await waitFor(() => b.counters.framesReceived === 41);
+    await waitUntil('41 frames at b', () => b.counters.framesReceived === 41, 3000);
   });
 
   it('ignores datagrams from anyone but the connected remote', async () => {
@@ -263,12 +264,4 @@ function catchError(fn: () => unknown): unknown {
     return e;
   }
   return undefined;
-}
-
-async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }

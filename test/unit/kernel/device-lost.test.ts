@@ -1,5 +1,3 @@
-process.env.DIRQL_LOG ??= 'silent';
-
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

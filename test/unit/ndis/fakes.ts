@@ -1,5 +1,3 @@
-process.env.DIRQL_LOG ??= 'silent';
-
 import type { KernelOptions } from '../../../src/kernel/index.ts';
 import { FakeInterruptDevice, ICR, ICS, IMC, IMS } from '../../support/fake-interrupt-device.ts';
 import { FakeLines } from '../../support/fake-lines.ts';

@@ -2,17 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BugCheckCode, Irql } from '../../../src/kernel/index.ts';
 import { WdfTypeId, WdfViolation, type WDFTIMER } from '../../../src/wdf/index.ts';
 import { atPassive, loadNic, makeWdfRig, type WdfRig } from './rig.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 let r: WdfRig;
 afterEach(async () => r?.cleanup());
-
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((res) => setTimeout(res, 2));
-  }
-}
 
 describe('WDFTIMER', () => {
   it("a timer's EvtTimerFunc runs once at DISPATCH_LEVEL after its due time; WdfTimerStart says whether it was pending", async () => {
@@ -23,7 +16,7 @@ describe('WDFTIMER', () => {
       const t = r.wdf.wdfTimerCreate({ evtTimerFunc(timer) { seen.push(`fired at ${r.kernel.currentIrql()} parent ${r.wdf.wdfTimerGetParentObject(timer) === device}`); } }, { parentObject: device });
       return [r.wdf.wdfTimerStart(t, 5), r.wdf.wdfTimerStart(t, 5)];
     });
-    await until(() => seen.length > 0);
+    await waitUntil('the timer to fire', () => seen.length > 0);
     await new Promise((res) => setTimeout(res, 20));
     expect(started).toEqual([false, true]);
     expect(seen).toEqual([`fired at ${Irql.DISPATCH_LEVEL} parent true`]);
@@ -39,7 +32,7 @@ describe('WDFTIMER', () => {
       }, { parentObject: device });
       r.wdf.wdfTimerStart(t, 1);
     });
-    await until(() => held !== undefined);
+    await waitUntil('the timer function to run', () => held !== undefined);
     expect(held).toBe(true);
   });
 
@@ -66,7 +59,7 @@ describe('WDFTIMER', () => {
       r.wdf.wdfTimerStart(timer, 2);
       return timer;
     });
-    await until(() => fired >= 3);
+    await waitUntil('three periodic runs', () => fired >= 3);
     await atPassive(r, () => r.wdf.wdfTimerStop(t, true));
     const after = fired;
     await new Promise((res) => setTimeout(res, 20));
