@@ -12,13 +12,39 @@ import { isThenable } from './thenable.ts';
 /**
  * KeInsertQueueDpc (any IRQL), for `kernel.insertQueueDpc`: false if it is already queued (it stays
  * queued once, with its first arguments). It runs on its target processor, or on the caller's.
+ * Called below DISPATCH_LEVEL for the caller's own processor, the DPC software interrupt is taken at
+ * once, as on Windows: the returned promise settles after the DPC (and anything else pending) ran.
  */
-export function insertQueueDpc(k: Kernel, dpc: Dpc, arg1: unknown, arg2: unknown): boolean {
+export function insertQueueDpc(k: Kernel, dpc: Dpc, arg1: unknown, arg2: unknown): boolean | Promise<boolean> {
+  const act = liveActivation(k);
+  const queued = queue(k, dpc, act, arg1, arg2);
+  if (act !== undefined && act.irql < Irql.DISPATCH_LEVEL && dpc.queuedOn === act.processor) {
+    const running = k.irqlLowered(act);
+    if (running) return running.then(() => queued);
+  } else if (queued) {
+    k.requestService(dpc.queuedOn!);
+  }
+  return queued;
+}
+
+/** For `kernel.enqueueDpc`: queue it and ask its processor to take it when it can. */
+export function enqueueDpc(k: Kernel, dpc: Dpc, arg1: unknown, arg2: unknown): boolean {
+  if (!queue(k, dpc, liveActivation(k), arg1, arg2)) return false;
+  k.requestService(dpc.queuedOn!);
+  return true;
+}
+
+function liveActivation(k: Kernel): Activation | undefined {
+  const act = k.current();
+  return act !== undefined && !act.ended ? act : undefined;
+}
+
+/** Put `dpc` in the queue of its target processor (else the caller's, else 0); false if it is already queued. */
+function queue(k: Kernel, dpc: Dpc, act: Activation | undefined, arg1: unknown, arg2: unknown): boolean {
   const stopped = k.stopped;
   if (stopped) throw stopped;
   if (dpc.queuedOn) return false;
-  const act = k.current();
-  const target = dpc.targetProcessor ?? (act && !act.ended ? act.processor.index : 0);
+  const target = dpc.targetProcessor ?? (act ? act.processor.index : 0);
   const P = k.processors[target];
   if (!P) throw new KernelError(`DPC ${dpc.name} targets processor ${target}, which does not exist`, { dpc: dpc.name });
   dpc.arg1 = arg1;
@@ -27,7 +53,6 @@ export function insertQueueDpc(k: Kernel, dpc: Dpc, arg1: unknown, arg2: unknown
   if (dpc.importance === 'high') P.dpcQueue.unshift(dpc);
   else P.dpcQueue.push(dpc);
   k.trace.record('dpc-q', dpc.name, target);
-  k.requestService(P);
   return true;
 }
 

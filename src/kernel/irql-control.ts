@@ -20,8 +20,11 @@ export function raiseIrql(k: Kernel, newIrql: number): number {
   return old;
 }
 
-/** KeLowerIrql for `kernel.lowerIrql`: lowering to a higher level, or below the level the routine was entered at, is a bug check. */
-export function lowerIrql(k: Kernel, newIrql: number): void {
+/**
+ * KeLowerIrql for `kernel.lowerIrql`: lowering to a higher level, or below the level the routine was
+ * entered at, is a bug check. What became deliverable runs before it returns (Kernel.irqlLowered).
+ */
+export function lowerIrql(k: Kernel, newIrql: number): Promise<void> | undefined {
   const act = k.activationFor('KeLowerIrql');
   if (!isValidIrql(newIrql) || newIrql > act.irql || newIrql < act.baseIrql) {
     const inDpc = act.kind === 'dpc' && newIrql < act.baseIrql ? 1 : 0;
@@ -32,7 +35,8 @@ export function lowerIrql(k: Kernel, newIrql: number): void {
         : `KeLowerIrql(${newIrql}) in ${act.name}, which was entered at ${irqlName(act.baseIrql)}`,
     });
   }
-  setIrql(k, act, newIrql);
+  setIrql(k, act, newIrql, false);
+  return k.irqlLowered(act);
 }
 
 /**
@@ -52,8 +56,12 @@ export function requireIrqlOf(k: Kernel, act: Activation, api: string, min: numb
   }
 }
 
-/** Set an activation's IRQL and keep its processor's state (owner, DPC watchdog clock, pending work) right. */
-export function setIrql(k: Kernel, act: Activation, irql: number): void {
+/**
+ * Set an activation's IRQL and keep its processor's state (owner, DPC watchdog clock, pending work)
+ * right. `serviceLater` false: the caller takes the pending work itself (Kernel.irqlLowered) and a
+ * service pass scheduled for it would find nothing.
+ */
+export function setIrql(k: Kernel, act: Activation, irql: number, serviceLater = true): void {
   const old = act.irql;
   let P = act.processor;
   if (act.kind === 'thread') {
@@ -67,7 +75,7 @@ export function setIrql(k: Kernel, act: Activation, irql: number): void {
   }
   act.irql = irql;
   P.noteIrql();
-  if (irql < old) k.requestService(P);
+  if (irql < old && serviceLater) k.requestService(P);
 }
 
 /**

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { activationStore, type Activation } from './activation.ts';
 import type { BugCheckError, BugCheckInfo, BugCheckReport, DeviceLossMonitor } from './bugcheck.ts';
 import type { Dpc } from './dpc.ts';
-import { dequeueDpc, flushQueuedDpcs, insertQueueDpc } from './dpc-queue.ts';
+import { dequeueDpc, enqueueDpc, flushQueuedDpcs, insertQueueDpc } from './dpc-queue.ts';
 import { DriverStoppedError, KernelContextError, KernelError } from './errors.ts';
 import { InterruptController } from './interrupt-dispatch.ts';
 import type { ConnectInterruptOptions, InterruptObject } from './interrupt.ts';
@@ -145,9 +145,13 @@ export class Kernel extends EventEmitter {
     return raiseIrql(this, newIrql);
   }
 
-  /** KeLowerIrql: lowering to a higher level, or below the level the routine was entered at, is a bug check. */
-  lowerIrql(newIrql: number): void {
-    lowerIrql(this, newIrql);
+  /**
+   * KeLowerIrql: lowering to a higher level, or below the level the routine was entered at, is a
+   * bug check. A preemption point: an interrupt pending above the new IRQL is taken, and below
+   * DISPATCH_LEVEL queued DPCs run, before it returns. Await it (undefined when nothing was pending).
+   */
+  lowerIrql(newIrql: number): Promise<void> | undefined {
+    return lowerIrql(this, newIrql);
   }
 
   /** Every facade entry point calls this with the IRQL range Microsoft documents for it (0xA above it, 0x9 below). */
@@ -219,6 +223,16 @@ export class Kernel extends EventEmitter {
     this.preemption.scheduleService(P);
   }
 
+  /**
+   * The IRQL of `act` has just fallen (KeLowerIrql, a spin lock or interrupt lock released, the
+   * end of a synchronize call): as on Windows, what became deliverable is taken before the call
+   * returns to the driver — an asserted line above the new IRQL runs its ISR, then, below
+   * DISPATCH_LEVEL, the processor's queued DPCs run. Undefined when nothing is pending.
+   */
+  irqlLowered(act: Activation): Promise<void> | undefined {
+    return this.preempt(act, false);
+  }
+
   /** Used by locks: spin (or wait, below DISPATCH_LEVEL) until `ready`, taking interrupts meanwhile. */
   spinUntil(act: Activation, ready: () => boolean, state: string): Promise<void> {
     return this.preemption.spinUntil(act, ready, state);
@@ -272,9 +286,9 @@ export class Kernel extends EventEmitter {
     return acquireInterruptSpinLock(this, interrupt);
   }
 
-  /** KeReleaseInterruptSpinLock. */
-  releaseInterruptSpinLock(interrupt: InterruptObject, oldIrql: number): void {
-    releaseInterruptSpinLock(this, interrupt, oldIrql);
+  /** KeReleaseInterruptSpinLock: a preemption point (see lowerIrql); await it. */
+  releaseInterruptSpinLock(interrupt: InterruptObject, oldIrql: number): Promise<void> | undefined {
+    return releaseInterruptSpinLock(this, interrupt, oldIrql);
   }
 
   /** WdfInterruptAcquireLock: the interrupt spin lock, or the passive-level lock of a passive interrupt. */
@@ -282,9 +296,9 @@ export class Kernel extends EventEmitter {
     return acquireInterruptLock(this, interrupt);
   }
 
-  /** WdfInterruptReleaseLock. */
-  releaseInterruptLock(interrupt: InterruptObject, oldIrql: number): void {
-    releaseInterruptLock(this, interrupt, oldIrql);
+  /** WdfInterruptReleaseLock: a preemption point where it lowers the IRQL (see lowerIrql); await it. */
+  releaseInterruptLock(interrupt: InterruptObject, oldIrql: number): Promise<void> | undefined {
+    return releaseInterruptLock(this, interrupt, oldIrql);
   }
 
   /** Take an interrupt's lock at the caller's IRQL: undefined when it was free, else a promise that spins for it. */
@@ -320,9 +334,22 @@ export class Kernel extends EventEmitter {
 
   // ---------------------------------------------------------------- DPCs
 
-  /** KeInsertQueueDpc (any IRQL): false if it is already queued. It runs on its target processor, or the caller's. */
-  insertQueueDpc(dpc: Dpc, arg1?: unknown, arg2?: unknown): boolean {
+  /**
+   * KeInsertQueueDpc (any IRQL): false if it is already queued. It runs on its target processor, or
+   * the caller's. Called below DISPATCH_LEVEL for the caller's own processor it is a preemption
+   * point: the DPC has run when the (awaited) call returns. A plain boolean when nothing ran.
+   */
+  insertQueueDpc(dpc: Dpc, arg1?: unknown, arg2?: unknown): boolean | Promise<boolean> {
     return insertQueueDpc(this, dpc, arg1, arg2);
+  }
+
+  /**
+   * Used by the kernel and the frameworks: queue `dpc` (KeInsertQueueDpc's queuing) and let its
+   * processor take it when it can, without running it inside the call: a timer expiring, NDIS
+   * queuing MiniportInterruptDPC for an ISR's result at DIRQL. False if it is already queued.
+   */
+  enqueueDpc(dpc: Dpc, arg1?: unknown, arg2?: unknown): boolean {
+    return enqueueDpc(this, dpc, arg1, arg2);
   }
 
   /** KeRemoveQueueDpc: true if it was queued. */

@@ -91,8 +91,12 @@ export class SpinLock implements KernelLock {
     return takeLock(k, act, this);
   }
 
-  /** KeReleaseSpinLock: the caller must be at DISPATCH_LEVEL and own the lock; restores `oldIrql`. */
-  release(oldIrql: number): void {
+  /**
+   * KeReleaseSpinLock: the caller must be at DISPATCH_LEVEL and own the lock; restores `oldIrql`.
+   * Lowering the IRQL is a preemption point: an interrupt or DPC that became deliverable runs
+   * before it returns. Await it (undefined when the IRQL did not change or nothing was pending).
+   */
+  release(oldIrql: number): Promise<void> | undefined {
     const k = this.kernel;
     const act = k.activationFor('KeReleaseSpinLock');
     if (act.irql !== Irql.DISPATCH_LEVEL) {
@@ -107,7 +111,9 @@ export class SpinLock implements KernelLock {
       });
     }
     releaseLock(k, this);
-    setIrql(k, act, oldIrql);
+    if (oldIrql === act.irql) return undefined;
+    setIrql(k, act, oldIrql, false);
+    return k.irqlLowered(act);
   }
 
   /** KeReleaseSpinLockFromDpcLevel: stays at the current IRQL. */

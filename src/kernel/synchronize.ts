@@ -76,8 +76,8 @@ export async function acquireInterruptSpinLock(k: Kernel, interrupt: InterruptOb
   return old;
 }
 
-/** KeReleaseInterruptSpinLock. */
-export function releaseInterruptSpinLock(k: Kernel, interrupt: InterruptObject, oldIrql: number): void {
+/** KeReleaseInterruptSpinLock: a preemption point, like every IRQL lowering (Kernel.irqlLowered). */
+export function releaseInterruptSpinLock(k: Kernel, interrupt: InterruptObject, oldIrql: number): Promise<void> | undefined {
   const api = 'KeReleaseInterruptSpinLock';
   const act = k.activationFor(api);
   checkLockOwner(k, act, interrupt.lock, api);
@@ -87,7 +87,9 @@ export function releaseInterruptSpinLock(k: Kernel, interrupt: InterruptObject, 
     });
   }
   releaseLock(k, interrupt.lock);
-  setIrql(k, act, oldIrql);
+  if (oldIrql === act.irql) return undefined;
+  setIrql(k, act, oldIrql, false);
+  return k.irqlLowered(act);
 }
 
 /** WdfInterruptAcquireLock: the interrupt spin lock, or the passive-level lock of a passive interrupt. */
@@ -99,15 +101,13 @@ export function acquireInterruptLock(k: Kernel, interrupt: InterruptObject): Pro
   return locking ? locking.then(() => Irql.PASSIVE_LEVEL) : Promise.resolve(Irql.PASSIVE_LEVEL);
 }
 
-/** WdfInterruptReleaseLock. */
-export function releaseInterruptLock(k: Kernel, interrupt: InterruptObject, oldIrql: number): void {
-  if (!interrupt.passive) {
-    releaseInterruptSpinLock(k, interrupt, oldIrql);
-    return;
-  }
+/** WdfInterruptReleaseLock: a preemption point where it lowers the IRQL (not for a passive-level interrupt). */
+export function releaseInterruptLock(k: Kernel, interrupt: InterruptObject, oldIrql: number): Promise<void> | undefined {
+  if (!interrupt.passive) return releaseInterruptSpinLock(k, interrupt, oldIrql);
   const act = k.activationFor('WdfInterruptReleaseLock');
   checkLockOwner(k, act, interrupt.lock, 'WdfInterruptReleaseLock');
   releaseLock(k, interrupt.lock);
+  return undefined;
 }
 
 /**

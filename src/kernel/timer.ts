@@ -62,6 +62,6 @@ export class KernelTimer {
     this.expirations++;
     this.kernel.trace.record('timer', this.name);
     if (!this.handle) this.kernel.trackTimer(this, false);
-    if (this.dpc) this.kernel.insertQueueDpc(this.dpc);
+    if (this.dpc) this.kernel.enqueueDpc(this.dpc);
   }
 }

@@ -58,7 +58,7 @@ describe('bug checks', () => {
     const dpc = new Dpc(() => { dpcRuns++; });
     dpc.setTargetProcessor(1);
     const busy = kernel.runOnProcessor(1, Irql.DISPATCH_LEVEL, 'HoldsProcessor1', async () => {
-      kernel.insertQueueDpc(dpc);
+      await kernel.insertQueueDpc(dpc);
       await kernel.stallExecutionProcessor(10_000);
     });
     await expect(kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'Crash', () => kernel.bugCheck(BugCheckCode.WDF_VIOLATION, 1, 2, 3, 4)))
@@ -125,7 +125,7 @@ describe('DPC watchdog', () => {
     const dpc = new Dpc(async () => {
       for (;;) await regs.read32(0).then(() => kernel.stallExecutionProcessor(2000));
     }, undefined, 'PollingDpc');
-    kernel.insertQueueDpc(dpc);
+    await kernel.insertQueueDpc(dpc);
     const report = await kernel.bugCheckReport;
     expect(report.code).toBe(BugCheckCode.DPC_WATCHDOG_VIOLATION);
     expect(report.parameters[0]).toBe(0);
@@ -141,7 +141,7 @@ describe('DPC watchdog', () => {
       rig = makeRig({ limits: { dpcTimeLimitMs: 20 } });
       const { kernel, device } = rig;
       const regs = new DeviceRegisters(kernel, device);
-      kernel.insertQueueDpc(new Dpc(async () => {
+      await kernel.insertQueueDpc(new Dpc(async () => {
         for (;;) await regs.read32(0).then(() => kernel.stallExecutionProcessor(2000));
       }, undefined, 'BreakpointDpc'));
       await new Promise((r) => setTimeout(r, 150));
@@ -160,9 +160,9 @@ describe('DPC watchdog', () => {
     const dpc: Dpc = new Dpc(async () => {
       runs++;
       await kernel.stallExecutionProcessor(100);
-      kernel.insertQueueDpc(dpc);
+      await kernel.insertQueueDpc(dpc);
     }, undefined, 'RequeueingDpc');
-    kernel.insertQueueDpc(dpc);
+    await kernel.insertQueueDpc(dpc);
     const report = await kernel.bugCheckReport;
     expect(report.code).toBe(BugCheckCode.DPC_WATCHDOG_VIOLATION);
     expect(report.parameters).toEqual([1, 50, 0, 0]);
@@ -172,7 +172,7 @@ describe('DPC watchdog', () => {
   it('a DPC stuck in an await the kernel does not control is caught by the watchdog timer', async () => {
     rig = makeRig({ limits: { dpcTimeLimitMs: 20 } });
     const { kernel } = rig;
-    kernel.insertQueueDpc(new Dpc(() => new Promise<void>(() => undefined), undefined, 'HungDpc'));
+    await kernel.insertQueueDpc(new Dpc(() => new Promise<void>(() => undefined), undefined, 'HungDpc'));
     const report = await kernel.bugCheckReport;
     expect(report).toMatchObject({ code: BugCheckCode.DPC_WATCHDOG_VIOLATION, processor: 0 });
     expect(report.routines.map((r) => r.name)).toEqual(['DPC queue', 'HungDpc']);

@@ -11,10 +11,10 @@ describe('DPCs', () => {
     const { kernel } = rig;
     const runs: unknown[][] = [];
     const dpc = new Dpc((_d, ctx, a1, a2) => { runs.push([ctx, a1, a2]); }, 'ctx', 'CountingDpc');
-    const inserted = await kernel.runAtPassive('r', () => {
+    const inserted = await kernel.runAtPassive('r', async () => {
       const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       const r = [kernel.insertQueueDpc(dpc, 1, 2), kernel.insertQueueDpc(dpc, 3, 4), dpc.queued];
-      kernel.lowerIrql(old);
+      await kernel.lowerIrql(old);
       return r;
     });
     await kernel.quiesce();
@@ -33,7 +33,7 @@ describe('DPCs', () => {
     expect(irql).toBe(Irql.DISPATCH_LEVEL);
   });
 
-  it('a DPC queued while the routine is at DISPATCH_LEVEL waits until the IRQL falls below DISPATCH_LEVEL, then runs at the next preemption point', async () => {
+  it('a DPC queued while the routine is at DISPATCH_LEVEL waits until KeLowerIrql takes the IRQL below DISPATCH_LEVEL, and runs there', async () => {
     rig = makeRig();
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
@@ -41,10 +41,10 @@ describe('DPCs', () => {
     const dpc = new Dpc(() => { order.push('dpc'); });
     await kernel.runAtPassive('r', async () => {
       const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      kernel.insertQueueDpc(dpc);
+      await kernel.insertQueueDpc(dpc);
       await regs.read32(0x8);
       order.push('read at DISPATCH');
-      kernel.lowerIrql(old);
+      await kernel.lowerIrql(old);
       await regs.read32(0x8);
       order.push('read at PASSIVE');
     });
@@ -61,7 +61,7 @@ describe('DPCs', () => {
       line: 11, irql: 6, dpcs: [dpc],
       isr: async () => {
         if (!(await regs.read32(ICR))) return false;
-        kernel.insertQueueDpc(dpc);
+        await kernel.insertQueueDpc(dpc);
         order.push('isr returns');
         return true;
       },
@@ -85,7 +85,7 @@ describe('DPCs', () => {
       line: 11, processors: [0],
       isr: async () => {
         if (!(await regs.read32(ICR))) return false;
-        kernel.insertQueueDpc(dpc);
+        await kernel.insertQueueDpc(dpc);
         return true;
       },
     });
@@ -101,13 +101,13 @@ describe('DPCs', () => {
     const d1 = new Dpc(() => undefined, undefined, 'D1');
     d0.setTargetProcessor(0);
     d1.setTargetProcessor(1);
-    await kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'r', () => {
+    await kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'r', async () => {
       const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      kernel.insertQueueDpc(d0);
-      kernel.insertQueueDpc(d1);
+      await kernel.insertQueueDpc(d0);
+      await kernel.insertQueueDpc(d1);
       const queues = kernel.processors.map((p) => p.dpcQueue.map((d) => d.name));
       kernel.removeQueueDpc(d1);
-      kernel.lowerIrql(old);
+      await kernel.lowerIrql(old);
       expect(queues).toEqual([['D0'], ['D1']]);
     });
   });
@@ -117,11 +117,11 @@ describe('DPCs', () => {
     const { kernel } = rig;
     let runs = 0;
     const dpc = new Dpc(() => { runs++; });
-    const removed = await kernel.runAtPassive('r', () => {
+    const removed = await kernel.runAtPassive('r', async () => {
       const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      kernel.insertQueueDpc(dpc);
+      await kernel.insertQueueDpc(dpc);
       const r = [kernel.removeQueueDpc(dpc), kernel.removeQueueDpc(dpc)];
-      kernel.lowerIrql(old);
+      await kernel.lowerIrql(old);
       return r;
     });
     await kernel.quiesce();
@@ -136,11 +136,11 @@ describe('DPCs', () => {
     const a = new Dpc(() => { order.push('a'); });
     const b = new Dpc(() => { order.push('b'); });
     b.setImportance('high');
-    await kernel.runAtPassive('r', () => {
+    await kernel.runAtPassive('r', async () => {
       const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      kernel.insertQueueDpc(a);
-      kernel.insertQueueDpc(b);
-      kernel.lowerIrql(old);
+      await kernel.insertQueueDpc(a);
+      await kernel.insertQueueDpc(b);
+      await kernel.lowerIrql(old);
     });
     await kernel.quiesce();
     expect(order).toEqual(['b', 'a']);
@@ -153,7 +153,7 @@ describe('DPCs', () => {
     const dpc = new Dpc(async () => { await kernel.stallExecutionProcessor(3000); done = true; });
     dpc.setTargetProcessor(1);
     await kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'MiniportHalt', async () => {
-      kernel.insertQueueDpc(dpc);
+      await kernel.insertQueueDpc(dpc);
       await kernel.flushQueuedDpcs();
       expect(done).toBe(true);
     });
@@ -173,7 +173,7 @@ describe('DPCs', () => {
     rig = makeRig();
     const { kernel } = rig;
     const dpc = new Dpc(() => { throw new TypeError('undefined is not a function'); }, undefined, 'BrokenDpc');
-    kernel.insertQueueDpc(dpc);
+    await kernel.insertQueueDpc(dpc);
     const report = await kernel.bugCheckReport;
     expect(report.code).toBe(BugCheckCode.KMODE_EXCEPTION_NOT_HANDLED);
     expect(report.message).toContain('BrokenDpc threw TypeError');

@@ -12,7 +12,7 @@ describe('kernel events', () => {
     const done = new KernelEvent(kernel, 'notification', false, 'ResetDone');
     const dpc = new Dpc(() => { done.set(); });
     const result = await kernel.runAtPassive('MiniportReset', async () => {
-      kernel.insertQueueDpc(dpc);
+      await kernel.insertQueueDpc(dpc);
       return done.wait(1000);
     });
     expect(result).toBe(true);

@@ -132,7 +132,7 @@ describe('interrupt objects', () => {
       device.raise(0x80);
       await regs.read32(0);
       order.push('read at 6');
-      kernel.lowerIrql(old);
+      await kernel.lowerIrql(old);
       await regs.read32(0);
       order.push('read at 0');
     });
@@ -168,7 +168,7 @@ describe('interrupt objects', () => {
     let signalQueued!: () => void;
     const queued = new Promise<void>((r) => { signalQueued = r; });
     const busy = kernel.runOnProcessor(1, Irql.DISPATCH_LEVEL, 'BusyAtDispatch', async () => {
-      kernel.insertQueueDpc(dpc);
+      await kernel.insertQueueDpc(dpc);
       signalQueued();
       await kernel.stallExecutionProcessor(20_000);
     });

@@ -29,7 +29,7 @@ describe('processors and IRQL', () => {
       const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       await regs.read32(0x8);
       const during = kernel.currentIrql();
-      kernel.lowerIrql(old);
+      await kernel.lowerIrql(old);
       await regs.write32(0x8, 1);
       return [during, kernel.currentIrql()];
     });
@@ -39,12 +39,12 @@ describe('processors and IRQL', () => {
   it('KeRaiseIrql returns the old IRQL and KeLowerIrql restores it', async () => {
     rig = makeRig();
     const { kernel } = rig;
-    const out = await kernel.runAtPassive('r', () => {
+    const out = await kernel.runAtPassive('r', async () => {
       const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       const mid = kernel.currentIrql();
       const old2 = kernel.raiseIrql(Irql.HIGH_LEVEL);
-      kernel.lowerIrql(old2);
-      kernel.lowerIrql(old);
+      await kernel.lowerIrql(old2);
+      await kernel.lowerIrql(old);
       return [old, mid, old2, kernel.currentIrql()];
     });
     expect(out).toEqual([0, 2, 2, 0]);
@@ -54,10 +54,10 @@ describe('processors and IRQL', () => {
     rig = makeRig();
     const { kernel } = rig;
     const before = Date.now();
-    const chain = await kernel.runAtPassive('MiniportInitializeEx', () => {
+    const chain = await kernel.runAtPassive('MiniportInitializeEx', async () => {
       kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       const c = kernel.processors[0]!.running();
-      kernel.lowerIrql(Irql.PASSIVE_LEVEL);
+      await kernel.lowerIrql(Irql.PASSIVE_LEVEL);
       return c;
     });
     expect(chain).toHaveLength(1);

@@ -21,7 +21,7 @@ async function interleaving(seed: number): Promise<string[]> {
     isr: async () => {
       if (!(await regs.read32(ICR))) return false;
       events.push(`isr@${kernel.currentProcessor()}`);
-      kernel.insertQueueDpc(dpc);
+      await kernel.insertQueueDpc(dpc);
       return true;
     },
   });
@@ -35,7 +35,7 @@ async function interleaving(seed: number): Promise<string[]> {
         const old = await lock.acquire();
         events.push(`${tag} locked`);
         await regs.read32(base);
-        lock.release(old);
+        await lock.release(old);
       }
     }
   };

@@ -13,7 +13,7 @@ describe('spin locks', () => {
     const seen = await kernel.runAtPassive('r', async () => {
       const old = await lock.acquire();
       const inside = kernel.currentIrql();
-      lock.release(old);
+      await lock.release(old);
       return [old, inside, kernel.currentIrql()];
     });
     expect(seen).toEqual([Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL, Irql.PASSIVE_LEVEL]);
@@ -29,7 +29,7 @@ describe('spin locks', () => {
       lock.releaseFromDpcLevel();
       expect(kernel.currentIrql()).toBe(Irql.DISPATCH_LEVEL);
     });
-    kernel.insertQueueDpc(dpc);
+    await kernel.insertQueueDpc(dpc);
     await kernel.quiesce();
     expect(kernel.stopped).toBeNull();
     expect(lock.owner).toBeNull();
@@ -80,9 +80,9 @@ describe('spin locks', () => {
     rig = makeRig();
     const { kernel } = rig;
     const lock = new SpinLock(kernel);
-    await expect(kernel.runAtPassive('r', () => {
+    await expect(kernel.runAtPassive('r', async () => {
       kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      lock.release(Irql.PASSIVE_LEVEL);
+      await lock.release(Irql.PASSIVE_LEVEL);
     })).rejects.toMatchObject({ code: BugCheckCode.SPIN_LOCK_NOT_OWNED, parameters: [lock.id, 0, 0, 0] });
   });
 
@@ -96,13 +96,13 @@ describe('spin locks', () => {
         const old = await lock.acquire();
         resolve();
         await kernel.stallExecutionProcessor(20_000);
-        lock.release(old);
+        await lock.release(old);
       }).catch((e: unknown) => e);
     });
     await released;
-    const thief = kernel.runOnProcessor(1, Irql.PASSIVE_LEVEL, 'Thief', () => {
+    const thief = kernel.runOnProcessor(1, Irql.PASSIVE_LEVEL, 'Thief', async () => {
       kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      lock.release(Irql.PASSIVE_LEVEL);
+      await lock.release(Irql.PASSIVE_LEVEL);
     });
     await expect(thief).rejects.toMatchObject({ code: BugCheckCode.SPIN_LOCK_NOT_OWNED });
     await holder;
@@ -116,7 +116,7 @@ describe('spin locks', () => {
     await expect(kernel.runAtPassive('r', async () => {
       const old = await lock.acquire();
       kernel.raiseIrql(7);
-      lock.release(old);
+      await lock.release(old);
     })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.RELEASE_SPIN_LOCK_NOT_AT_DISPATCH, 7, lock.id, 0] });
   });
 
@@ -129,10 +129,10 @@ describe('spin locks', () => {
     const dpc = new Dpc(() => { order.push('dpc'); });
     await kernel.runAtPassive('r', async () => {
       const old = await lock.acquire();
-      kernel.insertQueueDpc(dpc);
+      await kernel.insertQueueDpc(dpc);
       await regs.read32(0);
       order.push('locked read');
-      lock.release(old);
+      await lock.release(old);
       await regs.read32(0);
       order.push('unlocked read');
     });
@@ -152,7 +152,7 @@ describe('spin locks', () => {
       for (let i = 0; i < 3; i++) await regs.read32(0x10);
       otherState[who] = kernel.processors[other]!.running().map((r) => r.state ?? '').join(',');
       order.push(`${who} out`);
-      lock.release(old);
+      await lock.release(old);
     };
     await Promise.all([
       kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'SendA', critical('A', 1)),

@@ -40,7 +40,7 @@ describe('interrupt spin lock and synchronize-with-interrupt', () => {
     const { Dpc } = await import('../../../src/kernel/index.ts');
     const interrupt = kernel.connectInterrupt({ line: LINE, irql: 5, isr: () => false });
     const seen: number[] = [];
-    kernel.insertQueueDpc(new Dpc(async () => {
+    await kernel.insertQueueDpc(new Dpc(async () => {
       await kernel.synchronizeExecution(interrupt, () => { seen.push(kernel.currentIrql()); return true; });
       seen.push(kernel.currentIrql());
     }));
@@ -88,7 +88,7 @@ describe('interrupt spin lock and synchronize-with-interrupt', () => {
     expect(order).toEqual(['sync in', 'sync out', 'isr on 1']);
   });
 
-  it('acquireInterruptSpinLock raises to the synchronize IRQL and keeps the ISR out until released', async () => {
+  it('acquireInterruptSpinLock raises to the synchronize IRQL and keeps the ISR out until released; the ISR runs before KeReleaseInterruptSpinLock returns', async () => {
     rig = makeRig();
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
@@ -99,11 +99,11 @@ describe('interrupt spin lock and synchronize-with-interrupt', () => {
       order.push(`locked at ${kernel.currentIrql()}`);
       device.raise(0x80);
       await regs.read32(0);
-      kernel.releaseInterruptSpinLock(interrupt, old);
+      await kernel.releaseInterruptSpinLock(interrupt, old);
       order.push(`released at ${kernel.currentIrql()}`);
       await regs.read32(0);
     });
-    expect(order).toEqual(['locked at 6', 'released at 0', 'isr']);
+    expect(order).toEqual(['locked at 6', 'isr', 'released at 0']);
   });
 
   it('WdfInterruptAcquireLock/ReleaseLock forms use the interrupt spin lock', async () => {
@@ -113,7 +113,7 @@ describe('interrupt spin lock and synchronize-with-interrupt', () => {
     const seen = await kernel.runAtPassive('r', async () => {
       const old = await kernel.acquireInterruptLock(interrupt);
       const inside = [kernel.currentIrql(), interrupt.lock.owner !== null];
-      kernel.releaseInterruptLock(interrupt, old);
+      await kernel.releaseInterruptLock(interrupt, old);
       return [...inside, kernel.currentIrql(), interrupt.lock.owner];
     });
     expect(seen).toEqual([7, true, 0, null]);
@@ -190,7 +190,7 @@ describe('passive-level interrupts', () => {
     const seen = await kernel.runAtPassive('r', async () => {
       const old = await kernel.acquireInterruptLock(interrupt);
       const inside = [kernel.currentIrql(), interrupt.lock.owner !== null];
-      kernel.releaseInterruptLock(interrupt, old);
+      await kernel.releaseInterruptLock(interrupt, old);
       return [...inside, interrupt.lock.owner];
     });
     expect(seen).toEqual([0, true, null]);

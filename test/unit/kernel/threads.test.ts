@@ -55,7 +55,7 @@ describe('thread calls and waits', () => {
   it('lowering below the IRQL a DPC was entered at is a bug check (0xC4, 0x31, P4 = 1)', async () => {
     rig = makeRig();
     const { kernel } = rig;
-    kernel.insertQueueDpc(new Dpc(() => kernel.lowerIrql(Irql.PASSIVE_LEVEL)));
+    await kernel.insertQueueDpc(new Dpc(() => kernel.lowerIrql(Irql.PASSIVE_LEVEL)));
     const report = await kernel.bugCheckReport;
     expect(report.parameters).toEqual([VerifierViolation.LOWER_IRQL_INVALID, Irql.DISPATCH_LEVEL, Irql.PASSIVE_LEVEL, 1]);
   });
@@ -98,7 +98,7 @@ describe('thread calls and waits', () => {
       await sleep(10);
       const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       const after = kernel.currentProcessor();
-      kernel.lowerIrql(old);
+      await kernel.lowerIrql(old);
       return [before, after];
     });
     await sleep(1);
