@@ -68,8 +68,12 @@ export class WdfInterruptApi extends WdfSyncApi {
     return obj.wdfHandle;
   }
 
-  /** WdfInterruptQueueDpcForIsr (<= DIRQL): false if the DPC is already queued. */
-  wdfInterruptQueueDpcForIsr(interrupt: WDFINTERRUPT): boolean {
+  /**
+   * WdfInterruptQueueDpcForIsr (<= DIRQL): false if the DPC is already queued. Called below
+   * DISPATCH_LEVEL (its DPC goes to the caller's processor) EvtInterruptDpc has run when the awaited
+   * call returns, as KeInsertQueueDpc's; from the ISR it is a plain boolean.
+   */
+  wdfInterruptQueueDpcForIsr(interrupt: WDFINTERRUPT): boolean | Promise<boolean> {
     const api = 'WdfInterruptQueueDpcForIsr';
     const obj = this.interruptObject(interrupt, api);
     this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Math.max(Irql.DISPATCH_LEVEL, obj.synchronizeIrql));
@@ -86,7 +90,7 @@ export class WdfInterruptApi extends WdfSyncApi {
     const obj = this.interruptObject(interrupt, api);
     this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Math.max(Irql.DISPATCH_LEVEL, obj.synchronizeIrql));
     if (!obj.workItem) this.missingCallback(api, obj, 'EvtInterruptWorkItem');
-    if (this.kernel.currentIrql() > Irql.DISPATCH_LEVEL) return this.kernel.insertQueueDpc(obj.dpc!);
+    if (this.kernel.currentIrql() > Irql.DISPATCH_LEVEL) return this.kernel.enqueueDpc(obj.dpc!);
     return obj.workItem.enqueue();
   }
 
@@ -118,13 +122,17 @@ export class WdfInterruptApi extends WdfSyncApi {
     obj.lockOldIrql = old;
   }
 
-  /** WdfInterruptReleaseLock (at the synchronize IRQL, holding the lock): release it and restore the IRQL. */
-  wdfInterruptReleaseLock(interrupt: WDFINTERRUPT): void {
+  /**
+   * WdfInterruptReleaseLock (at the synchronize IRQL, holding the lock): release it and restore the
+   * IRQL. Lowering the IRQL is a preemption point (an interrupt that fired meanwhile runs its ISR,
+   * then DPCs below DISPATCH_LEVEL, before it returns): await it (undefined when nothing ran).
+   */
+  wdfInterruptReleaseLock(interrupt: WDFINTERRUPT): Promise<void> | undefined {
     const api = 'WdfInterruptReleaseLock';
     const obj = this.interruptObject(interrupt, api);
     this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, obj.passive ? Irql.PASSIVE_LEVEL : Irql.HIGH_LEVEL);
     const k = obj.requireConnected(api);
-    this.kernel.releaseInterruptLock(k, obj.lockOldIrql);
+    return this.kernel.releaseInterruptLock(k, obj.lockOldIrql);
   }
 
   /** WdfInterruptEnable (PASSIVE_LEVEL): calls EvtInterruptEnable at DIRQL under the interrupt lock. */

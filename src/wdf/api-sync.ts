@@ -32,12 +32,15 @@ export class WdfSyncApi extends WdfCore {
     obj.oldIrql = old;
   }
 
-  /** WdfSpinLockRelease (DISPATCH_LEVEL, holding it): restores the IRQL of the acquire. */
-  wdfSpinLockRelease(spinLock: WDFSPINLOCK): void {
+  /**
+   * WdfSpinLockRelease (DISPATCH_LEVEL, holding it): restores the IRQL of the acquire. Lowering the
+   * IRQL is a preemption point, as KeReleaseSpinLock's: await it (undefined when nothing ran).
+   */
+  wdfSpinLockRelease(spinLock: WDFSPINLOCK): Promise<void> | undefined {
     const api = 'WdfSpinLockRelease';
     const obj = this.handles.get<WdfSpinLockObject>(spinLock, 'WDFSPINLOCK', api);
     this.kernel.requireIrql(api, Irql.DISPATCH_LEVEL, Irql.DISPATCH_LEVEL);
-    obj.lock.release(obj.oldIrql);
+    return obj.lock.release(obj.oldIrql);
   }
 
   /** WdfWaitLockCreate (<= DISPATCH_LEVEL). */

@@ -177,7 +177,7 @@ export class WdfInterruptObject extends WdfObject {
     try {
       await dpcCallback(this.handle as WDFINTERRUPT, this.deviceHandle);
     } finally {
-      if (!this.kernel.stopped) lock.release(old);
+      if (!this.kernel.stopped) await lock.release(old);
     }
   }
 

@@ -243,7 +243,7 @@ export class WdfQueueObject extends WdfObject implements DeviceQueue {
     try {
       await k.callRoutine(name, call);
     } finally {
-      if (!k.stopped) lock.release(old);
+      if (!k.stopped) await lock.release(old);
     }
   }
 

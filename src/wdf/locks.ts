@@ -11,7 +11,8 @@ export interface CallbackLock {
   readonly passive: boolean;
   /** Returns what release() needs (the old IRQL). */
   acquire(): Promise<number>;
-  release(old: number): void;
+  /** Lowering the IRQL (a spin lock's release) is a preemption point: await it. */
+  release(old: number): Promise<void> | undefined;
 }
 
 /** A spin lock as a callback lock (WdfExecutionLevelDispatch). */
@@ -31,8 +32,8 @@ export class SpinCallbackLock implements CallbackLock {
     return this.lock.acquire();
   }
 
-  release(old: number): void {
-    this.lock.release(old);
+  release(old: number): Promise<void> | undefined {
+    return this.lock.release(old);
   }
 }
 
@@ -74,7 +75,8 @@ export class WaitLock implements CallbackLock {
     return true;
   }
 
-  release(_old?: number, api = 'WdfWaitLockRelease'): void {
+  /** No IRQL change, so no preemption point: always undefined. */
+  release(_old?: number, api = 'WdfWaitLockRelease'): undefined {
     const k = this.kernel;
     const act = k.activationFor(api);
     if (this.owner !== act) {
@@ -86,6 +88,7 @@ export class WaitLock implements CallbackLock {
     }
     this.owner = null;
     this.waiters.shift()?.();
+    return undefined;
   }
 
   private checkRecursion(act: Activation, api: string): void {

@@ -62,7 +62,7 @@ export class WdfTimerObject extends WdfObject {
     try {
       await this.config.evtTimerFunc(handle);
     } finally {
-      if (!this.kernel.stopped) lock.release(old);
+      if (!this.kernel.stopped) await lock.release(old);
     }
   }
 

@@ -48,7 +48,7 @@ export class PassiveWorkItem {
       try {
         await this.routine();
       } finally {
-        if (!this.kernel.stopped) lock.release(old);
+        if (!this.kernel.stopped) await lock.release(old);
       }
     } finally {
       this.running--;

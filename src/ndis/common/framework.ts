@@ -34,9 +34,13 @@ export abstract class NdisFramework extends EventEmitter {
     return this.spinLocks.acquire(lock);
   }
 
-  /** NdisReleaseSpinLock (DISPATCH_LEVEL): restores the IRQL kept by NdisAcquireSpinLock. */
-  releaseSpinLock(lock: NdisSpinLock): void {
-    this.spinLocks.release(lock);
+  /**
+   * NdisReleaseSpinLock (DISPATCH_LEVEL): restores the IRQL kept by NdisAcquireSpinLock. When that
+   * lowers the IRQL it is a preemption point: an interrupt that fired meanwhile runs its ISR, then
+   * below DISPATCH_LEVEL queued DPCs run, before it returns. Await it (undefined when nothing ran).
+   */
+  releaseSpinLock(lock: NdisSpinLock): Promise<void> | undefined {
+    return this.spinLocks.release(lock);
   }
 
   /** NdisDprAcquireSpinLock (DISPATCH_LEVEL). */
@@ -44,7 +48,7 @@ export abstract class NdisFramework extends EventEmitter {
     return this.spinLocks.dprAcquire(lock);
   }
 
-  /** NdisDprReleaseSpinLock (DISPATCH_LEVEL). */
+  /** NdisDprReleaseSpinLock (DISPATCH_LEVEL): no IRQL change, so no preemption point. */
   dprReleaseSpinLock(lock: NdisSpinLock): void {
     this.spinLocks.dprRelease(lock);
   }
@@ -177,7 +181,7 @@ export abstract class NdisFramework extends EventEmitter {
       try {
         return await k.callRoutine(name, () => fn(true));
       } finally {
-        if (old !== null && !k.stopped) k.lowerIrql(old);
+        if (old !== null && !k.stopped) await k.lowerIrql(old);
       }
     }
     const idle = k.processors.filter((P) => P.idle);

@@ -58,11 +58,14 @@ export class NdisSpinLocks {
     }
   }
 
-  /** NdisReleaseSpinLock (DISPATCH_LEVEL): releases and restores the IRQL saved by NdisAcquireSpinLock. */
-  release(lock: NdisSpinLock): void {
+  /**
+   * NdisReleaseSpinLock (DISPATCH_LEVEL): releases and restores the IRQL saved by
+   * NdisAcquireSpinLock; lowering it is a preemption point (KeReleaseSpinLock's).
+   */
+  release(lock: NdisSpinLock): Promise<void> | undefined {
     requireNdisIrql(this.kernel, 'NdisReleaseSpinLock');
     this.checkLive(lock, 'NdisReleaseSpinLock');
-    lock.spinLock.release(lock.oldIrql);
+    return lock.spinLock.release(lock.oldIrql);
   }
 
   /** NdisDprAcquireSpinLock (DISPATCH_LEVEL): no IRQL change. */
@@ -76,7 +79,7 @@ export class NdisSpinLocks {
     }
   }
 
-  /** NdisDprReleaseSpinLock (DISPATCH_LEVEL). */
+  /** NdisDprReleaseSpinLock (DISPATCH_LEVEL): the IRQL does not change, so it is no preemption point. */
   dprRelease(lock: NdisSpinLock): void {
     requireNdisIrql(this.kernel, 'NdisDprReleaseSpinLock');
     this.checkLive(lock, 'NdisDprReleaseSpinLock');

@@ -182,7 +182,7 @@ describe('interrupt lock, DPC and work item', () => {
         async evtInterruptIsr(interrupt) {
           const c = r.wdf.getContext<{ regs: { read32(o: number): Promise<number> } }>(r.wdf.wdfInterruptGetDevice(interrupt));
           if ((await c.regs.read32(ICR)) === 0) return false;
-          queued.push(r.wdf.wdfInterruptQueueDpcForIsr(interrupt), r.wdf.wdfInterruptQueueDpcForIsr(interrupt));
+          queued.push(await r.wdf.wdfInterruptQueueDpcForIsr(interrupt), await r.wdf.wdfInterruptQueueDpcForIsr(interrupt));
           return true;
         },
         evtInterruptDpc() { dpcs++; },

@@ -91,7 +91,7 @@ export async function loadNic(r: WdfRig, opts: NicOptions = {}): Promise<{ devic
             const icr = await c.regs!.read32(ICR);
             if (icr === 0) return false;
             c.causes |= icr;
-            w.wdfInterruptQueueDpcForIsr(interrupt);
+            await w.wdfInterruptQueueDpcForIsr(interrupt);
             return true;
           },
           evtInterruptDpc() { rec('EvtInterruptDpc'); },
