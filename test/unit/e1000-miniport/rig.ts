@@ -3,7 +3,7 @@
  * directly on kernel calls (connectInterrupt, synchronizeExecution, insertQueueDpc, spin locks),
  * playing the part a facade variant plays in production.
  */
-import { E1000Adapter, type E1000AdapterOptions, type MiniportEdge, type ReceiveBatch, type SendOutcome } from '../../../src/drivers/e1000/miniport/index.ts';
+import { E1000Adapter, type AdapterLock, type E1000AdapterOptions, type MiniportEdge, type ReceiveBatch, type SendOutcome } from '../../../src/drivers/e1000/miniport/index.ts';
 import type { LinkState } from '../../../src/drivers/e1000/nic.ts';
 import { registerName } from '../../../src/drivers/e1000/registers.ts';
 import { DeviceRegisters, Dpc, Irql, Kernel, type InterruptObject } from '../../../src/kernel/index.ts';
@@ -36,12 +36,12 @@ export class TestEdge implements MiniportEdge {
     return this.kernel.synchronizeExecution(this.interrupt, () => fn());
   }
 
-  queueDpc(): boolean {
+  queueDpc(): boolean | Promise<boolean> {
     this.dpcQueued++;
     return this.kernel.insertQueueDpc(this.dpc!);
   }
 
-  createLock(name: string): { acquire(): Promise<void>; release(): void } {
+  createLock(name: string): AdapterLock {
     const lock = this.kernel.createSpinLock(name);
     let old: number = Irql.PASSIVE_LEVEL;
     return {
@@ -118,7 +118,7 @@ export function makeRig(opts: RigOptions = {}): Rig {
           dpcs: [dpc],
           isr: async () => {
             const r = await adapter.isr();
-            if (r.queueDpc) kernel.insertQueueDpc(dpc);
+            if (r.queueDpc) await kernel.insertQueueDpc(dpc);
             return r.recognized;
           },
         });

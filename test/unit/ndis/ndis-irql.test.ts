@@ -87,7 +87,7 @@ describe('every NDIS entry point checks its documented IRQL and bug checks namin
     const r = await k.runAtPassive('Caller', async () => {
       const old = k.raiseIrql(5);
       const v = await rig6!.ndis.synchronizeWithInterruptEx(ctx.interrupt!, 0, () => true);
-      k.lowerIrql(old);
+      await k.lowerIrql(old);
       return v;
     });
     expect(r).toBe(true);

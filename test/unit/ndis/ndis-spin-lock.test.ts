@@ -19,14 +19,14 @@ describe('NDIS spin locks (NDIS_SPIN_LOCK keeps the old IRQL inside)', () => {
       const out: number[] = [];
       await ndis.acquireSpinLock(lock);
       out.push(k.currentIrql(), lock.oldIrql);
-      ndis.releaseSpinLock(lock);
+      await ndis.releaseSpinLock(lock);
       out.push(k.currentIrql());
       const old = k.raiseIrql(Irql.DISPATCH_LEVEL);
       await ndis.acquireSpinLock(lock);
       out.push(lock.oldIrql);
-      ndis.releaseSpinLock(lock);
+      await ndis.releaseSpinLock(lock);
       out.push(k.currentIrql());
-      k.lowerIrql(old);
+      await k.lowerIrql(old);
       return out;
     });
     expect(seen).toEqual([Irql.DISPATCH_LEVEL, Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL, Irql.DISPATCH_LEVEL]);
@@ -61,13 +61,13 @@ describe('NDIS spin locks (NDIS_SPIN_LOCK keeps the old IRQL inside)', () => {
       signal();
       await k.stallExecutionProcessor(3000);
       order.push('first releases');
-      ndis.releaseSpinLock(lock);
+      await ndis.releaseSpinLock(lock);
     });
     const second = k.runOnProcessor(1, Irql.PASSIVE_LEVEL, 'Second', async () => {
       await k.wait(held, 'first to hold the lock');
       await ndis.acquireSpinLock(lock);
       order.push('second acquired');
-      ndis.releaseSpinLock(lock);
+      await ndis.releaseSpinLock(lock);
     });
     await Promise.all([first, second]);
     expect(order).toEqual(['first acquired', 'first releases', 'second acquired']);

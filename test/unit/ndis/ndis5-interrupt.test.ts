@@ -131,7 +131,7 @@ describe('NDIS 5 interrupts (seeds: MiniportHandleInterrupt, NdisMSynchronizeWit
       const old = k.raiseIrql(Irql.DISPATCH_LEVEL);
       await rig!.ndis.synchronizeWithInterrupt(ctx.interrupt!, () => true);
       out.push(k.currentIrql());
-      k.lowerIrql(old);
+      await k.lowerIrql(old);
       return out;
     });
     expect(irqls).toEqual([Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL]);
@@ -186,7 +186,7 @@ describe('NDIS 5 interrupts (seeds: MiniportHandleInterrupt, NdisMSynchronizeWit
       const mask = await ctx.regs.read32(IMS);
       await ctx.regs.write32(IMS, mask | 0x1);
       const m = nic.mask;
-      kernel.lowerIrql(old);
+      await kernel.lowerIrql(old);
       return m;
     });
     await kernel.quiesce();
@@ -209,7 +209,7 @@ describe('NDIS 5 interrupts (seeds: MiniportHandleInterrupt, NdisMSynchronizeWit
         return true;
       });
       const m = nic.mask;
-      kernel.lowerIrql(old);
+      await kernel.lowerIrql(old);
       return m;
     });
     await kernel.quiesce();

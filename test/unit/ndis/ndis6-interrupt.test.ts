@@ -99,7 +99,7 @@ describe('NDIS 6 interrupts (seed: MiniportSynchronizeInterrupt)', () => {
       const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       await ndis.synchronizeWithInterruptEx(ctx.interrupt!, 0, () => true);
       out.push(kernel.currentIrql());
-      kernel.lowerIrql(old);
+      await kernel.lowerIrql(old);
       return out;
     });
     expect(after).toEqual([Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL]);
@@ -186,11 +186,11 @@ describe('NDIS 6 interrupts (seed: MiniportSynchronizeInterrupt)', () => {
   it('NdisMQueueDpcEx queues MiniportInterruptDPC on each target processor with the MiniportDpcContext', async () => {
     rig = makeNdis6Rig({ processors: 2 });
     const { ctx } = await rig.start();
-    const queued = await rig.kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'Queuer', () => {
+    const queued = await rig.kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'Queuer', async () => {
       const old = rig!.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      const mask = rig!.ndis.queueDpcEx(ctx.interrupt!, 0, 0b11, 'dpc context');
-      const again = rig!.ndis.queueDpcEx(ctx.interrupt!, 0, 0b01, 'second');
-      rig!.kernel.lowerIrql(old);
+      const mask = await rig!.ndis.queueDpcEx(ctx.interrupt!, 0, 0b11, 'dpc context');
+      const again = await rig!.ndis.queueDpcEx(ctx.interrupt!, 0, 0b01, 'second');
+      await rig!.kernel.lowerIrql(old);
       return [mask, again];
     });
     await rig.kernel.quiesce();
@@ -217,7 +217,7 @@ describe('NDIS 6 interrupts (seed: MiniportSynchronizeInterrupt)', () => {
     let signal!: () => void;
     const dpcQueued = new Promise<void>((r) => { signal = r; });
     const busy = kernel.runOnProcessor(1, Irql.DISPATCH_LEVEL, 'BusyAtDispatch', async () => {
-      ndis.queueDpcEx(ctx.interrupt!, 0, 0b10, 'late');
+      await ndis.queueDpcEx(ctx.interrupt!, 0, 0b10, 'late');
       signal();
       await kernel.stallExecutionProcessor(20_000);
     });

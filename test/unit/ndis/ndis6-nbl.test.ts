@@ -84,7 +84,7 @@ describe('NET_BUFFER_LISTs, pools, receive and send', () => {
     const err = await rig.kernel.runAtPassive('Reindicate', async () => {
       const old = rig!.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       await rig!.ndis.indicateReceiveNetBufferLists(adapter, held, 0, 1, NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL);
-      rig!.kernel.lowerIrql(old);
+      await rig!.kernel.lowerIrql(old);
     }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.INDICATED_PACKET_IN_USE, adapter.id, held.id, 0] });
   });

@@ -164,7 +164,7 @@ describe('interrupt lock, DPC and work item', () => {
       await r.kernel.stallExecutionProcessor(3000);
       await context.regs!.read32(0x8);
       order.push('releasing');
-      r.wdf.wdfInterruptReleaseLock(context.interrupt);
+      await r.wdf.wdfInterruptReleaseLock(context.interrupt);
       order.push(`released, back at ${r.kernel.currentIrql()}`);
     });
     await r.kernel.quiesce();
@@ -204,7 +204,7 @@ describe('interrupt lock, DPC and work item', () => {
           order.push(`isr in at ${r.kernel.currentIrql()}`);
           const c = r.wdf.getContext<{ regs: { read32(o: number): Promise<number> } }>(r.wdf.wdfInterruptGetDevice(interrupt));
           const icr = await c.regs.read32(ICR);
-          r.wdf.wdfInterruptQueueDpcForIsr(interrupt);
+          await r.wdf.wdfInterruptQueueDpcForIsr(interrupt);
           await c.regs.read32(0x8);
           order.push('isr out');
           return icr !== 0;
@@ -271,7 +271,7 @@ describe('interrupt lock, DPC and work item', () => {
         queue = w.wdfIoQueueCreate(dev, { dispatch: 'manual' }, { synchronizationScope: 'queue' }) as never;
         w.wdfInterruptCreate(dev, {
           name: 'QueueSerializedIsr',
-          evtInterruptIsr: (i) => { r.device.causes = 0; r.lines.set(12, false); w.wdfInterruptQueueDpcForIsr(i); return true; },
+          evtInterruptIsr: async (i) => { r.device.causes = 0; r.lines.set(12, false); await w.wdfInterruptQueueDpcForIsr(i); return true; },
           automaticSerialization: true,
           evtInterruptDpc() { held = (w.handles.peek(queue) as unknown as { callbackLock: { lock: { owner: unknown } } }).callbackLock.lock.owner === r.kernel.current(); },
         }, { parentObject: queue });

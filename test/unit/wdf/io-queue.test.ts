@@ -384,7 +384,7 @@ describe('locks', () => {
       const lock = r.wdf.wdfSpinLockCreate({ name: 'SendLock' });
       await r.wdf.wdfSpinLockAcquire(lock);
       const inside = r.kernel.currentIrql();
-      r.wdf.wdfSpinLockRelease(lock);
+      await r.wdf.wdfSpinLockRelease(lock);
       return [inside, r.kernel.currentIrql()];
     });
     expect(seen).toEqual([Irql.DISPATCH_LEVEL, Irql.PASSIVE_LEVEL]);

@@ -92,7 +92,7 @@ describe('IRQL table: every entry point bug checks above its documented IRQL, na
             // A failure status is fine here (WdfInterruptCreate after start); a bug check is not.
             await (async () => call(r.wdf, o))().catch((e: unknown) => { if ((e as { code?: number }).code !== undefined) throw e; });
           } finally {
-            if (!r.kernel.stopped) r.kernel.lowerIrql(old);
+            if (!r.kernel.stopped) await r.kernel.lowerIrql(old);
           }
         }).catch((e: unknown) => { throw new Error(`${api} at its limit: ${String(e)}`); });
       }

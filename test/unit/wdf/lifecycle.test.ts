@@ -56,7 +56,7 @@ describe('device lifecycle', () => {
           isr++;
           const c = r.wdf.getContext<typeof context>(r.wdf.wdfInterruptGetDevice(interrupt));
           if ((await c.regs!.read32(0xc0)) === 0) return false;
-          r.wdf.wdfInterruptQueueDpcForIsr(interrupt);
+          await r.wdf.wdfInterruptQueueDpcForIsr(interrupt);
           return true;
         },
       },

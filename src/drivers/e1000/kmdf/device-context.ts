@@ -145,7 +145,7 @@ export class E1000KmdfDevice implements MiniportEdge {
   }
 
   /** WdfInterruptQueueDpcForIsr. */
-  queueDpc(): boolean {
+  queueDpc(): boolean | Promise<boolean> {
     return this.wdf.wdfInterruptQueueDpcForIsr(this.require(this.interrupt, 'WDFINTERRUPT'));
   }
 
@@ -192,7 +192,7 @@ export class E1000KmdfDevice implements MiniportEdge {
       }
       if (this.held.length > 0) this.armRetry();
     } finally {
-      wdf.wdfSpinLockRelease(lock);
+      await wdf.wdfSpinLockRelease(lock);
     }
     if (delivered > 0) await this.requireCore().returnReceives(delivered);
   }
@@ -282,7 +282,7 @@ export class E1000KmdfDevice implements MiniportEdge {
     const r = await core.isr();
     if (!r.recognized) return false;
     this.counters.isrRecognized++;
-    if (r.queueDpc) this.wdf.wdfInterruptQueueDpcForIsr(interrupt);
+    if (r.queueDpc) await this.wdf.wdfInterruptQueueDpcForIsr(interrupt);
     return true;
   }
 
@@ -304,7 +304,7 @@ export class E1000KmdfDevice implements MiniportEdge {
       delivered = this.deliverHeldLocked();
       if (this.held.length > 0 && this.inD0) this.armRetry();
     } finally {
-      wdf.wdfSpinLockRelease(lock);
+      await wdf.wdfSpinLockRelease(lock);
     }
     if (delivered > 0) await this.requireCore().returnReceives(delivered);
   }
@@ -331,7 +331,7 @@ export class E1000KmdfDevice implements MiniportEdge {
     try {
       return await fn();
     } finally {
-      if (!wdf.kernel.stopped) wdf.wdfInterruptReleaseLock(interrupt);
+      if (!wdf.kernel.stopped) await wdf.wdfInterruptReleaseLock(interrupt);
     }
   }
 

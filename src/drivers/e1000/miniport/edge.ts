@@ -3,11 +3,13 @@ import type { LinkState } from '../nic.ts';
 /**
  * A lock for state that lower-IRQL paths share among themselves (send against the DPC) but not
  * with the ISR: NdisAllocateSpinLock / NdisAcquireSpinLock in NDIS, WdfSpinLockCreate /
- * WdfSpinLockAcquire in KMDF. acquire() raises to DISPATCH_LEVEL; release() restores the IRQL.
+ * WdfSpinLockAcquire in KMDF. acquire() raises to DISPATCH_LEVEL; release() restores the IRQL and,
+ * when that lowers it, is a preemption point (the ISR and DPCs that became deliverable run before
+ * it returns): await it. Undefined when nothing ran.
  */
 export interface AdapterLock {
   acquire(): Promise<void>;
-  release(): void;
+  release(): Promise<void> | undefined;
 }
 
 /**
@@ -41,9 +43,10 @@ export interface MiniportEdge {
   /**
    * Queue the interrupt DPC again (NdisMQueueDpcEx, WdfInterruptQueueDpcForIsr): the core does it
    * when one DPC used its receive budget and frames are still waiting, interrupts left masked.
-   * Returns false when it is already queued.
+   * Returns false when it is already queued. Called below DISPATCH_LEVEL the DPC has run when the
+   * awaited call returns (a plain boolean when nothing ran).
    */
-  queueDpc(): boolean;
+  queueDpc(): boolean | Promise<boolean>;
   /** Create a lock for state shared by the send path and the DPC. */
   createLock(name: string): AdapterLock;
   /** Give up the processor for a while (PASSIVE_LEVEL): NdisMSleep, KeDelayExecutionThread. Used while pausing. */

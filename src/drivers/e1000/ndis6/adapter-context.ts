@@ -84,12 +84,13 @@ export class E1000Ndis6Adapter implements MiniportEdge {
     return this.ndis.synchronizeWithInterruptEx(this.requireInterrupt(), 0, MiniportSynchronizeInterrupt, fn);
   }
 
-  /** NdisMQueueDpcEx on the current processor. */
-  queueDpc(): boolean {
+  /** NdisMQueueDpcEx on the current processor (below DISPATCH_LEVEL it has run when the awaited call returns). */
+  queueDpc(): boolean | Promise<boolean> {
     const k = this.ndis.kernel;
     const act = k.current();
     const processor = act && !act.ended ? act.processor.index : 0;
-    return this.ndis.queueDpcEx(this.requireInterrupt(), 0, 1 << processor) !== 0;
+    const queued = this.ndis.queueDpcEx(this.requireInterrupt(), 0, 1 << processor);
+    return typeof queued === 'number' ? queued !== 0 : queued.then((mask) => mask !== 0);
   }
 
   /** NDIS_SPIN_LOCK: NdisAcquireSpinLock keeps the old IRQL in the lock, NdisReleaseSpinLock restores it. */
