@@ -15,7 +15,9 @@ export default defineConfig(
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/no-misused-promises': 'error',
+      // `boolean | Promise<boolean>` (KeInsertQueueDpc and its NDIS/KMDF forms) tested without
+      // await is always true: flag it in conditions too.
+      '@typescript-eslint/no-misused-promises': ['error', { checksConditionals: { flagUnions: 'strict' } }],
       '@typescript-eslint/await-thenable': 'error',
       '@typescript-eslint/require-await': 'off',
       // `let { a, b } = ...` where only `a` changes stays one declaration.

@@ -28,7 +28,7 @@ describe('DPCs', () => {
     const { kernel } = rig;
     let irql = -1;
     const dpc = new Dpc(() => { irql = kernel.currentIrql(); });
-    await kernel.runAtPassive('r', () => { kernel.insertQueueDpc(dpc); });
+    await kernel.runAtPassive('r', async () => { await kernel.insertQueueDpc(dpc); });
     await kernel.quiesce();
     expect(irql).toBe(Irql.DISPATCH_LEVEL);
   });
@@ -163,7 +163,8 @@ describe('DPCs', () => {
     rig = makeRig();
     const { kernel } = rig;
     const dpc = new Dpc(() => { kernel.raiseIrql(Irql.HIGH_LEVEL); }, undefined, 'LeakyDpc');
-    await kernel.runAtPassive('r', () => { kernel.insertQueueDpc(dpc); });
+    // Queued at PASSIVE_LEVEL the DPC runs inside KeInsertQueueDpc: its caller sees the stop too.
+    await expect(kernel.runAtPassive('r', async () => { await kernel.insertQueueDpc(dpc); })).rejects.toMatchObject({ code: BugCheckCode.IRQL_UNEXPECTED_VALUE });
     const report = await kernel.bugCheckReport;
     expect(report.code).toBe(BugCheckCode.IRQL_UNEXPECTED_VALUE);
     expect(report.parameters[0]).toBe((Irql.HIGH_LEVEL << 16) | (Irql.DISPATCH_LEVEL << 8) | 2);

@@ -111,7 +111,7 @@ describe('thread calls and waits', () => {
     rig = makeRig();
     const { kernel } = rig;
     let done = false;
-    void kernel.runAtPassive('Slow', async () => { await kernel.delayExecution(10); kernel.insertQueueDpc(new Dpc(() => { done = true; })); });
+    void kernel.runAtPassive('Slow', async () => { await kernel.delayExecution(10); await kernel.insertQueueDpc(new Dpc(() => { done = true; })); });
     await kernel.idle();
     expect(done).toBe(true);
   });
