@@ -156,12 +156,12 @@ export class Ndis5 extends NdisFramework {
       if (r === null || typeof r !== 'object' || typeof r.interruptRecognized !== 'boolean') {
         ndisBugCheck(this.kernel, NdisViolation.BAD_RETURN_VALUE, 'MiniportISR', 'MiniportISR must return { interruptRecognized, queueMiniportHandleInterrupt }', adapter.id, interrupt.id);
       }
-      if (r.interruptRecognized && r.queueMiniportHandleInterrupt) this.kernel.insertQueueDpc(interrupt.dpc);
+      if (r.interruptRecognized && r.queueMiniportHandleInterrupt) this.kernel.enqueueDpc(interrupt.dpc);
       return r.interruptRecognized;
     }
     const disable = ch.disableInterruptHandler!;
     await this.kernel.callRoutine(disable.name || 'MiniportDisableInterrupt', () => disable(adapter.context));
-    this.kernel.insertQueueDpc(interrupt.dpc);
+    this.kernel.enqueueDpc(interrupt.dpc);
     return true;
   }
 
@@ -299,7 +299,7 @@ export class Ndis5 extends NdisFramework {
     try {
       if (binding) {
         const r = binding.receivePackets(packetArray, numberOfPackets, adapterHandle);
-        if (r) await r;
+        if (r !== undefined) await r;
       } else {
         adapterHandle.statistics.packetsDropped += numberOfPackets;
       }

@@ -210,16 +210,21 @@ export class Ndis6 extends NdisFramework {
    * `targetProcessors` bitmask; `miniportDpcContext` reaches the DPC. Returns the bitmask of
    * processors where it was queued (a DPC already queued there is not queued twice).
    */
-  queueDpcEx(interruptHandle: NdisInterrupt, messageId: number, targetProcessors: number, miniportDpcContext?: unknown): number {
+  queueDpcEx(interruptHandle: NdisInterrupt, messageId: number, targetProcessors: number, miniportDpcContext?: unknown): number | Promise<number> {
     const api = 'NdisMQueueDpcEx';
     this.checkInterrupt(interruptHandle, api);
     requireNdisIrql(this.kernel, api, interruptHandle.irql);
+    const self = this.kernel.currentProcessor();
     let queued = 0;
     for (let i = 0; i < interruptHandle.dpcs.length && i < 32; i++) {
-      if (((targetProcessors >>> i) & 1) === 0) continue;
-      if (this.kernel.insertQueueDpc(interruptHandle.dpcs[i]!, messageId, miniportDpcContext)) queued |= 1 << i;
+      if (i === self || ((targetProcessors >>> i) & 1) === 0) continue;
+      if (this.kernel.enqueueDpc(interruptHandle.dpcs[i]!, messageId, miniportDpcContext)) queued |= 1 << i;
     }
-    return queued >>> 0;
+    if (self >= 32 || ((targetProcessors >>> self) & 1) === 0 || !interruptHandle.dpcs[self]) return queued >>> 0;
+    // Last, so that below DISPATCH_LEVEL the caller's own DPC runs (KeInsertQueueDpc) before we return.
+    const mine = this.kernel.insertQueueDpc(interruptHandle.dpcs[self], messageId, miniportDpcContext);
+    const withMine = (q: boolean): number => (q ? queued | (1 << self) : queued) >>> 0;
+    return typeof mine === 'boolean' ? withMine(mine) : mine.then(withMine);
   }
 
   /** NDIS' ISR for the line: calls MiniportInterrupt and queues the DPCs it asks for. */
@@ -230,11 +235,14 @@ export class Ndis6 extends NdisFramework {
       ndisBugCheck(this.kernel, NdisViolation.BAD_RETURN_VALUE, 'MiniportInterrupt',
         'MiniportInterrupt must return { recognized, queueDefaultDpc, targetProcessors? }', handle.adapter.id, handle.id);
     }
-    if (result.queueDefaultDpc) this.kernel.insertQueueDpc(handle.dpcs[this.kernel.currentProcessor()]!, 0, undefined);
-    const targets = result.targetProcessors ?? 0;
-    if (targets) {
+    // QueueDefaultInterruptDpc TRUE: NDIS ignores TargetProcessors and queues exactly one
+    // MiniportInterruptDPC, on the current processor (MINIPORT_ISR_HANDLER).
+    if (result.queueDefaultDpc) {
+      this.kernel.enqueueDpc(handle.dpcs[this.kernel.currentProcessor()]!, 0, undefined);
+    } else if (result.targetProcessors) {
+      const targets = result.targetProcessors;
       for (let i = 0; i < handle.dpcs.length && i < 32; i++) {
-        if ((targets >>> i) & 1) this.kernel.insertQueueDpc(handle.dpcs[i]!, 0, undefined);
+        if ((targets >>> i) & 1) this.kernel.enqueueDpc(handle.dpcs[i]!, 0, undefined);
       }
     }
     return result.recognized;
@@ -248,7 +256,7 @@ export class Ndis6 extends NdisFramework {
     throttle.moreNblsPending = false;
     handle.adapter.statistics.interruptDpcs++;
     await handle.characteristics.interruptDpcHandler(handle.context, typeof messageId === 'number' ? messageId : 0, throttle, dpcContext);
-    if (throttle.moreNblsPending && !handle.deregistered) this.kernel.insertQueueDpc(dpc, messageId, dpcContext);
+    if (throttle.moreNblsPending && !handle.deregistered) this.kernel.enqueueDpc(dpc, messageId, dpcContext);
   }
 
   // ================================================================ timers
@@ -393,7 +401,7 @@ export class Ndis6 extends NdisFramework {
     try {
       if (binding) {
         const r = binding.receiveNetBufferLists(netBufferLists, n, receiveFlags, adapterHandle);
-        if (r) await r;
+        if (r !== undefined) await r;
       } else {
         adapterHandle.statistics.receivesDropped += n;
       }

@@ -183,6 +183,18 @@ describe('NDIS 6 interrupts (seed: MiniportSynchronizeInterrupt)', () => {
     expect(rig.binding.frames).toHaveLength(1);
   });
 
+  it('MiniportInterrupt with QueueDefaultInterruptDpc TRUE: NDIS ignores TargetProcessors and runs exactly one MiniportInterruptDPC, on the interrupted processor', async () => {
+    rig = makeNdis6Rig({ processors: 2, dpcTargets: 0b11, queueDefaultDpcToo: true });
+    const { ctx } = await rig.start();
+    ctx.rxQueue.push(frame(60));
+    rig.nic.raise(RXT0);
+    await rig.kernel.quiesce();
+    const isr = ctx.events.filter((e) => e.startsWith('isr'));
+    expect(isr).toHaveLength(1);
+    const on = isr[0]!.slice(-1);
+    expect(ctx.events.filter((e) => e.startsWith('dpc'))).toEqual([`dpc at 2 on ${on}`]);
+  });
+
   it('NdisMQueueDpcEx queues MiniportInterruptDPC on each target processor with the MiniportDpcContext', async () => {
     rig = makeNdis6Rig({ processors: 2 });
     const { ctx } = await rig.start();

@@ -27,6 +27,8 @@ export interface TestMiniportOptions {
   irql?: number;
   /** The ISR asks for its DPC on these processors (bitmask) instead of the current one. */
   dpcTargets?: number;
+  /** With dpcTargets: also set QueueDefaultInterruptDpc (NDIS must then ignore TargetProcessors). */
+  queueDefaultDpcToo?: boolean;
 }
 
 /** Per-adapter state of the test miniport (its MiniportAdapterContext). */
@@ -68,7 +70,7 @@ export function testMiniportCharacteristics(ndis: Ndis6, opts: TestMiniportOptio
     a.events.push(`isr at ${k.currentIrql()} on ${k.currentProcessor()}`);
     a.pendingCauses |= icr;
     await a.regs.write32(IMC, 0xffffffff);
-    if (opts.dpcTargets) return { recognized: true, queueDefaultDpc: false, targetProcessors: opts.dpcTargets };
+    if (opts.dpcTargets) return { recognized: true, queueDefaultDpc: opts.queueDefaultDpcToo === true, targetProcessors: opts.dpcTargets };
     return { recognized: true, queueDefaultDpc: true };
   }
 

@@ -276,7 +276,7 @@ export class E1000Adapter {
     try {
       stats = await nic.readStatistics();
     } finally {
-      this.statsLock.release();
+      await this.statsLock.release();
     }
     return { nic: stats, driver: this.snapshot(), txRing: { ...nic.tx.counters }, rxRing: { ...nic.rx.counters } };
   }
@@ -298,7 +298,7 @@ export class E1000Adapter {
 
   /** MiniportRestart (PASSIVE_LEVEL): sends and receive indications again; the DPC looks at the ring. */
   async restart(): Promise<void> {
-    this.lifecycle.restart();
+    await this.lifecycle.restart();
   }
 
   /**

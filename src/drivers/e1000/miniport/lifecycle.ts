@@ -118,11 +118,11 @@ export class AdapterLifecycle {
   }
 
   /** E1000Adapter.restart (MiniportRestart): see there. */
-  restart(): void {
+  async restart(): Promise<void> {
     const ctx = this.ctx;
     ctx.expectState('restart', 'paused');
     ctx.state = 'running';
-    ctx.edge.queueDpc();
+    await ctx.edge.queueDpc();
   }
 
   /** E1000Adapter.quiesce (halt, first part; NICEvtDeviceD0ExitPreInterruptsDisabled): see there. */

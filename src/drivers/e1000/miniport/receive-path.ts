@@ -68,7 +68,7 @@ export class ReceivePath {
   async outstanding(): Promise<boolean> {
     await this.rxLock.acquire();
     const receiving = this.rxActive || this.rxHeld > 0;
-    this.rxLock.release();
+    await this.rxLock.release();
     return receiving;
   }
 
@@ -83,11 +83,11 @@ export class ReceivePath {
     await this.rxLock.acquire();
     if (this.rxActive) {
       // The receiver checks rxHeld again under this lock before it lets go.
-      this.rxLock.release();
+      await this.rxLock.release();
       return;
     }
     this.rxActive = true;
-    this.rxLock.release();
+    await this.rxLock.release();
     await this.finishReceiving(false);
   }
 
@@ -101,16 +101,16 @@ export class ReceivePath {
     await this.rxLock.acquire();
     if (ctx.state !== 'running') {
       // Paused or halting: frames stay in the ring (the NIC back-pressures) until restart().
-      this.rxLock.release();
+      await this.rxLock.release();
       return false;
     }
     if (this.rxActive) {
       this.rxRecheck = true;
-      this.rxLock.release();
+      await this.rxLock.release();
       return false;
     }
     this.rxActive = true;
-    this.rxLock.release();
+    await this.rxLock.release();
     const rx = ctx.nic.rx;
     const refillAt = Math.max(1, rx.size >>> 1);
     const pollLimit = Math.min(budget, this.budget);
@@ -158,20 +158,20 @@ export class ReceivePath {
         if (this.rxHeld === 0 && rx.pendingRefill > 0) await rx.refill();
         await this.rxLock.acquire();
         if (this.rxHeld === 0 && rx.pendingRefill > 0) {
-          this.rxLock.release();
+          await this.rxLock.release();
           continue;
         }
         this.rxActive = false;
         again = this.rxRecheck;
         this.rxRecheck = false;
-        this.rxLock.release();
+        await this.rxLock.release();
         break;
       }
     } catch (err) {
       this.rxActive = false;
       throw err;
     }
-    if (again && !fromDpc && ctx.state === 'running') ctx.edge.queueDpc();
+    if (again && !fromDpc && ctx.state === 'running') await ctx.edge.queueDpc();
     return again;
   }
 

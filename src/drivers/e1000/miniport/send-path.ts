@@ -82,7 +82,7 @@ export class SendPath {
       await this.submitQueued();
       finished = this.takeFinished();
     } finally {
-      this.txLock.release();
+      await this.txLock.release();
     }
     if (finished > 0) await ctx.edge.completeSends(finished, 'sent');
     return accepted;
@@ -102,7 +102,7 @@ export class SendPath {
       if (ctx.state === 'running' || ctx.state === 'pausing') await this.submitQueued();
       finished = this.takeFinished();
     } finally {
-      this.txLock.release();
+      await this.txLock.release();
     }
     if (finished > 0) await ctx.edge.completeSends(finished, 'sent');
   }
@@ -125,7 +125,7 @@ export class SendPath {
       this.txAbandoned = tx.inFlight;
       this.queue.clear();
     } finally {
-      this.txLock.release();
+      await this.txLock.release();
     }
     ctx.counters.txAborted += aborted;
     if (finished > 0) await ctx.edge.completeSends(finished, 'sent');
