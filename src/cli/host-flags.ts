@@ -1,0 +1,55 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { DriverHostOptions } from '../host/driver-host.ts';
+import { integer, udpPort } from './usage.ts';
+
+/** The flags that say how the stack is started, shared by `dirql up` and `dirql run`. */
+export interface HostFlags {
+  framework?: string;
+  processors?: number;
+  seed?: number;
+  peerPort?: number;
+  qemuPort?: number;
+  mac?: string;
+  mitigation: boolean;
+}
+
+function mac(value: string): string {
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(value)) throw new InvalidArgumentError('It must look like 52:54:00:12:34:56.');
+  if (Number.parseInt(value.slice(0, 2), 16) & 1) throw new InvalidArgumentError('It is a multicast address (bit 0 of the first byte is set).');
+  return value.toLowerCase();
+}
+
+export function addHostFlags(cmd: Command): Command {
+  return cmd
+    .option('--framework <name>', 'driver framework: ndis6 (default), ndis5, kmdf')
+    .option('--processors <n>', 'logical processors of the kernel model (default 1)', integer(1, 64))
+    .option('--seed <n>', "seed of the kernel's scheduling choices (default 1)", integer(0, 0xffffffff))
+    .addOption(new Option('--peer-port <port>', 'UDP port of the wire peer (QEMU sends there)').env('DIRQL_WIRE_PEER_PORT').argParser(udpPort))
+    .addOption(new Option('--qemu-port <port>', "QEMU's UDP port").env('DIRQL_WIRE_QEMU_PORT').argParser(udpPort))
+    .option('--mac <mac>', "the NIC's MAC (default 52:54:00:12:34:56)", mac)
+    .option('--no-mitigation', 'QEMU e1000 interrupt mitigation off');
+}
+
+/**
+ * The DriverHost options the flags given on the command line set (nothing for a flag left out, so
+ * a scenario's or a config file's value stands). An unknown framework is a usage error.
+ */
+export async function hostOptionsFrom(cmd: Command, flags: HostFlags): Promise<DriverHostOptions> {
+  if (flags.framework !== undefined) {
+    const { loadFramework } = await import('../host/frameworks/index.ts');
+    try {
+      await loadFramework(flags.framework as Parameters<typeof loadFramework>[0]);
+    } catch (err) {
+      cmd.error(`error: option '--framework <name>' argument '${flags.framework}' is invalid. ${(err as Error).message}`, { exitCode: 2, code: 'dirql.usage' });
+    }
+  }
+  const wire = { ...(flags.peerPort ? { peerPort: flags.peerPort } : {}), ...(flags.qemuPort ? { qemuPort: flags.qemuPort } : {}) };
+  return {
+    ...(flags.framework !== undefined ? { framework: flags.framework as NonNullable<DriverHostOptions['framework']> } : {}),
+    ...(flags.processors !== undefined ? { processors: flags.processors } : {}),
+    ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    ...(Object.keys(wire).length > 0 ? { wire } : {}),
+    ...(flags.mac ? { mac: flags.mac } : {}),
+    ...(cmd.getOptionValueSource('mitigation') === 'cli' ? { mitigation: flags.mitigation } : {}),
+  };
+}

@@ -1,0 +1,36 @@
+import { Command } from 'commander';
+import { addHostFlags, hostOptionsFrom, type HostFlags } from './host-flags.ts';
+import { conventions, EXIT_FAILED, EXIT_OK } from './usage.ts';
+
+/** `dirql run <scenario>`: one scenario module against the full stack; exit 1 when it fails. */
+export function runCommand(): Command {
+  const cmd = conventions(new Command('run'), 'dirql run')
+    .description('run a scenario (a TS module: export default defineScenario({ name, host?, run })) against the full stack')
+    .argument('<scenario>', 'path of the scenario module, e.g. examples/ndis6-minimal/link.scenario.ts');
+  addHostFlags(cmd).addHelpText(
+    'after',
+    '\nFlags override the scenario\'s own host options.\nExit status: 0 passed, 1 failed (run threw, timed out, or the driver bug-checked unexpectedly), 2 usage (no such file, not a scenario).',
+  );
+  cmd.action(async (path: string, flags: HostFlags) => {
+    const overrides = await hostOptionsFrom(cmd, flags);
+    const { loadScenario, runScenario, ScenarioError } = await import('../scenario/index.ts');
+    let scenario;
+    try {
+      scenario = await loadScenario(path);
+    } catch (err) {
+      if (err instanceof ScenarioError && (err.context as { path?: string }).path) cmd.error(`error: argument '<scenario>': ${err.message}`, { exitCode: 2, code: 'dirql.usage' });
+      throw err;
+    }
+    const r = await runScenario(scenario, { host: overrides });
+    const ms = `${(r.durationMs / 1000).toFixed(1)} s`;
+    if (r.passed) {
+      process.stdout.write(`PASS ${r.name} (${ms})${r.bugCheck ? ` bug check ${r.bugCheck.name} as expected` : ''}\n`);
+    } else {
+      process.stderr.write(`FAIL ${r.name} (${ms}): ${r.error?.message ?? 'failed'}\n`);
+      if (r.error?.stack) process.stderr.write(r.error.stack.split('\n').slice(1).join('\n') + '\n');
+      if (r.bugCheck?.report) process.stderr.write(`  report: ${r.bugCheck.report}\n`);
+    }
+    process.exitCode = r.passed ? EXIT_OK : EXIT_FAILED;
+  });
+  return cmd;
+}

@@ -1,0 +1,117 @@
+/**
+ * What `dirql up` runs once its flags are checked: the full stack (QEMU's NIC as a child process,
+ * the kernel model, the facade with the driver, the upper edge), a report of what came up, then a
+ * halt and stop — or, held, link changes, the control socket and echo until Ctrl-C. Loaded only
+ * when the command runs, so the log level is set before any logger exists.
+ */
+import type { ControlServer } from '../control/index.ts';
+import { isDeviceLostReport, type BugCheckReport } from '../kernel/index.ts';
+import { startControl } from '../host/control.ts';
+import { DriverHost, type DriverHostOptions } from '../host/driver-host.ts';
+import { startEcho } from '../host/echo.ts';
+import { EXIT_FAILED, EXIT_OK } from './usage.ts';
+
+export interface UpSession {
+  host: DriverHostOptions;
+  hold: boolean;
+  control: boolean;
+  echo: boolean;
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+function report(host: DriverHost): string {
+  const m = host.machine;
+  const link = host.link;
+  const route = m.nic.route;
+  const hex = (n: number) => '0x' + n.toString(16);
+  const w = m.wire;
+  return [
+    `dirql: e1000 ${m.nic.bdf} driven by the ${host.framework} miniport  MAC ${host.mac}`,
+    `  link ${host.linkUp ? 'up' : 'DOWN'}, ${link.speedMbps} Mb/s, ${link.fullDuplex ? 'full' : 'half'} duplex`,
+    `  BAR0 ${hex(m.nic.registers.base)} (${m.nic.registers.size / 1024} KiB)` +
+      (m.nic.ioBase !== undefined ? `  I/O ${hex(m.nic.ioBase)}` : '') +
+      `  IRQ ${m.nic.irqLine} (INT${'ABCD'[route.pin - 1]} -> PIRQ${'ABCD'[route.pirq]})`,
+    `  wire: QEMU udp 127.0.0.1:${w.qemuPort} <-> peer 127.0.0.1:${w.peerPort}`,
+    `  kernel: ${host.kernel.processorCount} processor(s), seed ${host.kernel.seed}`,
+    `  QEMU pid ${m.stub.pid}, first qtest reply after ${m.timings.firstReplyMs.toFixed(0)} ms, bring-up ${m.timings.bringUpMs.toFixed(0)} ms`,
+  ].join('\n');
+}
+
+/** Resolves with the exit status once everything it started has stopped. */
+export async function runUp(s: UpSession): Promise<number> {
+  const host = await DriverHost.start(s.host);
+  let control: ControlServer | undefined;
+  let stopping = false;
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => (finish = resolve));
+  const stopAll = (code: number) => {
+    (async () => {
+      await control?.stop();
+      await host.stop();
+    })().then(
+      () => finish(code),
+      (err: unknown) => {
+        s.err(`dirql: stopping failed: ${err instanceof Error ? err.message : String(err)}`);
+        finish(EXIT_FAILED);
+      },
+    );
+  };
+  const shutdown = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    s.out(`dirql: ${why}, stopping`);
+    stopAll(EXIT_OK);
+  };
+  const onSigint = () => shutdown('interrupted');
+  const onSigterm = () => shutdown('terminated');
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  // The host has already stopped itself (QEMU reaped, files removed): one line, then exit non-zero.
+  const deviceGone = (line: string) => {
+    if (stopping) return;
+    stopping = true;
+    s.err(line);
+    stopAll(EXIT_FAILED);
+  };
+  host.on('device-lost', (r: BugCheckReport) => deviceGone(`dirql: device lost: ${r.message}${r.files ? ` (report: ${r.files.text})` : ''}`));
+  host.on('qemu-exit', () => {
+    // Without a device-lost stop, the driver had bug-checked before QEMU went (its report was printed).
+    const stop = host.kernel.stopped;
+    if (stop && !isDeviceLostReport(stop.report)) deviceGone(`dirql: QEMU exited after the driver bug-checked (${stop.report.name})`);
+  });
+  host.on('bugcheck', (r: BugCheckReport) => {
+    s.err(`dirql: driver bug check ${r.name}: ${r.message}${r.files ? `\n  report: ${r.files.text}` : ''}`);
+  });
+
+  try {
+    s.out(report(host));
+    if (!s.hold) {
+      stopping = true;
+      stopAll(EXIT_OK);
+      return await finished;
+    }
+    host.on('link', (e: { up: boolean; speed: number }) => s.out(`dirql: link ${e.up ? `up, ${e.speed / 1e6} Mb/s` : 'down'}`));
+    // Opt-in: a host killed with SIGKILL cannot remove its socket (the next host sweeps it).
+    if (s.control) {
+      control = await startControl(host);
+      s.out(`dirql: control socket ${control.socketPath} (dirql ctl)`);
+    }
+    if (s.echo) {
+      startEcho(host);
+      s.out('dirql: echoing received frames back to the wire');
+    }
+    s.out('dirql: holding; Ctrl-C to stop');
+    return await finished;
+  } catch (err) {
+    if (!stopping) {
+      stopping = true;
+      stopAll(EXIT_FAILED);
+      await finished;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+  }
+}

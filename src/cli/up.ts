@@ -1,0 +1,48 @@
+import { Command } from 'commander';
+import { addHostFlags, hostOptionsFrom, type HostFlags } from './host-flags.ts';
+import { conventions } from './usage.ts';
+
+interface UpFlags extends HostFlags {
+  hold?: boolean;
+  control?: boolean;
+  echo?: boolean;
+}
+
+const envOn = (name: string) => process.env[name] === '1' || process.env[name] === 'true';
+
+/** `dirql up`: the full stack on the embedded default (QEMU's e1000 as a child, the wire peer's end in process). */
+export function upCommand(): Command {
+  const cmd = conventions(new Command('up'), 'dirql up')
+    .description("start the full stack (QEMU's NIC, the kernel model, the framework facade and the driver), print what came up, then stop, or stay up with --hold")
+    .option('--hold', 'stay up until Ctrl-C (also DIRQL_HOLD=1)');
+  addHostFlags(cmd)
+    .option('--control', 'with --hold: serve the control socket for `dirql ctl` (also DIRQL_CONTROL=1)')
+    .option('--echo', 'with --hold: send every received frame back unchanged, so a wire peer (`dirql peer`) can check a round trip (also DIRQL_ECHO=1)')
+    .addHelpText('after', '\nExit status: 0 the stack came up (and stopped cleanly), 1 it failed or the device was lost, 2 usage.');
+  cmd.action(async (flags: UpFlags) => {
+    const hold = flags.hold === true || envOn('DIRQL_HOLD');
+    const control = flags.control === true || envOn('DIRQL_CONTROL');
+    const echo = flags.echo === true || envOn('DIRQL_ECHO');
+    // Without --hold the host stops before a socket or an echo could serve anyone: say so.
+    const needsHold = [
+      { on: control, flag: '--control', fromEnv: !flags.control ? 'DIRQL_CONTROL' : undefined },
+      { on: echo, flag: '--echo', fromEnv: !flags.echo ? 'DIRQL_ECHO' : undefined },
+    ];
+    for (const n of needsHold) {
+      if (!n.on || hold) continue;
+      const via = n.fromEnv ? ` (set by ${n.fromEnv}=1)` : '';
+      cmd.error(`error: option '${n.flag}'${via} needs '--hold': without it the host stops before anything could use it`, { exitCode: 2, code: 'dirql.usage' });
+    }
+    const host = await hostOptionsFrom(cmd, flags);
+    const { runUp } = await import('./up-session.ts');
+    process.exitCode = await runUp({
+      host,
+      hold,
+      control,
+      echo,
+      out: (line) => process.stdout.write(line + '\n'),
+      err: (line) => process.stderr.write(line + '\n'),
+    });
+  });
+  return cmd;
+}
