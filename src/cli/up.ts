@@ -4,6 +4,7 @@ import { conventions } from './usage.ts';
 
 interface UpFlags extends HostFlags {
   hold?: boolean;
+  inspect?: string | boolean;
   control?: boolean;
   echo?: boolean;
 }
@@ -18,6 +19,7 @@ export function upCommand(): Command {
   addHostFlags(cmd)
     .option('--control', 'with --hold: serve the control socket for `dirql ctl` (also DIRQL_CONTROL=1)')
     .option('--echo', 'with --hold: send every received frame back unchanged, so a wire peer (`dirql peer`) can check a round trip (also DIRQL_ECHO=1)')
+    .option('--inspect [host:port]', 'open the Node inspector (default 127.0.0.1:9229) before the driver starts, with the `dirql` debugger extensions on globalThis; see src/debugger/README.md')
     .addHelpText('after', '\nExit status: 0 the stack came up (and stopped cleanly), 1 it failed or the device was lost, 2 usage.');
   cmd.action(async (flags: UpFlags) => {
     const hold = flags.hold === true || envOn('DIRQL_HOLD');
@@ -32,6 +34,11 @@ export function upCommand(): Command {
       if (!n.on || hold) continue;
       const via = n.fromEnv ? ` (set by ${n.fromEnv}=1)` : '';
       cmd.error(`error: option '${n.flag}'${via} needs '--hold': without it the host stops before anything could use it`, { exitCode: 2, code: 'dirql.usage' });
+    }
+    if (flags.inspect !== undefined) {
+      const { openInspector } = await import('../debugger/open.ts');
+      const url = openInspector(typeof flags.inspect === 'string' ? flags.inspect : undefined, (m) => cmd.error(`error: option '--inspect': ${m}`, { exitCode: 2, code: 'dirql.usage' }));
+      process.stderr.write(`inspector: ${url} (attach a debugger: see src/debugger/README.md)\n`);
     }
     const host = await hostOptionsFrom(cmd, flags);
     const { runUp } = await import('./up-session.ts');

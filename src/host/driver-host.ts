@@ -1,3 +1,4 @@
+import { installDebuggerExtensionsIfInspecting } from '../debugger/extensions.ts';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { QemuExit } from '../../qemu/device-stub.ts';
@@ -100,6 +101,9 @@ export class DriverHost extends EventEmitter {
 
   private readonly received: ReceiveSignal;
 
+  /** Takes `dirql` (the debugger console's extensions) off globalThis for this host's kernel. */
+  private readonly undoDebuggerExtensions: () => void;
+
   private constructor(machine: Machine, kernel: Kernel, variant: RunningVariant, rxRing: PacketRing, txRing: PacketRing, received: ReceiveSignal) {
     super();
     this.received = received;
@@ -110,6 +114,7 @@ export class DriverHost extends EventEmitter {
     this.rxRing = rxRing;
     this.txRing = txRing;
     variant.onLink((e) => this.emit('link', e));
+    this.undoDebuggerExtensions = installDebuggerExtensionsIfInspecting(kernel);
   }
 
   /** Start QEMU, the kernel, the framework and the driver; resolves once the adapter runs. */
@@ -283,6 +288,7 @@ export class DriverHost extends EventEmitter {
       this.consumer?.close();
       this.producer?.close();
       this.kernel.dispose();
+      this.undoDebuggerExtensions();
       if (this.kernel.stopped) this.report = await this.kernel.bugCheckReport;
       await this.machine.stop();
     })();
