@@ -32,6 +32,7 @@ describe('usage errors exit 2, name the flag and point at --help', () => {
     [['up', '--bogus'], '--bogus', 'dirql up --help'],
     [['up', '--echo'], '--echo', 'dirql up --help'],
     [['up', '--control'], '--control', 'dirql up --help'],
+    [['up', '--inspect=not-an-address'], '--inspect', 'dirql up --help'],
     [['run'], 'scenario', 'dirql run --help'],
     [['run', 'no-such.scenario.ts'], 'no-such.scenario.ts', 'dirql run --help'],
     [['run', 'x.ts', '--processors', '0'], '--processors', 'dirql run --help'],
