@@ -51,6 +51,7 @@ export const VerifierViolation = {
   ACQUIRE_SPIN_LOCK_ABOVE_DISPATCH: 0x42,
   ISR_TOO_LONG: 0xe001,
   SYNCHRONIZE_ROUTINE_TOO_LONG: 0xe002,
+  /** One owner per processor: a routine resumed from a non-kernel await while its processor ran something else (src/kernel/one-owner.ts). */
   RESUMED_OUTSIDE_KERNEL_WAIT: 0xe003,
 } as const;
 

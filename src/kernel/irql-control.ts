@@ -2,7 +2,6 @@ import type { Activation } from './activation.ts';
 import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
 import { Irql, irqlName, isValidIrql } from './irql.ts';
 import type { Kernel } from './kernel.ts';
-import type { Processor } from './processor.ts';
 
 // IRQL changes for the Kernel methods of the same names: KeRaiseIrql, KeLowerIrql, the IRQL range
 // check of every facade entry point, and setIrql, which keeps the processor's state right.
@@ -21,12 +20,14 @@ export function raiseIrql(k: Kernel, newIrql: number): number {
 }
 
 /**
- * KeLowerIrql for `kernel.lowerIrql`: lowering to a higher level, or below the level the routine was
- * entered at, is a bug check. What became deliverable runs before it returns (Kernel.irqlLowered).
+ * KeLowerIrql for `kernel.lowerIrql`: lowering to a higher level is a bug check, and so is lowering
+ * below the level a DPC (or an ISR) was entered at; a thread may go below its entry IRQL, as on
+ * Windows, and answers for it only if it returns there (0xC8). What became deliverable runs before
+ * it returns (Kernel.irqlLowered).
  */
 export function lowerIrql(k: Kernel, newIrql: number): Promise<void> | undefined {
   const act = k.activationFor('KeLowerIrql');
-  if (!isValidIrql(newIrql) || newIrql > act.irql || newIrql < act.baseIrql) {
+  if (!isValidIrql(newIrql) || newIrql > act.irql || (act.kind !== 'thread' && newIrql < act.baseIrql)) {
     const inDpc = act.kind === 'dpc' && newIrql < act.baseIrql ? 1 : 0;
     k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.LOWER_IRQL_INVALID, act.irql, newIrql, inDpc, {
       api: 'KeLowerIrql',
@@ -63,10 +64,9 @@ export function requireIrqlOf(k: Kernel, act: Activation, api: string, min: numb
  */
 export function setIrql(k: Kernel, act: Activation, irql: number, serviceLater = true): void {
   const old = act.irql;
-  let P = act.processor;
+  const P = act.processor;
   if (act.kind === 'thread') {
     if (irql >= Irql.DISPATCH_LEVEL && P.owner !== act) {
-      if (P.owner !== null || P.nested.length > 0) P = migrateRogueThread(k, act, irql);
       P.owner = act;
     } else if (irql < Irql.DISPATCH_LEVEL && P.owner === act) {
       P.owner = null;
@@ -76,24 +76,6 @@ export function setIrql(k: Kernel, act: Activation, irql: number, serviceLater =
   act.irql = irql;
   P.noteIrql();
   if (irql < old && serviceLater) k.requestService(P);
-}
-
-/**
- * A thread below DISPATCH_LEVEL resumed from an await the kernel does not control while its
- * processor was busy, and now raises. Threads may move between processors, so take an idle one;
- * with none, the model cannot place it and says so.
- */
-function migrateRogueThread(k: Kernel, act: Activation, irql: number): Processor {
-  const to = k.processors.find((P) => P.nested.length === 0 && P.owner === null);
-  if (!to) {
-    k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RESUMED_OUTSIDE_KERNEL_WAIT, act.irql, irql, act.processor.index, {
-      message: `${act.routine} raised to ${irqlName(irql)} while processor ${act.processor.index} was running something else: it awaited a promise that is not a kernel wait. Wrap such awaits in kernel.wait()`,
-    });
-  }
-  act.processor.threads.delete(act);
-  to.threads.add(act);
-  act.processor = to;
-  return to;
 }
 
 function rangeText(min: number, max: number): string {

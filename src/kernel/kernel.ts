@@ -13,6 +13,7 @@ import { limitsWithDefaults, type KernelLimits, type KernelOptions } from './ker
 import type { InterruptLineSource } from './lines.ts';
 import { checkLockOwner, checkLockRecursion, releaseLock, takeLock } from './locks.ts';
 import { canRun, Preemption } from './preemption.ts';
+import { resumedOnBusyProcessor } from './one-owner.ts';
 import { Processor } from './processor.ts';
 import { Quiescence } from './quiescence.ts';
 import { callRoutine, runAtPassive, runOnProcessor } from './routines.ts';
@@ -121,7 +122,7 @@ export class Kernel extends EventEmitter {
     if (act.ended) {
       throw new KernelContextError(`${api} called by work left running after routine ${act.name} returned (a promise it did not await)`, { api, routine: act.name });
     }
-    return act;
+    return canRun(act) ? act : resumedOnBusyProcessor(this, act, api);
   }
 
   runIn<T>(act: Activation, fn: () => T): T {

@@ -60,6 +60,21 @@ describe('thread calls and waits', () => {
     expect(report.parameters).toEqual([VerifierViolation.LOWER_IRQL_INVALID, Irql.DISPATCH_LEVEL, Irql.PASSIVE_LEVEL, 1]);
   });
 
+  it('a thread may lower below the IRQL it was entered at (Windows checks that only for DPCs); returning there is 0xC8', async () => {
+    rig = makeRig();
+    const { kernel } = rig;
+    const seen = await kernel.runOnProcessor(0, Irql.DISPATCH_LEVEL, 'MiniportSendNetBufferLists', async () => {
+      await kernel.lowerIrql(Irql.PASSIVE_LEVEL);
+      const low = kernel.currentIrql();
+      kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+      return low;
+    });
+    expect(seen).toBe(Irql.PASSIVE_LEVEL);
+    expect(kernel.stopped).toBeNull();
+    await expect(kernel.runOnProcessor(0, Irql.DISPATCH_LEVEL, 'Leaky', () => kernel.lowerIrql(Irql.PASSIVE_LEVEL)))
+      .rejects.toMatchObject({ code: BugCheckCode.IRQL_UNEXPECTED_VALUE });
+  });
+
   it('callRoutine shows a driver callback in the chain of routines and checks it returns at its IRQL', async () => {
     rig = makeRig();
     const { kernel } = rig;
@@ -77,32 +92,49 @@ describe('thread calls and waits', () => {
     await expect(leaked).rejects.toBeInstanceOf(KernelContextError);
   });
 
-  it('a thread that raises after resuming from a non-kernel await while its only processor is held is a verifier bug check (0xC4, 0xE003)', async () => {
+  it('a thread that resumes from a non-kernel await while another thread holds its only processor raised is stopped (0xC4, 0xE003) at its next kernel call', async () => {
     rig = makeRig();
     const { kernel } = rig;
+    let held!: () => void;
+    const holderRunning = new Promise<void>((r) => { held = r; });
     const rogue = kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'Rogue', async () => {
-      await sleep(10); // not kernel.wait(): the kernel cannot keep it off the busy processor
+      await holderRunning; // not kernel.wait(): the kernel cannot keep it off the busy processor
       kernel.raiseIrql(Irql.DISPATCH_LEVEL);
     });
-    await sleep(1);
-    const holder = kernel.runOnProcessor(0, Irql.DISPATCH_LEVEL, 'Holder', () => kernel.stallExecutionProcessor(30_000)).catch((e: unknown) => e);
-    await expect(rogue).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.RESUMED_OUTSIDE_KERNEL_WAIT, 0, 2, 0] });
+    const holder = kernel.runOnProcessor(0, Irql.DISPATCH_LEVEL, 'Holder', async () => {
+      held();
+      await kernel.stallExecutionProcessor(30_000);
+    }).catch((e: unknown) => e);
+    await expect(rogue).rejects.toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.RESUMED_OUTSIDE_KERNEL_WAIT, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL, 0],
+      report: { api: 'KeRaiseIrql', message: expect.stringMatching(/^Rogue \(thread at PASSIVE_LEVEL\) called KeRaiseIrql while processor 0 was running thread Holder at DISPATCH_LEVEL/) },
+    });
     await holder;
   });
 
-  it('with a free processor such a thread moves there instead', async () => {
+  it('with an idle processor such a thread is only descheduled: Windows runs it on the idle one', async () => {
     rig = makeRig({ processors: 2 });
     const { kernel } = rig;
-    const rogue = kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'Rogue', async () => {
-      const before = kernel.currentProcessor();
-      await sleep(10);
-      const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      const after = kernel.currentProcessor();
-      await kernel.lowerIrql(old);
-      return [before, after];
+    let held!: () => void;
+    const holderRunning = new Promise<void>((r) => { held = r; });
+    let rogue!: Promise<number[]>;
+    const inside = new Promise<void>((entered) => {
+      rogue = kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'Rogue', async () => {
+        const before = kernel.currentProcessor();
+        entered();
+        await holderRunning;
+        const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+        const after = kernel.currentProcessor();
+        await kernel.lowerIrql(old);
+        return [before, after];
+      });
     });
-    await sleep(1);
-    const holder = kernel.runOnProcessor(0, Irql.DISPATCH_LEVEL, 'Holder', () => kernel.stallExecutionProcessor(30_000));
+    await inside;
+    const holder = kernel.runOnProcessor(0, Irql.DISPATCH_LEVEL, 'Holder', async () => {
+      held();
+      await kernel.stallExecutionProcessor(30_000);
+    });
     expect(await rogue).toEqual([0, 1]);
     await holder;
   });
