@@ -53,6 +53,8 @@ export const VerifierViolation = {
   SYNCHRONIZE_ROUTINE_TOO_LONG: 0xe002,
   /** One owner per processor: a routine resumed from a non-kernel await while its processor ran something else (src/kernel/one-owner.ts). */
   RESUMED_OUTSIDE_KERNEL_WAIT: 0xe003,
+  /** KeSynchronizeExecution or an interrupt-lock call on an interrupt after IoDisconnectInterruptEx. */
+  INTERRUPT_USED_AFTER_DISCONNECT: 0xe004,
 } as const;
 
 const codeNames = new Map<number, string>(Object.entries(BugCheckCode).map(([k, v]) => [v, k]));

@@ -1,6 +1,7 @@
 export { Kernel } from './kernel.ts';
 export type { KernelOptions, KernelLimits } from './kernel-options.ts';
 export { Irql, DEFAULT_DIRQL, irqlName, isValidIrql, isDeviceIrql, type KIRQL } from './irql.ts';
+export { ExceptionCode, mapException } from './exception-codes.ts';
 export { Processor } from './processor.ts';
 export { Activation, type ActivationKind, type RoutineRecord } from './activation.ts';
 export { InterruptObject, InterruptLock, type ConnectInterruptOptions, type InterruptServiceRoutine } from './interrupt.ts';

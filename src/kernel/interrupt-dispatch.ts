@@ -67,7 +67,7 @@ export class InterruptController {
     const obj = new InterruptObject({
       line: opts.line, isr: opts.isr, context: opts.context, irql, synchronizeIrql, passive, shareVector,
       name: opts.name ?? (opts.isr.name || `Isr#line${opts.line}`), processors: opts.processors, dpcs: opts.dpcs,
-    }, (o) => this.disconnect(o));
+    }, (o, withDpcs) => this.disconnect(o, withDpcs));
     if (state) state.objects = [...state.objects, obj];
     else {
       const text = { raised: `line ${opts.line} raised`, lowered: `line ${opts.line} lowered`, taken: `line ${opts.line} taken at ${irqlName(irql)}` };
@@ -234,8 +234,8 @@ export class InterruptController {
     });
   }
 
-  /** IoDisconnectInterruptEx. */
-  async disconnect(obj: InterruptObject): Promise<void> {
+  /** IoDisconnectInterruptEx; `withDpcs`: the frameworks' deregistration, which also removes and waits for the associated DPCs. */
+  async disconnect(obj: InterruptObject, withDpcs: boolean): Promise<void> {
     const k = this.kernel;
     const act = k.current();
     if (act && !act.ended) {
@@ -243,12 +243,13 @@ export class InterruptController {
       const p = k.preempt(act, false);
       if (p) await p;
     }
-    if (obj.disconnected) return;
-    obj.disconnected = true;
-    this.detach(obj);
-    k.trace.record('irq', `disconnected ${obj.name} from line ${obj.line}`);
+    if (!obj.disconnected) {
+      obj.disconnected = true;
+      this.detach(obj);
+      k.trace.record('irq', `disconnected ${obj.name} from line ${obj.line}`);
+    }
     await k.waitUntil(() => obj.activeCalls === 0 && obj.lock.owner === null, `waiting for ${obj.name} to return`);
-    for (;;) {
+    while (withDpcs) {
       for (const dpc of obj.dpcs) k.dequeueDpc(dpc);
       if ([...obj.dpcs].every((d) => d.running === 0 && !d.queued)) return;
       await k.waitUntil(() => [...obj.dpcs].every((d) => d.running === 0), `waiting for the DPCs of ${obj.name}`);

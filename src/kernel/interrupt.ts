@@ -26,7 +26,7 @@ export interface ConnectInterruptOptions {
   passive?: boolean;
   /** Shown in reports, e.g. "E1000Isr". Default the ISR's function name. */
   name?: string;
-  /** DPCs that belong to this interrupt (the ISR queues them): disconnect removes them and waits for them. */
+  /** DPCs that belong to this interrupt (the ISR queues them): disconnectWithDpcs removes them and waits for them. */
   dpcs?: readonly Dpc[];
 }
 
@@ -65,10 +65,10 @@ export class InterruptObject {
   /** Times the ISR was called / returned true. */
   calls = 0;
   recognized = 0;
-  private readonly disconnector: (obj: InterruptObject) => Promise<void>;
+  private readonly disconnector: (obj: InterruptObject, withDpcs: boolean) => Promise<void>;
 
   constructor(opts: Required<Omit<ConnectInterruptOptions, 'processors' | 'dpcs' | 'context'>> & Pick<ConnectInterruptOptions, 'processors' | 'dpcs' | 'context'>,
-    disconnector: (obj: InterruptObject) => Promise<void>) {
+    disconnector: (obj: InterruptObject, withDpcs: boolean) => Promise<void>) {
     this.line = opts.line;
     this.irql = opts.irql;
     this.synchronizeIrql = opts.synchronizeIrql;
@@ -83,17 +83,27 @@ export class InterruptObject {
     this.disconnector = disconnector;
   }
 
-  /** Tie a DPC to this interrupt (NDIS does this for MiniportInterruptDPC): disconnect waits for it. */
+  /** Tie a DPC to this interrupt (NDIS does this for MiniportInterruptDPC): disconnectWithDpcs waits for it. */
   associateDpc(dpc: Dpc): void {
     this.dpcs.add(dpc);
   }
 
   /**
-   * IoDisconnectInterruptEx (PASSIVE_LEVEL). Waits for an ISR running on any processor and for the
-   * associated DPCs; once it resolves neither is ever called again.
+   * IoDisconnectInterruptEx (PASSIVE_LEVEL). Waits for an ISR running on any processor; once it
+   * resolves the ISR is never called again. A DPC the ISR queued still runs, as on Windows: the
+   * driver waits for it with KeFlushQueuedDpcs (`kernel.flushQueuedDpcs`).
    */
   disconnect(): Promise<void> {
-    return this.disconnector(this);
+    return this.disconnector(this, false);
+  }
+
+  /**
+   * What the frameworks' deregistration adds to IoDisconnectInterruptEx (NdisMDeregisterInterruptEx,
+   * KMDF disconnecting a WDFINTERRUPT): the associated DPCs are taken off their queues and waited
+   * for, so after it resolves neither the ISR nor they are called again.
+   */
+  disconnectWithDpcs(): Promise<void> {
+    return this.disconnector(this, true);
   }
 
   mayRunOn(processor: number): boolean {

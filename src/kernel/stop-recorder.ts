@@ -4,6 +4,7 @@ import {
   BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, bugCheckName, writeBugCheckFiles,
   type BugCheckInfo, type BugCheckReport, type DeviceLoss,
 } from './bugcheck.ts';
+import { mapException } from './exception-codes.ts';
 import { irqlName } from './irql.ts';
 import type { Kernel } from './kernel.ts';
 import type { Processor } from './processor.ts';
@@ -75,9 +76,11 @@ export class StopRecorder {
     if (k.stopped) return k.stopped;
     if (this.isDeviceLoss(err)) return this.stopForDeviceLoss(err, act);
     const e = err instanceof Error ? err : new Error(String(err));
+    const x = mapException(err);
+    // P2 is the faulting address on Windows; JS has none, so the report names the routine and the frame.
     try {
-      this.bugCheck(act.kind === 'thread' ? BugCheckCode.SYSTEM_THREAD_EXCEPTION_NOT_HANDLED : BugCheckCode.KMODE_EXCEPTION_NOT_HANDLED, 0, 0, 0, 0, {
-        cause: e, message: `${act.routine} threw ${e.name}: ${e.message}`,
+      this.bugCheck(act.kind === 'thread' ? BugCheckCode.SYSTEM_THREAD_EXCEPTION_NOT_HANDLED : BugCheckCode.KMODE_EXCEPTION_NOT_HANDLED, x.code, 0, 0, 0, {
+        cause: e, message: `exception 0x${x.code.toString(16).toUpperCase()} (${x.name}) in ${act.routine}${x.site ? `, ${x.site}` : ''}: ${e.name}: ${e.message}`,
       });
     } catch (bc) {
       return bc;

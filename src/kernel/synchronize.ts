@@ -22,6 +22,7 @@ export async function synchronizeExecution(
 ): Promise<boolean> {
   const api = 'KeSynchronizeExecution';
   const act = k.activationFor(api);
+  requireConnected(k, act, interrupt, api);
   const name = callback.name || 'SynchronizeRoutine';
   if (interrupt.passive) k.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
   else k.requireIrql(api, Irql.PASSIVE_LEVEL, interrupt.synchronizeIrql);
@@ -59,10 +60,23 @@ export async function synchronizeExecution(
   return result;
 }
 
+/**
+ * The interrupt object of a disconnected interrupt is gone (IoDisconnectInterruptEx frees it):
+ * synchronizing with it, or taking its lock, uses freed memory. Windows has no check of its own
+ * for that and runs on corrupted state, so dirql stops there (0xC4 / 0xE004).
+ */
+function requireConnected(k: Kernel, act: Activation, interrupt: InterruptObject, api: string): void {
+  if (!interrupt.disconnected) return;
+  k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.INTERRUPT_USED_AFTER_DISCONNECT, act.irql, interrupt.id, 0, {
+    api, message: `${api} on ${interrupt.name}, which was disconnected (IoDisconnectInterruptEx): the interrupt object no longer exists`,
+  });
+}
+
 /** KeAcquireInterruptSpinLock: returns the old IRQL. A passive-level interrupt has no spin lock (0x13B). */
 export async function acquireInterruptSpinLock(k: Kernel, interrupt: InterruptObject): Promise<number> {
   const api = 'KeAcquireInterruptSpinLock';
   const act = k.activationFor(api);
+  requireConnected(k, act, interrupt, api);
   if (interrupt.passive) {
     k.bugCheck(BugCheckCode.PASSIVE_INTERRUPT_ERROR, 1, interrupt.id, 0, 0, {
       api, message: `${api} on ${interrupt.name}, a passive-level interrupt: use its passive-level lock (acquireInterruptLock)`,
@@ -96,6 +110,7 @@ export function releaseInterruptSpinLock(k: Kernel, interrupt: InterruptObject, 
 export function acquireInterruptLock(k: Kernel, interrupt: InterruptObject): Promise<number> {
   if (!interrupt.passive) return acquireInterruptSpinLock(k, interrupt);
   const act = k.activationFor('WdfInterruptAcquireLock');
+  requireConnected(k, act, interrupt, 'WdfInterruptAcquireLock');
   k.requireIrql('WdfInterruptAcquireLock', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
   const locking = acquireInterruptLockFor(k, act, interrupt);
   return locking ? locking.then(() => Irql.PASSIVE_LEVEL) : Promise.resolve(Irql.PASSIVE_LEVEL);

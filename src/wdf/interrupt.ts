@@ -148,7 +148,7 @@ export class WdfInterruptObject extends WdfObject {
   /** IoDisconnectInterruptEx (waits for a running ISR and the DPC), then flush the work item. */
   async disconnect(): Promise<void> {
     const k = this.kernelInterrupt;
-    if (k) await k.disconnect();
+    if (k) await k.disconnectWithDpcs();
     this.kernelInterrupt = null;
     this.enabled = false;
     if (this.workItem) await this.workItem.flush();

@@ -129,7 +129,7 @@ export class Ndis5 extends NdisFramework {
     requireNdisIrql(this.kernel, api);
     this.checkInterrupt(interrupt, api);
     interrupt.deregistered = true;
-    await interrupt.kernelInterrupt.disconnect();
+    await interrupt.kernelInterrupt.disconnectWithDpcs();
     if (interrupt.adapter.interrupt === interrupt) interrupt.adapter.interrupt = null;
   }
 

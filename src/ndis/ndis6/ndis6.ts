@@ -187,7 +187,7 @@ export class Ndis6 extends NdisFramework {
     requireNdisIrql(this.kernel, api);
     this.checkInterrupt(interruptHandle, api);
     interruptHandle.deregistered = true;
-    await interruptHandle.kernelInterrupt.disconnect();
+    await interruptHandle.kernelInterrupt.disconnectWithDpcs();
     if (interruptHandle.adapter.interrupt === interruptHandle) interruptHandle.adapter.interrupt = null;
   }
 

@@ -177,7 +177,7 @@ describe('DPCs', () => {
     await kernel.insertQueueDpc(dpc);
     const report = await kernel.bugCheckReport;
     expect(report.code).toBe(BugCheckCode.KMODE_EXCEPTION_NOT_HANDLED);
-    expect(report.message).toContain('BrokenDpc threw TypeError');
+    expect(report.message).toMatch(/^exception 0xC0000005 \(STATUS_ACCESS_VIOLATION\) in BrokenDpc, .*TypeError/);
     expect(kernel.stopped).toBeInstanceOf(BugCheckError);
   });
 });
