@@ -8,8 +8,6 @@ export const BugCheckCode = {
   IRQL_NOT_DISPATCH_LEVEL: 0x8,
   IRQL_NOT_GREATER_OR_EQUAL: 0x9,
   IRQL_NOT_LESS_OR_EQUAL: 0xa,
-  SPIN_LOCK_ALREADY_OWNED: 0xf,
-  SPIN_LOCK_NOT_OWNED: 0x10,
   KMODE_EXCEPTION_NOT_HANDLED: 0x1e,
   IRQL_GT_ZERO_AT_SYSTEM_SERVICE: 0x4a,
   BUGCODE_NDIS_DRIVER: 0x7c,
@@ -49,6 +47,12 @@ export const VerifierViolation = {
   ACQUIRE_SPIN_LOCK_AT_DPC_LEVEL_BELOW_DISPATCH: 0x40,
   RELEASE_SPIN_LOCK_FROM_DPC_LEVEL_BELOW_DISPATCH: 0x41,
   ACQUIRE_SPIN_LOCK_ABOVE_DISPATCH: 0x42,
+  /** Deadlock detection: a lock acquired again where it is already held (this processor spins forever). P2 = the lock. */
+  DEADLOCK_SELF: 0x1000,
+  /** Deadlock detection: a lock released by another routine than the one that acquired it. P2 = lock, P3 = owner, P4 = current. */
+  DEADLOCK_UNEXPECTED_THREAD: 0x1004,
+  /** Deadlock detection: a lock released that was not acquired. P2 = the lock. */
+  DEADLOCK_UNACQUIRED_RELEASE: 0x1007,
   ISR_TOO_LONG: 0xe001,
   SYNCHRONIZE_ROUTINE_TOO_LONG: 0xe002,
   /** One owner per processor: a routine resumed from a non-kernel await while its processor ran something else (src/kernel/one-owner.ts). */

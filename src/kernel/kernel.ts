@@ -314,12 +314,12 @@ export class Kernel extends EventEmitter {
     return new SpinLock(this, name);
   }
 
-  /** Used by locks: SPIN_LOCK_ALREADY_OWNED if `act`, or its processor at DISPATCH_LEVEL or above, already holds `lock`. */
+  /** Used by locks: 0xC4 / 0x1000 (self-deadlock) if `act`, or its processor at DISPATCH_LEVEL or above, already holds `lock`. */
   checkLockRecursion(act: Activation, lock: KernelLock, api: string): void {
     checkLockRecursion(this, act, lock, api);
   }
 
-  /** Used by locks: SPIN_LOCK_NOT_OWNED unless `act` holds `lock`. */
+  /** Used by locks: 0xC4 / 0x1004 or 0x1007 unless `act` holds `lock`. */
   checkLockOwner(act: Activation, lock: KernelLock, api: string): void {
     checkLockOwner(this, act, lock, api);
   }

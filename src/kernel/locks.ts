@@ -1,5 +1,5 @@
 import type { Activation } from './activation.ts';
-import { BugCheckCode } from './bugcheck.ts';
+import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
 import { Irql } from './irql.ts';
 import type { Kernel } from './kernel.ts';
 import type { KernelLock } from './spin-lock.ts';
@@ -7,23 +7,33 @@ import type { KernelLock } from './spin-lock.ts';
 // Ownership rules shared by every kernel lock (a driver's SpinLock, an interrupt object's lock):
 // who may take it, who may release it, and spinning for it on another processor.
 
-/** SPIN_LOCK_ALREADY_OWNED when `act` (or another routine at DISPATCH_LEVEL or above on its processor) already holds `lock`. */
+/**
+ * A lock taken again where it is held: by `act`, or by another routine at DISPATCH_LEVEL or above on
+ * its processor. Windows spins there forever (0xF SPIN_LOCK_ALREADY_OWNED only on checked kernels);
+ * Driver Verifier's deadlock detection reports it as 0xC4 / 0x1000, and so does dirql.
+ */
 export function checkLockRecursion(k: Kernel, act: Activation, lock: KernelLock, api: string): void {
   const owner = lock.owner;
   if (!owner) return;
   const sameProcessorSpin = act.irql >= Irql.DISPATCH_LEVEL && owner.processor === act.processor;
   if (owner === act || sameProcessorSpin) {
-    k.bugCheck(BugCheckCode.SPIN_LOCK_ALREADY_OWNED, lock.id, owner.id, 0, 0, {
+    k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.DEADLOCK_SELF, lock.id, 0, 0, {
       api, message: `${lock.name} acquired again on processor ${act.processor.index} by ${act.routine}; it is already held by ${owner.routine} there (this deadlocks)`,
       stacks: lock.ownerStack ? [{ label: `${lock.name} was acquired at`, stack: lock.ownerStack }] : [],
     });
   }
 }
 
-/** SPIN_LOCK_NOT_OWNED unless `act` holds `lock`. */
+/**
+ * Unless `act` holds `lock`: Driver Verifier's deadlock detection, 0xC4 / 0x1004 (released by
+ * another routine than its owner; P3 the owner, P4 the releaser) or 0x1007 (released, never acquired).
+ */
 export function checkLockOwner(k: Kernel, act: Activation, lock: KernelLock, api: string): void {
   if (lock.owner === act) return;
-  k.bugCheck(BugCheckCode.SPIN_LOCK_NOT_OWNED, lock.id, lock.owner?.id ?? 0, 0, 0, {
+  const held = lock.owner !== null;
+  k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+    held ? VerifierViolation.DEADLOCK_UNEXPECTED_THREAD : VerifierViolation.DEADLOCK_UNACQUIRED_RELEASE,
+    lock.id, lock.owner?.id ?? 0, held ? act.id : 0, {
     api, message: lock.owner
       ? `${act.routine} released ${lock.name}, which is held by ${lock.owner.routine} on processor ${lock.owner.processor.index}`
       : `${act.routine} released ${lock.name}, which is not held`,

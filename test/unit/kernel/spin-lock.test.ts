@@ -63,30 +63,30 @@ describe('spin locks', () => {
     })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.ACQUIRE_SPIN_LOCK_ABOVE_DISPATCH, 5, lock.id, 0] });
   });
 
-  it('acquiring a spin lock twice on one processor is SPIN_LOCK_ALREADY_OWNED, with the first acquisition stack in the report', async () => {
+  it('acquiring a spin lock twice on one processor is Driver Verifier\'s self-deadlock (0xC4, 0x1000), with the first acquisition stack in the report', async () => {
     rig = makeRig({ verifier: {} });
     const { kernel } = rig;
     const lock = new SpinLock(kernel, 'RxLock');
     await expect(kernel.runAtPassive('MiniportReturnNetBufferLists', async () => {
       await lock.acquire();
       await lock.acquire();
-    })).rejects.toMatchObject({ code: BugCheckCode.SPIN_LOCK_ALREADY_OWNED });
+    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_SELF, expect.any(Number), 0, 0] });
     const report = await kernel.bugCheckReport;
-    expect(report.parameters[0]).toBe(lock.id);
+    expect(report.parameters[1]).toBe(lock.id);
     expect(report.stacks.map((s) => s.label)).toContain('RxLock was acquired at');
   });
 
-  it('releasing a spin lock that is not held is SPIN_LOCK_NOT_OWNED', async () => {
+  it('releasing a spin lock that is not held is deadlock detection\'s unacquired release (0xC4, 0x1007)', async () => {
     rig = makeRig();
     const { kernel } = rig;
     const lock = new SpinLock(kernel);
     await expect(kernel.runAtPassive('r', async () => {
       kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       await lock.release(Irql.PASSIVE_LEVEL);
-    })).rejects.toMatchObject({ code: BugCheckCode.SPIN_LOCK_NOT_OWNED, parameters: [lock.id, 0, 0, 0] });
+    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_UNACQUIRED_RELEASE, lock.id, 0, 0] });
   });
 
-  it('releasing a spin lock held by a routine on another processor is SPIN_LOCK_NOT_OWNED', async () => {
+  it('releasing a spin lock held by a routine on another processor is deadlock detection\'s unexpected thread (0xC4, 0x1004)', async () => {
     rig = makeRig({ processors: 2 });
     const { kernel } = rig;
     const lock = new SpinLock(kernel, 'SharedLock');
@@ -104,7 +104,7 @@ describe('spin locks', () => {
       kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       await lock.release(Irql.PASSIVE_LEVEL);
     });
-    await expect(thief).rejects.toMatchObject({ code: BugCheckCode.SPIN_LOCK_NOT_OWNED });
+    await expect(thief).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_UNEXPECTED_THREAD, lock.id, expect.any(Number), expect.any(Number)] });
     await holder;
     expect((await kernel.bugCheckReport).message).toContain('held by Holder on processor 0');
   });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BugCheckCode, DeviceRegisters, Irql } from '../../../src/kernel/index.ts';
+import { BugCheckCode, DeviceRegisters, Irql, VerifierViolation } from '../../../src/kernel/index.ts';
 import { ICR, makeRig, type Rig } from './fakes.ts';
 
 let rig: Rig;
@@ -58,12 +58,12 @@ describe('interrupt spin lock and synchronize-with-interrupt', () => {
     })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, parameters: [0, 9, 5, 0] });
   });
 
-  it('synchronizing again on the same interrupt from inside the callback is SPIN_LOCK_ALREADY_OWNED (it would deadlock)', async () => {
+  it('synchronizing again on the same interrupt from inside the callback is Driver Verifier\'s self-deadlock (0xC4, 0x1000): Windows would hang', async () => {
     rig = makeRig();
     const { kernel } = rig;
     const interrupt = kernel.connectInterrupt({ line: LINE, isr: () => false });
     await expect(kernel.runAtPassive('r', () => kernel.synchronizeExecution(interrupt, () => kernel.synchronizeExecution(interrupt, () => true))))
-      .rejects.toMatchObject({ code: BugCheckCode.SPIN_LOCK_ALREADY_OWNED, parameters: [interrupt.lock.id, expect.any(Number), 0, 0] });
+      .rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_SELF, interrupt.lock.id, 0, 0] });
   });
 
   it('ISR does not run while a synchronize callback holds the interrupt lock on another processor', async () => {
@@ -119,12 +119,12 @@ describe('interrupt spin lock and synchronize-with-interrupt', () => {
     expect(seen).toEqual([7, true, 0, null]);
   });
 
-  it('releasing an interrupt lock that is not held is SPIN_LOCK_NOT_OWNED', async () => {
+  it('releasing an interrupt lock that is not held is deadlock detection\'s unacquired release (0xC4, 0x1007)', async () => {
     rig = makeRig();
     const { kernel } = rig;
     const interrupt = kernel.connectInterrupt({ line: LINE, isr: () => false });
     await expect(kernel.runAtPassive('r', () => kernel.releaseInterruptSpinLock(interrupt, 0)))
-      .rejects.toMatchObject({ code: BugCheckCode.SPIN_LOCK_NOT_OWNED });
+      .rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_UNACQUIRED_RELEASE, expect.any(Number), 0, 0] });
   });
 });
 

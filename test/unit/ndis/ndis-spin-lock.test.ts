@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BugCheckCode, Irql } from '../../../src/kernel/index.ts';
+import { BugCheckCode, Irql, VerifierViolation } from '../../../src/kernel/index.ts';
 import { BUGCODE_NDIS_DRIVER, Ndis6, NdisViolation } from '../../../src/ndis/ndis6/index.ts';
 import { makeKernelRig, type KernelRig } from './fakes.ts';
 
@@ -73,14 +73,14 @@ describe('NDIS spin locks (NDIS_SPIN_LOCK keeps the old IRQL inside)', () => {
     expect(order).toEqual(['first acquired', 'first releases', 'second acquired']);
   });
 
-  it('acquiring an NDIS spin lock the same processor already holds is SPIN_LOCK_ALREADY_OWNED', async () => {
+  it('acquiring an NDIS spin lock the same processor already holds is Driver Verifier\'s self-deadlock (0xC4, 0x1000)', async () => {
     rig = makeKernelRig();
     const ndis = new Ndis6(rig.kernel);
     const lock = ndis.allocateSpinLock('Twice');
     await expect(rig.kernel.runAtPassive('Caller', async () => {
       await ndis.acquireSpinLock(lock);
       await ndis.acquireSpinLock(lock);
-    })).rejects.toMatchObject({ code: BugCheckCode.SPIN_LOCK_ALREADY_OWNED });
+    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_SELF, expect.any(Number), 0, 0] });
   });
 
   it('NdisFreeSpinLock of a held lock, and use after NdisFreeSpinLock, are BUGCODE_NDIS_DRIVER', async () => {
