@@ -8,6 +8,7 @@ import type { CallbackLock } from './locks.ts';
 import { NtStatus, ntStatusText, ntSuccess } from './ntstatus.ts';
 import { callStatus } from './status.ts';
 import { type StatusResult, type WdfCmResourceDescriptor, type WdfCmResourceList, type WdfDeviceAttributes, type WdfDeviceInit, type WdfDriverConfig, type WdfHardwareResources, type WdfPnpPowerEventCallbacks } from './types.ts';
+import { WdfVerifier, type WdfVerifierOptions } from './verifier.ts';
 
 /** WDFDRIVER. */
 class WdfDriverObject extends WdfObject {
@@ -41,6 +42,8 @@ export interface WdfFrameworkOptions {
    * DRIVER_POWER_STATE_FAILURE (0x9F). Default 10 000 ms.
    */
   powerDownTimeoutMs?: number;
+  /** KMDF's verifier: wrong-IRQL DDI calls are recorded (`verifier.findings`) unless `strict`. */
+  verifier?: WdfVerifierOptions;
 }
 
 /** The framework's core: handle table, driver and devices, the PnP manager's side, generic object methods. */
@@ -49,6 +52,7 @@ export class WdfCore {
   readonly name: string;
   readonly handles: HandleTable;
   readonly powerDownTimeoutMs: number;
+  readonly verifier: WdfVerifier;
   protected driver: WdfDriverObject | null = null;
   protected readonly deviceList: WdfDeviceObject[] = [];
   private currentInit: DeviceInit | null = null;
@@ -58,6 +62,7 @@ export class WdfCore {
     this.name = opts.name ?? 'wdf';
     this.handles = new HandleTable(kernel);
     this.powerDownTimeoutMs = opts.powerDownTimeoutMs ?? 10_000;
+    this.verifier = new WdfVerifier(kernel, this.name, opts.verifier);
   }
 
   // ================================================================ host side: PnP manager

@@ -103,7 +103,7 @@ export class WdfInterruptApi extends WdfSyncApi {
   wdfInterruptSynchronize<C>(interrupt: WDFINTERRUPT, callback: EvtInterruptSynchronize<C>, context: C): Promise<boolean> {
     const api = 'WdfInterruptSynchronize';
     const obj = this.interruptObject(interrupt, api);
-    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, obj.passive ? Irql.PASSIVE_LEVEL : Irql.DISPATCH_LEVEL);
+    if (!this.passiveIrqlChecked(obj, api)) return Promise.resolve(false);
     if (typeof callback !== 'function') this.missingCallback(api, obj, 'EvtInterruptSynchronize');
     const k = obj.requireConnected(api);
     return this.kernel.synchronizeExecution(k, obj.syncThunk(callback), context);
@@ -116,7 +116,7 @@ export class WdfInterruptApi extends WdfSyncApi {
   async wdfInterruptAcquireLock(interrupt: WDFINTERRUPT): Promise<void> {
     const api = 'WdfInterruptAcquireLock';
     const obj = this.interruptObject(interrupt, api);
-    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, obj.passive ? Irql.PASSIVE_LEVEL : Irql.DISPATCH_LEVEL);
+    if (!this.passiveIrqlChecked(obj, api)) return;
     const k = obj.requireConnected(api);
     const old = await this.kernel.acquireInterruptLock(k);
     obj.lockOldIrql = old;
@@ -130,7 +130,7 @@ export class WdfInterruptApi extends WdfSyncApi {
   wdfInterruptReleaseLock(interrupt: WDFINTERRUPT): Promise<void> | undefined {
     const api = 'WdfInterruptReleaseLock';
     const obj = this.interruptObject(interrupt, api);
-    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, obj.passive ? Irql.PASSIVE_LEVEL : Irql.HIGH_LEVEL);
+    if (obj.passive && !this.verifier.checkIrqlAtMost(this.kernel.activationFor(api), api, Irql.PASSIVE_LEVEL)) return undefined;
     const k = obj.requireConnected(api);
     return this.kernel.releaseInterruptLock(k, obj.lockOldIrql);
   }
@@ -139,7 +139,7 @@ export class WdfInterruptApi extends WdfSyncApi {
   async wdfInterruptEnable(interrupt: WDFINTERRUPT): Promise<void> {
     const api = 'WdfInterruptEnable';
     const obj = this.interruptObject(interrupt, api);
-    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+    if (!this.verifier.checkIrqlAtMost(this.kernel.activationFor(api), api, Irql.PASSIVE_LEVEL)) return;
     await obj.enable(api);
   }
 
@@ -147,8 +147,19 @@ export class WdfInterruptApi extends WdfSyncApi {
   async wdfInterruptDisable(interrupt: WDFINTERRUPT): Promise<void> {
     const api = 'WdfInterruptDisable';
     const obj = this.interruptObject(interrupt, api);
-    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+    if (!this.verifier.checkIrqlAtMost(this.kernel.activationFor(api), api, Irql.PASSIVE_LEVEL)) return;
     await obj.disable(api);
+  }
+
+  /**
+   * The IRQL check of WdfInterruptSynchronize and WdfInterruptAcquireLock: for a passive-level
+   * interrupt KMDF's verifier records a call above PASSIVE_LEVEL and fails the DDI (false here);
+   * for a DIRQL interrupt the documented range (<= DISPATCH_LEVEL) is the kernel's check.
+   */
+  private passiveIrqlChecked(obj: WdfInterruptObject, api: string): boolean {
+    if (obj.passive) return this.verifier.checkIrqlAtMost(this.kernel.activationFor(api), api, Irql.PASSIVE_LEVEL);
+    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
+    return true;
   }
 
   /** WdfInterruptGetDevice (<= DIRQL). */

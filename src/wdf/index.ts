@@ -7,3 +7,4 @@ export { NtStatus, ntSuccess, ntStatusText, type NTSTATUS } from './ntstatus.ts'
 export { WdfViolation, WdfRequestFatalError } from './bugcodes.ts';
 export { WdfError, WdfStatusError, WdfPnpError } from './errors.ts';
 export type * from './types.ts';
+export { WdfVerifier, type WdfVerifierFinding, type WdfVerifierOptions } from './verifier.ts';

@@ -70,8 +70,29 @@ describe('WdfInterruptSynchronize', () => {
     expect(inside).toEqual({ ret: true, irql: Irql.PASSIVE_LEVEL, lockHeldByMe: true, lockAfter: null });
   });
 
-  it('WdfInterruptSynchronize called above PASSIVE for a passive-level interrupt bug checks', async () => {
+  it('WdfInterruptSynchronize above PASSIVE for a passive-level interrupt: KMDF\'s verifier records it and the DDI returns FALSE without calling back', async () => {
     r = makeWdfRig();
+    const { context } = await loadNic(r, { interrupt: { passiveHandling: true, evtInterruptDpc: undefined, evtInterruptWorkItem: () => undefined } });
+    await r.wdf.startDevice(r.resources);
+    let called = false;
+    const seen: unknown[] = [];
+    r.kernel.on('wdf-verifier', (f: unknown) => seen.push(f));
+    const ret = await atPassive(r, async () => {
+      const old = r.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+      const got = await r.wdf.wdfInterruptSynchronize(context.interrupt, () => { called = true; return true; }, null);
+      await r.kernel.lowerIrql(old);
+      return got;
+    });
+    expect(ret).toBe(false);
+    expect(called).toBe(false);
+    expect(r.kernel.stopped).toBeNull();
+    expect(r.wdf.verifier.findings).toMatchObject([{ api: 'WdfInterruptSynchronize', irql: Irql.DISPATCH_LEVEL, required: Irql.PASSIVE_LEVEL, processor: 0 }]);
+    expect(r.wdf.verifier.findings[0]!.message).toMatch(/called at wrong IRQL; at level 2 \(DISPATCH_LEVEL\), should be at level 0 \(PASSIVE_LEVEL\)/);
+    expect(seen).toEqual(r.wdf.verifier.findings);
+  });
+
+  it('with the verifier strict the same call is a stop: IRQL_NOT_LESS_OR_EQUAL', async () => {
+    r = makeWdfRig({ strictVerifier: true });
     const { context } = await loadNic(r, { interrupt: { passiveHandling: true, evtInterruptDpc: undefined, evtInterruptWorkItem: () => undefined } });
     await r.wdf.startDevice(r.resources);
     let called = false;
@@ -80,6 +101,21 @@ describe('WdfInterruptSynchronize', () => {
       await r.wdf.wdfInterruptSynchronize(context.interrupt, () => { called = true; return true; }, null);
     })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, parameters: [0, Irql.DISPATCH_LEVEL, Irql.PASSIVE_LEVEL, 0], report: { api: 'WdfInterruptSynchronize' } });
     expect(called).toBe(false);
+  });
+
+  it('WdfInterruptAcquireLock above PASSIVE for a passive-level interrupt: recorded, and the lock is not taken', async () => {
+    r = makeWdfRig();
+    const { context } = await loadNic(r, { interrupt: { passiveHandling: true, evtInterruptDpc: undefined, evtInterruptWorkItem: () => undefined } });
+    await r.wdf.startDevice(r.resources);
+    await atPassive(r, async () => {
+      const old = r.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+      await r.wdf.wdfInterruptAcquireLock(context.interrupt);
+      await r.wdf.wdfInterruptReleaseLock(context.interrupt);
+      await r.kernel.lowerIrql(old);
+    });
+    expect(r.wdf.verifier.findings.map((f) => f.api)).toEqual(['WdfInterruptAcquireLock', 'WdfInterruptReleaseLock']);
+    expect(r.kernel.stopped).toBeNull();
+    expect(await atPassive(r, () => r.wdf.wdfInterruptSynchronize(context.interrupt, () => true, null))).toBe(true);
   });
 
   it('WdfInterruptSynchronize above DISPATCH_LEVEL bug checks', async () => {

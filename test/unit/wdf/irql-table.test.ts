@@ -16,7 +16,7 @@ interface Objects {
 
 /** A started NIC with one of every object, and a write request the driver holds. */
 async function setUp(): Promise<Objects> {
-  r = makeWdfRig();
+  r = makeWdfRig({ strictVerifier: true }); // the documented ranges as stops: KMDF's verifier only records some
   let queue = 0 as WDFQUEUE;
   let manual = 0 as WDFQUEUE;
   const held: WDFREQUEST[] = [];

@@ -35,9 +35,13 @@ export interface NicOptions {
   interrupts?: WdfHardwareResources['interrupts'];
 }
 
-export function makeWdfRig(opts: { processors?: number; powerDownTimeoutMs?: number } = {}): WdfRig {
+export function makeWdfRig(opts: { processors?: number; powerDownTimeoutMs?: number; strictVerifier?: boolean } = {}): WdfRig {
   const rig = makeRig(opts.processors ? { processors: opts.processors } : {});
-  const wdf = new WdfFramework(rig.kernel, { name: 'testnic', ...(opts.powerDownTimeoutMs ? { powerDownTimeoutMs: opts.powerDownTimeoutMs } : {}) });
+  const wdf = new WdfFramework(rig.kernel, {
+    name: 'testnic',
+    ...(opts.powerDownTimeoutMs ? { powerDownTimeoutMs: opts.powerDownTimeoutMs } : {}),
+    ...(opts.strictVerifier ? { verifier: { strict: true } } : {}),
+  });
   return { ...rig, wdf, events: [], resources: { memory: [{ registers: rig.device }], interrupts: [{ line: LINE, irql: 7 }] } };
 }
 
