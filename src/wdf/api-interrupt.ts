@@ -157,8 +157,11 @@ export class WdfInterruptApi extends WdfSyncApi {
    * for a DIRQL interrupt the documented range (<= DISPATCH_LEVEL) is the kernel's check.
    */
   private passiveIrqlChecked(obj: WdfInterruptObject, api: string): boolean {
-    if (obj.passive) return this.verifier.checkIrqlAtMost(this.kernel.activationFor(api), api, Irql.PASSIVE_LEVEL);
-    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
+    const act = this.kernel.activationFor(api);
+    if (obj.passive) return this.verifier.checkIrqlAtMost(act, api, Irql.PASSIVE_LEVEL);
+    // Holding the interrupt's lock already (its own ISR, a synchronize callback): KMDF does not check
+    // and Windows hangs on the lock; the kernel reports that as deadlock detection's 0xC4 / 0x1000.
+    if (obj.kernelInterrupt?.lock.owner !== act) this.kernel.requireIrqlOf(act, api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
     return true;
   }
 

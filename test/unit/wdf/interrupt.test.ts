@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BugCheckCode, Irql } from '../../../src/kernel/index.ts';
+import { BugCheckCode, Irql, VerifierViolation } from '../../../src/kernel/index.ts';
 import { NtStatus, WdfStatusError, WdfViolation, WdfTypeId, type WDFINTERRUPT } from '../../../src/wdf/index.ts';
-import { atPassive, ICR, loadNic, makeWdfRig, type WdfRig } from './rig.ts';
+import { atPassive, ICR, LINE, loadNic, makeWdfRig, type WdfRig } from './rig.ts';
 
 let r: WdfRig;
 afterEach(async () => r?.cleanup());
@@ -116,6 +116,25 @@ describe('WdfInterruptSynchronize', () => {
     expect(r.wdf.verifier.findings.map((f) => f.api)).toEqual(['WdfInterruptAcquireLock', 'WdfInterruptReleaseLock']);
     expect(r.kernel.stopped).toBeNull();
     expect(await atPassive(r, () => r.wdf.wdfInterruptSynchronize(context.interrupt, () => true, null))).toBe(true);
+  });
+
+  it('WdfInterruptSynchronize from the interrupt\'s own ISR hangs on Windows: Driver Verifier\'s self-deadlock (0xC4, 0x1000), not 0xA', async () => {
+    r = makeWdfRig();
+    await loadNic(r, {
+      irql: 7,
+      interrupt: {
+        evtInterruptIsr: async (interrupt) => {
+          r.lines.set(LINE, false);
+          await r.wdf.wdfInterruptSynchronize(interrupt, () => true, null);
+          return true;
+        },
+      },
+    });
+    await r.wdf.startDevice(r.resources);
+    r.lines.set(LINE, true);
+    const report = await r.kernel.bugCheckReport;
+    expect(report.code).toBe(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION);
+    expect(report.parameters[0]).toBe(VerifierViolation.DEADLOCK_SELF);
   });
 
   it('WdfInterruptSynchronize above DISPATCH_LEVEL bug checks', async () => {
