@@ -12,24 +12,30 @@ const deferred = () => {
   return { promise, resolve };
 };
 
+/** A rig whose ISR (DIRQL 5) settles `foreign` and then, still running, awaits a register read. */
+function rigWithSettlingIsr() {
+  rig = makeRig();
+  const { kernel, device, lines } = rig;
+  const regs = new DeviceRegisters(kernel, device);
+  const foreign = deferred();
+  kernel.connectInterrupt({
+    line: LINE, irql: 5,
+    isr: async () => {
+      lines.set(LINE, false);
+      foreign.resolve(); // the other routine's promise settles while this ISR still runs
+      await regs.read32(0);
+      return true;
+    },
+  });
+  return { kernel, lines, regs, foreign };
+}
+
 // Windows: while an ISR or DPC runs on a processor, nothing else executes there. Code that awaited
 // a promise the kernel does not control can resume in the middle of one; dirql stops it at its next
 // kernel call, naming it.
 describe('one owner per processor', () => {
   it('a PASSIVE thread that resumes from a non-kernel await while an ISR runs on its processor is stopped (0xC4, 0xE003), naming the thread and the ISR', async () => {
-    rig = makeRig();
-    const { kernel, device, lines } = rig;
-    const regs = new DeviceRegisters(kernel, device);
-    const foreign = deferred();
-    kernel.connectInterrupt({
-      line: LINE, irql: 5,
-      isr: async () => {
-        lines.set(LINE, false);
-        foreign.resolve(); // the thread's promise settles while this ISR still runs
-        await regs.read32(0);
-        return true;
-      },
-    });
+    const { kernel, lines, foreign } = rigWithSettlingIsr();
     let irqlSeen: number | undefined;
     const thread = kernel.runAtPassive('MiniportOidRequest', async () => {
       lines.set(LINE, true);
@@ -47,19 +53,7 @@ describe('one owner per processor', () => {
   });
 
   it('a DPC that resumes from a non-kernel await while an ISR has nested on it is stopped (0xC4, 0xE003) at its next register access', async () => {
-    rig = makeRig();
-    const { kernel, device, lines } = rig;
-    const regs = new DeviceRegisters(kernel, device);
-    const foreign = deferred();
-    kernel.connectInterrupt({
-      line: LINE, irql: 5,
-      isr: async () => {
-        lines.set(LINE, false);
-        foreign.resolve();
-        await regs.read32(0);
-        return true;
-      },
-    });
+    const { kernel, lines, regs, foreign } = rigWithSettlingIsr();
     const dpc = new Dpc(async () => {
       lines.set(LINE, true);
       await foreign.promise;
