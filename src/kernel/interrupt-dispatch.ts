@@ -249,7 +249,8 @@ export class InterruptController {
       k.trace.record('irq', `disconnected ${obj.name} from line ${obj.line}`);
     }
     await k.waitUntil(() => obj.activeCalls === 0 && obj.lock.owner === null, `waiting for ${obj.name} to return`);
-    while (withDpcs) {
+    if (!withDpcs) return;
+    for (;;) {
       for (const dpc of obj.dpcs) k.dequeueDpc(dpc);
       if ([...obj.dpcs].every((d) => d.running === 0 && !d.queued)) return;
       await k.waitUntil(() => [...obj.dpcs].every((d) => d.running === 0), `waiting for the DPCs of ${obj.name}`);

@@ -1,4 +1,4 @@
-import { logger } from '../util/log.ts';
+import { lazyLogger } from '../util/log.ts';
 import type { Activation } from './activation.ts';
 import {
   BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, bugCheckName, writeBugCheckFiles,
@@ -9,12 +9,7 @@ import { irqlName } from './irql.ts';
 import type { Kernel } from './kernel.ts';
 import type { Processor } from './processor.ts';
 
-let kernelLog: ReturnType<typeof logger> | undefined;
-/** Created on first use, so that hosts and tests can set DIRQL_LOG before anything is logged. */
-function log(): ReturnType<typeof logger> {
-  kernelLog ??= logger('kernel');
-  return kernelLog;
-}
+const log = lazyLogger('kernel');
 
 /**
  * How the driver is stopped: KeBugCheckEx, the device going away (DIRQL_DEVICE_LOST), and turning

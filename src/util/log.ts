@@ -23,4 +23,13 @@ export function logger(component: string): Logger {
   return root.child({ component });
 }
 
+/**
+ * A module's logger, created on first use so that hosts and tests can set DIRQL_LOG before anything
+ * is logged: `const log = lazyLogger('kernel'); … log().warn(…)`.
+ */
+export function lazyLogger(component: string): () => Logger {
+  let log: Logger | undefined;
+  return () => (log ??= logger(component));
+}
+
 export type { Logger };

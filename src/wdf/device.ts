@@ -1,5 +1,5 @@
 import { BugCheckCode, DEFAULT_DIRQL, DeviceRegisters, KernelError, type Kernel } from '../kernel/index.ts';
-import { logger } from '../util/log.ts';
+import { lazyLogger } from '../util/log.ts';
 import { WdfError, WdfPnpError } from './errors.ts';
 import { WdfObject, type HandleTable, type WDFDEVICE } from './handles.ts';
 import type { WdfInterruptObject } from './interrupt.ts';
@@ -14,11 +14,7 @@ import type {
 /** DRIVER_POWER_STATE_FAILURE (not in the kernel's code list yet). */
 const DRIVER_POWER_STATE_FAILURE = BugCheckCode.DRIVER_POWER_STATE_FAILURE;
 
-let deviceLog: ReturnType<typeof logger> | undefined;
-function log(): ReturnType<typeof logger> {
-  deviceLog ??= logger('wdf');
-  return deviceLog;
-}
+const log = lazyLogger('wdf');
 
 /** What the device needs from its queues around power transitions. */
 export interface DeviceQueue {

@@ -1,6 +1,6 @@
 import { url as inspectorUrl } from 'node:inspector';
 import { irqlName, type Activation, type Kernel } from '../kernel/index.ts';
-import { logger } from '../util/log.ts';
+import { lazyLogger } from '../util/log.ts';
 
 /**
  * KMDF's verifier (VerifierOn, on by default here as on a test machine). What it does for a DDI
@@ -24,11 +24,7 @@ export interface WdfVerifierFinding {
   readonly time: string;
 }
 
-let verifierLog: ReturnType<typeof logger> | undefined;
-function log(): ReturnType<typeof logger> {
-  verifierLog ??= logger('wdf-verifier');
-  return verifierLog;
-}
+const log = lazyLogger('wdf-verifier');
 
 export class WdfVerifier {
   readonly strict: boolean;
