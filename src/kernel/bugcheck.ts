@@ -47,6 +47,12 @@ export const VerifierViolation = {
   ACQUIRE_SPIN_LOCK_AT_DPC_LEVEL_BELOW_DISPATCH: 0x40,
   RELEASE_SPIN_LOCK_FROM_DPC_LEVEL_BELOW_DISPATCH: 0x41,
   ACQUIRE_SPIN_LOCK_ABOVE_DISPATCH: 0x42,
+  /** KeWaitForSingleObject (or a kernel wait) at DISPATCH_LEVEL or above. P2 = IRQL. */
+  WAIT_AT_DISPATCH_OR_ABOVE: 0x3b,
+  /** A kernel API called at an IRQL outside its documented range, with no more specific rule. P2 = IRQL. */
+  DDI_AT_WRONG_IRQL: 0xe5,
+  /** An ISR returned at another IRQL than it was called at. P2 = the interrupt, P3 = IRQL before, P4 = after. */
+  ISR_CHANGED_IRQL: 0x111,
   /** Deadlock detection: a lock acquired again where it is already held (this processor spins forever). P2 = the lock. */
   DEADLOCK_SELF: 0x1000,
   /** Deadlock detection: a lock released by another routine than the one that acquired it. P2 = lock, P3 = owner, P4 = current. */

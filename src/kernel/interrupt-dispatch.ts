@@ -1,5 +1,5 @@
 import { Activation } from './activation.ts';
-import { BugCheckCode } from './bugcheck.ts';
+import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
 import { KernelError } from './errors.ts';
 import { DEFAULT_DIRQL, Irql, irqlName, isDeviceIrql } from './irql.ts';
 import { InterruptObject, type ConnectInterruptOptions } from './interrupt.ts';
@@ -207,7 +207,8 @@ export class InterruptController {
         if (obj.lock.owner === act) releaseLock(k, obj.lock);
       }
       if (act.irql !== expected) {
-        k.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (expected << 8) | 3, obj.id, obj.id, 0, {
+        // Driver Verifier's ISR wrapper (0xC4/0x111) catches it before the kernel's own 0xC8/3.
+        k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.ISR_CHANGED_IRQL, obj.id, expected, act.irql, {
           message: `ISR ${obj.name} returned at IRQL ${act.irql} instead of ${expected}`,
         });
       }

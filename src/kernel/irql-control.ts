@@ -1,5 +1,6 @@
 import type { Activation } from './activation.ts';
 import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
+import { irqlCheckFor } from './ddi-rules.ts';
 import { Irql, irqlName, isValidIrql } from './irql.ts';
 import type { Kernel } from './kernel.ts';
 
@@ -41,20 +42,17 @@ export function lowerIrql(k: Kernel, newIrql: number): Promise<void> | undefined
 }
 
 /**
- * The IRQL range check of every facade entry point. Above the range: IRQL_NOT_LESS_OR_EQUAL
- * (P2 current IRQL, P3 highest allowed); below: IRQL_NOT_GREATER_OR_EQUAL.
+ * The IRQL range check of every facade entry point: outside the range is 0xC4 with what Driver
+ * Verifier reports for that DDI (ddi-rules.ts: a DDI-compliance rule's ID, 0x3B for a wait at
+ * DISPATCH_LEVEL, else 0xE5), P2 = the IRQL.
  */
 export function requireIrqlOf(k: Kernel, act: Activation, api: string, min: number, max: number): void {
-  if (act.irql > max) {
-    k.bugCheck(BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, 0, act.irql, max, 0, {
-      api, message: `${api} called at ${irqlName(act.irql)}; it may only be called at ${rangeText(min, max)}`,
-    });
-  }
-  if (act.irql < min) {
-    k.bugCheck(BugCheckCode.IRQL_NOT_GREATER_OR_EQUAL, act.irql, min, 0, 0, {
-      api, message: `${api} called at ${irqlName(act.irql)}; it may only be called at ${rangeText(min, max)}`,
-    });
-  }
+  if (act.irql <= max && act.irql >= min) return;
+  const check = irqlCheckFor(api, act.irql, Irql.DISPATCH_LEVEL);
+  const rule = check.rule ? ` (DDI rule ${check.rule}, !ruleinfo 0x${check.id.toString(16)})` : '';
+  k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, check.id, act.irql, 0, 0, {
+    api, message: `${api} called at ${irqlName(act.irql)}; it may only be called at ${rangeText(min, max)}${rule}`,
+  });
 }
 
 /**

@@ -4,9 +4,15 @@ import type { TraceBuffer } from './trace.ts';
 import type { VerifierOptions } from './verifier.ts';
 
 export interface KernelLimits {
-  /** DPC_WATCHDOG_VIOLATION (0x133, P1=0) when one DPC or ISR runs longer. Default 1000 ms. */
+  /**
+   * DPC_WATCHDOG_VIOLATION (0x133, P1=0) when one DPC or ISR runs longer. Default Windows' 20 000 ms
+   * (KeQueryDpcWatchdogInformation's DpcTimeLimit: 1280 clock ticks), or the verifier's.
+   */
   dpcTimeLimitMs?: number;
-  /** DPC_WATCHDOG_VIOLATION (0x133, P1=1) when a processor stays at DISPATCH_LEVEL or above longer. Default 5000 ms. */
+  /**
+   * DPC_WATCHDOG_VIOLATION (0x133, P1=1) when a processor stays at DISPATCH_LEVEL or above longer.
+   * Default Windows' 120 000 ms (DpcWatchdogLimit: 7680 ticks), or the verifier's.
+   */
   dispatchTimeLimitMs?: number;
   /** HARDWARE_INTERRUPT_STORM (0xF2) after this many rounds in which no ISR recognised a still-asserted line. Default 1000. */
   interruptStormThreshold?: number;
@@ -31,10 +37,10 @@ export interface KernelOptions {
 }
 
 /** The limits a kernel runs with: the given ones, the defaults for the rest. */
-export function limitsWithDefaults(limits: KernelLimits = {}): Readonly<Required<KernelLimits>> {
+export function limitsWithDefaults(limits: KernelLimits = {}, verifier?: VerifierOptions): Readonly<Required<KernelLimits>> {
   return {
-    dpcTimeLimitMs: limits.dpcTimeLimitMs ?? 1000,
-    dispatchTimeLimitMs: limits.dispatchTimeLimitMs ?? 5000,
+    dpcTimeLimitMs: limits.dpcTimeLimitMs ?? verifier?.dpcTimeLimitMs ?? 20_000,
+    dispatchTimeLimitMs: limits.dispatchTimeLimitMs ?? verifier?.dispatchTimeLimitMs ?? 120_000,
     interruptStormThreshold: limits.interruptStormThreshold ?? 1000,
     traceTail: limits.traceTail ?? 64,
   };

@@ -75,7 +75,7 @@ export class Kernel extends EventEmitter {
     this.scheduler = new Scheduler(new SeededRandom(this.seed), canRun, this.multi);
     this.trace = opts.trace ?? new TraceBuffer();
     this.verifier = new Verifier(opts.verifier);
-    this.limits = limitsWithDefaults(opts.limits);
+    this.limits = limitsWithDefaults(opts.limits, opts.verifier);
     this.bugCheckDir = opts.bugCheckDir ?? join(process.cwd(), 'crash-reports');
     this.stops = new StopRecorder(this, (err) => this.stop(err));
     this.bugCheckReport = this.stops.report;
@@ -442,7 +442,7 @@ export class Kernel extends EventEmitter {
     this.stopError = err;
     this.lastReport = err.report;
     this.dispose();
-    for (const t of [...this.timers]) t.cancel();
+    for (const t of [...this.timers]) t.disarm();
     this.interrupts.disconnectAll();
     for (const P of this.processors) {
       for (const d of P.dpcQueue) d.queuedOn = null;

@@ -40,9 +40,9 @@ export class SpinLock implements KernelLock {
   }
 
   /** KeAcquireSpinLock: IRQL <= DISPATCH_LEVEL; returns the IRQL to pass to release(). */
-  acquire(): Promise<number> {
+  acquire(api = 'KeAcquireSpinLock'): Promise<number> {
     try {
-      const r = this.acquireOrSpin();
+      const r = this.acquireOrSpin(api);
       return typeof r === 'number' ? Promise.resolve(r) : r;
     } catch (err) {
       return Promise.reject(err);
@@ -54,15 +54,15 @@ export class SpinLock implements KernelLock {
    * promise made), else a promise of it that settles once this processor has spun for the lock.
    * Misuse throws the bug check synchronously.
    */
-  acquireOrSpin(): number | Promise<number> {
+  acquireOrSpin(api = 'KeAcquireSpinLock'): number | Promise<number> {
     const k = this.kernel;
-    const act = k.activationFor('KeAcquireSpinLock');
+    const act = k.activationFor(api);
     if (act.irql > Irql.DISPATCH_LEVEL) {
       k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.ACQUIRE_SPIN_LOCK_ABOVE_DISPATCH, act.irql, this.id, 0, {
-        api: 'KeAcquireSpinLock', message: `KeAcquireSpinLock(${this.name}) called at IRQL ${act.irql}, above DISPATCH_LEVEL`,
+        api, message: `${this.call(api, 'KeAcquireSpinLock')} called at IRQL ${act.irql}, above DISPATCH_LEVEL`,
       });
     }
-    checkLockRecursion(k, act, this, 'KeAcquireSpinLock');
+    checkLockRecursion(k, act, this, api);
     const old = act.irql;
     setIrql(k, act, Irql.DISPATCH_LEVEL);
     const spinning = takeLock(k, act, this);
@@ -79,15 +79,15 @@ export class SpinLock implements KernelLock {
   }
 
   /** KeAcquireSpinLockAtDpcLevel for facades: undefined when taken at once, else a promise that spins. */
-  acquireAtDpcLevelOrSpin(): Promise<void> | undefined {
+  acquireAtDpcLevelOrSpin(api = 'KeAcquireSpinLockAtDpcLevel'): Promise<void> | undefined {
     const k = this.kernel;
-    const act = k.activationFor('KeAcquireSpinLockAtDpcLevel');
+    const act = k.activationFor(api);
     if (act.irql < Irql.DISPATCH_LEVEL) {
       k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.ACQUIRE_SPIN_LOCK_AT_DPC_LEVEL_BELOW_DISPATCH, act.irql, this.id, 0, {
-        api: 'KeAcquireSpinLockAtDpcLevel', message: `KeAcquireSpinLockAtDpcLevel(${this.name}) called at IRQL ${act.irql}, below DISPATCH_LEVEL`,
+        api, message: `${this.call(api, 'KeAcquireSpinLockAtDpcLevel')} called at IRQL ${act.irql}, below DISPATCH_LEVEL`,
       });
     }
-    checkLockRecursion(k, act, this, 'KeAcquireSpinLockAtDpcLevel');
+    checkLockRecursion(k, act, this, api);
     return takeLock(k, act, this);
   }
 
@@ -96,18 +96,18 @@ export class SpinLock implements KernelLock {
    * Lowering the IRQL is a preemption point: an interrupt or DPC that became deliverable runs
    * before it returns. Await it (undefined when the IRQL did not change or nothing was pending).
    */
-  release(oldIrql: number): Promise<void> | undefined {
+  release(oldIrql: number, api = 'KeReleaseSpinLock'): Promise<void> | undefined {
     const k = this.kernel;
-    const act = k.activationFor('KeReleaseSpinLock');
+    const act = k.activationFor(api);
     if (act.irql !== Irql.DISPATCH_LEVEL) {
       k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RELEASE_SPIN_LOCK_NOT_AT_DISPATCH, act.irql, this.id, 0, {
-        api: 'KeReleaseSpinLock', message: `KeReleaseSpinLock(${this.name}) called at IRQL ${act.irql}; it must be called at DISPATCH_LEVEL (double release, or IRQL changed while holding it)`,
+        api, message: `${this.call(api, 'KeReleaseSpinLock')} called at IRQL ${act.irql}; it must be called at DISPATCH_LEVEL (double release, or IRQL changed while holding it)`,
       });
     }
-    checkLockOwner(k, act, this, 'KeReleaseSpinLock');
+    checkLockOwner(k, act, this, api);
     if (!isValidIrql(oldIrql) || oldIrql > Irql.DISPATCH_LEVEL) {
       k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.LOWER_IRQL_INVALID, act.irql, oldIrql, 0, {
-        api: 'KeReleaseSpinLock', message: `KeReleaseSpinLock(${this.name}) given old IRQL ${oldIrql}, which is not an IRQL returned by KeAcquireSpinLock`,
+        api, message: `${this.call(api, 'KeReleaseSpinLock')} given old IRQL ${oldIrql}, which is not an IRQL returned by KeAcquireSpinLock`,
       });
     }
     releaseLock(k, this);
@@ -117,15 +117,20 @@ export class SpinLock implements KernelLock {
   }
 
   /** KeReleaseSpinLockFromDpcLevel: stays at the current IRQL. */
-  releaseFromDpcLevel(): void {
+  releaseFromDpcLevel(api = 'KeReleaseSpinLockFromDpcLevel'): void {
     const k = this.kernel;
-    const act = k.activationFor('KeReleaseSpinLockFromDpcLevel');
+    const act = k.activationFor(api);
     if (act.irql < Irql.DISPATCH_LEVEL) {
       k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RELEASE_SPIN_LOCK_FROM_DPC_LEVEL_BELOW_DISPATCH, act.irql, this.id, 0, {
-        api: 'KeReleaseSpinLockFromDpcLevel', message: `KeReleaseSpinLockFromDpcLevel(${this.name}) called at IRQL ${act.irql}, below DISPATCH_LEVEL`,
+        api, message: `${this.call(api, 'KeReleaseSpinLockFromDpcLevel')} called at IRQL ${act.irql}, below DISPATCH_LEVEL`,
       });
     }
-    checkLockOwner(k, act, this, 'KeReleaseSpinLockFromDpcLevel');
+    checkLockOwner(k, act, this, api);
     releaseLock(k, this);
+  }
+
+  /** "NdisAcquireSpinLock(lock) → KeAcquireSpinLock" when a facade's DDI reaches the kernel routine. */
+  private call(api: string, kernelRoutine: string): string {
+    return api === kernelRoutine ? `${api}(${this.name})` : `${api}(${this.name}) → ${kernelRoutine}`;
   }
 }

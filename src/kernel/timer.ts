@@ -1,4 +1,5 @@
 import type { Dpc } from './dpc.ts';
+import { Irql } from './irql.ts';
 import type { Kernel } from './kernel.ts';
 
 /**
@@ -27,7 +28,8 @@ export class KernelTimer {
 
   /** KeSetTimerEx (any IRQL <= DISPATCH_LEVEL): true if the timer was already set (it is reset). */
   set(dueMs: number, periodMs = 0, dpc?: Dpc): boolean {
-    const wasSet = this.cancel();
+    this.checkIrql('KeSetTimerEx');
+    const wasSet = this.disarm();
     if (this.kernel.stopped) return wasSet;
     this.dpc = dpc;
     this.periodic = periodMs > 0;
@@ -49,12 +51,24 @@ export class KernelTimer {
 
   /** KeCancelTimer: true if it was set. */
   cancel(): boolean {
+    this.checkIrql('KeCancelTimer');
+    return this.disarm();
+  }
+
+  /** KeCancelTimer for the kernel itself (a bug check cancelling every timer): no IRQL check. */
+  disarm(): boolean {
     if (!this.handle) return false;
     clearTimeout(this.handle);
     clearInterval(this.handle);
     this.handle = undefined;
     this.kernel.trackTimer(this, false);
     return true;
+  }
+
+  /** Checked when driver code calls (IrqlKeDispatchLte); host code may set and cancel timers at will. */
+  private checkIrql(api: string): void {
+    const act = this.kernel.current();
+    if (act && !act.ended) this.kernel.requireIrqlOf(act, api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
   }
 
   private expire(): void {

@@ -1,4 +1,3 @@
-import inspector from 'node:inspector';
 import type { Activation } from './activation.ts';
 import { BugCheckCode } from './bugcheck.ts';
 import { irqlName } from './irql.ts';
@@ -6,43 +5,103 @@ import type { Kernel } from './kernel.ts';
 import type { Processor } from './processor.ts';
 import type { VerifierFinding } from './verifier.ts';
 
+/** Windows' clock tick (64 Hz): DPC_WATCHDOG_VIOLATION counts time in ticks. */
+export const CLOCK_TICK_MS = 15.625;
+
+/** A stall in which the process used less CPU than this share of the time was a pause, not work. */
+const PAUSED_CPU_SHARE = 0.25;
+/** Pauses remembered: enough for any routine that is still running across them. */
+const PAUSES_KEPT = 32;
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/**
+ * Time the driver host actually ran. A stall of the event loop in which the process hardly used the
+ * CPU is time it was paused (at a breakpoint, or stopped by a signal) and does not count; a stall
+ * spent computing does (a DPC busy in a loop is what the watchdog is for).
+ */
+class RunClock {
+  private readonly pauses: { endedAt: number; ms: number }[] = [];
+  private lastAt = performance.now();
+  private lastCpu = cpuMs();
+
+  constructor(private readonly stallMs: number) {}
+
+  /** Look at the clock: a gap since the last look longer than `stallMs` is weighed (cheap otherwise). */
+  observe(now: number): void {
+    const gap = now - this.lastAt;
+    if (gap < this.stallMs) return;
+    this.sample(now, gap);
+  }
+
+  /** The watchdog timer's regular look, which also moves the CPU baseline on. */
+  tick(now: number): void {
+    this.sample(now, now - this.lastAt);
+  }
+
+  /** Milliseconds `since` (a performance.now() value) until `now`, less the pauses that ended after it. */
+  elapsed(since: number, now: number): number {
+    let ms = now - since;
+    for (const p of this.pauses) if (p.endedAt > since) ms -= p.ms;
+    return Math.max(0, ms);
+  }
+
+  private sample(now: number, gap: number): void {
+    const cpu = cpuMs();
+    const used = cpu - this.lastCpu;
+    if (gap >= this.stallMs && used < gap * PAUSED_CPU_SHARE) {
+      this.pauses.push({ endedAt: now, ms: gap - used });
+      if (this.pauses.length > PAUSES_KEPT) this.pauses.shift();
+    }
+    this.lastAt = now;
+    this.lastCpu = cpu;
+  }
+}
+
 /**
  * The DPC watchdog (DPC_WATCHDOG_VIOLATION, 0x133): one DPC or ISR running past dpcTimeLimitMs
- * (P1 = 0), or a processor staying at DISPATCH_LEVEL or above past dispatchTimeLimitMs (P1 = 1).
- * Checked at preemption points, after each DPC, and by a timer for code that never reaches one.
+ * (P1 = 0; P2 its time, P3 the allotment, in clock ticks), or a processor staying at DISPATCH_LEVEL
+ * or above past dispatchTimeLimitMs (P1 = 1; P2 the period in ticks). Checked at preemption points,
+ * after each DPC, and by a timer for code that never reaches one. Time counts only while the host
+ * runs: a breakpoint or SIGSTOP inside a DPC is not a hang, whether a debugger is attached or not.
  */
 export class DpcWatchdog {
   private readonly kernel: Kernel;
   private timer: NodeJS.Timeout | undefined;
-  /** A debugger (node --inspect) is attached: the DPC watchdog stands down. */
-  private debuggerAttached = inspector.url() !== undefined;
+  private readonly clock: RunClock;
 
   constructor(kernel: Kernel) {
     this.kernel = kernel;
     const { dpcTimeLimitMs, dispatchTimeLimitMs } = kernel.limits;
-    this.timer = setInterval(() => this.tick(), Math.max(5, Math.min(dpcTimeLimitMs, dispatchTimeLimitMs) / 4));
+    const intervalMs = Math.min(250, Math.max(5, Math.min(dpcTimeLimitMs, dispatchTimeLimitMs) / 4));
+    this.clock = new RunClock(Math.max(200, 4 * intervalMs));
+    this.timer = setInterval(() => this.tick(), intervalMs);
     this.timer.unref();
   }
 
   /** The checks for processor P (throws the bug check). */
   check(P: Processor, now = performance.now()): void {
-    // As Windows does with a kernel debugger attached: a breakpoint in a DPC is not a hang.
-    if (this.debuggerAttached) return;
     const k = this.kernel;
+    this.clock.observe(now);
     const top = P.nested[P.nested.length - 1];
     if (top && top.kind !== 'thread') {
-      const ms = now - top.clockStart;
-      if (ms > k.limits.dpcTimeLimitMs) {
-        k.bugCheck(BugCheckCode.DPC_WATCHDOG_VIOLATION, 0, Math.ceil(ms), k.limits.dpcTimeLimitMs, 0, {
-          processor: P.index, message: `${top.kind === 'dpc' ? 'DPC' : 'ISR'} ${top.routine} has run for ${Math.round(ms)} ms on processor ${P.index}; the limit is ${k.limits.dpcTimeLimitMs} ms (P2, P3 in ms, not clock ticks)`,
+      const ms = this.clock.elapsed(top.clockStart, now);
+      const limit = k.limits.dpcTimeLimitMs;
+      if (ms > limit) {
+        k.bugCheck(BugCheckCode.DPC_WATCHDOG_VIOLATION, 0, ticks(ms), ticks(limit), 0, {
+          processor: P.index, message: `${top.kind === 'dpc' ? 'DPC' : 'ISR'} ${top.routine} has run for ${Math.round(ms)} ms on processor ${P.index}; the limit is ${limit} ms (P2, P3 in clock ticks of ${CLOCK_TICK_MS} ms)`,
         });
       }
     }
     if (P.dispatchSince !== null) {
-      const ms = now - P.dispatchSince;
-      if (ms > k.limits.dispatchTimeLimitMs) {
-        k.bugCheck(BugCheckCode.DPC_WATCHDOG_VIOLATION, 1, k.limits.dispatchTimeLimitMs, 0, 0, {
-          processor: P.index, message: `processor ${P.index} has been at DISPATCH_LEVEL or above for ${Math.round(ms)} ms (limit ${k.limits.dispatchTimeLimitMs} ms): DPCs back to back, or a spin lock held too long`,
+      const ms = this.clock.elapsed(P.dispatchSince, now);
+      const limit = k.limits.dispatchTimeLimitMs;
+      if (ms > limit) {
+        k.bugCheck(BugCheckCode.DPC_WATCHDOG_VIOLATION, 1, ticks(limit), 0, 0, {
+          processor: P.index, message: `processor ${P.index} has been at DISPATCH_LEVEL or above for ${Math.round(ms)} ms (limit ${limit} ms, P2 in clock ticks): DPCs back to back, or a spin lock held too long`,
         });
       }
     }
@@ -57,14 +116,18 @@ export class DpcWatchdog {
   private tick(): void {
     const k = this.kernel;
     if (k.stopped) return;
-    this.debuggerAttached = inspector.url() !== undefined;
+    const now = performance.now();
+    this.clock.tick(now);
     try {
-      const now = performance.now();
       for (const P of k.processors) this.check(P, now);
     } catch {
       // The bug check is recorded; a timer has no caller to rethrow to.
     }
   }
+}
+
+function ticks(ms: number): number {
+  return Math.ceil(ms / CLOCK_TICK_MS);
 }
 
 /** Verifier timing check of an ISR or synchronize callback, for `kernel.verifierCheck`: bug checks (0xC4) or records per options. */

@@ -10,6 +10,12 @@ export interface VerifierOptions {
   isrTimeLimitUs?: number;
   /** Flag a synchronize callback (MiniportSynchronizeInterrupt, EvtInterruptSynchronize) that runs longer. Default 1000 µs. */
   synchronizeTimeLimitUs?: number;
+  /**
+   * Short DPC watchdog limits for tests (0x133 P1=0 / P1=1 sooner than Windows' 20 s / 120 s), e.g.
+   * 1000 and 5000 ms; `limits` given to the kernel win over these.
+   */
+  dpcTimeLimitMs?: number;
+  dispatchTimeLimitMs?: number;
   /** 'bugcheck' (default): stop the driver with 0xC4; 'record': only collect findings and emit 'verifier'. */
   action?: 'bugcheck' | 'record';
   /** Keep the JS stack of each spin lock acquisition, shown when it is misused. Default true. */

@@ -34,7 +34,7 @@ export interface Scenario {
   host?: DriverHostOptions;
   /** Time limit of run(), host start excluded. Default 60 s. */
   timeoutMs?: number;
-  /** The bug check name this scenario provokes (e.g. IRQL_NOT_LESS_OR_EQUAL): it passes only if it happened. */
+  /** The bug check name this scenario provokes (e.g. DRIVER_VERIFIER_DETECTED_VIOLATION): it passes only if it happened. */
   expectBugCheck?: string;
   run(ctx: ScenarioContext): Promise<void> | void;
 }

@@ -27,8 +27,8 @@ export class WdfSyncApi extends WdfCore {
   async wdfSpinLockAcquire(spinLock: WDFSPINLOCK): Promise<void> {
     const api = 'WdfSpinLockAcquire';
     const obj = this.handles.get<WdfSpinLockObject>(spinLock, 'WDFSPINLOCK', api);
-    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
-    const old = await obj.lock.acquire();
+    // KeAcquireSpinLock's own check (0xC4/0x42 above DISPATCH_LEVEL) is this DDI's.
+    const old = await obj.lock.acquire(api);
     obj.oldIrql = old;
   }
 
@@ -39,8 +39,8 @@ export class WdfSyncApi extends WdfCore {
   wdfSpinLockRelease(spinLock: WDFSPINLOCK): Promise<void> | undefined {
     const api = 'WdfSpinLockRelease';
     const obj = this.handles.get<WdfSpinLockObject>(spinLock, 'WDFSPINLOCK', api);
-    this.kernel.requireIrql(api, Irql.DISPATCH_LEVEL, Irql.DISPATCH_LEVEL);
-    return obj.lock.release(obj.oldIrql);
+    // KeReleaseSpinLock's own check (0xC4/0x32 off DISPATCH_LEVEL) is this DDI's.
+    return obj.lock.release(obj.oldIrql, api);
   }
 
   /** WdfWaitLockCreate (<= DISPATCH_LEVEL). */

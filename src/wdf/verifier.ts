@@ -7,7 +7,7 @@ import { lazyLogger } from '../util/log.ts';
  * called at the wrong IRQL follows the framework's FxVerifierCheckIrqlLevel: it logs "called at
  * wrong IRQL", breaks into an attached debugger, and the DDI fails (WdfInterruptSynchronize returns
  * FALSE; the others do nothing) — the framework does not bug check for it. `strict` turns each such
- * finding into a stop (IRQL_NOT_LESS_OR_EQUAL / IRQL_NOT_GREATER_OR_EQUAL), for tests that want one.
+ * finding into a stop (0xC4 / 0xE5, a DDI at incorrect IRQL), for tests that want one.
  */
 export interface WdfVerifierOptions {
   /** Stop the driver at a wrong-IRQL DDI call instead of recording it. Default false. */

@@ -14,8 +14,9 @@ const H = Irql.HIGH_LEVEL;
 
 /**
  * The IRQL range Microsoft documents for each NDIS call dirql implements (the "IRQL" row of each
- * reference page). Every facade entry point checks its row; a call outside the range is a bug check
- * (IRQL_NOT_LESS_OR_EQUAL above it, IRQL_NOT_GREATER_OR_EQUAL below it) naming the API.
+ * reference page). Every facade entry point checks its row; a call outside the range is 0xC4/0xE5
+ * (a kernel API at incorrect IRQL: NDIS's own IRQL rules are Static Driver Verifier's only, with no
+ * run-time code) naming the API.
  */
 export const NDIS_IRQL_RULES = {
   // NDIS 6
@@ -55,10 +56,11 @@ export const NDIS_IRQL_RULES = {
   // Both
   NdisAllocateSpinLock: { min: P, max: H },
   NdisFreeSpinLock: { min: P, max: H },
-  NdisAcquireSpinLock: { min: P, max: D },
-  NdisReleaseSpinLock: { min: D, max: D },
-  NdisDprAcquireSpinLock: { min: D, max: D },
-  NdisDprReleaseSpinLock: { min: D, max: D },
+  // Documented DISPATCH_LEVEL; below it the kernel's own spin-lock checks stop the driver first
+  // (0xC4/0x40, 0x41), as KeAcquireSpinLockAtDpcLevel's would. NdisAcquireSpinLock and
+  // NdisReleaseSpinLock have no row: the kernel's 0x42 and 0x32 are their checks.
+  NdisDprAcquireSpinLock: { min: P, max: D },
+  NdisDprReleaseSpinLock: { min: P, max: D },
   NdisAllocateTimerObject: { min: P, max: D },
   NdisSetTimerObject: { min: P, max: D },
   NdisCancelTimerObject: { min: P, max: D },

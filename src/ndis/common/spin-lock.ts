@@ -47,9 +47,8 @@ export class NdisSpinLocks {
    */
   acquire(lock: NdisSpinLock): Promise<void> {
     try {
-      requireNdisIrql(this.kernel, 'NdisAcquireSpinLock');
       this.checkLive(lock, 'NdisAcquireSpinLock');
-      const old = lock.spinLock.acquireOrSpin();
+      const old = lock.spinLock.acquireOrSpin('NdisAcquireSpinLock');
       if (typeof old !== 'number') return old.then((irql) => { lock.oldIrql = irql; });
       lock.oldIrql = old;
       return RESOLVED;
@@ -63,9 +62,8 @@ export class NdisSpinLocks {
    * NdisAcquireSpinLock; lowering it is a preemption point (KeReleaseSpinLock's).
    */
   release(lock: NdisSpinLock): Promise<void> | undefined {
-    requireNdisIrql(this.kernel, 'NdisReleaseSpinLock');
     this.checkLive(lock, 'NdisReleaseSpinLock');
-    return lock.spinLock.release(lock.oldIrql);
+    return lock.spinLock.release(lock.oldIrql, 'NdisReleaseSpinLock');
   }
 
   /** NdisDprAcquireSpinLock (DISPATCH_LEVEL): no IRQL change. */
@@ -73,7 +71,7 @@ export class NdisSpinLocks {
     try {
       requireNdisIrql(this.kernel, 'NdisDprAcquireSpinLock');
       this.checkLive(lock, 'NdisDprAcquireSpinLock');
-      return lock.spinLock.acquireAtDpcLevelOrSpin() ?? RESOLVED;
+      return lock.spinLock.acquireAtDpcLevelOrSpin('NdisDprAcquireSpinLock') ?? RESOLVED;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -83,7 +81,7 @@ export class NdisSpinLocks {
   dprRelease(lock: NdisSpinLock): void {
     requireNdisIrql(this.kernel, 'NdisDprReleaseSpinLock');
     this.checkLive(lock, 'NdisDprReleaseSpinLock');
-    lock.spinLock.releaseFromDpcLevel();
+    lock.spinLock.releaseFromDpcLevel('NdisDprReleaseSpinLock');
   }
 
   /** NdisFreeSpinLock (any IRQL): freeing a held lock is a bug check. */

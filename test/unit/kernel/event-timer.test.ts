@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BugCheckCode, Dpc, Irql, KernelEvent, KernelTimer } from '../../../src/kernel/index.ts';
+import { BugCheckCode, Dpc, Irql, KernelEvent, KernelTimer, VerifierViolation } from '../../../src/kernel/index.ts';
 import { makeRig, type Rig } from './fakes.ts';
 
 let rig: Rig;
@@ -39,7 +39,7 @@ describe('kernel events', () => {
     expect(e.signaled).toBe(false);
   });
 
-  it('waiting with a non-zero timeout at DISPATCH_LEVEL is IRQL_NOT_LESS_OR_EQUAL; polling with zero is allowed', async () => {
+  it('waiting with a non-zero timeout at DISPATCH_LEVEL is Driver Verifier\'s 0xC4/0x3B; polling with zero is allowed', async () => {
     rig = makeRig();
     const { kernel } = rig;
     const e = new KernelEvent(kernel);
@@ -48,7 +48,7 @@ describe('kernel events', () => {
       const polled = await e.wait(0);
       expect(polled).toBe(false);
       await e.wait(10);
-    })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL });
+    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.WAIT_AT_DISPATCH_OR_ABOVE, Irql.DISPATCH_LEVEL, 0, 0] });
   });
 });
 

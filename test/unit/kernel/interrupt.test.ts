@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BugCheckCode, DeviceRegisters, Irql } from '../../../src/kernel/index.ts';
+import { BugCheckCode, DeviceRegisters, Irql, VerifierViolation } from '../../../src/kernel/index.ts';
 import { KernelError } from '../../../src/kernel/errors.ts';
 import { ICR, makeRig, type Rig } from './fakes.ts';
 
@@ -181,14 +181,14 @@ describe('interrupt objects', () => {
     expect(order).toEqual(['isr in', 'disconnect', 'isr out', 'disconnected']);
   });
 
-  it('disconnect at DISPATCH_LEVEL is IRQL_NOT_LESS_OR_EQUAL', async () => {
+  it('IoDisconnectInterruptEx at DISPATCH_LEVEL is Driver Verifier\'s 0xC4/0xE5', async () => {
     rig = makeRig();
     const { kernel } = rig;
     const interrupt = kernel.connectInterrupt({ line: LINE, isr: () => false });
     await expect(kernel.runAtPassive('r', async () => {
       kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       await interrupt.disconnect();
-    })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, report: { api: 'IoDisconnectInterruptEx' } });
+    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0], report: { api: 'IoDisconnectInterruptEx' } });
   });
 
   it('an exception escaping an ISR is KMODE_EXCEPTION_NOT_HANDLED', async () => {
@@ -201,14 +201,14 @@ describe('interrupt objects', () => {
     expect(report.routines.map((r) => r.name)).toEqual(['interrupt line 11', 'ThrowingIsr']);
   });
 
-  it('an ISR that returns at another IRQL is IRQL_UNEXPECTED_VALUE (unique value 3)', async () => {
+  it('an ISR that returns at another IRQL is Driver Verifier\'s 0xC4/0x111 (ISR, IRQL before, IRQL after)', async () => {
     rig = makeRig();
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
     const i = kernel.connectInterrupt({ line: LINE, irql: 5, isr: async () => { kernel.raiseIrql(9); return (await regs.read32(ICR)) !== 0; } });
     device.raise(0x80);
     const report = await kernel.bugCheckReport;
-    expect(report.code).toBe(BugCheckCode.IRQL_UNEXPECTED_VALUE);
-    expect(report.parameters).toEqual([(9 << 16) | (5 << 8) | 3, i.id, i.id, 0]);
+    expect(report.code).toBe(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION);
+    expect(report.parameters).toEqual([VerifierViolation.ISR_CHANGED_IRQL, i.id, 5, 9]);
   });
 });

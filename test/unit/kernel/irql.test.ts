@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BugCheckCode, BugCheckError, Irql, VerifierViolation } from '../../../src/kernel/index.ts';
+import { BugCheckCode, BugCheckError, DdiRule, Irql, KernelEvent, KernelTimer, VerifierViolation } from '../../../src/kernel/index.ts';
 import { KernelContextError } from '../../../src/kernel/errors.ts';
 import { makeRig, type Rig } from './fakes.ts';
 
@@ -98,24 +98,46 @@ describe('processors and IRQL', () => {
     });
   });
 
-  it('an API called above its IRQL range is IRQL_NOT_LESS_OR_EQUAL naming the API', async () => {
+  it('an API called above its IRQL range is Driver Verifier\'s 0xC4/0xE5 (kernel API at incorrect IRQL) naming the API', async () => {
     rig = makeRig();
     const { kernel } = rig;
     const run = kernel.runAtPassive('MiniportSend', () => {
       kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       kernel.requireIrql('NdisAllocateMemoryWithTagPriority (paged)', Irql.PASSIVE_LEVEL, Irql.APC_LEVEL);
     });
-    await expect(run).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, parameters: [0, Irql.DISPATCH_LEVEL, Irql.APC_LEVEL, 0] });
+    await expect(run).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0] });
     const report = await kernel.bugCheckReport;
     expect(report.api).toBe('NdisAllocateMemoryWithTagPriority (paged)');
     expect(report.message).toContain('IRQL <= APC_LEVEL');
   });
 
-  it('an API called below its IRQL range is IRQL_NOT_GREATER_OR_EQUAL', async () => {
+  it('an API called below its IRQL range is 0xC4/0xE5 too: Windows has no IRQL_NOT_GREATER_OR_EQUAL parameters to give', async () => {
     rig = makeRig();
     const { kernel } = rig;
-    await expect(kernel.runAtPassive('r', () => kernel.requireIrql('NdisDprAcquireSpinLock', Irql.DISPATCH_LEVEL, Irql.DISPATCH_LEVEL)))
-      .rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_GREATER_OR_EQUAL, parameters: [Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL, 0, 0] });
+    await expect(kernel.runAtPassive('r', () => kernel.requireIrql('IoSomethingAtDispatch', Irql.DISPATCH_LEVEL, Irql.DISPATCH_LEVEL)))
+      .rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.PASSIVE_LEVEL, 0, 0] });
+  });
+
+  it('KeSetTimerEx above DISPATCH_LEVEL is the IrqlKeDispatchLte DDI rule (0xC4/0x20011)', async () => {
+    rig = makeRig();
+    const { kernel } = rig;
+    const timer = new KernelTimer(kernel, 'LateTimer');
+    await expect(kernel.runAtPassive('r', () => {
+      kernel.raiseIrql(5);
+      timer.set(10);
+    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [DdiRule.IrqlKeDispatchLte.id, 5, 0, 0], report: { api: 'KeSetTimerEx' } });
+    expect((await kernel.bugCheckReport).message).toContain('IrqlKeDispatchLte');
+    expect(timer.isSet).toBe(false);
+  });
+
+  it('KeSetEvent above DISPATCH_LEVEL is the IrqlKeSetEvent DDI rule (0xC4/0x20016)', async () => {
+    rig = makeRig();
+    const { kernel } = rig;
+    const event = new KernelEvent(kernel);
+    await expect(kernel.runAtPassive('r', () => {
+      kernel.raiseIrql(5);
+      event.set();
+    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [DdiRule.IrqlKeSetEvent.id, 5, 0, 0], report: { api: 'KeSetEvent' } });
   });
 
   it('driver-only APIs called outside any kernel routine are a typed error, not a bug check', () => {

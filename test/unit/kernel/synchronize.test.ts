@@ -48,14 +48,14 @@ describe('interrupt spin lock and synchronize-with-interrupt', () => {
     expect(seen).toEqual([5, Irql.DISPATCH_LEVEL]);
   });
 
-  it('synchronizeExecution above the synchronize IRQL is IRQL_NOT_LESS_OR_EQUAL', async () => {
+  it('KeSynchronizeExecution above the synchronize IRQL is Driver Verifier\'s 0xC4/0xE5', async () => {
     rig = makeRig();
     const { kernel } = rig;
     const interrupt = kernel.connectInterrupt({ line: LINE, irql: 5, isr: () => false });
     await expect(kernel.runAtPassive('r', async () => {
       kernel.raiseIrql(9);
       await kernel.synchronizeExecution(interrupt, () => true);
-    })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, parameters: [0, 9, 5, 0] });
+    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, 9, 0, 0] });
   });
 
   it('synchronizing again on the same interrupt from inside the callback is Driver Verifier\'s self-deadlock (0xC4, 0x1000): Windows would hang', async () => {
@@ -165,14 +165,14 @@ describe('passive-level interrupts', () => {
     expect(order).toEqual(['sync at 0', 'sync out', 'isr']);
   });
 
-  it('synchronizeExecution on a passive-level interrupt above PASSIVE_LEVEL is IRQL_NOT_LESS_OR_EQUAL', async () => {
+  it('KeSynchronizeExecution on a passive-level interrupt above PASSIVE_LEVEL is Driver Verifier\'s 0xC4/0xE5', async () => {
     rig = makeRig();
     const { kernel } = rig;
     const interrupt = kernel.connectInterrupt({ line: LINE, passive: true, isr: () => false });
     await expect(kernel.runAtPassive('r', async () => {
       kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       await kernel.synchronizeExecution(interrupt, () => true);
-    })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL });
+    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0] });
   });
 
   it('KeAcquireInterruptSpinLock on a passive-level interrupt is PASSIVE_INTERRUPT_ERROR', async () => {

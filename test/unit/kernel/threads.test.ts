@@ -28,13 +28,13 @@ describe('thread calls and waits', () => {
     expect(order).toEqual(['pause waits', 'return at DISPATCH', 'pause resumes']);
   });
 
-  it('waiting at DISPATCH_LEVEL is IRQL_NOT_LESS_OR_EQUAL', async () => {
+  it('waiting at DISPATCH_LEVEL is Driver Verifier\'s 0xC4/0x3B, a wait at DISPATCH_LEVEL or above', async () => {
     rig = makeRig();
     const { kernel } = rig;
     await expect(kernel.runAtPassive('r', async () => {
       kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       await kernel.delayExecution(1);
-    })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, report: { api: 'KeWaitForSingleObject' } });
+    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.WAIT_AT_DISPATCH_OR_ABOVE, Irql.DISPATCH_LEVEL, 0, 0], report: { api: 'KeWaitForSingleObject' } });
   });
 
   it('a thread call started at DISPATCH_LEVEL waits until no other thread holds the processor raised', async () => {

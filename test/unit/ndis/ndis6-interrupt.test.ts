@@ -274,7 +274,7 @@ describe('NDIS 6 interrupts on a shared line, and what a crash report shows', ()
     rig.binding.receiveNetBufferLists = () => rig!.ndis.sleep(10);
     rig.nic.raise(RXT0);
     const report = await rig.kernel.bugCheckReport;
-    expect(report).toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, api: 'NdisMSleep', irqlName: 'DISPATCH_LEVEL' });
+    expect(report).toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0], api: 'NdisMSleep', irqlName: 'DISPATCH_LEVEL' });
     expect(report.routines.map((r) => r.name)).toEqual(['DPC queue', 'TestInterruptDpc']);
   });
 });

@@ -91,7 +91,7 @@ describe('WdfInterruptSynchronize', () => {
     expect(seen).toEqual(r.wdf.verifier.findings);
   });
 
-  it('with the verifier strict the same call is a stop: IRQL_NOT_LESS_OR_EQUAL', async () => {
+  it('with the verifier strict the same call is a stop: 0xC4/0xE5, a DDI at incorrect IRQL', async () => {
     r = makeWdfRig({ strictVerifier: true });
     const { context } = await loadNic(r, { interrupt: { passiveHandling: true, evtInterruptDpc: undefined, evtInterruptWorkItem: () => undefined } });
     await r.wdf.startDevice(r.resources);
@@ -99,7 +99,7 @@ describe('WdfInterruptSynchronize', () => {
     await expect(atPassive(r, async () => {
       r.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       await r.wdf.wdfInterruptSynchronize(context.interrupt, () => { called = true; return true; }, null);
-    })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, parameters: [0, Irql.DISPATCH_LEVEL, Irql.PASSIVE_LEVEL, 0], report: { api: 'WdfInterruptSynchronize' } });
+    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0], report: { api: 'WdfInterruptSynchronize' } });
     expect(called).toBe(false);
   });
 
@@ -137,14 +137,14 @@ describe('WdfInterruptSynchronize', () => {
     expect(report.parameters[0]).toBe(VerifierViolation.DEADLOCK_SELF);
   });
 
-  it('WdfInterruptSynchronize above DISPATCH_LEVEL bug checks', async () => {
+  it('WdfInterruptSynchronize above DISPATCH_LEVEL is 0xC4/0xE5', async () => {
     r = makeWdfRig();
     const { context } = await loadNic(r, { irql: 7 });
     await r.wdf.startDevice(r.resources);
     await expect(atPassive(r, async () => {
       r.kernel.raiseIrql(5);
       await r.wdf.wdfInterruptSynchronize(context.interrupt, () => true, null);
-    })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, parameters: [0, 5, Irql.DISPATCH_LEVEL, 0], report: { api: 'WdfInterruptSynchronize' } });
+    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, 5, 0, 0], report: { api: 'WdfInterruptSynchronize' } });
   });
 
   it('while EvtInterruptSynchronize runs on one processor the ISR cannot run on another', async () => {
@@ -371,13 +371,13 @@ describe('WdfInterruptCreate', () => {
     expect((err as WdfStatusError).status).toBe(NtStatus.STATUS_INVALID_DEVICE_STATE);
   });
 
-  it('above PASSIVE_LEVEL it is IRQL_NOT_LESS_OR_EQUAL', async () => {
+  it('above PASSIVE_LEVEL it is 0xC4/0xE5, a DDI at incorrect IRQL', async () => {
     r = makeWdfRig();
     const { device } = await loadNic(r);
     await expect(atPassive(r, () => {
       r.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       r.wdf.wdfInterruptCreate(device, { evtInterruptIsr: () => false });
-    })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, report: { api: 'WdfInterruptCreate' } });
+    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0], report: { api: 'WdfInterruptCreate' } });
   });
 
   it('an interrupt created in EvtDevicePrepareHardware from the resource list is connected, and deleted after EvtDeviceReleaseHardware', async () => {

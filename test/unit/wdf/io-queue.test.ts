@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BugCheckCode, Irql, KernelEvent } from '../../../src/kernel/index.ts';
+import { BugCheckCode, Irql, KernelEvent, VerifierViolation } from '../../../src/kernel/index.ts';
 import {
   NtStatus, WdfRequestFatalError, WdfStatusError, WdfViolation, WdfTypeId, type WDFDEVICE, type WDFQUEUE, type WDFREQUEST,
 } from '../../../src/wdf/index.ts';
@@ -390,11 +390,11 @@ describe('locks', () => {
     expect(seen).toEqual([Irql.DISPATCH_LEVEL, Irql.PASSIVE_LEVEL]);
   });
 
-  it('WdfSpinLockRelease at PASSIVE_LEVEL (not holding it) bug checks', async () => {
+  it('WdfSpinLockRelease at PASSIVE_LEVEL (not holding it) is KeReleaseSpinLock\'s 0xC4/0x32', async () => {
     r = makeWdfRig();
     await loadNic(r);
     await expect(atPassive(r, () => r.wdf.wdfSpinLockRelease(r.wdf.wdfSpinLockCreate())))
-      .rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_GREATER_OR_EQUAL, report: { api: 'WdfSpinLockRelease' } });
+      .rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.RELEASE_SPIN_LOCK_NOT_AT_DISPATCH, Irql.PASSIVE_LEVEL, expect.any(Number), 0], report: { api: 'WdfSpinLockRelease' } });
   });
 
   it('a wait lock makes a second acquirer wait; a zero timeout returns STATUS_TIMEOUT while it is held', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BugCheckCode, Irql } from '../../../src/kernel/index.ts';
+import { BugCheckCode, Irql, VerifierViolation } from '../../../src/kernel/index.ts';
 import {
   WdfTypeId, WdfViolation, type WdfFramework, type WDFDEVICE, type WDFINTERRUPT, type WDFOBJECT, type WDFQUEUE, type WDFREQUEST,
   type WDFSPINLOCK, type WDFTIMER, type WDFWAITLOCK, type WDFWORKITEM,
@@ -78,9 +78,12 @@ const consuming = new Set([
   'WdfInterruptAcquireLock', 'WdfSpinLockAcquire', 'WdfWaitLockAcquire',
 ]);
 
+/** DDIs whose check is the kernel routine's they call (KeAcquireSpinLock's 0x42): P1 and P3 (the lock). */
+const kernelChecked: Record<string, number> = { WdfSpinLockAcquire: VerifierViolation.ACQUIRE_SPIN_LOCK_ABOVE_DISPATCH };
+
 describe('IRQL table: every entry point bug checks above its documented IRQL, naming the API', () => {
   for (const [api, max, call] of table) {
-    it(`${api} above ${max === 7 ? 'DIRQL' : max === Irql.DISPATCH_LEVEL ? 'DISPATCH_LEVEL' : 'PASSIVE_LEVEL'} is IRQL_NOT_LESS_OR_EQUAL`, async () => {
+    it(`${api} above ${max === 7 ? 'DIRQL' : max === Irql.DISPATCH_LEVEL ? 'DISPATCH_LEVEL' : 'PASSIVE_LEVEL'} is Driver Verifier's 0xC4 (0xE5, a DDI at incorrect IRQL, or the kernel routine's own check)`, async () => {
       const o = await setUp();
       const at = max + 1;
       // Allowed at its limit (no bug check), refused one level above.
@@ -99,7 +102,11 @@ describe('IRQL table: every entry point bug checks above its documented IRQL, na
       await expect(r.kernel.runAtPassive('AboveLimit', async () => {
         r.kernel.raiseIrql(at);
         await call(r.wdf, o);
-      })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, parameters: [0, at, max, 0], report: { api } });
+      })).rejects.toMatchObject({
+        code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+        parameters: kernelChecked[api] ? [kernelChecked[api], at, expect.any(Number), 0] : [VerifierViolation.DDI_AT_WRONG_IRQL, at, 0, 0],
+        report: { api },
+      });
     });
   }
 });

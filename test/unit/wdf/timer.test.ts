@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BugCheckCode, Irql } from '../../../src/kernel/index.ts';
+import { BugCheckCode, Irql, VerifierViolation } from '../../../src/kernel/index.ts';
 import { WdfTypeId, WdfViolation, type WDFTIMER } from '../../../src/wdf/index.ts';
 import { atPassive, loadNic, makeWdfRig, type WdfRig } from './rig.ts';
 import { waitUntil } from '../../support/wait.ts';
@@ -50,7 +50,7 @@ describe('WDFTIMER', () => {
     expect(fired).toBe(0);
   });
 
-  it('a periodic timer fires again and again until stopped; stop with wait at DISPATCH_LEVEL bug checks', async () => {
+  it('a periodic timer fires again and again until stopped; stop with wait at DISPATCH_LEVEL is Driver Verifier\'s 0xC4/0xE5', async () => {
     r = makeWdfRig();
     const { device } = await loadNic(r);
     let fired = 0;
@@ -67,7 +67,7 @@ describe('WDFTIMER', () => {
     await expect(atPassive(r, async () => {
       r.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       await r.wdf.wdfTimerStop(t, true);
-    })).rejects.toMatchObject({ code: BugCheckCode.IRQL_NOT_LESS_OR_EQUAL, report: { api: 'WdfTimerStop' } });
+    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0], report: { api: 'WdfTimerStop' } });
   });
 
   it('removing the device deletes its timer: it never fires and its handle is invalid', async () => {
