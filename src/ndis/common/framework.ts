@@ -138,7 +138,7 @@ export abstract class NdisFramework extends EventEmitter {
    * After MiniportHalt(Ex): no timer of the adapter may still be set (its function would run after
    * halt); with `mustFree` (NDIS 6 timer objects) none may be left allocated either.
    */
-  protected checkTimersAfter(owner: object, what: string, mustFree: boolean): void {
+  protected checkTimersAfter(owner: { readonly id: number }, what: string, mustFree: boolean, failedInit: boolean): void {
     const timers = [...(this.timersByOwner.get(owner) ?? [])];
     const bad = timers.filter((t) => t.isSet || mustFree);
     const anySet = bad.some((t) => t.isSet);
@@ -149,8 +149,8 @@ export abstract class NdisFramework extends EventEmitter {
     }
     this.timersByOwner.delete(owner);
     if (bad.length > 0) {
-      ndisBugCheck(this.kernel, NdisViolation.TIMER_LEFT_AT_HALT, what,
-        `${what} returned with timers ${anySet ? 'still set' : 'not freed'}: ${bad.map((t) => t.name).join(', ')}`, bad.length);
+      ndisBugCheck(this.kernel, failedInit ? NdisViolation.TIMER_LEFT_AT_FAILED_INIT : NdisViolation.TIMER_LEFT_AT_HALT, what,
+        `${what} returned with timers ${anySet ? 'still set' : 'not freed'}: ${bad.map((t) => t.name).join(', ')}`, owner.id, bad.length);
     }
   }
 

@@ -3,7 +3,7 @@ export { NdisStatus, ndisStatusName, ndisStatusSucceeded, type NDIS_STATUS } fro
 export * from './oids.ts';
 export { NdisSpinLock, NdisSpinLocks } from './spin-lock.ts';
 export { NDIS_IRQL_RULES, MINIPORT_HANDLER_IRQL, DIRQL, requireNdisIrql, type NdisApi, type IrqlRule } from './irql-rules.ts';
-export { BUGCODE_NDIS_DRIVER, NdisViolation, ndisBugCheck } from './bugcheck.ts';
+export { BUGCODE_NDIS_DRIVER, NdisViolation, StateTransition, ndisBugCheck } from './bugcheck.ts';
 export { NdisError, NdisCharacteristicsError, NdisOperationError } from './errors.ts';
 export { NdisTimer, type NdisTimerFunction } from './timer.ts';
 export { named } from './named.ts';

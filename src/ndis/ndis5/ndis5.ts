@@ -398,7 +398,7 @@ export class Ndis5 extends NdisFramework {
     }
     if (!ndisStatusSucceeded(status)) {
       adapter.state = 'halted';
-      this.checkReleasedAfter(adapter, 'MiniportInitialize (failed)');
+      this.checkReleasedAfter(adapter, 'MiniportInitialize (failed)', true);
       throw new NdisOperationError(`MiniportInitialize(${adapter.name}) failed with ${ndisStatusName(status)}`, status, { adapter: adapter.name });
     }
     adapter.state = 'running';
@@ -420,7 +420,7 @@ export class Ndis5 extends NdisFramework {
     adapter.state = 'halting';
     await this.kernel.runAtPassive('MiniportHalt', () => adapter.driver.characteristics.haltHandler(adapter.context));
     adapter.state = 'halted';
-    this.checkReleasedAfter(adapter, 'MiniportHalt');
+    this.checkReleasedAfter(adapter, 'MiniportHalt', false);
     adapter.driver.adapters.delete(adapter);
     this.adapters.delete(adapter);
   }
@@ -528,7 +528,7 @@ export class Ndis5 extends NdisFramework {
     this.checkAdapter(adapter, api);
     const pending = adapter.pendingInformation;
     if (!pending || pending.kind !== kind || status === NdisStatus.PENDING) {
-      ndisBugCheck(this.kernel, NdisViolation.UNEXPECTED_COMPLETION, api, `${api}(${adapter.name}) with no ${kind} request pending`, adapter.id);
+      ndisBugCheck(this.kernel, NdisViolation.INVALID_OID_COMPLETION, api, `${api}(${adapter.name}) with no ${kind} request pending`, adapter.id);
     }
     adapter.pendingInformation = null;
     pending.resolve(status);
@@ -554,12 +554,12 @@ export class Ndis5 extends NdisFramework {
     }
   }
 
-  private checkReleasedAfter(adapter: Ndis5Adapter, what: string): void {
-    this.checkTimersAfter(adapter, what, false);
+  private checkReleasedAfter(adapter: Ndis5Adapter, what: string, failedInit: boolean): void {
+    this.checkTimersAfter(adapter, what, false, failedInit);
     const irq = adapter.interrupt;
     if (irq && !irq.deregistered) {
       irq.deregistered = true;
-      ndisBugCheck(this.kernel, NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_HALT, what,
+      ndisBugCheck(this.kernel, failedInit ? NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_FAILED_INIT : NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_HALT, what,
         `${what} returned for ${adapter.name} without NdisMDeregisterInterrupt: the interrupt on line ${irq.kernelInterrupt.line} is still connected`, adapter.id, irq.id);
     }
     const pools = [...adapter.pools];

@@ -1,5 +1,5 @@
 import { DeviceRegisters, Dpc, Irql, KernelError, type Kernel } from '../../kernel/index.ts';
-import { NdisViolation, ndisBugCheck } from '../common/bugcheck.ts';
+import { NdisViolation, StateTransition, ndisBugCheck } from '../common/bugcheck.ts';
 import { NdisCharacteristicsError, NdisError, NdisOperationError } from '../common/errors.ts';
 import { NdisFramework } from '../common/framework.ts';
 import { named } from '../common/named.ts';
@@ -477,7 +477,7 @@ export class Ndis6 extends NdisFramework {
     this.checkAdapter(adapterHandle, api);
     const pending = adapterHandle.pendingOid;
     if (!pending || pending.request !== oidRequest || status === NdisStatus.PENDING) {
-      ndisBugCheck(this.kernel, NdisViolation.UNEXPECTED_COMPLETION, api, `${api}(${adapterHandle.name}, ${oidName(oidRequest.oid)}) for a request that is not pending${status === NdisStatus.PENDING ? ' (status NDIS_STATUS_PENDING)' : ''}`, adapterHandle.id, oidRequest.requestId);
+      ndisBugCheck(this.kernel, NdisViolation.INVALID_OID_COMPLETION, api, `${api}(${adapterHandle.name}, ${oidName(oidRequest.oid)}) for a request that is not pending${status === NdisStatus.PENDING ? ' (status NDIS_STATUS_PENDING)' : ''}`, adapterHandle.id, oidRequest.requestId);
     }
     adapterHandle.pendingOid = null;
     pending.resolve(status);
@@ -489,7 +489,7 @@ export class Ndis6 extends NdisFramework {
     requireNdisIrql(this.kernel, api);
     this.checkAdapter(adapterHandle, api);
     const resolve = adapterHandle.pendingPause;
-    if (!resolve) ndisBugCheck(this.kernel, NdisViolation.UNEXPECTED_COMPLETION, api, `${api}(${adapterHandle.name}) with no pause pending`, adapterHandle.id);
+    if (!resolve) ndisBugCheck(this.kernel, NdisViolation.ILLEGAL_MINIPORT_STATE_TRANSITION, api, `${api}(${adapterHandle.name}) with no pause pending`, StateTransition.PAUSE_COMPLETE, adapterHandle.id);
     adapterHandle.pendingPause = null;
     resolve(NdisStatus.SUCCESS);
   }
@@ -500,7 +500,7 @@ export class Ndis6 extends NdisFramework {
     requireNdisIrql(this.kernel, api);
     this.checkAdapter(adapterHandle, api);
     const resolve = adapterHandle.pendingRestart;
-    if (!resolve) ndisBugCheck(this.kernel, NdisViolation.UNEXPECTED_COMPLETION, api, `${api}(${adapterHandle.name}) with no restart pending`, adapterHandle.id);
+    if (!resolve) ndisBugCheck(this.kernel, NdisViolation.ILLEGAL_MINIPORT_STATE_TRANSITION, api, `${api}(${adapterHandle.name}) with no restart pending`, StateTransition.RESTART_COMPLETE, adapterHandle.id);
     adapterHandle.pendingRestart = null;
     resolve(status);
   }
@@ -545,7 +545,7 @@ export class Ndis6 extends NdisFramework {
     }
     if (!ndisStatusSucceeded(status)) {
       adapter.state = 'halted';
-      this.checkReleasedAfter(adapter, 'MiniportInitializeEx (failed)');
+      this.checkReleasedAfter(adapter, 'MiniportInitializeEx (failed)', true);
       throw new NdisOperationError(`MiniportInitializeEx(${adapter.name}) failed with ${ndisStatusName(status)}`, status, { adapter: adapter.name });
     }
     adapter.state = 'paused';
@@ -619,7 +619,7 @@ export class Ndis6 extends NdisFramework {
     const ch = adapter.driver.characteristics;
     await this.kernel.runAtPassive('MiniportHaltEx', () => ch.haltHandlerEx(adapter.context, haltAction));
     adapter.state = 'halted';
-    this.checkReleasedAfter(adapter, 'MiniportHaltEx');
+    this.checkReleasedAfter(adapter, 'MiniportHaltEx', false);
     adapter.driver.adapters.delete(adapter);
     this.adapters.delete(adapter);
     this.kernel.trace.record('ndis', `${adapter.name} halted`);
@@ -783,13 +783,13 @@ export class Ndis6 extends NdisFramework {
   }
 
   /** After halt or a failed initialize: the interrupt deregistered, the adapter's pools and timers freed. */
-  private checkReleasedAfter(adapter: MiniportAdapter, what: string): void {
-    this.checkTimersAfter(adapter, what, true);
+  private checkReleasedAfter(adapter: MiniportAdapter, what: string, failedInit: boolean): void {
+    this.checkTimersAfter(adapter, what, true, failedInit);
     const irq = adapter.interrupt;
     if (irq && !irq.deregistered) {
       // NDIS disconnects it itself so that the host can go on, then stops the driver.
       irq.deregistered = true;
-      ndisBugCheck(this.kernel, NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_HALT, what,
+      ndisBugCheck(this.kernel, failedInit ? NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_FAILED_INIT : NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_HALT, what,
         `${what} returned for ${adapter.name} without NdisMDeregisterInterruptEx: the interrupt on line ${irq.kernelInterrupt.line} is still connected`, adapter.id, irq.id);
     }
     const pools = [...adapter.pools];

@@ -46,7 +46,7 @@ describe('NDIS timers and events', () => {
     expect(ndis.cancelTimerObject(timer)).toBe(false);
   });
 
-  it('a timer object left set at MiniportHaltEx is BUGCODE_NDIS_DRIVER, and its function never runs after halt', async () => {
+  it('a timer object left set at MiniportHaltEx is BUGCODE_NDIS_DRIVER 0x09 (HALT_WITHOUT_CANCEL_TIMER), and its function never runs after halt', async () => {
     rig6 = makeNdis6Rig();
     const { adapter } = await rig6.start();
     let runs = 0;
@@ -55,7 +55,7 @@ describe('NDIS timers and events', () => {
       rig6!.ndis.setTimerObject(t, 10);
     });
     const err = await rig6.ndis.haltMiniport(adapter).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.TIMER_LEFT_AT_HALT, 1, 0, 0], report: { api: 'MiniportHaltEx' } });
+    expect(err).toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.TIMER_LEFT_AT_HALT, adapter.id, 1, 0], report: { api: 'MiniportHaltEx' } });
     expect((err as Error).message).toContain('LinkPollTimer');
     await sleep(20);
     expect(runs).toBe(0);

@@ -29,9 +29,9 @@ describe('NDIS 6 adapter lifecycle', () => {
     expect(() => rig.ndis.registerMiniportDriver({ ...rig.chars, majorNdisVersion: 5 })).toThrow(/MajorNdisVersion 5/);
   });
 
-  it('MiniportInitializeEx that succeeds without setting its attributes fails; NDIS then checks it released its interrupt', async () => {
+  it('MiniportInitializeEx that succeeds without setting its attributes fails; NDIS then checks it released its interrupt: 0x7C/0x0B (INIT_FAILED_WITHOUT_INTERRUPT_DEREGISTER)', async () => {
     rig = makeNdis6Rig({ skipAttributes: true });
-    await expect(rig.start()).rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_HALT, expect.any(Number), expect.any(Number), 0] });
+    await expect(rig.start()).rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_FAILED_INIT, expect.any(Number), expect.any(Number), 0] });
   });
 
   it('a miniport that leaks its interrupt at halt is BUGCODE_NDIS_DRIVER 0x08, and its ISR is never called again', async () => {

@@ -3,13 +3,16 @@ import {
   BUGCODE_NDIS_DRIVER, NdisInterruptModeration, NdisOperationError, NdisPacketType, NdisRequestType, NdisStatus, NdisViolation, Oid,
   type NdisInterruptModerationParameters, type NdisStatisticsInfo,
 } from '../../../src/ndis/ndis6/index.ts';
+import { StateTransition } from '../../../src/ndis/common/index.ts';
 import { RXT0 } from './fakes.ts';
 import { frame, makeNdis6Rig, type Ndis6Rig } from './ndis6-miniport.ts';
 
 let rig: Ndis6Rig | undefined;
+let rig2: Ndis6Rig | undefined;
 afterEach(async () => {
   await rig?.cleanup();
-  rig = undefined;
+  await rig2?.cleanup();
+  rig = rig2 = undefined;
 });
 
 describe('NDIS 6 OID requests', () => {
@@ -73,11 +76,22 @@ describe('NDIS 6 OID requests', () => {
     expect(ctx.events.filter((e) => e.startsWith('oid'))).toHaveLength(2);
   });
 
-  it('NdisMOidRequestComplete for a request that is not pending is BUGCODE_NDIS_DRIVER', async () => {
+  it('NdisMOidRequestComplete for a request that is not pending is BUGCODE_NDIS_DRIVER 0x26 (INVALID_OID_COMPLETION)', async () => {
     rig = makeNdis6Rig();
     const { adapter } = await rig.start();
     const { request } = await rig.ndis.oidRequest(adapter, { requestType: NdisRequestType.QueryInformation, oid: Oid.GEN_RCV_OK });
     await expect(rig.kernel.runAtPassive('Late', () => rig!.ndis.oidRequestComplete(adapter, request, NdisStatus.SUCCESS)))
-      .rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.UNEXPECTED_COMPLETION, adapter.id, request.requestId, 0] });
+      .rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.INVALID_OID_COMPLETION, adapter.id, request.requestId, 0] });
+  });
+
+  it('NdisMPauseComplete and NdisMRestartComplete with nothing pending are BUGCODE_NDIS_DRIVER 0x1F (ILLEGAL_MINIPORT_STATE_TRANSITION)', async () => {
+    rig = makeNdis6Rig();
+    const { adapter } = await rig.start();
+    await expect(rig.kernel.runAtPassive('LatePause', () => rig!.ndis.pauseComplete(adapter)))
+      .rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.ILLEGAL_MINIPORT_STATE_TRANSITION, StateTransition.PAUSE_COMPLETE, adapter.id, 0] });
+    rig2 = makeNdis6Rig();
+    const second = await rig2.start();
+    await expect(rig2.kernel.runAtPassive('LateRestart', () => rig2!.ndis.restartComplete(second.adapter, NdisStatus.SUCCESS)))
+      .rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.ILLEGAL_MINIPORT_STATE_TRANSITION, StateTransition.RESTART_COMPLETE, second.adapter.id, 0] });
   });
 });
