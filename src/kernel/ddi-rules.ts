@@ -1,4 +1,5 @@
 import { VerifierViolation } from './bugcheck.ts';
+import { Irql } from './irql.ts';
 
 /**
  * What Driver Verifier reports for a DDI called outside its IRQL range: P1 of 0xC4
@@ -38,7 +39,7 @@ const BY_API: Readonly<Record<string, IrqlCheck>> = {
 };
 
 /** The check Driver Verifier makes for `api` called at `irql` outside its range. */
-export function irqlCheckFor(api: string, irql: number, dispatchLevel: number): IrqlCheck {
-  if (api === 'KeWaitForSingleObject' && irql >= dispatchLevel) return WAIT_AT_DISPATCH;
+export function irqlCheckFor(api: string, irql: number): IrqlCheck {
+  if (api === 'KeWaitForSingleObject' && irql >= Irql.DISPATCH_LEVEL) return WAIT_AT_DISPATCH;
   return BY_API[api] ?? WRONG_IRQL;
 }

@@ -48,7 +48,7 @@ export function lowerIrql(k: Kernel, newIrql: number): Promise<void> | undefined
  */
 export function requireIrqlOf(k: Kernel, act: Activation, api: string, min: number, max: number): void {
   if (act.irql <= max && act.irql >= min) return;
-  const check = irqlCheckFor(api, act.irql, Irql.DISPATCH_LEVEL);
+  const check = irqlCheckFor(api, act.irql);
   const rule = check.rule ? ` (DDI rule ${check.rule}, !ruleinfo 0x${check.id.toString(16)})` : '';
   k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, check.id, act.irql, 0, 0, {
     api, message: `${api} called at ${irqlName(act.irql)}; it may only be called at ${rangeText(min, max)}${rule}`,
