@@ -2,6 +2,7 @@ import { Activation } from './activation.ts';
 import { BugCheckCode } from './bugcheck.ts';
 import type { Dpc } from './dpc.ts';
 import { KernelError } from './errors.ts';
+import { requireIrqlIfInRoutine } from './irql-control.ts';
 import { Irql } from './irql.ts';
 import type { Kernel } from './kernel.ts';
 import type { Processor } from './processor.ts';
@@ -70,8 +71,7 @@ export function dequeueDpc(k: Kernel, dpc: Dpc): boolean {
 
 /** KeFlushQueuedDpcs (PASSIVE_LEVEL): returns once every queued DPC has run. */
 export async function flushQueuedDpcs(k: Kernel): Promise<void> {
-  const act = k.current();
-  if (act && !act.ended) k.requireIrql('KeFlushQueuedDpcs', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+  requireIrqlIfInRoutine(k, 'KeFlushQueuedDpcs', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
   await k.waitUntil(() => k.processors.every((P) => P.dpcQueue.length === 0 && !P.nested.some((a) => a.kind === 'dpc')), 'flushing queued DPCs');
 }
 

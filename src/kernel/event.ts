@@ -1,3 +1,4 @@
+import { requireIrqlIfInRoutine } from './irql-control.ts';
 import { Irql } from './irql.ts';
 import type { Kernel } from './kernel.ts';
 
@@ -81,7 +82,6 @@ export class KernelEvent {
   }
 
   private checkIrql(api: string, max: number): void {
-    const act = this.kernel.current();
-    if (act && !act.ended) this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, max);
+    requireIrqlIfInRoutine(this.kernel, api, Irql.PASSIVE_LEVEL, max);
   }
 }

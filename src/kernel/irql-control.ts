@@ -55,6 +55,12 @@ export function requireIrqlOf(k: Kernel, act: Activation, api: string, min: numb
   });
 }
 
+/** requireIrqlOf for calls host code may make too: checked only when a routine the kernel runs makes them. */
+export function requireIrqlIfInRoutine(k: Kernel, api: string, min: number, max: number): void {
+  const act = k.current();
+  if (act && !act.ended) requireIrqlOf(k, act, api, min, max);
+}
+
 /**
  * Set an activation's IRQL and keep its processor's state (owner, DPC watchdog clock, pending work)
  * right. `serviceLater` false: the caller takes the pending work itself (Kernel.irqlLowered) and a

@@ -8,7 +8,7 @@ import { DriverStoppedError, KernelContextError, KernelError } from './errors.ts
 import { InterruptController } from './interrupt-dispatch.ts';
 import type { ConnectInterruptOptions, InterruptObject } from './interrupt.ts';
 import { Irql } from './irql.ts';
-import { lowerIrql, raiseIrql, requireIrqlOf, setIrql } from './irql-control.ts';
+import { lowerIrql, raiseIrql, requireIrqlIfInRoutine, requireIrqlOf, setIrql } from './irql-control.ts';
 import { limitsWithDefaults, type KernelLimits, type KernelOptions } from './kernel-options.ts';
 import type { InterruptLineSource } from './lines.ts';
 import { checkLockOwner, checkLockRecursion, releaseLock, takeLock } from './locks.ts';
@@ -269,8 +269,7 @@ export class Kernel extends EventEmitter {
   /** IoConnectInterruptEx (line based). At PASSIVE_LEVEL when called from a routine. */
   connectInterrupt(opts: ConnectInterruptOptions): InterruptObject {
     if (this.stopError) throw new DriverStoppedError('driver stopped by a bug check; connectInterrupt refused', {}, { cause: this.stopError });
-    const act = this.current();
-    if (act && !act.ended) this.requireIrql('IoConnectInterruptEx', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+    requireIrqlIfInRoutine(this, 'IoConnectInterruptEx', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
     return this.interrupts.connect(opts);
   }
 

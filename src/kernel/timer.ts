@@ -1,4 +1,5 @@
 import type { Dpc } from './dpc.ts';
+import { requireIrqlIfInRoutine } from './irql-control.ts';
 import { Irql } from './irql.ts';
 import type { Kernel } from './kernel.ts';
 
@@ -28,7 +29,8 @@ export class KernelTimer {
 
   /** KeSetTimerEx (any IRQL <= DISPATCH_LEVEL): true if the timer was already set (it is reset). */
   set(dueMs: number, periodMs = 0, dpc?: Dpc): boolean {
-    this.checkIrql('KeSetTimerEx');
+    // IrqlKeDispatchLte, when driver code calls; host code may set and cancel timers at will.
+    requireIrqlIfInRoutine(this.kernel, 'KeSetTimerEx', Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
     const wasSet = this.disarm();
     if (this.kernel.stopped) return wasSet;
     this.dpc = dpc;
@@ -51,7 +53,7 @@ export class KernelTimer {
 
   /** KeCancelTimer: true if it was set. */
   cancel(): boolean {
-    this.checkIrql('KeCancelTimer');
+    requireIrqlIfInRoutine(this.kernel, 'KeCancelTimer', Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
     return this.disarm();
   }
 
@@ -63,12 +65,6 @@ export class KernelTimer {
     this.handle = undefined;
     this.kernel.trackTimer(this, false);
     return true;
-  }
-
-  /** Checked when driver code calls (IrqlKeDispatchLte); host code may set and cancel timers at will. */
-  private checkIrql(api: string): void {
-    const act = this.kernel.current();
-    if (act && !act.ended) this.kernel.requireIrqlOf(act, api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
   }
 
   private expire(): void {
