@@ -8,8 +8,12 @@ import type { VerifierFinding } from './verifier.ts';
 /** Windows' clock tick (64 Hz): DPC_WATCHDOG_VIOLATION counts time in ticks. */
 export const CLOCK_TICK_MS = 15.625;
 
-/** A stall in which the process used less CPU than this share of the time was a pause, not work. */
-const PAUSED_CPU_SHARE = 0.25;
+/**
+ * A stall in which the process used less CPU than this share of the time was a pause, not work.
+ * Low, because a busy DPC on a loaded machine may get little CPU and must still count (at 25 % a
+ * busy loop sharing 2 CPUs with 8 others looked paused); a breakpoint or SIGSTOP uses about none.
+ */
+const PAUSED_CPU_SHARE = 0.1;
 /** Pauses remembered: enough for any routine that is still running across them. */
 const PAUSES_KEPT = 32;
 

@@ -173,12 +173,19 @@ export class WdfCore {
     return dev;
   }
 
+  /** KMDF's FxVerifierCheckIrqlLevel(PASSIVE_LEVEL) in a DDI that returns NTSTATUS: STATUS_INVALID_DEVICE_REQUEST. */
+  protected failUnlessPassive(api: string): void {
+    if (!this.verifier.checkIrqlLevel(api, Irql.PASSIVE_LEVEL)) {
+      throw new WdfStatusError(api, NtStatus.STATUS_INVALID_DEVICE_REQUEST, 'called at wrong IRQL (KMDF verifier)');
+    }
+  }
+
   // ================================================================ objects
 
   /** WdfDriverCreate (PASSIVE_LEVEL, in DriverEntry). */
   wdfDriverCreate(config: WdfDriverConfig, attributes?: WdfObjectAttributes): WDFDRIVER {
     const api = 'WdfDriverCreate';
-    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+    this.failUnlessPassive(api);
     if (this.driver) throw new WdfStatusError(api, NtStatus.STATUS_INVALID_DEVICE_STATE, 'the driver object already exists');
     if (typeof config?.evtDriverDeviceAdd !== 'function') throw new WdfStatusError(api, NtStatus.STATUS_INVALID_PARAMETER, 'EvtDriverDeviceAdd is required');
     const driver = new WdfDriverObject(config);
@@ -194,7 +201,7 @@ export class WdfCore {
    */
   wdfDeviceCreate<C>(deviceInit: WdfDeviceInit, callbacks: WdfPnpPowerEventCallbacks = {}, attributes?: WdfDeviceAttributes<C>): WDFDEVICE {
     const api = 'WdfDeviceCreate';
-    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+    this.failUnlessPassive(api);
     const init = deviceInit as DeviceInit;
     if (!(init instanceof DeviceInit) || !init.open || init !== this.currentInit) {
       this.kernel.bugCheck(BugCheckCode.WDF_VIOLATION, WdfViolation.WDF_REQUIRED_PARAMETER_IS_NULL, 0, 0, 0, {

@@ -130,7 +130,7 @@ export class WdfInterruptApi extends WdfSyncApi {
   wdfInterruptReleaseLock(interrupt: WDFINTERRUPT): Promise<void> | undefined {
     const api = 'WdfInterruptReleaseLock';
     const obj = this.interruptObject(interrupt, api);
-    if (obj.passive && !this.verifier.checkIrqlAtMost(this.kernel.activationFor(api), api, Irql.PASSIVE_LEVEL)) return undefined;
+    if (obj.passive && !this.verifier.checkIrqlLevel(api, Irql.PASSIVE_LEVEL)) return undefined;
     const k = obj.requireConnected(api);
     return this.kernel.releaseInterruptLock(k, obj.lockOldIrql);
   }
@@ -139,7 +139,7 @@ export class WdfInterruptApi extends WdfSyncApi {
   async wdfInterruptEnable(interrupt: WDFINTERRUPT): Promise<void> {
     const api = 'WdfInterruptEnable';
     const obj = this.interruptObject(interrupt, api);
-    if (!this.verifier.checkIrqlAtMost(this.kernel.activationFor(api), api, Irql.PASSIVE_LEVEL)) return;
+    if (!this.verifier.checkIrqlLevel(api, Irql.PASSIVE_LEVEL)) return;
     await obj.enable(api);
   }
 
@@ -147,7 +147,7 @@ export class WdfInterruptApi extends WdfSyncApi {
   async wdfInterruptDisable(interrupt: WDFINTERRUPT): Promise<void> {
     const api = 'WdfInterruptDisable';
     const obj = this.interruptObject(interrupt, api);
-    if (!this.verifier.checkIrqlAtMost(this.kernel.activationFor(api), api, Irql.PASSIVE_LEVEL)) return;
+    if (!this.verifier.checkIrqlLevel(api, Irql.PASSIVE_LEVEL)) return;
     await obj.disable(api);
   }
 

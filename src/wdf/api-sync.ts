@@ -65,7 +65,7 @@ export class WdfSyncApi extends WdfCore {
       this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
       return obj.lock.tryAcquire(api) ? NtStatus.STATUS_SUCCESS : NtStatus.STATUS_TIMEOUT;
     }
-    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+    if (!this.verifier.checkIrqlLevel(api, Irql.PASSIVE_LEVEL)) return NtStatus.STATUS_INVALID_DEVICE_REQUEST;
     await obj.lock.acquire(api);
     return NtStatus.STATUS_SUCCESS;
   }
@@ -114,7 +114,7 @@ export class WdfSyncApi extends WdfCore {
   async wdfWorkItemFlush(workItem: WDFWORKITEM): Promise<void> {
     const api = 'WdfWorkItemFlush';
     const obj = this.handles.get<WdfWorkItemObject>(workItem, 'WDFWORKITEM', api);
-    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
+    if (!this.verifier.checkIrqlLevel(api, Irql.PASSIVE_LEVEL)) return;
     await obj.item.flush();
   }
 
@@ -165,7 +165,8 @@ export class WdfSyncApi extends WdfCore {
   async wdfTimerStop(timer: WDFTIMER, wait: boolean): Promise<boolean> {
     const api = 'WdfTimerStop';
     const obj = this.handles.get<WdfTimerObject>(timer, 'WDFTIMER', api);
-    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, wait ? Irql.PASSIVE_LEVEL : Irql.DISPATCH_LEVEL);
+    if (wait && !this.verifier.checkIrqlLevel(api, Irql.PASSIVE_LEVEL)) return false;
+    this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
     const was = obj.cancel();
     if (wait) await obj.waitIdle();
     return was;

@@ -38,6 +38,11 @@ export class WdfVerifier {
     this.strict = opts.strict === true;
   }
 
+  /** FxVerifierCheckIrqlLevel for the routine making the call `api`. */
+  checkIrqlLevel(api: string, required: number): boolean {
+    return this.checkIrqlAtMost(this.kernel.activationFor(api), api, required);
+  }
+
   /**
    * FxVerifierCheckIrqlLevel: true when `act` runs at or below `required`. Otherwise the finding is
    * recorded (or, strict, the driver stops) and the caller fails the DDI as KMDF does.
