@@ -7,6 +7,22 @@ import { NdisError } from './errors.ts';
 import { NdisTimer, type NdisTimerFunction } from './timer.ts';
 import { NdisViolation, ndisBugCheck } from './bugcheck.ts';
 import type { NdisApi } from './irql-rules.ts';
+import type { NDIS_STATUS } from './status.ts';
+
+/** What halt and a failed initialize look at in an adapter of either version. */
+export interface ReleasingAdapter {
+  readonly id: number;
+  readonly name: string;
+  readonly interrupt: { deregistered: boolean; readonly id: number; readonly kernelInterrupt: { readonly line: number } } | null;
+  readonly pools: ReadonlySet<{ readonly tag: string; readonly inUse: number }>;
+}
+
+/** Each version's names for what a miniport must release, and whether its timers must be freed (NDIS 6 timer objects) or only not set. */
+export interface ReleaseRules {
+  readonly deregisterInterrupt: string;
+  readonly freePool: string;
+  readonly timersMustBeFreed: boolean;
+}
 
 /**
  * What the NDIS 6 and NDIS 5 facades share: the kernel underneath, NDIS spin locks, NdisMSleep and
@@ -138,7 +154,7 @@ export abstract class NdisFramework extends EventEmitter {
    * After MiniportHalt(Ex): no timer of the adapter may still be set (its function would run after
    * halt); with `mustFree` (NDIS 6 timer objects) none may be left allocated either.
    */
-  protected checkTimersAfter(owner: { readonly id: number }, what: string, mustFree: boolean, failedInit: boolean): void {
+  private checkTimersAfter(owner: { readonly id: number }, what: string, mustFree: boolean, failedInit: boolean): void {
     const timers = [...(this.timersByOwner.get(owner) ?? [])];
     const bad = timers.filter((t) => t.isSet || mustFree);
     const anySet = bad.some((t) => t.isSet);
@@ -158,6 +174,32 @@ export abstract class NdisFramework extends EventEmitter {
     if (timer instanceof NdisTimer && !timer.freed) return;
     if (inRoutine(this.kernel)) ndisBugCheck(this.kernel, NdisViolation.INVALID_HANDLE, api, `${api} with ${timer instanceof NdisTimer ? `freed timer ${timer.name}` : 'an invalid timer'}`);
     throw new NdisError(`${api} with an invalid or freed timer`, { api });
+  }
+
+  /**
+   * After MiniportHalt(Ex) or a failed MiniportInitialize(Ex): no timer left (`rules`), the
+   * interrupt deregistered (0x7C/0x08 or 0x0B otherwise) and the adapter's pools freed.
+   */
+  protected checkReleasedAfter(adapter: ReleasingAdapter, what: string, failedInit: boolean, rules: ReleaseRules): void {
+    this.checkTimersAfter(adapter, what, rules.timersMustBeFreed, failedInit);
+    const irq = adapter.interrupt;
+    if (irq && !irq.deregistered) {
+      // NDIS disconnects it itself so that the host can go on, then stops the driver.
+      irq.deregistered = true;
+      ndisBugCheck(this.kernel, failedInit ? NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_FAILED_INIT : NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_HALT, what,
+        `${what} returned for ${adapter.name} without ${rules.deregisterInterrupt}: the interrupt on line ${irq.kernelInterrupt.line} is still connected`, adapter.id, irq.id);
+    }
+    const pools = [...adapter.pools];
+    if (pools.length > 0) {
+      ndisBugCheck(this.kernel, NdisViolation.POOL_FREED_WITH_OUTSTANDING_NBLS, what,
+        `${what} returned for ${adapter.name} without ${rules.freePool} for ${pools.map((p) => `${p.tag} (${p.inUse} in use)`).join(', ')}`, adapter.id, pools.length);
+    }
+  }
+
+  /** Wait for a completion the miniport owes (NdisMXxxComplete), or for the driver to stop. */
+  protected async waitForCompletion(completed: Promise<NDIS_STATUS>): Promise<NDIS_STATUS> {
+    const stopped = this.kernel.bugCheckReport.then(() => { throw this.kernel.stopped; });
+    return Promise.race([completed, stopped]);
   }
 
   /** Host-only entry points refuse to run inside a driver routine. */

@@ -8,3 +8,4 @@ export { NdisError, NdisCharacteristicsError, NdisOperationError } from './error
 export { NdisTimer, type NdisTimerFunction } from './timer.ts';
 export { named } from './named.ts';
 export { NdisAdapterHandle } from './adapter-handle.ts';
+export type { NdisLibrary, NdisLibraryMember } from './library.ts';

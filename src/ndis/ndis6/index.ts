@@ -1,5 +1,8 @@
-/** NDIS 6.x facade: what an NDIS 6 miniport calls, and the host side of NDIS that calls it. */
-export { Ndis6, type Ndis6Options, type InitializeMiniportOptions, type OidRequestInput, type PoolExhaustedEvent } from './ndis6.ts';
+/** NDIS 6.x facade: what an NDIS 6 miniport calls (`Ndis6Library`), and the host side of NDIS that calls it (`Ndis6`). */
+export { Ndis6, type InitializeMiniportOptions, type OidRequestInput } from './ndis6.ts';
+export type { Ndis6Library } from './library.ts';
+export type { Ndis6Options } from './api-core.ts';
+export type { PoolExhaustedEvent } from './api-nbl.ts';
 export { MiniportAdapter, type MiniportAdapterState, type MiniportAdapterStatistics } from './adapter.ts';
 export { MiniportDriver } from './driver.ts';
 export { NdisInterrupt } from './interrupt.ts';

@@ -1,28 +1,20 @@
-import { DeviceRegisters, Dpc, Irql, KernelError, type Kernel } from '../../kernel/index.ts';
-import { NdisViolation, StateTransition, ndisBugCheck } from '../common/bugcheck.ts';
-import { NdisCharacteristicsError, NdisError, NdisOperationError } from '../common/errors.ts';
-import { NdisFramework } from '../common/framework.ts';
+import { DeviceRegisters, Irql } from '../../kernel/index.ts';
+import { NdisViolation, ndisBugCheck } from '../common/bugcheck.ts';
+import { NdisError, NdisOperationError } from '../common/errors.ts';
+import type { ReleaseRules } from '../common/framework.ts';
 import { named } from '../common/named.ts';
-import type { NdisTimer, NdisTimerFunction } from '../common/timer.ts';
-import { inRoutine, requireNdisIrql, requireNdisIrqlIfInRoutine } from '../common/irql-rules.ts';
-import { MediaConnectState, MediaDuplexState, NdisRequestType, oidName, type NdisLinkState } from '../common/oids.ts';
+import { inRoutine } from '../common/irql-rules.ts';
+import { NdisRequestType, oidName } from '../common/oids.ts';
 import { NdisStatus, ndisStatusName, ndisStatusSucceeded, type NDIS_STATUS } from '../common/status.ts';
 import { MiniportAdapter } from './adapter.ts';
-import { MiniportDriver } from './driver.ts';
-import { NdisInterrupt } from './interrupt.ts';
-import { NetBufferListPool, type NetBufferList, type NetBufferListPoolOptions } from './net-buffer-list.ts';
+import { Ndis6IndicationApi } from './api-indicate.ts';
+import type { MiniportDriver } from './driver.ts';
+import type { NdisInterrupt } from './interrupt.ts';
+import { nblOwnerText, type NetBufferList } from './net-buffer-list.ts';
 import {
-  NDIS_INDICATE_ALL_NBLS, NdisHaltAction, NdisReceiveFlags, NdisReturnFlags, NdisSendCompleteFlags, NdisSendFlags,
-  NdisShutdownAction,
-  type AdapterResources, type MiniportAdapterAttributes, type MiniportDriverCharacteristics,
-  type MiniportInterruptCharacteristics, type MiniportInterruptResult, type NdisHaltActionValue, type NdisOidRequest,
-  type NdisStatusIndication, type ProtocolBinding,
+  NdisHaltAction, NdisReturnFlags, NdisSendFlags, NdisShutdownAction,
+  type AdapterResources, type NdisHaltActionValue, type NdisOidRequest, type ProtocolBinding,
 } from './types.ts';
-
-export interface Ndis6Options {
-  /** MaxNblsToIndicate given to MiniportInterruptDPC. Default NDIS_INDICATE_ALL_NBLS. */
-  maxNblsToIndicate?: number;
-}
 
 export interface InitializeMiniportOptions {
   /** The protocol side to bind (can also be bound later with bindProtocol). */
@@ -40,473 +32,21 @@ export interface OidRequestInput {
   portNumber?: number;
 }
 
-/** Emitted as 'poolExhausted' when an NBL allocation fails. */
-export interface PoolExhaustedEvent {
-  readonly pool: NetBufferListPool;
-  readonly api: string;
-  readonly failures: number;
-}
-
 let nextRequestId = 1;
 
+/** What MiniportHaltEx and a failed MiniportInitializeEx must have released. */
+const RELEASE_RULES: ReleaseRules = { deregisterInterrupt: 'NdisMDeregisterInterruptEx', freePool: 'NdisFreeNetBufferListPool', timersMustBeFreed: true };
+
 /**
- * The NDIS 6.x facade: the calls an NDIS 6 miniport makes (NdisMXxx, Ndis*NetBufferList*, NDIS
- * spin locks), and the host side of NDIS (initializing, pausing, restarting and halting adapters,
- * sending, returning receives, OID requests) that calls the miniport's handlers at the IRQL
- * Windows uses. One kernel underneath; every driver-facing call checks its documented IRQL.
+ * The NDIS 6.x facade: the NDIS library an NDIS 6 miniport calls (`Ndis6Library`: api-core.ts,
+ * api-interrupt.ts, api-nbl.ts, api-indicate.ts), and here the host side of NDIS (initializing,
+ * pausing, restarting and halting adapters, sending, returning receives, OID requests) that calls
+ * the miniport's handlers at the IRQL Windows uses. The host-side calls refuse to run from driver
+ * code; a miniport given an `Ndis6Library` cannot name them at all.
  *
  * Events: 'poolExhausted' (PoolExhaustedEvent), 'status' (adapter, NdisStatusIndication).
  */
-export class Ndis6 extends NdisFramework {
-  readonly drivers = new Set<MiniportDriver>();
-  readonly adapters = new Set<MiniportAdapter>();
-  readonly maxNblsToIndicate: number;
-
-  constructor(kernel: Kernel, opts: Ndis6Options = {}) {
-    super(kernel, 'ndis6');
-    this.maxNblsToIndicate = opts.maxNblsToIndicate ?? NDIS_INDICATE_ALL_NBLS;
-  }
-
-  // ================================================================ driver registration
-
-  /**
-   * NdisMRegisterMiniportDriver (PASSIVE_LEVEL; DriverEntry, or host code). Throws
-   * NdisCharacteristicsError (NDIS_STATUS_BAD_VERSION / BAD_CHARACTERISTICS) for a required handler
-   * missing or an NDIS version that is not 6.x.
-   */
-  registerMiniportDriver(characteristics: MiniportDriverCharacteristics, miniportDriverContext?: unknown): MiniportDriver {
-    requireNdisIrqlIfInRoutine(this.kernel, 'NdisMRegisterMiniportDriver');
-    const major = characteristics.majorNdisVersion ?? 6;
-    if (major !== 6) {
-      throw new NdisCharacteristicsError(`NdisMRegisterMiniportDriver: MajorNdisVersion ${major} is not 6 (use the NDIS 5 facade for 5.x miniports)`, NdisStatus.BAD_VERSION);
-    }
-    const required = ['initializeHandlerEx', 'haltHandlerEx', 'sendNetBufferListsHandler', 'returnNetBufferListsHandler', 'oidRequestHandler'] as const;
-    for (const h of required) {
-      if (typeof characteristics[h] !== 'function') {
-        throw new NdisCharacteristicsError(`NdisMRegisterMiniportDriver: ${h} is required`, NdisStatus.BAD_CHARACTERISTICS, { handler: h });
-      }
-    }
-    const driver = new MiniportDriver(characteristics, miniportDriverContext);
-    this.drivers.add(driver);
-    this.kernel.trace.record('ndis', `NdisMRegisterMiniportDriver ${driver.name}`);
-    return driver;
-  }
-
-  /** NdisMDeregisterMiniportDriver (PASSIVE_LEVEL): every adapter of the driver must be halted first. */
-  deregisterMiniportDriver(driver: MiniportDriver): void {
-    requireNdisIrqlIfInRoutine(this.kernel, 'NdisMDeregisterMiniportDriver');
-    const live = [...driver.adapters].filter((a) => !a.halted);
-    if (live.length > 0) throw new NdisError(`NdisMDeregisterMiniportDriver(${driver.name}) with adapters not halted: ${live.map((a) => a.name).join(', ')}`, { driver: driver.name });
-    driver.deregistered = true;
-    this.drivers.delete(driver);
-  }
-
-  /**
-   * NdisMSetMiniportAttributes (PASSIVE_LEVEL, inside MiniportInitializeEx): registration
-   * attributes first (they carry the MiniportAdapterContext), then general attributes.
-   */
-  setMiniportAttributes(adapterHandle: MiniportAdapter, attributes: MiniportAdapterAttributes): NDIS_STATUS {
-    const api = 'NdisMSetMiniportAttributes';
-    requireNdisIrql(this.kernel, api);
-    this.checkAdapter(adapterHandle, api);
-    if (!adapterHandle.initializing) {
-      ndisBugCheck(this.kernel, NdisViolation.BAD_ATTRIBUTES, api, `${api}(${adapterHandle.name}) outside MiniportInitializeEx`, adapterHandle.id);
-    }
-    if (attributes.type === 'registration') {
-      adapterHandle.registrationAttributes = { ...attributes };
-      return NdisStatus.SUCCESS;
-    }
-    if (attributes.type === 'general') {
-      if (!adapterHandle.registrationAttributes) {
-        ndisBugCheck(this.kernel, NdisViolation.BAD_ATTRIBUTES, api, `${api}(${adapterHandle.name}): general attributes set before the registration attributes`, adapterHandle.id);
-      }
-      adapterHandle.generalAttributes = { ...attributes };
-      adapterHandle.linkState = {
-        mediaConnectState: attributes.mediaConnectState, mediaDuplexState: attributes.mediaDuplexState,
-        xmitLinkSpeed: attributes.xmitLinkSpeed, rcvLinkSpeed: attributes.rcvLinkSpeed,
-      };
-      return NdisStatus.SUCCESS;
-    }
-    return NdisStatus.INVALID_PARAMETER;
-  }
-
-  // ================================================================ interrupts
-
-  /**
-   * NdisMRegisterInterruptEx (PASSIVE_LEVEL): connects MiniportInterrupt to the adapter's line at its
-   * DIRQL. Throws NdisOperationError (NDIS_STATUS_RESOURCE_CONFLICT, INVALID_PARAMETER, FAILURE) where
-   * Windows returns a failure status.
-   */
-  registerInterruptEx(adapterHandle: MiniportAdapter, miniportInterruptContext: unknown, characteristics: MiniportInterruptCharacteristics): NdisInterrupt {
-    const api = 'NdisMRegisterInterruptEx';
-    requireNdisIrql(this.kernel, api);
-    this.checkAdapter(adapterHandle, api);
-    if (typeof characteristics.interruptHandler !== 'function' || typeof characteristics.interruptDpcHandler !== 'function') {
-      throw new NdisOperationError(`${api}: MiniportInterrupt and MiniportInterruptDPC are required`, NdisStatus.INVALID_PARAMETER, { adapter: adapterHandle.name });
-    }
-    if (adapterHandle.interrupt) {
-      throw new NdisOperationError(`${api}: ${adapterHandle.name} already has a registered interrupt`, NdisStatus.FAILURE, { adapter: adapterHandle.name });
-    }
-    const handle = new NdisInterrupt(adapterHandle, miniportInterruptContext, characteristics);
-    const dpcName = characteristics.interruptDpcHandler.name || 'MiniportInterruptDPC';
-    for (let i = 0; i < this.kernel.processorCount; i++) {
-      const dpc = new Dpc((d, _ctx, messageId, dpcContext) => this.runInterruptDpc(handle, i, d, messageId, dpcContext), handle, dpcName);
-      dpc.setTargetProcessor(i);
-      handle.dpcs.push(dpc);
-      handle.throttles.push({ maxNblsToIndicate: this.maxNblsToIndicate, moreNblsPending: false });
-    }
-    const res = adapterHandle.resources.interrupt;
-    try {
-      handle.kernelInterrupt = this.kernel.connectInterrupt({
-        line: res.line,
-        ...(res.irql !== undefined ? { irql: res.irql } : {}),
-        ...(res.processors ? { processors: res.processors } : {}),
-        shareVector: res.shared ?? true,
-        name: characteristics.interruptHandler.name || 'MiniportInterrupt',
-        isr: () => this.runInterrupt(handle),
-        context: miniportInterruptContext,
-        dpcs: handle.dpcs,
-      });
-    } catch (err) {
-      if (err instanceof KernelError) {
-        throw new NdisOperationError(`${api}(${adapterHandle.name}) on line ${res.line}: ${err.message}`, NdisStatus.RESOURCE_CONFLICT, { adapter: adapterHandle.name, line: res.line }, { cause: err });
-      }
-      throw err;
-    }
-    adapterHandle.interrupt = handle;
-    return handle;
-  }
-
-  /**
-   * NdisMDeregisterInterruptEx (PASSIVE_LEVEL): once it returns, MiniportInterrupt and
-   * MiniportInterruptDPC are never called again (it waits for a running ISR and for queued and
-   * running DPCs).
-   */
-  async deregisterInterruptEx(interruptHandle: NdisInterrupt): Promise<void> {
-    const api = 'NdisMDeregisterInterruptEx';
-    requireNdisIrql(this.kernel, api);
-    this.checkInterrupt(interruptHandle, api);
-    interruptHandle.deregistered = true;
-    await interruptHandle.kernelInterrupt.disconnectWithDpcs();
-    if (interruptHandle.adapter.interrupt === interruptHandle) interruptHandle.adapter.interrupt = null;
-  }
-
-  /**
-   * NdisMSynchronizeWithInterruptEx (<= DIRQL): runs MiniportSynchronizeInterrupt at the interrupt's
-   * DIRQL holding its interrupt spin lock (MiniportInterrupt cannot run on any processor meanwhile),
-   * restores the caller's IRQL and returns the routine's boolean. `messageId` is 0 for line interrupts.
-   */
-  synchronizeWithInterruptEx(interruptHandle: NdisInterrupt, messageId: number, synchronizeFunction: (synchronizeContext: unknown) => boolean | Promise<boolean>, synchronizeContext?: unknown): Promise<boolean> {
-    const api = 'NdisMSynchronizeWithInterruptEx';
-    this.checkInterrupt(interruptHandle, api);
-    requireNdisIrql(this.kernel, api, interruptHandle.irql);
-    void messageId;
-    const fn = synchronizeFunction.name ? synchronizeFunction : named('MiniportSynchronizeInterrupt', synchronizeFunction);
-    return this.kernel.synchronizeExecution(interruptHandle.kernelInterrupt, fn, synchronizeContext);
-  }
-
-  /**
-   * NdisMQueueDpcEx (<= DIRQL): queue MiniportInterruptDPC on each processor in the
-   * `targetProcessors` bitmask; `miniportDpcContext` reaches the DPC. Returns the bitmask of
-   * processors where it was queued (a DPC already queued there is not queued twice).
-   */
-  queueDpcEx(interruptHandle: NdisInterrupt, messageId: number, targetProcessors: number, miniportDpcContext?: unknown): number | Promise<number> {
-    const api = 'NdisMQueueDpcEx';
-    this.checkInterrupt(interruptHandle, api);
-    requireNdisIrql(this.kernel, api, interruptHandle.irql);
-    const self = this.kernel.currentProcessor();
-    let queued = 0;
-    for (let i = 0; i < interruptHandle.dpcs.length && i < 32; i++) {
-      if (i === self || ((targetProcessors >>> i) & 1) === 0) continue;
-      if (this.kernel.enqueueDpc(interruptHandle.dpcs[i]!, messageId, miniportDpcContext)) queued |= 1 << i;
-    }
-    if (self >= 32 || ((targetProcessors >>> self) & 1) === 0 || !interruptHandle.dpcs[self]) return queued >>> 0;
-    // Last, so that below DISPATCH_LEVEL the caller's own DPC runs (KeInsertQueueDpc) before we return.
-    const mine = this.kernel.insertQueueDpc(interruptHandle.dpcs[self], messageId, miniportDpcContext);
-    const withMine = (q: boolean): number => (q ? queued | (1 << self) : queued) >>> 0;
-    return typeof mine === 'boolean' ? withMine(mine) : mine.then(withMine);
-  }
-
-  /** NDIS' ISR for the line: calls MiniportInterrupt and queues the DPCs it asks for. */
-  private async runInterrupt(handle: NdisInterrupt): Promise<boolean> {
-    if (handle.deregistered) return false;
-    const result: MiniportInterruptResult = await handle.characteristics.interruptHandler(handle.context);
-    if (result === null || typeof result !== 'object' || typeof result.recognized !== 'boolean') {
-      ndisBugCheck(this.kernel, NdisViolation.BAD_RETURN_VALUE, 'MiniportInterrupt',
-        'MiniportInterrupt must return { recognized, queueDefaultDpc, targetProcessors? }', handle.adapter.id, handle.id);
-    }
-    // QueueDefaultInterruptDpc TRUE: NDIS ignores TargetProcessors and queues exactly one
-    // MiniportInterruptDPC, on the current processor (MINIPORT_ISR_HANDLER).
-    if (result.queueDefaultDpc) {
-      this.kernel.enqueueDpc(handle.dpcs[this.kernel.currentProcessor()]!, 0, undefined);
-    } else if (result.targetProcessors) {
-      const targets = result.targetProcessors;
-      for (let i = 0; i < handle.dpcs.length && i < 32; i++) {
-        if ((targets >>> i) & 1) this.kernel.enqueueDpc(handle.dpcs[i]!, 0, undefined);
-      }
-    }
-    return result.recognized;
-  }
-
-  /** NDIS' DPC for one processor: MiniportInterruptDPC with receive throttling; queued again while it reports more pending. */
-  private async runInterruptDpc(handle: NdisInterrupt, processor: number, dpc: Dpc, messageId: unknown, dpcContext: unknown): Promise<void> {
-    if (handle.deregistered) return;
-    const throttle = handle.throttles[processor]!;
-    throttle.maxNblsToIndicate = this.maxNblsToIndicate;
-    throttle.moreNblsPending = false;
-    handle.adapter.statistics.interruptDpcs++;
-    await handle.characteristics.interruptDpcHandler(handle.context, typeof messageId === 'number' ? messageId : 0, throttle, dpcContext);
-    if (throttle.moreNblsPending && !handle.deregistered) this.kernel.enqueueDpc(dpc, messageId, dpcContext);
-  }
-
-  // ================================================================ timers
-
-  /**
-   * NdisAllocateTimerObject (<= DISPATCH_LEVEL): a timer whose function runs at DISPATCH_LEVEL in a
-   * DPC. `ndisHandle` is the adapter (halt checks the timer was freed) or null for a driver-wide one.
-   */
-  allocateTimerObject(ndisHandle: MiniportAdapter | null, characteristics: { timerFunction: NdisTimerFunction; functionContext?: unknown; allocationTag?: string }): NdisTimer {
-    return this.createTimer('NdisAllocateTimerObject', characteristics.timerFunction, characteristics.functionContext, ndisHandle, characteristics.allocationTag);
-  }
-
-  /**
-   * NdisSetTimerObject (<= DISPATCH_LEVEL): due in `dueTimeMs` (Windows takes 100 ns units), then
-   * every `millisecondsPeriod` if non-zero. True if the timer was already set.
-   */
-  setTimerObject(timerObject: NdisTimer, dueTimeMs: number, millisecondsPeriod = 0, functionContext?: unknown): boolean {
-    if (functionContext !== undefined) timerObject.functionContext = functionContext;
-    return this.setNdisTimer('NdisSetTimerObject', timerObject, dueTimeMs, millisecondsPeriod);
-  }
-
-  /** NdisCancelTimerObject (<= DISPATCH_LEVEL): true if the timer was set. */
-  cancelTimerObject(timerObject: NdisTimer): boolean {
-    return this.cancelNdisTimer('NdisCancelTimerObject', timerObject);
-  }
-
-  /** NdisFreeTimerObject (<= DISPATCH_LEVEL). */
-  freeTimerObject(timerObject: NdisTimer): void {
-    this.freeNdisTimer('NdisFreeTimerObject', timerObject);
-  }
-
-  // ================================================================ NET_BUFFER_LIST pools
-
-  /**
-   * NdisAllocateNetBufferListPool (<= DISPATCH_LEVEL, or host code): a pool of `size` NBLs, each
-   * with one NET_BUFFER (and its own `dataSize`-byte buffer if given).
-   */
-  allocateNetBufferListPool(size: number, opts: NetBufferListPoolOptions = {}): NetBufferListPool {
-    requireNdisIrqlIfInRoutine(this.kernel, 'NdisAllocateNetBufferListPool');
-    if (!Number.isInteger(size) || size < 1) throw new NdisError(`NdisAllocateNetBufferListPool: size ${size} must be a positive integer`, { size });
-    const pool = new NetBufferListPool(size, opts);
-    if (opts.owner instanceof MiniportAdapter) opts.owner.pools.add(pool);
-    return pool;
-  }
-
-  /** NdisFreeNetBufferListPool (<= DISPATCH_LEVEL): every NBL must be back in the pool. */
-  freeNetBufferListPool(pool: NetBufferListPool): void {
-    const api = 'NdisFreeNetBufferListPool';
-    requireNdisIrqlIfInRoutine(this.kernel, api);
-    this.checkPool(pool, api);
-    const out = pool.inUse;
-    if (out > 0) {
-      this.violation(NdisViolation.POOL_FREED_WITH_OUTSTANDING_NBLS, api, `${api}(${pool.tag}) with ${out} NBLs still allocated`, pool.id, out);
-    }
-    pool.freed = true;
-    if (pool.owner instanceof MiniportAdapter) pool.owner.pools.delete(pool);
-  }
-
-  /**
-   * NdisAllocateNetBufferAndNetBufferList (<= DISPATCH_LEVEL): an NBL whose NET_BUFFER describes
-   * `length` bytes of `data` at `offset` (data omitted: the pool's own buffer). Returns null when the
-   * pool is exhausted, as Windows does, and reports it: pool.allocationFailures, a trace entry, a
-   * warning and a 'poolExhausted' event.
-   */
-  allocateNetBufferAndNetBufferList(pool: NetBufferListPool, data: Uint8Array | null = null, offset = 0, length?: number): NetBufferList | null {
-    const api = 'NdisAllocateNetBufferAndNetBufferList';
-    requireNdisIrqlIfInRoutine(this.kernel, api);
-    this.checkPool(pool, api);
-    const nbl = pool.take();
-    if (!nbl) {
-      pool.allocationFailures++;
-      this.kernel.trace.record('ndis', `${api}: pool ${pool.tag} exhausted (${pool.size} NBLs in use, failure ${pool.allocationFailures})`, this.kernel.current()?.processor.index);
-      if ((pool.allocationFailures & (pool.allocationFailures - 1)) === 0) {
-        this.log.warn({ pool: pool.tag, size: pool.size, failures: pool.allocationFailures }, `${api}: NBL pool ${pool.tag} exhausted`);
-      }
-      this.emit('poolExhausted', { pool, api, failures: pool.allocationFailures } satisfies PoolExhaustedEvent);
-      return null;
-    }
-    const buf = data ?? nbl.ownData;
-    if (!buf) {
-      pool.put(nbl);
-      throw new NdisError(`${api}: no data given and pool ${pool.tag} has no DataSize`, { pool: pool.tag });
-    }
-    const len = length ?? buf.length - offset;
-    if (offset < 0 || len < 0 || offset + len > buf.length) {
-      pool.put(nbl);
-      throw new NdisError(`${api}: offset ${offset} + length ${len} is outside the ${buf.length}-byte buffer`, { pool: pool.tag, offset, length: len });
-    }
-    nbl.reset(buf, offset, len);
-    return nbl;
-  }
-
-  /** NdisFreeNetBufferList (<= DISPATCH_LEVEL): only an NBL its caller holds (not indicated, not in a send). */
-  freeNetBufferList(netBufferList: NetBufferList): void {
-    const api = 'NdisFreeNetBufferList';
-    requireNdisIrqlIfInRoutine(this.kernel, api);
-    if (netBufferList.owner !== 'allocated') {
-      this.violation(NdisViolation.NBL_NOT_OWNED, api, `${api}(NBL ${netBufferList.id} of ${netBufferList.pool.tag}) while it is ${ownerText(netBufferList.owner)}`, netBufferList.id);
-      return;
-    }
-    netBufferList.pool.put(netBufferList);
-  }
-
-  // ================================================================ receive, send, status (miniport → NDIS)
-
-  /**
-   * NdisMIndicateReceiveNetBufferLists (<= DISPATCH_LEVEL). Without NDIS_RECEIVE_FLAGS_RESOURCES the
-   * protocol owns the chain until it returns it (MiniportReturnNetBufferLists); with it, the NBLs are
-   * the miniport's again when this resolves. `numberOfNetBufferLists` must match the chain.
-   * Only the default port (NDIS_DEFAULT_PORT_NUMBER, 0) exists here, so the port number is not used.
-   */
-  async indicateReceiveNetBufferLists(adapterHandle: MiniportAdapter, netBufferLists: NetBufferList, portNumber: number, numberOfNetBufferLists: number, receiveFlags: number): Promise<void> {
-    const api = 'NdisMIndicateReceiveNetBufferLists';
-    void portNumber;
-    requireNdisIrql(this.kernel, api);
-    this.checkAdapter(adapterHandle, api);
-    this.checkDispatchFlag(receiveFlags & NdisReceiveFlags.DISPATCH_LEVEL, api, adapterHandle);
-    if (adapterHandle.state !== 'running' && adapterHandle.state !== 'pausing') {
-      ndisBugCheck(this.kernel, NdisViolation.INDICATION_WHILE_NOT_RUNNING, api, `${api}(${adapterHandle.name}) while the adapter is ${adapterHandle.state}`, adapterHandle.id);
-    }
-    let n = 0;
-    for (let nbl: NetBufferList | null = netBufferLists; nbl; nbl = nbl.next) {
-      n++;
-      if (nbl.owner === 'allocated') continue;
-      if (nbl.owner === 'indicated' || nbl.owner === 'lent') {
-        ndisBugCheck(this.kernel, NdisViolation.INDICATED_PACKET_IN_USE, api, `${api}(${adapterHandle.name}) with NBL ${nbl.id}, which the protocol still holds from an earlier indication`, adapterHandle.id, nbl.id);
-      }
-      ndisBugCheck(this.kernel, NdisViolation.NBL_NOT_OWNED, api, `${api}(${adapterHandle.name}) with NBL ${nbl.id}, which is ${ownerText(nbl.owner)}`, adapterHandle.id, nbl.id);
-    }
-    if (n !== numberOfNetBufferLists) {
-      ndisBugCheck(this.kernel, NdisViolation.NBL_COUNT_MISMATCH, api, `${api}(${adapterHandle.name}): NumberOfNetBufferLists is ${numberOfNetBufferLists} but the chain has ${n}`, adapterHandle.id, numberOfNetBufferLists, n);
-    }
-    const resources = (receiveFlags & NdisReceiveFlags.RESOURCES) !== 0;
-    const owner = resources ? 'lent' : 'indicated';
-    for (let nbl: NetBufferList | null = netBufferLists; nbl; nbl = nbl.next) {
-      nbl.owner = owner;
-      nbl.indicatedBy = adapterHandle;
-    }
-    adapterHandle.statistics.receivesIndicated += n;
-    if (!resources) adapterHandle.receivesOutstanding += n;
-    const binding = adapterHandle.binding;
-    try {
-      if (binding) {
-        const r = binding.receiveNetBufferLists(netBufferLists, n, receiveFlags, adapterHandle);
-        if (r !== undefined) await r;
-      } else {
-        adapterHandle.statistics.receivesDropped += n;
-      }
-    } finally {
-      if (resources) {
-        for (let nbl: NetBufferList | null = netBufferLists; nbl; nbl = nbl.next) if (nbl.owner === 'lent') nbl.owner = 'allocated';
-      }
-    }
-    if (!binding && !resources && !this.kernel.stopped) {
-      const inDispatch = this.kernel.currentIrql() >= Irql.DISPATCH_LEVEL;
-      await this.returnNetBufferLists(adapterHandle, netBufferLists, inDispatch ? NdisReturnFlags.DISPATCH_LEVEL : 0);
-    }
-  }
-
-  /**
-   * NdisMSendNetBufferListsComplete (<= DISPATCH_LEVEL): gives the chain back to the protocol; each
-   * NBL's status says how its send went. Completing an NBL that is not in a send is a bug check.
-   */
-  sendNetBufferListsComplete(adapterHandle: MiniportAdapter, netBufferLists: NetBufferList, sendCompleteFlags: number): void {
-    const api = 'NdisMSendNetBufferListsComplete';
-    requireNdisIrql(this.kernel, api);
-    this.checkAdapter(adapterHandle, api);
-    this.checkDispatchFlag(sendCompleteFlags & NdisSendCompleteFlags.DISPATCH_LEVEL, api, adapterHandle);
-    let n = 0;
-    let failed = 0;
-    for (let nbl: NetBufferList | null = netBufferLists; nbl; nbl = nbl.next) {
-      if (nbl.owner !== 'sending' || nbl.sentTo !== adapterHandle) {
-        ndisBugCheck(this.kernel, NdisViolation.NBL_NOT_OWNED, api,
-          `${api}(${adapterHandle.name}) with NBL ${nbl.id}, which is ${nbl.owner === 'sending' ? 'in a send to another adapter' : ownerText(nbl.owner)} (completed twice?)`, adapterHandle.id, nbl.id);
-      }
-      n++;
-      if (!ndisStatusSucceeded(nbl.status)) failed++;
-    }
-    for (let nbl: NetBufferList | null = netBufferLists; nbl; nbl = nbl.next) {
-      nbl.owner = 'allocated';
-      nbl.sentTo = null;
-    }
-    adapterHandle.sendsOutstanding -= n;
-    adapterHandle.statistics.sendsCompleted += n;
-    adapterHandle.statistics.sendsFailed += failed;
-    adapterHandle.binding?.sendNetBufferListsComplete(netBufferLists, sendCompleteFlags, adapterHandle);
-  }
-
-  /**
-   * NdisMIndicateStatusEx (<= DISPATCH_LEVEL). NDIS_STATUS_LINK_STATE carries an NdisLinkState:
-   * the adapter's link state is updated and the indication reaches the bound protocol.
-   */
-  indicateStatusEx(adapterHandle: MiniportAdapter, statusIndication: NdisStatusIndication): void {
-    const api = 'NdisMIndicateStatusEx';
-    requireNdisIrql(this.kernel, api);
-    this.checkAdapter(adapterHandle, api);
-    if (statusIndication.sourceHandle !== undefined && statusIndication.sourceHandle !== adapterHandle) {
-      ndisBugCheck(this.kernel, NdisViolation.INVALID_HANDLE, api, `${api}(${adapterHandle.name}): SourceHandle is another adapter`, adapterHandle.id);
-    }
-    if (statusIndication.statusCode === NdisStatus.LINK_STATE) {
-      const ls = statusIndication.buffer as NdisLinkState | undefined;
-      if (!isLinkState(ls)) {
-        ndisBugCheck(this.kernel, NdisViolation.BAD_RETURN_VALUE, api, `${api}(${adapterHandle.name}): NDIS_STATUS_LINK_STATE needs an NDIS_LINK_STATE buffer { mediaConnectState, mediaDuplexState, xmitLinkSpeed, rcvLinkSpeed }`, adapterHandle.id);
-      }
-      adapterHandle.linkState = { ...ls };
-    }
-    adapterHandle.statistics.statusIndications++;
-    this.kernel.trace.record('ndis', `${api} ${adapterHandle.name} ${ndisStatusName(statusIndication.statusCode)}`, this.kernel.current()?.processor.index);
-    const indication: NdisStatusIndication = { ...statusIndication, sourceHandle: adapterHandle };
-    adapterHandle.binding?.statusIndication(indication, adapterHandle);
-    this.emit('status', adapterHandle, indication);
-  }
-
-  /** NdisMOidRequestComplete (<= DISPATCH_LEVEL): completes the request MiniportOidRequest pended. */
-  oidRequestComplete(adapterHandle: MiniportAdapter, oidRequest: NdisOidRequest, status: NDIS_STATUS): void {
-    const api = 'NdisMOidRequestComplete';
-    requireNdisIrql(this.kernel, api);
-    this.checkAdapter(adapterHandle, api);
-    const pending = adapterHandle.pendingOid;
-    if (!pending || pending.request !== oidRequest || status === NdisStatus.PENDING) {
-      ndisBugCheck(this.kernel, NdisViolation.INVALID_OID_COMPLETION, api, `${api}(${adapterHandle.name}, ${oidName(oidRequest.oid)}) for a request that is not pending${status === NdisStatus.PENDING ? ' (status NDIS_STATUS_PENDING)' : ''}`, adapterHandle.id, oidRequest.requestId);
-    }
-    adapterHandle.pendingOid = null;
-    pending.resolve(status);
-  }
-
-  /** NdisMPauseComplete (<= DISPATCH_LEVEL): completes a pended MiniportPause. */
-  pauseComplete(adapterHandle: MiniportAdapter): void {
-    const api = 'NdisMPauseComplete';
-    requireNdisIrql(this.kernel, api);
-    this.checkAdapter(adapterHandle, api);
-    const resolve = adapterHandle.pendingPause;
-    if (!resolve) ndisBugCheck(this.kernel, NdisViolation.ILLEGAL_MINIPORT_STATE_TRANSITION, api, `${api}(${adapterHandle.name}) with no pause pending`, StateTransition.PAUSE_COMPLETE, adapterHandle.id);
-    adapterHandle.pendingPause = null;
-    resolve(NdisStatus.SUCCESS);
-  }
-
-  /** NdisMRestartComplete (<= DISPATCH_LEVEL): completes a pended MiniportRestart. */
-  restartComplete(adapterHandle: MiniportAdapter, status: NDIS_STATUS): void {
-    const api = 'NdisMRestartComplete';
-    requireNdisIrql(this.kernel, api);
-    this.checkAdapter(adapterHandle, api);
-    const resolve = adapterHandle.pendingRestart;
-    if (!resolve) ndisBugCheck(this.kernel, NdisViolation.ILLEGAL_MINIPORT_STATE_TRANSITION, api, `${api}(${adapterHandle.name}) with no restart pending`, StateTransition.RESTART_COMPLETE, adapterHandle.id);
-    adapterHandle.pendingRestart = null;
-    resolve(status);
-  }
-
-  // ================================================================ host side: NDIS calling the miniport
-
+export class Ndis6 extends Ndis6IndicationApi {
   /**
    * Start an adapter: MiniportInitializeEx at PASSIVE_LEVEL (it must set its registration and
    * general attributes), then (by default) MiniportRestart. Resolves with the adapter in Running
@@ -545,7 +85,7 @@ export class Ndis6 extends NdisFramework {
     }
     if (!ndisStatusSucceeded(status)) {
       adapter.state = 'halted';
-      this.checkReleasedAfter(adapter, 'MiniportInitializeEx (failed)', true);
+      this.checkReleasedAfter(adapter, 'MiniportInitializeEx (failed)', true, RELEASE_RULES);
       throw new NdisOperationError(`MiniportInitializeEx(${adapter.name}) failed with ${ndisStatusName(status)}`, status, { adapter: adapter.name });
     }
     adapter.state = 'paused';
@@ -619,7 +159,7 @@ export class Ndis6 extends NdisFramework {
     const ch = adapter.driver.characteristics;
     await this.kernel.runAtPassive('MiniportHaltEx', () => ch.haltHandlerEx(adapter.context, haltAction));
     adapter.state = 'halted';
-    this.checkReleasedAfter(adapter, 'MiniportHaltEx', false);
+    this.checkReleasedAfter(adapter, 'MiniportHaltEx', false, RELEASE_RULES);
     adapter.driver.adapters.delete(adapter);
     this.adapters.delete(adapter);
     this.kernel.trace.record('ndis', `${adapter.name} halted`);
@@ -643,7 +183,7 @@ export class Ndis6 extends NdisFramework {
     if (!binding) throw new NdisError(`sendNetBufferLists(${adapter.name}): no protocol bound to receive the completions`, { adapter: adapter.name });
     let n = 0;
     for (let nbl: NetBufferList | null = netBufferLists; nbl; nbl = nbl.next) {
-      if (nbl.owner !== 'allocated') throw new NdisError(`sendNetBufferLists(${adapter.name}): NBL ${nbl.id} is ${ownerText(nbl.owner)}`, { adapter: adapter.name, nbl: nbl.id });
+      if (nbl.owner !== 'allocated') throw new NdisError(`sendNetBufferLists(${adapter.name}): NBL ${nbl.id} is ${nblOwnerText(nbl.owner)}`, { adapter: adapter.name, nbl: nbl.id });
       n++;
     }
     if (adapter.state !== 'running') {
@@ -667,11 +207,11 @@ export class Ndis6 extends NdisFramework {
    * NdisReturnNetBufferLists from the protocol: hands indicated NBLs back through
    * MiniportReturnNetBufferLists, at the caller's IRQL inside a routine, else at DISPATCH_LEVEL.
    */
-  async returnNetBufferLists(adapter: MiniportAdapter, netBufferLists: NetBufferList, returnFlags = 0): Promise<void> {
+  override async returnNetBufferLists(adapter: MiniportAdapter, netBufferLists: NetBufferList, returnFlags = 0): Promise<void> {
     let n = 0;
     for (let nbl: NetBufferList | null = netBufferLists; nbl; nbl = nbl.next) {
       if (nbl.owner !== 'indicated' || nbl.indicatedBy !== adapter) {
-        throw new NdisError(`returnNetBufferLists(${adapter.name}): NBL ${nbl.id} is ${nbl.owner === 'lent' ? 'indicated with NDIS_RECEIVE_FLAGS_RESOURCES (never returned)' : ownerText(nbl.owner)}`, { adapter: adapter.name, nbl: nbl.id });
+        throw new NdisError(`returnNetBufferLists(${adapter.name}): NBL ${nbl.id} is ${nbl.owner === 'lent' ? 'indicated with NDIS_RECEIVE_FLAGS_RESOURCES (never returned)' : nblOwnerText(nbl.owner)}`, { adapter: adapter.name, nbl: nbl.id });
       }
       n++;
     }
@@ -750,83 +290,8 @@ export class Ndis6 extends NdisFramework {
 
   // ================================================================ checks
 
-  private checkAdapter(adapter: MiniportAdapter, api: string): void {
-    if (!(adapter instanceof MiniportAdapter) || adapter.halted) {
-      ndisBugCheck(this.kernel, NdisViolation.INVALID_HANDLE, api, `${api} with ${adapter instanceof MiniportAdapter ? `halted adapter ${adapter.name}` : 'an invalid MiniportAdapterHandle'}`,
-        adapter instanceof MiniportAdapter ? adapter.id : 0);
-    }
-  }
-
-  private checkInterrupt(handle: NdisInterrupt, api: string): void {
-    if (!(handle instanceof NdisInterrupt) || handle.deregistered) {
-      ndisBugCheck(this.kernel, NdisViolation.INVALID_HANDLE, api, `${api} with ${handle instanceof NdisInterrupt ? 'a deregistered' : 'an invalid'} NdisInterruptHandle`,
-        handle instanceof NdisInterrupt ? handle.adapter.id : 0, handle instanceof NdisInterrupt ? handle.id : 0);
-    }
-  }
-
-  private checkPool(pool: NetBufferListPool, api: string): void {
-    if (!(pool instanceof NetBufferListPool) || pool.freed) {
-      this.violation(NdisViolation.INVALID_HANDLE, api, `${api} with ${pool instanceof NetBufferListPool ? `freed pool ${pool.tag}` : 'an invalid pool handle'}`, pool instanceof NetBufferListPool ? pool.id : 0);
-    }
-  }
-
-  /** A *_DISPATCH_LEVEL flag claims DISPATCH_LEVEL: below it NDIS would take its locks wrongly. */
-  private checkDispatchFlag(flag: number, api: string, adapter: MiniportAdapter): void {
-    if (flag && this.kernel.currentIrql() < Irql.DISPATCH_LEVEL) {
-      ndisBugCheck(this.kernel, NdisViolation.DISPATCH_FLAG_BELOW_DISPATCH, api, `${api}(${adapter.name}) with the DISPATCH_LEVEL flag at IRQL ${this.kernel.currentIrql()}`, adapter.id, this.kernel.currentIrql());
-    }
-  }
-
   private checkStatusValue(status: unknown, handler: string, adapter: MiniportAdapter, pendingAllowed: boolean): void {
     if (typeof status === 'number' && Number.isInteger(status) && (pendingAllowed || status !== NdisStatus.PENDING)) return;
     ndisBugCheck(this.kernel, NdisViolation.BAD_RETURN_VALUE, handler, `${handler}(${adapter.name}) returned ${String(status)}${pendingAllowed ? '' : ' (it cannot pend)'}; it must return an NDIS_STATUS`, adapter.id);
   }
-
-  /** After halt or a failed initialize: the interrupt deregistered, the adapter's pools and timers freed. */
-  private checkReleasedAfter(adapter: MiniportAdapter, what: string, failedInit: boolean): void {
-    this.checkTimersAfter(adapter, what, true, failedInit);
-    const irq = adapter.interrupt;
-    if (irq && !irq.deregistered) {
-      // NDIS disconnects it itself so that the host can go on, then stops the driver.
-      irq.deregistered = true;
-      ndisBugCheck(this.kernel, failedInit ? NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_FAILED_INIT : NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_HALT, what,
-        `${what} returned for ${adapter.name} without NdisMDeregisterInterruptEx: the interrupt on line ${irq.kernelInterrupt.line} is still connected`, adapter.id, irq.id);
-    }
-    const pools = [...adapter.pools];
-    if (pools.length > 0) {
-      ndisBugCheck(this.kernel, NdisViolation.POOL_FREED_WITH_OUTSTANDING_NBLS, what,
-        `${what} returned for ${adapter.name} without NdisFreeNetBufferListPool for ${pools.map((p) => `${p.tag} (${p.inUse} in use)`).join(', ')}`, adapter.id, pools.length);
-    }
-  }
-
-  /** Wait for a completion the miniport owes (NdisMXxxComplete), or for the driver to stop. */
-  private async waitForCompletion(completed: Promise<NDIS_STATUS>): Promise<NDIS_STATUS> {
-    const stopped = this.kernel.bugCheckReport.then(() => { throw this.kernel.stopped; });
-    return Promise.race([completed, stopped]);
-  }
-
-  /** A rule broken by driver code is a bug check; by host code (no routine), a thrown NdisError. */
-  private violation(code: number, api: string, message: string, p2 = 0, p3 = 0): void {
-    if (inRoutine(this.kernel)) ndisBugCheck(this.kernel, code, api, message, p2, p3);
-    throw new NdisError(message, { api, violation: code });
-  }
-}
-
-function ownerText(owner: NetBufferList['owner']): string {
-  switch (owner) {
-    case 'free': return 'free (back in its pool)';
-    case 'allocated': return 'held by its allocator';
-    case 'indicated': return 'indicated to the protocol and not returned';
-    case 'lent': return 'being indicated with NDIS_RECEIVE_FLAGS_RESOURCES';
-    case 'sending': return 'in a send not completed yet';
-  }
-}
-
-function isLinkState(v: unknown): v is NdisLinkState {
-  if (v === null || typeof v !== 'object') return false;
-  const ls = v as Record<string, unknown>;
-  const states: number[] = Object.values(MediaConnectState);
-  const duplex: number[] = Object.values(MediaDuplexState);
-  return states.includes(ls.mediaConnectState as number) && duplex.includes(ls.mediaDuplexState as number)
-    && typeof ls.xmitLinkSpeed === 'number' && typeof ls.rcvLinkSpeed === 'number';
 }

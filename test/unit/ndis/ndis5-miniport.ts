@@ -1,7 +1,7 @@
 import type { DeviceRegisters } from '../../../src/kernel/index.ts';
 import {
   Ndis5, NdisAttribute, NdisStatus, Oid,
-  type Ndis5Adapter, type Ndis5Driver, type Ndis5MiniportCharacteristics, type NdisMiniportInterrupt, type NdisPacket,
+  type Ndis5Adapter, type Ndis5Driver, type Ndis5Library, type Ndis5MiniportCharacteristics, type NdisMiniportInterrupt, type NdisPacket,
   type NdisPacketPool, type ProtocolBinding5,
 } from '../../../src/ndis/ndis5/index.ts';
 import { ICR, IMC, IMS, LINE, LSC, RXT0, makeKernelRig, type KernelRig } from './fakes.ts';
@@ -44,7 +44,7 @@ export class Adapter5 {
 }
 
 /** An NDIS 5.1 miniport for the fake NIC, in the classic shape: ISR or DisableInterrupt, then HandleInterrupt. */
-export function ndis5Characteristics(ndis: Ndis5, opts: Ndis5MiniportOptions = {}): Ndis5MiniportCharacteristics & { adapters: Adapter5[] } {
+export function ndis5Characteristics(ndis: Ndis5Library, opts: Ndis5MiniportOptions = {}): Ndis5MiniportCharacteristics & { adapters: Adapter5[] } {
   const k = ndis.kernel;
   const adapters: Adapter5[] = [];
   const where = () => `at ${k.currentIrql()} on ${k.currentProcessor()}`;

@@ -2,7 +2,7 @@ import {
   MediaConnectState, MediaDuplexState, NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL, NDIS_RECEIVE_FLAGS_RESOURCES,
   NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL, Ndis6, NdisInterruptModeration, NdisPacketType, NdisRequestType, NdisStatus,
   Oid, chainNetBufferLists,
-  type MiniportAdapter, type MiniportDriver, type MiniportDriverCharacteristics, type MiniportInterruptResult,
+  type MiniportAdapter, type MiniportDriver, type MiniportDriverCharacteristics, type MiniportInterruptResult, type Ndis6Library,
   type NdisInterrupt, type NdisInterruptModerationParameters, type NdisOidRequest, type NdisReceiveThrottleParameters,
   type NdisStatisticsInfo, type NdisStatusIndication, type NetBufferList, type NetBufferListPool, type ProtocolBinding,
 } from '../../../src/ndis/ndis6/index.ts';
@@ -51,7 +51,7 @@ export class TestAdapter {
   returned = 0;
   allocationFailures = 0;
   pendingPause = false;
-  constructor(readonly ndis: Ndis6, readonly handle: MiniportAdapter, readonly regs: DeviceRegisters, readonly opts: TestMiniportOptions) {}
+  constructor(readonly ndis: Ndis6Library, readonly handle: MiniportAdapter, readonly regs: DeviceRegisters, readonly opts: TestMiniportOptions) {}
 
   get outstandingReceives(): number {
     return this.handle.receivesOutstanding;
@@ -59,7 +59,7 @@ export class TestAdapter {
 }
 
 /** A small but complete NDIS 6 miniport for the fake NIC, written the way a Windows one is. */
-export function testMiniportCharacteristics(ndis: Ndis6, opts: TestMiniportOptions = {}): MiniportDriverCharacteristics & { adapters: TestAdapter[] } {
+export function testMiniportCharacteristics(ndis: Ndis6Library, opts: TestMiniportOptions = {}): MiniportDriverCharacteristics & { adapters: TestAdapter[] } {
   const adapters: TestAdapter[] = [];
   const k = ndis.kernel;
 

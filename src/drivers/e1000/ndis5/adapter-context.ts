@@ -1,7 +1,7 @@
 import type { NdisTimer } from '../../../ndis/common/timer.ts';
 import {
   NdisStatus,
-  type Ndis5,
+  type Ndis5Library,
   type Ndis5Adapter,
   type NdisMiniportInterrupt,
   type NdisPacket,
@@ -73,7 +73,7 @@ const ETHERNET_HEADER = 14;
  */
 export class E1000Ndis5Adapter implements MiniportEdge {
   readonly core: E1000Adapter;
-  readonly ndis: Ndis5;
+  readonly ndis: Ndis5Library;
   readonly handle: Ndis5Adapter;
   readonly interruptMode: Ndis5InterruptMode;
   readonly counters: Ndis5MiniportCounters = {
@@ -105,7 +105,7 @@ export class E1000Ndis5Adapter implements MiniportEdge {
   private timerPending = false;
   private timerRunning = false;
 
-  constructor(ndis: Ndis5, handle: Ndis5Adapter, options: E1000AdapterOptions, opts: { interruptMode?: Ndis5InterruptMode; receiveLowWater?: number } = {}) {
+  constructor(ndis: Ndis5Library, handle: Ndis5Adapter, options: E1000AdapterOptions, opts: { interruptMode?: Ndis5InterruptMode; receiveLowWater?: number } = {}) {
     this.ndis = ndis;
     this.handle = handle;
     this.interruptMode = opts.interruptMode ?? 'isr';

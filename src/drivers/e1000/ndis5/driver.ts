@@ -3,7 +3,7 @@ import {
   NdisInterruptMode,
   NdisStatus,
   ndisStatusName,
-  type Ndis5,
+  type Ndis5Library,
   type Ndis5Adapter,
   type Ndis5Driver,
   type MiniportInitParameters5,
@@ -49,7 +49,7 @@ export interface E1000Ndis5Options {
  * master (NDIS_ATTRIBUTE_DESERIALIZE | NDIS_ATTRIBUTE_BUS_MASTER): every send completes with
  * NdisMSendComplete. Returns the driver handle to give to ndis.initializeMiniport.
  */
-export function registerE1000Ndis5(ndis: Ndis5, options: E1000Ndis5Options = {}): Ndis5Driver {
+export function registerE1000Ndis5(ndis: Ndis5Library, options: E1000Ndis5Options = {}): Ndis5Driver {
   const ctxOf = (c: unknown) => c as E1000Ndis5Adapter;
   const mode: Ndis5InterruptMode = options.interruptMode ?? 'isr';
   const oidContext = (ctx: E1000Ndis5Adapter): Ndis5OidContext => ({

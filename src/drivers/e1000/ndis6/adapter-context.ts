@@ -6,7 +6,7 @@ import {
   NdisStatus,
   type MiniportAdapter,
   type NetBuffer,
-  type Ndis6,
+  type Ndis6Library,
   type NdisInterrupt,
   type NdisLinkState,
   type NetBufferList,
@@ -67,11 +67,11 @@ export class E1000Ndis6Adapter implements MiniportEdge {
   receivePool: NetBufferListPool | null = null;
   /** Receive NBLs taken from receivePool and not indicated right now (takeReceiveNbls). */
   private readonly idleReceiveNbls: NetBufferList[] = [];
-  readonly ndis: Ndis6;
+  readonly ndis: Ndis6Library;
   readonly handle: MiniportAdapter;
   private readonly sending = new NblQueue();
 
-  constructor(ndis: Ndis6, handle: MiniportAdapter, options: E1000AdapterOptions) {
+  constructor(ndis: Ndis6Library, handle: MiniportAdapter, options: E1000AdapterOptions) {
     this.ndis = ndis;
     this.handle = handle;
     this.core = new E1000Adapter(this, options);

@@ -6,7 +6,7 @@ import {
   type MiniportDriver,
   type MiniportInitParameters,
   type MiniportInterruptResult,
-  type Ndis6,
+  type Ndis6Library,
   type NDIS_STATUS,
   type NdisHaltActionValue,
   type NdisOidRequest,
@@ -49,7 +49,7 @@ const RESULT_OURS: MiniportInterruptResult = Object.freeze({ recognized: true, q
  * thin translation onto the framework-neutral core (src/drivers/e1000/miniport). Returns the
  * driver handle to give to ndis.initializeMiniport.
  */
-export function registerE1000Ndis6(ndis: Ndis6, options: E1000Ndis6Options = {}): MiniportDriver {
+export function registerE1000Ndis6(ndis: Ndis6Library, options: E1000Ndis6Options = {}): MiniportDriver {
   const ctxOf = (c: unknown) => c as E1000Ndis6Adapter;
 
   /** MiniportInitializeEx (PASSIVE_LEVEL). */
