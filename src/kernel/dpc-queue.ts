@@ -1,10 +1,10 @@
 import { Activation, activationStore } from './activation.ts';
 import { BugCheckCode } from './bugcheck.ts';
+import type { KernelCore } from './core.ts';
 import type { Dpc } from './dpc.ts';
 import { KernelError } from './errors.ts';
 import { requireIrqlIfInRoutine } from './irql-control.ts';
 import { Irql } from './irql.ts';
-import type { KernelCore } from './core.ts';
 import type { Processor } from './processor.ts';
 import { isThenable } from './thenable.ts';
 

@@ -1,12 +1,12 @@
 import { Activation, activationStore } from './activation.ts';
 import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
+import type { KernelCore } from './core.ts';
 import { dequeueDpc } from './dpc-queue.ts';
 import { KernelError } from './errors.ts';
 import { DEFAULT_DIRQL, Irql, irqlName, isDeviceIrql } from './irql.ts';
 import { InterruptObject, type ConnectInterruptOptions } from './interrupt.ts';
 import { setIrql } from './irql-control.ts';
 import type { Processor } from './processor.ts';
-import type { KernelCore } from './core.ts';
 import { releaseLock } from './locks.ts';
 import { runAtPassive } from './routines.ts';
 import { acquireInterruptLockFor } from './synchronize.ts';

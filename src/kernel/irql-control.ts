@@ -1,8 +1,8 @@
 import type { Activation } from './activation.ts';
 import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
+import type { KernelCore } from './core.ts';
 import { irqlCheckFor } from './ddi-rules.ts';
 import { Irql, irqlName, isValidIrql } from './irql.ts';
-import type { KernelCore } from './core.ts';
 
 // IRQL changes: KeRaiseIrql and KeLowerIrql (the Kernel methods of the same names), the IRQL range
 // check of every facade entry point, and setIrql, which keeps the processor's state right.

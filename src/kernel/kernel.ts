@@ -207,7 +207,7 @@ export class Kernel extends EventEmitter {
     return this.#core.current();
   }
 
-  /** Used by kernel objects: the caller's activation; throws if the driver stopped or there is none. */
+  /** The caller's activation for a call to `api` (a facade entry point); throws if the driver stopped or there is none. */
   activationFor(api: string): Activation {
     return this.#core.activationFor(api);
   }

@@ -1,7 +1,7 @@
 import type { Activation } from './activation.ts';
 import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
-import { Irql } from './irql.ts';
 import type { KernelCore } from './core.ts';
+import { Irql } from './irql.ts';
 
 // Ownership rules shared by every kernel lock (a driver's SpinLock, an interrupt object's lock):
 // who may take it, who may release it, and spinning for it on another processor.

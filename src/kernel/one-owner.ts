@@ -1,7 +1,7 @@
 import type { Activation } from './activation.ts';
 import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
-import { irqlName } from './irql.ts';
 import type { KernelCore } from './core.ts';
+import { irqlName } from './irql.ts';
 import type { Processor } from './processor.ts';
 
 // One owner per processor: while an ISR, a DPC or a thread raised to DISPATCH_LEVEL runs on a

@@ -1,8 +1,8 @@
 import type { Activation } from './activation.ts';
+import type { KernelCore } from './core.ts';
 import { drainDpcQueue } from './dpc-queue.ts';
 import type { InterruptController } from './interrupt-dispatch.ts';
 import { Irql } from './irql.ts';
-import type { KernelCore } from './core.ts';
 import type { Processor } from './processor.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { StopRecorder } from './stop-recorder.ts';

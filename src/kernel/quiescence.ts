@@ -1,6 +1,6 @@
+import type { KernelCore } from './core.ts';
 import { KernelContextError } from './errors.ts';
 import type { InterruptController } from './interrupt-dispatch.ts';
-import type { KernelCore } from './core.ts';
 
 /**
  * Whether the kernel has gone quiet (no ISR or DPC running or queued, no connected line asserted),

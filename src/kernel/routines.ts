@@ -1,8 +1,8 @@
 import { Activation, activationStore } from './activation.ts';
 import { BugCheckCode } from './bugcheck.ts';
+import type { KernelCore } from './core.ts';
 import { DriverStoppedError, KernelError } from './errors.ts';
 import { Irql, irqlName } from './irql.ts';
-import type { KernelCore } from './core.ts';
 import { canRun } from './preemption.ts';
 import { isThenable } from './thenable.ts';
 

@@ -4,9 +4,9 @@ import {
   BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, bugCheckName, writeBugCheckFiles,
   type BugCheckInfo, type BugCheckReport, type DeviceLoss,
 } from './bugcheck.ts';
+import type { KernelCore } from './core.ts';
 import { mapException } from './exception-codes.ts';
 import { irqlName } from './irql.ts';
-import type { KernelCore } from './core.ts';
 import type { Processor } from './processor.ts';
 
 const log = lazyLogger('kernel');

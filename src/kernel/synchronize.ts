@@ -1,9 +1,9 @@
 import type { Activation } from './activation.ts';
 import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
+import type { KernelCore } from './core.ts';
 import type { InterruptObject } from './interrupt.ts';
 import { Irql, isValidIrql } from './irql.ts';
 import { setIrql } from './irql-control.ts';
-import type { KernelCore } from './core.ts';
 import { checkLockOwner, checkLockRecursion, releaseLock, takeLock } from './locks.ts';
 import { isThenable } from './thenable.ts';
 import { verifierCheck } from './timing-checks.ts';

@@ -1,7 +1,7 @@
 import type { Activation } from './activation.ts';
 import { BugCheckCode } from './bugcheck.ts';
-import { irqlName } from './irql.ts';
 import type { KernelCore } from './core.ts';
+import { irqlName } from './irql.ts';
 import type { Processor } from './processor.ts';
 import type { VerifierFinding } from './verifier.ts';
 

@@ -1,6 +1,6 @@
+import type { KernelCore } from './core.ts';
 import { KernelError } from './errors.ts';
 import { Irql } from './irql.ts';
-import type { KernelCore } from './core.ts';
 
 // Waiting and stalling, for the Kernel methods of the same names.
 
