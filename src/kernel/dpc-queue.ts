@@ -1,10 +1,10 @@
-import { Activation } from './activation.ts';
+import { Activation, activationStore } from './activation.ts';
 import { BugCheckCode } from './bugcheck.ts';
+import type { KernelCore } from './core.ts';
 import type { Dpc } from './dpc.ts';
 import { KernelError } from './errors.ts';
 import { requireIrqlIfInRoutine } from './irql-control.ts';
 import { Irql } from './irql.ts';
-import type { Kernel } from './kernel.ts';
 import type { Processor } from './processor.ts';
 import { isThenable } from './thenable.ts';
 
@@ -16,7 +16,7 @@ import { isThenable } from './thenable.ts';
  * Called below DISPATCH_LEVEL for the caller's own processor, the DPC software interrupt is taken at
  * once, as on Windows: the returned promise settles after the DPC (and anything else pending) ran.
  */
-export function insertQueueDpc(k: Kernel, dpc: Dpc, arg1: unknown, arg2: unknown): boolean | Promise<boolean> {
+export function insertQueueDpc(k: KernelCore, dpc: Dpc, arg1: unknown, arg2: unknown): boolean | Promise<boolean> {
   const act = liveActivation(k);
   const queued = queue(k, dpc, act, arg1, arg2);
   if (act !== undefined && act.irql < Irql.DISPATCH_LEVEL && dpc.queuedOn === act.processor) {
@@ -29,19 +29,19 @@ export function insertQueueDpc(k: Kernel, dpc: Dpc, arg1: unknown, arg2: unknown
 }
 
 /** For `kernel.enqueueDpc`: queue it and ask its processor to take it when it can. */
-export function enqueueDpc(k: Kernel, dpc: Dpc, arg1: unknown, arg2: unknown): boolean {
+export function enqueueDpc(k: KernelCore, dpc: Dpc, arg1: unknown, arg2: unknown): boolean {
   if (!queue(k, dpc, liveActivation(k), arg1, arg2)) return false;
   k.requestService(dpc.queuedOn!);
   return true;
 }
 
-function liveActivation(k: Kernel): Activation | undefined {
+function liveActivation(k: KernelCore): Activation | undefined {
   const act = k.current();
   return act !== undefined && !act.ended ? act : undefined;
 }
 
 /** Put `dpc` in the queue of its target processor (else the caller's, else 0); false if it is already queued. */
-function queue(k: Kernel, dpc: Dpc, act: Activation | undefined, arg1: unknown, arg2: unknown): boolean {
+function queue(k: KernelCore, dpc: Dpc, act: Activation | undefined, arg1: unknown, arg2: unknown): boolean {
   const stopped = k.stopped;
   if (stopped) throw stopped;
   if (dpc.queuedOn) return false;
@@ -58,7 +58,7 @@ function queue(k: Kernel, dpc: Dpc, act: Activation | undefined, arg1: unknown, 
 }
 
 /** Take `dpc` out of its queue (KeRemoveQueueDpc, disconnect): true if it was queued. */
-export function dequeueDpc(k: Kernel, dpc: Dpc): boolean {
+export function dequeueDpc(k: KernelCore, dpc: Dpc): boolean {
   const P = dpc.queuedOn;
   if (!P) return false;
   const i = P.dpcQueue.indexOf(dpc);
@@ -70,9 +70,9 @@ export function dequeueDpc(k: Kernel, dpc: Dpc): boolean {
 }
 
 /** KeFlushQueuedDpcs (PASSIVE_LEVEL): returns once every queued DPC has run. */
-export async function flushQueuedDpcs(k: Kernel): Promise<void> {
+export async function flushQueuedDpcs(k: KernelCore): Promise<void> {
   requireIrqlIfInRoutine(k, 'KeFlushQueuedDpcs', Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
-  await k.waitUntil(() => k.processors.every((P) => P.dpcQueue.length === 0 && !P.nested.some((a) => a.kind === 'dpc')), 'flushing queued DPCs');
+  await k.preemption.waitUntil(() => k.processors.every((P) => P.dpcQueue.length === 0 && !P.nested.some((a) => a.kind === 'dpc')), 'flushing queued DPCs');
 }
 
 /**
@@ -80,12 +80,12 @@ export async function flushQueuedDpcs(k: Kernel): Promise<void> {
  * the processor (as the kernel's DPC drain loop does: the IRQL does not drop between DPCs, which is
  * what the cumulative DPC watchdog measures).
  */
-export async function drainDpcQueue(kernel: Kernel, P: Processor): Promise<void> {
+export async function drainDpcQueue(kernel: KernelCore, P: Processor): Promise<void> {
   const act = new Activation('dpc', P, Irql.DISPATCH_LEVEL, 'DPC queue');
   P.nested.push(act);
   P.noteIrql();
   try {
-    await kernel.runIn(act, async () => {
+    await activationStore.run(act, async () => {
       while (P.dpcQueue.length > 0 && !kernel.stopped) {
         const dpc = P.dpcQueue.shift()!;
         dpc.queuedOn = null;
@@ -100,7 +100,7 @@ export async function drainDpcQueue(kernel: Kernel, P: Processor): Promise<void>
           const r = dpc.routine(dpc, dpc.context, arg1, arg2);
           if (isThenable(r)) await r;
         } catch (err) {
-          throw kernel.routineFailed(act, err);
+          throw kernel.stops.routineFailed(act, err);
         } finally {
           dpc.running--;
           act.routines.pop();
@@ -111,7 +111,7 @@ export async function drainDpcQueue(kernel: Kernel, P: Processor): Promise<void>
             message: `DPC ${dpc.name} returned at IRQL ${act.irql}; DPCs must return at DISPATCH_LEVEL (a spin lock left held, or an IRQL not restored)`,
           });
         }
-        kernel.checkWatchdog(P);
+        kernel.watchdog.check(P);
       }
     });
   } finally {

@@ -1,6 +1,8 @@
+import { kernelInternals, type KernelCore } from './core.ts';
 import { requireIrqlIfInRoutine } from './irql-control.ts';
 import { Irql } from './irql.ts';
 import type { Kernel } from './kernel.ts';
+import { wait } from './waiting.ts';
 
 /** KEVENT types: a notification event stays signalled; a synchronization event releases one waiter and resets. */
 export type EventType = 'notification' | 'synchronization';
@@ -11,11 +13,11 @@ export class KernelEvent {
   readonly name: string;
   private state: boolean;
   private waiters: (() => void)[] = [];
-  private readonly kernel: Kernel;
+  private readonly kernel: KernelCore;
 
   /** KeInitializeEvent. */
   constructor(kernel: Kernel, type: EventType = 'notification', initialState = false, name = 'Event') {
-    this.kernel = kernel;
+    this.kernel = kernelInternals(kernel);
     this.type = type;
     this.state = initialState;
     this.name = name;
@@ -78,7 +80,7 @@ export class KernelEvent {
       }
     });
     this.waiters.push(release);
-    return this.kernel.wait(signalled, this.name);
+    return wait(this.kernel, signalled, this.name);
   }
 
   private checkIrql(api: string, max: number): void {

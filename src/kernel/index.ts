@@ -7,7 +7,8 @@ export { Processor } from './processor.ts';
 export { Activation, type ActivationKind, type RoutineRecord } from './activation.ts';
 export { InterruptObject, InterruptLock, type ConnectInterruptOptions, type InterruptServiceRoutine } from './interrupt.ts';
 export { Dpc, type DeferredRoutine, type DpcImportance } from './dpc.ts';
-export { SpinLock, type KernelLock } from './spin-lock.ts';
+export { SpinLock } from './spin-lock.ts';
+export type { KernelLock } from './locks.ts';
 export {
   BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, VerifierViolation, bugCheckName, formatBugCheckText,
   isDeviceLostReport, type BugCheckInfo, type BugCheckReport, type DeviceLoss, type DeviceLossMonitor, type ProcessorSnapshot, type RoutineSnapshot,

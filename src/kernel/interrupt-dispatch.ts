@@ -1,12 +1,14 @@
-import { Activation } from './activation.ts';
+import { Activation, activationStore } from './activation.ts';
 import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
+import type { KernelCore } from './core.ts';
+import { dequeueDpc } from './dpc-queue.ts';
 import { KernelError } from './errors.ts';
 import { DEFAULT_DIRQL, Irql, irqlName, isDeviceIrql } from './irql.ts';
 import { InterruptObject, type ConnectInterruptOptions } from './interrupt.ts';
 import { setIrql } from './irql-control.ts';
 import type { Processor } from './processor.ts';
-import type { Kernel } from './kernel.ts';
 import { releaseLock } from './locks.ts';
+import { runAtPassive } from './routines.ts';
 import { acquireInterruptLockFor } from './synchronize.ts';
 import { isThenable } from './thenable.ts';
 import { verifierCheck } from './timing-checks.ts';
@@ -31,9 +33,9 @@ interface LineState {
 export class InterruptController {
   private readonly table = new Map<number, LineState>();
   private lineList: LineState[] = [];
-  private readonly kernel: Kernel;
+  private readonly kernel: KernelCore;
 
-  constructor(kernel: Kernel) {
+  constructor(kernel: KernelCore) {
     this.kernel = kernel;
   }
 
@@ -137,7 +139,7 @@ export class InterruptController {
     P.noteIrql();
     k.trace.record('isr', st.text.taken, P.index);
     try {
-      await k.runIn(act, () => this.serviceLine(act, st));
+      await activationStore.run(act, () => this.serviceLine(act, st));
     } finally {
       act.ended = true;
       const i = P.nested.lastIndexOf(act);
@@ -167,7 +169,7 @@ export class InterruptController {
           break;
         }
       }
-      const settling = k.settleLine(st.line);
+      const settling = k.quiescence.settleLine(st.line);
       if (settling) await settling;
       if (k.stopped) throw k.stopped;
       if (st.objects.length === 0 || !k.lineSource?.isAsserted(st.line)) return;
@@ -201,7 +203,7 @@ export class InterruptController {
         const r = obj.isr(obj, obj.context);
         result = (isThenable(r) ? await r : r) === true;
       } catch (err) {
-        throw k.routineFailed(act, err);
+        throw k.stops.routineFailed(act, err);
       } finally {
         act.routines.pop();
         if (obj.lock.owner === act) releaseLock(k, obj.lock);
@@ -226,7 +228,7 @@ export class InterruptController {
   private startPassiveWorker(st: LineState): void {
     const k = this.kernel;
     st.inService = true;
-    k.runAtPassive(`passive interrupt line ${st.line}`, () => this.serviceLine(k.current()!, st)).catch(() => {
+    runAtPassive(k, `passive interrupt line ${st.line}`, () => this.serviceLine(k.current()!, st)).catch(() => {
       // Already a bug check (runAtPassive turns every failure into one); nothing more to report.
     }).finally(() => {
       st.inService = false;
@@ -249,12 +251,12 @@ export class InterruptController {
       this.detach(obj);
       k.trace.record('irq', `disconnected ${obj.name} from line ${obj.line}`);
     }
-    await k.waitUntil(() => obj.activeCalls === 0 && obj.lock.owner === null, `waiting for ${obj.name} to return`);
+    await k.preemption.waitUntil(() => obj.activeCalls === 0 && obj.lock.owner === null, `waiting for ${obj.name} to return`);
     if (!withDpcs) return;
     for (;;) {
-      for (const dpc of obj.dpcs) k.dequeueDpc(dpc);
+      for (const dpc of obj.dpcs) dequeueDpc(k, dpc);
       if ([...obj.dpcs].every((d) => d.running === 0 && !d.queued)) return;
-      await k.waitUntil(() => [...obj.dpcs].every((d) => d.running === 0), `waiting for the DPCs of ${obj.name}`);
+      await k.preemption.waitUntil(() => [...obj.dpcs].every((d) => d.running === 0), `waiting for the DPCs of ${obj.name}`);
     }
   }
 

@@ -1,4 +1,4 @@
-import { newLockId, type KernelLock } from './spin-lock.ts';
+import { newLockId, type KernelLock } from './locks.ts';
 import type { Activation } from './activation.ts';
 import type { Dpc } from './dpc.ts';
 

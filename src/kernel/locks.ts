@@ -1,18 +1,32 @@
 import type { Activation } from './activation.ts';
 import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
+import type { KernelCore } from './core.ts';
 import { Irql } from './irql.ts';
-import type { Kernel } from './kernel.ts';
-import type { KernelLock } from './spin-lock.ts';
 
 // Ownership rules shared by every kernel lock (a driver's SpinLock, an interrupt object's lock):
 // who may take it, who may release it, and spinning for it on another processor.
+
+/** What every kernel lock has: the spin lock of a driver, the spin lock of an interrupt object. */
+export interface KernelLock {
+  readonly id: number;
+  readonly name: string;
+  owner: Activation | null;
+  /** Where it was acquired (verifier: captureLockStacks). */
+  ownerStack: string | undefined;
+}
+
+let nextLockId = 1;
+
+export function newLockId(): number {
+  return nextLockId++;
+}
 
 /**
  * A lock taken again where it is held: by `act`, or by another routine at DISPATCH_LEVEL or above on
  * its processor. Windows spins there forever (0xF SPIN_LOCK_ALREADY_OWNED only on checked kernels);
  * Driver Verifier's deadlock detection reports it as 0xC4 / 0x1000, and so does dirql.
  */
-export function checkLockRecursion(k: Kernel, act: Activation, lock: KernelLock, api: string): void {
+export function checkLockRecursion(k: KernelCore, act: Activation, lock: KernelLock, api: string): void {
   const owner = lock.owner;
   if (!owner) return;
   const sameProcessorSpin = act.irql >= Irql.DISPATCH_LEVEL && owner.processor === act.processor;
@@ -28,7 +42,7 @@ export function checkLockRecursion(k: Kernel, act: Activation, lock: KernelLock,
  * Unless `act` holds `lock`: Driver Verifier's deadlock detection, 0xC4 / 0x1004 (released by
  * another routine than its owner; P3 the owner, P4 the releaser) or 0x1007 (released, never acquired).
  */
-export function checkLockOwner(k: Kernel, act: Activation, lock: KernelLock, api: string): void {
+export function checkLockOwner(k: KernelCore, act: Activation, lock: KernelLock, api: string): void {
   if (lock.owner === act) return;
   const held = lock.owner !== null;
   k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
@@ -42,18 +56,18 @@ export function checkLockOwner(k: Kernel, act: Activation, lock: KernelLock, api
 }
 
 /** Take `lock` for `act`: at once when it is free (undefined), else a promise that spins for it. */
-export function takeLock(k: Kernel, act: Activation, lock: KernelLock): Promise<void> | undefined {
-  if (lock.owner !== null) return k.spinUntil(act, () => lock.owner === null, `spinning on ${lock.name}`).then(() => grantLock(k, act, lock));
+export function takeLock(k: KernelCore, act: Activation, lock: KernelLock): Promise<void> | undefined {
+  if (lock.owner !== null) return k.preemption.spinUntil(act, () => lock.owner === null, `spinning on ${lock.name}`).then(() => grantLock(k, act, lock));
   grantLock(k, act, lock);
   return undefined;
 }
 
-function grantLock(k: Kernel, act: Activation, lock: KernelLock): void {
+function grantLock(k: KernelCore, act: Activation, lock: KernelLock): void {
   lock.owner = act;
   lock.ownerStack = k.verifier.captureLockStacks ? new Error().stack : undefined;
 }
 
-export function releaseLock(k: Kernel, lock: KernelLock): void {
+export function releaseLock(k: KernelCore, lock: KernelLock): void {
   lock.owner = null;
   lock.ownerStack = undefined;
   k.scheduler.wake();

@@ -1,14 +1,14 @@
 import type { Activation } from './activation.ts';
 import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
+import type { KernelCore } from './core.ts';
 import { irqlName } from './irql.ts';
-import type { Kernel } from './kernel.ts';
 import type { Processor } from './processor.ts';
 
 // One owner per processor: while an ISR, a DPC or a thread raised to DISPATCH_LEVEL runs on a
 // processor, nothing else executes there. The kernel keeps to that at every point it controls; code
 // that awaited something else (a setTimeout, a file read, a helper's own promise) can resume while
 // its processor runs another routine, an interleaving Windows cannot produce. It is caught at the
-// resumed code's next kernel call (every call goes through Kernel.activationFor).
+// resumed code's next kernel call (every call goes through KernelCore.activationFor).
 
 /**
  * `act` made a kernel call while it may not run. A thread below DISPATCH_LEVEL whose processor a
@@ -16,7 +16,7 @@ import type { Processor } from './processor.ts';
  * it; anything else is 0xC4 / RESUMED_OUTSIDE_KERNEL_WAIT, naming the routine that resumed and what
  * its processor was running.
  */
-export function resumedOnBusyProcessor(k: Kernel, act: Activation, api: string): Activation {
+export function resumedOnBusyProcessor(k: KernelCore, act: Activation, api: string): Activation {
   const P = act.processor;
   if (act.kind === 'thread' && P.nested.length === 0) {
     const to = k.processors.find((Q) => Q.nested.length === 0 && Q.owner === null);

@@ -1,8 +1,8 @@
 import type { Activation } from './activation.ts';
+import type { KernelCore } from './core.ts';
 import { drainDpcQueue } from './dpc-queue.ts';
 import type { InterruptController } from './interrupt-dispatch.ts';
 import { Irql } from './irql.ts';
-import type { Kernel } from './kernel.ts';
 import type { Processor } from './processor.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { StopRecorder } from './stop-recorder.ts';
@@ -22,13 +22,13 @@ export function canRun(act: Activation): boolean {
  * takes pending work on its own when nobody reaches a preemption point.
  */
 export class Preemption {
-  private readonly kernel: Kernel;
+  private readonly kernel: KernelCore;
   private readonly interrupts: InterruptController;
   private readonly stops: StopRecorder;
   private readonly scheduler: Scheduler;
   private readonly multi: boolean;
 
-  constructor(kernel: Kernel, interrupts: InterruptController, stops: StopRecorder) {
+  constructor(kernel: KernelCore, interrupts: InterruptController, stops: StopRecorder) {
     this.kernel = kernel;
     this.interrupts = interrupts;
     this.stops = stops;
@@ -45,7 +45,7 @@ export class Preemption {
   }
 
   /**
-   * A preemption point of `act` that has something to do (Kernel.preempt decides, on its fast path):
+   * A preemption point of `act` that has something to do (KernelCore.preempt decides, on its fast path):
    * yield to the seeded scheduler first when asked (several processors), wait while something
    * nested above `act` runs, take pending interrupts and DPCs on its processor.
    */
@@ -85,7 +85,7 @@ export class Preemption {
   }
 
   /**
-   * P has pending work (Kernel.requestService checked) and nobody may reach a preemption point soon:
+   * P has pending work (KernelCore.requestService checked) and nobody may reach a preemption point soon:
    * let it take the work on its own. With one processor that runs nothing, there is no choice for
    * the scheduler to make, so the work starts on a microtask (as soon as the code that raised the
    * line or queued the DPC returns) rather than on the next dispatch tick, which would first wait

@@ -1,16 +1,16 @@
+import type { KernelCore } from './core.ts';
 import { KernelContextError } from './errors.ts';
 import type { InterruptController } from './interrupt-dispatch.ts';
-import type { Kernel } from './kernel.ts';
 
 /**
  * Whether the kernel has gone quiet (no ISR or DPC running or queued, no connected line asserted),
  * waiting until it has, and settling the interrupt lines (posted writes take effect) on the way.
  */
 export class Quiescence {
-  private readonly kernel: Kernel;
+  private readonly kernel: KernelCore;
   private readonly interrupts: InterruptController;
 
-  constructor(kernel: Kernel, interrupts: InterruptController) {
+  constructor(kernel: KernelCore, interrupts: InterruptController) {
     this.kernel = kernel;
     this.interrupts = interrupts;
   }
@@ -31,7 +31,7 @@ export class Quiescence {
         await new Promise<void>((r) => setImmediate(r));
         if (this.isQuiescent()) return;
       }
-      await this.kernel.waitUntil(() => this.isQuiescent(), 'quiescing');
+      await this.kernel.preemption.waitUntil(() => this.isQuiescent(), 'quiescing');
     }
   }
 
@@ -43,7 +43,7 @@ export class Quiescence {
     for (;;) {
       await this.quiesce();
       if (k.stopped || k.processors.every((P) => P.threads.size === 0)) return;
-      await k.waitUntil(() => k.processors.every((P) => P.threads.size === 0), 'idle');
+      await k.preemption.waitUntil(() => k.processors.every((P) => P.threads.size === 0), 'idle');
     }
   }
 

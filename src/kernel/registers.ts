@@ -1,4 +1,5 @@
 import type { Activation } from './activation.ts';
+import { kernelInternals, type KernelCore } from './core.ts';
 import type { Kernel } from './kernel.ts';
 import { RESOLVED } from './thenable.ts';
 import type { TraceFormatter } from './trace.ts';
@@ -34,12 +35,12 @@ export interface DeviceRegistersOptions {
 export class DeviceRegisters implements TraceFormatter {
   readonly backend: RegisterBackend;
   readonly name: string;
-  private readonly kernel: Kernel;
+  private readonly kernel: KernelCore;
   private readonly registerName: ((offset: number) => string | undefined) | undefined;
   private readonly tracing: boolean;
 
   constructor(kernel: Kernel, backend: RegisterBackend, opts: DeviceRegistersOptions = {}) {
-    this.kernel = kernel;
+    this.kernel = kernelInternals(kernel);
     this.backend = backend;
     this.name = opts.name ?? 'device';
     this.registerName = opts.registerName;

@@ -1,8 +1,8 @@
 import { Activation, activationStore } from './activation.ts';
 import { BugCheckCode } from './bugcheck.ts';
+import type { KernelCore } from './core.ts';
 import { DriverStoppedError, KernelError } from './errors.ts';
 import { Irql, irqlName } from './irql.ts';
-import type { Kernel } from './kernel.ts';
 import { canRun } from './preemption.ts';
 import { isThenable } from './thenable.ts';
 
@@ -14,7 +14,7 @@ import { isThenable } from './thenable.ts';
  * DISPATCH). An exception escaping it is SYSTEM_THREAD_EXCEPTION_NOT_HANDLED; returning at another
  * IRQL is IRQL_UNEXPECTED_VALUE.
  */
-export async function runOnProcessor<T>(k: Kernel, n: number, irql: number, name: string, fn: () => T | Promise<T>): Promise<T> {
+export async function runOnProcessor<T>(k: KernelCore, n: number, irql: number, name: string, fn: () => T | Promise<T>): Promise<T> {
   const stopped = k.stopped;
   if (stopped) throw new DriverStoppedError(`driver stopped by bug check ${stopped.report.name}; ${name} refused`, { routine: name }, { cause: stopped });
   const P = k.processors[n];
@@ -40,7 +40,7 @@ export async function runOnProcessor<T>(k: Kernel, n: number, irql: number, name
       try {
         result = await fn();
       } catch (err) {
-        throw k.routineFailed(act, err);
+        throw k.stops.routineFailed(act, err);
       }
       if (act.irql !== act.baseIrql) {
         k.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (act.baseIrql << 8) | 2, 0, 0, 0, {
@@ -55,7 +55,7 @@ export async function runOnProcessor<T>(k: Kernel, n: number, irql: number, name
 }
 
 /** A system-thread call (MiniportInitializeEx, MiniportHaltEx, an OID request) at PASSIVE_LEVEL on a processor the scheduler picks. */
-export function runAtPassive<T>(k: Kernel, name: string, fn: () => T | Promise<T>): Promise<T> {
+export function runAtPassive<T>(k: KernelCore, name: string, fn: () => T | Promise<T>): Promise<T> {
   const idle = k.processors.filter((P) => P.idle);
   const P = k.scheduler.choose(idle.length ? idle : k.processors);
   return runOnProcessor(k, P.index, Irql.PASSIVE_LEVEL, name, fn);
@@ -66,7 +66,7 @@ export function runAtPassive<T>(k: Kernel, name: string, fn: () => T | Promise<T
  * DPC, a facade calling MiniportSynchronizeInterrupt): it shows in the chain of routines and must
  * return at the IRQL it was called at.
  */
-export async function callRoutine<T>(k: Kernel, name: string, fn: () => T | Promise<T>): Promise<T> {
+export async function callRoutine<T>(k: KernelCore, name: string, fn: () => T | Promise<T>): Promise<T> {
   const act = k.activationFor(name);
   const irql = act.irql;
   const rec = { name, irql, since: performance.now() };
@@ -86,7 +86,7 @@ export async function callRoutine<T>(k: Kernel, name: string, fn: () => T | Prom
   }
 }
 
-function endThread(k: Kernel, act: Activation): void {
+function endThread(k: KernelCore, act: Activation): void {
   act.ended = true;
   const P = act.processor;
   P.threads.delete(act);

@@ -1,25 +1,11 @@
 import { Irql, isValidIrql } from './irql.ts';
 import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
 import type { Activation } from './activation.ts';
+import { kernelInternals, type KernelCore } from './core.ts';
 import { setIrql } from './irql-control.ts';
 import type { Kernel } from './kernel.ts';
-import { checkLockOwner, checkLockRecursion, releaseLock, takeLock } from './locks.ts';
+import { checkLockOwner, checkLockRecursion, newLockId, releaseLock, takeLock, type KernelLock } from './locks.ts';
 import { RESOLVED } from './thenable.ts';
-
-let nextLockId = 1;
-
-/** What every kernel lock has: the spin lock of a driver, the spin lock of an interrupt object. */
-export interface KernelLock {
-  readonly id: number;
-  readonly name: string;
-  owner: Activation | null;
-  /** Where it was acquired (verifier: captureLockStacks). */
-  ownerStack: string | undefined;
-}
-
-export function newLockId(): number {
-  return nextLockId++;
-}
 
 /**
  * KSPIN_LOCK. acquire() raises to DISPATCH_LEVEL and returns the old IRQL; on several processors
@@ -31,11 +17,11 @@ export class SpinLock implements KernelLock {
   readonly name: string;
   owner: Activation | null = null;
   ownerStack: string | undefined;
-  private readonly kernel: Kernel;
+  private readonly kernel: KernelCore;
 
   /** KeInitializeSpinLock. */
   constructor(kernel: Kernel, name?: string) {
-    this.kernel = kernel;
+    this.kernel = kernelInternals(kernel);
     this.name = name ?? `SpinLock#${this.id}`;
   }
 

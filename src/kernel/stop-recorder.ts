@@ -4,9 +4,9 @@ import {
   BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, bugCheckName, writeBugCheckFiles,
   type BugCheckInfo, type BugCheckReport, type DeviceLoss,
 } from './bugcheck.ts';
+import type { KernelCore } from './core.ts';
 import { mapException } from './exception-codes.ts';
 import { irqlName } from './irql.ts';
-import type { Kernel } from './kernel.ts';
 import type { Processor } from './processor.ts';
 
 const log = lazyLogger('kernel');
@@ -21,11 +21,11 @@ export class StopRecorder {
   /** Resolves with the report (files written) once the driver has stopped. Never rejects. */
   readonly report: Promise<BugCheckReport>;
   private resolveReport!: (r: BugCheckReport) => void;
-  private readonly kernel: Kernel;
+  private readonly kernel: KernelCore;
   private readonly halt: (err: BugCheckError) => void;
 
   /** `halt` stops the kernel: it records the error, disconnects, drops DPCs, unwinds parked routines. */
-  constructor(kernel: Kernel, halt: (err: BugCheckError) => void) {
+  constructor(kernel: KernelCore, halt: (err: BugCheckError) => void) {
     this.kernel = kernel;
     this.halt = halt;
     this.report = new Promise((resolve) => { this.resolveReport = resolve; });
@@ -54,7 +54,7 @@ export class StopRecorder {
       }, (e: unknown) => log().error({ err: e }, `could not write the bug check report to ${k.bugCheckDir}`))
       .finally(() => this.resolveReport(report));
     try {
-      k.emit('bugcheck', report);
+      k.events.emit('bugcheck', report);
     } catch (e) {
       log().error({ err: e }, "a 'bugcheck' listener threw");
     }
@@ -155,7 +155,7 @@ export class StopRecorder {
       log().warn({ device: loss.device, signal: loss.signal, exitCode: loss.exitCode, report: draft.files?.text }, `device lost: ${draft.message}`);
       this.resolveReport(draft);
       try {
-        k.emit('device-lost', draft);
+        k.events.emit('device-lost', draft);
       } catch (e) {
         log().error({ err: e }, "a 'device-lost' listener threw");
       }

@@ -1,9 +1,9 @@
 import type { Activation } from './activation.ts';
 import { BugCheckCode, VerifierViolation } from './bugcheck.ts';
+import type { KernelCore } from './core.ts';
 import type { InterruptObject } from './interrupt.ts';
 import { Irql, isValidIrql } from './irql.ts';
 import { setIrql } from './irql-control.ts';
-import type { Kernel } from './kernel.ts';
 import { checkLockOwner, checkLockRecursion, releaseLock, takeLock } from './locks.ts';
 import { isThenable } from './thenable.ts';
 import { verifierCheck } from './timing-checks.ts';
@@ -18,7 +18,7 @@ import { verifierCheck } from './timing-checks.ts';
  * For a passive-level interrupt: at PASSIVE_LEVEL under the passive-level interrupt lock.
  */
 export async function synchronizeExecution(
-  k: Kernel, interrupt: InterruptObject, callback: (context: unknown) => boolean | Promise<boolean>, context: unknown,
+  k: KernelCore, interrupt: InterruptObject, callback: (context: unknown) => boolean | Promise<boolean>, context: unknown,
 ): Promise<boolean> {
   const api = 'KeSynchronizeExecution';
   const act = k.activationFor(api);
@@ -65,7 +65,7 @@ export async function synchronizeExecution(
  * synchronizing with it, or taking its lock, uses freed memory. Windows has no check of its own
  * for that and runs on corrupted state, so dirql stops there (0xC4 / 0xE004).
  */
-function requireConnected(k: Kernel, act: Activation, interrupt: InterruptObject, api: string): void {
+function requireConnected(k: KernelCore, act: Activation, interrupt: InterruptObject, api: string): void {
   if (!interrupt.disconnected) return;
   k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.INTERRUPT_USED_AFTER_DISCONNECT, act.irql, interrupt.id, 0, {
     api, message: `${api} on ${interrupt.name}, which was disconnected (IoDisconnectInterruptEx): the interrupt object no longer exists`,
@@ -73,7 +73,7 @@ function requireConnected(k: Kernel, act: Activation, interrupt: InterruptObject
 }
 
 /** KeAcquireInterruptSpinLock: returns the old IRQL. A passive-level interrupt has no spin lock (0x13B). */
-export async function acquireInterruptSpinLock(k: Kernel, interrupt: InterruptObject): Promise<number> {
+export async function acquireInterruptSpinLock(k: KernelCore, interrupt: InterruptObject): Promise<number> {
   const api = 'KeAcquireInterruptSpinLock';
   const act = k.activationFor(api);
   requireConnected(k, act, interrupt, api);
@@ -90,8 +90,8 @@ export async function acquireInterruptSpinLock(k: Kernel, interrupt: InterruptOb
   return old;
 }
 
-/** KeReleaseInterruptSpinLock: a preemption point, like every IRQL lowering (Kernel.irqlLowered). */
-export function releaseInterruptSpinLock(k: Kernel, interrupt: InterruptObject, oldIrql: number): Promise<void> | undefined {
+/** KeReleaseInterruptSpinLock: a preemption point, like every IRQL lowering (KernelCore.irqlLowered). */
+export function releaseInterruptSpinLock(k: KernelCore, interrupt: InterruptObject, oldIrql: number): Promise<void> | undefined {
   const api = 'KeReleaseInterruptSpinLock';
   const act = k.activationFor(api);
   checkLockOwner(k, act, interrupt.lock, api);
@@ -107,7 +107,7 @@ export function releaseInterruptSpinLock(k: Kernel, interrupt: InterruptObject, 
 }
 
 /** WdfInterruptAcquireLock: the interrupt spin lock, or the passive-level lock of a passive interrupt. */
-export function acquireInterruptLock(k: Kernel, interrupt: InterruptObject): Promise<number> {
+export function acquireInterruptLock(k: KernelCore, interrupt: InterruptObject): Promise<number> {
   if (!interrupt.passive) return acquireInterruptSpinLock(k, interrupt);
   const act = k.activationFor('WdfInterruptAcquireLock');
   requireConnected(k, act, interrupt, 'WdfInterruptAcquireLock');
@@ -117,7 +117,7 @@ export function acquireInterruptLock(k: Kernel, interrupt: InterruptObject): Pro
 }
 
 /** WdfInterruptReleaseLock: a preemption point where it lowers the IRQL (not for a passive-level interrupt). */
-export function releaseInterruptLock(k: Kernel, interrupt: InterruptObject, oldIrql: number): Promise<void> | undefined {
+export function releaseInterruptLock(k: KernelCore, interrupt: InterruptObject, oldIrql: number): Promise<void> | undefined {
   if (!interrupt.passive) return releaseInterruptSpinLock(k, interrupt, oldIrql);
   const act = k.activationFor('WdfInterruptReleaseLock');
   checkLockOwner(k, act, interrupt.lock, 'WdfInterruptReleaseLock');
@@ -129,7 +129,7 @@ export function releaseInterruptLock(k: Kernel, interrupt: InterruptObject, oldI
  * Take an interrupt's lock at the caller's current IRQL (the interrupt dispatcher, synchronize).
  * Undefined when it was free (taken at once), else a promise that spins for it.
  */
-export function acquireInterruptLockFor(k: Kernel, act: Activation, interrupt: InterruptObject): Promise<void> | undefined {
+export function acquireInterruptLockFor(k: KernelCore, act: Activation, interrupt: InterruptObject): Promise<void> | undefined {
   checkLockRecursion(k, act, interrupt.lock, 'interrupt lock');
   return takeLock(k, act, interrupt.lock);
 }

@@ -1,4 +1,6 @@
+import { kernelInternals, type KernelCore } from './core.ts';
 import type { Dpc } from './dpc.ts';
+import { enqueueDpc } from './dpc-queue.ts';
 import { requireIrqlIfInRoutine } from './irql-control.ts';
 import { Irql } from './irql.ts';
 import type { Kernel } from './kernel.ts';
@@ -13,13 +15,13 @@ export class KernelTimer {
   private handle: NodeJS.Timeout | undefined;
   private periodic = false;
   private dpc: Dpc | undefined;
-  private readonly kernel: Kernel;
+  private readonly kernel: KernelCore;
   /** Times it expired. */
   expirations = 0;
 
   /** KeInitializeTimer. */
   constructor(kernel: Kernel, name = 'Timer') {
-    this.kernel = kernel;
+    this.kernel = kernelInternals(kernel);
     this.name = name;
   }
 
@@ -47,7 +49,7 @@ export class KernelTimer {
       fire();
     }, Math.max(0, dueMs));
     this.handle.unref();
-    this.kernel.trackTimer(this, true);
+    this.kernel.timers.add(this);
     return wasSet;
   }
 
@@ -63,7 +65,7 @@ export class KernelTimer {
     clearTimeout(this.handle);
     clearInterval(this.handle);
     this.handle = undefined;
-    this.kernel.trackTimer(this, false);
+    this.kernel.timers.delete(this);
     return true;
   }
 
@@ -71,7 +73,7 @@ export class KernelTimer {
     if (this.kernel.stopped) return;
     this.expirations++;
     this.kernel.trace.record('timer', this.name);
-    if (!this.handle) this.kernel.trackTimer(this, false);
-    if (this.dpc) this.kernel.enqueueDpc(this.dpc);
+    if (!this.handle) this.kernel.timers.delete(this);
+    if (this.dpc) enqueueDpc(this.kernel, this.dpc, undefined, undefined);
   }
 }

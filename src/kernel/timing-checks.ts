@@ -1,7 +1,7 @@
 import type { Activation } from './activation.ts';
 import { BugCheckCode } from './bugcheck.ts';
+import type { KernelCore } from './core.ts';
 import { irqlName } from './irql.ts';
-import type { Kernel } from './kernel.ts';
 import type { Processor } from './processor.ts';
 import type { VerifierFinding } from './verifier.ts';
 
@@ -73,11 +73,11 @@ class RunClock {
  * runs: a breakpoint or SIGSTOP inside a DPC is not a hang, whether a debugger is attached or not.
  */
 export class DpcWatchdog {
-  private readonly kernel: Kernel;
+  private readonly kernel: KernelCore;
   private timer: NodeJS.Timeout | undefined;
   private readonly clock: RunClock;
 
-  constructor(kernel: Kernel) {
+  constructor(kernel: KernelCore) {
     this.kernel = kernel;
     const { dpcTimeLimitMs, dispatchTimeLimitMs } = kernel.limits;
     const intervalMs = Math.min(250, Math.max(5, Math.min(dpcTimeLimitMs, dispatchTimeLimitMs) / 4));
@@ -134,12 +134,12 @@ function ticks(ms: number): number {
   return Math.ceil(ms / CLOCK_TICK_MS);
 }
 
-/** Verifier timing check of an ISR or synchronize callback, for `kernel.verifierCheck`: bug checks (0xC4) or records per options. */
-export function verifierCheck(k: Kernel, kind: 'isr' | 'synchronize', routine: string, durationUs: number, act: Activation, interruptId: number): void {
+/** Verifier timing check of an ISR or synchronize callback, for the interrupt dispatcher and synchronize: bug checks (0xC4) or records per options. */
+export function verifierCheck(k: KernelCore, kind: 'isr' | 'synchronize', routine: string, durationUs: number, act: Activation, interruptId: number): void {
   const finding: VerifierFinding | null = k.verifier.checkDuration(kind, routine, durationUs, act.processor.index, act.irql);
   if (!finding) return;
   k.trace.record('verifier', `${routine} ran ${finding.durationUs} us (limit ${finding.limitUs} us)`, act.processor.index);
-  k.emit('verifier', finding);
+  k.events.emit('verifier', finding);
   if (k.verifier.action === 'bugcheck') {
     k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, finding.violation, finding.durationUs, finding.limitUs, interruptId, {
       message: `${kind === 'isr' ? 'ISR' : 'synchronize routine'} ${routine} ran for ${finding.durationUs} us at ${irqlName(act.irql)}; the verifier allows ${finding.limitUs} us ("return control as quickly as possible")`,

@@ -1,6 +1,6 @@
+import type { KernelCore } from './core.ts';
 import { KernelError } from './errors.ts';
 import { Irql } from './irql.ts';
-import type { Kernel } from './kernel.ts';
 
 // Waiting and stalling, for the Kernel methods of the same names.
 
@@ -8,7 +8,7 @@ import type { Kernel } from './kernel.ts';
  * KeWaitForSingleObject on anything, for `kernel.wait`: a thread (<= APC_LEVEL) gives up its
  * processor while `promise` is pending and resumes through the scheduler.
  */
-export async function wait<T>(k: Kernel, promise: Promise<T>, what: string): Promise<T> {
+export async function wait<T>(k: KernelCore, promise: Promise<T>, what: string): Promise<T> {
   const act = k.current();
   if (!act || act.ended) return promise;
   k.requireIrql('KeWaitForSingleObject', Irql.PASSIVE_LEVEL, Irql.APC_LEVEL);
@@ -32,7 +32,7 @@ export async function wait<T>(k: Kernel, promise: Promise<T>, what: string): Pro
  * (any IRQL); a preemption point before and after. Up to 100 µs it really spins; longer stalls sleep
  * (other processors run, interrupts may nest) but keep the processor, and never return early.
  */
-export async function stallExecutionProcessor(k: Kernel, microseconds: number): Promise<void> {
+export async function stallExecutionProcessor(k: KernelCore, microseconds: number): Promise<void> {
   const act = k.activationFor('KeStallExecutionProcessor');
   if (!(microseconds >= 0)) throw new KernelError(`stall of ${microseconds} µs`, { routine: act.routine });
   const before = k.preempt(act, false);
