@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { QemuExit } from '../../qemu/device-stub.ts';
 import { QemuExitedError } from '../../qemu/errors.ts';
+import { e1000Device } from '../drivers/e1000/device.ts';
 import type { AdapterStatistics, E1000Adapter } from '../drivers/e1000/miniport/index.ts';
 import type { InterruptThrottle, LinkState } from '../drivers/e1000/nic.ts';
 import {
@@ -53,7 +54,7 @@ export interface DriverHostOptions {
   verifier?: VerifierOptions;
   limits?: KernelLimits;
   /** Anything else for the machine (memory size, QEMU binary, timeouts). */
-  machine?: Omit<MachineConfig, 'netdev' | 'mitigation' | 'mac'>;
+  machine?: Omit<MachineConfig, 'netdev' | 'mac' | 'device'>;
 }
 
 export interface HostStatistics {
@@ -123,9 +124,10 @@ export class DriverHost extends EventEmitter {
     const factory = await loadFramework(framework);
     const machine = await startMachine({
       ...opts.machine,
+      // The variants dirql ships all drive QEMU's e1000.
+      device: e1000Device({ mitigation: opts.mitigation }),
       netdev: { kind: 'dgram', ...(opts.wire?.qemuPort ? { qemuPort: opts.wire.qemuPort } : {}), ...(opts.wire?.peerPort ? { peerPort: opts.wire.peerPort } : {}) },
       ...(opts.mac ? { mac: opts.mac } : {}),
-      ...(opts.mitigation !== undefined ? { mitigation: opts.mitigation } : {}),
     });
     let kernel: Kernel | undefined;
     try {
