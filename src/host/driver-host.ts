@@ -20,13 +20,13 @@ import type { LinkEvent } from '../upper-edge/index.ts';
 import { logger } from '../util/log.ts';
 import { describeExit, qemuDeviceLoss } from './device-loss.ts';
 import { DriverHostError } from './errors.ts';
-import { loadFramework, type FrameworkName, type RoutineCalls, type RunningVariant } from './frameworks/index.ts';
+import { loadFramework, type RoutineCalls, type RunningVariant } from './frameworks/index.ts';
 
 const log = logger('host');
 
 export interface DriverHostOptions {
-  /** Which facade and e1000 variant to run. Default 'ndis6'. */
-  framework?: FrameworkName;
+  /** Which registered framework variant to run: 'ndis6' (default), 'ndis5', 'kmdf' or one given to registerFramework. */
+  framework?: string;
   /** Logical processors of the kernel model. Default 1. */
   processors?: number;
   /** Seed of the kernel's scheduling choices. Default 1. */
@@ -58,7 +58,7 @@ export interface DriverHostOptions {
 }
 
 export interface HostStatistics {
-  framework: FrameworkName;
+  framework: string;
   /** The core's view: NIC statistics registers, driver counters, ring counters. */
   adapter: AdapterStatistics;
   /** The framework's own counters (e.g. NDIS adapter statistics) and the upper edge's. */
@@ -88,7 +88,7 @@ export type FrameListener = (view: Uint8Array, length: number) => void;
 export class DriverHost extends EventEmitter {
   readonly machine: Machine;
   readonly kernel: Kernel;
-  readonly framework: FrameworkName;
+  readonly framework: string;
   readonly rxRing: PacketRing;
   readonly txRing: PacketRing;
   private readonly variant: RunningVariant;
