@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url';
+import { e1000Device } from '../src/drivers/e1000/device.ts';
 import { DeviceRegisters, Kernel } from '../src/kernel/index.ts';
 import { startMachine } from '../src/platform/machine.ts';
 import { MmioRegion } from '../src/platform/registers.ts';
@@ -31,7 +32,7 @@ export interface MmioResult {
  * spread that luck over all four instead of handing it to whichever ran first.
  */
 export async function mmioBench(iterations = 600, rounds = 15): Promise<MmioResult> {
-  const machine = await startMachine({ netdev: { kind: 'user' } });
+  const machine = await startMachine({ device: e1000Device(), netdev: { kind: 'user' } });
   try {
     const base = machine.nic.registers.base;
     let socket = await machine.qtest.release();

@@ -53,10 +53,10 @@ export interface DeviceStubEvents {
 }
 
 /**
- * One QEMU process playing the NIC: i440FX/PIIX3 `pc` machine, an e1000, the halting firmware,
- * qtest and QMP over unix sockets in a private temp dir, guest RAM in a host-created /dev/shm
- * file. QEMU runs under `setpriv --pdeathsig KILL` so it dies with the host even on SIGKILL;
- * a process-wide registry kills it on exit and signals. `stop()` is idempotent.
+ * One QEMU process playing the NIC: i440FX/PIIX3 `pc` machine, the NIC model it was given, the
+ * halting firmware, qtest and QMP over unix sockets in a private temp dir, guest RAM in a
+ * host-created /dev/shm file. QEMU runs under `setpriv --pdeathsig KILL` so it dies with the host
+ * even on SIGKILL; a process-wide registry kills it on exit and signals. `stop()` is idempotent.
  */
 export class DeviceStub extends EventEmitter<DeviceStubEvents> implements Reapable {
   readonly argv: readonly string[];
@@ -98,7 +98,7 @@ export class DeviceStub extends EventEmitter<DeviceStubEvents> implements Reapab
   }
 
   /** Starts QEMU and resolves once qtest and QMP answer; rejects with `QemuStartError` otherwise. */
-  static async start(config: DeviceStubConfig = {}): Promise<DeviceStub> {
+  static async start(config: DeviceStubConfig): Promise<DeviceStub> {
     const base = validateStubConfig(config);
     const resolved: ResolvedStubConfig = { ...base, netdev: await resolveNetdev(base.netdev) };
     const dir = makePrivateDir();

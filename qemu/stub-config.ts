@@ -1,6 +1,6 @@
 import { DeviceStubConfigError } from './errors.ts';
 
-/** How the e1000's netdev reaches the outside. */
+/** How the NIC's netdev reaches the outside. */
 export type NetdevConfig =
   /** UDP datagrams between QEMU (qemuPort) and a wire peer (peerPort) on 127.0.0.1; ports default to free ones. */
   | { kind: 'dgram'; qemuPort?: number; peerPort?: number }
@@ -9,16 +9,30 @@ export type NetdevConfig =
   /** A tap interface that already exists (no helper scripts are run). */
   | { kind: 'tap'; ifname: string };
 
+/** A QEMU property value: booleans are written `on`/`off`, as QEMU's own options are. */
+export type QemuPropertyValue = string | number | boolean;
+
+/**
+ * The NIC QEMU emulates: `-device <model>,netdev=…,id=…,mac=…,romfile=,<properties>`. Which
+ * model it is, and its properties, belong to the driver layer: the stub knows no particular NIC.
+ */
+export interface QemuNicConfig {
+  /** QEMU's device model name (`qemu-system-x86_64 -device help` lists them). */
+  model: string;
+  /** The model's own properties, appended in order; netdev, id, mac and romfile are the stub's. */
+  properties?: Readonly<Record<string, QemuPropertyValue>>;
+}
+
 export interface DeviceStubConfig {
   /** Machine type; only `pc` (i440FX + PIIX3) is brought up by the platform code. */
   machine?: 'pc';
   /** Guest RAM in MiB (default 64). */
   memoryMiB?: number;
-  /** The e1000's MAC (default 52:54:00:12:34:56). */
+  /** The NIC QEMU plays. */
+  nic: QemuNicConfig;
+  /** The NIC's MAC (default 52:54:00:12:34:56). */
   mac?: string;
   netdev?: NetdevConfig;
-  /** e1000 interrupt mitigation (QEMU's default: on). Off makes every interrupt edge immediate. */
-  mitigation?: boolean;
   /** Back guest RAM with a host-created /dev/shm file for direct DMA access (default true). */
   sharedRam?: boolean;
   /** Appended to QEMU's command line as is. */
@@ -37,12 +51,18 @@ export type ResolvedNetdev =
   | { kind: 'user'; options: string[] }
   | { kind: 'tap'; ifname: string };
 
+export interface ResolvedNic {
+  model: string;
+  /** `name=value` pairs as QEMU reads them (values not yet comma-escaped). */
+  properties: readonly (readonly [name: string, value: string])[];
+}
+
 export interface ResolvedStubConfig {
   machine: 'pc';
   memoryMiB: number;
+  nic: ResolvedNic;
   mac: string;
   netdev: ResolvedNetdev;
-  mitigation: boolean;
   sharedRam: boolean;
   extraArgs: string[];
   qemuBinary: string;
@@ -64,6 +84,9 @@ export const DEFAULT_MAC = '52:54:00:12:34:56';
 export const NETDEV_ID = 'net0';
 export const NIC_ID = 'nic0';
 export const WIRE_HOST = '127.0.0.1';
+/** `-device` properties the stub sets itself. */
+const STUB_NIC_PROPERTIES = new Set(['netdev', 'id', 'mac', 'romfile']);
+const QEMU_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** Fills in defaults and checks values; the dgram ports stay open until the caller picks them. */
 export function validateStubConfig(cfg: DeviceStubConfig): Omit<ResolvedStubConfig, 'netdev'> & { netdev: NetdevConfig } {
@@ -71,6 +94,7 @@ export function validateStubConfig(cfg: DeviceStubConfig): Omit<ResolvedStubConf
   if (!Number.isInteger(memoryMiB) || memoryMiB < 2 || memoryMiB > 3072) {
     throw new DeviceStubConfigError(`memoryMiB must be an integer in 2..3072, got ${memoryMiB}`, { memoryMiB });
   }
+  const nic = validateNic(cfg.nic);
   const mac = (cfg.mac ?? DEFAULT_MAC).toLowerCase();
   if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac)) {
     throw new DeviceStubConfigError(`MAC must look like 52:54:00:12:34:56, got ${JSON.stringify(cfg.mac)}`, { mac: cfg.mac });
@@ -103,9 +127,9 @@ export function validateStubConfig(cfg: DeviceStubConfig): Omit<ResolvedStubConf
   return {
     machine,
     memoryMiB,
+    nic,
     mac,
     netdev,
-    mitigation: cfg.mitigation ?? true,
     sharedRam: cfg.sharedRam ?? true,
     extraArgs: [...(cfg.extraArgs ?? [])],
     qemuBinary: cfg.qemuBinary ?? 'qemu-system-x86_64',
@@ -113,6 +137,31 @@ export function validateStubConfig(cfg: DeviceStubConfig): Omit<ResolvedStubConf
     stopGraceMs: cfg.stopGraceMs ?? 2_000,
     qtestCommandTimeoutMs: cfg.qtestCommandTimeoutMs ?? 5_000,
   };
+}
+
+function validateNic(nic: QemuNicConfig | undefined): ResolvedNic {
+  if (!nic || typeof nic.model !== 'string' || !QEMU_NAME.test(nic.model)) {
+    throw new DeviceStubConfigError(`the NIC needs a QEMU device model name, got ${JSON.stringify(nic?.model)}`, { model: nic?.model });
+  }
+  const properties: [string, string][] = [];
+  for (const [name, value] of Object.entries(nic.properties ?? {})) {
+    if (!QEMU_NAME.test(name)) {
+      throw new DeviceStubConfigError(`bad ${nic.model} property name ${JSON.stringify(name)}`, { model: nic.model, property: name });
+    }
+    if (STUB_NIC_PROPERTIES.has(name)) {
+      throw new DeviceStubConfigError(`${nic.model} property ${name} is set by the device stub`, { model: nic.model, property: name });
+    }
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new DeviceStubConfigError(`${nic.model} property ${name} is ${value}`, { model: nic.model, property: name });
+    }
+    properties.push([name, typeof value === 'boolean' ? (value ? 'on' : 'off') : String(value)]);
+  }
+  return { model: nic.model, properties };
+}
+
+function deviceArg(cfg: ResolvedStubConfig): string {
+  const own = cfg.nic.properties.map(([name, value]) => `${name}=${optValue(value)}`);
+  return [cfg.nic.model, `netdev=${NETDEV_ID}`, `id=${NIC_ID}`, `mac=${cfg.mac}`, 'romfile=', ...own].join(',');
 }
 
 /** QEMU's option parser ends a value at a comma; a doubled comma is a literal one. */
@@ -161,7 +210,7 @@ export function buildQemuArgs(cfg: ResolvedStubConfig, paths: StubPaths, name = 
     '-qtest', `unix:${paths.qtestSocket}`, '-qtest-log', 'none',
     '-chardev', `socket,id=qmp0,path=${optValue(paths.qmpSocket)}`, '-mon', 'chardev=qmp0,mode=control',
     '-netdev', netdevArg(cfg.netdev),
-    '-device', `e1000,netdev=${NETDEV_ID},id=${NIC_ID},mac=${cfg.mac},romfile=,mitigation=${cfg.mitigation ? 'on' : 'off'}`,
+    '-device', deviceArg(cfg),
     ...cfg.extraArgs,
   );
   return args;

@@ -5,7 +5,7 @@
  * driven straight over the platform's MmioRegion: no kernel, no IRQL, no framework, no upper edge.
  * Not for use outside benchmarks.
  */
-import { E1000Hardware, Icr } from '../../src/drivers/e1000/index.ts';
+import { E1000Hardware, Icr, e1000Device } from '../../src/drivers/e1000/index.ts';
 import { startMachine, type Machine } from '../../src/platform/machine.ts';
 import { WirePeer } from '../../harness/index.ts';
 
@@ -23,7 +23,7 @@ export class RawNic {
 
   /** QEMU (netdev dgram to `peerPort`), then reset and initialise the NIC; interrupts stay masked. */
   static async start(opts: { peerPort: number }): Promise<RawNic> {
-    const machine = await startMachine({ netdev: { kind: 'dgram', peerPort: opts.peerPort } });
+    const machine = await startMachine({ device: e1000Device(), netdev: { kind: 'dgram', peerPort: opts.peerPort } });
     try {
       const hw = new E1000Hardware({ registers: machine.nic.registers, memory: machine.memory, dma: machine.dma });
       const { mac } = await hw.initialize();

@@ -38,14 +38,14 @@ export async function hostOptionsFrom(cmd: Command, flags: HostFlags): Promise<D
   if (flags.framework !== undefined) {
     const { loadFramework } = await import('../host/frameworks/index.ts');
     try {
-      await loadFramework(flags.framework as Parameters<typeof loadFramework>[0]);
+      await loadFramework(flags.framework);
     } catch (err) {
       cmd.error(`error: option '--framework <name>' argument '${flags.framework}' is invalid. ${(err as Error).message}`, { exitCode: 2, code: 'dirql.usage' });
     }
   }
   const wire = { ...(flags.peerPort ? { peerPort: flags.peerPort } : {}), ...(flags.qemuPort ? { qemuPort: flags.qemuPort } : {}) };
   return {
-    ...(flags.framework !== undefined ? { framework: flags.framework as NonNullable<DriverHostOptions['framework']> } : {}),
+    ...(flags.framework !== undefined ? { framework: flags.framework } : {}),
     ...(flags.processors !== undefined ? { processors: flags.processors } : {}),
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
     ...(Object.keys(wire).length > 0 ? { wire } : {}),

@@ -27,9 +27,9 @@ function report(host: DriverHost): string {
   const hex = (n: number) => '0x' + n.toString(16);
   const w = m.wire;
   return [
-    `dirql: e1000 ${m.nic.bdf} driven by the ${host.framework} miniport  MAC ${host.mac}`,
+    `dirql: ${m.nic.model.qemuModel} ${m.nic.bdf} driven by the ${host.framework} miniport  MAC ${host.mac}`,
     `  link ${host.linkUp ? 'up' : 'DOWN'}, ${link.speedMbps} Mb/s, ${link.fullDuplex ? 'full' : 'half'} duplex`,
-    `  BAR0 ${hex(m.nic.registers.base)} (${m.nic.registers.size / 1024} KiB)` +
+    `  BAR${m.nic.model.registerBar} ${hex(m.nic.registers.base)} (${m.nic.registers.size / 1024} KiB)` +
       (m.nic.ioBase !== undefined ? `  I/O ${hex(m.nic.ioBase)}` : '') +
       `  IRQ ${m.nic.irqLine} (INT${'ABCD'[route.pin - 1]} -> PIRQ${'ABCD'[route.pirq]})`,
     `  wire: QEMU udp 127.0.0.1:${w.qemuPort} <-> peer 127.0.0.1:${w.peerPort}`,

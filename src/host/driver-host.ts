@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { QemuExit } from '../../qemu/device-stub.ts';
 import { QemuExitedError } from '../../qemu/errors.ts';
+import { e1000Device } from '../drivers/e1000/device.ts';
 import type { AdapterStatistics, E1000Adapter } from '../drivers/e1000/miniport/index.ts';
 import type { InterruptThrottle, LinkState } from '../drivers/e1000/nic.ts';
 import {
@@ -19,13 +20,13 @@ import type { LinkEvent } from '../upper-edge/index.ts';
 import { logger } from '../util/log.ts';
 import { describeExit, qemuDeviceLoss } from './device-loss.ts';
 import { DriverHostError } from './errors.ts';
-import { loadFramework, type FrameworkName, type RoutineCalls, type RunningVariant } from './frameworks/index.ts';
+import { loadFramework, type RoutineCalls, type RunningVariant } from './frameworks/index.ts';
 
 const log = logger('host');
 
 export interface DriverHostOptions {
-  /** Which facade and e1000 variant to run. Default 'ndis6'. */
-  framework?: FrameworkName;
+  /** Which registered framework variant to run: 'ndis6' (default), 'ndis5', 'kmdf' or one given to registerFramework. */
+  framework?: string;
   /** Logical processors of the kernel model. Default 1. */
   processors?: number;
   /** Seed of the kernel's scheduling choices. Default 1. */
@@ -53,11 +54,11 @@ export interface DriverHostOptions {
   verifier?: VerifierOptions;
   limits?: KernelLimits;
   /** Anything else for the machine (memory size, QEMU binary, timeouts). */
-  machine?: Omit<MachineConfig, 'netdev' | 'mitigation' | 'mac'>;
+  machine?: Omit<MachineConfig, 'netdev' | 'mac' | 'device'>;
 }
 
 export interface HostStatistics {
-  framework: FrameworkName;
+  framework: string;
   /** The core's view: NIC statistics registers, driver counters, ring counters. */
   adapter: AdapterStatistics;
   /** The framework's own counters (e.g. NDIS adapter statistics) and the upper edge's. */
@@ -87,7 +88,7 @@ export type FrameListener = (view: Uint8Array, length: number) => void;
 export class DriverHost extends EventEmitter {
   readonly machine: Machine;
   readonly kernel: Kernel;
-  readonly framework: FrameworkName;
+  readonly framework: string;
   readonly rxRing: PacketRing;
   readonly txRing: PacketRing;
   private readonly variant: RunningVariant;
@@ -123,9 +124,10 @@ export class DriverHost extends EventEmitter {
     const factory = await loadFramework(framework);
     const machine = await startMachine({
       ...opts.machine,
+      // The variants dirql ships all drive QEMU's e1000.
+      device: e1000Device({ mitigation: opts.mitigation }),
       netdev: { kind: 'dgram', ...(opts.wire?.qemuPort ? { qemuPort: opts.wire.qemuPort } : {}), ...(opts.wire?.peerPort ? { peerPort: opts.wire.peerPort } : {}) },
       ...(opts.mac ? { mac: opts.mac } : {}),
-      ...(opts.mitigation !== undefined ? { mitigation: opts.mitigation } : {}),
     });
     let kernel: Kernel | undefined;
     try {

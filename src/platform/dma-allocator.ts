@@ -14,7 +14,7 @@ interface Span {
   end: number;
 }
 
-/** Default alignment: a cache line, enough for e1000 descriptor rings (16) and buffers. */
+/** Default alignment: a cache line, enough for the usual NIC descriptor rings (16 bytes) and buffers. */
 const DEFAULT_ALIGN = 64;
 
 /**

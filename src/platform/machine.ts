@@ -8,7 +8,8 @@ import { PlatformError, PciError, hex } from './errors.ts';
 import { QtestMemory, SharedFileMemory, type AsyncGuestMemory, type GuestMemory } from './guest-memory.ts';
 import { IrqLines } from './interrupt-lines.ts';
 import type { PciFunctionInfo } from './pci-bus.ts';
-import { E1000_82540EM, INTEL, bringUpDevice, defaultWindows, type BroughtUpDevice, type PciWindows } from './pci-bringup.ts';
+import type { PciNicModel } from './nic-model.ts';
+import { bringUpDevice, defaultWindows, type BroughtUpDevice, type PciWindows } from './pci-bringup.ts';
 import type { IntxRoute } from './piix3-intx.ts';
 import { MmioRegion } from './registers.ts';
 import { ResourceWindow } from './resource-window.ts';
@@ -21,12 +22,9 @@ const log = logger('machine');
  */
 export const IOAPIC_QOM_PATH = 'ioapic';
 
-/** e1000 registers the platform itself reads (the driver has the full map). */
-const E1000_STATUS = 0x0008;
-const E1000_RAL0 = 0x5400;
-const E1000_RAH0 = 0x5404;
-
-export interface MachineConfig extends DeviceStubConfig {
+export interface MachineConfig extends Omit<DeviceStubConfig, 'nic'> {
+  /** The NIC QEMU emulates and the bring-up looks for (its driver layer provides it). */
+  device: PciNicModel;
   /** ISA IRQ the NIC's INTx is routed to (default 11). */
   irq?: number;
   /** BAR windows, [start, end). Defaults: MMIO 0xE0000000–0xFEC00000, I/O 0xC000–0x10000. */
@@ -35,14 +33,19 @@ export interface MachineConfig extends DeviceStubConfig {
 }
 
 export interface MachineNic {
+  /** What was brought up. */
+  model: PciNicModel;
   bdf: string;
-  /** BAR0, the e1000's 128 KiB register file. */
+  /** The register file: the memory BAR `model.registerBar` names. */
   registers: MmioRegion;
-  /** BAR1 I/O base (IOADDR/IODATA), if the device has one. */
+  /** Base of the device's I/O BAR, if it has one. */
   ioBase?: number;
   /** ISA IRQ line the NIC interrupts on (IOAPIC input). */
   irqLine: number;
-  /** MAC as read back from RAL0/RAH0, `52:54:00:12:34:56`. */
+  /**
+   * The station address QEMU was given (`-device …,mac=`), `52:54:00:12:34:56`. What the
+   * device's registers hold is its driver's to read.
+   */
   mac: string;
   pci: PciFunctionInfo;
   route: IntxRoute;
@@ -68,23 +71,29 @@ export interface Machine {
   stop(): Promise<void>;
 }
 
-/** Starts QEMU and brings the e1000 up as a BIOS would: BARs placed, decoding and bus master on, INTx routed. */
-export async function startMachine(cfg: MachineConfig = {}): Promise<Machine> {
+/** Starts QEMU and brings the NIC up as a BIOS would: BARs placed, decoding and bus master on, INTx routed. */
+export async function startMachine(cfg: MachineConfig): Promise<Machine> {
   const irq = cfg.irq ?? 11;
   const windows: PciWindows = {
     mmio: cfg.mmioWindow ? new ResourceWindow('mmio', cfg.mmioWindow.start, cfg.mmioWindow.end) : defaultWindows().mmio,
     io: cfg.ioWindow ? new ResourceWindow('io', cfg.ioWindow.start, cfg.ioWindow.end) : defaultWindows().io,
   };
-  const stub = await DeviceStub.start(cfg);
+  const stub = await DeviceStub.start(deviceStubConfig(cfg));
   try {
-    return await compose(stub, windows, irq);
+    return await compose(stub, cfg.device, windows, irq);
   } catch (err) {
     await stub.stop();
     throw await stub.explain(err);
   }
 }
 
-async function compose(stub: DeviceStub, windows: PciWindows, irq: number): Promise<Machine> {
+/** What the device stub is told: the machine's settings, with the NIC as QEMU names it. */
+export function deviceStubConfig(cfg: MachineConfig): DeviceStubConfig {
+  const { device, ...stub } = cfg;
+  return { ...stub, nic: { model: device.qemuModel, ...(device.qemuProperties ? { properties: device.qemuProperties } : {}) } };
+}
+
+async function compose(stub: DeviceStub, model: PciNicModel, windows: PciWindows, irq: number): Promise<Machine> {
   const t0 = performance.now();
   const qtest = stub.qtest;
   // Intercepting once is enough: the intercept survives system_reset.
@@ -94,8 +103,8 @@ async function compose(stub: DeviceStub, windows: PciWindows, irq: number): Prom
   const memory = stub.ram ? new SharedFileMemory(stub.ram) : new QtestMemory(qtest, memorySize);
   const dma = new DmaAllocator(memorySize);
 
-  let up = await bringUp(qtest, windows, irq);
-  let nic = await describeNic(stub, up);
+  let up = await bringUp(qtest, model, windows, irq);
+  let nic = await describeNic(stub, model, up);
   lines.watch(nic.irqLine);
   const timings = { ...stub.timings, bringUpMs: performance.now() - t0 };
   log.debug({ bdf: nic.bdf, mmio: hex(nic.registers.base), ioBase: nic.ioBase, irq: nic.irqLine, mac: nic.mac, timings }, 'machine up');
@@ -125,9 +134,9 @@ async function compose(stub: DeviceStub, windows: PciWindows, irq: number): Prom
       try {
         await stub.qmp.execute('system_reset');
         await resetDone;
-        up = await bringUp(qtest, windows, irq);
+        up = await bringUp(qtest, model, windows, irq);
         const previous = nic.irqLine;
-        nic = await describeNic(stub, up);
+        nic = await describeNic(stub, model, up);
         if (nic.irqLine !== previous) lines.watch(nic.irqLine);
       } catch (err) {
         resetDone.catch(() => undefined);
@@ -146,37 +155,29 @@ async function compose(stub: DeviceStub, windows: PciWindows, irq: number): Prom
   return machine;
 }
 
-async function bringUp(qtest: QtestClient, windows: PciWindows, irq: number): Promise<BroughtUpDevice> {
-  return bringUpDevice(qtest, windows, { vendorId: INTEL, deviceId: E1000_82540EM, irq });
+async function bringUp(qtest: QtestClient, model: PciNicModel, windows: PciWindows, irq: number): Promise<BroughtUpDevice> {
+  return bringUpDevice(qtest, windows, { vendorId: model.vendorId, deviceId: model.deviceId, irq });
 }
 
-async function describeNic(stub: DeviceStub, up: BroughtUpDevice): Promise<MachineNic> {
-  const bar0 = up.bars.find((b) => b.index === 0 && b.kind !== 'io');
-  if (!bar0) throw new PciError(`${up.device.bdf} has no memory BAR0`, { bdf: up.device.bdf, bars: up.bars });
+async function describeNic(stub: DeviceStub, model: PciNicModel, up: BroughtUpDevice): Promise<MachineNic> {
+  const n = model.registerBar;
+  const bar = up.bars.find((b) => b.index === n && b.kind !== 'io');
+  if (!bar) throw new PciError(`${model.name} at ${up.device.bdf} has no memory BAR${n}`, { bdf: up.device.bdf, bars: up.bars });
   const io = up.bars.find((b) => b.kind === 'io');
-  const registers = new MmioRegion(stub.qtest, bar0.address, bar0.size, {
-    name: `${up.device.bdf} BAR0`,
+  const registers = new MmioRegion(stub.qtest, bar.address, bar.size, {
+    name: `${up.device.bdf} BAR${n}`,
     explain: (e) => stub.explain(e),
     explainNow: (e) => stub.explainNow(e),
   });
-  const ral = await registers.read32(E1000_RAL0);
-  const rah = await registers.read32(E1000_RAH0);
-  const status = await registers.read32(E1000_STATUS);
-  const mac = macFromReceiveAddress(ral, rah);
-  log.debug({ status: hex(status), ral: hex(ral), rah: hex(rah) }, 'e1000 identity');
+  if (model.identify) log.debug({ device: model.name, ...(await model.identify(registers)) }, 'device identity');
   return {
+    model,
     bdf: up.device.bdf,
     registers,
     ...(io ? { ioBase: io.address } : {}),
     irqLine: up.route.irq,
-    mac,
+    mac: stub.config.mac,
     pci: up.device,
     route: up.route,
   };
-}
-
-/** RAL0 holds MAC bytes 0–3 (little endian), RAH0 bytes 4–5 in its low half; bit 31 is Address Valid. */
-export function macFromReceiveAddress(ral: number, rah: number): string {
-  const bytes = [ral & 0xff, (ral >>> 8) & 0xff, (ral >>> 16) & 0xff, (ral >>> 24) & 0xff, rah & 0xff, (rah >>> 8) & 0xff];
-  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }

@@ -6,7 +6,6 @@ import { ResourceWindow } from './resource-window.ts';
 
 export const INTEL = 0x8086;
 export const PIIX3_ISA = 0x7000;
-export const E1000_82540EM = 0x100e;
 
 export interface PciWindows {
   mmio: ResourceWindow;
@@ -31,8 +30,8 @@ export interface BroughtUpDevice {
 
 /**
  * What a BIOS would have done for one device, on bus 0 of the i440FX/PIIX3 board: find it,
- * size and place its BARs, enable memory, I/O and bus mastering (the e1000 does not receive
- * without bus master), and route its INTx pin to `irq` through the PIIX3.
+ * size and place its BARs, enable memory, I/O and bus mastering (a NIC does no DMA, so receives
+ * nothing, without bus master), and route its INTx pin to `irq` through the PIIX3.
  */
 export async function bringUpDevice(
   io: PortIo,

@@ -27,7 +27,7 @@ export interface MmioRegionOptions {
 
 /**
  * A device's MMIO BAR as a RegisterBackend: offsets are checked against the BAR size and for
- * 4-byte alignment before anything reaches QEMU (the e1000 decodes 32-bit accesses only).
+ * 4-byte alignment before anything reaches QEMU (a RegisterBackend is 32-bit: qtest readl/writel).
  */
 export class MmioRegion implements RegisterBackend {
   readonly name: string;

@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WirePeer } from '../../harness/wire-peer.ts';
+import { e1000Device } from '../../src/drivers/e1000/device.ts';
 import { Icr } from '../../src/drivers/e1000/registers.ts';
 import { E1000Hardware } from '../../src/drivers/e1000/nic.ts';
 import { NIC_ID } from '../../qemu/stub-config.ts';
@@ -98,7 +99,7 @@ describe('e1000 hardware layer on QEMU', () => {
 
   beforeAll(async () => {
     peer = await WirePeer.open();
-    m = await startMachine({ mac: MAC, netdev: { kind: 'dgram', peerPort: peer.port } });
+    m = await startMachine({ device: e1000Device(), mac: MAC, netdev: { kind: 'dgram', peerPort: peer.port } });
     await peer.connect(m.wire.qemuPort);
     nic = new E1000Hardware({
       registers: m.nic.registers,

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QemuExitedError } from '../../qemu/errors.ts';
+import { e1000Device, readStationAddress } from '../../src/drivers/e1000/device.ts';
 import { startMachine, type Machine } from '../../src/platform/machine.ts';
 import { QtestDisconnectedError } from '../../src/transport/errors.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -111,7 +112,7 @@ describe('real QEMU loop (shared machine)', () => {
   beforeAll(async () => {
     peer = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
-    m = await startMachine({ mac: MAC, netdev: { kind: 'dgram', peerPort: peer.address().port } });
+    m = await startMachine({ device: e1000Device(), mac: MAC, netdev: { kind: 'dgram', peerPort: peer.address().port } });
   });
 
   afterAll(async () => {
@@ -123,6 +124,7 @@ describe('real QEMU loop (shared machine)', () => {
     const status = await m.nic.registers.read32(REG.STATUS);
     expect(status & STATUS_LU).toBe(STATUS_LU);
     expect(m.nic.mac).toBe(MAC);
+    expect(await readStationAddress(m.nic.registers)).toBe(MAC);
     const rah = await m.nic.registers.read32(REG.RAH0);
     expect(rah & RAH_AV).not.toBe(0);
     expect(m.nic.bdf).toBe('00:02.0');
@@ -223,7 +225,7 @@ describe('real QEMU loop (shared machine)', () => {
 
 describe('real QEMU loop (failures)', () => {
   it('rejects the next qtest call with a typed error when QEMU is SIGKILLed mid-test', async () => {
-    const m = await startMachine();
+    const m = await startMachine({ device: e1000Device() });
     try {
       expect(await m.nic.registers.read32(REG.STATUS)).not.toBe(0);
       process.kill(m.stub.pid!, 'SIGKILL');

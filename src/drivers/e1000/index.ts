@@ -1,5 +1,6 @@
 /** The hardware half of the reference e1000 miniport: everything that knows the 82540EM, nothing of NDIS/KMDF. */
 export * from './descriptors.ts';
+export * from './device.ts';
 export * from './errors.ts';
 export * from './mac-address.ts';
 export * from './multicast-table.ts';

@@ -1,28 +1,37 @@
 import { DriverHostError } from '../errors.ts';
-import type { FrameworkName, VariantFactory } from './variant.ts';
+import type { VariantFactory } from './variant.ts';
 
 export type { FrameworkName, RoutineCalls, RunningVariant, VariantContext, VariantFactory, VariantSettings } from './variant.ts';
 
 /**
- * Framework variants by name, loaded on first use. NDIS 6 is here; the NDIS 5 and KMDF variants
- * register themselves the same way (a module exporting a VariantFactory named startVariant).
+ * Framework variants by name, loaded on first use. The three e1000 variants dirql ships are here
+ * from the start; registerFramework adds any other (another driver, another NIC) the same way: a
+ * loader resolving to a VariantFactory.
  */
-const loaders: Record<FrameworkName, (() => Promise<VariantFactory>) | undefined> = {
-  ndis6: async () => (await import('./ndis6.ts')).startVariant,
-  ndis5: async () => (await import('./ndis5.ts')).startVariant,
-  kmdf: async () => (await import('./kmdf.ts')).startVariant,
-};
+const loaders = new Map<string, () => Promise<VariantFactory>>([
+  ['ndis6', async () => (await import('./ndis6.ts')).startVariant],
+  ['ndis5', async () => (await import('./ndis5.ts')).startVariant],
+  ['kmdf', async () => (await import('./kmdf.ts')).startVariant],
+]);
 
-/** Replace or add the loader of a framework variant. */
-export function registerFramework(name: FrameworkName, loader: () => Promise<VariantFactory>): void {
-  loaders[name] = loader;
+/** Adds the loader of a framework variant under `name`, or replaces the one registered there. */
+export function registerFramework(name: string, loader: () => Promise<VariantFactory>): void {
+  if (name.trim() === '') throw new DriverHostError('a framework variant needs a name', { framework: name });
+  loaders.set(name, loader);
 }
 
-export async function loadFramework(name: FrameworkName): Promise<VariantFactory> {
-  const loader = loaders[name];
+/** The names registerFramework (or dirql itself) registered, in registration order. */
+export function registeredFrameworks(): string[] {
+  return [...loaders.keys()];
+}
+
+export async function loadFramework(name: string): Promise<VariantFactory> {
+  const loader = loaders.get(name);
   if (!loader) {
-    const ready = (Object.keys(loaders) as FrameworkName[]).filter((n) => loaders[n]);
-    throw new DriverHostError(`no e1000 variant for framework '${name}' yet (available: ${ready.join(', ')})`, { framework: name });
+    throw new DriverHostError(`no framework variant is registered as '${name}' (registered: ${registeredFrameworks().join(', ')})`, {
+      framework: name,
+      registered: registeredFrameworks(),
+    });
   }
   return loader();
 }

@@ -2,7 +2,7 @@ import type { AdapterStatistics, E1000Adapter } from '../../drivers/e1000/minipo
 import type { Kernel } from '../../kernel/index.ts';
 import type { LinkEvent } from '../../upper-edge/index.ts';
 import type { Logger } from '../../util/log.ts';
-import type { FrameworkName, RoutineCalls, RunningVariant } from './variant.ts';
+import type { RoutineCalls, RunningVariant } from './variant.ts';
 
 /** What the three upper edges (NDIS 6, NDIS 5 protocol, KMDF I/O) offer the host alike. */
 export interface VariantEdge {
@@ -17,7 +17,7 @@ export interface VariantEdge {
 
 /** The framework-specific pieces a running variant is made of. */
 export interface VariantParts {
-  framework: FrameworkName;
+  framework: string;
   kernel: Kernel;
   /** The framework-neutral core the link and statistics come from. */
   core: E1000Adapter;

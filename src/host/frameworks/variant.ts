@@ -5,6 +5,7 @@ import type { Machine } from '../../platform/machine.ts';
 import type { PacketRing } from '../../ring/index.ts';
 import type { LinkEvent } from '../../upper-edge/index.ts';
 
+/** The framework variants dirql ships (registered from the start; registerFramework adds others). */
 export type FrameworkName = 'ndis6' | 'ndis5' | 'kmdf';
 
 /** Driver settings the host passes to whichever variant it starts. */
@@ -42,7 +43,8 @@ export interface RoutineCalls {
 
 /** A framework variant of the e1000 driver, running: the host talks to it only through this. */
 export interface RunningVariant {
-  readonly framework: FrameworkName;
+  /** Its name in the framework registry (a FrameworkName for the built-in ones). */
+  readonly framework: string;
   /** The framework-neutral core under the variant, if it exposes it (diagnostics, tests: call it from a kernel routine). */
   readonly core?: E1000Adapter;
   readonly mac: string;

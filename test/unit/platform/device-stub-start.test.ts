@@ -30,7 +30,7 @@ describe('DeviceStub start failures', () => {
   it('gives up with QemuStartError when nothing connects to the qtest socket in time, and kills the process', async () => {
     const binary = fakeQemu('echo "pretending to be QEMU" >&2; exec sleep 30');
     const t0 = Date.now();
-    const err = await DeviceStub.start({ qemuBinary: binary, startTimeoutMs: 300 }).catch((e: unknown) => e);
+    const err = await DeviceStub.start({ nic: { model: 'e1000' }, qemuBinary: binary, startTimeoutMs: 300 }).catch((e: unknown) => e);
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(err).toBeInstanceOf(QemuStartError);
     const ctx = (err as QemuStartError).context;
@@ -42,7 +42,7 @@ describe('DeviceStub start failures', () => {
 
   it('reports the exit code and stderr of a process that exits at once', async () => {
     const binary = fakeQemu('echo "qemu: cannot do that" >&2; exit 3');
-    const err = await DeviceStub.start({ qemuBinary: binary }).catch((e: unknown) => e);
+    const err = await DeviceStub.start({ nic: { model: 'e1000' }, qemuBinary: binary }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QemuStartError);
     expect((err as QemuStartError).context.exitCode).toBe(3);
     expect((err as Error).message).toContain('cannot do that');

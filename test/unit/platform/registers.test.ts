@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RegisterAccessError } from '../../../src/platform/errors.ts';
 import { IrqLines } from '../../../src/platform/interrupt-lines.ts';
-import { macFromReceiveAddress } from '../../../src/platform/machine.ts';
 import { MmioRegion, type MmioTransport } from '../../../src/platform/registers.ts';
 import { FakeIrqSource } from '../../support/fake-irq-source.ts';
 
@@ -91,11 +90,5 @@ describe('IrqLines', () => {
     expect(src.fences).toBe(1);
     lines.dispose();
     expect(src.listenerCount('irq')).toBe(0);
-  });
-});
-
-describe('MAC from RAL0/RAH0', () => {
-  it('takes bytes 0-3 from RAL0 and 4-5 from RAH0, ignoring the Address Valid bit', () => {
-    expect(macFromReceiveAddress(0x12005452, 0x80005634)).toBe('52:54:00:12:34:56');
   });
 });
