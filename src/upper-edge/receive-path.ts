@@ -1,12 +1,5 @@
 import type { PacketRing, RingProducer } from '../ring/index.ts';
-
-const copyBytes = Buffer.prototype.copy as (
-  this: Uint8Array,
-  target: Uint8Array,
-  targetStart: number,
-  sourceStart: number,
-  sourceEnd: number,
-) => number;
+import { copyBytes } from '../util/bytes.ts';
 
 export interface ReceivePathCounters {
   /** Frames copied into the RX ring and published. */

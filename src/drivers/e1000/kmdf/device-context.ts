@@ -24,19 +24,12 @@ import {
 import type { LinkState } from '../nic.ts';
 import { HeldFrames } from './held-frames.ts';
 import { RequestFifo } from './request-fifo.ts';
+import { copyBytes } from '../../../util/bytes.ts';
 
 const log = logger('e1000.kmdf');
 
 /** STATUS_BUFFER_OVERFLOW: a read whose buffer was too small got the start of the frame. */
 export const STATUS_BUFFER_OVERFLOW: NTSTATUS = 0x80000005 | 0;
-
-const copyBytes = Buffer.prototype.copy as (
-  this: Uint8Array,
-  target: Uint8Array,
-  targetStart: number,
-  sourceStart: number,
-  sourceEnd: number,
-) => number;
 
 /** What the KMDF variant counts on top of the core. */
 export interface KmdfDeviceCounters {

@@ -1,3 +1,5 @@
+import { copyBytes } from '../../../util/bytes.ts';
+
 /**
  * Frames accepted by send() that the TX ring could not take yet, oldest first: a circular queue of
  * (view, offset, length) kept in parallel arrays, so queueing a frame allocates nothing once the
@@ -79,11 +81,3 @@ export class SendQueue {
     this.head = 0;
   }
 }
-
-const copyBytes = Buffer.prototype.copy as (
-  this: Uint8Array,
-  target: Uint8Array,
-  targetStart: number,
-  sourceStart: number,
-  sourceEnd: number,
-) => number;
