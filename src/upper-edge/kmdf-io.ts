@@ -4,6 +4,7 @@ import { logger } from '../util/log.ts';
 import { ntSuccess, type NTSTATUS, type WdfFramework, type WDFDEVICE } from '../wdf/index.ts';
 import type { LinkEvent } from './ndis6-protocol.ts';
 import { PumpWake, WAKE_TIMEOUT_MS } from './pump-wake.ts';
+import { SendPump } from './send-pump.ts';
 import { TransmitPath, type TransmitPathCounters } from './transmit-path.ts';
 
 const log = logger('upper-edge.kmdf');
@@ -61,15 +62,13 @@ export class KmdfIoEdge extends EventEmitter {
   private readonly producer: RingProducer;
   private readonly onPublish: (() => void) | undefined;
   private readonly writesInFlight: number;
-  private readonly writeBatch: number;
   private readonly readsWanted: number;
   private device: WDFDEVICE | undefined;
   private up = false;
   private running = false;
-  private txPumping: Promise<void> | null = null;
   private rxPumping: Promise<void> | null = null;
-  /** Woken by completed writes, kicks and stop(). */
-  private readonly txWake = new PumpWake();
+  /** The send loop; woken by completed writes, kicks and stop(). */
+  private readonly sendPump: SendPump;
   /** Woken by completed reads and stop(). */
   private readonly rxWake = new PumpWake();
   private releaseScheduled = false;
@@ -98,7 +97,7 @@ export class KmdfIoEdge extends EventEmitter {
   private readonly releaseWrites = (): void => {
     this.releaseScheduled = false;
     this.transmitPath.releaseCompleted();
-    this.txWake.wake();
+    this.sendPump.wake();
   };
 
   private readonly onReadDone = (status: NTSTATUS, information: number, _buffer: Uint8Array, slot: number, crash: unknown): void => {
@@ -150,11 +149,15 @@ export class KmdfIoEdge extends EventEmitter {
     this.transmitPath = new TransmitPath(options.txRing);
     this.producer = options.rxRing.producer();
     this.writesInFlight = Math.max(1, options.writesInFlight ?? 512);
-    this.writeBatch = Math.max(1, options.writeBatch ?? 64);
     this.readsWanted = Math.max(1, Math.min(options.readsPending ?? 256, options.rxRing.slotCount));
     this.readState = new Uint8Array(options.rxRing.slotCount);
     this.readLengths = new Uint32Array(options.rxRing.slotCount);
     this.rxBase = this.producer.claim(0).first;
+    this.sendPump = new SendPump(this.transmitPath, Math.max(1, options.writeBatch ?? 64), {
+      room: () => this.writesInFlight - this.transmitPath.inFlight,
+      live: () => !this.wdf.kernel.stopped,
+      send: (first, count) => this.submitWrites(first, count),
+    });
   }
 
   /** Start both pumps on a started device (host side). `linkUp`: the link as the driver read it at start. */
@@ -168,18 +171,17 @@ export class KmdfIoEdge extends EventEmitter {
       if (!this.wdf.kernel.stopped) log.error({ err }, `upper edge ${what} failed`);
       if (this.listenerCount('error') > 0) this.emit('error', err);
     };
-    this.txPumping = this.sendLoop().catch(failed('send loop'));
+    this.sendPump.start(failed('send loop'));
     this.rxPumping = this.receiveLoop().catch(failed('receive loop'));
   }
 
   /** Stop submitting (frames left in the TX ring stay there; pending reads stay pending until the device goes). */
   async stop(): Promise<void> {
     this.running = false;
-    this.txWake.wake();
     this.rxWake.wake();
-    await this.txPumping;
+    await this.sendPump.stop();
     await this.rxPumping;
-    this.txPumping = this.rxPumping = null;
+    this.rxPumping = null;
   }
 
   /** After the device is removed (pending reads cancelled): publish what completed and give the ring roles back. */
@@ -219,29 +221,17 @@ export class KmdfIoEdge extends EventEmitter {
 
   /** Frames were put in the TX ring from this thread: take them now rather than at the next wake-up. */
   kick(): void {
-    this.txWake.wake();
+    this.sendPump.wake();
   }
 
   // ---------------------------------------------------------------- send
 
-  private async sendLoop(): Promise<void> {
-    const tx = this.transmitPath;
-    const ring = tx.ring;
-    while (this.running) {
-      if (this.wdf.kernel.stopped) return;
-      const room = this.writesInFlight - tx.inFlight;
-      const run = room > 0 ? tx.next(Math.min(room, this.writeBatch)) : null;
-      if (!run || run.count === 0) {
-        await this.txWake.idle(tx, room);
-        continue;
-      }
-      const first = run.first;
-      const count = run.count;
-      tx.handOut(count);
-      for (let slot = first; slot < first + count; slot++) {
-        this.writesSubmitted++;
-        this.wdf.submitWriteNotify(this.device, ring.slotView(slot).subarray(0, ring.slotLength(slot)), this.onWriteDone, slot);
-      }
+  /** Write requests for the frames in TX ring slots [first, first + count) (the SendPump calls this). */
+  private submitWrites(first: number, count: number): void {
+    const ring = this.transmitPath.ring;
+    for (let slot = first; slot < first + count; slot++) {
+      this.writesSubmitted++;
+      this.wdf.submitWriteNotify(this.device, ring.slotView(slot).subarray(0, ring.slotLength(slot)), this.onWriteDone, slot);
     }
   }
 

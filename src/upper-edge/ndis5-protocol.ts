@@ -14,8 +14,8 @@ import {
 import { logger } from '../util/log.ts';
 import type { LinkEvent } from './ndis6-protocol.ts';
 import type { NdisEdgeOptions } from './ndis-edge-options.ts';
-import { PumpWake } from './pump-wake.ts';
 import { ReceivePath, type ReceivePathCounters } from './receive-path.ts';
+import { SendPump } from './send-pump.ts';
 import { TransmitPath, type TransmitPathCounters } from './transmit-path.ts';
 
 const log = logger('upper-edge.ndis5');
@@ -53,7 +53,6 @@ export class Ndis5ProtocolEdge extends EventEmitter implements ProtocolBinding5 
   readonly linkEvents: LinkEvent[] = [];
   private readonly ndis: Ndis5;
   private readonly pool: NdisPacketPool;
-  private readonly sendBatch: number;
   private readonly processor: number;
   private adapter: Ndis5Adapter | null = null;
   private up = false;
@@ -63,16 +62,13 @@ export class Ndis5ProtocolEdge extends EventEmitter implements ProtocolBinding5 
   private returned = 0;
   private lent = 0;
   private sendCalls = 0;
-  private poolEmpty = 0;
-  private running = false;
-  private pumping: Promise<void> | null = null;
-  /** Woken by send completions, kicks and stop(). */
-  private readonly pumpWake = new PumpWake();
+  /** The send loop; woken by send completions, kicks and stop(). */
+  private readonly sendPump: SendPump;
   private releaseScheduled = false;
   private readonly releaseNow = (): void => {
     this.releaseScheduled = false;
     this.transmitPath.releaseCompleted();
-    this.pumpWake.wake();
+    this.sendPump.wake();
   };
 
   constructor(ndis: Ndis5, options: Ndis5EdgeOptions) {
@@ -81,8 +77,12 @@ export class Ndis5ProtocolEdge extends EventEmitter implements ProtocolBinding5 
     this.receivePath = new ReceivePath(options.rxRing, options.onPublish);
     this.transmitPath = new TransmitPath(options.txRing);
     this.pool = ndis.allocatePacketPool(options.sendPoolSize ?? 512, { tag: 'upper edge send' });
-    this.sendBatch = Math.max(1, options.sendBatch ?? 64);
     this.processor = options.processor ?? 0;
+    this.sendPump = new SendPump(this.transmitPath, Math.max(1, options.sendBatch ?? 64), {
+      room: () => this.pool.available,
+      live: () => !this.ndis.kernel.stopped && this.adapter !== null && !this.adapter.halted,
+      send: (first, count) => this.sendAtDispatch(this.adapter!, this.wrap(first, count)),
+    });
   }
 
   /**
@@ -99,20 +99,15 @@ export class Ndis5ProtocolEdge extends EventEmitter implements ProtocolBinding5 
       this.up = media === MEDIA_STATE_CONNECTED;
       this.speed = speed * 100;
     }
-    this.running = true;
-    this.pumping = this.pump().catch((err: unknown) => {
-      this.running = false;
+    this.sendPump.start((err) => {
       if (!this.ndis.kernel.stopped) log.error({ err }, 'upper edge send pump failed');
       if (this.listenerCount('error') > 0) this.emit('error', err);
     });
   }
 
   /** Stop sending (frames left in the TX ring stay there); waits for the send loop to end. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.pumpWake.wake();
-    await this.pumping;
-    this.pumping = null;
+  stop(): Promise<void> {
+    return this.sendPump.stop();
   }
 
   /** Unbind, give the ring roles back and free the send pool (every send must have completed). */
@@ -129,7 +124,7 @@ export class Ndis5ProtocolEdge extends EventEmitter implements ProtocolBinding5 
   get counters(): Ndis5EdgeCounters {
     return {
       rx: { ...this.receivePath.counters, indications: this.indications, returned: this.returned, lent: this.lent },
-      tx: { ...this.transmitPath.counters, sendCalls: this.sendCalls, poolEmpty: this.poolEmpty },
+      tx: { ...this.transmitPath.counters, sendCalls: this.sendCalls, poolEmpty: this.sendPump.poolEmpty },
       linkEvents: this.linkEvents.length,
     };
   }
@@ -188,26 +183,7 @@ export class Ndis5ProtocolEdge extends EventEmitter implements ProtocolBinding5 
   /** ProtocolStatusComplete. */
   statusComplete(): void {}
 
-  // ---------------------------------------------------------------- send pump
-
-  /** Takes frames from the TX ring while bound: up to `sendBatch` packets per NdisSendPackets. */
-  private async pump(): Promise<void> {
-    const tx = this.transmitPath;
-    while (this.running) {
-      const adapter = this.adapter!;
-      if (this.ndis.kernel.stopped || adapter.halted) return;
-      const room = this.pool.available;
-      const run = room > 0 ? tx.next(Math.min(room, this.sendBatch)) : null;
-      if (!run || run.count === 0) {
-        if (room === 0) this.poolEmpty++;
-        await this.pumpWake.idle(tx, room);
-        continue;
-      }
-      const packets = this.wrap(run.first, run.count);
-      tx.handOut(run.count);
-      await this.sendAtDispatch(adapter, packets);
-    }
-  }
+  // ---------------------------------------------------------------- sending (the SendPump calls these)
 
   /** Pooled packets over ring slots [first, first + count). */
   private wrap(first: number, count: number): NdisPacket[] {
@@ -238,6 +214,6 @@ export class Ndis5ProtocolEdge extends EventEmitter implements ProtocolBinding5 
 
   /** Frames were put in the TX ring from this thread: take them now rather than at the next wake-up. */
   kick(): void {
-    this.pumpWake.wake();
+    this.sendPump.wake();
   }
 }

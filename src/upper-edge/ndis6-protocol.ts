@@ -19,8 +19,8 @@ import {
 } from '../ndis/ndis6/index.ts';
 import { logger } from '../util/log.ts';
 import type { NdisEdgeOptions } from './ndis-edge-options.ts';
-import { PumpWake } from './pump-wake.ts';
 import { ReceivePath, type ReceivePathCounters } from './receive-path.ts';
+import { SendPump } from './send-pump.ts';
 import { TransmitPath, type TransmitPathCounters } from './transmit-path.ts';
 
 const log = logger('upper-edge');
@@ -66,16 +66,12 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
   private readonly pool: NetBufferListPool;
   /** Send NBLs not in a send right now (all of the pool's, allocated once). */
   private readonly idleSendNbls: NetBufferList[] = [];
-  private readonly sendBatch: number;
   private readonly processor: number;
   private adapter: MiniportAdapter | null = null;
   private indications = 0;
   private sendCalls = 0;
-  private poolEmpty = 0;
-  private running = false;
-  private pumping: Promise<void> | null = null;
-  /** Woken by send completions, kicks and stop(). */
-  private readonly pumpWake = new PumpWake();
+  /** The send loop; woken by send completions, kicks and stop(). */
+  private readonly sendPump: SendPump;
 
   constructor(ndis: Ndis6, options: UpperEdgeOptions) {
     super();
@@ -85,17 +81,19 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
     this.pool = ndis.allocateNetBufferListPool(options.sendPoolSize ?? 512, { tag: 'upper edge send' });
     // Every send NBL is allocated once and reused: wrap() points its NET_BUFFER at a ring slot.
     for (let n = this.pool.available; n > 0; n--) this.idleSendNbls.push(ndis.allocateNetBufferAndNetBufferList(this.pool, NO_DATA, 0, 0)!);
-    this.sendBatch = Math.max(1, options.sendBatch ?? 64);
     this.processor = options.processor ?? 0;
+    this.sendPump = new SendPump(this.transmitPath, Math.max(1, options.sendBatch ?? 64), {
+      room: () => this.idleSendNbls.length,
+      live: () => !this.ndis.kernel.stopped && this.adapter !== null && !this.adapter.halted,
+      send: (first, count) => this.sendAtDispatch(this.adapter!, this.wrap(first, count)),
+    });
   }
 
   /** Bind to an adapter and start taking frames from the TX ring. */
   bind(adapter: MiniportAdapter): void {
     this.adapter = adapter;
     this.ndis.bindProtocol(adapter, this);
-    this.running = true;
-    this.pumping = this.pump().catch((err: unknown) => {
-      this.running = false;
+    this.sendPump.start((err) => {
       if (!this.ndis.kernel.stopped) log.error({ err }, 'upper edge send pump failed');
       // Logged above (or in the stop report); an 'error' with no listener would throw from here.
       if (this.listenerCount('error') > 0) this.emit('error', err);
@@ -103,11 +101,8 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
   }
 
   /** Stop sending (frames left in the TX ring stay there); waits for the send loop to end. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.pumpWake.wake();
-    await this.pumping;
-    this.pumping = null;
+  stop(): Promise<void> {
+    return this.sendPump.stop();
   }
 
   /** Unbind, give the ring roles back and free the send pool (every send must have completed). */
@@ -126,7 +121,7 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
   get counters(): UpperEdgeCounters {
     return {
       rx: { ...this.receivePath.counters, indications: this.indications },
-      tx: { ...this.transmitPath.counters, sendCalls: this.sendCalls, poolEmpty: this.poolEmpty },
+      tx: { ...this.transmitPath.counters, sendCalls: this.sendCalls, poolEmpty: this.sendPump.poolEmpty },
       linkEvents: this.linkEvents.length,
     };
   }
@@ -164,7 +159,7 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
       nbl = next;
     }
     tx.releaseCompleted();
-    this.pumpWake.wake();
+    this.sendPump.wake();
   }
 
   /** ProtocolStatusEx: link state changes become LinkEvents. */
@@ -181,29 +176,7 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
     this.emit('link', event);
   }
 
-  // ---------------------------------------------------------------- send pump
-
-  /**
-   * Takes frames from the TX ring while bound: a batch of up to `sendBatch` NBLs per
-   * NdisSendNetBufferLists; sleeps on the ring when it is empty and on completions when the pool is.
-   */
-  private async pump(): Promise<void> {
-    const tx = this.transmitPath;
-    while (this.running) {
-      const adapter = this.adapter!;
-      if (this.ndis.kernel.stopped || adapter.halted) return;
-      const room = this.idleSendNbls.length;
-      const run = room > 0 ? tx.next(Math.min(room, this.sendBatch)) : null;
-      if (!run || run.count === 0) {
-        if (room === 0) this.poolEmpty++;
-        await this.pumpWake.idle(tx, room);
-        continue;
-      }
-      const chain = this.wrap(run.first, run.count);
-      tx.handOut(run.count);
-      await this.sendAtDispatch(adapter, chain);
-    }
-  }
+  // ---------------------------------------------------------------- sending (the SendPump calls these)
 
   /** Pooled NBLs over ring slots [first, first + count), chained. */
   private wrap(first: number, count: number): NetBufferList {
@@ -230,6 +203,6 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
 
   /** Frames were put in the TX ring from this thread: take them now rather than at the next wake-up. */
   kick(): void {
-    this.pumpWake.wake();
+    this.sendPump.wake();
   }
 }
