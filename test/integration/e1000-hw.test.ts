@@ -3,7 +3,6 @@
  * the platform's MMIO backend, descriptor rings in the shared RAM file, a UDP wire peer on the
  * other end. The tests share one machine and run in order (each builds on the NIC's state).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WirePeer } from '../../harness/wire-peer.ts';
 import { e1000Device } from '../../src/drivers/e1000/device.ts';
@@ -22,6 +21,8 @@ const MCAST_OUT = '01:00:5e:00:00:01';
 const RING_SIZE = 256;
 const BATCH = 64;
 const FRAMES = 1000;
+/** The mitigation window with RDTR set and RADV = 0xffff: 0xffff × 4 × 256 ns. */
+const RADV_WINDOW_MS = (0xffff * 4 * 256) / 1e6;
 
 function macBytes(mac: string): Buffer {
   return Buffer.from(mac.split(':').map((h) => Number.parseInt(h, 16)));
@@ -84,6 +85,37 @@ describe('e1000 hardware layer on QEMU', () => {
     }
     for (const g of got) rxLengths.push(g.length);
     return got;
+  }
+
+  /**
+   * Waits for `n` interrupt-mitigation windows of QEMU's virtual clock to run out, and returns the
+   * host time they took. With RDTR set and RADV at its maximum, each RXT0 edge after the first is
+   * deferred until the window the previous edge opened (RADV × 4 × 256 ns, 67 ms) has run out, so
+   * the line's n-th rise after the first comes at least n windows later in QEMU's time. Leaves the
+   * causes masked and cleared, the throttle off and the line low.
+   */
+  async function mitigationWindowsElapsed(n: number): Promise<number> {
+    const line = m.nic.irqLine;
+    const rises: number[] = [];
+    const off = m.lines.onChange((l, asserted) => {
+      if (l === line && asserted) rises.push(performance.now());
+    });
+    try {
+      await nic.readAndClearCauses();
+      await nic.setInterruptThrottle({ rdtr: 1, radv: 0xffff });
+      await nic.enableInterrupts(Icr.RXT0);
+      for (let i = 0; i <= n; i++) {
+        await nic.raiseCauses(Icr.RXT0);
+        await waitUntil(`RXT0 edge ${i}`, () => rises.length > i);
+        expect(await nic.readAndClearCauses()).toBe(Icr.RXT0);
+      }
+    } finally {
+      off();
+      await nic.disableInterrupts();
+      await nic.setInterruptThrottle({ rdtr: 0, radv: 0 });
+      await nic.readAndClearCauses();
+    }
+    return rises[n]! - rises[0]!;
   }
 
   /** Sends frames from the peer and receives until a marker frame to our MAC arrives after them. */
@@ -232,7 +264,13 @@ describe('e1000 hardware layer on QEMU', () => {
     expect(await nic.readInterruptMask()).toBe(0);
 
     peer.send(frame(MAC, PEER_MAC, 0x99, 64));
-    await sleep(1200);
+    // The positive control, on QEMU's own clock: quiesce's RCTL write holds frames back for 1000 ms
+    // of QEMU's virtual clock, after which a NIC still listening takes the probe (the queue is
+    // flushed). QEMU runs its virtual-clock timers in order of expiry, so once the interrupt
+    // mitigation window has run out 16 times after that write, the flush is behind us.
+    const took = await mitigationWindowsElapsed(16);
+    // The edges were deferred (mitigation on): without it the control would prove nothing.
+    expect(took).toBeGreaterThan((16 * RADV_WINDOW_MS) / 2);
     expect(nic.rx.harvest(BATCH, () => true)).toBe(0);
     await m.lines.settle();
     expect(m.lines.isAsserted(m.nic.irqLine)).toBe(false);

@@ -13,3 +13,13 @@ export async function waitUntil(what: string, done: () => boolean | Promise<bool
     { timeout: timeoutMs, interval: intervalMs },
   );
 }
+
+/**
+ * The positive control for "a timer due within `dueMs` from now did not fire": a Node timer set now
+ * for `dueMs + 1`. Node runs timers in order of expiry, and kernel timers (KTIMER, and the NDIS and
+ * WDF timers built on it) are Node timers, so when this resolves every timer due earlier has had its
+ * callback. Follow it with `kernel.quiesce()` so a DPC such a timer queued has run too.
+ */
+export function timersDueBy(dueMs: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, dueMs + 1));
+}

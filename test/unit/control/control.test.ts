@@ -80,7 +80,7 @@ describe('ControlServer and ControlClient', () => {
   it('answers 1,000 concurrent calls, each with its own result', async () => {
     const server = await startServer();
     server.handle('square', async (params: { n: number }) => {
-      // Uneven delays make replies leave out of order.
+      // Uneven delays make replies leave out of order (the behaviour under test, not an absence check).
       if (params.n % 3 === 0) await new Promise((r) => setTimeout(r, 1));
       return { n: params.n, square: params.n * params.n };
     });
@@ -264,11 +264,13 @@ describe('ControlServer and ControlClient', () => {
 
   it('rejects pending calls with ControlClosedError when the host stops', async () => {
     const server = await startServer();
-    server.handle('hang', () => new Promise(() => {}));
+    let entered!: () => void;
+    const handling = new Promise<void>((resolve) => { entered = resolve; });
+    server.handle('hang', () => { entered(); return new Promise(() => {}); });
     const client = await connect();
     const closed = new Promise<Error | undefined>((resolve) => client.once('close', resolve));
     const pending = client.call('hang');
-    await new Promise((r) => setTimeout(r, 10));
+    await handling;
     await server.stop();
     expect(await rejection(pending)).toBeInstanceOf(ControlClosedError);
     await closed;

@@ -14,6 +14,8 @@ import { sendThroughRing } from '../e1000-miniport/fake-machine.ts';
 import { expectInterleavedExchangeIntact } from '../e1000-miniport/interleaved-exchange.ts';
 import { bringUpKmdf, drainRx, type KmdfStack } from './stack.ts';
 import { waitUntil } from '../../support/wait.ts';
+import { connectMarkerIsr } from '../../support/marker-isr.ts';
+import { LINE } from '../e1000-miniport/fake-nic.ts';
 
 let stack: KmdfStack | undefined;
 afterEach(async () => {
@@ -146,10 +148,11 @@ describe('KMDF e1000 driver (fake NIC)', () => {
     expect(dma.live.size).toBe(0);
     expect(nic.mask).toBe(0);
     const calls = { isr: driver.counters.isrCalls, dpc: driver.counters.dpcCalls };
+    const marker = connectMarkerIsr(kernel, LINE, () => nic.write32(Reg.IMC, 0xffffffff));
     nic.write32(Reg.IMS, 0xffffffff);
     nic.raise(Icr.RXT0 | Icr.TXDW | Icr.LSC);
-    await new Promise((r) => setTimeout(r, 20));
     await kernel.quiesce();
+    expect(marker.calls).toBe(1);
     expect({ isr: driver.counters.isrCalls, dpc: driver.counters.dpcCalls }).toEqual(calls);
     await wdf.removeDevice();
     await edge.close();

@@ -1,9 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_INTERRUPT_MASK } from '../../../src/drivers/e1000/nic.ts';
 import { E1000ConfigError, E1000StateError } from '../../../src/drivers/e1000/errors.ts';
 import { Icr, Rctl, Reg, Tctl } from '../../../src/drivers/e1000/registers.ts';
 import { Irql } from '../../../src/kernel/index.ts';
 import { makeRig, padded, testFrame, type Rig } from './rig.ts';
+import { LINE } from './fake-nic.ts';
+import { connectMarkerIsr } from '../../support/marker-isr.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 let rig: Rig | undefined;
 afterEach(async () => {
@@ -263,11 +266,12 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
     expect(r.dma.live.size).toBe(0);
     const isr = r.isrCalls();
     const dpcs = r.adapter.counters.dpcCalls;
+    const marker = connectMarkerIsr(r.kernel, LINE, () => r.nic.write32(Reg.IMC, 0xffffffff));
     r.nic.write32(Reg.IMS, 0xffffffff);
     r.nic.raise(Icr.TXDW | Icr.RXT0);
     r.nic.inject(testFrame(9, 64));
-    await new Promise((resolve) => setTimeout(resolve, 20));
     await r.kernel.quiesce();
+    expect(marker.calls).toBe(1);
     expect(r.isrCalls()).toBe(isr);
     expect(r.adapter.counters.dpcCalls).toBe(dpcs);
     expect(await r.atDispatch(() => r.adapter.send((add) => add(frames[0]!, 0, 128)))).toBe(0);
@@ -281,8 +285,10 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
     r.nic.regs.set(Reg.TCTL, 0);
     const frames = Array.from({ length: 100 }, (_, i) => testFrame(i, 200));
     await r.atDispatch(() => r.adapter.send((add) => { for (const f of frames) add(f, 0, f.length); }));
+    const delays = vi.spyOn(r.edge, 'delay');
     const paused = r.atPassive(() => r.adapter.pause());
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    // The positive control: pause has found the sends outstanding twice and waits between checks.
+    await waitUntil('pause to wait for the queued sends', () => delays.mock.calls.length >= 2);
     expect(r.adapter.state).toBe('pausing');
     expect(await r.atDispatch(() => r.adapter.send((add) => add(frames[0]!, 0, 200)))).toBe(0);
     r.nic.regs.set(Reg.TCTL, Tctl.EN);

@@ -16,6 +16,7 @@ import { sendThroughRing } from '../e1000-miniport/fake-machine.ts';
 import { expectInterleavedExchangeIntact } from '../e1000-miniport/interleaved-exchange.ts';
 import { bringUpNdis5, drainRx, type Ndis5Stack } from './stack.ts';
 import { waitUntil } from '../../support/wait.ts';
+import { connectMarkerIsr } from '../../support/marker-isr.ts';
 
 let stack: Ndis5Stack | undefined;
 afterEach(async () => {
@@ -218,10 +219,11 @@ describe('NDIS 5 e1000 miniport (fake NIC)', () => {
     expect(nic.mask).toBe(0);
     expect(nic.get(Reg.RCTL) & Rctl.EN).toBe(0);
     const calls = miniport.routineCalls;
+    const marker = connectMarkerIsr(kernel, LINE, () => nic.write32(Reg.IMC, 0xffffffff));
     nic.write32(Reg.IMS, 0xffffffff);
     nic.raise(Icr.RXT0 | Icr.LSC);
-    await new Promise((r) => setTimeout(r, 20));
     await kernel.quiesce();
+    expect(marker.calls).toBe(1);
     expect(miniport.routineCalls).toEqual(calls);
     expect(kernel.stopped).toBeNull();
     await edge.close();

@@ -65,6 +65,7 @@ describe('E1000Hardware', () => {
       timeoutMs: 20,
       delay: async (us) => {
         sleeps.push(us);
+        // A real millisecond, as NdisMSleep takes: the reset's 20 ms timeout must elapse.
         await new Promise((r) => setTimeout(r, 1));
       },
     });

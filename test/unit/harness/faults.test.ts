@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HarnessConfigError } from '../../../harness/errors.ts';
 import { FaultPlan, linkDown, linkUp, type QmpExecutor } from '../../../harness/faults.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 /** Frames whose first byte is their index, so the output order shows what the plan did. */
 const numbered = (n: number) => Array.from({ length: n }, (_, i) => Buffer.from([i, 0xaa, 0xbb, 0xcc]));
@@ -62,7 +63,7 @@ describe('FaultPlan', () => {
     const out: number[] = [];
     for (const f of numbered(3)) plan.process(f, (x) => out.push(x[0]!));
     expect(out).toEqual([1, 2]);
-    await new Promise((r) => setTimeout(r, 40));
+    await waitUntil('the delayed frame', () => out.length === 3);
     expect(out).toEqual([1, 2, 0]);
     expect(plan.counts.delayed).toBe(1);
   });
@@ -72,7 +73,11 @@ describe('FaultPlan', () => {
     const out: Buffer[] = [];
     for (const f of numbered(2)) plan.process(f, (x) => out.push(x));
     expect(plan.cancel()).toBe(2);
-    await new Promise((r) => setTimeout(r, 15));
+    // The positive control: a frame delayed as long by a second plan, set later, comes out.
+    const marker = new FaultPlan({ delay: { at: [0], ms: 5 } });
+    const markerOut: Buffer[] = [];
+    marker.process(numbered(1)[0]!, (x) => markerOut.push(x));
+    await waitUntil('the marker plan\'s delayed frame', () => markerOut.length === 1);
     expect(out).toHaveLength(0);
     expect(plan.counts.discarded).toBe(2);
   });

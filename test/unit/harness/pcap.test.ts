@@ -116,3 +116,46 @@ describe('PcapWriter / readPcap', () => {
     expect(() => parsePcap(cut)).toThrow(PcapFormatError);
   });
 });
+
+/** Hex, with spaces and `|` between fields for reading, to bytes. */
+const hex = (s: string) => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
+
+describe('PcapWriter bytes against the libpcap format written out by hand', () => {
+  // Two frames: an ARP-typed 14-byte header, and a 20-byte frame that snaplen 16 cuts.
+  const arp = hex('ffffffffffff 020000000001 0806');
+  const long = hex('020000000002 020000000001 88b5 0001020304 05');
+  // 1700000000 s = 0x6553f100.
+  const t0 = 1_700_000_000_123_456_789n;
+  const t1 = 1_700_000_001_000_999_999n;
+
+  it('microsecond file: header, then per record ts_sec, ts_usec (truncated), incl_len, orig_len, data', () => {
+    const file = path.join(dir, 'by-hand-us.pcap');
+    const w = new PcapWriter(file, { snaplen: 16 });
+    w.write(arp, t0);
+    w.write(long, t1);
+    w.close();
+    // magic 0xa1b2c3d4 LE | version 2 | 4 | thiszone 0 | sigfigs 0 | snaplen 16 | linktype 1 (Ethernet)
+    // ts_sec 1700000000 | ts_usec 123456 | incl_len 14 | orig_len 14 | frame
+    // ts_sec 1700000001 | ts_usec 999 | incl_len 16 | orig_len 20 | first 16 bytes
+    const expected = hex(`
+      d4c3b2a1 | 0200 | 0400 | 00000000 | 00000000 | 10000000 | 01000000
+      00f15365 | 40e20100 | 0e000000 | 0e000000 | ffffffffffff 020000000001 0806
+      01f15365 | e7030000 | 10000000 | 14000000 | 020000000002 020000000001 88b5 0001
+    `);
+    expect(fs.readFileSync(file).toString('hex')).toBe(expected.toString('hex'));
+  });
+
+  it('nanosecond file: magic 0xa1b23c4d and ts_nsec', () => {
+    const file = path.join(dir, 'by-hand-ns.pcap');
+    const w = new PcapWriter(file, { resolution: 'ns' });
+    w.write(arp, t0);
+    w.close();
+    // magic 0xa1b23c4d LE | version 2.4 | thiszone | sigfigs | snaplen 65535 | linktype 1
+    // ts_sec 1700000000 | ts_nsec 123456789 | incl_len 14 | orig_len 14 | frame
+    const expected = hex(`
+      4d3cb2a1 | 0200 | 0400 | 00000000 | 00000000 | ffff0000 | 01000000
+      00f15365 | 15cd5b07 | 0e000000 | 0e000000 | ffffffffffff 020000000001 0806
+    `);
+    expect(fs.readFileSync(file).toString('hex')).toBe(expected.toString('hex'));
+  });
+});

@@ -48,6 +48,7 @@ describe('WirePeer.sendBatch window wait (event-driven, no spinning)', () => {
     const [a] = await pair();
     let checks = 0;
     let blocked = true;
+    // Not an absence check: the window stays full for 30 ms so the checks made meanwhile can be counted.
     setTimeout(() => {
       blocked = false;
     }, 30);

@@ -5,6 +5,7 @@ import {
 } from '../../../src/kernel/index.ts';
 import { DriverStoppedError } from '../../../src/kernel/errors.ts';
 import { ICR, makeRig, type Rig } from './fakes.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 let rig: Rig;
 afterEach(async () => rig?.cleanup());
@@ -97,7 +98,10 @@ describe('bug checks', () => {
       kernel.connectInterrupt({ line: 11, isr: async () => { await lock.acquire(); return true; } });
       device.raise(0x80);
       const report = await kernel.bugCheckReport;
-      await new Promise((r) => setTimeout(r, 20));
+      // The positive control: the ISR's activation has unwound on every processor, so the service
+      // loop that ran it has settled; a turn later Node has reported any rejection left unhandled.
+      await waitUntil('the ISR activation to unwind', () => kernel.processors.every((P) => P.nested.length === 0));
+      await new Promise((r) => setImmediate(r));
       expect(report.code).toBe(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION);
       expect(report.parameters[0]).toBe(VerifierViolation.ACQUIRE_SPIN_LOCK_ABOVE_DISPATCH);
       expect(unhandled).toEqual([]);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BugCheckCode, Dpc, Irql, KernelEvent, KernelTimer, VerifierViolation } from '../../../src/kernel/index.ts';
 import { makeRig, type Rig } from './fakes.ts';
+import { timersDueBy, waitUntil } from '../../support/wait.ts';
 
 let rig: Rig;
 afterEach(async () => rig?.cleanup());
@@ -71,14 +72,14 @@ describe('kernel timers', () => {
     let runs = 0;
     const timer = new KernelTimer(kernel);
     expect(timer.set(1, 2, new Dpc(() => { runs++; }))).toBe(false);
-    // Wait for the runs rather than a fixed time: a loaded CI machine can stall the loop for 40 ms.
-    const deadline = Date.now() + 2000;
-    while (runs <= 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await waitUntil('three periodic runs', () => runs > 2);
     expect(timer.cancel()).toBe(true);
     // KeCancelTimer does not dequeue a DPC the timer already queued: let it finish first.
     await kernel.quiesce();
     const after = runs;
-    await new Promise((r) => setTimeout(r, 20));
+    // Past the next period: a timer still armed would have expired and its DPC run by then.
+    await timersDueBy(2);
+    await kernel.quiesce();
     expect(after).toBeGreaterThan(2);
     expect(runs).toBe(after);
     expect(timer.cancel()).toBe(false);
@@ -91,8 +92,8 @@ describe('kernel timers', () => {
     const timer = new KernelTimer(kernel);
     timer.set(10, 0, new Dpc(() => { runs++; }));
     await kernel.runAtPassive('Crash', () => kernel.bugCheck(BugCheckCode.WDF_VIOLATION)).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 30));
     expect(timer.isSet).toBe(false);
+    await timersDueBy(10);
     expect(runs).toBe(0);
   });
 });

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BugCheckCode, DeviceRegisters, Irql, VerifierViolation } from '../../../src/kernel/index.ts';
 import { KernelError } from '../../../src/kernel/errors.ts';
-import { ICR, makeRig, type Rig } from './fakes.ts';
+import { ICR, IMC, makeRig, type Rig } from './fakes.ts';
+import { connectMarkerIsr } from '../../support/marker-isr.ts';
 
 let rig: Rig;
 afterEach(async () => rig?.cleanup());
@@ -148,12 +149,13 @@ describe('interrupt objects', () => {
     device.raise(0x80);
     await kernel.quiesce();
     await kernel.runAtPassive('MiniportHalt', () => interrupt.disconnect());
+    expect(kernel.connectedInterrupts).toEqual([]);
+    const marker = connectMarkerIsr(kernel, LINE, () => device.write32(IMC, 0xffffffff));
     device.raise(0x80);
     await kernel.quiesce();
-    await new Promise((r) => setTimeout(r, 10));
+    expect(marker.calls).toBe(1);
     expect(isrCalls).toBe(1);
     expect(interrupt.disconnected).toBe(true);
-    expect(kernel.connectedInterrupts).toEqual([]);
   });
 
   it('disconnect waits for an ISR running on another processor to return', async () => {

@@ -88,6 +88,7 @@ describe('thread calls and waits', () => {
     rig = makeRig();
     const { kernel } = rig;
     let leaked!: Promise<unknown>;
+    // Not an absence check: the timer is the non-kernel work the routine leaves behind on purpose.
     await kernel.runAtPassive('r', () => { leaked = sleep(5).then(() => kernel.currentIrql()); });
     await expect(leaked).rejects.toBeInstanceOf(KernelContextError);
   });

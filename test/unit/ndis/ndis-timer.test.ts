@@ -4,6 +4,7 @@ import { BUGCODE_NDIS_DRIVER, Ndis6, NdisViolation } from '../../../src/ndis/ndi
 import { makeKernelRig, type KernelRig } from './fakes.ts';
 import { makeNdis6Rig, type Ndis6Rig } from './ndis6-miniport.ts';
 import { makeNdis5Rig, type Ndis5Rig } from './ndis5-miniport.ts';
+import { timersDueBy, waitUntil } from '../../support/wait.ts';
 
 let krig: KernelRig | undefined;
 let rig6: Ndis6Rig | undefined;
@@ -15,8 +16,6 @@ afterEach(async () => {
   krig = rig6 = rig5 = undefined;
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('NDIS timers and events', () => {
   it('NdisSetTimerObject runs the timer function at DISPATCH_LEVEL after the due time, with its FunctionContext', async () => {
     krig = makeKernelRig();
@@ -25,7 +24,7 @@ describe('NDIS timers and events', () => {
     const timer = ndis.allocateTimerObject(null, { timerFunction: function WatchdogTimer(ctx) { seen.push(krig!.kernel.currentIrql(), ctx); }, functionContext: 'ctx' });
     const before = performance.now();
     expect(ndis.setTimerObject(timer, 20)).toBe(false);
-    while (seen.length === 0) await sleep(2);
+    await waitUntil('the timer function to run', () => seen.length > 0);
     expect(performance.now() - before).toBeGreaterThanOrEqual(19);
     expect(seen).toEqual([Irql.DISPATCH_LEVEL, 'ctx']);
     ndis.freeTimerObject(timer);
@@ -37,11 +36,13 @@ describe('NDIS timers and events', () => {
     let runs = 0;
     const timer = ndis.allocateTimerObject(null, { timerFunction: () => { runs++; } });
     ndis.setTimerObject(timer, 1, 3);
-    while (runs < 3) await sleep(2);
+    await waitUntil('three periodic runs', () => runs >= 3);
     expect(ndis.cancelTimerObject(timer)).toBe(true);
     await krig.kernel.quiesce();
     const stopped = runs;
-    await sleep(15);
+    // Past the next period: a timer object still set would have run again by then.
+    await timersDueBy(3);
+    await krig.kernel.quiesce();
     expect(runs).toBe(stopped);
     expect(ndis.cancelTimerObject(timer)).toBe(false);
   });
@@ -57,7 +58,7 @@ describe('NDIS timers and events', () => {
     const err = await rig6.ndis.haltMiniport(adapter).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.TIMER_LEFT_AT_HALT, adapter.id, 1, 0], report: { api: 'MiniportHaltEx' } });
     expect((err as Error).message).toContain('LinkPollTimer');
-    await sleep(20);
+    await timersDueBy(10);
     expect(runs).toBe(0);
   });
 
@@ -67,7 +68,7 @@ describe('NDIS timers and events', () => {
     const irqls: number[] = [];
     const timer = rig5.ndis.initializeTimer(adapter, () => { irqls.push(rig5!.kernel.currentIrql()); });
     rig5.ndis.setPeriodicTimer(timer, 2);
-    while (irqls.length < 2) await sleep(2);
+    await waitUntil('two periodic runs', () => irqls.length >= 2);
     expect(rig5.ndis.cancelTimer(timer)).toBe(true);
     expect(new Set(irqls)).toEqual(new Set([Irql.DISPATCH_LEVEL]));
     await rig5.kernel.quiesce();

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BugCheckCode, Irql, VerifierViolation } from '../../../src/kernel/index.ts';
 import { BUGCODE_NDIS_DRIVER, Ndis5, NdisOperationError, NdisStatus, NdisViolation } from '../../../src/ndis/ndis5/index.ts';
-import { CTRL, IMS, LINE, RXT0, makeKernelRig } from './fakes.ts';
+import { CTRL, IMC, IMS, LINE, RXT0, makeKernelRig } from './fakes.ts';
+import { connectMarkerIsr } from '../../support/marker-isr.ts';
 import { makeNdis5Rig, type Ndis5Rig } from './ndis5-miniport.ts';
 
 let rig: Ndis5Rig | undefined;
@@ -221,9 +222,11 @@ describe('NDIS 5 interrupts (seeds: MiniportHandleInterrupt, NdisMSynchronizeWit
     rig = makeNdis5Rig({ requestIsr: true });
     const { ctx } = await rig.start();
     await rig.kernel.runAtPassive('Halt', () => rig!.ndis.deregisterInterrupt(ctx.interrupt!));
+    const marker = connectMarkerIsr(rig.kernel, LINE, () => rig!.nic.write32(IMC, 0xffffffff));
+    rig.nic.write32(IMS, 0xffffffff);
     rig.nic.raise(RXT0);
     await rig.kernel.quiesce();
-    await new Promise((r) => setTimeout(r, 5));
+    expect(marker.calls).toBe(1);
     expect(ctx.isrCalls).toBe(0);
     expect(ctx.events.some((e) => e.startsWith('handle'))).toBe(false);
   });

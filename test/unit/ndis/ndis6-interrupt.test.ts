@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BugCheckCode, Irql, VerifierViolation, type DeviceRegisters } from '../../../src/kernel/index.ts';
 import { BUGCODE_NDIS_DRIVER, Ndis6, NdisStatus, NdisViolation, type MiniportAdapter, type NdisInterrupt } from '../../../src/ndis/ndis6/index.ts';
-import { CTRL, ICR, IMS, LINE, RXT0, makeKernelRig, type KernelRig } from './fakes.ts';
+import { CTRL, ICR, IMC, IMS, LINE, RXT0, makeKernelRig, type KernelRig } from './fakes.ts';
+import { connectMarkerIsr } from '../../support/marker-isr.ts';
 import { frame, makeNdis6Rig, type Ndis6Rig } from './ndis6-miniport.ts';
 
 const ROUTINE_BIT = 0x1;
@@ -238,9 +239,12 @@ describe('NDIS 6 interrupts (seed: MiniportSynchronizeInterrupt)', () => {
       await ndis.deregisterInterruptEx(ctx.interrupt!);
     });
     await busy;
+    await kernel.quiesce();
+    const marker = connectMarkerIsr(kernel, LINE, () => nic.write32(IMC, 0xffffffff));
+    nic.write32(IMS, 0xffffffff);
     nic.raise(RXT0);
     await kernel.quiesce();
-    await new Promise((r) => setTimeout(r, 5));
+    expect(marker.calls).toBe(1);
     expect(ctx.events.filter((e) => e.startsWith('isr') || e.startsWith('dpc'))).toEqual([]);
     expect(adapter.interrupt).toBeNull();
   });

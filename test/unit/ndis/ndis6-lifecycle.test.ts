@@ -3,7 +3,7 @@ import { Irql } from '../../../src/kernel/index.ts';
 import {
   BUGCODE_NDIS_DRIVER, MediaConnectState, NdisCharacteristicsError, NdisOperationError, NdisStatus, NdisViolation,
 } from '../../../src/ndis/ndis6/index.ts';
-import { RXT0 } from './fakes.ts';
+import { IMS, RXT0 } from './fakes.ts';
 import { frame, makeNdis6Rig, STATUS, type Ndis6Rig } from './ndis6-miniport.ts';
 
 let rig: Ndis6Rig;
@@ -40,8 +40,12 @@ describe('NDIS 6 adapter lifecycle', () => {
     const err = await rig.ndis.haltMiniport(adapter).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [0x08, adapter.id, expect.any(Number), 0], report: { api: 'MiniportHaltEx' } });
     const isrs = ctx.events.filter((e) => e.startsWith('isr')).length;
+    // The stop disconnected every interrupt and stopped listening to the lines: nothing is left to
+    // call the ISR. A raise now reaches no one; the turn after it is when the kernel would start it.
+    expect(rig.kernel.connectedInterrupts).toEqual([]);
+    rig.nic.write32(IMS, 0xffffffff);
     rig.nic.raise(RXT0);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r));
     expect(ctx.events.filter((e) => e.startsWith('isr')).length).toBe(isrs);
   });
 
@@ -93,7 +97,8 @@ describe('NDIS 6 adapter lifecycle', () => {
     await rig.kernel.quiesce();
     expect(rig.binding.held).toHaveLength(1);
     const halting = rig.ndis.haltMiniport(adapter);
-    await new Promise((r) => setTimeout(r, 5));
+    // The positive control: MiniportPause has returned (pending) and every routine has ended.
+    await rig.kernel.idle();
     expect(adapter.state).toBe('pausing');
     await rig.binding.returnHeld(adapter);
     await halting;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { QmpClient, type QmpEvent } from '../../../src/transport/qmp-client.ts';
 import { QmpDisconnectedError, QmpError, QmpProtocolError, QmpTimeoutError } from '../../../src/transport/qmp-errors.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 const GREETING = { QMP: { version: { qemu: { major: 7, minor: 2, micro: 22 }, package: 'test' }, capabilities: ['oob'] } };
 
@@ -126,6 +127,7 @@ describe('QmpClient framing', () => {
       const rep = JSON.stringify({ return: {}, id: cmd.id }) + '\r\n';
       const all = ev + rep;
       sock.write(all.slice(0, 17));
+      // Not an absence check: the gap makes the rest arrive as a packet of its own.
       setTimeout(() => sock.write(all.slice(17)), 5);
     };
     const reset = qmp.waitForEvent('RESET');
@@ -137,10 +139,11 @@ describe('QmpClient framing', () => {
 
   it('rejects every pending command with QmpDisconnectedError when the socket closes', async () => {
     const qmp = await QmpClient.connect(await connectTo(fake.socketPath));
-    fake.reply = () => undefined;
+    let received = 0;
+    fake.reply = () => { received++; };
     const a = qmp.execute('query-status').catch((e: unknown) => e);
     const b = qmp.execute('system_reset').catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 10));
+    await waitUntil('both commands at the server', () => received === 2);
     fake.peer!.destroy();
     const [ea, eb] = await Promise.all([a, b]);
     expect(ea).toBeInstanceOf(QmpDisconnectedError);

@@ -8,6 +8,7 @@ import {
   RingUsageError,
 } from '../../../src/ring/index.ts';
 import { W } from '../../../src/ring/layout.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 function frameOf(seq: number, length: number): Uint8Array {
   const frame = new Uint8Array(length);
@@ -319,26 +320,28 @@ describe('PacketRing waiting', () => {
   it('wakes a consumer waiting asynchronously when the producer publishes, and marks it as waiting meanwhile', async () => {
     const { ring, producer, consumer } = ringWithEnds(4);
     const waiting = consumer.waitForData(5_000);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(ring.stats().consumerWaiting).toBe(true);
+    await waitUntil('the consumer to say it waits', () => ring.stats().consumerWaiting);
     producer.tryEnqueue(frameOf(0, 64));
     await expect(waiting).resolves.toBe(true);
     expect(ring.stats().consumerWaiting).toBe(false);
   });
 
   it('wakes a consumer waiting for several frames only once that many are ready', async () => {
-    const { producer, consumer } = ringWithEnds(8);
+    const { ring, producer, consumer } = ringWithEnds(8);
     let resolved = false;
     const waiting = consumer.waitForData(5_000, 3).then((ready) => {
       resolved = true;
       return ready;
     });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitUntil('the consumer to say it waits', () => ring.stats().consumerWaiting);
     producer.tryEnqueue(frameOf(0, 64));
     producer.tryEnqueue(frameOf(1, 64));
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(resolved).toBe(false);
+    // No wake-up sent, and Atomics.waitAsync ends only on a notify or its timeout: the consumer is
+    // still asleep, still flagged as waiting.
     expect(producer.wakeupsSent).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(resolved).toBe(false);
+    expect(ring.stats().consumerWaiting).toBe(true);
     producer.tryEnqueue(frameOf(2, 64));
     await expect(waiting).resolves.toBe(true);
     expect(producer.wakeupsSent).toBe(1);
@@ -361,11 +364,13 @@ describe('PacketRing waiting', () => {
   });
 
   it('wakes a producer waiting for space when the consumer releases', async () => {
-    const { producer, consumer } = ringWithEnds(2);
+    const { ring, producer, consumer } = ringWithEnds(2);
     producer.enqueueBatch([frameOf(0, 64), frameOf(1, 64)]);
     const waiting = producer.waitForSpace(5_000);
-    setTimeout(() => consumer.tryDequeue(new Uint8Array(2048)), 20);
+    await waitUntil('the producer to say it waits', () => ring.stats().producerWaiting);
+    consumer.tryDequeue(new Uint8Array(2048));
     await expect(waiting).resolves.toBe(true);
+    expect(consumer.wakeupsSent).toBe(1);
     expect(producer.free()).toBe(1);
   });
 

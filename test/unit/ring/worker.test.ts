@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PacketRing, RingRoleTakenError } from '../../../src/ring/index.ts';
 import { startTsWorker } from '../../../src/ring/ts-worker.ts';
 import { checkSequencedFrame, fillSequencedFrame, frameLengthFor } from './sequenced-frames.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 const FRAMES = 100_000;
 const workerBody = new URL('./ring-worker-body.ts', import.meta.url);
@@ -60,8 +61,7 @@ describe('PacketRing across a worker thread', () => {
         fillSequencedFrame(frame, seq, frame.length);
         producer.tryEnqueue(frame);
       }
-      const drainedBy = Date.now() + 10_000;
-      while (ring.stats().dequeued < 10 && Date.now() < drainedBy) await new Promise((r) => setTimeout(r, 5));
+      await waitUntil('the worker to dequeue the 10 frames', () => ring.stats().dequeued >= 10, 10_000);
     } finally {
       await worker.terminate();
     }

@@ -6,6 +6,7 @@ import {
   QtestProtocolError,
   QtestTimeoutError,
 } from '../../../src/transport/errors.ts';
+import { waitUntil } from '../../support/wait.ts';
 import { fakeQemu, type FakeQemu } from './fake-qemu.ts';
 
 let q: FakeQemu | undefined;
@@ -19,6 +20,7 @@ describe('QtestClient', () => {
     q = await fakeQemu();
     const v = q.client.readl(0xfebc0008);
     expect(await q.waitLines(1)).toEqual(['readl 0xfebc0008']);
+    // Not an absence check: the gaps are what make the reply arrive as separate packets.
     q.peer.write('OK 0x0000');
     await new Promise((r) => setTimeout(r, 5));
     q.peer.write('000080080783');
@@ -48,7 +50,7 @@ describe('QtestClient', () => {
     q.peer.write('IRQ raise 11\nOK 0x00000000000000');
     q.peer.write('80\nIRQ lower 11\n');
     expect(await v).toBe(0x80);
-    await new Promise((r) => setTimeout(r, 5));
+    await waitUntil('both IRQ events', () => events.length >= 2);
     expect(events).toEqual([
       [11, true],
       [11, false],
@@ -58,8 +60,10 @@ describe('QtestClient', () => {
 
   it('keeps the last level of each intercepted line', async () => {
     q = await fakeQemu();
+    let seen = 0;
+    q.client.on('irq', () => seen++);
     q.peer.write('IRQ raise 11\nIRQ raise 0\nIRQ lower 0\n');
-    await new Promise((r) => setTimeout(r, 10));
+    await waitUntil('the three IRQ lines', () => seen === 3);
     expect(q.client.lineLevel(11)).toBe(true);
     expect(q.client.lineLevel(0)).toBe(false);
     expect(q.client.lineLevel(5)).toBe(false);
@@ -86,7 +90,8 @@ describe('QtestClient', () => {
     let fenced = false;
     void f.then(() => (fenced = true));
     q.peer.write('OK\nOK\n');
-    await new Promise((r) => setTimeout(r, 5));
+    // The positive control: the client has taken both replies; the fence waits for the third.
+    await waitUntil('the first two replies', () => q!.client.inFlight === 1);
     expect(fenced).toBe(false);
     q.peer.write('OK\n');
     await f;

@@ -36,6 +36,7 @@ describe('PumpWake (upper-edge pump sleep)', () => {
   });
 
   it('waits without arming a timer', async () => {
+    // Not a sleep: the spy proves the wait arms no timer.
     const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
     const ring = new PacketRing({ slotCount: 8, slotSize: 128 });
     const tx = new TransmitPath(ring);

@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BugCheckCode, Irql, KernelEvent, VerifierViolation } from '../../../src/kernel/index.ts';
 import {
   NtStatus, WdfRequestFatalError, WdfStatusError, WdfViolation, WdfTypeId, type WDFDEVICE, type WDFQUEUE, type WDFREQUEST,
 } from '../../../src/wdf/index.ts';
 import { atPassive, loadNic, makeWdfRig, type WdfRig } from './rig.ts';
+import { waitUntil } from '../../support/wait.ts';
 
 let r: WdfRig;
 afterEach(async () => r?.cleanup());
@@ -324,8 +325,11 @@ describe('requests across a power-down', () => {
     await r.wdf.startDevice(r.resources);
     const write = r.wdf.submitWrite(undefined, frame(1));
     await r.kernel.idle();
+    const delays = vi.spyOn(r.kernel, 'delayExecution');
     const stopping = r.wdf.stopDevice();
-    await new Promise((res) => setTimeout(res, 15));
+    // The positive control: the stop has found the request still owned twice and waits between checks.
+    await waitUntil('the stop to wait for the held request', () => delays.mock.calls.length >= 2);
+    expect(r.events).not.toContain('EvtDeviceD0ExitPreInterruptsDisabled@0');
     r.events.push('driver completes the held write');
     await atPassive(r, () => r.wdf.wdfRequestComplete(held[0]!, NtStatus.STATUS_SUCCESS));
     await stopping;

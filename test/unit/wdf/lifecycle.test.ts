@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BugCheckCode, Irql } from '../../../src/kernel/index.ts';
 import { NtStatus, WdfPnpError, WdfViolation } from '../../../src/wdf/index.ts';
-import { atPassive, loadNic, makeWdfRig, type WdfRig } from './rig.ts';
+import { LINE, atPassive, loadNic, makeWdfRig, type WdfRig } from './rig.ts';
+import { IMC } from '../kernel/fakes.ts';
+import { connectMarkerIsr } from '../../support/marker-isr.ts';
 
 let r: WdfRig;
 afterEach(async () => r?.cleanup());
@@ -67,12 +69,13 @@ describe('device lifecycle', () => {
     const dpcsBefore = r.events.filter((e) => e.startsWith('EvtInterruptDpc')).length;
     expect([isr, dpcsBefore]).toEqual([1, 1]);
     await r.wdf.stopDevice();
+    expect(r.kernel.connectedInterrupts).toEqual([]);
+    const marker = connectMarkerIsr(r.kernel, LINE, () => r.device.write32(IMC, 0xffffffff));
     r.device.raise(0x80);
     await r.kernel.quiesce();
-    await new Promise((res) => setTimeout(res, 20));
+    expect(marker.calls).toBe(1);
     expect(isr).toBe(1);
     expect(r.events.filter((e) => e.startsWith('EvtInterruptDpc'))).toHaveLength(1);
-    expect(r.kernel.connectedInterrupts).toEqual([]);
   });
 
   it('a device can be started again after a stop, and its interrupt is connected again', async () => {

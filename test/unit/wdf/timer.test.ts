@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BugCheckCode, Irql } from '../../../src/kernel/index.ts';
 import { WdfTypeId, WdfViolation, type WDFTIMER } from '../../../src/wdf/index.ts';
 import { atPassive, loadNic, makeWdfRig, type WdfRig } from './rig.ts';
-import { waitUntil } from '../../support/wait.ts';
+import { timersDueBy, waitUntil } from '../../support/wait.ts';
 
 let r: WdfRig;
 afterEach(async () => r?.cleanup());
@@ -17,7 +17,9 @@ describe('WDFTIMER', () => {
       return [r.wdf.wdfTimerStart(t, 5), r.wdf.wdfTimerStart(t, 5)];
     });
     await waitUntil('the timer to fire', () => seen.length > 0);
-    await new Promise((res) => setTimeout(res, 20));
+    // Past the due time of either start: a second expiry would have run by then.
+    await timersDueBy(5);
+    await r.kernel.quiesce();
     expect(started).toEqual([false, true]);
     expect(seen).toEqual([`fired at ${Irql.DISPATCH_LEVEL} parent true`]);
   });
@@ -45,7 +47,8 @@ describe('WDFTIMER', () => {
       r.wdf.wdfTimerStart(t, 10);
       return [await r.wdf.wdfTimerStop(t, true), await r.wdf.wdfTimerStop(t, false)];
     });
-    await new Promise((res) => setTimeout(res, 40));
+    await timersDueBy(10);
+    await r.kernel.quiesce();
     expect(stopped).toEqual([true, false]);
     expect(fired).toBe(0);
   });
@@ -62,7 +65,9 @@ describe('WDFTIMER', () => {
     await waitUntil('three periodic runs', () => fired >= 3);
     await atPassive(r, () => r.wdf.wdfTimerStop(t, true));
     const after = fired;
-    await new Promise((res) => setTimeout(res, 20));
+    // Past the next period: a timer still running would have fired again by then.
+    await timersDueBy(2);
+    await r.kernel.quiesce();
     expect(fired).toBe(after);
     const atDispatch = await atPassive(r, async () => {
       const old = r.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
@@ -84,7 +89,8 @@ describe('WDFTIMER', () => {
       r.wdf.wdfTimerStart(t, 10);
     });
     await r.wdf.removeDevice();
-    await new Promise((res) => setTimeout(res, 40));
+    await timersDueBy(10);
+    await r.kernel.quiesce();
     expect(fired).toBe(0);
     await expect(atPassive(r, () => r.wdf.wdfTimerStart(t, 1))).rejects.toMatchObject({
       code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, t, WdfTypeId.WDFTIMER, 0],
