@@ -5,7 +5,8 @@ import type { QemuExit } from '../../qemu/device-stub.ts';
 import { QemuExitedError } from '../../qemu/errors.ts';
 import { e1000Device } from '../drivers/e1000/device.ts';
 import type { AdapterStatistics, E1000Adapter } from '../drivers/e1000/miniport/index.ts';
-import type { InterruptThrottle, LinkState } from '../drivers/e1000/nic.ts';
+import type { LinkState } from '../drivers/e1000/nic.ts';
+import type { E1000Settings } from '../drivers/e1000/settings.ts';
 import {
   Kernel,
   formatBugCheckText,
@@ -24,7 +25,7 @@ import { loadFramework, type RoutineCalls, type RunningVariant } from './framewo
 
 const log = logger('host');
 
-export interface DriverHostOptions {
+export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txRingSize' | 'rxRingSize' | 'receiveBatch'> {
   /** Which registered framework variant to run: 'ndis6' (default), 'ndis5', 'kmdf' or one given to registerFramework. */
   framework?: string;
   /** Logical processors of the kernel model. Default 1. */
@@ -33,17 +34,10 @@ export interface DriverHostOptions {
   seed?: number;
   /** QEMU's e1000 interrupt mitigation (its default: on). */
   mitigation?: boolean;
-  /** Interrupt moderation the driver programs at initialisation (ITR/RDTR/RADV/TIDV/TADV). */
-  throttle?: InterruptThrottle;
   /** UDP ports of the wire (netdev dgram); default: free ports. */
   wire?: { qemuPort?: number; peerPort?: number };
   /** The NIC's MAC (QEMU's, read back from the EEPROM by the driver). */
   mac?: string;
-  /** Descriptors per NIC ring. Default 256. */
-  txRingSize?: number;
-  rxRingSize?: number;
-  /** Frames per receive indication. Default 64. */
-  receiveBatch?: number;
   /** Slots of each host PacketRing (power of two). Default 1024. */
   ringSlots?: number;
   /** Upper edge: frames in flight to the driver, and per send call. Defaults 512 and 64. */

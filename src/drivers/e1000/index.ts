@@ -11,3 +11,4 @@ export * from './rx-ring.ts';
 export * from './statistics.ts';
 export * from './tx-ring.ts';
 export * from './ring-storage.ts';
+export * from './settings.ts';

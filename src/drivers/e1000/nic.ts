@@ -41,6 +41,7 @@ import {
 } from './registers.ts';
 import { RxRing } from './rx-ring.ts';
 import { StatisticsAccumulator, type E1000Statistics } from './statistics.ts';
+import type { E1000RingSettings } from './settings.ts';
 import { TxRing } from './tx-ring.ts';
 
 const log = logger('e1000');
@@ -48,14 +49,10 @@ const log = logger('e1000');
 /** What write() returns once a posted write is on its way: already settled, shared. */
 const POSTED: Promise<void> = Promise.resolve();
 
-export interface E1000HardwareOptions {
+export interface E1000HardwareOptions extends E1000RingSettings {
   registers: E1000Registers;
   memory: RingMemory;
   dma: RingDma;
-  /** TX descriptors (multiple of 8). Default 256. */
-  txRingSize?: number;
-  /** RX descriptors (multiple of 8). Default 256. */
-  rxRingSize?: number;
   /** Prefix of the DMA region tags. */
   tag?: string;
   /** How long self-clearing bits (CTRL.RST, EERD.DONE) and the TX drain may take. Default 1000 ms. */

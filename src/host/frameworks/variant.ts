@@ -1,5 +1,6 @@
 import type { AdapterStatistics, E1000Adapter } from '../../drivers/e1000/miniport/index.ts';
 import type { LinkState } from '../../drivers/e1000/nic.ts';
+import type { E1000Settings } from '../../drivers/e1000/settings.ts';
 import type { Kernel } from '../../kernel/index.ts';
 import type { Machine } from '../../platform/machine.ts';
 import type { PacketRing } from '../../ring/index.ts';
@@ -9,14 +10,7 @@ import type { LinkEvent } from '../../upper-edge/index.ts';
 export type FrameworkName = 'ndis6' | 'ndis5' | 'kmdf';
 
 /** Driver settings the host passes to whichever variant it starts. */
-export interface VariantSettings {
-  txRingSize?: number;
-  rxRingSize?: number;
-  receiveBatch?: number;
-  receiveBudget?: number;
-  throttle?: import('../../drivers/e1000/nic.ts').InterruptThrottle;
-  /** Station address override (NetworkAddress). */
-  mac?: string;
+export interface VariantSettings extends Omit<E1000Settings, 'filter'> {
   /** Upper edge: frames in flight to the driver at most, and per send call. */
   sendPoolSize?: number;
   sendBatch?: number;

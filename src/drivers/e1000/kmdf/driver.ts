@@ -15,33 +15,20 @@ import {
   type WDFTIMER,
 } from '../../../wdf/index.ts';
 import { E1000Adapter } from '../miniport/index.ts';
-import type { InterruptThrottle, PacketFilter } from '../nic.ts';
+import type { E1000Settings } from '../settings.ts';
 import type { RingDma, RingMemory } from '../ring-storage.ts';
 import { E1000KmdfDevice, type KmdfInterruptLocking } from './device-context.ts';
 
 const log = logger('e1000.kmdf');
 
 /** The driver's configuration (what its registry parameters would hold), and its DMA memory. */
-export interface E1000KmdfOptions {
+export interface E1000KmdfOptions extends E1000Settings {
   /**
    * Guest RAM and its allocator for the descriptor rings and buffers. The KMDF facade has no DMA
    * enabler (WdfDmaEnablerCreate / WdfCommonBufferCreate), so the host hands them to DriverEntry.
    */
   memory: RingMemory;
   dma: RingDma;
-  /** Descriptors per ring (multiple of 8). Default 256. */
-  txRingSize?: number;
-  rxRingSize?: number;
-  /** Frames per receive batch. Default 64. */
-  receiveBatch?: number;
-  /** Frames one DPC handles before it queues itself again (or stops polling). Default 1024 (the core's). */
-  receiveBudget?: number;
-  /** Interrupt moderation written at initialisation. Default none. */
-  throttle?: InterruptThrottle;
-  /** A station address instead of the EEPROM's. */
-  mac?: string;
-  /** Receive filter. Default directed + broadcast. */
-  filter?: PacketFilter;
   /** Write requests one EvtIoWrite takes (the presented one and those queued behind it). Default txRingSize. */
   sendBatch?: number;
   /** Milliseconds between looks for read requests while received frames wait for one. Default 1. */

@@ -1,5 +1,6 @@
 import { E1000ConfigError } from '../errors.ts';
 import type { E1000Hardware, InterruptThrottle, LinkState, PacketFilter } from '../nic.ts';
+import type { E1000Settings } from '../settings.ts';
 import type { E1000Registers } from '../registers.ts';
 import type { RxRingCounters } from '../rx-ring.ts';
 import type { RingDma, RingMemory } from '../ring-storage.ts';
@@ -21,26 +22,11 @@ export type { AdapterState } from './context.ts';
 /** Largest multicast list (OID_802_3_MAXIMUM_LIST_SIZE). */
 export const MAX_MULTICAST_ADDRESSES = 32;
 
-export interface E1000AdapterOptions {
+export interface E1000AdapterOptions extends E1000Settings {
   /** The kernel's DeviceRegisters over BAR0: every access is a preemption point. */
   registers: E1000Registers;
   memory: RingMemory;
   dma: RingDma;
-  /** Descriptors per ring (multiple of 8). Default 256. */
-  txRingSize?: number;
-  rxRingSize?: number;
-  /** Frames per receive indication. Default 64. */
-  receiveBatch?: number;
-  /**
-   * Frames one DPC indicates at most: past it the DPC queues itself again if a full batch is
-   * still waiting, and otherwise stops polling the ring and re-enables interrupts. Default 1024.
-   */
-  receiveBudget?: number;
-  /**
-   * Interrupt moderation written at initialisation (ITR, RDTR, RADV, TIDV, TADV). Giving one (or
-   * setting one later, setInterruptThrottle) turns adaptive moderation off.
-   */
-  throttle?: InterruptThrottle;
   /**
    * Adaptive moderation: the ITR used while interrupts bring only transmit completions (a send
    * stream, whose completions the send path reaps anyway); the configured ITR (default 0: no
@@ -48,12 +34,8 @@ export interface E1000AdapterOptions {
    * Default BULK_TX_ITR (about 1,000 interrupts per second).
    */
   bulkTransmitItr?: number;
-  /** Receive filter at initialisation. Default: our address and broadcasts. */
-  filter?: PacketFilter;
   /** Causes unmasked while running. Default DEFAULT_INTERRUPT_MASK. */
   interruptMask?: number;
-  /** Station address to use instead of the EEPROM's (the NetworkAddress keyword). */
-  mac?: string;
   /** DMA region tag prefix. */
   tag?: string;
 }

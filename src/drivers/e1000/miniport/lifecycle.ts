@@ -1,8 +1,9 @@
 import { logger } from '../../../util/log.ts';
 import { E1000StateError } from '../errors.ts';
-import { E1000Hardware, type InterruptThrottle, type LinkState, type PacketFilter } from '../nic.ts';
+import { E1000Hardware, type LinkState, type PacketFilter } from '../nic.ts';
 import type { RingDma, RingMemory } from '../ring-storage.ts';
 import type { E1000Registers } from '../registers.ts';
+import type { E1000Settings } from '../settings.ts';
 import type { AdapterContext } from './context.ts';
 import type { InterruptControl } from './interrupts.ts';
 import type { ReceivePath } from './receive-path.ts';
@@ -13,14 +14,10 @@ const log = logger('e1000.miniport');
 /** How long pause() waits for sends to finish and held receives to come back. */
 const PAUSE_DRAIN_LIMIT_MS = 2000;
 
-export interface LifecycleOptions {
+export interface LifecycleOptions extends Pick<E1000Settings, 'txRingSize' | 'rxRingSize' | 'throttle' | 'mac'> {
   registers: E1000Registers;
   memory: RingMemory;
   dma: RingDma;
-  txRingSize?: number;
-  rxRingSize?: number;
-  throttle?: InterruptThrottle;
-  mac?: string;
   tag?: string;
 }
 

@@ -1,4 +1,5 @@
 import { E1000StateError } from '../errors.ts';
+import type { E1000Settings } from '../settings.ts';
 import type { AdapterContext } from './context.ts';
 import type { AdapterLock, ReceiveBatch } from './edge.ts';
 
@@ -9,11 +10,7 @@ import type { AdapterLock, ReceiveBatch } from './edge.ts';
  */
 export const DEFAULT_RECEIVE_BUDGET = 1024;
 
-export interface ReceivePathOptions {
-  rxRingSize?: number;
-  receiveBatch?: number;
-  receiveBudget?: number;
-}
+export type ReceivePathOptions = Pick<E1000Settings, 'rxRingSize' | 'receiveBatch' | 'receiveBudget'>;
 
 /**
  * The receive path (pcidrv's nic_recv.c): harvest the RX ring, indicate in batches, take returned

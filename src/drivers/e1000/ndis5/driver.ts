@@ -13,7 +13,7 @@ import {
   type NdisPacket,
 } from '../../../ndis/ndis5/index.ts';
 import { logger } from '../../../util/log.ts';
-import type { InterruptThrottle, PacketFilter } from '../nic.ts';
+import type { E1000Settings } from '../settings.ts';
 import { coreOptions } from '../common/ndis-resources.ts';
 import { E1000Ndis5Adapter, type Ndis5InterruptMode } from './adapter-context.ts';
 import { queryInformation, setInformation, type Ndis5OidContext } from './oid.ts';
@@ -21,20 +21,7 @@ import { queryInformation, setInformation, type Ndis5OidContext } from './oid.ts
 const log = logger('e1000.ndis5');
 
 /** The miniport's configuration (what its registry keywords would hold). */
-export interface E1000Ndis5Options {
-  /** Descriptors per ring (multiple of 8). Default 256. */
-  txRingSize?: number;
-  rxRingSize?: number;
-  /** Frames per NdisMIndicateReceivePacket. Default 64. */
-  receiveBatch?: number;
-  /** Frames one pass of the deferred body indicates before it takes another pass. Default 1024 (the core's). */
-  receiveBudget?: number;
-  /** Interrupt moderation written at initialisation. Default none. */
-  throttle?: InterruptThrottle;
-  /** NetworkAddress: a station address instead of the EEPROM's. */
-  mac?: string;
-  /** Initial receive filter (before the protocol sets OID_GEN_CURRENT_PACKET_FILTER). Default directed + broadcast. */
-  filter?: PacketFilter;
+export interface E1000Ndis5Options extends E1000Settings {
   /** How NdisMRegisterInterrupt is called (see Ndis5InterruptMode). Default 'isr'. */
   interruptMode?: Ndis5InterruptMode;
   /** Receive packets go up with NDIS_STATUS_RESOURCES once fewer descriptors than this would be left to the NIC. Default rxRingSize / 8. */

@@ -14,7 +14,7 @@ import {
   type NetBufferList,
 } from '../../../ndis/ndis6/index.ts';
 import { logger } from '../../../util/log.ts';
-import type { InterruptThrottle, PacketFilter } from '../nic.ts';
+import type { E1000Settings } from '../settings.ts';
 import { coreOptions } from '../common/ndis-resources.ts';
 import { E1000Ndis6Adapter, ndisLinkState } from './adapter-context.ts';
 import { handleOidRequest, SUPPORTED_OIDS } from './oid.ts';
@@ -23,22 +23,9 @@ import { MAC_OPTIONS, macBytes, SUPPORTED_PACKET_FILTERS } from '../common/ndis-
 const log = logger('e1000.ndis6');
 
 /** The miniport's configuration (what its registry keywords would hold). */
-export interface E1000Ndis6Options {
-  /** Descriptors per ring (multiple of 8). Default 256. */
-  txRingSize?: number;
-  rxRingSize?: number;
-  /** Frames per receive indication. Default 64. */
-  receiveBatch?: number;
-  /** Frames one DPC indicates before it is queued again or stops polling. Default 1024, the core's (NDIS' MaxNblsToIndicate may lower it). */
-  receiveBudget?: number;
-  /** Interrupt moderation written at initialisation. Default none. */
-  throttle?: InterruptThrottle;
+export interface E1000Ndis6Options extends E1000Settings {
   /** Interrupts per second when OID_GEN_INTERRUPT_MODERATION enables moderation. Default 20,000. */
   moderationRate?: number;
-  /** NetworkAddress: a station address instead of the EEPROM's. */
-  mac?: string;
-  /** Initial receive filter (before the protocol sets OID_GEN_CURRENT_PACKET_FILTER). Default directed + broadcast. */
-  filter?: PacketFilter;
 }
 
 const RESULT_NOT_OURS: MiniportInterruptResult = Object.freeze({ recognized: false, queueDefaultDpc: false, targetProcessors: 0 });
