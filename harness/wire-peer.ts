@@ -6,6 +6,7 @@ import { WireClosedError, WireSocketError, WireTimeoutError } from './errors.ts'
 import { MAX_FRAME_LENGTH, MAX_JUMBO_FRAME_LENGTH, checkFrameSize } from './ethernet.ts';
 import type { FaultPlan } from './faults.ts';
 import { PcapWriter, type PcapWriterOptions } from './pcap.ts';
+import { ReceivedFrames } from './received-frames.ts';
 
 const log = logger('harness.wire-peer');
 
@@ -108,14 +109,6 @@ function wakeWindowWaiters(): void {
 /** Longest a full window sleeps before it is checked again without being woken. */
 const WINDOW_POLL_MS = 1;
 
-interface Waiter {
-  want: number;
-  frames: Buffer[];
-  resolve: (frames: Buffer[]) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
 /**
  * The other end of QEMU's virtual wire: a UDP socket on which every datagram is one Ethernet frame
  * (QEMU `-netdev dgram`). Its 'message' listener drains the socket on every event-loop turn; keep
@@ -138,10 +131,7 @@ export class WirePeer {
   };
   private lastError: Error | undefined;
   private readonly listeners = new Set<(frame: Buffer) => void>();
-  private queue: Buffer[] = [];
-  private queueHead = 0;
-  private readonly queueLimit: number;
-  private readonly waiters: Waiter[] = [];
+  private readonly received: ReceivedFrames;
   private readonly captures = new Set<{ writer: PcapWriter; direction: CaptureDirection }>();
   private isClosed = false;
   private readonly wireSend = (frame: Buffer) => this.transmit(frame);
@@ -161,7 +151,7 @@ export class WirePeer {
     this.receiveBufferBytes = socket.getRecvBufferSize();
     this.sendBufferBytes = socket.getSendBufferSize();
     this.maxFrameLength = options.maxFrameLength ?? (options.allowJumbo ? MAX_JUMBO_FRAME_LENGTH : MAX_FRAME_LENGTH);
-    this.queueLimit = options.receiveQueueLimit ?? DEFAULT_RECEIVE_QUEUE_LIMIT;
+    this.received = new ReceivedFrames(this.port, options.receiveQueueLimit ?? DEFAULT_RECEIVE_QUEUE_LIMIT, () => this.stats.receiveQueueDropped++);
     this.faults = options.faults;
     socket.on('message', (msg) => this.receive(msg));
   }
@@ -248,7 +238,7 @@ export class WirePeer {
 
   /** Frames waiting for nextFrame()/collect(). */
   get queued(): number {
-    return this.queue.length - this.queueHead;
+    return this.received.queued;
   }
 
   /**
@@ -327,36 +317,12 @@ export class WirePeer {
    */
   collect(count: number, timeoutMs: number): Promise<Buffer[]> {
     if (this.isClosed) return Promise.reject(new WireClosedError('wire peer is closed', { port: this.port }));
-    const frames: Buffer[] = [];
-    while (frames.length < count && this.queued > 0) frames.push(this.dequeue());
-    if (frames.length >= count) return Promise.resolve(frames);
-    return new Promise<Buffer[]>((resolve, reject) => {
-      const waiter: Waiter = {
-        want: count,
-        frames,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          reject(
-            new WireTimeoutError(
-              `received ${waiter.frames.length} of ${count} frames within ${timeoutMs} ms`,
-              { port: this.port, wanted: count, got: waiter.frames.length, timeoutMs },
-              { frames: waiter.frames },
-            ),
-          );
-        }, timeoutMs),
-      };
-      this.waiters.push(waiter);
-    });
+    return this.received.collect(count, timeoutMs);
   }
 
   /** Forget queued received frames; returns how many. */
   clearQueue(): number {
-    const n = this.queued;
-    this.queue = [];
-    this.queueHead = 0;
-    return n;
+    return this.received.clear();
   }
 
   /** Write traffic to a classic pcap file from now on. */
@@ -383,10 +349,7 @@ export class WirePeer {
     if (this.isClosed) return;
     this.isClosed = true;
     this.faults?.cancel();
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(new WireClosedError('wire peer closed while waiting for frames', { port: this.port, got: w.frames.length }));
-    }
+    this.received.close();
     for (const c of this.captures) c.writer.close();
     this.captures.clear();
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
@@ -407,31 +370,7 @@ export class WirePeer {
     this.stats.bytesReceived += frame.length;
     for (const c of this.captures) if (c.direction !== 'sent') c.writer.write(frame);
     for (const l of this.listeners) l(frame);
-    const waiter = this.waiters[0];
-    if (waiter) {
-      waiter.frames.push(frame);
-      if (waiter.frames.length >= waiter.want) {
-        this.waiters.shift();
-        clearTimeout(waiter.timer);
-        waiter.resolve(waiter.frames);
-      }
-      return;
-    }
-    if (this.queueLimit === 0) return;
-    if (this.queued >= this.queueLimit) {
-      this.stats.receiveQueueDropped++;
-      return;
-    }
-    this.queue.push(frame);
-  }
-
-  private dequeue(): Buffer {
-    const frame = this.queue[this.queueHead++]!;
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.queueHead);
-      this.queueHead = 0;
-    }
-    return frame;
+    this.received.push(frame);
   }
 
   private socketError(err: Error): void {
