@@ -12,7 +12,7 @@ import { resumedOnBusyProcessor } from './one-owner.ts';
 import { canRun, Preemption } from './preemption.ts';
 import { Processor } from './processor.ts';
 import { Quiescence } from './quiescence.ts';
-import { Scheduler, SeededRandom } from './scheduler.ts';
+import { Scheduler, SchedulerRandom } from './scheduler.ts';
 import { StopRecorder } from './stop-recorder.ts';
 import type { KernelTimer } from './timer.ts';
 import { DpcWatchdog } from './timing-checks.ts';
@@ -60,7 +60,7 @@ export class KernelCore {
     this.processors = Array.from({ length: n }, (_, i) => new Processor(i));
     this.multi = n > 1;
     this.seed = opts.seed ?? 1;
-    this.scheduler = new Scheduler(new SeededRandom(this.seed), canRun, this.multi);
+    this.scheduler = new Scheduler(new SchedulerRandom(this.seed), canRun, this.multi);
     this.trace = opts.trace ?? new TraceBuffer();
     this.verifier = new Verifier(opts.verifier);
     this.limits = limitsWithDefaults(opts.limits, opts.verifier);

@@ -17,7 +17,7 @@ export { Verifier, type VerifierOptions, type VerifierFinding } from './verifier
 export { DeviceRegisters, type RegisterBackend, type DeviceRegistersOptions } from './registers.ts';
 export { isThenable, RESOLVED } from './thenable.ts';
 export { TraceBuffer, type TraceEvent, type TraceFormatter } from './trace.ts';
-export { Scheduler, SeededRandom } from './scheduler.ts';
+export { Scheduler, SchedulerRandom } from './scheduler.ts';
 export type { InterruptLineSource } from './lines.ts';
 export { KernelError, KernelContextError, DriverStoppedError } from './errors.ts';
 export { KernelEvent, type EventType } from './event.ts';

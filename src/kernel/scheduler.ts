@@ -1,7 +1,10 @@
 import type { Activation } from './activation.ts';
 
-/** Small deterministic PRNG (xorshift32 over a splitmix32-mixed seed): same seed, same choices. */
-export class SeededRandom {
+/**
+ * The scheduler's deterministic PRNG (xorshift32 over a splitmix32-mixed seed): same seed, same
+ * choices. Not util/seeded-random.ts's SeededRandom: recorded schedules depend on this sequence.
+ */
+export class SchedulerRandom {
   private state: number;
 
   constructor(seed: number) {
@@ -46,11 +49,11 @@ export class Scheduler {
   private tickScheduled = false;
   /** Number of seeded choices made so far (a determinism aid for tests). */
   decisions = 0;
-  private readonly rng: SeededRandom;
+  private readonly rng: SchedulerRandom;
   private readonly canRun: (act: Activation) => boolean;
   private readonly seeded: boolean;
 
-  constructor(rng: SeededRandom, canRun: (act: Activation) => boolean, seeded: boolean) {
+  constructor(rng: SchedulerRandom, canRun: (act: Activation) => boolean, seeded: boolean) {
     this.rng = rng;
     this.canRun = canRun;
     this.seeded = seeded;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeviceRegisters, Dpc, Irql, SeededRandom, SpinLock } from '../../../src/kernel/index.ts';
+import { DeviceRegisters, Dpc, Irql, SchedulerRandom, SpinLock } from '../../../src/kernel/index.ts';
 import { ICR, makeRig, type Rig } from './fakes.ts';
 
 const rigs: Rig[] = [];
@@ -70,8 +70,8 @@ describe('seeded scheduler', () => {
     expect(rig.kernel.scheduler.decisions).toBe(0);
   });
 
-  it('SeededRandom gives the same sequence for the same seed and different ones for different seeds', () => {
-    const seq = (s: number) => Array.from({ length: 5 }, ((r) => () => r.next())(new SeededRandom(s)));
+  it('SchedulerRandom gives the same sequence for the same seed and different ones for different seeds', () => {
+    const seq = (s: number) => Array.from({ length: 5 }, ((r) => () => r.next())(new SchedulerRandom(s)));
     expect(seq(3)).toEqual(seq(3));
     expect(seq(3)).not.toEqual(seq(4));
   });
