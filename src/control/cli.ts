@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ControlClient } from './client.ts';
-import { ControlConnectError, ControlError, ControlRemoteError, ControlVersionMismatchError } from './errors.ts';
+import { ControlClosedError, ControlConnectError, ControlError, ControlRemoteError, ControlTimeoutError, ControlVersionMismatchError } from './errors.ts';
 import { ControlMethods, type LinkParams, type SendParams } from './methods.ts';
 import { formatInline, formatValue, toJson } from './print.ts';
 
@@ -15,14 +15,15 @@ commands:
   stats                       the host's counters
   link up|down                set the NIC's link (QMP set_link on the host)
   send --size N --count K     have the driver transmit K test frames of N bytes
-  watch <topic> [--count N]   print events of a topic (link, bugcheck, stats, frame) until Ctrl-C
+  watch <topic> [--count N]   print events of a topic (link, bugcheck, device-lost, stats) until Ctrl-C
   methods                     list the methods the host offers
   ping [--count N]            time N sequential control round trips (default 100)
   call <method> [JSON]        call any method with JSON params
 
 The host is found through DIRQL_CONTROL_SOCKET, else the \`current\` link of the control directory
 ($XDG_RUNTIME_DIR/dirql or /tmp/dirql-ctl-<uid>). Exit status: 0 ok, 1 the host reported an error,
-2 usage, 3 no host.`;
+2 usage, 3 no host (or one speaking another protocol), 4 the connection was lost or the host did not
+answer in time.`;
 
 export interface CliIo {
   out: (text: string) => void;
@@ -52,6 +53,7 @@ function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError) return 2;
   if (err instanceof ControlConnectError) return 3;
   if (err instanceof ControlVersionMismatchError) return 3;
+  if (err instanceof ControlClosedError || err instanceof ControlTimeoutError) return 4;
   return 1;
 }
 
@@ -202,7 +204,7 @@ async function watch(client: ControlClient, topic: string, count: number | undef
     const onAbort = () => finish(0);
     const onClose = () => {
       io.err(`dirqlctl: the host closed the control connection`);
-      finish(1);
+      finish(4);
     };
     io.stop?.addEventListener('abort', onAbort);
     client.once('close', onClose);

@@ -19,6 +19,8 @@ export class FrameDecoder {
   private readonly maxFrameBytes: number;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Bytes the frame at the head of `pending` needs in all (header included); 0 until its header is in. */
+  private need = 0;
 
   constructor(opts: { maxFrameBytes?: number } = {}) {
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -30,26 +32,30 @@ export class FrameDecoder {
   }
 
   /**
-   * Feed one chunk; `onFrame` gets every payload it completes, in order. Throws
-   * ControlProtocolError on a length above the limit, after delivering the frames before it: the
-   * stream cannot be resynchronised after that, close it.
+   * Feed one chunk; `onFrame` gets every payload it completes, in order. Linear in the bytes
+   * received: chunks of an incomplete frame are only held, and joined once, when its last byte
+   * arrives. Throws ControlProtocolError on a length above the limit, after delivering the frames
+   * before it: the stream cannot be resynchronised after that, close it.
    */
   push(chunk: Buffer, onFrame: (payload: Buffer) => void): void {
     if (chunk.length === 0) return;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
+    if (this.pendingBytes < Math.max(this.need, FRAME_HEADER_BYTES)) return;
     const data = this.pending.length === 1 ? chunk : Buffer.concat(this.pending, this.pendingBytes);
     let offset = 0;
     const keep = () => {
       const rest = data.subarray(offset);
       this.pending = rest.length > 0 ? [rest] : [];
       this.pendingBytes = rest.length;
+      this.need = 0;
     };
     while (data.length - offset >= FRAME_HEADER_BYTES) {
       const length = data.readUInt32BE(offset);
       if (length > this.maxFrameBytes) {
         this.pending = [];
         this.pendingBytes = 0;
+        this.need = 0;
         throw new ControlProtocolError(`control frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`, {
           reason: 'frame too large',
           length,
@@ -65,5 +71,6 @@ export class FrameDecoder {
       onFrame(payload);
     }
     keep();
+    if (this.pendingBytes >= FRAME_HEADER_BYTES) this.need = FRAME_HEADER_BYTES + data.readUInt32BE(offset);
   }
 }

@@ -73,6 +73,9 @@ function createIpc(): NodeIpc {
   ipc.config.unlink = false;
   ipc.config.maxRetries = 0;
   ipc.config.stopRetrying = true;
+  // node-ipc's default is 100; the server sheds connections that never say hello (server.ts), so
+  // this is only the ceiling for real clients.
+  ipc.config.maxConnections = 256;
   return ipc;
 }
 
@@ -99,6 +102,11 @@ export class IpcConnection {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** Bytes received that do not make a complete message yet. */
+  get buffered(): number {
+    return this.decoder.buffered;
   }
 
   /** Bytes queued in the socket that the peer has not read yet. */

@@ -31,8 +31,6 @@ export const ControlTopics = {
   bugcheck: 'bugcheck',
   /** QEMU went away under the driver: the DIRQL_DEVICE_LOST report (QEMU's signal or exit code, stderr tail). */
   deviceLost: 'device-lost',
-  /** Periodic counters. */
+  /** The host's counters (the `stats` method's record), once a second while anyone watches. */
   stats: 'stats',
-  /** Frames crossing the upper edge: { direction, data: Buffer, ... }. */
-  frame: 'frame',
 } as const;

@@ -31,6 +31,8 @@ export interface HelloResult {
   socketPath: string;
   /** Methods registered by the host (built-ins excluded), sorted. */
   methods: string[];
+  /** Topics the host publishes (what `subscribe` accepts), sorted. Absent from hosts before it was added. */
+  topics?: string[];
   /** Host uptime in milliseconds at the time of the hello. */
   uptimeMs: number;
 }

@@ -21,6 +21,7 @@ import {
   type HostMessage,
   type RequestMessage,
 } from './protocol.ts';
+import { ControlTopics } from './methods.ts';
 import { pointCurrentLink, removeCurrentLinkIfOurs, serverSocketLocation, sweepDeadHostSockets } from './socket-path.ts';
 
 const log = logger('control.server');
@@ -48,6 +49,19 @@ export interface ControlServerOptions {
   eventHighWaterBytes?: number;
   /** Largest message accepted from a client. */
   maxFrameBytes?: number;
+  /** Topics this server publishes; subscribing to any other is refused. Default: every ControlTopics name. */
+  topics?: readonly string[];
+  /** A connection that has not completed `hello` by then is closed (it holds a slot). Default 5,000 ms. */
+  helloTimeoutMs?: number;
+  /** A client that sends nothing and watches no topic for this long is closed. Default 600,000 ms; 0 never. */
+  idleTimeoutMs?: number;
+  /** A message that stays half-sent this long is dropped with its connection. Default 10,000 ms. */
+  partialFrameTimeoutMs?: number;
+  /**
+   * Connections still before `hello` at most; a new one beyond it closes the oldest of them, so
+   * idle or hostile connections cannot lock the CLI out. Default 16.
+   */
+  maxPendingHello?: number;
 }
 
 export interface ControlServerStats {
@@ -57,6 +71,10 @@ export interface ControlServerStats {
   eventsPublished: number;
   eventsDelivered: number;
   eventsDropped: number;
+  /** Connections closed for a missing hello, idleness or a half-sent message. */
+  connectionsTimedOut: number;
+  /** Connections closed before hello to make room for a new one (maxPendingHello). */
+  connectionsShed: number;
 }
 
 interface Registration {
@@ -68,6 +86,9 @@ interface Session {
   id: number;
   conn: IpcConnection;
   helloDone: boolean;
+  /** performance.now() of the connection, and of its last complete message. */
+  openedAt: number;
+  lastMessageAt: number;
   topics: Set<string>;
   /** Per topic, events not delivered since the last delivery. */
   dropped: Map<string, number>;
@@ -75,6 +96,10 @@ interface Session {
 
 const DEFAULT_EVENT_HIGH_WATER = 8 * 1024 * 1024;
 const PROBE_TIMEOUT_MS = 1000;
+const DEFAULT_HELLO_TIMEOUT_MS = 5_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 600_000;
+const DEFAULT_PARTIAL_FRAME_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_PENDING_HELLO = 16;
 
 function requireTopic(params: unknown): string {
   const topic = (params as { topic?: unknown } | null)?.topic;
@@ -103,7 +128,13 @@ export class ControlServer {
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private nextSessionId = 1;
-  private readonly counters = { requests: 0, errorReplies: 0, eventsPublished: 0, eventsDelivered: 0, eventsDropped: 0 };
+  private readonly topicNames: Set<string>;
+  private readonly timeouts: { hello: number; idle: number; partial: number };
+  private readonly maxPendingHello: number;
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly counters = {
+    requests: 0, errorReplies: 0, eventsPublished: 0, eventsDelivered: 0, eventsDropped: 0, connectionsTimedOut: 0, connectionsShed: 0,
+  };
   private readonly onExit = () => this.removeFilesSync();
 
   constructor(opts: ControlServerOptions = {}) {
@@ -111,6 +142,25 @@ export class ControlServer {
     this.driver = opts.driver ?? 'none';
     this.eventHighWater = opts.eventHighWaterBytes ?? DEFAULT_EVENT_HIGH_WATER;
     this.maxFrameBytes = opts.maxFrameBytes;
+    this.topicNames = new Set(opts.topics ?? Object.values(ControlTopics));
+    this.timeouts = {
+      hello: opts.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
+      idle: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      partial: opts.partialFrameTimeoutMs ?? DEFAULT_PARTIAL_FRAME_TIMEOUT_MS,
+    };
+    this.maxPendingHello = Math.max(1, opts.maxPendingHello ?? DEFAULT_MAX_PENDING_HELLO);
+  }
+
+  /** The topics clients may subscribe to, sorted. */
+  get topics(): string[] {
+    return [...this.topicNames].sort();
+  }
+
+  /** Clients subscribed to `topic` now (a publisher can skip building a payload nobody reads). */
+  subscribers(topic: string): number {
+    let n = 0;
+    for (const session of this.sessions) if (session.topics.has(topic) && !session.conn.closed) n++;
+    return n;
   }
 
   /** The socket path once start() resolved. */
@@ -153,6 +203,7 @@ export class ControlServer {
    * how many it missed. Returns the number of clients it was sent to.
    */
   publish(topic: string, payload: unknown): number {
+    if (!this.topicNames.has(topic)) throw new ControlError(`"${topic}" is not a topic of this control server`, { topic, topics: this.topics });
     this.counters.eventsPublished++;
     let frame: Buffer | undefined;
     let delivered = 0;
@@ -198,6 +249,9 @@ export class ControlServer {
     fs.chmodSync(location.socketPath, 0o600);
     if (location.currentLink) pointCurrentLink(location.currentLink, location.socketPath);
     process.on('exit', this.onExit);
+    const every = Math.max(20, Math.min(1000, ...[this.timeouts.hello, this.timeouts.partial, this.timeouts.idle].filter((t) => t > 0).map((t) => t / 4)));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
     log.debug({ socketPath: location.socketPath }, 'control server listening');
   }
 
@@ -206,6 +260,7 @@ export class ControlServer {
     this.stopping ??= (async () => {
       await this.starting?.catch(() => undefined);
       if (!this.listener) return;
+      clearInterval(this.sweeper);
       await this.listener.close();
       process.off('exit', this.onExit);
       this.removeFilesSync();
@@ -227,11 +282,48 @@ export class ControlServer {
   }
 
   private accept(conn: IpcConnection): void {
-    const session: Session = { id: this.nextSessionId++, conn, helloDone: false, topics: new Set(), dropped: new Map() };
+    const now = performance.now();
+    const session: Session = { id: this.nextSessionId++, conn, helloDone: false, openedAt: now, lastMessageAt: now, topics: new Set(), dropped: new Map() };
+    this.shedPendingHello();
     this.sessions.add(session);
-    conn.onFrame = (payload) => this.receive(session, payload);
+    conn.onFrame = (payload) => {
+      session.lastMessageAt = performance.now();
+      this.receive(session, payload);
+    };
     conn.onFramingError = (err) => this.reply(session, null, err);
     conn.onClose = () => this.sessions.delete(session);
+  }
+
+  /** Before a new connection joins: at most maxPendingHello - 1 others may still be waiting for hello. */
+  private shedPendingHello(): void {
+    const pending = [...this.sessions].filter((s) => !s.helloDone && !s.conn.closed);
+    for (const s of pending.slice(0, Math.max(0, pending.length - this.maxPendingHello + 1))) {
+      this.counters.connectionsShed++;
+      this.drop(s, 'too many connections before hello: the oldest makes room', { maxPendingHello: this.maxPendingHello });
+    }
+  }
+
+  /** Close connections that hold a slot for nothing: no hello, idle, or a message left half-sent. */
+  private sweep(): void {
+    const now = performance.now();
+    const { hello, idle, partial } = this.timeouts;
+    for (const s of this.sessions) {
+      if (s.conn.closed) continue;
+      let why: string | undefined;
+      if (!s.helloDone && hello > 0 && now - s.openedAt > hello) why = `no hello within ${hello} ms`;
+      else if (s.conn.buffered > 0 && partial > 0 && now - s.lastMessageAt > partial) why = `a message left half-sent for ${partial} ms`;
+      else if (s.helloDone && s.topics.size === 0 && idle > 0 && now - s.lastMessageAt > idle) why = `idle for ${idle} ms`;
+      if (why === undefined) continue;
+      this.counters.connectionsTimedOut++;
+      this.drop(s, why, { helloTimeoutMs: hello, partialFrameTimeoutMs: partial, idleTimeoutMs: idle });
+    }
+  }
+
+  /** Tell the client why (an error reply with id null), then close its connection. */
+  private drop(session: Session, why: string, context: Record<string, unknown>): void {
+    log.debug({ connection: session.id, why }, 'control connection closed');
+    this.reply(session, null, new ControlProtocolError(`control connection closed: ${why}`, { reason: 'connection closed', ...context }));
+    session.conn.end();
   }
 
   private receive(session: Session, payload: Buffer): void {
@@ -259,7 +351,11 @@ export class ControlServer {
       });
     }
     if (method === 'subscribe') {
-      session.topics.add(requireTopic(params));
+      const topic = requireTopic(params);
+      if (!this.topicNames.has(topic)) {
+        throw new ControlInvalidParamsError(`the host publishes no topic "${topic}"`, { topic, available: this.topics });
+      }
+      session.topics.add(topic);
       return { topics: [...session.topics].sort() };
     }
     if (method === 'unsubscribe') {
@@ -299,6 +395,7 @@ export class ControlServer {
       driver: this.driver,
       socketPath: this.location?.socketPath ?? '',
       methods: this.methods,
+      topics: this.topics,
       uptimeMs: Date.now() - this.startedAt,
     };
   }

@@ -4,6 +4,9 @@ import { ControlMethods, ControlServer, ControlTopics, type LinkParams, type Sen
 import type { DriverHost } from './driver-host.ts';
 
 
+/** How often the `stats` topic publishes while watched. */
+const STATS_INTERVAL_MS = 1000;
+
 /** Broadcast: the test frames dirqlctl asks for reach the wire peer whatever its MAC. */
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 
@@ -22,7 +25,8 @@ function checkSend(p: unknown): SendParams {
 /**
  * The control plane of a running host (dirqlctl, the harness): `status`, `stats`, `link {up}`,
  * `send {size, count}` (self-verifying test frames, stream 0xC0, to the broadcast address), and the
- * `link`, `bugcheck` and `device-lost` (QEMU went away under the driver: not a driver fault) topics.
+ * `link`, `bugcheck`, `device-lost` (QEMU went away under the driver: not a driver fault) and
+ * `stats` (once a second while watched) topics.
  */
 export async function startControl(host: DriverHost, opts: { socketPath?: string } = {}): Promise<ControlServer> {
   const control = new ControlServer({ driver: `e1000 (${host.framework})`, ...(opts.socketPath ? { socketPath: opts.socketPath } : {}) });
@@ -53,5 +57,12 @@ export async function startControl(host: DriverHost, opts: { socketPath?: string
   host.on('bugcheck', (report) => control.publish(ControlTopics.bugcheck, report));
   host.on('device-lost', (report) => control.publish(ControlTopics.deviceLost, report));
   await control.start();
+  // The stats topic: the `stats` record once a second, built only while someone watches.
+  const statsTimer = setInterval(() => {
+    if (!control.listening) return clearInterval(statsTimer);
+    if (control.subscribers(ControlTopics.stats) === 0) return;
+    control.publish(ControlTopics.stats, host.stats());
+  }, STATS_INTERVAL_MS);
+  statsTimer.unref();
   return control;
 }

@@ -22,7 +22,7 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dirql-ctl-cli-'));
   socketPath = path.join(dir, 'host.sock');
-  server = new ControlServer({ socketPath, driver: 'e1000' });
+  server = new ControlServer({ socketPath, driver: 'e1000', topics: ['link', 'frame'] });
   await server.start();
 });
 
@@ -84,12 +84,19 @@ describe('dirqlctl', () => {
     expect(lines[1]).toMatch(/frame \{dir: "rx", data: <2 bytes: be ef>\}$/);
   });
 
-  it('watch ends with status 1 when the host goes away', async () => {
+  it('watch of a topic the host does not publish exits 1 naming the topics it has', async () => {
+    const { code, err } = await run('watch', 'nonsense');
+    expect(code).toBe(1);
+    expect(err).toContain('the host publishes no topic "nonsense"');
+    expect(err).toContain('available: [frame, link]');
+  });
+
+  it('watch ends with status 4 (connection lost) when the host goes away', async () => {
     const watching = run('watch', 'link');
     await expect.poll(() => server.publish('link', { up: true }), { interval: 5 }).toBe(1);
     await server.stop();
     const { code, out, err } = await watching;
-    expect(code).toBe(1);
+    expect(code).toBe(4);
     expect(out).toContain('link {up: true}');
     expect(err).toContain('the host closed the control connection');
   });

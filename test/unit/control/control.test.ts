@@ -18,13 +18,16 @@ import { PROTOCOL_VERSION, decodeHostMessage, encodeMessage } from '../../../src
 
 class LinkFaultError extends DirqlError {}
 
+/** The topics the test servers publish ('other' and 'sync' only ever serve as ordering markers). */
+const TEST_TOPICS = ['link', 'stats', 'frame', 'other', 'sync'];
+
 let dir: string;
 let socketPath: string;
 const servers: ControlServer[] = [];
 const clients: ControlClient[] = [];
 
 async function startServer(opts: ConstructorParameters<typeof ControlServer>[0] = {}): Promise<ControlServer> {
-  const server = new ControlServer({ socketPath, driver: 'test-driver', ...opts });
+  const server = new ControlServer({ socketPath, driver: 'test-driver', topics: TEST_TOPICS, ...opts });
   servers.push(server);
   await server.start();
   return server;
@@ -319,5 +322,77 @@ describe('ControlServer and ControlClient', () => {
     expect(err).toBeInstanceOf(ControlNotRunningError);
     expect(err.message).toBe(`no dirql host is listening at ${socketPath}; start one with \`npm start -- --hold --control\``);
     expect((err as ControlNotRunningError).context).toMatchObject({ socketPath, code: 'ENOENT' });
+  });
+});
+
+describe('control server hardening', () => {
+  /** A raw connection that records what the host sends and whether it closed. */
+  async function rawClient(): Promise<{ raw: Awaited<ReturnType<typeof connectIpc>>; replies: unknown[]; closed: () => boolean }> {
+    const raw = await connectIpc(socketPath);
+    const replies: unknown[] = [];
+    let closed = false;
+    raw.onFrame = (payload) => replies.push(decodeHostMessage(payload));
+    raw.onClose = () => (closed = true);
+    return { raw, replies, closed: () => closed };
+  }
+
+  it('refuses a subscription to a topic the host does not publish, naming those it does; hello lists them', async () => {
+    await startServer({ topics: ['link', 'stats'] });
+    const client = await connect();
+    expect(client.hello.topics).toEqual(['link', 'stats']);
+    const err = await rejection(client.subscribe('frame', () => undefined));
+    expect(err).toBeInstanceOf(ControlRemoteError);
+    expect(err).toMatchObject({ remoteName: 'ControlInvalidParamsError', context: { topic: 'frame', available: ['link', 'stats'] } });
+  });
+
+  it('publish to a topic the server does not offer is a programming error', async () => {
+    const server = await startServer({ topics: ['link'] });
+    expect(() => server.publish('frame', 1)).toThrow(/"frame" is not a topic/);
+  });
+
+  it('closes a connection that does not say hello in time, telling it why', async () => {
+    const server = await startServer({ helloTimeoutMs: 100 });
+    const { replies, closed } = await rawClient();
+    await expect.poll(closed, { timeout: 3000 }).toBe(true);
+    expect(replies).toMatchObject([{ ok: false, id: null, error: { name: 'ControlProtocolError', message: /no hello within 100 ms/ } }]);
+    expect(server.stats().connectionsTimedOut).toBe(1);
+  });
+
+  it('connections that never say hello cannot lock the CLI out: the oldest are shed for new ones', async () => {
+    const server = await startServer({ maxPendingHello: 4, helloTimeoutMs: 60_000 });
+    server.handle('ping', () => 'pong');
+    const idle = await Promise.all(Array.from({ length: 12 }, () => rawClient()));
+    await expect.poll(() => idle.filter((c) => c.closed()).length, { timeout: 3000 }).toBeGreaterThanOrEqual(8);
+    const client = await connect();
+    expect(await client.call('ping')).toBe('pong');
+    expect(server.stats().connectionsShed).toBeGreaterThanOrEqual(9);
+    for (const c of idle) c.raw.close();
+  });
+
+  it('drops a connection whose message stays half-sent, and keeps serving others', async () => {
+    const server = await startServer({ partialFrameTimeoutMs: 100 });
+    server.handle('ping', () => 'pong');
+    const { raw, replies, closed } = await rawClient();
+    raw.send(encodeMessage({ t: 'req', id: 1, method: 'hello', params: { protocol: PROTOCOL_VERSION } }));
+    await expect.poll(() => replies.length).toBe(1);
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(100);
+    (raw as unknown as { write: (b: Buffer) => void }).write(Buffer.concat([header, Buffer.alloc(10)]));
+    await expect.poll(closed, { timeout: 3000 }).toBe(true);
+    expect(replies[1]).toMatchObject({ ok: false, error: { message: /half-sent for 100 ms/ } });
+    expect(server.stats().connectionsTimedOut).toBe(1);
+    const client = await connect();
+    expect(await client.call('ping')).toBe('pong');
+  });
+
+  it('closes a client idle past the idle timeout, but not one watching a topic', async () => {
+    const server = await startServer({ idleTimeoutMs: 150 });
+    const idle = await connect();
+    const watcher = await connect();
+    await watcher.subscribe('link', () => undefined);
+    const closed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+    await closed;
+    expect(server.stats().connectionsTimedOut).toBe(1);
+    expect(server.publish('link', { up: true })).toBe(1);
   });
 });
