@@ -11,6 +11,8 @@ export interface HostFlags {
   qemuPort?: number;
   mac?: string;
   mitigation: boolean;
+  /** --trace [path]: true without a path. */
+  trace?: string | boolean;
 }
 
 function mac(value: string): string {
@@ -27,7 +29,8 @@ export function addHostFlags(cmd: Command): Command {
     .addOption(new Option('--peer-port <port>', 'UDP port of the wire peer (QEMU sends there)').env('DIRQL_WIRE_PEER_PORT').argParser(udpPort))
     .addOption(new Option('--qemu-port <port>', "QEMU's UDP port").env('DIRQL_WIRE_QEMU_PORT').argParser(udpPort))
     .option('--mac <mac>', "the NIC's MAC (default 52:54:00:12:34:56)", mac)
-    .option('--no-mitigation', 'QEMU e1000 interrupt mitigation off');
+    .option('--no-mitigation', 'QEMU e1000 interrupt mitigation off')
+    .option('--trace [path]', "record the run's timeline: <name>.perfetto-trace (ui.perfetto.dev) and <name>.html, written when the host stops into a directory (default ./runs) or as the file given");
 }
 
 /**
@@ -51,5 +54,6 @@ export async function hostOptionsFrom(cmd: Command, flags: HostFlags): Promise<D
     ...(Object.keys(wire).length > 0 ? { wire } : {}),
     ...(flags.mac ? { mac: flags.mac } : {}),
     ...(cmd.getOptionValueSource('mitigation') === 'cli' ? { mitigation: flags.mitigation } : {}),
+    ...(flags.trace !== undefined && flags.trace !== false ? { trace: flags.trace === true ? true : { path: flags.trace } } : {}),
   };
 }

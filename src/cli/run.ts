@@ -23,6 +23,7 @@ export function runCommand(): Command {
     }
     const r = await runScenario(scenario, { host: overrides });
     const ms = `${(r.durationMs / 1000).toFixed(1)} s`;
+    if (r.trace) process.stdout.write(`timeline ${r.trace.perfetto} (open at ui.perfetto.dev) and ${r.trace.html}\n`);
     if (r.passed) {
       process.stdout.write(`PASS ${r.name} (${ms})${r.bugCheck ? ` bug check ${r.bugCheck.name} as expected` : ''}\n`);
     } else {

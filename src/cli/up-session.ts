@@ -49,6 +49,8 @@ export async function runUp(s: UpSession): Promise<number> {
     (async () => {
       await control?.stop();
       await host.stop();
+      const t = host.traceFiles;
+      if (t) s.out(`dirql: timeline ${t.perfetto} (open at ui.perfetto.dev) and ${t.html}`);
     })().then(
       () => finish(code),
       (err: unknown) => {

@@ -22,6 +22,8 @@ import { logger } from '../util/log.ts';
 import { describeExit, qemuDeviceLoss } from './device-loss.ts';
 import { DriverHostError } from './errors.ts';
 import { loadFramework, type RoutineCalls, type RunningVariant } from './frameworks/index.ts';
+import { HostTrace, type HostTraceOptions } from './trace.ts';
+import type { RunRecorder, TimelineFiles } from '../timeline/index.ts';
 
 const log = logger('host');
 
@@ -47,6 +49,11 @@ export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txR
   bugCheckDir?: string;
   verifier?: VerifierOptions;
   limits?: KernelLimits;
+  /**
+   * Record the run's timeline (src/timeline): true for ./runs/<framework>-<time>, or where and how.
+   * Written as `.perfetto-trace` and `.html` when the host stops (traceFiles).
+   */
+  trace?: boolean | HostTraceOptions;
   /** Anything else for the machine (memory size, QEMU binary, timeouts). */
   machine?: Omit<MachineConfig, 'netdev' | 'mac' | 'device'>;
 }
@@ -93,14 +100,17 @@ export class DriverHost extends EventEmitter {
   private delivered = 0;
   private stopping: Promise<void> | null = null;
   private report: BugCheckReport | undefined;
+  private readonly trace: HostTrace | undefined;
+  private written: TimelineFiles | undefined;
 
   private readonly received: ReceiveSignal;
 
   /** Takes `dirql` (the debugger console's extensions) off globalThis for this host's kernel. */
   private readonly undoDebuggerExtensions: () => void;
 
-  private constructor(machine: Machine, kernel: Kernel, variant: RunningVariant, rxRing: PacketRing, txRing: PacketRing, received: ReceiveSignal) {
+  private constructor(machine: Machine, kernel: Kernel, variant: RunningVariant, rxRing: PacketRing, txRing: PacketRing, received: ReceiveSignal, trace: HostTrace | undefined) {
     super();
+    this.trace = trace;
     this.received = received;
     this.machine = machine;
     this.kernel = kernel;
@@ -124,6 +134,7 @@ export class DriverHost extends EventEmitter {
       ...(opts.mac ? { mac: opts.mac } : {}),
     });
     let kernel: Kernel | undefined;
+    let trace: HostTrace | undefined;
     try {
       kernel = new Kernel({
         processors: opts.processors ?? 1,
@@ -135,6 +146,7 @@ export class DriverHost extends EventEmitter {
         ...(opts.limits ? { limits: opts.limits } : {}),
       });
       feedTrace(kernel, machine);
+      if (opts.trace) trace = new HostTrace(kernel, machine, framework, opts.trace);
       const slots = opts.ringSlots ?? 1024;
       const rxRing = new PacketRing({ slotCount: slots, slotSize: 2048 });
       const txRing = new PacketRing({ slotCount: slots, slotSize: 2048 });
@@ -146,7 +158,7 @@ export class DriverHost extends EventEmitter {
           throttle: opts.throttle, sendPoolSize: opts.sendPoolSize, sendBatch: opts.sendBatch,
         },
       });
-      const host = new DriverHost(machine, kernel, variant, rxRing, txRing, received);
+      const host = new DriverHost(machine, kernel, variant, rxRing, txRing, received, trace);
       host.watch();
       log.debug({ framework, mac: variant.mac }, 'driver host up');
       return host;
@@ -154,12 +166,24 @@ export class DriverHost extends EventEmitter {
       kernel?.dispose();
       const report = kernel?.stopped ? await kernel.bugCheckReport : undefined;
       await machine.stop();
+      // A start that failed is worth looking at: its timeline is written too.
+      if (trace) await trace.write().then((f) => log.error(`timeline of the failed start: ${f.html}`), (e: unknown) => log.error({ err: e }, 'writing the timeline failed'));
       if (report && isDeviceLostReport(report)) {
         throw new DriverHostError(`the device went away while the driver was starting: ${report.device?.summary ?? report.message}${report.files ? ` (report: ${report.files.text})` : ''}`, { report: report.files?.text }, { cause: err });
       }
       if (report) throw new DriverHostError(`the driver bug-checked while starting: ${report.name}${report.files ? ` (report: ${report.files.text})` : ''}`, { report: report.files?.text }, { cause: err });
       throw err;
     }
+  }
+
+  /** The run's recorder when started with `trace` (e.g. recorder.watchPeer(peer) adds a wire peer's frames). */
+  get recorder(): RunRecorder | undefined {
+    return this.trace?.recorder;
+  }
+
+  /** The timeline files, once stop() wrote them (started with `trace`). */
+  get traceFiles(): TimelineFiles | undefined {
+    return this.written;
   }
 
   /** The driver's framework-neutral core, when the variant exposes it (diagnostics and tests; call it from a kernel routine). */
@@ -214,6 +238,7 @@ export class DriverHost extends EventEmitter {
     this.assertUsable('send');
     this.producer ??= this.txRing.producer();
     const taken = this.producer.enqueueBatch(frames);
+    if (this.trace) for (let i = 0; i < taken; i++) this.trace.recorder.frame('host rings', 'host sent', frames[i]!);
     if (taken > 0) this.variant.kick();
     return taken;
   }
@@ -287,14 +312,17 @@ export class DriverHost extends EventEmitter {
       this.undoDebuggerExtensions();
       if (this.kernel.stopped) this.report = await this.kernel.bugCheckReport;
       await this.machine.stop();
+      if (this.trace) this.written = await this.trace.write();
     })();
     return this.stopping;
   }
 
   private async drain(): Promise<void> {
     const consumer = this.consumer!;
+    const recorder = this.trace?.recorder;
     const deliver = (view: Uint8Array, length: number): void => {
       this.delivered++;
+      if (recorder) recorder.frame('host rings', 'host received', view, length);
       for (const l of this.frameListeners) l(view, length);
     };
     while (!this.stopping && this.frameListeners.size > 0) {

@@ -8,6 +8,7 @@ import { requireIrqlOf } from './irql-control.ts';
 import type { Kernel } from './kernel.ts';
 import { limitsWithDefaults, type KernelLimits, type KernelOptions } from './kernel-options.ts';
 import type { InterruptLineSource } from './lines.ts';
+import type { KernelObserver } from './observer.ts';
 import { resumedOnBusyProcessor } from './one-owner.ts';
 import { canRun, Preemption } from './preemption.ts';
 import { Processor } from './processor.ts';
@@ -52,6 +53,8 @@ export class KernelCore {
   readonly timers = new Set<KernelTimer>();
   /** The stop error once the driver has stopped (a bug check or the device lost), else null. */
   stopped: BugCheckError | null = null;
+  /** A run recorder, while one is attached (observe); the hooks that call it check this once. */
+  observer: KernelObserver | undefined = undefined;
   private unsubscribeLines: (() => void) | undefined;
 
   constructor(owner: Kernel, opts: KernelOptions) {
@@ -134,6 +137,20 @@ export class KernelCore {
     // and one more call through Preemption cost a few % in the IRQL and spin lock micro-benchmarks.
     if (P.serviceRequested || !this.preemption.hasWork(P)) return;
     this.preemption.scheduleService(P);
+  }
+
+  /** Attach `observer` (one at a time); returns the function that detaches it. */
+  observe(observer: KernelObserver): () => void {
+    if (this.observer !== undefined) throw new KernelError('a kernel observer is already attached (one at a time)');
+    this.setObserver(observer);
+    return () => {
+      if (this.observer === observer) this.setObserver(undefined);
+    };
+  }
+
+  private setObserver(observer: KernelObserver | undefined): void {
+    this.observer = observer;
+    for (const P of this.processors) P.observer = observer;
   }
 
   /** Stop listening to the lines and stop the watchdog timer (the host is shutting down, or a stop). */

@@ -93,9 +93,11 @@ export async function drainDpcQueue(kernel: KernelCore, P: Processor): Promise<v
         dpc.arg1 = dpc.arg2 = undefined;
         dpc.running++;
         const now = performance.now();
-        act.routines.push({ name: dpc.name, irql: Irql.DISPATCH_LEVEL, since: now });
+        const rec = { name: dpc.name, irql: Irql.DISPATCH_LEVEL, since: now };
+        act.routines.push(rec);
         act.clockStart = now;
         kernel.trace.record('dpc', dpc.name, P.index);
+        if (kernel.observer) kernel.observer.routineEntered(act, 'dpc', rec);
         try {
           const r = dpc.routine(dpc, dpc.context, arg1, arg2);
           if (isThenable(r)) await r;
@@ -104,6 +106,7 @@ export async function drainDpcQueue(kernel: KernelCore, P: Processor): Promise<v
         } finally {
           dpc.running--;
           act.routines.pop();
+          if (kernel.observer) kernel.observer.routineReturned(act, rec);
           kernel.scheduler.wake();
         }
         if (act.irql !== Irql.DISPATCH_LEVEL) {

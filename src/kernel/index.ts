@@ -19,6 +19,7 @@ export { isThenable, RESOLVED } from './thenable.ts';
 export { TraceBuffer, type TraceEvent, type TraceFormatter } from './trace.ts';
 export { Scheduler, SchedulerRandom } from './scheduler.ts';
 export type { InterruptLineSource } from './lines.ts';
+export type { KernelObserver, ObservedRoutineKind } from './observer.ts';
 export { KernelError, KernelContextError, DriverStoppedError } from './errors.ts';
 export { KernelEvent, type EventType } from './event.ts';
 export { KernelTimer } from './timer.ts';

@@ -196,8 +196,10 @@ export class InterruptController {
       const locking = acquireInterruptLockFor(k, act, obj);
       if (locking) await locking;
       const start = performance.now();
-      act.routines.push({ name: obj.name, irql: act.irql, since: start });
+      const rec = { name: obj.name, irql: act.irql, since: start };
+      act.routines.push(rec);
       obj.calls++;
+      if (k.observer) k.observer.routineEntered(act, 'isr', rec);
       let result: boolean;
       try {
         const r = obj.isr(obj, obj.context);
@@ -206,6 +208,7 @@ export class InterruptController {
         throw k.stops.routineFailed(act, err);
       } finally {
         act.routines.pop();
+        if (k.observer) k.observer.routineReturned(act, rec);
         if (obj.lock.owner === act) releaseLock(k, obj.lock);
       }
       if (act.irql !== expected) {

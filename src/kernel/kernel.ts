@@ -9,6 +9,7 @@ import type { ConnectInterruptOptions, InterruptObject } from './interrupt.ts';
 import { Irql } from './irql.ts';
 import { lowerIrql, raiseIrql, requireIrqlIfInRoutine, requireIrqlOf } from './irql-control.ts';
 import type { KernelLimits, KernelOptions } from './kernel-options.ts';
+import type { KernelObserver } from './observer.ts';
 import type { Processor } from './processor.ts';
 import { callRoutine, runAtPassive, runOnProcessor } from './routines.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -200,6 +201,15 @@ export class Kernel extends EventEmitter {
 
   get connectedInterrupts(): InterruptObject[] {
     return this.#core.interrupts.connected;
+  }
+
+  /**
+   * Attach a run observer (src/timeline's RunRecorder): told of ISRs, DPCs, synchronize callbacks,
+   * lock holds, IRQL changes and register accesses as they happen. One at a time; returns the
+   * function that detaches it. With none attached each of those paths pays one null check.
+   */
+  observe(observer: KernelObserver): () => void {
+    return this.#core.observe(observer);
   }
 
   /** The activation (routine, processor, IRQL) the calling code runs in, if any. */

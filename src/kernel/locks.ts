@@ -65,9 +65,11 @@ export function takeLock(k: KernelCore, act: Activation, lock: KernelLock): Prom
 function grantLock(k: KernelCore, act: Activation, lock: KernelLock): void {
   lock.owner = act;
   lock.ownerStack = k.verifier.captureLockStacks ? new Error().stack : undefined;
+  if (k.observer) k.observer.lockAcquired(act, lock);
 }
 
 export function releaseLock(k: KernelCore, lock: KernelLock): void {
+  if (k.observer) k.observer.lockReleased(lock, lock.owner);
   lock.owner = null;
   lock.ownerStack = undefined;
   k.scheduler.wake();

@@ -2,6 +2,7 @@ import { Irql, irqlName } from './irql.ts';
 import type { Activation } from './activation.ts';
 import type { Dpc } from './dpc.ts';
 import type { ProcessorSnapshot, RoutineSnapshot } from './bugcheck.ts';
+import type { KernelObserver } from './observer.ts';
 
 /**
  * One logical processor. Its IRQL is the IRQL of what runs on top of it: the innermost interrupt
@@ -21,6 +22,8 @@ export class Processor {
   dispatchSince: number | null = null;
   /** A service pass (take interrupts, drain DPCs) has been scheduled and has not started yet. */
   serviceRequested = false;
+  /** The kernel's observer while one is attached (KernelCore.observe): told of every IRQL recomputation. */
+  observer: KernelObserver | undefined = undefined;
 
   constructor(index: number) {
     this.index = index;
@@ -41,6 +44,8 @@ export class Processor {
   noteIrql(now?: number): void {
     if (this.irql < Irql.DISPATCH_LEVEL) this.dispatchSince = null;
     else if (this.dispatchSince === null) this.dispatchSince = now ?? performance.now();
+    const o = this.observer;
+    if (o !== undefined) o.irqlChanged(this.index, this.irql);
   }
 
   /** What it is running: threads (the owner first), then nested interrupts and DPCs, outermost first. */

@@ -61,6 +61,7 @@ export class DeviceRegisters implements TraceFormatter {
       act.state = undefined;
     }
     if (this.tracing) k.trace.recordLazy('mmio-rd', act.processor.index, this, offset, value, act.routine);
+    if (k.observer) k.observer.registerAccessed(act, this.name, false, offset, value, this.registerName?.(offset));
     const after = k.preempt(act, true);
     if (after) await after;
     return value;
@@ -83,8 +84,10 @@ export class DeviceRegisters implements TraceFormatter {
 
   private writeNow(act: Activation, offset: number, value: number): Promise<void> | undefined {
     this.backend.write32(offset, value);
-    if (this.tracing) this.kernel.trace.recordLazy('mmio-wr', act.processor.index, this, offset, value, act.routine);
-    return this.kernel.preempt(act, true);
+    const k = this.kernel;
+    if (this.tracing) k.trace.recordLazy('mmio-wr', act.processor.index, this, offset, value, act.routine);
+    if (k.observer) k.observer.registerAccessed(act, this.name, true, offset, value, this.registerName?.(offset));
+    return k.preempt(act, true);
   }
 
   /** Wait until posted writes reached the device (a read-back on real hardware). */

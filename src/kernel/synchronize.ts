@@ -38,12 +38,14 @@ export async function synchronizeExecution(
     const start = performance.now();
     const rec = { name, irql: act.irql, since: start };
     act.routines.push(rec);
+    if (k.observer) k.observer.routineEntered(act, 'synchronize', rec);
     try {
       const r = callback(context);
       result = (isThenable(r) ? await r : r) === true;
     } finally {
       const i = act.routines.lastIndexOf(rec);
       if (i > 0) act.routines.splice(i, 1);
+      if (k.observer) k.observer.routineReturned(act, rec);
       if (interrupt.lock.owner === act) releaseLock(k, interrupt.lock);
     }
     if (act.irql !== expected) {

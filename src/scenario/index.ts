@@ -17,7 +17,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DriverHost, DriverHostOptions } from '../host/driver-host.ts';
+import type { TimelineFiles } from '../timeline/index.ts';
 import { DirqlError } from '../util/errors.ts';
+import { runName } from '../util/run-name.ts';
 
 export interface ScenarioContext {
   /** The running stack: QEMU's NIC, the kernel, the facade with the driver, the upper edge. */
@@ -47,6 +49,8 @@ export interface ScenarioResult {
   error?: Error;
   /** The driver's bug check, if there was one (expected or not). */
   bugCheck?: { name: string; message: string; report?: string };
+  /** The run's timeline files, when it was started with `host.trace`. */
+  trace?: TimelineFiles;
 }
 
 /** A scenario file or value that is not a scenario. */
@@ -94,6 +98,13 @@ export function mergeHostOptions(base: DriverHostOptions = {}, overrides: Driver
   return merged;
 }
 
+/** A traced scenario's timeline is named after the scenario unless it was given a name. */
+function namedTrace(o: DriverHostOptions, scenario: string): DriverHostOptions {
+  if (!o.trace) return o;
+  const t = o.trace === true ? {} : o.trace;
+  return t.name ? o : { ...o, trace: { ...t, name: runName(scenario) } };
+}
+
 export interface RunScenarioOptions {
   /** On top of the scenario's own host options. */
   host?: DriverHostOptions;
@@ -115,11 +126,12 @@ export async function runScenario(s: Scenario, opts: RunScenarioOptions = {}): P
       durationMs: performance.now() - t0,
       ...(error ? { error } : {}),
       ...(b ? { bugCheck: { name: b.name, message: b.message, ...(b.files ? { report: b.files.text } : {}) } } : {}),
+      ...(host?.traceFiles ? { trace: host.traceFiles } : {}),
     };
   };
   let host: DriverHost;
   try {
-    host = await DriverHost.start(mergeHostOptions(s.host, opts.host));
+    host = await DriverHost.start(namedTrace(mergeHostOptions(s.host, opts.host), s.name));
   } catch (err) {
     return result(false, err instanceof Error ? err : new Error(String(err)));
   }

@@ -3,8 +3,9 @@ import type { Timeline, TimelineArgs, TimelineTrack } from './timeline.ts';
 
 // A Timeline as one self-contained HTML page: per-processor lanes of slices (ISR, DPC,
 // synchronize callbacks, lock holds) above the processor's IRQL, then the interrupt lines, the wire
-// and host tracks; hover for details, wheel to zoom, drag to pan, double-click to reset. No server,
-// no network: the data and the renderer are inline.
+// and host tracks; hover for details, wheel to zoom, drag to pan, double-click to reset; a URL
+// fragment `#<from µs>-<to µs>` opens on that window. No server, no network: the data and the
+// renderer are inline.
 
 /** A slice, as the page draws it: [track, depth, start ns, end ns, name, category, details]. */
 export type HtmlSlice = [number, number, number, number, string, string, string];
@@ -105,6 +106,8 @@ var M=JSON.parse(document.getElementById('timeline-data').textContent);
 var chart=document.getElementById('chart'),tip=document.getElementById('tip');
 var LABEL=110,ROW=14,IRQL_H=36,GAP=10;
 var view={from:0,to:Math.max(M.end,1)};
+var want=/^#(\\d+(?:\\.\\d+)?)-(\\d+(?:\\.\\d+)?)$/.exec(location.hash);
+if(want&&+want[2]>+want[1])view={from:want[1]*1000,to:want[2]*1000};
 var lanes=[];
 M.tracks.forEach(function(t){lanes.push(t);});
 var depth={};M.slices.forEach(function(s){depth[s[0]]=Math.max(depth[s[0]]||0,s[1]+1);});

@@ -65,6 +65,19 @@ describe('HTML timeline in a real browser (Debian chromium)', () => {
     await page.close();
   });
 
+  it('a URL fragment #<from µs>-<to µs> opens on that window', async () => {
+    const file = join(dir, 'window.html');
+    await writeHtmlTimeline(sampleTimeline(), file);
+    const page = await browser.newPage({ viewport: { width: 1200, height: 500 } });
+    await page.goto(`${pathToFileURL(file).href}#250-450`);
+    await page.waitForSelector('svg');
+    // Only the DPC (200–500 µs) overlaps 250–450 µs: the ISR ended at 200, the thread begins at 500.
+    expect(await page.locator('rect.slice').count()).toBe(1);
+    expect(await page.locator('rect.slice.dpc').count()).toBe(1);
+    expect((await page.locator('text.axis').allTextContents())[0]).toBe('250.0 µs');
+    await page.close();
+  });
+
   it('hovering a slice shows its name, category, duration and details', { timeout: 60_000 }, async () => {
     const tl = sampleTimeline();
     const file = join(dir, 'hover.html');

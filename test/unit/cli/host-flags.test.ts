@@ -1,0 +1,17 @@
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { addHostFlags, hostOptionsFrom, type HostFlags } from '../../../src/cli/host-flags.ts';
+
+async function optionsFor(args: string[]) {
+  const cmd = addHostFlags(new Command('t').exitOverride());
+  cmd.parse(args, { from: 'user' });
+  return hostOptionsFrom(cmd, cmd.opts<HostFlags>());
+}
+
+describe('--trace', () => {
+  it('without a path records into the default run directory; with one, there; left out, not at all', async () => {
+    expect(await optionsFor(['--trace'])).toEqual({ trace: true });
+    expect(await optionsFor(['--trace', 'out/run.html'])).toEqual({ trace: { path: 'out/run.html' } });
+    expect(await optionsFor([])).toEqual({});
+  });
+});
