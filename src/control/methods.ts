@@ -31,6 +31,8 @@ export const ControlTopics = {
   bugcheck: 'bugcheck',
   /** QEMU went away under the driver: the DIRQL_DEVICE_LOST report (QEMU's signal or exit code, stderr tail). */
   deviceLost: 'device-lost',
+  /** QEMU stopped reading its netdev while the NIC had room: the NetdevStall (bytes waiting, drops, free descriptors). */
+  netdevStalled: 'netdev-stalled',
   /** Periodic counters. */
   stats: 'stats',
   /** Frames crossing the upper edge: { direction, data: Buffer, ... }. */

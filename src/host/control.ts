@@ -22,7 +22,8 @@ function checkSend(p: unknown): SendParams {
 /**
  * The control plane of a running host (dirqlctl, the harness): `status`, `stats`, `link {up}`,
  * `send {size, count}` (self-verifying test frames, stream 0xC0, to the broadcast address), and the
- * `link`, `bugcheck` and `device-lost` (QEMU went away under the driver: not a driver fault) topics.
+ * `link`, `bugcheck`, `device-lost` (QEMU went away under the driver: not a driver fault) and
+ * `netdev-stalled` (QEMU stopped reading its netdev, see NetdevWatch) topics.
  */
 export async function startControl(host: DriverHost, opts: { socketPath?: string } = {}): Promise<ControlServer> {
   const control = new ControlServer({ driver: `e1000 (${host.framework})`, ...(opts.socketPath ? { socketPath: opts.socketPath } : {}) });
@@ -52,6 +53,7 @@ export async function startControl(host: DriverHost, opts: { socketPath?: string
   host.on('link', (event) => control.publish(ControlTopics.link, event));
   host.on('bugcheck', (report) => control.publish(ControlTopics.bugcheck, report));
   host.on('device-lost', (report) => control.publish(ControlTopics.deviceLost, report));
+  host.on('netdev-stalled', (stall) => control.publish(ControlTopics.netdevStalled, stall));
   await control.start();
   return control;
 }

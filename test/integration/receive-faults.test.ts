@@ -6,8 +6,13 @@
  */
 import * as dgram from 'node:dgram';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FrameVerifier, TrafficGenerator, WirePeer } from '../../harness/index.ts';
+import { ControlClient } from '../../src/control/index.ts';
+import { startControl } from '../../src/host/control.ts';
 import type { DriverHost, HostStatistics } from '../../src/host/driver-host.ts';
 import type { NetdevStall } from '../../src/host/netdev-watch.ts';
 import { CLEAN, PEER_MAC, closeHostWithPeer, openHostWithPeer, receiveFromPeer, type HostWithPeer } from './support/e1000-exchange.ts';
@@ -113,34 +118,64 @@ describe.each(['ndis6', 'ndis5', 'kmdf'])('frames over OID_GEN_MAXIMUM_TOTAL_SIZ
   });
 });
 
+/** A control server for `host` on a socket in a fresh directory, with a client subscribed to `topic`; `close` undoes all of it. */
+async function controlWatching(host: DriverHost, topic: string): Promise<{ next: Promise<unknown>; close: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'dirql-fault-ctl-'));
+  let control: Awaited<ReturnType<typeof startControl>> | undefined;
+  let client: ControlClient | undefined;
+  const close = async () => {
+    await client?.close();
+    await control?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    control = await startControl(host, { socketPath: join(dir, 'host.sock') });
+    client = await ControlClient.connect({ socketPath: control.socketPath });
+    let onEvent!: (payload: unknown) => void;
+    const next = new Promise<unknown>((resolve) => (onEvent = resolve));
+    await client.subscribe(topic, (payload) => onEvent(payload));
+    return { next, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
 describe('a zero-length datagram to QEMU 7.2 (NDIS 6)', () => {
-  it("stops QEMU reading its netdev for good: the host reports 'netdev-stalled' with the counters", async () => {
+  it("stops QEMU reading its netdev for good: the host reports 'netdev-stalled' with the counters, also over the control plane", async () => {
     await withHost('dirql-netdev-stall-', 'ndis6', async ({ host, peer }) => {
       // Before: the wire works.
       expect((await receiveFromPeer(host, peer, 200, 21)).summary).toEqual(CLEAN(200));
       const stalled = once(host, 'netdev-stalled', { signal: AbortSignal.timeout(20_000) }) as Promise<[NetdevStall]>;
-      const raw = dgram.createSocket('udp4');
+      // What `dirql ctl watch netdev-stalled` would print.
+      const ctl = await controlWatching(host, 'netdev-stalled');
       try {
-        await new Promise<void>((resolve, reject) => raw.send(Buffer.alloc(0), host.machine.wire.qemuPort, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+        const raw = dgram.createSocket('udp4');
+        try {
+          await new Promise<void>((resolve, reject) => raw.send(Buffer.alloc(0), host.machine.wire.qemuPort, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+        } finally {
+          raw.close();
+        }
+        let delivered = 0;
+        const off = host.onReceive(() => delivered++);
+        await peer.sendBatch(new TrafficGenerator({ src: PEER_MAC, dst: host.mac, stream: 6, size: 100 }).take(50));
+        const [stall] = await stalled;
+        off();
+        expect(stall.qemuPort).toBe(host.machine.wire.qemuPort);
+        expect(stall.socketQueuedBytes).toBeGreaterThan(0);
+        expect(stall.nicFreeDescriptors).toBeGreaterThan(0);
+        expect(stall.stalledMs).toBeGreaterThanOrEqual(3000);
+        expect(await ctl.next).toEqual(stall);
+        expect(delivered).toBe(0);
+        // The link still looks up: only the watch tells the stall apart from a quiet wire.
+        expect(host.linkUp).toBe(true);
+        const s = await host.stats();
+        expect(s.wire).toMatchObject({ stalls: 1 });
+        expect(s.wire!.socketQueuedBytes).toBeGreaterThan(0);
+        expect(s.receiveDrops.total).toBe(0);
       } finally {
-        raw.close();
+        await ctl.close();
       }
-      let delivered = 0;
-      const off = host.onReceive(() => delivered++);
-      await peer.sendBatch(new TrafficGenerator({ src: PEER_MAC, dst: host.mac, stream: 6, size: 100 }).take(50));
-      const [stall] = await stalled;
-      off();
-      expect(stall.qemuPort).toBe(host.machine.wire.qemuPort);
-      expect(stall.socketQueuedBytes).toBeGreaterThan(0);
-      expect(stall.nicFreeDescriptors).toBeGreaterThan(0);
-      expect(stall.stalledMs).toBeGreaterThanOrEqual(3000);
-      expect(delivered).toBe(0);
-      // The link still looks up: only the watch tells the stall apart from a quiet wire.
-      expect(host.linkUp).toBe(true);
-      const s = await host.stats();
-      expect(s.wire).toMatchObject({ stalls: 1 });
-      expect(s.wire!.socketQueuedBytes).toBeGreaterThan(0);
-      expect(s.receiveDrops.total).toBe(0);
     });
   }, 60_000);
 });
