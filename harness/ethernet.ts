@@ -4,7 +4,10 @@ import { FrameSizeError, HarnessConfigError } from './errors.ts';
 
 export { ETHERNET_HEADER_LENGTH, ETHERTYPE_LOCAL_EXPERIMENTAL, MAX_JUMBO_FRAME_LENGTH } from '../src/util/ethernet.ts';
 export type { MacAddress } from '../src/test-frames/index.ts';
-/** Shortest frame the peer accepts: an Ethernet header with nothing after it. */
+/**
+ * Shortest frame the peer accepts: an Ethernet header with nothing after it. Never less: one
+ * zero-length datagram makes QEMU 7.2's dgram netdev stop reading its socket for good.
+ */
 export const MIN_FRAME_LENGTH = ETHERNET_HEADER_LENGTH;
 /** Longest standard frame without FCS: 1514, plus 4 for an 802.1Q tag. */
 export const MAX_FRAME_LENGTH = 1518;

@@ -27,7 +27,11 @@ export interface PeerSessionOptions {
   /** Write both directions to this classic pcap file. */
   pcap?: string;
   pcapDirection?: CaptureDirection;
-  /** Stop receiving once this many test frames arrived; also the count tail losses are judged by. */
+  /**
+   * Test frames of our stream that must come back: receiving stops once they did, and whatever did
+   * not arrive is lost (a stream that never arrives at all too). Default: `send` when sending (a
+   * host that sends every frame back, `--echo`); 0 to expect nothing back.
+   */
   expect?: number;
   /** Stop receiving after this long without a frame (counted from the end of sending). Default 1000. */
   idleMs?: number;
@@ -44,7 +48,10 @@ export interface PeerSessionReport {
   /** Test frames given to the peer (before faults). */
   generated: number;
   wire: WireCounters;
-  /** Verdict on frames received; `lost` includes a tail short of `expect` when given. */
+  /** Frames of `stream` judged against: `expect`, or by default `send` (see PeerSessionOptions.expect). */
+  expected?: number;
+  stream: number;
+  /** Verdict on frames received; `lost` includes frames of the expected count that never arrived. */
   received: VerifierCounters;
   faults?: FaultCounts;
   /** The send window stopped moving (frames not coming back); sending ended early. */
@@ -64,18 +71,20 @@ export async function runPeerSession(options: PeerSessionOptions): Promise<PeerS
     faults,
     receiveQueueLimit: 0,
   });
+  const count = options.send ?? 0;
+  const stream = options.stream ?? 0;
+  const expected = options.expect ?? (count > 0 ? count : undefined);
   try {
     const capture = options.pcap ? peer.capture(options.pcap, { direction: options.pcapDirection ?? 'both' }) : undefined;
     const verifier = new FrameVerifier();
-    const stopped = receiveUntilDone(peer, verifier, options, started);
-    const count = options.send ?? 0;
+    const stopped = receiveUntilDone(peer, verifier, { ...options, expect: expected }, started);
     let stalled = false;
     const sendStart = performance.now();
     if (count > 0) {
       const frames = new TrafficGenerator({
         size: options.size ?? 'mixed',
         seed: options.seed ?? 1,
-        stream: options.stream ?? 0,
+        stream,
         ...(options.dst ? { dst: options.dst } : {}),
         ...(options.src ? { src: options.src } : {}),
       }).take(count);
@@ -101,7 +110,9 @@ export async function runPeerSession(options: PeerSessionOptions): Promise<PeerS
       receiveBufferBytes: peer.receiveBufferBytes,
       generated: count,
       wire: peer.counters,
-      received: verifier.summary(options.expect),
+      ...(expected !== undefined ? { expected } : {}),
+      stream,
+      received: judge(verifier, expected, stream, count > 0),
       ...(faults ? { faults: { ...faults.counts } } : {}),
       stalled,
       stoppedBy,
@@ -161,6 +172,17 @@ function receiveUntilDone(
   };
 }
 
+/**
+ * The verdict. Sending: our stream must come back, `expected` frames of it (keyed by stream, so a
+ * stream of which nothing came back counts every frame lost). Receive only: each stream that came is
+ * judged by `expected`, and if none came at all, `expected` frames are lost.
+ */
+function judge(verifier: FrameVerifier, expected: number | undefined, stream: number, sending: boolean): VerifierCounters {
+  if (expected === undefined) return verifier.summary();
+  if (sending || verifier.streams().length === 0) return verifier.summary(new Map([[stream, expected]]));
+  return verifier.summary(expected);
+}
+
 /** A verdict is clean when nothing was lost, corrupted or duplicated and sending did not stall. */
 export function sessionClean(report: PeerSessionReport): boolean {
   const r = report.received;
@@ -174,6 +196,7 @@ export function formatReport(r: PeerSessionReport): string {
     `peer 127.0.0.1:${r.port} <-> qemu 127.0.0.1:${r.qemuPort}  (SO_RCVBUF ${r.receiveBufferBytes} bytes)`,
     `sent      ${w.framesSent} frames, ${w.bytesSent} bytes in ${r.sendMs.toFixed(1)} ms (${r.generated} generated)${r.stalled ? '  STALLED' : ''}`,
     `received  ${w.framesReceived} frames, ${w.bytesReceived} bytes; stopped by ${r.stoppedBy} after ${r.elapsedMs.toFixed(0)} ms`,
+    `expected  ${r.expected === undefined ? 'nothing (receive only: no frame is judged lost)' : `${r.expected} frames of stream ${r.stream}`}`,
     `verified  ok ${v.ok}  lost ${v.lost}  reordered ${v.reordered}  duplicated ${v.duplicated}  corrupted ${v.corrupted}  foreign ${v.foreign}`,
     `errors    send ${w.sendErrors}  socket ${w.socketErrors}`,
   ];

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { setImmediate as nextLoopTurn, setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../src/util/log.ts';
 import { WireClosedError, WireSocketError, WireTimeoutError } from './errors.ts';
-import { MAX_FRAME_LENGTH, MAX_JUMBO_FRAME_LENGTH, checkFrameSize } from './ethernet.ts';
+import { MAX_FRAME_LENGTH, MAX_JUMBO_FRAME_LENGTH, MIN_FRAME_LENGTH, checkFrameSize } from './ethernet.ts';
 import type { FaultPlan } from './faults.ts';
 import { PcapWriter, type PcapWriterOptions } from './pcap.ts';
 import { ReceivedFrames } from './received-frames.ts';
@@ -358,6 +358,8 @@ export class WirePeer {
 
   private transmit(frame: Buffer): void {
     if (this.isClosed) return; // a delayed fault firing after close
+    // The last gate before the socket: QEMU 7.2 stops reading its netdev after a zero-length datagram.
+    if (frame.length < MIN_FRAME_LENGTH) checkFrameSize(frame, this.maxFrameLength);
     for (const c of this.captures) if (c.direction !== 'received') c.writer.write(frame);
     this.stats.framesSent++;
     this.stats.bytesSent += frame.length;

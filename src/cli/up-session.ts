@@ -9,6 +9,7 @@ import { isDeviceLostReport, type BugCheckReport } from '../kernel/index.ts';
 import { startControl } from '../host/control.ts';
 import { DriverHost, type DriverHostOptions } from '../host/driver-host.ts';
 import { startEcho } from '../host/echo.ts';
+import type { NetdevStall } from '../host/netdev-watch.ts';
 import { EXIT_FAILED, EXIT_OK } from './usage.ts';
 
 export interface UpSession {
@@ -81,6 +82,9 @@ export async function runUp(s: UpSession): Promise<number> {
     // Without a device-lost stop, the driver had bug-checked before QEMU went (its report was printed).
     const stop = host.kernel.stopped;
     if (stop && !isDeviceLostReport(stop.report)) deviceGone(`dirql: QEMU exited after the driver bug-checked (${stop.report.name})`);
+  });
+  host.on('netdev-stalled', (st: NetdevStall) => {
+    s.err(`dirql: netdev stalled: QEMU reads nothing from UDP port ${st.qemuPort} (${st.socketQueuedBytes} bytes waiting, ${st.socketDrops} dropped, ${st.nicFreeDescriptors} free RX descriptors)`);
   });
   host.on('bugcheck', (r: BugCheckReport) => {
     s.err(`dirql: driver bug check ${r.name}: ${r.message}${r.files ? `\n  report: ${r.files.text}` : ''}`);

@@ -31,6 +31,8 @@ export const ControlTopics = {
   bugcheck: 'bugcheck',
   /** QEMU went away under the driver: the DIRQL_DEVICE_LOST report (QEMU's signal or exit code, stderr tail). */
   deviceLost: 'device-lost',
+  /** QEMU stopped reading its netdev while the NIC had room: the NetdevStall (bytes waiting, drops, free descriptors). */
+  netdevStalled: 'netdev-stalled',
   /** The host's counters (the `stats` method's record), once a second while anyone watches. */
   stats: 'stats',
 } as const;

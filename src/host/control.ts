@@ -26,7 +26,8 @@ function checkSend(p: unknown): SendParams {
  * The control plane of a running host (dirqlctl, the harness): `status`, `stats`, `link {up}`,
  * `send {size, count}` (self-verifying test frames, stream 0xC0, to the broadcast address), and the
  * `link`, `bugcheck`, `device-lost` (QEMU went away under the driver: not a driver fault) and
- * `stats` (once a second while watched) topics.
+ * `netdev-stalled` (QEMU stopped reading its netdev, see NetdevWatch) and `stats` (once a second
+ * while watched) topics.
  */
 export async function startControl(host: DriverHost, opts: { socketPath?: string } = {}): Promise<ControlServer> {
   const control = new ControlServer({ driver: `e1000 (${host.framework})`, ...(opts.socketPath ? { socketPath: opts.socketPath } : {}) });
@@ -56,6 +57,7 @@ export async function startControl(host: DriverHost, opts: { socketPath?: string
   host.on('link', (event) => control.publish(ControlTopics.link, event));
   host.on('bugcheck', (report) => control.publish(ControlTopics.bugcheck, report));
   host.on('device-lost', (report) => control.publish(ControlTopics.deviceLost, report));
+  host.on('netdev-stalled', (stall) => control.publish(ControlTopics.netdevStalled, stall));
   await control.start();
   // The stats topic: the `stats` record once a second, built only while someone watches.
   const statsTimer = setInterval(() => {

@@ -24,6 +24,7 @@ import { DriverHostError } from './errors.ts';
 import { loadFramework, type RoutineCalls, type RunningVariant } from './frameworks/index.ts';
 import { HostTrace, type HostTraceOptions } from './trace.ts';
 import type { RunRecorder, TimelineFiles } from '../timeline/index.ts';
+import { NetdevWatch, qemuNetdevProbe, readWireStatistics, receiveDrops, type NetdevWatchOptions, type ReceiveDrops, type WireStatistics } from './netdev-watch.ts';
 
 const log = logger('host');
 
@@ -54,6 +55,8 @@ export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txR
    * Written as `.perfetto-trace` and `.html` when the host stops (traceFiles).
    */
   trace?: boolean | HostTraceOptions;
+  /** The watch on QEMU's netdev socket that raises 'netdev-stalled' (false: none). */
+  netdevWatch?: NetdevWatchOptions | false;
   /** Anything else for the machine (memory size, QEMU binary, timeouts). */
   machine?: Omit<MachineConfig, 'netdev' | 'mac' | 'device'>;
 }
@@ -68,6 +71,10 @@ export interface HostStatistics {
   rings: { rx: RingStats; tx: RingStats };
   /** Frames the host took from the RX ring and gave to onReceive listeners. */
   delivered: number;
+  /** QEMU's netdev socket (dgram netdev only): kernel drops, bytes waiting, stalls seen. */
+  wire?: WireStatistics;
+  /** Every counted loss on the receive side, and their total: frames sent = delivered + total once the wire is quiet. */
+  receiveDrops: ReceiveDrops;
   calls: RoutineCalls;
 }
 
@@ -84,7 +91,9 @@ export type FrameListener = (view: Uint8Array, length: number) => void;
  * crashed; 'device-lost' (BugCheckReport with code DIRQL_DEVICE_LOST and `device` = QEMU's exit, once
  * its files are written and the host has stopped itself: nothing is left running): the NIC went
  * away under the driver, which is not the driver's fault; 'qemu-exit' (QemuExit) whenever QEMU
- * exits without stop() having asked it to.
+ * exits without stop() having asked it to; 'netdev-stalled' (NetdevStall): frames wait in QEMU's
+ * netdev socket, the NIC has free descriptors and the link is up, yet the driver took nothing for
+ * seconds: QEMU stopped reading its netdev (see NetdevWatch).
  */
 export class DriverHost extends EventEmitter {
   readonly machine: Machine;
@@ -102,6 +111,7 @@ export class DriverHost extends EventEmitter {
   private report: BugCheckReport | undefined;
   private readonly trace: HostTrace | undefined;
   private written: TimelineFiles | undefined;
+  private netdevWatch: NetdevWatch | undefined;
 
   private readonly received: ReceiveSignal;
 
@@ -160,6 +170,7 @@ export class DriverHost extends EventEmitter {
       });
       const host = new DriverHost(machine, kernel, variant, rxRing, txRing, received, trace);
       host.watch();
+      if (opts.netdevWatch !== false) host.watchNetdev(opts.netdevWatch ?? {});
       log.debug({ framework, mac: variant.mac }, 'driver host up');
       return host;
     } catch (err) {
@@ -278,12 +289,16 @@ export class DriverHost extends EventEmitter {
     } catch (err) {
       throw this.kernel.hostFailed(err);
     }
+    const rings = { rx: this.rxRing.stats(), tx: this.txRing.stats() };
+    const wire = await readWireStatistics(this.machine, this.netdevWatch?.stalls ?? 0);
     return {
       framework: this.framework,
       adapter,
       frameworkSide: this.variant.frameworkStatistics(),
-      rings: { rx: this.rxRing.stats(), tx: this.txRing.stats() },
+      rings,
       delivered: this.delivered,
+      ...(wire ? { wire } : {}),
+      receiveDrops: receiveDrops(adapter, rings.rx, wire),
       calls: this.variant.calls(),
     };
   }
@@ -297,6 +312,7 @@ export class DriverHost extends EventEmitter {
   /** Halt if still running, then stop everything: QEMU gone, sockets and RAM file removed. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.netdevWatch?.stop();
       try {
         if (!this.variant.halted && !this.kernel.stopped) await this.variant.halt();
       } catch (err) {
@@ -330,6 +346,19 @@ export class DriverHost extends EventEmitter {
       if (n === 0) await this.received.wait();
     }
     this.draining = null;
+  }
+
+  private watchNetdev(options: NetdevWatchOptions): void {
+    const core = this.variant.core;
+    const probe = core && qemuNetdevProbe(this.machine, core, () => !this.stopping && !this.kernel.stopped);
+    if (!probe) return;
+    this.netdevWatch = new NetdevWatch(probe, (stall) => {
+      const what = `QEMU stopped reading its netdev: ${stall.socketQueuedBytes} bytes waiting on UDP port ${stall.qemuPort}, ${stall.nicFreeDescriptors} free RX descriptors, nothing received for ${stall.stalledMs} ms`;
+      this.kernel.trace.record('qemu', what);
+      log.warn(stall, what);
+      this.emit('netdev-stalled', stall);
+    }, (err) => log.warn({ err }, 'netdev watch: sampling failed'), options);
+    this.netdevWatch.start();
   }
 
   private watch(): void {

@@ -4,7 +4,6 @@
  * cleanly: QEMU reaped, no socket or /dev/shm file left, stop() still usable.
  */
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,17 +12,8 @@ import { BugCheckCode, type BugCheckReport } from '../../src/kernel/bugcheck.ts'
 import type { DriverHost } from '../../src/host/driver-host.ts';
 import { DriverHostError } from '../../src/host/errors.ts';
 import { PEER_MAC, closeHostWithPeer, openHostWithPeer, type HostWithPeer } from './support/e1000-exchange.ts';
+import { qemuPids } from './support/leftovers.ts';
 import { waitUntil } from '../support/wait.ts';
-
-/** QEMU processes alive now, by pid (`pgrep qemu`; exit status 1 means none). */
-function qemuPids(): number[] {
-  try {
-    return execFileSync('pgrep', ['qemu'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  } catch (err) {
-    if ((err as { status?: number }).status === 1) return [];
-    throw err;
-  }
-}
 
 describe('device lost: QEMU killed with SIGKILL while the NDIS 6 driver sends', () => {
   let f: HostWithPeer | undefined;

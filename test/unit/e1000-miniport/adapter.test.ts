@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_INTERRUPT_MASK } from '../../../src/drivers/e1000/nic.ts';
 import { E1000ConfigError, E1000StateError } from '../../../src/drivers/e1000/errors.ts';
 import { Icr, Rctl, Reg, Tctl } from '../../../src/drivers/e1000/registers.ts';
+import { MAX_RECEIVE_FRAME_LENGTH } from '../../../src/drivers/e1000/miniport/index.ts';
 import { Irql } from '../../../src/kernel/index.ts';
 import { makeRig, padded, testFrame, type Rig } from './rig.ts';
 import { LINE } from './fake-nic.ts';
@@ -144,6 +145,26 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
     expect(c.rxIndications).toBe(r.edge.batches.length);
     // A doorbell per half ring harvested, plus one at the end of each DPC pass: never one per frame.
     expect(r.nic.writesTo(Reg.RDT).length - rdtBefore).toBeLessThanOrEqual(Math.ceil(300 / 32) + c.dpcCalls);
+  });
+
+  it('drops and counts frames over OID_GEN_MAXIMUM_TOTAL_SIZE (1515..1522 bytes), indicating the rest in order', async () => {
+    rig = makeRig({ receiveBatch: 4 });
+    await rig.bringUp();
+    const r = rig;
+    const lengths = [60, 1514, 1515, 1518, 1522, 1000, 1519, 1514, 1521, 64];
+    const frames = lengths.map((len, i) => testFrame(i, len, 9));
+    for (const f of frames) r.nic.inject(f);
+    await r.kernel.quiesce();
+    const kept = frames.filter((f) => f.length <= MAX_RECEIVE_FRAME_LENGTH);
+    expect(MAX_RECEIVE_FRAME_LENGTH).toBe(1514);
+    expect(firstMismatch(r.edge.received, kept.map(padded))).toBeUndefined();
+    const c = r.adapter.snapshot();
+    expect(c).toMatchObject({ rxOversizeDropped: 5, rxIndicated: 5, rxErrors: 0 });
+    // Their descriptors went back to the NIC: the ring keeps receiving.
+    r.nic.inject(testFrame(99, 200, 9));
+    await r.kernel.quiesce();
+    expect(r.edge.received.at(-1)).toEqual(testFrame(99, 200, 9));
+    expect(r.adapter.snapshot()).toMatchObject({ rxOversizeDropped: 5, rxIndicated: 6 });
   });
 
   it('a DPC that spends its receive budget queues itself again and leaves the NIC masked meanwhile', async () => {

@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePeerArgs } from '../../../harness/cli.ts';
 import { HarnessConfigError } from '../../../harness/errors.ts';
 import { readPcap } from '../../../harness/pcap.ts';
-import { runPeerSession, sessionClean, type PeerSessionReport } from '../../../harness/peer-session.ts';
+import { formatReport, runPeerSession, sessionClean, type PeerSessionReport } from '../../../harness/peer-session.ts';
+import { dirql } from '../../support/dirql-cli.ts';
 
 const run = promisify(execFile);
 const CLI = path.resolve(import.meta.dirname, '../../../harness/cli.ts');
@@ -62,6 +63,70 @@ describe('runPeerSession', () => {
     const report = await runPeerSession({ qemuPort: reflectorPort, durationMs: 50, idleMs: 10_000 });
     expect(report.stoppedBy).toBe('duration');
     expect(report.wire.framesReceived).toBe(0);
+  });
+});
+
+/** Stands in for a host that sends nothing back (no --echo, or a dead wire): it only counts. */
+async function blackHole(): Promise<{ port: number; received: () => number; close: () => void }> {
+  const socket = dgram.createSocket('udp4');
+  let received = 0;
+  socket.on('message', () => received++);
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+  return { port: socket.address().port, received: () => received, close: () => socket.close() };
+}
+
+describe('the peer as a judge: nothing back is not a pass', () => {
+  it('a stream of which nothing came back counts every frame as lost, and the session is not clean', async () => {
+    const hole = await blackHole();
+    try {
+      const report = await runPeerSession({ qemuPort: hole.port, send: 300, size: 100, idleMs: 100 });
+      expect(hole.received()).toBe(300);
+      expect(report.wire).toMatchObject({ framesSent: 300, framesReceived: 0 });
+      expect(report).toMatchObject({ expected: 300, stream: 0, stoppedBy: 'idle' });
+      expect(report.received).toMatchObject({ ok: 0, lost: 300 });
+      expect(sessionClean(report)).toBe(false);
+      expect(formatReport(report)).toMatch(/lost 300/);
+    } finally {
+      hole.close();
+    }
+  });
+
+  it('a stream that came back short counts the missing tail; --expect 0 judges a send-only run clean', async () => {
+    const hole = await blackHole();
+    try {
+      const sendOnly = await runPeerSession({ qemuPort: hole.port, send: 50, size: 80, expect: 0, idleMs: 50 });
+      expect(sendOnly).toMatchObject({ expected: 0, stoppedBy: 'expect' });
+      expect(sendOnly.received.lost).toBe(0);
+      expect(sessionClean(sendOnly)).toBe(true);
+    } finally {
+      hole.close();
+    }
+    const short = await runPeerSession({ qemuPort: reflectorPort, send: 100, size: 80, window: 16, expect: 120, idleMs: 100 });
+    expect(short.received).toMatchObject({ ok: 100, lost: 20 });
+    expect(sessionClean(short)).toBe(false);
+  });
+
+  it('receive only: --expect N with nothing arriving is N lost', async () => {
+    const report = await runPeerSession({ qemuPort: reflectorPort, expect: 40, idleMs: 50 });
+    expect(report.wire.framesReceived).toBe(0);
+    expect(report.received.lost).toBe(40);
+    expect(sessionClean(report)).toBe(false);
+  });
+
+  it('the CLI and `dirql peer` exit 1 when nothing came back, printing the loss', async () => {
+    const hole = await blackHole();
+    try {
+      const args = ['--qemu-port', String(hole.port), '--send', '200', '--size', '64', '--idle-ms', '100'];
+      const cli = (await run(process.execPath, ['--import', 'tsx', CLI, ...args, '--json']).catch((e: unknown) => e)) as { code: number; stdout: string };
+      expect(cli.code).toBe(1);
+      expect((JSON.parse(cli.stdout) as PeerSessionReport).received).toMatchObject({ ok: 0, lost: 200 });
+      const viaDirql = await dirql(['peer', ...args]);
+      expect(viaDirql.exitCode).toBe(1);
+      expect(viaDirql.stdout).toMatch(/expected {2}200 frames of stream 0/);
+      expect(viaDirql.stdout).toMatch(/ok 0 {2}lost 200/);
+    } finally {
+      hole.close();
+    }
   });
 });
 

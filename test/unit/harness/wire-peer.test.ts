@@ -113,6 +113,24 @@ describe('WirePeer', () => {
     expect(a.counters.framesSent).toBe(0);
   });
 
+  it('never puts a zero-length datagram on the wire (QEMU 7.2 stops reading after one), faults or not', async () => {
+    const [a, b] = await pair();
+    let arrived = 0;
+    b.onFrame(() => arrived++);
+    a.faults = new FaultPlan({ seed: 1, duplicate: { every: 1 }, reorder: { every: 2 } });
+    for (const empty of [Buffer.alloc(0), new Uint8Array(0), Buffer.alloc(64).subarray(10, 10)]) {
+      expect(() => a.send(empty)).toThrow(FrameSizeError);
+      await expect(a.sendBatch([Buffer.alloc(60), empty])).rejects.toBeInstanceOf(FrameSizeError);
+    }
+    a.flushFaults();
+    a.faults = undefined;
+    expect(a.counters.framesSent).toBe(0);
+    // The marker: the wire works, and it is the first datagram b ever saw.
+    a.send(Buffer.alloc(60, 7));
+    await waitUntil('the marker', () => arrived > 0, 5_000);
+    expect(b.counters).toMatchObject({ framesReceived: 1, bytesReceived: 60 });
+  });
+
   it('accepts jumbo frames up to 9018 bytes only when allowed', async () => {
     const [a, b] = await pair({ allowJumbo: true });
     const jumbo = new TrafficGenerator({ size: 9018 }).next();

@@ -1,6 +1,6 @@
 import { NdisMedium, NdisPacketType, NdisStatus, Oid, type NDIS_STATUS } from '../../../ndis/common/index.ts';
 import { formatMac } from '../mac-address.ts';
-import { MAX_MULTICAST_ADDRESSES, type E1000Adapter } from '../miniport/index.ts';
+import { MAX_MULTICAST_ADDRESSES, MAX_RECEIVE_FRAME_LENGTH, type E1000Adapter } from '../miniport/index.ts';
 
 /**
  * The OID answers the e1000 gives alike under NDIS 5.1 (MiniportQueryInformation /
@@ -30,7 +30,8 @@ const NDIS_MAC_OPTION_NO_LOOPBACK = 0x00000008;
 export const MAC_OPTIONS = NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA | NDIS_MAC_OPTION_TRANSFERS_NOT_PEND | NDIS_MAC_OPTION_NO_LOOPBACK;
 
 export const MAX_FRAME_SIZE = 1500;
-const MAX_TOTAL_SIZE = 1514;
+/** OID_GEN_MAXIMUM_TOTAL_SIZE: what the core's receive path lets through. */
+const MAX_TOTAL_SIZE = MAX_RECEIVE_FRAME_LENGTH;
 /** Intel's IEEE OUI in the low 24 bits. */
 const VENDOR_ID = 0x001b21;
 
@@ -97,7 +98,7 @@ export async function queryCommonOid(core: E1000Adapter, request: OidRequestBuff
         case Oid.GEN_XMIT_OK: return answer(request, nic.goodPacketsTransmitted, 8);
         case Oid.GEN_RCV_OK: return answer(request, nic.goodPacketsReceived, 8);
         case Oid.GEN_XMIT_ERROR: return answer(request, nic.excessiveCollisions + nic.lateCollisions + s.driver.txAborted, 8);
-        case Oid.GEN_RCV_ERROR: return answer(request, nic.crcErrors + nic.alignmentErrors + nic.symbolErrors + nic.rxErrors + nic.receiveOversize + nic.receiveUndersize, 8);
+        case Oid.GEN_RCV_ERROR: return answer(request, nic.crcErrors + nic.alignmentErrors + nic.symbolErrors + nic.rxErrors + nic.receiveOversize + nic.receiveUndersize + s.driver.rxOversizeDropped, 8);
         default: return answer(request, nic.missedPackets + nic.receiveNoBuffers, 8);
       }
     }

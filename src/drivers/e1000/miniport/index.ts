@@ -12,6 +12,7 @@ export {
   type PacketTypes,
 } from './adapter.ts';
 export { zeroCounters, type AdapterCounters } from './counters.ts';
+export { MAX_RECEIVE_FRAME_LENGTH } from './receive-path.ts';
 export {
   ISR_NOT_OURS,
   ISR_RECOGNIZED,

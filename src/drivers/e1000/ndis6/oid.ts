@@ -77,7 +77,7 @@ async function queryOid(ctx: OidContext, request: NdisOidRequest): Promise<NDIS_
           | NdisStatisticsFlags.VALID_BROADCAST_FRAMES_XMIT | NdisStatisticsFlags.VALID_BYTES_XMIT | NdisStatisticsFlags.VALID_XMIT_ERROR
           | NdisStatisticsFlags.VALID_XMIT_DISCARDS,
         ifInDiscards: nic.missedPackets + nic.receiveNoBuffers,
-        ifInErrors: nic.crcErrors + nic.alignmentErrors + nic.symbolErrors + nic.rxErrors,
+        ifInErrors: nic.crcErrors + nic.alignmentErrors + nic.symbolErrors + nic.rxErrors + s.driver.rxOversizeDropped,
         ifHCInOctets: inOctets,
         ifHCInUcastPkts: nic.goodPacketsReceived - nic.multicastPacketsReceived - nic.broadcastPacketsReceived,
         ifHCInMulticastPkts: nic.multicastPacketsReceived,
