@@ -64,10 +64,16 @@ export function takeLock(k: KernelCore, act: Activation, lock: KernelLock): Prom
 
 function grantLock(k: KernelCore, act: Activation, lock: KernelLock): void {
   lock.owner = act;
+  if (k.lockset !== null) act.heldLocks.push(lock);
   lock.ownerStack = k.verifier.captureLockStacks ? new Error().stack : undefined;
 }
 
 export function releaseLock(k: KernelCore, lock: KernelLock): void {
+  if (k.lockset !== null && lock.owner) {
+    const held = lock.owner.heldLocks;
+    const i = held.lastIndexOf(lock);
+    if (i >= 0) held.splice(i, 1);
+  }
   lock.owner = null;
   lock.ownerStack = undefined;
   k.scheduler.wake();
