@@ -92,6 +92,11 @@ export class Lockset {
     this.mode = mode;
   }
 
+  /** The locations accessed so far (`device.REGISTER`, `STRUCTURE.field`), sorted: what is being checked. */
+  get trackedLocations(): string[] {
+    return [...this.locations.keys()].sort();
+  }
+
   interruptConnected(lock: InterruptLock): void {
     this.connected = new Set([...this.connected, lock.id]);
     this.generation++;
