@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Processor } from './processor.ts';
 import type { RoutineSnapshot } from './bugcheck.ts';
+import type { KernelLock } from './locks.ts';
 
 export type ActivationKind = 'thread' | 'isr' | 'dpc';
 
@@ -31,6 +32,8 @@ export class Activation {
   /** What it is blocked on, for reports (undefined while it runs). */
   state: string | undefined;
   ended = false;
+  /** The kernel locks it holds, in acquisition order (kept only while the lockset verifier is on). */
+  readonly heldLocks: KernelLock[] = [];
   /** performance.now() when the current ISR/DPC started (the DPC watchdog's single-routine clock). */
   clockStart: number;
 

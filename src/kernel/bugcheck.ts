@@ -65,6 +65,8 @@ export const VerifierViolation = {
   RESUMED_OUTSIDE_KERNEL_WAIT: 0xe003,
   /** KeSynchronizeExecution or an interrupt-lock call on an interrupt after IoDisconnectInterruptEx. */
   INTERRUPT_USED_AFTER_DISCONNECT: 0xe004,
+  /** Lockset verifier: a race on a register or shared field (src/kernel/lockset.ts). P2 = rule (1 or 2), P3 = IRQL of the first access, P4 = of the second. */
+  LOCKSET_RACE: 0xe005,
 } as const;
 
 const codeNames = new Map<number, string>(Object.entries(BugCheckCode).map(([k, v]) => [v, k]));

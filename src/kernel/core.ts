@@ -18,6 +18,7 @@ import { StopRecorder } from './stop-recorder.ts';
 import type { KernelTimer } from './timer.ts';
 import { DpcWatchdog } from './timing-checks.ts';
 import { TraceBuffer } from './trace.ts';
+import { Lockset } from './lockset.ts';
 import { Verifier } from './verifier.ts';
 
 const cores = new WeakMap<Kernel, KernelCore>();
@@ -38,6 +39,8 @@ export class KernelCore {
   readonly scheduler: Scheduler;
   readonly trace: TraceBuffer;
   readonly verifier: Verifier;
+  /** The lockset verifier, null when it is off (every hook tests this once). */
+  readonly lockset: Lockset | null;
   readonly limits: Readonly<Required<KernelLimits>>;
   readonly bugCheckDir: string;
   readonly lineSource: InterruptLineSource | undefined;
@@ -65,7 +68,9 @@ export class KernelCore {
     this.seed = opts.seed ?? 1;
     this.scheduler = new Scheduler(new SchedulerRandom(this.seed), canRun, this.multi);
     this.trace = opts.trace ?? new TraceBuffer();
-    this.verifier = new Verifier(opts.verifier);
+    const lockset = opts.verifier?.lockset ?? 'off';
+    this.lockset = lockset === 'off' ? null : new Lockset(this, lockset);
+    this.verifier = new Verifier(opts.verifier, this.lockset);
     this.limits = limitsWithDefaults(opts.limits, opts.verifier);
     this.bugCheckDir = opts.bugCheckDir ?? join(process.cwd(), 'crash-reports');
     this.events = owner;

@@ -14,6 +14,8 @@ export {
   isDeviceLostReport, type BugCheckInfo, type BugCheckReport, type DeviceLoss, type DeviceLossMonitor, type ProcessorSnapshot, type RoutineSnapshot,
 } from './bugcheck.ts';
 export { Verifier, type VerifierOptions, type VerifierFinding } from './verifier.ts';
+export { Lockset, type LocksetMode, type LocksetFinding, type LocksetAccess, type LocksetAccessKind } from './lockset.ts';
+export { defineRegisterMap, withRegisterSemantics, type RegisterMap, type RegisterSemantics, type RegisterDeclaration } from './register-map.ts';
 export { DeviceRegisters, type RegisterBackend, type DeviceRegistersOptions } from './registers.ts';
 export { isThenable, RESOLVED } from './thenable.ts';
 export { TraceBuffer, type TraceEvent, type TraceFormatter } from './trace.ts';

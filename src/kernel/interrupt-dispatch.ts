@@ -77,6 +77,7 @@ export class InterruptController {
       this.table.set(opts.line, fresh);
       this.lineList = [...this.lineList, fresh];
     }
+    k.lockset?.interruptConnected(obj.lock);
     k.trace.record('irq', `connected ${obj.name} to line ${obj.line} at ${irqlName(irql)}`);
     this.kick(this.table.get(opts.line)!);
     return obj;
@@ -252,6 +253,7 @@ export class InterruptController {
     if (!obj.disconnected) {
       obj.disconnected = true;
       this.detach(obj);
+      k.lockset?.interruptDisconnected(obj.lock);
       k.trace.record('irq', `disconnected ${obj.name} from line ${obj.line}`);
     }
     await k.preemption.waitUntil(() => obj.activeCalls === 0 && obj.lock.owner === null, `waiting for ${obj.name} to return`);

@@ -64,12 +64,18 @@ export function takeLock(k: KernelCore, act: Activation, lock: KernelLock): Prom
 
 function grantLock(k: KernelCore, act: Activation, lock: KernelLock): void {
   lock.owner = act;
+  if (k.lockset !== null) act.heldLocks.push(lock);
   lock.ownerStack = k.verifier.captureLockStacks ? new Error().stack : undefined;
   if (k.observer) k.observer.lockAcquired(act, lock);
 }
 
 export function releaseLock(k: KernelCore, lock: KernelLock): void {
   if (k.observer) k.observer.lockReleased(lock, lock.owner);
+  if (k.lockset !== null && lock.owner) {
+    const held = lock.owner.heldLocks;
+    const i = held.lastIndexOf(lock);
+    if (i >= 0) held.splice(i, 1);
+  }
   lock.owner = null;
   lock.ownerStack = undefined;
   k.scheduler.wake();

@@ -1,6 +1,8 @@
 import type { Activation } from './activation.ts';
 import { kernelInternals, type KernelCore } from './core.ts';
 import type { Kernel } from './kernel.ts';
+import type { Lockset, TrackedDevice } from './lockset.ts';
+import { semanticsLookup, type RegisterSemantics } from './register-map.ts';
 import { RESOLVED } from './thenable.ts';
 import type { TraceFormatter } from './trace.ts';
 
@@ -20,7 +22,10 @@ export interface RegisterBackend {
 export interface DeviceRegistersOptions {
   /** Shown in the trace, e.g. "e1000". */
   name?: string;
-  /** Register names for the trace ("ICR" for 0xC0). */
+  /**
+   * Register names for the trace ("ICR" for 0xC0). A RegisterMap (defineRegisterMap,
+   * withRegisterSemantics) also tells the lockset verifier each register's semantics.
+   */
   registerName?: (offset: number) => string | undefined;
   /** Record each access in the kernel's TraceBuffer. Default true. */
   trace?: boolean;
@@ -32,12 +37,14 @@ export interface DeviceRegistersOptions {
  * processor before the access and again once it completes, and queued DPCs run if the IRQL is
  * below DISPATCH_LEVEL, before the caller continues. Writes stay posted underneath.
  */
-export class DeviceRegisters implements TraceFormatter {
+export class DeviceRegisters implements TraceFormatter, TrackedDevice {
   readonly backend: RegisterBackend;
   readonly name: string;
   private readonly kernel: KernelCore;
   private readonly registerName: ((offset: number) => string | undefined) | undefined;
   private readonly tracing: boolean;
+  private readonly lockset: Lockset | null;
+  private readonly semantics: ((offset: number) => RegisterSemantics) | undefined;
 
   constructor(kernel: Kernel, backend: RegisterBackend, opts: DeviceRegistersOptions = {}) {
     this.kernel = kernelInternals(kernel);
@@ -45,6 +52,27 @@ export class DeviceRegisters implements TraceFormatter {
     this.name = opts.name ?? 'device';
     this.registerName = opts.registerName;
     this.tracing = opts.trace ?? true;
+    this.lockset = this.kernel.lockset;
+    this.semantics = semanticsLookup(opts.registerName);
+  }
+
+  /**
+   * Declare `fields` of `obj` shared driver state named `structure`, for the lockset verifier of
+   * this device's kernel (Verifier.shared): the way in for driver code that holds its registers
+   * but not the kernel. Returns `obj`, left as is when the verifier is off.
+   */
+  shared<T extends object>(obj: T, structure: string, opts: { fields: readonly string[] }): T {
+    return this.lockset ? this.lockset.track(obj, structure, opts.fields) : obj;
+  }
+
+  /** TrackedDevice: the register's name from the map given, if any. */
+  registerNameOf(offset: number): string | undefined {
+    return this.registerName?.(offset);
+  }
+
+  /** TrackedDevice: plain unless the register map says otherwise. */
+  semanticsOf(offset: number): RegisterSemantics {
+    return this.semantics?.(offset) ?? 'plain';
   }
 
   /** READ_REGISTER_ULONG. */
@@ -53,6 +81,7 @@ export class DeviceRegisters implements TraceFormatter {
     const act = k.activationFor('READ_REGISTER_ULONG');
     const before = k.preempt(act, false);
     if (before) await before;
+    if (this.lockset !== null) this.lockset.registerAccess(this, offset, false, act);
     act.state = 'register read';
     let value: number;
     try {
@@ -83,6 +112,7 @@ export class DeviceRegisters implements TraceFormatter {
   // posted write makes no promise at all.
 
   private writeNow(act: Activation, offset: number, value: number): Promise<void> | undefined {
+    if (this.lockset !== null) this.lockset.registerAccess(this, offset, true, act);
     this.backend.write32(offset, value);
     const k = this.kernel;
     if (this.tracing) k.trace.recordLazy('mmio-wr', act.processor.index, this, offset, value, act.routine);

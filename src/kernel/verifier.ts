@@ -1,4 +1,5 @@
 import { VerifierViolation } from './bugcheck.ts';
+import type { Lockset, LocksetFinding, LocksetMode } from './lockset.ts';
 
 /**
  * Checks that Windows' Driver Verifier does not have but the seeds ask for: routines at DIRQL
@@ -20,6 +21,12 @@ export interface VerifierOptions {
   action?: 'bugcheck' | 'record';
   /** Keep the JS stack of each spin lock acquisition, shown when it is misused. Default true. */
   captureLockStacks?: boolean;
+  /**
+   * The lockset verifier (src/kernel/README.md, "Lockset verifier"): 'off' (default), 'record'
+   * (findings in `verifier.lockset.findings`, emitted as 'lockset'), 'stop' (0xC4 / 0xE005 at the
+   * first). Given alone, it does not turn the timing checks above on.
+   */
+  lockset?: LocksetMode;
 }
 
 export interface VerifierFinding {
@@ -39,13 +46,31 @@ export class Verifier {
   readonly action: 'bugcheck' | 'record';
   readonly captureLockStacks: boolean;
   readonly findings: VerifierFinding[] = [];
+  /** The lockset verifier, null when off. */
+  readonly lockset: Lockset | null;
 
-  constructor(options?: VerifierOptions) {
-    this.enabled = options !== undefined;
+  constructor(options?: VerifierOptions, lockset: Lockset | null = null) {
+    this.enabled = options !== undefined
+      && (options.lockset === undefined || Object.entries(options).some(([key, v]) => key !== 'lockset' && v !== undefined));
+    this.lockset = lockset;
     this.isrTimeLimitUs = options?.isrTimeLimitUs ?? 1000;
     this.synchronizeTimeLimitUs = options?.synchronizeTimeLimitUs ?? 1000;
     this.action = options?.action ?? 'bugcheck';
     this.captureLockStacks = this.enabled && (options?.captureLockStacks ?? true);
+  }
+
+  /** The lockset verifier's findings (empty when it is off). */
+  get locksetFindings(): readonly LocksetFinding[] {
+    return this.lockset?.findings ?? [];
+  }
+
+  /**
+   * Declare `fields` of `obj` shared driver state named `structure` (one line per structure, e.g.
+   * `kernel.verifier.shared(adapter, 'E1000_ADAPTER', { fields: ['savedCauses'] })`): the lockset
+   * verifier then tracks every access to them. Returns `obj`; with the verifier off it is left as is.
+   */
+  shared<T extends object>(obj: T, structure: string, opts: { fields: readonly string[] }): T {
+    return this.lockset ? this.lockset.track(obj, structure, opts.fields) : obj;
   }
 
   /** A finding if a routine at DIRQL ran past its limit, else null. */

@@ -1,3 +1,5 @@
+import { withRegisterSemantics, type RegisterMap, type RegisterSemantics } from '../../kernel/register-map.ts';
+
 /**
  * Intel 82540EM (QEMU "e1000") register offsets and bit names, from the 8254x Software
  * Developer's Manual (SDM), chapter 13. Offsets are byte offsets into BAR0 (128 KiB MMIO).
@@ -287,11 +289,7 @@ const NAMES = new Map<number, string>([
   ...Object.entries(Stat).map(([name, offset]) => [offset, name] as [number, string]),
 ]);
 
-/**
- * The register's name for traces ("ICR", "RDT", "MTA[5]", "RAH0", "GPRC"), or undefined for an
- * offset this map does not know. Fits DeviceRegistersOptions.registerName.
- */
-export function registerName(offset: number): string | undefined {
+function nameOf(offset: number): string | undefined {
   if (offset >= Reg.MTA && offset < Reg.MTA + 4 * MTA_REGISTER_COUNT) return `MTA[${(offset - Reg.MTA) / 4}]`;
   if (offset >= Reg.RA && offset < Reg.RA + 8 * RECEIVE_ADDRESS_COUNT) {
     const n = Math.floor((offset - Reg.RA) / 8);
@@ -300,3 +298,23 @@ export function registerName(offset: number): string | undefined {
   if (offset >= Reg.VFTA && offset < Reg.VFTA + 4 * 128) return `VFTA[${(offset - Reg.VFTA) / 4}]`;
   return NAMES.get(offset);
 }
+
+/**
+ * The registers that are not plain, for the lockset verifier (SDM 13.4.17–13.4.21, 13.7): reading
+ * ICR clears it; ICS only triggers; IMS sets and IMC clears bits of one interrupt mask (a write
+ * alone is atomic, reading IMS and writing it back is not); the statistics clear on read.
+ */
+const SEMANTICS: Readonly<Record<string, RegisterSemantics>> = {
+  ICR: 'read-to-clear',
+  ICS: 'command',
+  IMS: { pair: 'IMS', op: 'set' },
+  IMC: { pair: 'IMS', op: 'clear' },
+  ...Object.fromEntries(Object.keys(Stat).map((name) => [name, 'read-to-clear' as const])),
+};
+
+/**
+ * The register map: the register's name for traces ("ICR", "RDT", "MTA[5]", "RAH0", "GPRC"), or
+ * undefined for an offset this map does not know, with each register's semantics attached for the
+ * lockset verifier. Fits DeviceRegistersOptions.registerName.
+ */
+export const registerName: RegisterMap = withRegisterSemantics(nameOf, SEMANTICS);

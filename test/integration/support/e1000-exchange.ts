@@ -33,7 +33,8 @@ export async function openHostWithPeer(tmpPrefix: string, opts: Omit<DriverHostO
   let host: DriverHost | undefined;
   try {
     peer = await WirePeer.open();
-    host = await DriverHost.start({ ...opts, wire: { peerPort: peer.port }, bugCheckDir: crashDir });
+    // The lockset verifier stops the driver at its first finding: the reference miniport has none.
+    host = await DriverHost.start({ ...opts, verifier: { lockset: 'stop', ...opts.verifier }, wire: { peerPort: peer.port }, bugCheckDir: crashDir });
     await peer.connect(host.machine.wire.qemuPort);
     return { host, peer, crashDir };
   } catch (err) {

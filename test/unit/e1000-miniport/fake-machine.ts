@@ -14,9 +14,12 @@ export interface FakeE1000Machine extends KernelOnFakeLines {
   nic: FakeE1000;
 }
 
-/** Kernel, lines, guest memory, DMA allocator and NIC; `cleanup` disposes the kernel and removes its directory. */
+/**
+ * Kernel, lines, guest memory, DMA allocator and NIC; `cleanup` disposes the kernel and removes its
+ * directory. The lockset verifier stops the driver at its first finding (the reference miniport has none).
+ */
 export function fakeE1000Machine(tmpPrefix: string, kernelOptions: Omit<KernelOptions, 'lines' | 'bugCheckDir'> = {}): FakeE1000Machine {
-  const base = kernelOnFakeLines(tmpPrefix, kernelOptions);
+  const base = kernelOnFakeLines(tmpPrefix, { ...kernelOptions, verifier: { lockset: 'stop', ...kernelOptions.verifier } });
   const memory = new TestMemory();
   const dma = new BumpDma();
   return { ...base, memory, dma, nic: new FakeE1000(memory, base.lines, base.kernel) };

@@ -84,7 +84,7 @@ export class E1000Adapter {
   private filter: PacketFilter;
 
   constructor(edge: MiniportEdge, options: E1000AdapterOptions) {
-    const ctx = new AdapterContext(edge);
+    const ctx = new AdapterContext(edge, options.registers);
     this.ctx = ctx;
     this.counters = ctx.counters;
     this.filter = { ...(options.filter ?? { broadcast: true }) };

@@ -1,5 +1,6 @@
 import { E1000StateError } from '../errors.ts';
 import type { E1000Hardware, LinkState } from '../nic.ts';
+import type { E1000Registers } from '../registers.ts';
 import { zeroCounters, type AdapterCounters } from './counters.ts';
 import type { MiniportEdge } from './edge.ts';
 
@@ -8,6 +9,11 @@ import type { MiniportEdge } from './edge.ts';
  * Only `running` takes sends and indicates receives; `pausing` still finishes queued sends.
  */
 export type AdapterState = 'created' | 'initialized' | 'running' | 'pausing' | 'paused' | 'quiescing' | 'quiesced' | 'released';
+
+/** What DeviceRegisters.shared looks like (the core does not import the kernel). */
+interface SharedStateDeclaration {
+  shared(obj: object, structure: string, opts: { fields: readonly string[] }): unknown;
+}
 
 /**
  * What the adapter's parts (send path, receive path, interrupt handling, lifecycle) share: pcidrv's
@@ -22,8 +28,21 @@ export class AdapterContext {
   /** The link state last read from STATUS. */
   link: LinkState = { up: false, speedMbps: 1000, fullDuplex: true };
 
-  constructor(edge: MiniportEdge) {
+  private readonly registers: E1000Registers | undefined;
+
+  constructor(edge: MiniportEdge, registers?: E1000Registers) {
     this.edge = edge;
+    this.registers = registers;
+  }
+
+  /**
+   * Declare `fields` of `part` shared with the ISR, the DPC, the send path or OID handlers, for the
+   * lockset verifier (src/kernel/README.md). It is reached through the registers when they are the
+   * kernel's DeviceRegisters (the core holds no kernel); otherwise, or with the verifier off, nothing.
+   */
+  shared(part: object, structure: string, fields: readonly string[]): void {
+    const regs = this.registers as (E1000Registers & Partial<SharedStateDeclaration>) | undefined;
+    if (typeof regs?.shared === 'function') regs.shared(part, structure, { fields });
   }
 
   get nic(): E1000Hardware {

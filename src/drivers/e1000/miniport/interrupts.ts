@@ -73,6 +73,7 @@ export class InterruptControl {
     this.receive = receive;
     this.mask = (options.interruptMask ?? DEFAULT_INTERRUPT_MASK) >>> 0;
     this.bulkTransmitItr = options.throttle ? 0 : (options.bulkTransmitItr ?? BULK_TX_ITR);
+    ctx.shared(this, 'E1000_INTERRUPTS', ['savedCauses', 'dpcPending', 'enabled', 'mask', 'bulkTransmitItr', 'itrInForce', 'itrWanted']);
   }
 
   /** The causes unmasked while running. */
@@ -127,16 +128,18 @@ export class InterruptControl {
     const ctx = this.ctx;
     ctx.counters.dpcCalls++;
     let causes = 0;
+    // The moderation decision is taken under the interrupt lock too: setThrottle turns adaptive
+    // moderation off inside synchronize, and a decision taken outside could turn it back on.
     await ctx.edge.synchronize(() => {
       causes = this.savedCauses;
       this.savedCauses = 0;
+      if (this.bulkTransmitItr > 0 && causes !== 0) {
+        const transmitOnly = (causes & RECEIVE_CAUSES) === 0 && (causes & TRANSMIT_CAUSES) !== 0;
+        this.itrWanted = transmitOnly ? this.bulkTransmitItr : ctx.nic.interruptThrottle.itr;
+      }
       return true;
     });
     if (causes & Icr.RXO) ctx.counters.rxOverruns++;
-    if (this.bulkTransmitItr > 0 && causes !== 0) {
-      const transmitOnly = (causes & RECEIVE_CAUSES) === 0 && (causes & TRANSMIT_CAUSES) !== 0;
-      this.itrWanted = transmitOnly ? this.bulkTransmitItr : ctx.nic.interruptThrottle.itr;
-    }
     await this.send.service();
     const more = await this.receive.service(Math.max(1, receiveBudget));
     if (causes & Icr.LSC) await this.updateLink();

@@ -40,6 +40,7 @@ export class SendPath {
   constructor(ctx: AdapterContext) {
     this.ctx = ctx;
     this.txLock = ctx.edge.createLock('e1000 TX');
+    ctx.shared(this, 'E1000_SEND', ['txReported', 'txAbandoned']);
   }
 
   /** Frames waiting for TX ring space. */
