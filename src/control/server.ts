@@ -5,12 +5,10 @@ import {
   ControlError,
   ControlInvalidParamsError,
   ControlProtocolError,
-  ControlSocketInUseError,
-  ControlSocketPathError,
   ControlUnknownMethodError,
   ControlVersionMismatchError,
 } from './errors.ts';
-import { connectIpc, listenIpc, type IpcConnection, type IpcListener } from './ipc-transport.ts';
+import { listenIpc, type IpcConnection, type IpcListener } from './ipc-transport.ts';
 import {
   BUILTIN_METHODS,
   PROTOCOL_VERSION,
@@ -22,6 +20,7 @@ import {
   type RequestMessage,
 } from './protocol.ts';
 import { ControlTopics } from './methods.ts';
+import { clearStaleSocket } from './stale-socket.ts';
 import { pointCurrentLink, removeCurrentLinkIfOurs, serverSocketLocation, sweepDeadHostSockets } from './socket-path.ts';
 
 const log = logger('control.server');
@@ -95,7 +94,6 @@ interface Session {
 }
 
 const DEFAULT_EVENT_HIGH_WATER = 8 * 1024 * 1024;
-const PROBE_TIMEOUT_MS = 1000;
 const DEFAULT_HELLO_TIMEOUT_MS = 5_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 600_000;
 const DEFAULT_PARTIAL_FRAME_TIMEOUT_MS = 10_000;
@@ -417,34 +415,4 @@ export class ControlServer {
     }
     session.conn.send(bytes);
   }
-}
-
-/**
- * Make `socketPath` free to listen on: nothing there, or a socket nobody answers on (removed).
- * A live server, or a file that is not a socket, is left alone and reported.
- */
-async function clearStaleSocket(socketPath: string): Promise<void> {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(socketPath);
-  } catch {
-    return;
-  }
-  if (!st.isSocket()) {
-    throw new ControlSocketPathError(`${socketPath} exists and is not a socket; refusing to replace it`, { socketPath });
-  }
-  try {
-    const probe = await connectIpc(socketPath, { timeoutMs: PROBE_TIMEOUT_MS });
-    probe.close();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ECONNREFUSED') {
-      log.info({ socketPath }, 'removing stale control socket');
-      fs.unlinkSync(socketPath);
-      return;
-    }
-    if (code === 'ENOENT') return;
-    throw new ControlSocketInUseError(`cannot tell whether a host is serving ${socketPath} (${code ?? 'no answer'})`, { socketPath, code }, { cause: err });
-  }
-  throw new ControlSocketInUseError(`a dirql host is already listening at ${socketPath}`, { socketPath });
 }
