@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import type { QemuExit } from '../../qemu/device-stub.ts';
 import { QemuExitedError } from '../../qemu/errors.ts';
 import { e1000Device } from '../drivers/e1000/device.ts';
-import type { AdapterStatistics, E1000Adapter } from '../drivers/e1000/miniport/index.ts';
-import type { InterruptThrottle, LinkState } from '../drivers/e1000/nic.ts';
+import type { InterruptThrottle } from '../drivers/e1000/nic.ts';
 import {
   Kernel,
   formatBugCheckText,
@@ -20,18 +19,28 @@ import type { LinkEvent } from '../upper-edge/index.ts';
 import { logger } from '../util/log.ts';
 import { describeExit, qemuDeviceLoss } from './device-loss.ts';
 import { DriverHostError } from './errors.ts';
-import { loadFramework, type RoutineCalls, type RunningVariant } from './frameworks/index.ts';
+import { loadFramework, type DriverStatistics, type NicLinkState, type RoutineCalls, type RunningVariant, type VariantFactory } from './frameworks/index.ts';
+import { loadDriverModule, type DriverModule } from './frameworks/driver-module.ts';
+import { resolveNicModel, type NicModelChoice } from './nic-models.ts';
 
 const log = logger('host');
 
 export interface DriverHostOptions {
+  /**
+   * Your own driver instead of a registered variant: a module path (resolved from the current
+   * directory) or the module itself, exporting `framework`, `driverEntry` and optionally `device`
+   * (src/host/frameworks/driver-module.ts). Its framework and device stand unless given here.
+   */
+  driver?: string | DriverModule;
   /** Which registered framework variant to run: 'ndis6' (default), 'ndis5', 'kmdf' or one given to registerFramework. */
   framework?: string;
+  /** The NIC QEMU emulates: a `-device` model name dirql knows ('e1000' default, 'rtl8139', ...) or a PciNicModel. */
+  device?: NicModelChoice;
   /** Logical processors of the kernel model. Default 1. */
   processors?: number;
   /** Seed of the kernel's scheduling choices. Default 1. */
   seed?: number;
-  /** QEMU's e1000 interrupt mitigation (its default: on). */
+  /** QEMU's e1000 interrupt mitigation (its default: on; the e1000 only). */
   mitigation?: boolean;
   /** Interrupt moderation the driver programs at initialisation (ITR/RDTR/RADV/TIDV/TADV). */
   throttle?: InterruptThrottle;
@@ -59,8 +68,8 @@ export interface DriverHostOptions {
 
 export interface HostStatistics {
   framework: string;
-  /** The core's view: NIC statistics registers, driver counters, ring counters. */
-  adapter: AdapterStatistics;
+  /** The driver's own view, if it gives one (the e1000 variants: NIC statistics registers, driver counters, ring counters, as AdapterStatistics). */
+  adapter?: DriverStatistics;
   /** The framework's own counters (e.g. NDIS adapter statistics) and the upper edge's. */
   frameworkSide: Record<string, unknown>;
   /** The host PacketRings. */
@@ -120,12 +129,26 @@ export class DriverHost extends EventEmitter {
 
   /** Start QEMU, the kernel, the framework and the driver; resolves once the adapter runs. */
   static async start(opts: DriverHostOptions = {}): Promise<DriverHost> {
-    const framework = opts.framework ?? 'ndis6';
-    const factory = await loadFramework(framework);
+    let framework: string;
+    let factory: VariantFactory;
+    let deviceChoice = opts.device;
+    if (opts.driver !== undefined) {
+      const { userDriverVariant } = await import('./frameworks/user-driver.ts');
+      const driver = await loadDriverModule(opts.driver);
+      if (opts.framework !== undefined && opts.framework !== driver.framework) {
+        throw new DriverHostError(`the driver module ${driver.source} is an ${driver.framework} driver, but framework '${opts.framework}' was asked for`, { driver: driver.source, framework: opts.framework });
+      }
+      framework = driver.framework;
+      factory = userDriverVariant(driver);
+      deviceChoice ??= driver.device;
+    } else {
+      framework = opts.framework ?? 'ndis6';
+      factory = await loadFramework(framework);
+    }
+    const device = deviceChoice === undefined || deviceChoice === 'e1000' ? e1000Device({ mitigation: opts.mitigation }) : resolveNicModel(deviceChoice);
     const machine = await startMachine({
       ...opts.machine,
-      // The variants dirql ships all drive QEMU's e1000.
-      device: e1000Device({ mitigation: opts.mitigation }),
+      device,
       netdev: { kind: 'dgram', ...(opts.wire?.qemuPort ? { qemuPort: opts.wire.qemuPort } : {}), ...(opts.wire?.peerPort ? { peerPort: opts.wire.peerPort } : {}) },
       ...(opts.mac ? { mac: opts.mac } : {}),
     });
@@ -168,8 +191,8 @@ export class DriverHost extends EventEmitter {
     }
   }
 
-  /** The driver's framework-neutral core, when the variant exposes it (diagnostics and tests; call it from a kernel routine). */
-  get core(): E1000Adapter | undefined {
+  /** The driver's internals, when the variant exposes them (the e1000 NDIS 6 variant: its E1000Adapter; call it from a kernel routine). */
+  get core(): unknown {
     return this.variant.core;
   }
 
@@ -183,9 +206,15 @@ export class DriverHost extends EventEmitter {
     return this.variant.linkUp;
   }
 
-  /** The link as the driver's core last read STATUS. */
-  get link(): LinkState {
-    return this.variant.link;
+  /**
+   * The link as the driver last read it (e1000: STATUS), or, for a driver that does not say, as it
+   * last indicated it to the upper edge (speed 0 when it never gave one).
+   */
+  get link(): NicLinkState {
+    const own = this.variant.link;
+    if (own) return own;
+    const last = this.variant.linkEvents.at(-1);
+    return { up: this.variant.linkUp, speedMbps: last ? last.speed / 1e6 : 0, fullDuplex: last?.fullDuplex ?? false };
   }
 
   /** Link changes indicated to the upper edge, oldest first. */
@@ -253,15 +282,15 @@ export class DriverHost extends EventEmitter {
 
   /** Driver, NIC, framework, upper edge and ring counters. */
   async stats(): Promise<HostStatistics> {
-    let adapter: AdapterStatistics;
+    let adapter: DriverStatistics | undefined;
     try {
-      adapter = await this.variant.adapterStatistics();
+      adapter = await this.variant.adapterStatistics?.();
     } catch (err) {
       throw this.kernel.hostFailed(err);
     }
     return {
       framework: this.framework,
-      adapter,
+      ...(adapter ? { adapter } : {}),
       frameworkSide: this.variant.frameworkStatistics(),
       rings: { rx: this.rxRing.stats(), tx: this.txRing.stats() },
       delivered: this.delivered,
