@@ -13,7 +13,7 @@ import {
   MediaConnectState, MediaDuplexState, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL, NdisPacketType, NdisRequestType, NdisStatus, Oid,
   registerNames, type DeviceRegisters, type DriverEntryContext, type MiniportAdapter, type MiniportDriver,
   type MiniportInterruptResult, type Ndis6Library, type NdisInterrupt, type NdisOidRequest, type NetBufferList, type NDIS_STATUS,
-} from '../../src/driver-api/index.ts';
+} from 'dirql/driver';
 
 export const framework = 'ndis6';
 export const device = 'rtl8139';
