@@ -24,7 +24,7 @@ function mac(value: string): string {
 export function addHostFlags(cmd: Command): Command {
   return cmd
     .option('--driver <module>', 'your own driver: a module exporting framework, driverEntry and optionally device (see README "Your own driver")')
-    .option('--device <model>', "the NIC QEMU emulates, by its -device name: e1000 (default), e1000e, rtl8139")
+    .option('--device <model>', 'the NIC QEMU emulates, by its -device name: e1000 (default), e1000e, rtl8139, or any other QEMU PCI NIC')
     .option('--framework <name>', 'driver framework: ndis6 (default), ndis5, kmdf')
     .option('--processors <n>', 'logical processors of the kernel model (default 1)', integer(1, 64))
     .option('--seed <n>', "seed of the kernel's scheduling choices (default 1)", integer(0, 0xffffffff))

@@ -35,7 +35,7 @@ describe('usage errors exit 2, name the flag and point at --help', () => {
     [['up', '--inspect=not-an-address'], '--inspect', 'dirql up --help'],
     [['up', '--driver', 'no-such-miniport.ts'], "option '--driver <module>' argument 'no-such-miniport.ts' is invalid. no driver module", 'dirql up --help'],
     [['up', '--driver', 'test/fixtures/driver-modules/misnamed-entry.ts'], "exports no 'driverEntry'", 'dirql up --help'],
-    [['up', '--device', 'ne2k_pci'], "option '--device <model>' argument 'ne2k_pci' is invalid. no NIC model 'ne2k_pci' is known", 'dirql up --help'],
+    [['up', '--device', 'rtl 8139'], "option '--device <model>' argument 'rtl 8139' is invalid. 'rtl 8139' is not a QEMU -device model name", 'dirql up --help'],
     [['up', '--config', 'no-such.config.json'], 'no config file', 'dirql up --help'],
     [['run'], 'scenario', 'dirql run --help'],
     [['run', 'x.ts', '--config', 'no-such.config.json'], 'no config file', 'dirql run --help'],
