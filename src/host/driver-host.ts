@@ -34,7 +34,7 @@ export interface DriverHostOptions {
   driver?: string | DriverModule;
   /** Which registered framework variant to run: 'ndis6' (default), 'ndis5', 'kmdf' or one given to registerFramework. */
   framework?: string;
-  /** The NIC QEMU emulates: a `-device` model name dirql knows ('e1000' default, 'rtl8139', ...) or a PciNicModel. */
+  /** The NIC QEMU emulates: a QEMU PCI NIC's `-device` name ('e1000' default, 'rtl8139', 'pcnet', ...) or a PciNicModel (src/host/nic-models.ts). */
   device?: NicModelChoice;
   /** Logical processors of the kernel model. Default 1. */
   processors?: number;
@@ -136,7 +136,7 @@ export class DriverHost extends EventEmitter {
       const { userDriverVariant } = await import('./frameworks/user-driver.ts');
       const driver = await loadDriverModule(opts.driver);
       if (opts.framework !== undefined && opts.framework !== driver.framework) {
-        throw new DriverHostError(`the driver module ${driver.source} is an ${driver.framework} driver, but framework '${opts.framework}' was asked for`, { driver: driver.source, framework: opts.framework });
+        throw new DriverHostError(`the driver module ${driver.source} is written for ${driver.framework}, but framework '${opts.framework}' was asked for`, { driver: driver.source, framework: opts.framework });
       }
       framework = driver.framework;
       factory = userDriverVariant(driver);
