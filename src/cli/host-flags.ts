@@ -4,6 +4,8 @@ import { integer, udpPort } from './usage.ts';
 
 /** The flags that say how the stack is started, shared by `dirql up` and `dirql run`. */
 export interface HostFlags {
+  driver?: string;
+  device?: string;
   framework?: string;
   processors?: number;
   seed?: number;
@@ -23,6 +25,8 @@ function mac(value: string): string {
 
 export function addHostFlags(cmd: Command): Command {
   return cmd
+    .option('--driver <module>', 'your own driver: a module exporting framework, driverEntry and optionally device (see README "Your own driver")')
+    .option('--device <model>', 'the NIC QEMU emulates, by its -device name: e1000 (default), e1000e, rtl8139, or any other QEMU PCI NIC')
     .option('--framework <name>', 'driver framework: ndis6 (default), ndis5, kmdf')
     .option('--processors <n>', 'logical processors of the kernel model (default 1)', integer(1, 64))
     .option('--seed <n>', "seed of the kernel's scheduling choices (default 1)", integer(0, 0xffffffff))
@@ -38,7 +42,25 @@ export function addHostFlags(cmd: Command): Command {
  * a scenario's or a config file's value stands). An unknown framework is a usage error.
  */
 export async function hostOptionsFrom(cmd: Command, flags: HostFlags): Promise<DriverHostOptions> {
-  if (flags.framework !== undefined) {
+  const usage = (flag: string, value: string, why: string): never =>
+    cmd.error(`error: option '${flag}' argument '${value}' is invalid. ${why}`, { exitCode: 2, code: 'dirql.usage' });
+  if (flags.driver !== undefined) {
+    const { loadDriverModule } = await import('../host/frameworks/driver-module.ts');
+    try {
+      await loadDriverModule(flags.driver);
+    } catch (err) {
+      usage('--driver <module>', flags.driver, (err as Error).message);
+    }
+  }
+  if (flags.device !== undefined) {
+    const { resolveNicModel } = await import('../host/nic-models.ts');
+    try {
+      resolveNicModel(flags.device);
+    } catch (err) {
+      usage('--device <model>', flags.device, (err as Error).message);
+    }
+  }
+  if (flags.framework !== undefined && flags.driver === undefined) {
     const { loadFramework } = await import('../host/frameworks/index.ts');
     try {
       await loadFramework(flags.framework);
@@ -48,6 +70,8 @@ export async function hostOptionsFrom(cmd: Command, flags: HostFlags): Promise<D
   }
   const wire = { ...(flags.peerPort ? { peerPort: flags.peerPort } : {}), ...(flags.qemuPort ? { qemuPort: flags.qemuPort } : {}) };
   return {
+    ...(flags.driver !== undefined ? { driver: flags.driver } : {}),
+    ...(flags.device !== undefined ? { device: flags.device } : {}),
     ...(flags.framework !== undefined ? { framework: flags.framework } : {}),
     ...(flags.processors !== undefined ? { processors: flags.processors } : {}),
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),

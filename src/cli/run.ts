@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { addConfigFlag, configuredHostOptions, overrideConfig } from './config-options.ts';
 import { addHostFlags, hostOptionsFrom, type HostFlags } from './host-flags.ts';
 import { conventions, EXIT_FAILED, EXIT_OK } from './usage.ts';
 
@@ -7,11 +8,13 @@ export function runCommand(): Command {
   const cmd = conventions(new Command('run'), 'dirql run')
     .description('run a scenario (a TS module: export default defineScenario({ name, host?, run })) against the full stack')
     .argument('<scenario>', 'path of the scenario module, e.g. examples/ndis6-minimal/link.scenario.ts');
-  addHostFlags(cmd).addHelpText(
+  addConfigFlag(addHostFlags(cmd)).addHelpText(
     'after',
-    '\nFlags override the scenario\'s own host options.\nExit status: 0 passed, 1 failed (run threw, timed out, or the driver bug-checked unexpectedly), 2 usage (no such file, not a scenario).',
+    '\nFlags override the scenario\'s own host options, which override dirql.config.{ts,js,json}.\nExit status: 0 passed, 1 failed (run threw, timed out, or the driver bug-checked unexpectedly), 2 usage (no such file, not a scenario, a bad config key).',
   );
-  cmd.action(async (path: string, flags: HostFlags) => {
+  cmd.action(async (path: string, flags: HostFlags & { config?: string }) => {
+    // First: the config's log level must be set before any logger exists.
+    const configured = await configuredHostOptions('dirql run', flags.config);
     const overrides = await hostOptionsFrom(cmd, flags);
     const { loadScenario, runScenario, ScenarioError } = await import('../scenario/index.ts');
     let scenario;
@@ -21,7 +24,7 @@ export function runCommand(): Command {
       if (err instanceof ScenarioError && (err.context as { path?: string }).path) cmd.error(`error: argument '<scenario>': ${err.message}`, { exitCode: 2, code: 'dirql.usage' });
       throw err;
     }
-    const r = await runScenario(scenario, { host: overrides });
+    const r = await runScenario({ ...scenario, host: await overrideConfig(configured, scenario.host ?? {}) }, { host: overrides });
     const ms = `${(r.durationMs / 1000).toFixed(1)} s`;
     if (r.trace) process.stdout.write(`timeline ${r.trace.perfetto} (open at ui.perfetto.dev) and ${r.trace.html}\n`);
     if (r.passed) {

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { addConfigFlag, configuredHostOptions, overrideConfig } from './config-options.ts';
 import { addHostFlags, hostOptionsFrom, type HostFlags } from './host-flags.ts';
 import { conventions } from './usage.ts';
 
@@ -7,6 +8,7 @@ interface UpFlags extends HostFlags {
   inspect?: string | boolean;
   control?: boolean;
   echo?: boolean;
+  config?: string;
 }
 
 const envOn = (name: string) => process.env[name] === '1' || process.env[name] === 'true';
@@ -16,12 +18,14 @@ export function upCommand(): Command {
   const cmd = conventions(new Command('up'), 'dirql up')
     .description("start the full stack (QEMU's NIC, the kernel model, the framework facade and the driver), print what came up, then stop, or stay up with --hold")
     .option('--hold', 'stay up until Ctrl-C (also DIRQL_HOLD=1)');
-  addHostFlags(cmd)
+  addConfigFlag(addHostFlags(cmd))
     .option('--control', 'with --hold: serve the control socket for `dirql ctl` (also DIRQL_CONTROL=1)')
     .option('--echo', 'with --hold: send every received frame back unchanged, so a wire peer (`dirql peer`) can check a round trip (also DIRQL_ECHO=1)')
     .option('--inspect [host:port]', 'open the Node inspector (default 127.0.0.1:9229) before the driver starts, with the `dirql` debugger extensions on globalThis; see src/debugger/README.md')
-    .addHelpText('after', '\nExit status: 0 the stack came up (and stopped cleanly), 1 it failed or the device was lost, 2 usage.');
+    .addHelpText('after', '\nFlags override dirql.config.{ts,js,json} (see README "Your own driver").\nExit status: 0 the stack came up (and stopped cleanly), 1 it failed or the device was lost, 2 usage (a bad flag or config key).');
   cmd.action(async (flags: UpFlags) => {
+    // First: the config's log level must be set before any logger exists.
+    const configured = await configuredHostOptions('dirql up', flags.config);
     const hold = flags.hold === true || envOn('DIRQL_HOLD');
     const control = flags.control === true || envOn('DIRQL_CONTROL');
     const echo = flags.echo === true || envOn('DIRQL_ECHO');
@@ -40,7 +44,7 @@ export function upCommand(): Command {
       const url = openInspector(typeof flags.inspect === 'string' ? flags.inspect : undefined, (m) => cmd.error(`error: option '--inspect': ${m}`, { exitCode: 2, code: 'dirql.usage' }));
       process.stderr.write(`inspector: ${url} (attach a debugger: see src/debugger/README.md)\n`);
     }
-    const host = await hostOptionsFrom(cmd, flags);
+    const host = await overrideConfig(configured, await hostOptionsFrom(cmd, flags));
     const { runUp } = await import('./up-session.ts');
     process.exitCode = await runUp({
       host,

@@ -4,8 +4,6 @@ import { join } from 'node:path';
 import type { QemuExit } from '../../qemu/device-stub.ts';
 import { QemuExitedError } from '../../qemu/errors.ts';
 import { e1000Device } from '../drivers/e1000/device.ts';
-import type { AdapterStatistics, E1000Adapter } from '../drivers/e1000/miniport/index.ts';
-import type { LinkState } from '../drivers/e1000/nic.ts';
 import type { E1000Settings } from '../drivers/e1000/settings.ts';
 import {
   Kernel,
@@ -21,21 +19,31 @@ import type { LinkEvent } from '../upper-edge/index.ts';
 import { logger } from '../util/log.ts';
 import { describeExit, qemuDeviceLoss } from './device-loss.ts';
 import { DriverHostError } from './errors.ts';
-import { loadFramework, type RoutineCalls, type RunningVariant } from './frameworks/index.ts';
+import { loadFramework, type DriverStatistics, type NicLinkState, type RoutineCalls, type RunningVariant, type VariantFactory } from './frameworks/index.ts';
+import { loadDriverModule, type DriverModule } from './frameworks/driver-module.ts';
+import { resolveNicModel, type NicModelChoice } from './nic-models.ts';
 import { HostTrace, type HostTraceOptions } from './trace.ts';
 import type { RunRecorder, TimelineFiles } from '../timeline/index.ts';
-import { NetdevWatch, qemuNetdevProbe, readWireStatistics, receiveDrops, type NetdevWatchOptions, type ReceiveDrops, type WireStatistics } from './netdev-watch.ts';
+import { NetdevWatch, asE1000Statistics, qemuNetdevProbe, readWireStatistics, receiveDrops, type NetdevWatchOptions, type ReceiveDrops, type WireStatistics } from './netdev-watch.ts';
 
 const log = logger('host');
 
 export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txRingSize' | 'rxRingSize' | 'receiveBatch'> {
+  /**
+   * Your own driver instead of a registered variant: a module path (resolved from the current
+   * directory) or the module itself, exporting `framework`, `driverEntry` and optionally `device`
+   * (src/host/frameworks/driver-module.ts). Its framework and device stand unless given here.
+   */
+  driver?: string | DriverModule;
   /** Which registered framework variant to run: 'ndis6' (default), 'ndis5', 'kmdf' or one given to registerFramework. */
   framework?: string;
+  /** The NIC QEMU emulates: a QEMU PCI NIC's `-device` name ('e1000' default, 'rtl8139', 'pcnet', ...) or a PciNicModel (src/host/nic-models.ts). */
+  device?: NicModelChoice;
   /** Logical processors of the kernel model. Default 1. */
   processors?: number;
   /** Seed of the kernel's scheduling choices. Default 1. */
   seed?: number;
-  /** QEMU's e1000 interrupt mitigation (its default: on). */
+  /** QEMU's e1000 interrupt mitigation (its default: on; the e1000 only). */
   mitigation?: boolean;
   /** UDP ports of the wire (netdev dgram); default: free ports. */
   wire?: { qemuPort?: number; peerPort?: number };
@@ -63,8 +71,8 @@ export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txR
 
 export interface HostStatistics {
   framework: string;
-  /** The core's view: NIC statistics registers, driver counters, ring counters. */
-  adapter: AdapterStatistics;
+  /** The driver's own view, if it gives one (the e1000 variants: NIC statistics registers, driver counters, ring counters, as AdapterStatistics). */
+  adapter?: DriverStatistics;
   /** The framework's own counters (e.g. NDIS adapter statistics) and the upper edge's. */
   frameworkSide: Record<string, unknown>;
   /** The host PacketRings. */
@@ -134,12 +142,26 @@ export class DriverHost extends EventEmitter {
 
   /** Start QEMU, the kernel, the framework and the driver; resolves once the adapter runs. */
   static async start(opts: DriverHostOptions = {}): Promise<DriverHost> {
-    const framework = opts.framework ?? 'ndis6';
-    const factory = await loadFramework(framework);
+    let framework: string;
+    let factory: VariantFactory;
+    let deviceChoice = opts.device;
+    if (opts.driver !== undefined) {
+      const { userDriverVariant } = await import('./frameworks/user-driver.ts');
+      const driver = await loadDriverModule(opts.driver);
+      if (opts.framework !== undefined && opts.framework !== driver.framework) {
+        throw new DriverHostError(`the driver module ${driver.source} is written for ${driver.framework}, but framework '${opts.framework}' was asked for`, { driver: driver.source, framework: opts.framework });
+      }
+      framework = driver.framework;
+      factory = userDriverVariant(driver);
+      deviceChoice ??= driver.device;
+    } else {
+      framework = opts.framework ?? 'ndis6';
+      factory = await loadFramework(framework);
+    }
+    const device = deviceChoice === undefined || deviceChoice === 'e1000' ? e1000Device({ mitigation: opts.mitigation }) : resolveNicModel(deviceChoice);
     const machine = await startMachine({
       ...opts.machine,
-      // The variants dirql ships all drive QEMU's e1000.
-      device: e1000Device({ mitigation: opts.mitigation }),
+      device,
       netdev: { kind: 'dgram', ...(opts.wire?.qemuPort ? { qemuPort: opts.wire.qemuPort } : {}), ...(opts.wire?.peerPort ? { peerPort: opts.wire.peerPort } : {}) },
       ...(opts.mac ? { mac: opts.mac } : {}),
     });
@@ -197,8 +219,8 @@ export class DriverHost extends EventEmitter {
     return this.written;
   }
 
-  /** The driver's framework-neutral core, when the variant exposes it (diagnostics and tests; call it from a kernel routine). */
-  get core(): E1000Adapter | undefined {
+  /** The driver's internals, when the variant exposes them (the e1000 NDIS 6 variant: its E1000Adapter; call it from a kernel routine). */
+  get core(): unknown {
     return this.variant.core;
   }
 
@@ -212,9 +234,15 @@ export class DriverHost extends EventEmitter {
     return this.variant.linkUp;
   }
 
-  /** The link as the driver's core last read STATUS. */
-  get link(): LinkState {
-    return this.variant.link;
+  /**
+   * The link as the driver last read it (e1000: STATUS), or, for a driver that does not say, as it
+   * last indicated it to the upper edge (speed 0 when it never gave one).
+   */
+  get link(): NicLinkState {
+    const own = this.variant.link;
+    if (own) return own;
+    const last = this.variant.linkEvents.at(-1);
+    return { up: this.variant.linkUp, speedMbps: last ? last.speed / 1e6 : 0, fullDuplex: last?.fullDuplex ?? false };
   }
 
   /** Link changes indicated to the upper edge, oldest first. */
@@ -283,9 +311,9 @@ export class DriverHost extends EventEmitter {
 
   /** Driver, NIC, framework, upper edge and ring counters. */
   async stats(): Promise<HostStatistics> {
-    let adapter: AdapterStatistics;
+    let adapter: DriverStatistics | undefined;
     try {
-      adapter = await this.variant.adapterStatistics();
+      adapter = await this.variant.adapterStatistics?.();
     } catch (err) {
       throw this.kernel.hostFailed(err);
     }
@@ -293,12 +321,12 @@ export class DriverHost extends EventEmitter {
     const wire = await readWireStatistics(this.machine, this.netdevWatch?.stalls ?? 0);
     return {
       framework: this.framework,
-      adapter,
+      ...(adapter ? { adapter } : {}),
       frameworkSide: this.variant.frameworkStatistics(),
       rings,
       delivered: this.delivered,
       ...(wire ? { wire } : {}),
-      receiveDrops: receiveDrops(adapter, rings.rx, wire),
+      receiveDrops: receiveDrops(asE1000Statistics(adapter), rings.rx, wire),
       calls: this.variant.calls(),
     };
   }
@@ -350,7 +378,7 @@ export class DriverHost extends EventEmitter {
 
   private watchNetdev(options: NetdevWatchOptions): void {
     const core = this.variant.core;
-    const probe = core && qemuNetdevProbe(this.machine, core, () => !this.stopping && !this.kernel.stopped);
+    const probe = qemuNetdevProbe(this.machine, core, () => !this.stopping && !this.kernel.stopped);
     if (!probe) return;
     this.netdevWatch = new NetdevWatch(probe, (stall) => {
       const what = `QEMU stopped reading its netdev: ${stall.socketQueuedBytes} bytes waiting on UDP port ${stall.qemuPort}, ${stall.nicFreeDescriptors} free RX descriptors, nothing received for ${stall.stalledMs} ms`;

@@ -1,5 +1,5 @@
 import { readNetdevSocket, type NetdevSocketCounters } from '../../qemu/netdev-socket.ts';
-import type { AdapterStatistics, E1000Adapter } from '../drivers/e1000/miniport/index.ts';
+import { E1000Adapter, type AdapterStatistics } from '../drivers/e1000/miniport/index.ts';
 import { Reg } from '../drivers/e1000/registers.ts';
 import type { Machine } from '../platform/machine.ts';
 import type { RingStats } from '../ring/index.ts';
@@ -43,13 +43,20 @@ export async function readWireStatistics(machine: Machine, stalls: number): Prom
   return { qemuPort: w.qemuPort, socketDrops: socket?.drops ?? 0, socketQueuedBytes: socket?.queuedBytes ?? 0, stalls };
 }
 
-export function receiveDrops(adapter: AdapterStatistics, rx: RingStats, wire: WireStatistics | undefined): ReceiveDrops {
+/** The e1000 variants' AdapterStatistics, recognised by shape (a user's driver gives its own, or none). */
+export function asE1000Statistics(stats: unknown): AdapterStatistics | undefined {
+  const s = stats as Partial<AdapterStatistics> | undefined;
+  return s?.nic !== undefined && s.driver !== undefined && s.rxRing !== undefined ? (s as AdapterStatistics) : undefined;
+}
+
+/** Every counted receive drop; the NIC and driver parts are 0 for a driver that gives no e1000 statistics. */
+export function receiveDrops(adapter: AdapterStatistics | undefined, rx: RingStats, wire: WireStatistics | undefined): ReceiveDrops {
   const d = {
     qemuSocket: wire?.socketDrops ?? 0,
-    nicMissed: adapter.nic.missedPackets,
-    nicOversize: adapter.nic.receiveOversize,
-    driverOversize: adapter.driver.rxOversizeDropped,
-    driverFragments: adapter.rxRing.fragmentsDropped,
+    nicMissed: adapter?.nic.missedPackets ?? 0,
+    nicOversize: adapter?.nic.receiveOversize ?? 0,
+    driverOversize: adapter?.driver.rxOversizeDropped ?? 0,
+    driverFragments: adapter?.rxRing.fragmentsDropped ?? 0,
     hostRing: rx.dropped,
   };
   return { ...d, total: Object.values(d).reduce((a, b) => a + b, 0) };
@@ -170,9 +177,10 @@ export class NetdevWatch {
 }
 
 /** The probe for QEMU's e1000 on a dgram netdev, driven by `core`; undefined for another netdev. `live`: the host still runs. */
-export function qemuNetdevProbe(machine: Machine, core: E1000Adapter, live: () => boolean): NetdevProbe | undefined {
+export function qemuNetdevProbe(machine: Machine, core: unknown, live: () => boolean): NetdevProbe | undefined {
   const w = machine.stub.wire;
-  if (!w) return undefined;
+  // The probe reads the e1000's RX ring registers: only for the e1000 driver's own core.
+  if (!w || !(core instanceof E1000Adapter)) return undefined;
   const regs = machine.nic.registers;
   return {
     qemuPort: w.qemuPort,

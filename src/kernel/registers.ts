@@ -1,5 +1,6 @@
 import type { Activation } from './activation.ts';
 import { kernelInternals, type KernelCore } from './core.ts';
+import { KernelError } from './errors.ts';
 import type { Kernel } from './kernel.ts';
 import type { Lockset, TrackedDevice } from './lockset.ts';
 import { semanticsLookup, type RegisterSemantics } from './register-map.ts';
@@ -7,8 +8,9 @@ import { RESOLVED } from './thenable.ts';
 import type { TraceFormatter } from './trace.ts';
 
 /**
- * 32-bit register window of a device (src/platform implements it over qtest). Declared here too,
- * structurally identical to the platform's, so the kernel does not depend on the platform.
+ * Register window of a device (src/platform implements it over qtest): 32-bit, and 8/16-bit where
+ * the backend has them. Declared here too, structurally identical to the platform's, so the kernel
+ * does not depend on the platform.
  */
 export interface RegisterBackend {
   read32(offset: number): Promise<number>;
@@ -16,6 +18,10 @@ export interface RegisterBackend {
   write32(offset: number, value: number): void;
   /** Wait for posted writes (a qtest fence). */
   flush(): Promise<void>;
+  read8?(offset: number): Promise<number>;
+  read16?(offset: number): Promise<number>;
+  write8?(offset: number, value: number): void;
+  write16?(offset: number, value: number): void;
 }
 
 
@@ -118,6 +124,58 @@ export class DeviceRegisters implements TraceFormatter, TrackedDevice {
     if (this.tracing) k.trace.recordLazy('mmio-wr', act.processor.index, this, offset, value, act.routine);
     if (k.observer) k.observer.registerAccessed(act, this.name, true, offset, value, this.registerName?.(offset));
     return k.preempt(act, true);
+  }
+
+  /** READ_REGISTER_UCHAR (a preemption point like read32). */
+  read8(offset: number): Promise<number> {
+    return this.readNarrow('READ_REGISTER_UCHAR', offset, this.backend.read8);
+  }
+
+  /** READ_REGISTER_USHORT. */
+  read16(offset: number): Promise<number> {
+    return this.readNarrow('READ_REGISTER_USHORT', offset, this.backend.read16);
+  }
+
+  /** WRITE_REGISTER_UCHAR (posted). */
+  async write8(offset: number, value: number): Promise<void> {
+    await this.writeNarrow('WRITE_REGISTER_UCHAR', offset, value, this.backend.write8);
+  }
+
+  /** WRITE_REGISTER_USHORT (posted). */
+  async write16(offset: number, value: number): Promise<void> {
+    await this.writeNarrow('WRITE_REGISTER_USHORT', offset, value, this.backend.write16);
+  }
+
+  // The 8/16-bit accesses go through their own path, so read32/write32 keep their fast one.
+  private async readNarrow(api: string, offset: number, read: ((offset: number) => Promise<number>) | undefined): Promise<number> {
+    if (!read) throw new KernelError(`${api}: the ${this.name} registers have no ${api.endsWith('UCHAR') ? '8' : '16'}-bit access`, { api, device: this.name, offset });
+    const k = this.kernel;
+    const act = k.activationFor(api);
+    const before = k.preempt(act, false);
+    if (before) await before;
+    act.state = 'register read';
+    let value: number;
+    try {
+      value = await read.call(this.backend, offset);
+    } finally {
+      act.state = undefined;
+    }
+    if (this.tracing) k.trace.recordLazy('mmio-rd', act.processor.index, this, offset, value, act.routine);
+    const after = k.preempt(act, true);
+    if (after) await after;
+    return value;
+  }
+
+  private async writeNarrow(api: string, offset: number, value: number, write: ((offset: number, value: number) => void) | undefined): Promise<void> {
+    if (!write) throw new KernelError(`${api}: the ${this.name} registers have no ${api.endsWith('UCHAR') ? '8' : '16'}-bit access`, { api, device: this.name, offset });
+    const k = this.kernel;
+    const act = k.activationFor(api);
+    const before = k.preempt(act, false);
+    if (before) await before;
+    write.call(this.backend, offset, value);
+    if (this.tracing) k.trace.recordLazy('mmio-wr', act.processor.index, this, offset, value, act.routine);
+    const after = k.preempt(act, true);
+    if (after) await after;
   }
 
   /** Wait until posted writes reached the device (a read-back on real hardware). */

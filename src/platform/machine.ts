@@ -8,7 +8,7 @@ import { PlatformError, PciError, hex } from './errors.ts';
 import { QtestMemory, SharedFileMemory, type AsyncGuestMemory, type GuestMemory } from './guest-memory.ts';
 import { IrqLines } from './interrupt-lines.ts';
 import type { PciFunctionInfo } from './pci-bus.ts';
-import type { PciNicModel } from './nic-model.ts';
+import type { FoundNicModel, PciNicModel } from './nic-model.ts';
 import { bringUpDevice, defaultWindows, type BroughtUpDevice, type PciWindows } from './pci-bringup.ts';
 import type { IntxRoute } from './piix3-intx.ts';
 import { MmioRegion } from './registers.ts';
@@ -33,8 +33,8 @@ export interface MachineConfig extends Omit<DeviceStubConfig, 'nic'> {
 }
 
 export interface MachineNic {
-  /** What was brought up. */
-  model: PciNicModel;
+  /** What was brought up: the model given, with the ids and register BAR the bring-up found. */
+  model: FoundNicModel;
   bdf: string;
   /** The register file: the memory BAR `model.registerBar` names. */
   registers: MmioRegion;
@@ -161,8 +161,8 @@ async function bringUp(qtest: QtestClient, model: PciNicModel, windows: PciWindo
 
 async function describeNic(stub: DeviceStub, model: PciNicModel, up: BroughtUpDevice): Promise<MachineNic> {
   const n = model.registerBar;
-  const bar = up.bars.find((b) => b.index === n && b.kind !== 'io');
-  if (!bar) throw new PciError(`${model.name} at ${up.device.bdf} has no memory BAR${n}`, { bdf: up.device.bdf, bars: up.bars });
+  const bar = up.bars.find((b) => (n === undefined || b.index === n) && b.kind !== 'io');
+  if (!bar) throw new PciError(`${model.name} at ${up.device.bdf} has no memory BAR${n ?? ''}`, { bdf: up.device.bdf, bars: up.bars });
   const io = up.bars.find((b) => b.kind === 'io');
   const registers = new MmioRegion(stub.qtest, bar.address, bar.size, {
     name: `${up.device.bdf} BAR${n}`,
@@ -171,7 +171,7 @@ async function describeNic(stub: DeviceStub, model: PciNicModel, up: BroughtUpDe
   });
   if (model.identify) log.debug({ device: model.name, ...(await model.identify(registers)) }, 'device identity');
   return {
-    model,
+    model: { ...model, vendorId: up.device.vendorId, deviceId: up.device.deviceId, registerBar: bar.index },
     bdf: up.device.bdf,
     registers,
     ...(io ? { ioBase: io.address } : {}),

@@ -9,6 +9,7 @@ import { startEcho } from '../../src/host/echo.ts';
 import { closeHostWithPeer, openHostWithPeer } from './support/e1000-exchange.ts';
 import { expectNothingLeft, machineTraces } from './support/leftovers.ts';
 import { waitUntil } from '../support/wait.ts';
+import { e1000Statistics } from './support/e1000-exchange.ts';
 
 describe('the wire peer judging a real host (NDIS 6)', () => {
   it('passes a stream the host echoes, and fails the same stream when nothing comes back', async () => {
@@ -32,7 +33,7 @@ describe('the wire peer judging a real host (NDIS 6)', () => {
       // The frames reached the host (or a counter): what the peer reports lost is the missing echo.
       await waitUntil('both streams received or counted by the host', async () => {
         const s = await f.host.stats();
-        return s.adapter.driver.rxIndicated + s.receiveDrops.total === 1000;
+        return e1000Statistics(s).driver.rxIndicated + s.receiveDrops.total === 1000;
       }, 10_000, 20);
     } finally {
       await closeHostWithPeer(f);

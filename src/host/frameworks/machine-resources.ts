@@ -12,15 +12,23 @@ export function coreSettings(settings: VariantSettings) {
   };
 }
 
-/** The machine's e1000 as NDIS adapter resources (NDIS 5 and NDIS 6 initializeMiniport). */
-export function ndisAdapterResources(machine: Machine): AdapterResources {
+/**
+ * The machine's NIC as NDIS adapter resources (NDIS 5 and NDIS 6 initializeMiniport): its register
+ * BAR, INTx line, guest memory and DMA allocator, QEMU's MAC; `registerName` names registers in traces.
+ */
+export function nicAdapterResources(machine: Machine, registerName?: (offset: number) => string | undefined): AdapterResources {
   return {
     registers: machine.nic.registers,
-    registerName,
+    ...(registerName ? { registerName } : {}),
     interrupt: { line: machine.nic.irqLine },
     memory: machine.memory,
     dma: machine.dma,
     macAddress: machine.nic.mac,
-    name: 'e1000',
+    name: machine.nic.model.qemuModel,
   };
+}
+
+/** The machine's e1000 as NDIS adapter resources, its registers named. */
+export function ndisAdapterResources(machine: Machine): AdapterResources {
+  return { ...nicAdapterResources(machine, registerName), name: 'e1000' };
 }

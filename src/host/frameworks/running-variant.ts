@@ -36,7 +36,7 @@ export interface VariantParts {
 }
 
 /**
- * The RunningVariant every framework gives the host: link through the upper edge, statistics read
+ * The RunningVariant every e1000 variant gives the host: link through the upper edge, statistics read
  * at PASSIVE_LEVEL (the last reading kept across halt, since the NIC's counters go with the
  * hardware), halt as stop the edge, read the statistics, halt the driver.
  */

@@ -1,5 +1,3 @@
-import type { AdapterStatistics, E1000Adapter } from '../../drivers/e1000/miniport/index.ts';
-import type { LinkState } from '../../drivers/e1000/nic.ts';
 import type { E1000Settings } from '../../drivers/e1000/settings.ts';
 import type { Kernel } from '../../kernel/index.ts';
 import type { Machine } from '../../platform/machine.ts';
@@ -29,18 +27,31 @@ export interface VariantContext {
   onReceivePublished?: () => void;
 }
 
+/** The link as a driver last read it from its NIC (the e1000's LinkState is one). */
+export interface NicLinkState {
+  up: boolean;
+  speedMbps: number;
+  fullDuplex: boolean;
+}
+
+/** A driver's own statistics (NIC counters, driver counters): any object; the e1000 variants give AdapterStatistics. */
+export type DriverStatistics = object;
+
 /** Call counts of the driver's interrupt routines, for "nothing runs after halt" checks. */
 export interface RoutineCalls {
   isr: number;
   dpc: number;
 }
 
-/** A framework variant of the e1000 driver, running: the host talks to it only through this. */
+/**
+ * A driver on its framework, running: the host talks to it only through this. Nothing in it is
+ * particular to a NIC; statistics and the driver's own link reading are optional.
+ */
 export interface RunningVariant {
   /** Its name in the framework registry (a FrameworkName for the built-in ones). */
   readonly framework: string;
-  /** The framework-neutral core under the variant, if it exposes it (diagnostics, tests: call it from a kernel routine). */
-  readonly core?: E1000Adapter;
+  /** The driver's internals, if it exposes them (the e1000 NDIS 6 variant: its E1000Adapter core; call it from a kernel routine). */
+  readonly core?: unknown;
   readonly mac: string;
   /** Link state as the upper edge knows it. */
   readonly linkUp: boolean;
@@ -49,12 +60,12 @@ export interface RunningVariant {
   onLink(listener: (event: LinkEvent) => void): () => void;
   /** Frames were put in the TX ring from this thread. */
   kick(): void;
-  /** The core's statistics (NIC registers read at PASSIVE_LEVEL), or the last ones read before halt. */
-  adapterStatistics(): Promise<AdapterStatistics>;
+  /** The driver's statistics (e1000: NIC registers read at PASSIVE_LEVEL), or the last ones read before halt. Optional. */
+  adapterStatistics?(): Promise<DriverStatistics>;
   /** Framework-side counters (NDIS adapter statistics, upper edge counters, ...). */
   frameworkStatistics(): Record<string, unknown>;
-  /** The link as the core last read it. */
-  readonly link: LinkState;
+  /** The link as the driver last read it, if it says (otherwise the host goes by the upper edge's indications). */
+  readonly link?: NicLinkState;
   calls(): RoutineCalls;
   /** Halt the driver the framework's way (pause, halt, interrupt deregistered, memory freed). */
   halt(): Promise<void>;

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { FrameVerifier, TrafficGenerator, WirePeer, linkDown, linkUp } from '../../../harness/index.ts';
 import { NIC_ID } from '../../../qemu/stub-config.ts';
+import type { AdapterStatistics } from '../../../src/drivers/e1000/miniport/index.ts';
 import { Icr, Reg } from '../../../src/drivers/e1000/registers.ts';
-import { DriverHost, type DriverHostOptions } from '../../../src/host/driver-host.ts';
+import { DriverHost, type DriverHostOptions, type HostStatistics } from '../../../src/host/driver-host.ts';
 import { waitUntil } from '../../support/wait.ts';
 
 export const PEER_MAC = '02:00:00:00:00:01';
@@ -134,6 +135,12 @@ export function describeRate(label: string, r: ExchangeResult): string {
   return `${label}: ${r.lengths.length} frames in ${r.ms.toFixed(0)} ms = ${r.framesPerSecond} frames/s (${r.steadyFramesPerSecond} frames/s from the first frame to the last)`;
 }
 
+/** The e1000 variants' driver statistics in host.stats() (a host's `adapter` is the driver's own, typed by the driver). */
+export function e1000Statistics(s: HostStatistics): AdapterStatistics {
+  expect(s.adapter, 'the e1000 variant gives its AdapterStatistics').toBeDefined();
+  return s.adapter as AdapterStatistics;
+}
+
 export const CLEAN = (count: number) => ({ ok: count, lost: 0, reordered: 0, duplicated: 0, corrupted: 0, foreign: 0 });
 
 /**
@@ -142,15 +149,16 @@ export const CLEAN = (count: number) => ({ ok: count, lost: 0, reordered: 0, dup
  */
 export async function expectCountersAgree(host: DriverHost, peer: WirePeer, tx: ExchangeResult, rx: ExchangeResult): Promise<void> {
   const s = await host.stats();
-  const nic = s.adapter.nic;
-  const driver = s.adapter.driver;
+  const adapter = e1000Statistics(s);
+  const nic = adapter.nic;
+  const driver = adapter.driver;
   const txFrames = tx.lengths.length;
   const rxFrames = rx.lengths.length;
   expect(peer.counters.framesReceived).toBe(txFrames);
   expect(nic.goodPacketsTransmitted).toBe(txFrames);
   expect(nic.goodOctetsTransmitted).toBe(tx.lengths.reduce((a, l) => a + l + 4, 0));
   expect(driver).toMatchObject({ txQueued: txFrames, txCompleted: txFrames, txAborted: 0 });
-  expect(s.adapter.txRing.submitted).toBe(txFrames);
+  expect(adapter.txRing.submitted).toBe(txFrames);
   expect(peer.counters.framesSent).toBe(rxFrames);
   expect(nic.goodPacketsReceived).toBe(rxFrames);
   expect(nic.goodOctetsReceived).toBe(rx.lengths.reduce((a, l) => a + l + 4, 0));
@@ -160,8 +168,8 @@ export async function expectCountersAgree(host: DriverHost, peer: WirePeer, tx: 
   expect(s.rings.tx).toMatchObject({ dequeued: txFrames });
   expect(s.delivered).toBe(rxFrames);
   // Batching: doorbells cover many frames each.
-  expect(s.adapter.txRing.doorbells).toBeLessThan(txFrames / 8);
-  expect(s.adapter.rxRing.doorbells).toBeLessThan(rxFrames / 8);
+  expect(adapter.txRing.doorbells).toBeLessThan(txFrames / 8);
+  expect(adapter.rxRing.doorbells).toBeLessThan(rxFrames / 8);
 }
 
 /** QMP set_link off, then on: the host's upper edge sees link down, then link up. */
@@ -186,7 +194,7 @@ export async function expectSilenceAfterHalt(host: DriverHost, peer: WirePeer): 
   expect(host.halted).toBe(true);
   expect(host.kernel.connectedInterrupts).toHaveLength(0);
   const calls = host.calls();
-  const core = (await host.stats()).adapter.driver;
+  const core = e1000Statistics(await host.stats()).driver;
   const line = host.machine.nic.irqLine;
   for (const f of new TrafficGenerator({ dst: host.mac, stream: 3 }).take(32)) peer.send(f);
   const regs = host.machine.nic.registers;
@@ -202,5 +210,5 @@ export async function expectSilenceAfterHalt(host: DriverHost, peer: WirePeer): 
   regs.write32(Reg.IMC, 0xffffffff);
   await regs.read32(Reg.ICR);
   // The core's own ISR and DPC bodies did not run either.
-  expect((await host.stats()).adapter.driver).toMatchObject({ isrCalls: core.isrCalls, dpcCalls: core.dpcCalls });
+  expect(e1000Statistics(await host.stats()).driver).toMatchObject({ isrCalls: core.isrCalls, dpcCalls: core.dpcCalls });
 }
