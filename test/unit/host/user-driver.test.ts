@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { e1000Device } from '../../../src/drivers/e1000/device.ts';
+import { registerName } from '../../../src/drivers/e1000/registers.ts';
 import { e1000KmdfDriverEntry } from '../../../src/drivers/e1000/kmdf/index.ts';
 import { registerE1000Ndis5 } from '../../../src/drivers/e1000/ndis5/index.ts';
 import { registerE1000Ndis6 } from '../../../src/drivers/e1000/ndis6/index.ts';
@@ -21,10 +22,12 @@ import { waitUntil } from '../../support/wait.ts';
 const MAC = '52:54:00:12:34:56';
 const SMALL = { txRingSize: 64, rxRingSize: 64, receiveBatch: 16 };
 
+// The register map goes with the module as a user's would: the fake machine runs the lockset
+// verifier, which needs to know that IMS/IMC are a set/clear pair and ICR is read-to-clear.
 const modules: Record<string, DriverModule> = {
-  ndis6: { framework: 'ndis6', driverEntry: (ndis) => registerE1000Ndis6(ndis, SMALL) },
-  ndis5: { framework: 'ndis5', driverEntry: (ndis) => registerE1000Ndis5(ndis, SMALL) },
-  kmdf: { framework: 'kmdf', driverEntry: (wdf, ctx) => e1000KmdfDriverEntry({ ...SMALL, memory: ctx.memory, dma: ctx.dma })(wdf) },
+  ndis6: { framework: 'ndis6', registerName, driverEntry: (ndis) => registerE1000Ndis6(ndis, SMALL) },
+  ndis5: { framework: 'ndis5', registerName, driverEntry: (ndis) => registerE1000Ndis5(ndis, SMALL) },
+  kmdf: { framework: 'kmdf', registerName, driverEntry: (wdf, ctx) => e1000KmdfDriverEntry({ ...SMALL, memory: ctx.memory, dma: ctx.dma })(wdf) },
 };
 
 let fake: FakeE1000Machine | undefined;
