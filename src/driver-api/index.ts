@@ -17,7 +17,10 @@ export { knownNicModels, type NicModelChoice } from '../host/nic-models.ts';
 export type { PciNicModel } from '../platform/nic-model.ts';
 export type { GuestMemory, AsyncGuestMemory } from '../platform/guest-memory.ts';
 export type { DmaAllocator } from '../platform/dma-allocator.ts';
-export { DeviceRegisters, Irql, DEFAULT_DIRQL, irqlName, type KIRQL, type Kernel, type RegisterBackend } from '../kernel/index.ts';
+export {
+  DeviceRegisters, Irql, DEFAULT_DIRQL, irqlName, defineRegisterMap, withRegisterSemantics,
+  type KIRQL, type Kernel, type RegisterBackend, type RegisterDeclaration, type RegisterMap, type RegisterSemantics,
+} from '../kernel/index.ts';
 export { registerNames, formatMacAddress, parseMacAddress } from './register-map.ts';
 
 // NDIS 6: the library type, handles, NBLs, attributes, OIDs, status codes (and what NDIS 5 shares).
