@@ -9,6 +9,7 @@ import { isDeviceLostReport, type BugCheckReport } from '../kernel/index.ts';
 import { startControl } from '../host/control.ts';
 import { DriverHost, type DriverHostOptions } from '../host/driver-host.ts';
 import { startEcho } from '../host/echo.ts';
+import { describeNetdev } from '../host/netdev.ts';
 import type { NetdevStall } from '../host/netdev-watch.ts';
 import { EXIT_FAILED, EXIT_OK } from './usage.ts';
 
@@ -26,14 +27,13 @@ function report(host: DriverHost): string {
   const link = host.link;
   const route = m.nic.route;
   const hex = (n: number) => '0x' + n.toString(16);
-  const w = m.wire;
   return [
     `dirql: ${m.nic.model.qemuModel} ${m.nic.bdf} driven by the ${host.framework} miniport  MAC ${host.mac}`,
     `  link ${host.linkUp ? 'up' : 'DOWN'}, ${link.speedMbps} Mb/s, ${link.fullDuplex ? 'full' : 'half'} duplex`,
     `  BAR${m.nic.model.registerBar} ${hex(m.nic.registers.base)} (${m.nic.registers.size / 1024} KiB)` +
       (m.nic.ioBase !== undefined ? `  I/O ${hex(m.nic.ioBase)}` : '') +
       `  IRQ ${m.nic.irqLine} (INT${'ABCD'[route.pin - 1]} -> PIRQ${'ABCD'[route.pirq]})`,
-    `  wire: QEMU udp 127.0.0.1:${w.qemuPort} <-> peer 127.0.0.1:${w.peerPort}`,
+    `  wire: ${describeNetdev(m.netdev)}`,
     `  kernel: ${host.kernel.processorCount} processor(s), seed ${host.kernel.seed}`,
     `  QEMU pid ${m.stub.pid}, first qtest reply after ${m.timings.firstReplyMs.toFixed(0)} ms, bring-up ${m.timings.bringUpMs.toFixed(0)} ms`,
   ].join('\n');

@@ -2,7 +2,7 @@ import { TrafficGenerator } from '../test-frames/index.ts';
 import { NIC_ID } from '../../qemu/stub-config.ts';
 import { ControlMethods, ControlServer, ControlTopics, type LinkParams, type SendParams } from '../control/index.ts';
 import type { DriverHost } from './driver-host.ts';
-
+import { describeNetdev } from './netdev.ts';
 
 /** How often the `stats` topic publishes while watched. */
 const STATS_INTERVAL_MS = 1000;
@@ -38,7 +38,9 @@ export async function startControl(host: DriverHost, opts: { socketPath?: string
     link: host.linkUp ? 'up' : 'down',
     halted: host.halted,
     processors: host.kernel.processorCount,
-    wire: host.machine.wire,
+    // What the wire is, whatever its kind; the UDP ports too when it is the dgram netdev.
+    netdev: { ...host.machine.netdev, description: describeNetdev(host.machine.netdev) },
+    ...(host.machine.stub.wire ? { wire: host.machine.stub.wire } : {}),
     qemuPid: host.machine.stub.pid,
     bugCheck: host.bugCheck ? { name: host.bugCheck.name, message: host.bugCheck.message, report: host.bugCheck.files?.text } : null,
     deviceLost: host.deviceLoss ? { message: host.deviceLoss.message, device: host.deviceLoss.device, report: host.deviceLoss.files?.text } : null,
