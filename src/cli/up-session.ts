@@ -10,6 +10,7 @@ import { startControl } from '../host/control.ts';
 import { DriverHost, type DriverHostOptions } from '../host/driver-host.ts';
 import { startEcho } from '../host/echo.ts';
 import { describeNetdev } from '../host/netdev.ts';
+import { startResponder, type Responder, type ResponderAddress } from '../host/responder.ts';
 import type { NetdevStall } from '../host/netdev-watch.ts';
 import { EXIT_FAILED, EXIT_OK } from './usage.ts';
 
@@ -18,6 +19,8 @@ export interface UpSession {
   hold: boolean;
   control: boolean;
   echo: boolean;
+  /** Held: answer ARP and ICMP echo for this address on the upper edge. */
+  responder?: ResponderAddress;
   out: (line: string) => void;
   err: (line: string) => void;
 }
@@ -39,10 +42,16 @@ function report(host: DriverHost): string {
   ].join('\n');
 }
 
+function describeCounters(r: Responder): string {
+  const c = r.counters;
+  return `${c.arpRequests} ARP requests, ${c.arpReplies} replies; ${c.echoRequests} echo requests, ${c.echoReplies} replies; ${c.ignored} frames ignored${c.refused ? `, ${c.refused} replies refused (TX ring full)` : ''}`;
+}
+
 /** Resolves with the exit status once everything it started has stopped. */
 export async function runUp(s: UpSession): Promise<number> {
   const host = await DriverHost.start(s.host);
   let control: ControlServer | undefined;
+  let responder: Responder | undefined;
   let stopping = false;
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
@@ -50,6 +59,7 @@ export async function runUp(s: UpSession): Promise<number> {
     (async () => {
       await control?.stop();
       await host.stop();
+      if (responder) s.out(`dirql: responder: ${describeCounters(responder)}`);
       const t = host.traceFiles;
       if (t) s.out(`dirql: timeline ${t.perfetto} (open at ui.perfetto.dev) and ${t.html}`);
     })().then(
@@ -98,9 +108,13 @@ export async function runUp(s: UpSession): Promise<number> {
       return await finished;
     }
     host.on('link', (e: { up: boolean; speed: number }) => s.out(`dirql: link ${e.up ? `up, ${e.speed / 1e6} Mb/s` : 'down'}`));
+    if (s.responder) {
+      responder = startResponder(host, s.responder);
+      s.out(`dirql: answering ARP and ping for ${s.responder.ip}/${s.responder.prefixLength} at ${host.mac}`);
+    }
     // Opt-in: a host killed with SIGKILL cannot remove its socket (the next host sweeps it).
     if (s.control) {
-      control = await startControl(host);
+      control = await startControl(host, responder ? { responder } : {});
       s.out(`dirql: control socket ${control.socketPath} (dirql ctl)`);
     }
     if (s.echo) {

@@ -32,6 +32,7 @@ describe('usage errors exit 2, name the flag and point at --help', () => {
     [['up', '--bogus'], '--bogus', 'dirql up --help'],
     [['up', '--echo'], '--echo', 'dirql up --help'],
     [['up', '--netdev', 'bogus'], '--netdev', 'dirql up --help'],
+    [['up', '--ip', '10.0.2.300'], '--ip', 'dirql up --help'],
     [['up', '--netdev', 'tap'], '--netdev', 'dirql up --help'],
     [['up', '--netdev', 'user', '--qemu-port', '5000'], '--qemu-port', 'dirql up --help'],
     [['up', '--control'], '--control', 'dirql up --help'],
