@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { DriverHostOptions } from '../host/driver-host.ts';
+import { NetdevError, parseNetdev, type HostNetdev } from '../host/netdev.ts';
 import { integer, udpPort } from './usage.ts';
 
 /** The flags that say how the stack is started, shared by `dirql up` and `dirql run`. */
@@ -13,6 +14,8 @@ export interface HostFlags {
   qemuPort?: number;
   mac?: string;
   mitigation: boolean;
+  /** --netdev dgram|user|tap:<ifname> */
+  netdev?: HostNetdev;
   /** --trace [path]: true without a path. */
   trace?: string | boolean;
 }
@@ -21,6 +24,15 @@ function mac(value: string): string {
   if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(value)) throw new InvalidArgumentError('It must look like 52:54:00:12:34:56.');
   if (Number.parseInt(value.slice(0, 2), 16) & 1) throw new InvalidArgumentError('It is a multicast address (bit 0 of the first byte is set).');
   return value.toLowerCase();
+}
+
+function netdev(value: string): HostNetdev {
+  try {
+    return parseNetdev(value);
+  } catch (err) {
+    if (err instanceof NetdevError) throw new InvalidArgumentError(`${err.message}.`);
+    throw err;
+  }
 }
 
 export function addHostFlags(cmd: Command): Command {
@@ -32,6 +44,7 @@ export function addHostFlags(cmd: Command): Command {
     .option('--seed <n>', "seed of the kernel's scheduling choices (default 1)", integer(0, 0xffffffff))
     .addOption(new Option('--peer-port <port>', 'UDP port of the wire peer (QEMU sends there)').env('DIRQL_WIRE_PEER_PORT').argParser(udpPort))
     .addOption(new Option('--qemu-port <port>', "QEMU's UDP port").env('DIRQL_WIRE_QEMU_PORT').argParser(udpPort))
+    .option('--netdev <kind>', "how the NIC reaches the outside: dgram (UDP to the wire peer, default), user (QEMU's slirp, restrict=on), tap:<ifname> (an existing tap device)", netdev)
     .option('--mac <mac>', "the NIC's MAC (default 52:54:00:12:34:56)", mac)
     .option('--no-mitigation', 'QEMU e1000 interrupt mitigation off')
     .option('--trace [path]', "record the run's timeline: <name>.perfetto-trace (ui.perfetto.dev) and <name>.html, written when the host stops into a directory (default ./runs) or as the file given");
@@ -69,13 +82,21 @@ export async function hostOptionsFrom(cmd: Command, flags: HostFlags): Promise<D
     }
   }
   const wire = { ...(flags.peerPort ? { peerPort: flags.peerPort } : {}), ...(flags.qemuPort ? { qemuPort: flags.qemuPort } : {}) };
+  const notDgram = flags.netdev !== undefined && flags.netdev.kind !== 'dgram';
+  if (notDgram) {
+    // Ports from the environment are for whichever run uses a dgram wire; on the command line they contradict --netdev.
+    for (const [key, flag] of [['peerPort', '--peer-port'], ['qemuPort', '--qemu-port']] as const) {
+      if (cmd.getOptionValueSource(key) === 'cli') cmd.error(`error: option '${flag} <port>' is for the dgram netdev, not '--netdev ${flags.netdev!.kind}'`, { exitCode: 2, code: 'dirql.usage' });
+    }
+  }
   return {
     ...(flags.driver !== undefined ? { driver: flags.driver } : {}),
     ...(flags.device !== undefined ? { device: flags.device } : {}),
+    ...(flags.netdev !== undefined ? { netdev: flags.netdev } : {}),
     ...(flags.framework !== undefined ? { framework: flags.framework } : {}),
     ...(flags.processors !== undefined ? { processors: flags.processors } : {}),
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
-    ...(Object.keys(wire).length > 0 ? { wire } : {}),
+    ...(Object.keys(wire).length > 0 && !notDgram ? { wire } : {}),
     ...(flags.mac ? { mac: flags.mac } : {}),
     ...(cmd.getOptionValueSource('mitigation') === 'cli' ? { mitigation: flags.mitigation } : {}),
     ...(flags.trace !== undefined && flags.trace !== false ? { trace: flags.trace === true ? true : { path: flags.trace } } : {}),

@@ -9,6 +9,8 @@ import { isDeviceLostReport, type BugCheckReport } from '../kernel/index.ts';
 import { startControl } from '../host/control.ts';
 import { DriverHost, type DriverHostOptions } from '../host/driver-host.ts';
 import { startEcho } from '../host/echo.ts';
+import { describeNetdev } from '../host/netdev.ts';
+import { startResponder, type Responder, type ResponderAddress } from '../host/responder.ts';
 import type { NetdevStall } from '../host/netdev-watch.ts';
 import { EXIT_FAILED, EXIT_OK } from './usage.ts';
 
@@ -17,6 +19,8 @@ export interface UpSession {
   hold: boolean;
   control: boolean;
   echo: boolean;
+  /** Held: answer ARP and ICMP echo for this address on the upper edge. */
+  responder?: ResponderAddress;
   out: (line: string) => void;
   err: (line: string) => void;
 }
@@ -26,23 +30,28 @@ function report(host: DriverHost): string {
   const link = host.link;
   const route = m.nic.route;
   const hex = (n: number) => '0x' + n.toString(16);
-  const w = m.wire;
   return [
     `dirql: ${m.nic.model.qemuModel} ${m.nic.bdf} driven by the ${host.framework} miniport  MAC ${host.mac}`,
     `  link ${host.linkUp ? 'up' : 'DOWN'}, ${link.speedMbps} Mb/s, ${link.fullDuplex ? 'full' : 'half'} duplex`,
     `  BAR${m.nic.model.registerBar} ${hex(m.nic.registers.base)} (${m.nic.registers.size / 1024} KiB)` +
       (m.nic.ioBase !== undefined ? `  I/O ${hex(m.nic.ioBase)}` : '') +
       `  IRQ ${m.nic.irqLine} (INT${'ABCD'[route.pin - 1]} -> PIRQ${'ABCD'[route.pirq]})`,
-    `  wire: QEMU udp 127.0.0.1:${w.qemuPort} <-> peer 127.0.0.1:${w.peerPort}`,
+    `  wire: ${describeNetdev(m.netdev)}`,
     `  kernel: ${host.kernel.processorCount} processor(s), seed ${host.kernel.seed}`,
     `  QEMU pid ${m.stub.pid}, first qtest reply after ${m.timings.firstReplyMs.toFixed(0)} ms, bring-up ${m.timings.bringUpMs.toFixed(0)} ms`,
   ].join('\n');
+}
+
+function describeCounters(r: Responder): string {
+  const c = r.counters;
+  return `${c.arpRequests} ARP requests, ${c.arpReplies} replies; ${c.echoRequests} echo requests, ${c.echoReplies} replies; ${c.ignored} frames ignored${c.refused ? `, ${c.refused} replies refused (TX ring full)` : ''}`;
 }
 
 /** Resolves with the exit status once everything it started has stopped. */
 export async function runUp(s: UpSession): Promise<number> {
   const host = await DriverHost.start(s.host);
   let control: ControlServer | undefined;
+  let responder: Responder | undefined;
   let stopping = false;
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
@@ -50,6 +59,7 @@ export async function runUp(s: UpSession): Promise<number> {
     (async () => {
       await control?.stop();
       await host.stop();
+      if (responder) s.out(`dirql: responder: ${describeCounters(responder)}`);
       const t = host.traceFiles;
       if (t) s.out(`dirql: timeline ${t.perfetto} (open at ui.perfetto.dev) and ${t.html}`);
     })().then(
@@ -98,9 +108,13 @@ export async function runUp(s: UpSession): Promise<number> {
       return await finished;
     }
     host.on('link', (e: { up: boolean; speed: number }) => s.out(`dirql: link ${e.up ? `up, ${e.speed / 1e6} Mb/s` : 'down'}`));
+    if (s.responder) {
+      responder = startResponder(host, s.responder);
+      s.out(`dirql: answering ARP and ping for ${s.responder.ip}/${s.responder.prefixLength} at ${host.mac}`);
+    }
     // Opt-in: a host killed with SIGKILL cannot remove its socket (the next host sweeps it).
     if (s.control) {
-      control = await startControl(host);
+      control = await startControl(host, responder ? { responder } : {});
       s.out(`dirql: control socket ${control.socketPath} (dirql ctl)`);
     }
     if (s.echo) {

@@ -1,7 +1,17 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { addConfigFlag, configuredHostOptions, overrideConfig } from './config-options.ts';
 import { addHostFlags, hostOptionsFrom, type HostFlags } from './host-flags.ts';
 import { conventions } from './usage.ts';
+import { DEFAULT_RESPONDER_IP, parseIpv4WithPrefix, ResponderConfigError, type ResponderAddress } from '../host/responder.ts';
+
+function ipv4(value: string): ResponderAddress {
+  try {
+    return parseIpv4WithPrefix(value);
+  } catch (err) {
+    if (err instanceof ResponderConfigError) throw new InvalidArgumentError(`${err.message}.`);
+    throw err;
+  }
+}
 
 interface UpFlags extends HostFlags {
   hold?: boolean;
@@ -9,6 +19,8 @@ interface UpFlags extends HostFlags {
   control?: boolean;
   echo?: boolean;
   config?: string;
+  responder: boolean;
+  ip: ResponderAddress;
 }
 
 const envOn = (name: string) => process.env[name] === '1' || process.env[name] === 'true';
@@ -21,6 +33,8 @@ export function upCommand(): Command {
   addConfigFlag(addHostFlags(cmd))
     .option('--control', 'with --hold: serve the control socket for `dirql ctl` (also DIRQL_CONTROL=1)')
     .option('--echo', 'with --hold: send every received frame back unchanged, so a wire peer (`dirql peer`) can check a round trip (also DIRQL_ECHO=1)')
+    .option('--ip <address[/prefix]>', 'with --hold: the IPv4 address the responder answers ARP and ICMP echo (ping) for', ipv4, parseIpv4WithPrefix(DEFAULT_RESPONDER_IP))
+    .option('--no-responder', 'with --hold: no ARP/ICMP echo responder on the upper edge (--echo turns it off too: it answers every frame)')
     .option('--inspect [host:port]', 'open the Node inspector (default 127.0.0.1:9229) before the driver starts, with the `dirql` debugger extensions on globalThis; see src/debugger/README.md')
     .addHelpText('after', '\nFlags override dirql.config.{ts,js,json} (see README "Your own driver").\nExit status: 0 the stack came up (and stopped cleanly), 1 it failed or the device was lost, 2 usage (a bad flag or config key).');
   cmd.action(async (flags: UpFlags) => {
@@ -51,6 +65,8 @@ export function upCommand(): Command {
       hold,
       control,
       echo,
+      // The echo reflects every frame, ARP and echo requests included: two answers would be one too many.
+      ...(flags.responder && !echo ? { responder: flags.ip } : {}),
       out: (line) => process.stdout.write(line + '\n'),
       err: (line) => process.stderr.write(line + '\n'),
     });

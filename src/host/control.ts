@@ -2,7 +2,8 @@ import { TrafficGenerator } from '../test-frames/index.ts';
 import { NIC_ID } from '../../qemu/stub-config.ts';
 import { ControlMethods, ControlServer, ControlTopics, type LinkParams, type SendParams } from '../control/index.ts';
 import type { DriverHost } from './driver-host.ts';
-
+import { describeNetdev } from './netdev.ts';
+import type { Responder } from './responder.ts';
 
 /** How often the `stats` topic publishes while watched. */
 const STATS_INTERVAL_MS = 1000;
@@ -29,7 +30,7 @@ function checkSend(p: unknown): SendParams {
  * `netdev-stalled` (QEMU stopped reading its netdev, see NetdevWatch) and `stats` (once a second
  * while watched) topics.
  */
-export async function startControl(host: DriverHost, opts: { socketPath?: string } = {}): Promise<ControlServer> {
+export async function startControl(host: DriverHost, opts: { socketPath?: string; responder?: Responder } = {}): Promise<ControlServer> {
   const control = new ControlServer({ driver: `e1000 (${host.framework})`, ...(opts.socketPath ? { socketPath: opts.socketPath } : {}) });
   let nextSeq = 0;
   control.handle(ControlMethods.status, () => ({
@@ -38,12 +39,17 @@ export async function startControl(host: DriverHost, opts: { socketPath?: string
     link: host.linkUp ? 'up' : 'down',
     halted: host.halted,
     processors: host.kernel.processorCount,
-    wire: host.machine.wire,
+    // What the wire is, whatever its kind; the UDP ports too when it is the dgram netdev.
+    netdev: { ...host.machine.netdev, description: describeNetdev(host.machine.netdev) },
+    ...(host.machine.stub.wire ? { wire: host.machine.stub.wire } : {}),
     qemuPid: host.machine.stub.pid,
     bugCheck: host.bugCheck ? { name: host.bugCheck.name, message: host.bugCheck.message, report: host.bugCheck.files?.text } : null,
     deviceLost: host.deviceLoss ? { message: host.deviceLoss.message, device: host.deviceLoss.device, report: host.deviceLoss.files?.text } : null,
   }));
-  control.handle(ControlMethods.stats, () => host.stats());
+  const responder = opts.responder;
+  // The responder's counters beside the host's, when one answers on the upper edge.
+  const stats = async () => ({ ...(await host.stats()), ...(responder ? { responder: { ...responder.counters } } : {}) });
+  control.handle(ControlMethods.stats, stats);
   control.handle<LinkParams>(ControlMethods.link, async ({ up }) => {
     await host.machine.qmp.execute('set_link', { name: NIC_ID, up });
     return { up };
@@ -63,7 +69,7 @@ export async function startControl(host: DriverHost, opts: { socketPath?: string
   const statsTimer = setInterval(() => {
     if (!control.listening) return clearInterval(statsTimer);
     if (control.subscribers(ControlTopics.stats) === 0) return;
-    control.publish(ControlTopics.stats, host.stats());
+    control.publish(ControlTopics.stats, stats());
   }, STATS_INTERVAL_MS);
   statsTimer.unref();
   return control;

@@ -22,6 +22,7 @@ import { DriverHostError } from './errors.ts';
 import { loadFramework, type DriverStatistics, type NicLinkState, type RoutineCalls, type RunningVariant, type VariantFactory } from './frameworks/index.ts';
 import { loadDriverModule, type DriverModule } from './frameworks/driver-module.ts';
 import { resolveNicModel, type NicModelChoice } from './nic-models.ts';
+import { describeNetdev, stubNetdev, type HostNetdev } from './netdev.ts';
 import { HostTrace, type HostTraceOptions } from './trace.ts';
 import type { RunRecorder, TimelineFiles } from '../timeline/index.ts';
 import { NetdevWatch, asE1000Statistics, qemuNetdevProbe, readWireStatistics, receiveDrops, type NetdevWatchOptions, type ReceiveDrops, type WireStatistics } from './netdev-watch.ts';
@@ -45,6 +46,8 @@ export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txR
   seed?: number;
   /** QEMU's e1000 interrupt mitigation (its default: on; the e1000 only). */
   mitigation?: boolean;
+  /** How the NIC reaches the outside: dgram (default), user (slirp, restricted) or a tap. */
+  netdev?: HostNetdev;
   /** UDP ports of the wire (netdev dgram); default: free ports. */
   wire?: { qemuPort?: number; peerPort?: number };
   /** The NIC's MAC (QEMU's, read back from the EEPROM by the driver). */
@@ -79,6 +82,8 @@ export interface HostStatistics {
   rings: { rx: RingStats; tx: RingStats };
   /** Frames the host took from the RX ring and gave to onReceive listeners. */
   delivered: number;
+  /** What the wire is (describeNetdev): UDP ports, slirp or the tap's name. */
+  netdev: string;
   /** QEMU's netdev socket (dgram netdev only): kernel drops, bytes waiting, stalls seen. */
   wire?: WireStatistics;
   /** Every counted loss on the receive side, and their total: frames sent = delivered + total once the wire is quiet. */
@@ -162,7 +167,7 @@ export class DriverHost extends EventEmitter {
     const machine = await startMachine({
       ...opts.machine,
       device,
-      netdev: { kind: 'dgram', ...(opts.wire?.qemuPort ? { qemuPort: opts.wire.qemuPort } : {}), ...(opts.wire?.peerPort ? { peerPort: opts.wire.peerPort } : {}) },
+      netdev: await stubNetdev(opts.netdev, opts.wire, opts.machine?.qemuBinary ?? 'qemu-system-x86_64'),
       ...(opts.mac ? { mac: opts.mac } : {}),
     });
     let kernel: Kernel | undefined;
@@ -325,6 +330,7 @@ export class DriverHost extends EventEmitter {
       frameworkSide: this.variant.frameworkStatistics(),
       rings,
       delivered: this.delivered,
+      netdev: describeNetdev(this.machine.netdev),
       ...(wire ? { wire } : {}),
       receiveDrops: receiveDrops(asE1000Statistics(adapter), rings.rx, wire),
       calls: this.variant.calls(),

@@ -1,5 +1,5 @@
 import { DeviceStub, type StubTimings } from '../../qemu/device-stub.ts';
-import type { DeviceStubConfig } from '../../qemu/stub-config.ts';
+import type { DeviceStubConfig, ResolvedNetdev } from '../../qemu/stub-config.ts';
 import type { QmpClient } from '../transport/qmp-client.ts';
 import type { QtestClient } from '../transport/qtest-client.ts';
 import { logger } from '../util/log.ts';
@@ -61,6 +61,8 @@ export interface Machine {
   lines: IrqLines;
   /** UDP ports on 127.0.0.1 (netdev dgram); throws for the other netdev kinds. */
   wire: { qemuPort: number; peerPort: number };
+  /** What the wire is, whatever its kind. */
+  netdev: ResolvedNetdev;
   stub: DeviceStub;
   /** Everything found on bus 0 at the last bring-up. */
   pciFunctions: PciFunctionInfo[];
@@ -123,6 +125,9 @@ async function compose(stub: DeviceStub, model: PciNicModel, windows: PciWindows
       const w = stub.wire;
       if (!w) throw new PlatformError(`netdev is ${stub.config.netdev.kind}: there is no UDP wire`, { netdev: stub.config.netdev.kind });
       return w;
+    },
+    get netdev() {
+      return stub.config.netdev;
     },
     stub,
     get pciFunctions() {

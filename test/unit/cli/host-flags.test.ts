@@ -15,3 +15,12 @@ describe('--trace', () => {
     expect(await optionsFor([])).toEqual({});
   });
 });
+
+describe('--netdev', () => {
+  it('passes the kind through; ports only with dgram', async () => {
+    expect(await optionsFor(['--netdev', 'user'])).toEqual({ netdev: { kind: 'user' } });
+    expect(await optionsFor(['--netdev', 'tap:dqtap0'])).toEqual({ netdev: { kind: 'tap', ifname: 'dqtap0' } });
+    expect(await optionsFor(['--netdev', 'dgram', '--qemu-port', '5000'])).toEqual({ netdev: { kind: 'dgram' }, wire: { qemuPort: 5000 } });
+    await expect(optionsFor(['--netdev', 'user', '--peer-port', '5000'])).rejects.toThrow(/'--peer-port <port>' is for the dgram netdev/);
+  });
+});
