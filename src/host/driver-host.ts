@@ -4,95 +4,31 @@ import { join } from 'node:path';
 import type { QemuExit } from '../../qemu/device-stub.ts';
 import { QemuExitedError } from '../../qemu/errors.ts';
 import { e1000Device } from '../drivers/e1000/device.ts';
-import type { E1000Settings } from '../drivers/e1000/settings.ts';
 import {
   Kernel,
   formatBugCheckText,
   isDeviceLostReport,
   type BugCheckReport,
-  type KernelLimits,
-  type VerifierOptions,
 } from '../kernel/index.ts';
-import { startMachine, type Machine, type MachineConfig } from '../platform/machine.ts';
-import { PacketRing, type RingConsumer, type RingProducer, type RingStats } from '../ring/index.ts';
+import { startMachine, type Machine } from '../platform/machine.ts';
+import { PacketRing, type RingConsumer, type RingProducer } from '../ring/index.ts';
 import type { LinkEvent } from '../upper-edge/index.ts';
 import { logger } from '../util/log.ts';
 import { describeExit, qemuDeviceLoss } from './device-loss.ts';
 import { DriverHostError } from './errors.ts';
 import { loadFramework, type DriverStatistics, type NicLinkState, type RoutineCalls, type RunningVariant, type VariantFactory } from './frameworks/index.ts';
-import { loadDriverModule, type DriverModule } from './frameworks/driver-module.ts';
-import { resolveNicModel, type NicModelChoice } from './nic-models.ts';
-import { describeNetdev, stubNetdev, type HostNetdev } from './netdev.ts';
-import { HostTrace, type HostTraceOptions } from './trace.ts';
+import { loadDriverModule } from './frameworks/driver-module.ts';
+import { resolveNicModel } from './nic-models.ts';
+import { describeNetdev, stubNetdev } from './netdev.ts';
+import { HostTrace } from './trace.ts';
 import type { RunRecorder, TimelineFiles } from '../timeline/index.ts';
-import { NetdevWatch, asE1000Statistics, qemuNetdevProbe, readWireStatistics, receiveDrops, type NetdevWatchOptions, type ReceiveDrops, type WireStatistics } from './netdev-watch.ts';
+import { NetdevWatch, asE1000Statistics, qemuNetdevProbe, readWireStatistics, receiveDrops, type NetdevWatchOptions } from './netdev-watch.ts';
 
 const log = logger('host');
 
-export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txRingSize' | 'rxRingSize' | 'receiveBatch'> {
-  /**
-   * Your own driver instead of a registered variant: a module path (resolved from the current
-   * directory) or the module itself, exporting `framework`, `driverEntry` and optionally `device`
-   * (src/host/frameworks/driver-module.ts). Its framework and device stand unless given here.
-   */
-  driver?: string | DriverModule;
-  /** Which registered framework variant to run: 'ndis6' (default), 'ndis5', 'kmdf' or one given to registerFramework. */
-  framework?: string;
-  /** The NIC QEMU emulates: a QEMU PCI NIC's `-device` name ('e1000' default, 'rtl8139', 'pcnet', ...) or a PciNicModel (src/host/nic-models.ts). */
-  device?: NicModelChoice;
-  /** Logical processors of the kernel model. Default 1. */
-  processors?: number;
-  /** Seed of the kernel's scheduling choices. Default 1. */
-  seed?: number;
-  /** QEMU's e1000 interrupt mitigation (its default: on; the e1000 only). */
-  mitigation?: boolean;
-  /** How the NIC reaches the outside: dgram (default), user (slirp, restricted) or a tap. */
-  netdev?: HostNetdev;
-  /** UDP ports of the wire (netdev dgram); default: free ports. */
-  wire?: { qemuPort?: number; peerPort?: number };
-  /** The NIC's MAC (QEMU's, read back from the EEPROM by the driver). */
-  mac?: string;
-  /** Slots of each host PacketRing (power of two). Default 1024. */
-  ringSlots?: number;
-  /** Upper edge: frames in flight to the driver, and per send call. Defaults 512 and 64. */
-  sendPoolSize?: number;
-  sendBatch?: number;
-  /** Where bug check reports go. Default ./crash-reports. */
-  bugCheckDir?: string;
-  verifier?: VerifierOptions;
-  limits?: KernelLimits;
-  /**
-   * Record the run's timeline (src/timeline): true for ./runs/<framework>-<time>, or where and how.
-   * Written as `.perfetto-trace` and `.html` when the host stops (traceFiles).
-   */
-  trace?: boolean | HostTraceOptions;
-  /** The watch on QEMU's netdev socket that raises 'netdev-stalled' (false: none). */
-  netdevWatch?: NetdevWatchOptions | false;
-  /** Anything else for the machine (memory size, QEMU binary, timeouts). */
-  machine?: Omit<MachineConfig, 'netdev' | 'mac' | 'device'>;
-}
+import type { DriverHostOptions, FrameListener, HostStatistics } from './host-options.ts';
 
-export interface HostStatistics {
-  framework: string;
-  /** The driver's own view, if it gives one (the e1000 variants: NIC statistics registers, driver counters, ring counters, as AdapterStatistics). */
-  adapter?: DriverStatistics;
-  /** The framework's own counters (e.g. NDIS adapter statistics) and the upper edge's. */
-  frameworkSide: Record<string, unknown>;
-  /** The host PacketRings. */
-  rings: { rx: RingStats; tx: RingStats };
-  /** Frames the host took from the RX ring and gave to onReceive listeners. */
-  delivered: number;
-  /** What the wire is (describeNetdev): UDP ports, slirp or the tap's name. */
-  netdev: string;
-  /** QEMU's netdev socket (dgram netdev only): kernel drops, bytes waiting, stalls seen. */
-  wire?: WireStatistics;
-  /** Every counted loss on the receive side, and their total: frames sent = delivered + total once the wire is quiet. */
-  receiveDrops: ReceiveDrops;
-  calls: RoutineCalls;
-}
-
-/** Receives one frame: `view[0, length)`; the view is reused once the listener returns. */
-export type FrameListener = (view: Uint8Array, length: number) => void;
+export type { DriverHostOptions, FrameListener, HostStatistics } from './host-options.ts';
 
 /**
  * The whole stack in one process: QEMU's e1000 (startMachine), the kernel model fed by the

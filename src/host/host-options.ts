@@ -1,0 +1,77 @@
+import type { E1000Settings } from '../drivers/e1000/settings.ts';
+import type { KernelLimits, VerifierOptions } from '../kernel/index.ts';
+import type { MachineConfig } from '../platform/machine.ts';
+import type { RingStats } from '../ring/index.ts';
+import type { DriverModule } from './frameworks/driver-module.ts';
+import type { DriverStatistics, RoutineCalls } from './frameworks/index.ts';
+import type { HostNetdev } from './netdev.ts';
+import type { NetdevWatchOptions, ReceiveDrops, WireStatistics } from './netdev-watch.ts';
+import type { NicModelChoice } from './nic-models.ts';
+import type { HostTraceOptions } from './trace.ts';
+
+// What DriverHost.start takes and what host.stats() returns (driver-host.ts re-exports them).
+
+export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txRingSize' | 'rxRingSize' | 'receiveBatch'> {
+  /**
+   * Your own driver instead of a registered variant: a module path (resolved from the current
+   * directory) or the module itself, exporting `framework`, `driverEntry` and optionally `device`
+   * (src/host/frameworks/driver-module.ts). Its framework and device stand unless given here.
+   */
+  driver?: string | DriverModule;
+  /** Which registered framework variant to run: 'ndis6' (default), 'ndis5', 'kmdf' or one given to registerFramework. */
+  framework?: string;
+  /** The NIC QEMU emulates: a QEMU PCI NIC's `-device` name ('e1000' default, 'rtl8139', 'pcnet', ...) or a PciNicModel (src/host/nic-models.ts). */
+  device?: NicModelChoice;
+  /** Logical processors of the kernel model. Default 1. */
+  processors?: number;
+  /** Seed of the kernel's scheduling choices. Default 1. */
+  seed?: number;
+  /** QEMU's e1000 interrupt mitigation (its default: on; the e1000 only). */
+  mitigation?: boolean;
+  /** How the NIC reaches the outside: dgram (default), user (slirp, restricted) or a tap. */
+  netdev?: HostNetdev;
+  /** UDP ports of the wire (netdev dgram); default: free ports. */
+  wire?: { qemuPort?: number; peerPort?: number };
+  /** The NIC's MAC (QEMU's, read back from the EEPROM by the driver). */
+  mac?: string;
+  /** Slots of each host PacketRing (power of two). Default 1024. */
+  ringSlots?: number;
+  /** Upper edge: frames in flight to the driver, and per send call. Defaults 512 and 64. */
+  sendPoolSize?: number;
+  sendBatch?: number;
+  /** Where bug check reports go. Default ./crash-reports. */
+  bugCheckDir?: string;
+  verifier?: VerifierOptions;
+  limits?: KernelLimits;
+  /**
+   * Record the run's timeline (src/timeline): true for ./runs/<framework>-<time>, or where and how.
+   * Written as `.perfetto-trace` and `.html` when the host stops (traceFiles).
+   */
+  trace?: boolean | HostTraceOptions;
+  /** The watch on QEMU's netdev socket that raises 'netdev-stalled' (false: none). */
+  netdevWatch?: NetdevWatchOptions | false;
+  /** Anything else for the machine (memory size, QEMU binary, timeouts). */
+  machine?: Omit<MachineConfig, 'netdev' | 'mac' | 'device'>;
+}
+
+export interface HostStatistics {
+  framework: string;
+  /** The driver's own view, if it gives one (the e1000 variants: NIC statistics registers, driver counters, ring counters, as AdapterStatistics). */
+  adapter?: DriverStatistics;
+  /** The framework's own counters (e.g. NDIS adapter statistics) and the upper edge's. */
+  frameworkSide: Record<string, unknown>;
+  /** The host PacketRings. */
+  rings: { rx: RingStats; tx: RingStats };
+  /** Frames the host took from the RX ring and gave to onReceive listeners. */
+  delivered: number;
+  /** What the wire is (describeNetdev): UDP ports, slirp or the tap's name. */
+  netdev: string;
+  /** QEMU's netdev socket (dgram netdev only): kernel drops, bytes waiting, stalls seen. */
+  wire?: WireStatistics;
+  /** Every counted loss on the receive side, and their total: frames sent = delivered + total once the wire is quiet. */
+  receiveDrops: ReceiveDrops;
+  calls: RoutineCalls;
+}
+
+/** Receives one frame: `view[0, length)`; the view is reused once the listener returns. */
+export type FrameListener = (view: Uint8Array, length: number) => void;
