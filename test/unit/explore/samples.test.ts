@@ -34,8 +34,9 @@ describe('broken sample 4: an ISR that never clears the cause', () => {
     expect(machine.kernel.stopped?.report).toMatchObject({ code: BugCheckCode.DPC_WATCHDOG_VIOLATION, parameters: [1, expect.any(Number), 0, 0] });
   });
 
-  it('its fixed twin (ICR read in the ISR) runs clean', async () => {
-    machine = await runSample(causeNeverCleared!.fixed(), 'stop', 1, { limits: STORM_LIMITS });
+  it('its fixed twin (ICR read in the ISR) runs clean and returns', async () => {
+    // Windows' watchdog limits: the twin must return at all; a 50 ms limit would time the machine's load.
+    machine = await runSample(causeNeverCleared!.fixed(), 'stop');
     expect(machine.kernel.stopped).toBeNull();
   });
 });
