@@ -126,7 +126,13 @@ export class KernelCore {
     // measurably slowed a register read (~5 %).
     if (this.stopped) throw this.stopped;
     if (act.processor.dispatchSince !== null) this.watchdog.check(act.processor);
-    if ((this.multi && yieldToScheduler) || !canRun(act) || this.preemption.hasWork(act.processor)) return this.preemption.preemptSlow(act, yieldToScheduler);
+    if (this.multi) {
+      // Under the explorer every preemption point is a turn of the scheduler: another processor may run between any two.
+      const yields = yieldToScheduler || this.schedule !== null;
+      if (yields || !canRun(act) || this.preemption.hasWork(act.processor)) return this.preemption.preemptSlow(act, yields);
+      return undefined;
+    }
+    if (!canRun(act) || this.preemption.hasWork(act.processor)) return this.preemption.preemptSlow(act, false);
     return undefined;
   }
 
