@@ -145,7 +145,7 @@ section('explore', () => {
   results.explore = e;
   e.unpinned.forEach((u, i) => {
     const p = e.pinned[i]!;
-    const what = `${u.scenario}, ${u.strategy}, ${u.processors} CPU${u.processors > 1 ? 's' : ''}: runs/s (${u.failures}/${u.runs} failed, ${u.distinct} distinct)`;
+    const what = `${u.scenario}, ${u.strategy}, ${u.processors} CPU, runs/s${u.failures > 0 ? ` (${u.failures}/${u.runs} fail)` : ''}`;
     rows.push({ section: 'explore (kernel)', measurement: what, unpinned: String(u.runsPerSecond), pinned: String(p.runsPerSecond), ...(u.processors === 1 && u.strategy === 'random' && u.failures === 0 ? { target: '>= 500 runs/s' } : {}) });
   });
 });
