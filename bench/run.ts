@@ -4,7 +4,7 @@
  *
  *   npm run bench                 all sections
  *   npm run bench -- --quick      shorter runs (smoke check)
- *   npm run bench -- --only mmio,ring,throughput,latency
+ *   npm run bench -- --only mmio,ring,throughput,latency,explore
  *   npm run bench:chart -- --out docs/bench-chart.svg   the chart of the kept runs, for the README
  *
  * Sections that care about cross-CPU wakeups run as child processes twice: unpinned, and pinned
@@ -137,6 +137,17 @@ section('latency', () => {
   stage('driver host: → DPC entry', (r) => r.stack.dpc);
   stage('driver host: → frame delivered above the upper edge', (r) => r.stack.delivered);
   rows.push({ section: 'RX latency', measurement: 'delivered / harvested at p50 (p99)', unpinned: `${l.unpinned.ratioP50}× (${l.unpinned.ratioP99}×)`, pinned: `${l.pinned.ratioP50}× (${l.pinned.ratioP99}×)` });
+});
+
+section('explore', () => {
+  type E = import('./explore.ts').ExploreBenchResult;
+  const e = both<E>('explore.ts', quick ? ['--quick'] : []);
+  results.explore = e;
+  e.unpinned.forEach((u, i) => {
+    const p = e.pinned[i]!;
+    const what = `${u.scenario}, ${u.strategy}, ${u.processors} CPU, runs/s${u.failures > 0 ? ` (${u.failures}/${u.runs} fail)` : ''}`;
+    rows.push({ section: 'explore (kernel)', measurement: what, unpinned: String(u.runsPerSecond), pinned: String(p.runsPerSecond), ...(u.processors === 1 && u.strategy === 'random' && u.failures === 0 ? { target: '>= 500 runs/s' } : {}) });
+  });
 });
 
 const report = {

@@ -1,11 +1,12 @@
 /**
- * The `dirql` command (bin/dirql.mjs): `up`, `run`, `ctl`, `peer`, `bench`. Commander parses;
+ * The `dirql` command (bin/dirql.mjs): `up`, `run`, `explore`, `ctl`, `peer`, `bench`. Commander parses;
  * every usage error exits 2 naming the flag and pointing at `--help`; a failed run exits 1.
  * Commands load the host only when they run, so `--help` is quick and the log level can be set first.
  */
 import { Command } from 'commander';
 import { benchCommand } from './bench.ts';
 import { ctlCommand } from './ctl.ts';
+import { exploreCommand } from './explore.ts';
 import { peerCommand } from './peer.ts';
 import { runCommand } from './run.ts';
 import { upCommand } from './up.ts';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .addCommand(upCommand())
     .addCommand(runCommand())
+    .addCommand(exploreCommand())
     .addCommand(ctlCommand())
     .addCommand(peerCommand())
     .addCommand(benchCommand())

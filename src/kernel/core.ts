@@ -13,6 +13,7 @@ import { resumedOnBusyProcessor } from './one-owner.ts';
 import { canRun, Preemption } from './preemption.ts';
 import { Processor } from './processor.ts';
 import { Quiescence } from './quiescence.ts';
+import type { SchedulePolicy } from './schedule-policy.ts';
 import { Scheduler, SchedulerRandom } from './scheduler.ts';
 import { StopRecorder } from './stop-recorder.ts';
 import type { KernelTimer } from './timer.ts';
@@ -37,6 +38,8 @@ export class KernelCore {
   readonly multi: boolean;
   readonly seed: number;
   readonly scheduler: Scheduler;
+  /** The explorer's decisions, or null: the default (deliver at once, the PRNG picks); tested once where a decision is made. */
+  readonly schedule: SchedulePolicy | null;
   readonly trace: TraceBuffer;
   readonly verifier: Verifier;
   /** The lockset verifier, null when it is off (every hook tests this once). */
@@ -66,7 +69,8 @@ export class KernelCore {
     this.processors = Array.from({ length: n }, (_, i) => new Processor(i));
     this.multi = n > 1;
     this.seed = opts.seed ?? 1;
-    this.scheduler = new Scheduler(new SchedulerRandom(this.seed), canRun, this.multi);
+    this.schedule = opts.schedule ?? null;
+    this.scheduler = new Scheduler(new SchedulerRandom(this.seed), canRun, this.multi, this.schedule);
     this.trace = opts.trace ?? new TraceBuffer();
     const lockset = opts.verifier?.lockset ?? 'off';
     this.lockset = lockset === 'off' ? null : new Lockset(this, lockset);
@@ -122,7 +126,13 @@ export class KernelCore {
     // measurably slowed a register read (~5 %).
     if (this.stopped) throw this.stopped;
     if (act.processor.dispatchSince !== null) this.watchdog.check(act.processor);
-    if ((this.multi && yieldToScheduler) || !canRun(act) || this.preemption.hasWork(act.processor)) return this.preemption.preemptSlow(act, yieldToScheduler);
+    if (this.multi) {
+      // Under the explorer every preemption point is a turn of the scheduler: another processor may run between any two.
+      const yields = yieldToScheduler || this.schedule !== null;
+      if (yields || !canRun(act) || this.preemption.hasWork(act.processor)) return this.preemption.preemptSlow(act, yields);
+      return undefined;
+    }
+    if (!canRun(act) || this.preemption.hasWork(act.processor)) return this.preemption.preemptSlow(act, false);
     return undefined;
   }
 

@@ -20,6 +20,7 @@ export { DeviceRegisters, type RegisterBackend, type DeviceRegistersOptions } fr
 export { isThenable, RESOLVED } from './thenable.ts';
 export { TraceBuffer, type TraceEvent, type TraceFormatter } from './trace.ts';
 export { Scheduler, SchedulerRandom } from './scheduler.ts';
+export { DELIVER_LATER, DELIVER_NOW, MAX_DEFERRALS, type DecisionKind, type SchedulePolicy } from './schedule-policy.ts';
 export type { InterruptLineSource } from './lines.ts';
 export type { KernelObserver, ObservedRoutineKind } from './observer.ts';
 export { KernelError, KernelContextError, DriverStoppedError } from './errors.ts';

@@ -128,7 +128,10 @@ export class InterruptController {
     }
     const eligible = k.processors.filter((P) => this.deliverable(st, P, P.irql));
     const idle = eligible.filter((P) => P.idle);
-    for (const P of idle.length ? idle : eligible) k.requestService(P);
+    const targets = idle.length ? idle : eligible;
+    // The first processor asked takes the line; the explorer may choose which.
+    const first = targets.length > 1 && k.schedule !== null ? k.schedule.decide('isr-processor', targets.map((P) => `processor ${P.index}`)) : 0;
+    for (let i = 0; i < targets.length; i++) k.requestService(targets[(first + i) % targets.length]!);
   }
 
   /** Take line `st` on processor `P`: one ISR activation at DIRQL nested on whatever P was running. */

@@ -1,5 +1,6 @@
 import type { DeviceLossMonitor } from './bugcheck.ts';
 import type { InterruptLineSource } from './lines.ts';
+import type { SchedulePolicy } from './schedule-policy.ts';
 import type { TraceBuffer } from './trace.ts';
 import type { VerifierOptions } from './verifier.ts';
 
@@ -25,6 +26,12 @@ export interface KernelOptions {
   processors?: number;
   /** Seed of the scheduler's choices when there are several processors. Default 1. */
   seed?: number;
+  /**
+   * Who makes the scheduling decisions (when to deliver a pending interrupt, which runnable
+   * activation runs next, which processor takes a line): the interleaving explorer. Absent: deliver
+   * at once, the seeded PRNG picks.
+   */
+  schedule?: SchedulePolicy;
   lines?: InterruptLineSource;
   /** Enables the verifier's timing checks (absent: off). */
   verifier?: VerifierOptions;

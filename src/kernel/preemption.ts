@@ -4,6 +4,7 @@ import { drainDpcQueue } from './dpc-queue.ts';
 import type { InterruptController } from './interrupt-dispatch.ts';
 import { Irql } from './irql.ts';
 import type { Processor } from './processor.ts';
+import { DELIVER_LATER, MAX_DEFERRALS, type SchedulePolicy } from './schedule-policy.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { StopRecorder } from './stop-recorder.ts';
 
@@ -27,6 +28,9 @@ export class Preemption {
   private readonly stops: StopRecorder;
   private readonly scheduler: Scheduler;
   private readonly multi: boolean;
+  private readonly policy: SchedulePolicy | null;
+  /** Per processor: preemption points in a row at which the policy left a deliverable interrupt pending. */
+  private readonly deferrals: number[];
 
   constructor(kernel: KernelCore, interrupts: InterruptController, stops: StopRecorder) {
     this.kernel = kernel;
@@ -34,6 +38,8 @@ export class Preemption {
     this.stops = stops;
     this.scheduler = kernel.scheduler;
     this.multi = kernel.processors.length > 1;
+    this.policy = kernel.schedule;
+    this.deferrals = kernel.processors.map(() => 0);
   }
 
   /** Interrupts above P's IRQL pending for it, or DPCs queued while it is below DISPATCH_LEVEL. */
@@ -58,12 +64,35 @@ export class Preemption {
         await this.scheduler.park(act, undefined, 'preempted');
         continue;
       }
-      if (this.hasWork(act.processor)) {
-        await this.service(act.processor);
+      const P = act.processor;
+      if (this.hasWork(P)) {
+        if (this.policy !== null && this.deferInterrupt(act)) {
+          if (P.irql >= Irql.DISPATCH_LEVEL || P.dpcQueue.length === 0) return;
+          await drainDpcQueue(this.kernel, P);
+          continue;
+        }
+        await this.service(P);
         continue;
       }
       return;
     }
+  }
+
+  /**
+   * The policy's `deliver` decision for a deliverable interrupt at a preemption point of `act`:
+   * true to leave it pending. Past MAX_DEFERRALS in a row on one processor it is delivered
+   * without asking (a spinning routine must not livelock).
+   */
+  private deferInterrupt(act: Activation): boolean {
+    const P = act.processor;
+    const line = this.interrupts.pickLine(P, P.irql);
+    if (line === null) return false;
+    if (this.deferrals[P.index]! < MAX_DEFERRALS && this.policy!.decide('deliver', [`line ${line.line}`, `${act.kind}:${act.routine}@${P.index}`]) === DELIVER_LATER) {
+      this.deferrals[P.index]!++;
+      return true;
+    }
+    this.deferrals[P.index] = 0;
+    return false;
   }
 
   /** Take interrupts (highest DIRQL first) and drain DPCs on P, nested on whatever P runs. */

@@ -1,4 +1,5 @@
 import type { Activation } from './activation.ts';
+import type { SchedulePolicy } from './schedule-policy.ts';
 
 /**
  * The scheduler's deterministic PRNG (xorshift32 over a splitmix32-mixed seed): same seed, same
@@ -52,11 +53,13 @@ export class Scheduler {
   private readonly rng: SchedulerRandom;
   private readonly canRun: (act: Activation) => boolean;
   private readonly seeded: boolean;
+  private readonly policy: SchedulePolicy | null;
 
-  constructor(rng: SchedulerRandom, canRun: (act: Activation) => boolean, seeded: boolean) {
+  constructor(rng: SchedulerRandom, canRun: (act: Activation) => boolean, seeded: boolean, policy: SchedulePolicy | null = null) {
     this.rng = rng;
     this.canRun = canRun;
     this.seeded = seeded;
+    this.policy = policy;
   }
 
   /** Resolves when `act` may run on its processor and `ready()` holds. */
@@ -105,8 +108,11 @@ export class Scheduler {
       i++;
     }
     if (runnable.length === 0) return;
-    const pick = this.seeded && runnable.length > 1 ? runnable[this.rng.below(runnable.length)]! : runnable[0]!;
-    if (this.seeded && runnable.length > 1) this.decisions++;
+    let pick = runnable[0]!;
+    if (this.seeded && runnable.length > 1) {
+      this.decisions++;
+      pick = runnable[this.policy === null ? this.rng.below(runnable.length) : this.policy.decide('run', runnable.map(labelOf))]!;
+    }
     this.parked.splice(this.parked.indexOf(pick), 1);
     if (pick.act) pick.act.state = undefined;
     pick.resolve();
@@ -118,8 +124,14 @@ export class Scheduler {
     if (items.length === 0) throw new RangeError('choose() needs at least one item');
     if (!this.seeded || items.length === 1) return items[0]!;
     this.decisions++;
-    return items[this.rng.below(items.length)]!;
+    return items[this.policy === null ? this.rng.below(items.length) : this.policy.decide('run', items.map((_, i) => `item ${i}`))]!;
   }
+}
+
+/** An activation as a decision label: its routine on its processor. */
+function labelOf(w: Waiter): string {
+  const a = w.act!;
+  return `${a.kind}:${a.routine}@${a.processor.index}`;
 }
 
 const alwaysReady = (): boolean => true;

@@ -13,9 +13,12 @@ export interface KernelOnFakeLines {
   cleanup(): Promise<void>;
 }
 
-/** A kernel on fake lines with a temporary bug check directory named `${tmpPrefix}XXXXXX`. */
-export function kernelOnFakeLines(tmpPrefix: string, opts: Omit<KernelOptions, 'lines' | 'bugCheckDir'> = {}): KernelOnFakeLines {
-  const dir = mkdtempSync(join(tmpdir(), tmpPrefix));
+/**
+ * A kernel on fake lines with a temporary bug check directory named `${tmpPrefix}XXXXXX`, or
+ * `sharedDir` (made and removed by the caller: the explorer's thousands of runs share one).
+ */
+export function kernelOnFakeLines(tmpPrefix: string, opts: Omit<KernelOptions, 'lines' | 'bugCheckDir'> = {}, sharedDir?: string): KernelOnFakeLines {
+  const dir = sharedDir ?? mkdtempSync(join(tmpdir(), tmpPrefix));
   const lines = new FakeLines();
   const kernel = new Kernel({ ...opts, lines, bugCheckDir: dir });
   return {
@@ -23,7 +26,7 @@ export function kernelOnFakeLines(tmpPrefix: string, opts: Omit<KernelOptions, '
     async cleanup() {
       kernel.dispose();
       if (kernel.stopped) await kernel.bugCheckReport;
-      rmSync(dir, { recursive: true, force: true });
+      if (sharedDir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

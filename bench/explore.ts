@@ -1,0 +1,46 @@
+/**
+ * Runs/s of the interleaving explorer on the kernel model alone (no QEMU): the race sample of
+ * test/fixtures/broken (a PASSIVE send path, an interrupt its device raises meanwhile, its ISR and
+ * DPC, the lockset verifier in stop mode), fixed and broken, on one and two processors. Each run
+ * is a fresh kernel and driver bring-up. Target: >= 500 runs/s on one processor (dirql issue 11).
+ *
+ *   node --import tsx bench/explore.ts [--runs 2000] [--quick]
+ */
+import { parseArgs } from 'node:util';
+import { explore } from '../src/explore/index.ts';
+import { sampleScenario } from '../test/fixtures/broken/scenarios.ts';
+import { EXPLORE_SAMPLES } from '../test/fixtures/broken/samples-explore.ts';
+import { round } from './stats.ts';
+
+export interface ExploreBenchRow {
+  readonly scenario: string;
+  readonly strategy: string;
+  readonly processors: number;
+  readonly runs: number;
+  readonly failures: number;
+  readonly distinct: number;
+  readonly runsPerSecond: number;
+}
+export type ExploreBenchResult = readonly ExploreBenchRow[];
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string' }, quick: { type: 'boolean', default: false } } });
+  const runs = Number(values.runs ?? (values.quick ? 500 : 2000));
+  const race = EXPLORE_SAMPLES.find((s) => s.id === 'race')!;
+  const cases = [
+    { name: 'race fixed', make: race.fixed, processors: 1, strategy: 'random' as const },
+    { name: 'race fixed', make: race.fixed, processors: 1, strategy: 'pct' as const },
+    { name: 'race (broken)', make: race.broken, processors: 1, strategy: 'random' as const },
+    { name: 'race fixed', make: race.fixed, processors: 2, strategy: 'random' as const },
+  ];
+  // Warm up the JIT on the scenario first: the figure is the explorer's steady state.
+  await explore(sampleScenario('warm-up', race.fixed), { runs: 200 });
+  const rows: ExploreBenchRow[] = [];
+  for (const c of cases) {
+    const r = await explore(sampleScenario(c.name, c.make, { processors: c.processors }), { strategy: c.strategy, runs });
+    rows.push({ scenario: c.name, strategy: c.strategy, processors: c.processors, runs: r.runs, failures: r.failures.length, distinct: r.distinct, runsPerSecond: round(r.runsPerSecond, 0) });
+  }
+  console.log(JSON.stringify(rows));
+}
+
+await main();

@@ -1,0 +1,189 @@
+/**
+ * The interleaving explorer: runs an explore scenario many times on the kernel model, each run's
+ * scheduling decisions made by a strategy and recorded; counts distinct interleavings by the hash
+ * of the decision sequence; writes each failing run's schedule and timeline; replays a seed or a
+ * schedule file decision for decision.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Kernel } from '../kernel/index.ts';
+import { RunRecorder, type TimelineFiles } from '../timeline/index.ts';
+import { DirqlError } from '../util/errors.ts';
+import type { ExploreResult, FailedRun } from './results.ts';
+import { hashDecisions, RecordingPolicy, ReplayPolicy, type Decision, type ScheduleFile } from './schedule.ts';
+import type { ExploreScenario } from './scenario.ts';
+import { makeStrategy, noPreemptionPolicy, type Strategy, type StrategyName } from './strategies.ts';
+
+export interface Shard {
+  /** 0-based. */
+  readonly index: number;
+  readonly count: number;
+}
+
+export interface ExploreOptions {
+  readonly strategy?: StrategyName;
+  /** Runs of the unsharded search (a shard runs its share). Default 1000. */
+  readonly runs?: number;
+  /** PCT's depth d. Default 2. */
+  readonly depth?: number;
+  /** Run r has seed `seed + r`. Default 1. */
+  readonly seed?: number;
+  readonly shard?: Shard;
+  /** Repeat one run: a seed of this strategy, or a schedule written by a failing run. */
+  readonly replay?: { readonly seed: number } | { readonly schedule: ScheduleFile };
+  /** Where failing runs' schedules and timelines go. Default: nothing is written. */
+  readonly outDir?: string;
+  /** Failing runs whose files are written (the rest are counted). Default 3. */
+  readonly writeFailures?: number;
+  /** One line per failing run. */
+  readonly log?: (line: string) => void;
+}
+
+export class ExploreError extends DirqlError {}
+
+interface RunOutcome {
+  readonly error: Error | undefined;
+  readonly decisions: readonly Decision[];
+  readonly timeline?: TimelineFiles;
+}
+
+/** The seeds shard `shard` runs out of `runs` starting at `base`: run r belongs to shard r mod count. */
+export function shardSeeds(base: number, runs: number, shard: Shard = { index: 0, count: 1 }): number[] {
+  const seeds: number[] = [];
+  for (let r = shard.index; r < runs; r += shard.count) seeds.push(base + r);
+  return seeds;
+}
+
+/** `i/n` (1-based i, as CI matrices count) → a Shard. */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const i = m ? Number(m[1]) : NaN;
+  const n = m ? Number(m[2]) : NaN;
+  if (!(n >= 1 && i >= 1 && i <= n)) throw new ExploreError(`a shard is i/n with 1 <= i <= n, got ${JSON.stringify(text)}`, { shard: text });
+  return { index: i - 1, count: n };
+}
+
+/** One run of `scenario` under `policy`; with `record`, its timeline is written there. */
+export async function runOnce(scenario: ExploreScenario, policy: RecordingPolicy, seed: number, record?: { dir: string; name: string }): Promise<RunOutcome> {
+  let kernel: Kernel | undefined;
+  let recorder: RunRecorder | undefined;
+  let error: Error | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const timeoutMs = scenario.timeoutMs ?? 10_000;
+  try {
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ExploreError(`run of seed ${seed} did not finish within ${timeoutMs} ms`, { seed, timeoutMs })), timeoutMs);
+    });
+    await Promise.race([
+      scenario.run({
+        kernelOptions: { schedule: policy, seed },
+        attach(k) {
+          kernel = k;
+          if (record) recorder = new RunRecorder(k, { name: record.name });
+        },
+      }),
+      timedOut,
+    ]);
+  } catch (err) {
+    error = err instanceof Error ? err : new Error(String(err));
+  } finally {
+    clearTimeout(timer);
+  }
+  const stopped = (kernel as Kernel | undefined)?.stopped;
+  if (!error && stopped) error = stopped;
+  const timeline = recorder && record ? await recorder.write(record.dir, record.name) : undefined;
+  return { error, decisions: policy.decisions, ...(timeline ? { timeline } : {}) };
+}
+
+function errorLine(err: Error): string {
+  return err.message.split('\n')[0]!;
+}
+
+/** Run the search (or the replay) and say what it found. */
+export async function explore(scenario: ExploreScenario, opts: ExploreOptions = {}): Promise<ExploreResult> {
+  const name = opts.strategy ?? 'random';
+  const depth = opts.depth ?? 2;
+  const base = opts.seed ?? 1;
+  const runs = opts.runs ?? 1000;
+  if (name === 'pb' && opts.shard && opts.shard.count > 1) {
+    throw new ExploreError('--shard splits the seed space of random and pct; pb enumerates one small space in order (run it unsharded)', { strategy: name });
+  }
+  let steps: number | undefined;
+  if (name === 'pct') {
+    // k: the decision points of the schedule without preemptions (a deterministic probe, so a seed replays alone).
+    const probe = await runOnce(scenario, noPreemptionPolicy(), base);
+    steps = Math.max(1, probe.decisions.length);
+  }
+  const strategy: Strategy = makeStrategy(name, { depth, ...(steps !== undefined ? { steps } : {}) });
+  const failures: FailedRun[] = [];
+  const hashes = new Set<string>();
+  const writeMax = opts.writeFailures ?? 3;
+  const t0 = performance.now();
+  let ran = 0;
+
+  const failed = async (seed: number, out: RunOutcome): Promise<void> => {
+    const hash = hashDecisions(out.decisions);
+    const f: FailedRun = { seed, hash, message: errorLine(out.error!), decisions: out.decisions.length };
+    if (opts.outDir && failures.length < writeMax) {
+      const stem = `${name}-seed-${seed}`;
+      await mkdir(opts.outDir, { recursive: true });
+      const file: ScheduleFile = { scenario: scenario.name, strategy: name, seed, ...(name === 'pct' ? { depth } : {}), hash, decisions: out.decisions };
+      const schedule = join(opts.outDir, `${stem}.schedule.json`);
+      await writeFile(schedule, JSON.stringify(file) + '\n');
+      // The same decisions again with a recorder attached: the timeline, and proof the failure replays.
+      const again = await runOnce(scenario, new ReplayPolicy(out.decisions), seed, { dir: opts.outDir, name: stem });
+      failures.push({ ...f, schedule, ...(again.timeline ? { timeline: again.timeline } : {}), replayed: again.error !== undefined });
+    } else failures.push(f);
+    opts.log?.(`FAIL seed ${seed} (${out.decisions.length} decisions, ${hash}): ${f.message}`);
+  };
+
+  if (opts.replay) {
+    let policy: RecordingPolicy | null;
+    let seed: number;
+    if ('schedule' in opts.replay) {
+      policy = new ReplayPolicy(opts.replay.schedule.decisions);
+      seed = opts.replay.schedule.seed;
+    } else {
+      seed = opts.replay.seed;
+      if (name === 'pb') await enumerateTo(scenario, strategy, base, seed - base);
+      policy = strategy.policyFor(name === 'pb' ? seed - base : seed);
+    }
+    if (policy === null) throw new ExploreError(`strategy ${name} has no run of seed ${seed}`, { seed });
+    const out = await runOnce(scenario, policy, seed);
+    ran = 1;
+    hashes.add(hashDecisions(out.decisions));
+    if (out.error) await failed(seed, out);
+  } else if (name === 'pb') {
+    for (let r = 0; r < runs; r++) {
+      const policy = strategy.policyFor(r);
+      if (policy === null) break;
+      const out = await runOnce(scenario, policy, base + r);
+      ran++;
+      strategy.finished?.(r, out.decisions);
+      hashes.add(hashDecisions(out.decisions));
+      if (out.error) await failed(base + r, out);
+    }
+  } else {
+    for (const seed of shardSeeds(base, runs, opts.shard)) {
+      const out = await runOnce(scenario, strategy.policyFor(seed)!, seed);
+      ran++;
+      hashes.add(hashDecisions(out.decisions));
+      if (out.error) await failed(seed, out);
+    }
+  }
+  const durationMs = performance.now() - t0;
+  return {
+    scenario: scenario.name, strategy: name, ...(name === 'pct' ? { depth, steps } : {}), ...(strategy.guarantee ? { guarantee: strategy.guarantee } : {}),
+    ...(opts.shard ? { shards: [`${opts.shard.index + 1}/${opts.shard.count}`] } : {}),
+    runs: ran, failures, distinct: hashes.size, hashes: [...hashes].sort(), durationMs, runsPerSecond: ran / (durationMs / 1000),
+  };
+}
+
+/** pb's run `index` needs the runs before it (their decisions give the schedules after them). */
+async function enumerateTo(scenario: ExploreScenario, strategy: Strategy, base: number, index: number): Promise<void> {
+  for (let r = 0; r < index; r++) {
+    const policy = strategy.policyFor(r);
+    if (policy === null) return;
+    strategy.finished?.(r, (await runOnce(scenario, policy, base + r)).decisions);
+  }
+}

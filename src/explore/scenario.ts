@@ -1,0 +1,64 @@
+/**
+ * An explore scenario: a TS module that brings a driver up on the kernel model (a fake device, no
+ * QEMU), drives it and asserts, once per run, with the kernel options the explorer gives it.
+ *
+ *   import { defineExploreScenario } from 'dirql/explore';
+ *   export default defineExploreScenario({
+ *     name: 'tx ring',
+ *     async run({ kernelOptions, attach }) {
+ *       const kernel = new Kernel({ ...kernelOptions, lines });
+ *       attach(kernel);
+ *       ... bring up, drive, assert ...
+ *     },
+ *   });
+ *
+ * A run fails when run() throws or rejects, outlives its time limit, or the attached kernel stopped
+ * (a bug check: the verifier's, an assertion escaping a routine, an interrupt storm).
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Kernel, SchedulePolicy } from '../kernel/index.ts';
+import { DirqlError } from '../util/errors.ts';
+
+export interface ExploreContext {
+  /** Spread these into the run's `new Kernel({...})` (or the rig that makes it). */
+  readonly kernelOptions: { readonly schedule: SchedulePolicy; readonly seed: number };
+  /** Hand the run's kernel to the explorer: its stop fails the run, and a failing run's timeline is recorded from it. */
+  attach(kernel: Kernel): void;
+}
+
+export interface ExploreScenario {
+  readonly name: string;
+  /** Time limit of one run. Default 10 s. */
+  readonly timeoutMs?: number;
+  run(ctx: ExploreContext): Promise<void>;
+}
+
+export class ExploreScenarioError extends DirqlError {}
+
+export function defineExploreScenario(s: ExploreScenario): ExploreScenario {
+  if (typeof s !== 'object' || s === null || typeof s.name !== 'string' || s.name === '' || typeof s.run !== 'function') {
+    throw new ExploreScenarioError('an explore scenario is an object { name, run(ctx) }');
+  }
+  return s;
+}
+
+/** Imports `file` or `file#export` (relative to cwd): that export, else the default one, else `scenario`. */
+export async function loadExploreScenario(spec: string): Promise<ExploreScenario> {
+  const hash = spec.lastIndexOf('#');
+  const path = hash > 0 ? spec.slice(0, hash) : spec;
+  const name = hash > 0 ? spec.slice(hash + 1) : undefined;
+  const file = isAbsolute(path) ? path : resolve(process.cwd(), path);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new ExploreScenarioError(`loading explore scenario ${file} failed: ${(err as Error).message}`, { path: file }, { cause: err });
+  }
+  const value = name !== undefined ? mod[name] : (mod.default ?? mod.scenario);
+  if (value === undefined) {
+    const names = Object.keys(mod).filter((k) => typeof (mod[k] as { run?: unknown } | undefined)?.run === 'function');
+    throw new ExploreScenarioError(`${file} exports no scenario${name ? ` named ${name}` : ''} (it has: ${names.join(', ') || 'none'})`, { path: file });
+  }
+  return defineExploreScenario(value as ExploreScenario);
+}
