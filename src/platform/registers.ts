@@ -25,12 +25,20 @@ export interface MmioRegionOptions {
   explainNow?: (err: unknown) => unknown;
 }
 
+/** What a read of a removed PCI device returns: the master abort's all ones. */
+export const REMOVED_DEVICE_READ = 0xffff_ffff;
+
 /**
  * A device's MMIO BAR as a RegisterBackend: offsets are checked against the BAR size and for
  * 4-byte alignment before anything reaches QEMU (a RegisterBackend is 32-bit: qtest readl/writel).
+ * Once the device is surprise-removed (deviceRemoved()), reads return all ones and writes are
+ * dropped, as on PCI: QEMU itself would answer 0 from the unassigned range.
  */
 export class MmioRegion implements RegisterBackend {
   readonly name: string;
+  private removed = false;
+  /** Writes dropped because the device was gone. */
+  droppedWrites = 0;
   private readonly explain: (err: unknown) => Promise<unknown>;
   private readonly explainNow: (err: unknown) => unknown;
 
@@ -45,8 +53,18 @@ export class MmioRegion implements RegisterBackend {
     this.explainNow = opts.explainNow ?? ((e) => e);
   }
 
+  /** The device is gone from the bus (surprise removal): from now on nothing reaches QEMU. */
+  deviceRemoved(): void {
+    this.removed = true;
+  }
+
+  get isRemoved(): boolean {
+    return this.removed;
+  }
+
   async read32(offset: number): Promise<number> {
     const addr = this.address(offset, 'read32');
+    if (this.removed) return REMOVED_DEVICE_READ;
     try {
       return (await this.io.readl(addr)) >>> 0;
     } catch (err) {
@@ -63,6 +81,10 @@ export class MmioRegion implements RegisterBackend {
         value,
       });
     }
+    if (this.removed) {
+      this.droppedWrites++;
+      return;
+    }
     try {
       this.io.writel(addr, value >>> 0);
     } catch (err) {
@@ -71,6 +93,7 @@ export class MmioRegion implements RegisterBackend {
   }
 
   async flush(): Promise<void> {
+    if (this.removed) return;
     try {
       await this.io.fence();
     } catch (err) {
