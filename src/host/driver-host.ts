@@ -23,6 +23,7 @@ import { describeExit, qemuDeviceLoss } from './device-loss.ts';
 import { DriverHostError } from './errors.ts';
 import { loadFramework, type RoutineCalls, type RunningVariant } from './frameworks/index.ts';
 import { HostTrace, type HostTraceOptions } from './trace.ts';
+import { surpriseRemoveNic, type SurpriseRemoval } from './surprise-removal.ts';
 import type { RunRecorder, TimelineFiles } from '../timeline/index.ts';
 import { NetdevWatch, qemuNetdevProbe, readWireStatistics, receiveDrops, type NetdevWatchOptions, type ReceiveDrops, type WireStatistics } from './netdev-watch.ts';
 
@@ -76,6 +77,8 @@ export interface HostStatistics {
   /** Every counted loss on the receive side, and their total: frames sent = delivered + total once the wire is quiet. */
   receiveDrops: ReceiveDrops;
   calls: RoutineCalls;
+  /** Set once the NIC was surprise-removed (the NIC figures are then the last reading before it). */
+  surpriseRemoved?: SurpriseRemoval;
 }
 
 /** Receives one frame: `view[0, length)`; the view is reused once the listener returns. */
@@ -93,7 +96,8 @@ export type FrameListener = (view: Uint8Array, length: number) => void;
  * away under the driver, which is not the driver's fault; 'qemu-exit' (QemuExit) whenever QEMU
  * exits without stop() having asked it to; 'netdev-stalled' (NetdevStall): frames wait in QEMU's
  * netdev socket, the NIC has free descriptors and the link is up, yet the driver took nothing for
- * seconds: QEMU stopped reading its netdev (see NetdevWatch).
+ * seconds: QEMU stopped reading its netdev (see NetdevWatch); 'surprise-removed' (SurpriseRemoval):
+ * the NIC was ejected under the driver (surpriseRemove()) and the driver's removal path has run.
  */
 export class DriverHost extends EventEmitter {
   readonly machine: Machine;
@@ -112,6 +116,8 @@ export class DriverHost extends EventEmitter {
   private readonly trace: HostTrace | undefined;
   private written: TimelineFiles | undefined;
   private netdevWatch: NetdevWatch | undefined;
+  private removing: Promise<SurpriseRemoval> | undefined;
+  private removal: SurpriseRemoval | undefined;
 
   private readonly received: ReceiveSignal;
 
@@ -300,7 +306,27 @@ export class DriverHost extends EventEmitter {
       ...(wire ? { wire } : {}),
       receiveDrops: receiveDrops(adapter, rings.rx, wire),
       calls: this.variant.calls(),
+      ...(this.removal ? { surpriseRemoved: this.removal } : {}),
     };
+  }
+
+  /** Eject the NIC under the driver and run its removal path; the host stays up (see surprise-removal.ts). Idempotent. */
+  surpriseRemove(): Promise<SurpriseRemoval> {
+    if (!this.removing) {
+      this.assertUsable('surpriseRemove');
+      this.netdevWatch?.stop();
+      this.removing = surpriseRemoveNic(this.kernel, this.machine, this.variant).then((r) => {
+        this.removal = r;
+        this.emit('surprise-removed', r);
+        return r;
+      });
+    }
+    return this.removing;
+  }
+
+  /** Set once the NIC was surprise-removed and the driver's removal path ran. */
+  get removed(): SurpriseRemoval | undefined {
+    return this.removal;
   }
 
   /** Halt the driver (the machine keeps running; stats() then reports the last NIC reading). */
