@@ -15,7 +15,7 @@ commands:
   stats                       the host's counters
   link up|down                set the NIC's link (QMP set_link on the host)
   send --size N --count K     have the driver transmit K test frames of N bytes
-  watch <topic> [--count N]   print events of a topic (link, bugcheck, device-lost, stats) until Ctrl-C
+  watch <topic> [--count N]   print events of a topic (link, bugcheck, device-lost, netdev-stalled, surprise-removed, stats) until Ctrl-C
   methods                     list the methods the host offers
   ping [--count N]            time N sequential control round trips (default 100)
   call <method> [JSON]        call any method with JSON params

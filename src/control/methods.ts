@@ -33,6 +33,8 @@ export const ControlTopics = {
   deviceLost: 'device-lost',
   /** QEMU stopped reading its netdev while the NIC had room: the NetdevStall (bytes waiting, drops, free descriptors). */
   netdevStalled: 'netdev-stalled',
+  /** The NIC was surprise-removed under the driver and its removal path ran: the SurpriseRemoval (callbacks, IRQLs). */
+  surpriseRemoved: 'surprise-removed',
   /** The host's counters (the `stats` method's record), once a second while anyone watches. */
   stats: 'stats',
 } as const;

@@ -10,8 +10,11 @@ import { ControlSocketPathError } from './errors.ts';
  *
  * The directory is `$XDG_RUNTIME_DIR/dirql` when that variable is set, else `/tmp/dirql-ctl-<uid>`;
  * a client looks in both, because a shell may lack XDG_RUNTIME_DIR where the host had it.
+ * `DIRQL_CONTROL_DIR` names the one directory instead (hosts listen and clients look only there):
+ * the test suite gives each test file its own, so no host or leftover elsewhere on the machine is seen.
  */
 export const SOCKET_PATH_ENV = 'DIRQL_CONTROL_SOCKET';
+export const CONTROL_DIR_ENV = 'DIRQL_CONTROL_DIR';
 export const CURRENT_LINK_NAME = 'current';
 
 /** sun_path holds 108 bytes including the terminating NUL on Linux. */
@@ -23,11 +26,14 @@ function uid(): number {
   return typeof process.getuid === 'function' ? process.getuid() : 0;
 }
 
-export function controlDirCandidates(env: Env = process.env): string[] {
+/** The control directories, in the order a client tries them; the first is where a host listens. `tmp` is the fallback's parent. */
+export function controlDirCandidates(env: Env = process.env, tmp = '/tmp'): string[] {
+  const only = env[CONTROL_DIR_ENV];
+  if (only && path.isAbsolute(only)) return [only];
   const dirs: string[] = [];
   const xdg = env.XDG_RUNTIME_DIR;
   if (xdg && path.isAbsolute(xdg)) dirs.push(path.join(xdg, 'dirql'));
-  dirs.push(path.join('/tmp', `dirql-ctl-${uid()}`));
+  dirs.push(path.join(tmp, `dirql-ctl-${uid()}`));
   return dirs;
 }
 
@@ -87,10 +93,10 @@ export function serverSocketLocation(explicit?: string, env: Env = process.env, 
 }
 
 /** Where a client connects: explicit path, else the env, else the first `current` link that exists. */
-export function clientSocketPath(explicit?: string, env: Env = process.env): string {
+export function clientSocketPath(explicit?: string, env: Env = process.env, tmp = '/tmp'): string {
   const chosen = explicit ?? env[SOCKET_PATH_ENV];
   if (chosen) return path.resolve(chosen);
-  const links = controlDirCandidates(env).map((dir) => path.join(dir, CURRENT_LINK_NAME));
+  const links = controlDirCandidates(env, tmp).map((dir) => path.join(dir, CURRENT_LINK_NAME));
   // lstat, not exists: a dangling link (its host died) still names the host to report as gone.
   return links.find((link) => lexists(link)) ?? links[0]!;
 }

@@ -27,7 +27,8 @@ function checkSend(p: unknown): SendParams {
  * The control plane of a running host (dirqlctl, the harness): `status`, `stats`, `link {up}`,
  * `send {size, count}` (self-verifying test frames, stream 0xC0, to the broadcast address), and the
  * `link`, `bugcheck`, `device-lost` (QEMU went away under the driver: not a driver fault) and
- * `netdev-stalled` (QEMU stopped reading its netdev, see NetdevWatch) and `stats` (once a second
+ * `netdev-stalled` (QEMU stopped reading its netdev, see NetdevWatch), `surprise-removed` (the NIC was
+ * ejected under the driver, see DriverHost.surpriseRemove) and `stats` (once a second
  * while watched) topics.
  */
 export async function startControl(host: DriverHost, opts: { socketPath?: string; responder?: Responder } = {}): Promise<ControlServer> {
@@ -44,6 +45,7 @@ export async function startControl(host: DriverHost, opts: { socketPath?: string
     ...(host.machine.stub.wire ? { wire: host.machine.stub.wire } : {}),
     qemuPid: host.machine.stub.pid,
     bugCheck: host.bugCheck ? { name: host.bugCheck.name, message: host.bugCheck.message, report: host.bugCheck.files?.text } : null,
+    surpriseRemoved: host.removed ?? null,
     deviceLost: host.deviceLoss ? { message: host.deviceLoss.message, device: host.deviceLoss.device, report: host.deviceLoss.files?.text } : null,
   }));
   const responder = opts.responder;
@@ -64,6 +66,7 @@ export async function startControl(host: DriverHost, opts: { socketPath?: string
   host.on('bugcheck', (report) => control.publish(ControlTopics.bugcheck, report));
   host.on('device-lost', (report) => control.publish(ControlTopics.deviceLost, report));
   host.on('netdev-stalled', (stall) => control.publish(ControlTopics.netdevStalled, stall));
+  host.on('surprise-removed', (removal) => control.publish(ControlTopics.surpriseRemoved, removal));
   await control.start();
   // The stats topic: the `stats` record once a second, built only while someone watches.
   const statsTimer = setInterval(() => {

@@ -21,6 +21,7 @@ import { loadDriverModule } from './frameworks/driver-module.ts';
 import { resolveNicModel } from './nic-models.ts';
 import { describeNetdev, stubNetdev } from './netdev.ts';
 import { HostTrace } from './trace.ts';
+import { surpriseRemoveNic, type SurpriseRemoval } from './surprise-removal.ts';
 import type { RunRecorder, TimelineFiles } from '../timeline/index.ts';
 import { NetdevWatch, asE1000Statistics, qemuNetdevProbe, readWireStatistics, receiveDrops, type NetdevWatchOptions } from './netdev-watch.ts';
 
@@ -42,7 +43,8 @@ export type { DriverHostOptions, FrameListener, HostStatistics } from './host-op
  * away under the driver, which is not the driver's fault; 'qemu-exit' (QemuExit) whenever QEMU
  * exits without stop() having asked it to; 'netdev-stalled' (NetdevStall): frames wait in QEMU's
  * netdev socket, the NIC has free descriptors and the link is up, yet the driver took nothing for
- * seconds: QEMU stopped reading its netdev (see NetdevWatch).
+ * seconds: QEMU stopped reading its netdev (see NetdevWatch); 'surprise-removed' (SurpriseRemoval):
+ * the NIC was ejected under the driver (surpriseRemove()) and the driver's removal path has run.
  */
 export class DriverHost extends EventEmitter {
   readonly machine: Machine;
@@ -61,6 +63,8 @@ export class DriverHost extends EventEmitter {
   private readonly trace: HostTrace | undefined;
   private written: TimelineFiles | undefined;
   private netdevWatch: NetdevWatch | undefined;
+  private removing: Promise<SurpriseRemoval> | undefined;
+  private removal: SurpriseRemoval | undefined;
 
   private readonly received: ReceiveSignal;
 
@@ -270,7 +274,27 @@ export class DriverHost extends EventEmitter {
       ...(wire ? { wire } : {}),
       receiveDrops: receiveDrops(asE1000Statistics(adapter), rings.rx, wire),
       calls: this.variant.calls(),
+      ...(this.removal ? { surpriseRemoved: this.removal } : {}),
     };
+  }
+
+  /** Eject the NIC under the driver and run its removal path; the host stays up (see surprise-removal.ts). Idempotent. */
+  surpriseRemove(): Promise<SurpriseRemoval> {
+    if (!this.removing) {
+      this.assertUsable('surpriseRemove');
+      this.netdevWatch?.stop();
+      this.removing = surpriseRemoveNic(this.kernel, this.machine, this.variant).then((r) => {
+        this.removal = r;
+        this.emit('surprise-removed', r);
+        return r;
+      });
+    }
+    return this.removing;
+  }
+
+  /** Set once the NIC was surprise-removed and the driver's removal path ran. */
+  get removed(): SurpriseRemoval | undefined {
+    return this.removal;
   }
 
   /** Halt the driver (the machine keeps running; stats() then reports the last NIC reading). */

@@ -7,6 +7,7 @@ import type { DriverStatistics, RoutineCalls } from './frameworks/index.ts';
 import type { HostNetdev } from './netdev.ts';
 import type { NetdevWatchOptions, ReceiveDrops, WireStatistics } from './netdev-watch.ts';
 import type { NicModelChoice } from './nic-models.ts';
+import type { SurpriseRemoval } from './surprise-removal.ts';
 import type { HostTraceOptions } from './trace.ts';
 
 // What DriverHost.start takes and what host.stats() returns (driver-host.ts re-exports them).
@@ -71,6 +72,8 @@ export interface HostStatistics {
   /** Every counted loss on the receive side, and their total: frames sent = delivered + total once the wire is quiet. */
   receiveDrops: ReceiveDrops;
   calls: RoutineCalls;
+  /** Set once the NIC was surprise-removed (the NIC figures are then the last reading before it). */
+  surpriseRemoved?: SurpriseRemoval;
 }
 
 /** Receives one frame: `view[0, length)`; the view is reused once the listener returns. */

@@ -1,5 +1,5 @@
 import { DeviceStub, type StubTimings } from '../../qemu/device-stub.ts';
-import type { DeviceStubConfig, ResolvedNetdev } from '../../qemu/stub-config.ts';
+import { NIC_ID, type DeviceStubConfig, type ResolvedNetdev } from '../../qemu/stub-config.ts';
 import type { QmpClient } from '../transport/qmp-client.ts';
 import type { QtestClient } from '../transport/qtest-client.ts';
 import { logger } from '../util/log.ts';
@@ -9,6 +9,7 @@ import { QtestMemory, SharedFileMemory, type AsyncGuestMemory, type GuestMemory 
 import { IrqLines } from './interrupt-lines.ts';
 import type { PciFunctionInfo } from './pci-bus.ts';
 import type { FoundNicModel, PciNicModel } from './nic-model.ts';
+import { ejectPciDevice } from './pci-hotplug.ts';
 import { bringUpDevice, defaultWindows, type BroughtUpDevice, type PciWindows } from './pci-bringup.ts';
 import type { IntxRoute } from './piix3-intx.ts';
 import { MmioRegion } from './registers.ts';
@@ -69,6 +70,13 @@ export interface Machine {
   timings: StubTimings & { bringUpMs: number };
   /** QMP system_reset, then the PCI bring-up again (BARs, COMMAND and PIRQ routing were wiped). */
   reset(): Promise<void>;
+  /**
+   * Surprise removal of the NIC: QMP device_del completed by the ACPI eject (see pci-hotplug.ts).
+   * From the eject on, its registers read all ones and drop writes; QEMU keeps running.
+   */
+  surpriseRemoveNic(): Promise<void>;
+  /** The NIC was surprise-removed. */
+  readonly nicRemoved: boolean;
   /** Idempotent: QEMU stopped, sockets closed, temp dir and RAM file removed. */
   stop(): Promise<void>;
 }
@@ -134,6 +142,18 @@ async function compose(stub: DeviceStub, model: PciNicModel, windows: PciWindows
       return up.functions;
     },
     timings,
+    get nicRemoved() {
+      return nic.registers.isRemoved;
+    },
+    async surpriseRemoveNic() {
+      if (nic.registers.isRemoved) return;
+      try {
+        await ejectPciDevice(stub.qmp, qtest, { id: NIC_ID, slot: nic.pci.device, bdf: nic.bdf }, () => nic.registers.deviceRemoved());
+      } catch (err) {
+        throw await stub.explain(err);
+      }
+      log.debug({ bdf: nic.bdf }, 'NIC surprise-removed');
+    },
     async reset() {
       const resetDone = stub.qmp.waitForEvent('RESET');
       try {

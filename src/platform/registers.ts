@@ -36,13 +36,21 @@ export interface MmioRegionOptions {
   explainNow?: (err: unknown) => unknown;
 }
 
+/** What a read of a removed PCI device returns: the master abort's all ones. */
+export const REMOVED_DEVICE_READ = 0xffff_ffff;
+
 /**
  * A device's MMIO BAR as a RegisterBackend: offsets are checked against the BAR size and for
  * natural alignment before anything reaches QEMU (qtest readl/writel; readb/readw/writeb/writew for
  * the 8- and 16-bit accesses).
+ * Once the device is surprise-removed (deviceRemoved()), reads return all ones and writes are
+ * dropped, as on PCI: QEMU itself would answer 0 from the unassigned range.
  */
 export class MmioRegion implements RegisterBackend {
   readonly name: string;
+  private removed = false;
+  /** Writes dropped because the device was gone. */
+  droppedWrites = 0;
   private readonly explain: (err: unknown) => Promise<unknown>;
   private readonly explainNow: (err: unknown) => unknown;
 
@@ -57,8 +65,18 @@ export class MmioRegion implements RegisterBackend {
     this.explainNow = opts.explainNow ?? ((e) => e);
   }
 
+  /** The device is gone from the bus (surprise removal): from now on nothing reaches QEMU. */
+  deviceRemoved(): void {
+    this.removed = true;
+  }
+
+  get isRemoved(): boolean {
+    return this.removed;
+  }
+
   async read32(offset: number): Promise<number> {
     const addr = this.address(offset, 'read32');
+    if (this.removed) return REMOVED_DEVICE_READ;
     try {
       return (await this.io.readl(addr)) >>> 0;
     } catch (err) {
@@ -74,6 +92,10 @@ export class MmioRegion implements RegisterBackend {
         offset,
         value,
       });
+    }
+    if (this.removed) {
+      this.droppedWrites++;
+      return;
     }
     try {
       this.io.writel(addr, value >>> 0);
@@ -101,6 +123,7 @@ export class MmioRegion implements RegisterBackend {
   }
 
   async flush(): Promise<void> {
+    if (this.removed) return;
     try {
       await this.io.fence();
     } catch (err) {
@@ -112,6 +135,7 @@ export class MmioRegion implements RegisterBackend {
   private async readNarrow(offset: number, bytes: 1 | 2): Promise<number> {
     const op = bytes === 1 ? 'read8' : 'read16';
     const addr = this.address(offset, op, bytes);
+    if (this.removed) return bytes === 1 ? 0xff : 0xffff;
     const read = bytes === 1 ? this.io.readb : this.io.readw;
     if (!read) throw this.unsupported(op, offset);
     try {
@@ -127,6 +151,10 @@ export class MmioRegion implements RegisterBackend {
     const max = bytes === 1 ? 0xff : 0xffff;
     if (!Number.isInteger(value) || value < 0 || value > max) {
       throw new RegisterAccessError(`${this.name}: ${op} of ${value} at ${hex(offset)} is not a ${bytes * 8}-bit value`, { region: this.name, offset, value });
+    }
+    if (this.removed) {
+      this.droppedWrites++;
+      return;
     }
     const write = bytes === 1 ? this.io.writeb : this.io.writew;
     if (!write) throw this.unsupported(op, offset);

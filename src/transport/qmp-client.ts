@@ -26,6 +26,7 @@ export interface QmpCommands {
   quit: { args: undefined; result: Record<string, never> };
   set_link: { args: { name: string; up: boolean }; result: Record<string, never> };
   device_del: { args: { id: string }; result: Record<string, never> };
+  'query-pci': { args: undefined; result: Array<{ bus: number; devices: Array<{ bus: number; slot: number; function: number; qdev_id?: string }> }> };
   'qom-list': { args: { path: string }; result: Array<{ name: string; type: string }> };
   'qom-get': { args: { path: string; property: string }; result: unknown };
   'human-monitor-command': { args: { 'command-line': string }; result: string };

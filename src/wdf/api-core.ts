@@ -1,6 +1,6 @@
 import { BugCheckCode, Irql, type Kernel } from '../kernel/index.ts';
 import { WdfViolation } from './bugcodes.ts';
-import { WdfDeviceObject } from './device.ts';
+import { WdfDeviceObject, type WdfPnpCall } from './device.ts';
 import { WdfError, WdfPnpError, WdfStatusError } from './errors.ts';
 import type { WdfFramework } from './framework.ts';
 import { HandleTable, type WDFDEVICE, type WDFDRIVER, WdfObject, type WDFOBJECT, type WdfObjectAttributes } from './handles.ts';
@@ -53,6 +53,8 @@ export class WdfCore {
   readonly handles: HandleTable;
   readonly powerDownTimeoutMs: number;
   readonly verifier: WdfVerifier;
+  /** The PnP and power callbacks the framework called on its devices, in order, with the IRQL each ran at. */
+  readonly pnpCalls: WdfPnpCall[] = [];
   protected driver: WdfDriverObject | null = null;
   protected readonly deviceList: WdfDeviceObject[] = [];
   private currentInit: DeviceInit | null = null;
@@ -118,6 +120,17 @@ export class WdfCore {
   async removeDevice(device?: WDFDEVICE): Promise<void> {
     const dev = this.hostDevice('removeDevice', device);
     await this.runPnp('IRP_MN_REMOVE_DEVICE', () => dev.remove(NtStatus.STATUS_CANCELLED));
+    const n = this.deviceList.indexOf(dev);
+    if (n >= 0) this.deviceList.splice(n, 1);
+  }
+
+  /**
+   * The device was unplugged: IRP_MN_SURPRISE_REMOVAL (EvtDeviceSurpriseRemoval), then the removal
+   * sequence of IRP_MN_REMOVE_DEVICE (see WdfDeviceObject.surpriseRemove).
+   */
+  async surpriseRemoveDevice(device?: WDFDEVICE): Promise<void> {
+    const dev = this.hostDevice('surpriseRemoveDevice', device);
+    await this.runPnp('IRP_MN_SURPRISE_REMOVAL', () => dev.surpriseRemove(NtStatus.STATUS_CANCELLED));
     const n = this.deviceList.indexOf(dev);
     if (n >= 0) this.deviceList.splice(n, 1);
   }
@@ -212,6 +225,7 @@ export class WdfCore {
     const dev = new WdfDeviceObject(this.kernel, this.handles, callbacks, attributes, `${this.name}#${this.deviceList.length}`);
     dev.applyAttributes(attributes);
     dev.powerDownTimeoutMs = this.powerDownTimeoutMs;
+    dev.pnpCalls = this.pnpCalls;
     this.handles.insert(dev, this.driver);
     init.device = dev;
     this.deviceList.push(dev);

@@ -27,6 +27,12 @@ export interface DeviceQueue {
   purge(status: NTSTATUS): void;
 }
 
+/** One PnP or power callback call: its KMDF name and the IRQL it ran at. */
+export interface WdfPnpCall {
+  readonly handler: string;
+  readonly irql: number;
+}
+
 /** WdfDevStatePnp*, reduced to what the facade distinguishes. */
 export type WdfDevicePnpState = 'init' | 'started' | 'stopped' | 'removed';
 
@@ -57,6 +63,8 @@ export class WdfDeviceObject extends WdfObject {
   defaultQueue: DeviceQueue | null = null;
   /** How long a power-down waits for requests the driver owns before DRIVER_POWER_STATE_FAILURE. */
   powerDownTimeoutMs = 10_000;
+  /** Where the callbacks this device calls are noted (the framework's list). */
+  pnpCalls: WdfPnpCall[] = [];
   private readonly handles: HandleTable;
 
   constructor(kernel: Kernel, handles: HandleTable, callbacks: WdfPnpPowerEventCallbacks, attributes: WdfDeviceAttributes | undefined, name: string) {
@@ -162,6 +170,18 @@ export class WdfDeviceObject extends WdfObject {
     this.handles.delete(this);
   }
 
+  /**
+   * IRP_MN_SURPRISE_REMOVAL then IRP_MN_REMOVE_DEVICE: EvtDeviceSurpriseRemoval first, then the
+   * removal sequence (from D0: queues stopped, D0ExitPreInterruptsDisabled, EvtInterruptDisable,
+   * interrupts disconnected, D0Exit, ReleaseHardware), queued requests completed with `cancelStatus`.
+   */
+  async surpriseRemove(cancelStatus: NTSTATUS): Promise<void> {
+    if (this.state === 'removed') return;
+    this.kernel.trace.record('wdf', `${this.name} surprise-removed`);
+    this.note('EvtDeviceSurpriseRemoval', await this.invoke('EvtDeviceSurpriseRemoval', this.callbacks.evtDeviceSurpriseRemoval, undefined));
+    await this.remove(cancelStatus);
+  }
+
   /** EvtInterruptDisable (at DIRQL) then disconnect, for every connected interrupt, newest first. */
   private async powerDownInterrupts(): Promise<void> {
     for (const i of [...this.interrupts].reverse()) {
@@ -191,7 +211,10 @@ export class WdfDeviceObject extends WdfObject {
   private invoke<A>(wdfName: string, fn: ((device: WDFDEVICE, arg: A) => unknown) | undefined, arg: A): Promise<NTSTATUS> {
     if (!fn) return Promise.resolve(0);
     const handle = this.wdfHandle;
-    return this.kernel.callRoutine(fn.name || wdfName, () => callStatus(() => fn(handle, arg) as never));
+    return this.kernel.callRoutine(fn.name || wdfName, () => {
+      this.pnpCalls.push({ handler: wdfName, irql: this.kernel.currentIrql() });
+      return callStatus(() => fn(handle, arg) as never);
+    });
   }
 
   protected override onDelete(): void {

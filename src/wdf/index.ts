@@ -8,3 +8,4 @@ export { WdfViolation, WdfRequestFatalError } from './bugcodes.ts';
 export { WdfError, WdfStatusError, WdfPnpError } from './errors.ts';
 export type * from './types.ts';
 export { WdfVerifier, type WdfVerifierFinding, type WdfVerifierOptions } from './verifier.ts';
+export type { WdfPnpCall } from './device.ts';

@@ -41,6 +41,8 @@ export interface WdfPnpPowerEventCallbacks {
   evtDeviceD0ExitPreInterruptsDisabled?(device: WDFDEVICE, targetState: WdfPowerDeviceState): StatusResult;
   /** EvtDeviceD0Exit: after the interrupts are disabled and disconnected. */
   evtDeviceD0Exit?(device: WDFDEVICE, targetState: WdfPowerDeviceState): StatusResult;
+  /** EvtDeviceSurpriseRemoval: the device is gone; called before every other callback of the removal. */
+  evtDeviceSurpriseRemoval?(device: WDFDEVICE): MaybePromise<void>;
 }
 
 /** WdfSynchronizationScope (Device: one callback lock for the device and its queues). */

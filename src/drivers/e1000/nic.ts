@@ -146,6 +146,7 @@ export class E1000Hardware {
   /** The NIC may DMA into the rings (TX or RX has been enabled since the last quiesce/reset). */
   private dmaActive = false;
   private released = false;
+  private removed = false;
 
   constructor(opts: E1000HardwareOptions) {
     this.registers = opts.registers;
@@ -393,6 +394,8 @@ export class E1000Hardware {
    * drain within the timeout (TX is disabled regardless).
    */
   async quiesce(): Promise<void> {
+    // Gone from the bus: nothing to stop, and polling TDH (all ones) would only time out.
+    if (this.removed) return;
     await this.write(Reg.IMC, ICR_ALL);
     const rctl = await this.read(Reg.RCTL);
     if (rctl & Rctl.EN) await this.write(Reg.RCTL, rctl & ~Rctl.EN);
@@ -411,6 +414,12 @@ export class E1000Hardware {
     this.tx.reap();
     this.dmaActive = false;
     if (drainError) throw drainError;
+  }
+
+  /** The device was surprise-removed: it DMAs no more, and quiesce() leaves it alone. */
+  deviceRemoved(): void {
+    this.removed = true;
+    this.dmaActive = false;
   }
 
   /** Frees the DMA rings. Only after quiesce() or reset(): the NIC must no longer own them. Idempotent. */

@@ -50,6 +50,8 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
     log,
     words: { halted: 'the device is stopped', halting: 'stopping the device' },
     haltDriver: () => wdf.stopDevice(device),
+    surpriseRemoveDriver: () => wdf.surpriseRemoveDevice(device),
+    pnpCalls: () => wdf.pnpCalls,
     async close() {
       if (closed) return;
       closed = true;

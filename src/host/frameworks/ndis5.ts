@@ -44,6 +44,8 @@ export async function startNdis5Variant(ctx: VariantContext, opts: Ndis5VariantO
     log,
     words: { halted: 'the adapter is halted', halting: 'halting' },
     haltDriver: () => ndis.haltMiniport(adapter),
+    surpriseRemoveDriver: () => ndis.surpriseRemoveMiniport(adapter),
+    pnpCalls: () => ndis.pnpCalls,
     close: () => edge.close(),
     frameworkStatistics: () => ({
       ndis: { ...adapter.statistics, state: adapter.state, sendsOutstanding: adapter.sendsOutstanding, packetsOutstanding: adapter.packetsOutstanding },

@@ -39,6 +39,8 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
     log,
     words: { halted: 'the adapter is halted', halting: 'halting' },
     haltDriver: () => ndis.haltMiniport(adapter),
+    surpriseRemoveDriver: () => ndis.surpriseRemoveMiniport(adapter),
+    pnpCalls: () => ndis.pnpCalls,
     async close() {
       await edge.close();
       if (!kernel.stopped && adapter.halted) ndis.deregisterMiniportDriver(driver);

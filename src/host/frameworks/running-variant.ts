@@ -2,7 +2,7 @@ import type { AdapterStatistics, E1000Adapter } from '../../drivers/e1000/minipo
 import type { Kernel } from '../../kernel/index.ts';
 import type { LinkEvent } from '../../upper-edge/index.ts';
 import type { Logger } from '../../util/log.ts';
-import type { RoutineCalls, RunningVariant } from './variant.ts';
+import type { PnpCall, RoutineCalls, RunningVariant } from './variant.ts';
 
 /** What the three upper edges (NDIS 6, NDIS 5 protocol, KMDF I/O) offer the host alike. */
 export interface VariantEdge {
@@ -29,6 +29,9 @@ export interface VariantParts {
   words: { halted: string; halting: string };
   /** Halt the driver the framework's way (MiniportHalt, IRP_MN_STOP_DEVICE), while the kernel runs. */
   haltDriver(): Promise<void>;
+  /** The framework's surprise-removal path into the driver, while the kernel runs. */
+  surpriseRemoveDriver(): Promise<void>;
+  pnpCalls(): readonly PnpCall[];
   /** After halt: give back what the host side holds (the edge, and what the framework registered). */
   close(): Promise<void>;
   frameworkStatistics(): Record<string, unknown>;
@@ -90,6 +93,14 @@ export function runningVariant(parts: VariantParts): RunningVariant {
       }
       halted = true;
     },
+    async surpriseRemove() {
+      if (halted) return;
+      await edge.stop();
+      // The NIC's statistics went with it: the last reading stands (the host takes one first).
+      if (!kernel.stopped) await parts.surpriseRemoveDriver();
+      halted = true;
+    },
+    pnpCalls: () => parts.pnpCalls(),
     close: () => parts.close(),
   };
 }

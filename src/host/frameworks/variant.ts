@@ -43,6 +43,12 @@ export interface RoutineCalls {
   dpc: number;
 }
 
+/** One PnP or power callback the framework made into the driver: its Windows name and the IRQL it ran at. */
+export interface PnpCall {
+  readonly handler: string;
+  readonly irql: number;
+}
+
 /**
  * A driver on its framework, running: the host talks to it only through this. Nothing in it is
  * particular to a NIC; statistics and the driver's own link reading are optional.
@@ -70,6 +76,15 @@ export interface RunningVariant {
   /** Halt the driver the framework's way (pause, halt, interrupt deregistered, memory freed). */
   halt(): Promise<void>;
   readonly halted: boolean;
+  /**
+   * The device was surprise-removed (the machine already ejected it): the framework's removal
+   * path (NDIS 6 MiniportDevicePnPEventNotify then MiniportHaltEx, NDIS 5 MiniportPnPEventNotify
+   * then MiniportHalt, KMDF EvtDeviceSurpriseRemoval then the power-down and release). Ends halted.
+   * The e1000 variants have it; a driver module's variant does not yet.
+   */
+  surpriseRemove?(): Promise<void>;
+  /** The PnP and power callbacks made into the driver so far, in order. */
+  pnpCalls?(): readonly PnpCall[];
   /** After halt (or a bug check): give back what the host side holds (bindings, pools, ring roles). */
   close(): Promise<void>;
 }

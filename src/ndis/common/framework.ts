@@ -28,8 +28,16 @@ export interface ReleaseRules {
  * What the NDIS 6 and NDIS 5 facades share: the kernel underneath, NDIS spin locks, NdisMSleep and
  * NdisStallExecution, and the way NDIS runs a miniport handler at a given IRQL on some processor.
  */
+/** One PnP handler call: its Windows name and the IRQL it ran at. */
+export interface PnpCall {
+  readonly handler: string;
+  readonly irql: number;
+}
+
 export abstract class NdisFramework extends EventEmitter {
   readonly kernel: Kernel;
+  /** The PnP handlers NDIS called (initialize, restart, pause, PnP events, halt), in order, with the IRQL each ran at. */
+  readonly pnpCalls: PnpCall[] = [];
   protected readonly spinLocks: NdisSpinLocks;
   protected readonly log: Logger;
 
@@ -38,6 +46,14 @@ export abstract class NdisFramework extends EventEmitter {
     this.kernel = kernel;
     this.spinLocks = new NdisSpinLocks(kernel);
     this.log = logger(component);
+  }
+
+  /** Run a PnP handler at PASSIVE_LEVEL, noting it (and the IRQL it really runs at) in pnpCalls. */
+  protected runPnpHandler<T>(handler: string, fn: () => T | Promise<T>): Promise<T> {
+    return this.kernel.runAtPassive(handler, () => {
+      this.pnpCalls.push({ handler, irql: this.kernel.currentIrql() });
+      return fn();
+    });
   }
 
   /** NdisAllocateSpinLock (any IRQL). */

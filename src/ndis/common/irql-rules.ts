@@ -84,6 +84,8 @@ export const MINIPORT_HANDLER_IRQL = {
   MiniportInitializeEx: 'PASSIVE_LEVEL',
   MiniportHaltEx: 'PASSIVE_LEVEL',
   MiniportPause: 'PASSIVE_LEVEL',
+  MiniportDevicePnPEventNotify: 'PASSIVE_LEVEL',
+  MiniportPnPEventNotify: 'PASSIVE_LEVEL',
   MiniportRestart: 'PASSIVE_LEVEL',
   MiniportShutdownEx: 'PASSIVE_LEVEL (power off)',
   MiniportOidRequest: 'PASSIVE_LEVEL (documented <= DISPATCH_LEVEL)',

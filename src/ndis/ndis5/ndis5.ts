@@ -4,6 +4,7 @@ import { NdisError, NdisOperationError } from '../common/errors.ts';
 import type { ReleaseRules } from '../common/framework.ts';
 import { inRoutine } from '../common/irql-rules.ts';
 import { oidName } from '../common/oids.ts';
+import { NdisDevicePnPEvent } from '../common/pnp.ts';
 import { NdisStatus, ndisStatusName, ndisStatusSucceeded, type NDIS_STATUS } from '../common/status.ts';
 import { Ndis5Adapter, type Ndis5Driver } from './adapter.ts';
 import { Ndis5IndicationApi } from './api-indicate.ts';
@@ -43,7 +44,7 @@ export class Ndis5 extends Ndis5IndicationApi {
     adapter.initializing = true;
     let status: NDIS_STATUS;
     try {
-      status = await this.kernel.runAtPassive('MiniportInitialize', () => driver.characteristics.initializeHandler(adapter, parameters));
+      status = await this.runPnpHandler('MiniportInitialize', () => driver.characteristics.initializeHandler(adapter, parameters));
     } finally {
       adapter.initializing = false;
     }
@@ -76,11 +77,24 @@ export class Ndis5 extends Ndis5IndicationApi {
     if (adapter.state !== 'running') throw new NdisError(`haltMiniport(${adapter.name}) in state ${adapter.state}`, { adapter: adapter.name });
     if (adapter.packetsOutstanding > 0) throw new NdisError(`haltMiniport(${adapter.name}): the protocol still holds ${adapter.packetsOutstanding} indicated packets; return them first`, { adapter: adapter.name });
     adapter.state = 'halting';
-    await this.kernel.runAtPassive('MiniportHalt', () => adapter.driver.characteristics.haltHandler(adapter.context));
+    await this.runPnpHandler('MiniportHalt', () => adapter.driver.characteristics.haltHandler(adapter.context));
     adapter.state = 'halted';
     this.checkReleasedAfter(adapter, 'MiniportHalt', false, RELEASE_RULES);
     adapter.driver.adapters.delete(adapter);
     this.adapters.delete(adapter);
+  }
+
+  /**
+   * The device was surprise-removed: MiniportPnPEventNotify with NdisDevicePnPEventSurpriseRemoved
+   * at PASSIVE_LEVEL, if the miniport has one, then MiniportHalt.
+   */
+  async surpriseRemoveMiniport(adapter: Ndis5Adapter): Promise<void> {
+    this.requireHost('surpriseRemoveMiniport');
+    if (adapter.state !== 'running') throw new NdisError(`surpriseRemoveMiniport(${adapter.name}) in state ${adapter.state}`, { adapter: adapter.name });
+    this.kernel.trace.record('ndis', `${adapter.name} surprise-removed`);
+    const notify = adapter.driver.characteristics.pnpEventNotifyHandler;
+    if (notify) await this.runPnpHandler('MiniportPnPEventNotify', () => notify(adapter.context, NdisDevicePnPEvent.SurpriseRemoved, null, 0));
+    await this.haltMiniport(adapter);
   }
 
   /**

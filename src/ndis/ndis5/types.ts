@@ -1,3 +1,4 @@
+import type { NdisDevicePnPEventValue } from '../common/pnp.ts';
 import type { NDIS_STATUS } from '../common/status.ts';
 import type { AdapterResources, MiniportAllocatedResources } from '../ndis6/types.ts';
 import type { Ndis5Adapter } from './adapter.ts';
@@ -72,6 +73,11 @@ export interface Ndis5MiniportCharacteristics {
   queryInformationHandler: (miniportAdapterContext: unknown, request: NdisInformationRequest) => Awaitable<NDIS_STATUS>;
   /** MiniportSetInformation (DISPATCH_LEVEL). NDIS_STATUS_PENDING: NdisMSetInformationComplete. */
   setInformationHandler: (miniportAdapterContext: unknown, request: NdisInformationRequest) => Awaitable<NDIS_STATUS>;
+  /**
+   * MiniportPnPEventNotify (NDIS 5.1, PASSIVE_LEVEL): e.g. NdisDevicePnPEventSurpriseRemoved before
+   * MiniportHalt.
+   */
+  pnpEventNotifyHandler?: (miniportAdapterContext: unknown, pnpEvent: NdisDevicePnPEventValue, informationBuffer: unknown, informationBufferLength: number) => Awaitable<void>;
   /** MiniportShutdown. */
   shutdownHandler?: (miniportAdapterContext: unknown) => Awaitable<void>;
 }

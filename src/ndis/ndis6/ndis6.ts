@@ -5,6 +5,7 @@ import type { ReleaseRules } from '../common/framework.ts';
 import { named } from '../common/named.ts';
 import { inRoutine } from '../common/irql-rules.ts';
 import { NdisRequestType, oidName } from '../common/oids.ts';
+import { NdisDevicePnPEvent, type NetDevicePnPEvent } from '../common/pnp.ts';
 import { NdisStatus, ndisStatusName, ndisStatusSucceeded, type NDIS_STATUS } from '../common/status.ts';
 import { MiniportAdapter } from './adapter.ts';
 import { Ndis6IndicationApi } from './api-indicate.ts';
@@ -74,7 +75,7 @@ export class Ndis6 extends Ndis6IndicationApi {
     let status: NDIS_STATUS;
     adapter.initializing = true;
     try {
-      status = await this.kernel.runAtPassive('MiniportInitializeEx', () => ch.initializeHandlerEx(adapter, driver.driverContext, initParameters));
+      status = await this.runPnpHandler('MiniportInitializeEx', () => ch.initializeHandlerEx(adapter, driver.driverContext, initParameters));
     } finally {
       adapter.initializing = false;
     }
@@ -108,7 +109,7 @@ export class Ndis6 extends Ndis6IndicationApi {
     let status: NDIS_STATUS = NdisStatus.SUCCESS;
     if (handler) {
       const completed = new Promise<NDIS_STATUS>((resolve) => { adapter.pendingRestart = resolve; });
-      status = await this.kernel.runAtPassive('MiniportRestart', () => handler(adapter.context, { flags: 0 }));
+      status = await this.runPnpHandler('MiniportRestart', () => handler(adapter.context, { flags: 0 }));
       this.checkStatusValue(status, 'MiniportRestart', adapter, true);
       if (status === NdisStatus.PENDING) status = await this.waitForCompletion(completed);
       else adapter.pendingRestart = null;
@@ -132,7 +133,7 @@ export class Ndis6 extends Ndis6IndicationApi {
     const handler = adapter.driver.characteristics.pauseHandler;
     if (handler) {
       const completed = new Promise<NDIS_STATUS>((resolve) => { adapter.pendingPause = resolve; });
-      const status = await this.kernel.runAtPassive('MiniportPause', () => handler(adapter.context, { flags: 0, pauseReason: 0 }));
+      const status = await this.runPnpHandler('MiniportPause', () => handler(adapter.context, { flags: 0, pauseReason: 0 }));
       this.checkStatusValue(status, 'MiniportPause', adapter, true);
       if (status === NdisStatus.PENDING) await this.waitForCompletion(completed);
       else adapter.pendingPause = null;
@@ -157,7 +158,7 @@ export class Ndis6 extends Ndis6IndicationApi {
     if (adapter.state !== 'paused') throw new NdisError(`haltMiniport(${adapter.name}) in state ${adapter.state}`, { adapter: adapter.name });
     adapter.state = 'halting';
     const ch = adapter.driver.characteristics;
-    await this.kernel.runAtPassive('MiniportHaltEx', () => ch.haltHandlerEx(adapter.context, haltAction));
+    await this.runPnpHandler('MiniportHaltEx', () => ch.haltHandlerEx(adapter.context, haltAction));
     adapter.state = 'halted';
     this.checkReleasedAfter(adapter, 'MiniportHaltEx', false, RELEASE_RULES);
     adapter.driver.adapters.delete(adapter);
@@ -165,12 +166,30 @@ export class Ndis6 extends Ndis6IndicationApi {
     this.kernel.trace.record('ndis', `${adapter.name} halted`);
   }
 
+  /**
+   * The device was surprise-removed (IRP_MN_SURPRISE_REMOVAL, then IRP_MN_REMOVE_DEVICE):
+   * MiniportDevicePnPEventNotify with NdisDevicePnPEventSurpriseRemoved at PASSIVE_LEVEL, if the
+   * miniport has one, then the halt with NdisHaltDeviceSurpriseRemoved (pausing a running adapter
+   * first, as NDIS does).
+   */
+  async surpriseRemoveMiniport(adapter: MiniportAdapter): Promise<void> {
+    this.requireHost('surpriseRemoveMiniport');
+    if (adapter.halted) throw new NdisError(`surpriseRemoveMiniport(${adapter.name}): already halted`, { adapter: adapter.name });
+    this.kernel.trace.record('ndis', `${adapter.name} surprise-removed`);
+    const notify = adapter.driver.characteristics.devicePnPEventNotifyHandler;
+    if (notify) {
+      const event: NetDevicePnPEvent = { portNumber: 0, devicePnPEvent: NdisDevicePnPEvent.SurpriseRemoved, informationBuffer: null, informationBufferLength: 0 };
+      await this.runPnpHandler('MiniportDevicePnPEventNotify', () => notify(adapter.context, event));
+    }
+    await this.haltMiniport(adapter, NdisHaltAction.DeviceSurpriseRemoved);
+  }
+
   /** MiniportShutdownEx (NdisShutdownPowerOff, PASSIVE_LEVEL), if the miniport has one. */
   async shutdownMiniport(adapter: MiniportAdapter): Promise<void> {
     this.requireHost('shutdownMiniport');
     const handler = adapter.driver.characteristics.shutdownHandlerEx;
     if (!handler || adapter.halted) return;
-    await this.kernel.runAtPassive('MiniportShutdownEx', () => handler(adapter.context, NdisShutdownAction.PowerOff));
+    await this.runPnpHandler('MiniportShutdownEx', () => handler(adapter.context, NdisShutdownAction.PowerOff));
   }
 
   /**

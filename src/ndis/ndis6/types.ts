@@ -1,6 +1,7 @@
 import type { DeviceRegisters, RegisterBackend } from '../../kernel/index.ts';
 import type { NDIS_STATUS } from '../common/status.ts';
 import type { NdisLinkState, NdisRequestTypeValue } from '../common/oids.ts';
+import type { NetDevicePnPEvent } from '../common/pnp.ts';
 import type { NetBufferList } from './net-buffer-list.ts';
 import type { MiniportAdapter } from './adapter.ts';
 import type { NdisInterrupt } from './interrupt.ts';
@@ -232,6 +233,8 @@ export interface MiniportDriverCharacteristics {
   pauseHandler?: (miniportAdapterContext: MiniportAdapterContext, pauseParameters: MiniportPauseParameters) => Awaitable<NDIS_STATUS>;
   /** MiniportRestart (PASSIVE_LEVEL). NDIS_STATUS_PENDING: complete with NdisMRestartComplete. */
   restartHandler?: (miniportAdapterContext: MiniportAdapterContext, restartParameters: MiniportRestartParameters) => Awaitable<NDIS_STATUS>;
+  /** MiniportDevicePnPEventNotify (PASSIVE_LEVEL): e.g. NdisDevicePnPEventSurpriseRemoved before MiniportHaltEx. */
+  devicePnPEventNotifyHandler?: (miniportAdapterContext: MiniportAdapterContext, netDevicePnPEvent: NetDevicePnPEvent) => Awaitable<void>;
   /** MiniportShutdownEx. */
   shutdownHandlerEx?: (miniportAdapterContext: MiniportAdapterContext, shutdownAction: NdisShutdownActionValue) => Awaitable<void>;
   /** MiniportCancelSend (<= DISPATCH_LEVEL). */

@@ -7,8 +7,10 @@ import { ControlClient } from '../../../src/control/client.ts';
 import { ControlNotRunningError, ControlSocketPathError } from '../../../src/control/errors.ts';
 import { ControlServer } from '../../../src/control/server.ts';
 import {
+  CONTROL_DIR_ENV,
   SOCKET_PATH_ENV,
   clientSocketPath,
+  controlDirCandidates,
   ensurePrivateDir,
   pointCurrentLink,
   removeCurrentLinkIfOurs,
@@ -17,7 +19,7 @@ import {
 } from '../../../src/control/socket-path.ts';
 
 let tmp: string;
-const savedEnv = { xdg: process.env.XDG_RUNTIME_DIR, socket: process.env[SOCKET_PATH_ENV] };
+const savedEnv = { xdg: process.env.XDG_RUNTIME_DIR, socket: process.env[SOCKET_PATH_ENV], dir: process.env[CONTROL_DIR_ENV] };
 
 function restore(name: string, value: string | undefined): void {
   if (value === undefined) delete process.env[name];
@@ -26,13 +28,16 @@ function restore(name: string, value: string | undefined): void {
 
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dirql-ctl-loc-'));
+  // The machine's default directories are never used here: XDG_RUNTIME_DIR's place, made the only one.
   process.env.XDG_RUNTIME_DIR = tmp;
+  process.env[CONTROL_DIR_ENV] = path.join(tmp, 'dirql');
   delete process.env[SOCKET_PATH_ENV];
 });
 
 afterEach(() => {
   restore('XDG_RUNTIME_DIR', savedEnv.xdg);
   restore(SOCKET_PATH_ENV, savedEnv.socket);
+  restore(CONTROL_DIR_ENV, savedEnv.dir);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -131,7 +136,7 @@ describe('control socket location', () => {
   it('removes the socket and its `current` link when the host process exits', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'host-that-exits.ts')], {
       stdio: ['pipe', 'pipe', 'inherit'],
-      env: { ...process.env, XDG_RUNTIME_DIR: tmp },
+      env: { ...process.env, XDG_RUNTIME_DIR: tmp, [CONTROL_DIR_ENV]: path.join(tmp, 'dirql') },
     });
     const socketPath = await new Promise<string>((resolve) => child.stdout!.once('data', (d) => resolve(String(d).trim())));
     expect(fs.lstatSync(socketPath).isSocket()).toBe(true);
@@ -174,13 +179,27 @@ describe('control socket location', () => {
   });
 
   it('lets a client find the host through whichever directory has a `current` link', () => {
-    const uidDir = `/tmp/dirql-ctl-${process.getuid!()}`;
-    expect(clientSocketPath(undefined, { XDG_RUNTIME_DIR: tmp })).toBe(
-      fs.lstatSync(path.join(uidDir, 'current'), { throwIfNoEntry: false }) ? path.join(uidDir, 'current') : path.join(tmp, 'dirql', 'current'),
-    );
-    ensurePrivateDir(path.join(tmp, 'dirql'));
-    pointCurrentLink(path.join(tmp, 'dirql', 'current'), path.join(tmp, 'dirql', 'host-1.sock'));
-    expect(clientSocketPath(undefined, { XDG_RUNTIME_DIR: tmp })).toBe(path.join(tmp, 'dirql', 'current'));
-    expect(clientSocketPath('rel.sock', { XDG_RUNTIME_DIR: tmp })).toBe(path.resolve('rel.sock'));
+    // The fallback's parent is a directory of this test, not the machine's /tmp.
+    const fakeTmp = path.join(tmp, 'tmp');
+    fs.mkdirSync(fakeTmp);
+    const uidDir = path.join(fakeTmp, `dirql-ctl-${process.getuid!()}`);
+    const env = { XDG_RUNTIME_DIR: path.join(tmp, 'xdg') };
+    expect(controlDirCandidates(env, fakeTmp)).toEqual([path.join(tmp, 'xdg', 'dirql'), uidDir]);
+    expect(clientSocketPath(undefined, env, fakeTmp)).toBe(path.join(tmp, 'xdg', 'dirql', 'current'));
+    ensurePrivateDir(uidDir);
+    pointCurrentLink(path.join(uidDir, 'current'), path.join(uidDir, 'host-1.sock'));
+    expect(clientSocketPath(undefined, env, fakeTmp)).toBe(path.join(uidDir, 'current'));
+    ensurePrivateDir(path.join(tmp, 'xdg'));
+    ensurePrivateDir(path.join(tmp, 'xdg', 'dirql'));
+    pointCurrentLink(path.join(tmp, 'xdg', 'dirql', 'current'), path.join(tmp, 'xdg', 'dirql', 'host-2.sock'));
+    expect(clientSocketPath(undefined, env, fakeTmp)).toBe(path.join(tmp, 'xdg', 'dirql', 'current'));
+    expect(clientSocketPath('rel.sock', env, fakeTmp)).toBe(path.resolve('rel.sock'));
+  });
+
+  it('uses DIRQL_CONTROL_DIR alone when it is set, for hosts and clients', () => {
+    const only = path.join(tmp, 'only');
+    expect(controlDirCandidates({ XDG_RUNTIME_DIR: tmp, [CONTROL_DIR_ENV]: only })).toEqual([only]);
+    expect(clientSocketPath(undefined, { [CONTROL_DIR_ENV]: only })).toBe(path.join(only, 'current'));
+    expect(serverSocketLocation(undefined, { [CONTROL_DIR_ENV]: only }, 1234)).toEqual({ socketPath: path.join(only, 'host-1234.sock'), currentLink: path.join(only, 'current') });
   });
 });

@@ -28,6 +28,19 @@ describe('MmioRegion', () => {
     expect(t.log).toEqual(['readl e0000008', 'writel e00000d0 ffffffff', 'fence']);
   });
 
+  it('after the device is removed, reads return all ones and writes are dropped without reaching the transport', async () => {
+    const t = new RecordingTransport();
+    const r = new MmioRegion(t, 0xe0000000, 0x20000);
+    r.deviceRemoved();
+    expect(r.isRemoved).toBe(true);
+    expect(await r.read32(0x8)).toBe(0xffffffff);
+    r.write32(0xd0, 1);
+    await r.flush();
+    expect(r.droppedWrites).toBe(1);
+    expect(t.log).toEqual([]);
+    await expect(r.read32(0x20000)).rejects.toBeInstanceOf(RegisterAccessError);
+  });
+
   it('refuses offsets outside the BAR and misaligned ones, naming the register offset', async () => {
     const t = new RecordingTransport();
     const r = new MmioRegion(t, 0xe0000000, 0x20000, { name: '00:02.0 BAR0' });

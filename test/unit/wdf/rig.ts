@@ -87,6 +87,10 @@ export async function loadNic(r: WdfRig, opts: NicOptions = {}): Promise<{ devic
             rec(`EvtDeviceD0Exit(${target})`);
             return cb.evtDeviceD0Exit?.(dev, target);
           },
+          async evtDeviceSurpriseRemoval(dev) {
+            rec('EvtDeviceSurpriseRemoval');
+            await cb.evtDeviceSurpriseRemoval?.(dev);
+          },
         }, { ...opts.deviceAttributes, context: () => ({ regs: null, interrupt: 0 as WDFINTERRUPT, causes: 0 }) });
         const ctx = w.getContext<NicContext>(device);
         ctx.interrupt = w.wdfInterruptCreate(device, {

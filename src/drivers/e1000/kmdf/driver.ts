@@ -51,6 +51,7 @@ export interface E1000KmdfOptions extends E1000Settings {
  *   EvtInterruptDisable           IMC (DIRQL)
  *   EvtDeviceD0Exit               frames still waiting for reads are dropped
  *   EvtDeviceReleaseHardware      the core's DMA memory freed
+ *   EvtDeviceSurpriseRemoval      the NIC is gone: the core stops waiting on it (before the above)
  */
 export function e1000KmdfDriverEntry(options: E1000KmdfOptions): (wdf: WdfFramework) => NTSTATUS {
   return function DriverEntry(wdf: WdfFramework): NTSTATUS {
@@ -73,6 +74,7 @@ export function e1000KmdfDriverEntry(options: E1000KmdfOptions): (wdf: WdfFramew
         evtDeviceD0EntryPostInterruptsEnabled: E1000EvtDeviceD0EntryPostInterruptsEnabled,
         evtDeviceD0ExitPreInterruptsDisabled: E1000EvtDeviceD0ExitPreInterruptsDisabled,
         evtDeviceD0Exit: E1000EvtDeviceD0Exit,
+        evtDeviceSurpriseRemoval: E1000EvtDeviceSurpriseRemoval,
       }, { context: ctx });
       ctx.device = device;
       ctx.interrupt = wdf.wdfInterruptCreate(device, {
@@ -162,6 +164,11 @@ export function e1000KmdfDriverEntry(options: E1000KmdfOptions): (wdf: WdfFramew
       ctx.inD0 = false;
       ctx.dropHeldFrames();
       return NtStatus.STATUS_SUCCESS;
+    }
+
+    /** EvtDeviceSurpriseRemoval (PASSIVE_LEVEL, before the power-down): the NIC is not touched or waited on again. */
+    function E1000EvtDeviceSurpriseRemoval(device: WDFDEVICE): void {
+      ctxOf(device).core?.surpriseRemoved();
     }
 
     /** EvtDeviceReleaseHardware (PASSIVE_LEVEL): the rings' DMA memory freed. */

@@ -293,6 +293,20 @@ export class E1000Adapter {
     await this.lifecycle.quiesce();
   }
 
+  /**
+   * The device was surprise-removed (NdisDevicePnPEventSurpriseRemoved, EvtDeviceSurpriseRemoval,
+   * or a halt with NdisHaltDeviceSurpriseRemoved), at PASSIVE_LEVEL: from now on pause and halt do
+   * not wait for the hardware (sends are aborted, the NIC is not stopped or polled). Idempotent.
+   */
+  surpriseRemoved(): void {
+    this.lifecycle.surpriseRemoved();
+  }
+
+  /** The device was surprise-removed. */
+  get removed(): boolean {
+    return this.ctx.removed;
+  }
+
   /** Halt, second part: the interrupt is deregistered (no ISR or DPC can run); free every DMA region. */
   release(): void {
     this.lifecycle.release();

@@ -25,6 +25,8 @@ export class AdapterContext {
   state: AdapterState = 'created';
   /** The hardware layer, from initialize() on. */
   hw: E1000Hardware | undefined;
+  /** The device was surprise-removed: the hardware is not waited on any more. */
+  removed = false;
   /** The link state last read from STATUS. */
   link: LinkState = { up: false, speedMbps: 1000, fullDuplex: true };
 

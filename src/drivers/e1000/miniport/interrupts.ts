@@ -113,6 +113,8 @@ export class InterruptControl {
     const nic = this.ctx.nic;
     await nic.disableInterrupts();
     const causes = await nic.readAndClearCauses();
+    // All ones: the device is gone (a removed PCI device's read), not an interrupt of ours.
+    if (causes === 0xffff_ffff) return ISR_NOT_OURS;
     if (causes === 0) {
       if (this.enabled && !this.dpcPending) await nic.enableInterrupts(this.mask);
       return ISR_NOT_OURS;

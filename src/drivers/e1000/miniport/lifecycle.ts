@@ -100,7 +100,10 @@ export class AdapterLifecycle {
     ctx.state = 'pausing';
     const deadline = performance.now() + PAUSE_DRAIN_LIMIT_MS;
     for (;;) {
-      await this.send.service();
+      // A removed NIC completes nothing: its sends are aborted at once (the adapter's
+      // fMP_ADAPTER_SURPRISE_REMOVED in Intel's NDIS samples).
+      if (ctx.removed) await this.send.abortAll();
+      else await this.send.service();
       const receiving = await this.receive.outstanding();
       const sending = this.send.outstanding;
       if (!sending && !receiving) break;
@@ -120,6 +123,12 @@ export class AdapterLifecycle {
     ctx.expectState('restart', 'paused');
     ctx.state = 'running';
     await ctx.edge.queueDpc();
+  }
+
+  /** E1000Adapter.surpriseRemoved: see there. */
+  surpriseRemoved(): void {
+    this.ctx.removed = true;
+    this.ctx.hw?.deviceRemoved();
   }
 
   /** E1000Adapter.quiesce (halt, first part; NICEvtDeviceD0ExitPreInterruptsDisabled): see there. */

@@ -1,5 +1,6 @@
 import {
   NdisAttribute,
+  NdisDevicePnPEvent,
   NdisInterruptMode,
   NdisStatus,
   ndisStatusName,
@@ -11,6 +12,7 @@ import {
   type NDIS_STATUS,
   type NdisInformationRequest,
   type NdisPacket,
+  type NdisDevicePnPEventValue,
 } from '../../../ndis/ndis5/index.ts';
 import { logger } from '../../../util/log.ts';
 import type { E1000Settings } from '../settings.ts';
@@ -58,7 +60,7 @@ export function registerE1000Ndis5(ndis: Ndis5Library, options: E1000Ndis5Option
       return NdisStatus.RESOURCES;
     }
     ndis.setAttributesEx(handle, ctx, {
-      attributeFlags: NdisAttribute.DESERIALIZE | NdisAttribute.BUS_MASTER,
+      attributeFlags: NdisAttribute.DESERIALIZE | NdisAttribute.BUS_MASTER | NdisAttribute.SURPRISE_REMOVE_OK,
       checkForHangTimeInSeconds: 0,
     });
     const core = ctx.core;
@@ -112,6 +114,12 @@ export function registerE1000Ndis5(ndis: Ndis5Library, options: E1000Ndis5Option
     ctx.core.release();
     if (ctx.receivePool) ndis.freePacketPool(ctx.receivePool);
     ctx.receivePool = null;
+  }
+
+  /** MiniportPnPEventNotify (NDIS 5.1, PASSIVE_LEVEL): after a surprise removal the NIC is not touched again. */
+  function MiniportPnPEventNotify(context: unknown, pnpEvent: NdisDevicePnPEventValue): void {
+    log.debug({ adapter: ctxOf(context).handle.name, pnpEvent }, 'MiniportPnPEventNotify');
+    if (pnpEvent === NdisDevicePnPEvent.SurpriseRemoved) ctxOf(context).core.surpriseRemoved();
   }
 
   /** MiniportISR (DIRQL). */
@@ -177,5 +185,6 @@ export function registerE1000Ndis5(ndis: Ndis5Library, options: E1000Ndis5Option
     returnPacketHandler: MiniportReturnPacket,
     queryInformationHandler: MiniportQueryInformation,
     setInformationHandler: MiniportSetInformation,
+    pnpEventNotifyHandler: MiniportPnPEventNotify,
   });
 }

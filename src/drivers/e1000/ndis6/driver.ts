@@ -1,4 +1,6 @@
 import {
+  NdisDevicePnPEvent,
+  NdisHaltAction,
   NdisInterruptModeration,
   NdisStatus,
   ndisStatusName,
@@ -9,6 +11,7 @@ import {
   type Ndis6Library,
   type NDIS_STATUS,
   type NdisHaltActionValue,
+  type NetDevicePnPEvent,
   type NdisOidRequest,
   type NdisReceiveThrottleParameters,
   type NetBufferList,
@@ -113,6 +116,7 @@ export function registerE1000Ndis6(ndis: Ndis6Library, options: E1000Ndis6Option
   async function MiniportHaltEx(context: unknown, haltAction: NdisHaltActionValue): Promise<void> {
     const ctx = ctxOf(context);
     log.debug({ adapter: ctx.handle.name, haltAction }, 'MiniportHaltEx');
+    if (haltAction === NdisHaltAction.DeviceSurpriseRemoved) ctx.core.surpriseRemoved();
     await ctx.core.quiesce();
     if (ctx.interrupt) await ndis.deregisterInterruptEx(ctx.interrupt);
     ctx.interrupt = null;
@@ -120,6 +124,12 @@ export function registerE1000Ndis6(ndis: Ndis6Library, options: E1000Ndis6Option
     ctx.releaseReceiveNbls();
     if (ctx.receivePool) ndis.freeNetBufferListPool(ctx.receivePool);
     ctx.receivePool = null;
+  }
+
+  /** MiniportDevicePnPEventNotify (PASSIVE_LEVEL): after a surprise removal the NIC is not touched again. */
+  function MiniportDevicePnPEventNotify(context: unknown, event: NetDevicePnPEvent): void {
+    log.debug({ adapter: ctxOf(context).handle.name, event: event.devicePnPEvent }, 'MiniportDevicePnPEventNotify');
+    if (event.devicePnPEvent === NdisDevicePnPEvent.SurpriseRemoved) ctxOf(context).core.surpriseRemoved();
   }
 
   /** MiniportPause (PASSIVE_LEVEL): sends finished, receive indications stopped, all NBLs back. */
@@ -184,5 +194,6 @@ export function registerE1000Ndis6(ndis: Ndis6Library, options: E1000Ndis6Option
     sendNetBufferListsHandler: MiniportSendNetBufferLists,
     returnNetBufferListsHandler: MiniportReturnNetBufferLists,
     oidRequestHandler: MiniportOidRequest,
+    devicePnPEventNotifyHandler: MiniportDevicePnPEventNotify,
   });
 }
