@@ -57,11 +57,23 @@ export function ratiosOf(report: { date: string; results: unknown }): BenchRun {
   };
   for (const [key, pair] of Object.entries(r.throughput ?? {})) {
     const [dir, size] = key.split('-');
-    put(`${dir!.toUpperCase()} ${size} B frames/s`, point(pair, (x) => x.ratio));
+    put(
+      `${dir!.toUpperCase()} ${size} B frames/s`,
+      point(pair, (x) => x.ratio),
+    );
   }
-  put('MMIO readl round trip', point(r.mmio, (x) => x.ratioDriverHost));
-  put('RX latency p50', point(r.latency, (x) => x.ratioP50));
-  put('RX latency p99', point(r.latency, (x) => x.ratioP99));
+  put(
+    'MMIO readl round trip',
+    point(r.mmio, (x) => x.ratioDriverHost),
+  );
+  put(
+    'RX latency p50',
+    point(r.latency, (x) => x.ratioP50),
+  );
+  put(
+    'RX latency p99',
+    point(r.latency, (x) => x.ratioP99),
+  );
   return { date: report.date, ratios };
 }
 
@@ -118,11 +130,15 @@ export function renderChart(runs: readonly BenchRun[], targets: Readonly<Record<
     const sx = (k: number) => x0 + PAD.left + (runs.length <= 1 ? plotW / 2 : (k * plotW) / (runs.length - 1));
     const sy = (v: number) => y0 + PAD.top + plotH - ((v - lo) / (hi - lo)) * plotH;
     out.push(`<g data-figure="${esc(fig)}">`);
-    out.push(`<text x="${x0 + PAD.left}" y="${y0 + 14}" font-weight="bold">${esc(fig)}${target ? ` (target ${target.better === 'higher' ? '≥' : '≤'} ${target.value}×)` : ''}</text>`);
+    out.push(
+      `<text x="${x0 + PAD.left}" y="${y0 + 14}" font-weight="bold">${esc(fig)}${target ? ` (target ${target.better === 'higher' ? '≥' : '≤'} ${target.value}×)` : ''}</text>`,
+    );
     out.push(`<rect x="${x0 + PAD.left}" y="${y0 + PAD.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#ccc"/>`);
     for (const v of [lo, hi]) out.push(`<text x="${x0 + PAD.left - 4}" y="${sy(v) + 3}" text-anchor="end">${v.toFixed(2)}×</text>`);
     if (target) {
-      out.push(`<line data-target="${target.value}" x1="${x0 + PAD.left}" x2="${x0 + PAD.left + plotW}" y1="${sy(target.value)}" y2="${sy(target.value)}" stroke="#555" stroke-dasharray="4 3"/>`);
+      out.push(
+        `<line data-target="${target.value}" x1="${x0 + PAD.left}" x2="${x0 + PAD.left + plotW}" y1="${sy(target.value)}" y2="${sy(target.value)}" stroke="#555" stroke-dasharray="4 3"/>`,
+      );
     }
     for (const placement of ['unpinned', 'pinned'] as const) {
       const pts = runs.flatMap((r, k) => {

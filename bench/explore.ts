@@ -38,7 +38,15 @@ async function main(): Promise<void> {
   const rows: ExploreBenchRow[] = [];
   for (const c of cases) {
     const r = await explore(sampleScenario(c.name, c.make, { processors: c.processors }), { strategy: c.strategy, runs });
-    rows.push({ scenario: c.name, strategy: c.strategy, processors: c.processors, runs: r.runs, failures: r.failures.length, distinct: r.distinct, runsPerSecond: round(r.runsPerSecond, 0) });
+    rows.push({
+      scenario: c.name,
+      strategy: c.strategy,
+      processors: c.processors,
+      runs: r.runs,
+      failures: r.failures.length,
+      distinct: r.distinct,
+      runsPerSecond: round(r.runsPerSecond, 0),
+    });
   }
   console.log(JSON.stringify(rows));
 }

@@ -20,7 +20,11 @@ const backend: RegisterBackend = {
 };
 const name = (offset: number): string | undefined => (offset === 0x8 ? 'STATUS' : offset === 0x3818 ? 'TDT' : undefined);
 
-interface Result { readUs: number; writeUs: number; fieldUs: number }
+interface Result {
+  readUs: number;
+  writeUs: number;
+  fieldUs: number;
+}
 
 async function once(mode: LocksetMode, iterations: number): Promise<Result> {
   const kernel = new Kernel(mode === 'off' ? {} : { verifier: { lockset: mode } });
@@ -43,9 +47,13 @@ async function once(mode: LocksetMode, iterations: number): Promise<Result> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: {
-    iterations: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '7' }, mode: { type: 'string', default: 'both' },
-  } });
+  const { values } = parseArgs({
+    options: {
+      iterations: { type: 'string', default: '200000' },
+      rounds: { type: 'string', default: '7' },
+      mode: { type: 'string', default: 'both' },
+    },
+  });
   const iterations = Number(values.iterations);
   const rounds = Number(values.rounds);
   const modes = (values.mode === 'both' ? ['off', 'record'] : [values.mode]) as ('off' | 'record')[];

@@ -9,14 +9,7 @@
  *   receiver has taken and sends more only when the receiver reports frames taken (event-driven:
  *   no busy-wait stealing CPU from QEMU). With more in flight QEMU's UDP socket buffer overflows.
  */
-import {
-  ETHERTYPE_LOCAL_EXPERIMENTAL,
-  MIN_TEST_FRAME_LENGTH,
-  TEST_FRAME_MAGIC,
-  TrafficGenerator,
-  parseTestFrame,
-  type WirePeer,
-} from '../harness/index.ts';
+import { ETHERTYPE_LOCAL_EXPERIMENTAL, MIN_TEST_FRAME_LENGTH, TEST_FRAME_MAGIC, TrafficGenerator, parseTestFrame, type WirePeer } from '../harness/index.ts';
 
 /** Test frame field offsets (harness/traffic.ts layout): EtherType, magic, stream id, sequence. */
 const OFF_ETHERTYPE = 12;

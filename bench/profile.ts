@@ -38,11 +38,11 @@ const size = Number(values.size);
 
 const client = values.client === 'raw' ? await rawClient() : await stackClient('ndis6');
 try {
-  const frames = values.dir === 'tx'
-    ? testFrames({ dst: DEFAULT_PEER_MAC, src: client.mac, size, count: FRAMES, stream: 7 })
-    : testFrames({ dst: client.mac, src: DEFAULT_PEER_MAC, size, count: FRAMES, stream: 7 });
-  const round = (): Promise<RoundResult> =>
-    values.dir === 'tx' ? txRound(client, inBatches(frames, RAW_BATCH), FRAMES, 512, 4_000) : rxRound(client, frames, 64, 4_000);
+  const frames =
+    values.dir === 'tx'
+      ? testFrames({ dst: DEFAULT_PEER_MAC, src: client.mac, size, count: FRAMES, stream: 7 })
+      : testFrames({ dst: client.mac, src: DEFAULT_PEER_MAC, size, count: FRAMES, stream: 7 });
+  const round = (): Promise<RoundResult> => (values.dir === 'tx' ? txRound(client, inBatches(frames, RAW_BATCH), FRAMES, 512, 4_000) : rxRound(client, frames, 64, 4_000));
   const show = (label: string, r: RoundResult): void =>
     console.log(`${label} ${(r.framesPerSecond / 1000).toFixed(1)} k frames/s, CPU ${r.cpuUsPerFrame} µs/frame${r.loss.valid ? '' : ' (FRAMES LOST)'}`);
 

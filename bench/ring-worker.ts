@@ -25,7 +25,6 @@ export interface RingWorkerReport {
   checksum: number;
 }
 
-
 const data = workerData as RingWorkerData;
 const control = new Int32Array(data.control);
 const ring = PacketRing.attach(data.sab);

@@ -239,12 +239,7 @@ function inProcessZeroCopy(batch: number, durationMs: number): RingBenchResult {
  * One side on the main thread, the other in a worker, frames copied in and out, each side
  * spinning briefly then sleeping on Atomics (wait in the worker, waitAsync on main).
  */
-async function acrossWorker(
-  mainRole: 'produce' | 'consume',
-  frameBytes: number,
-  batch: number,
-  frames: number,
-): Promise<RingBenchResult> {
+async function acrossWorker(mainRole: 'produce' | 'consume', frameBytes: number, batch: number, frames: number): Promise<RingBenchResult> {
   const slotCount = 1024;
   const ring = new PacketRing({ slotCount });
   const control = new Int32Array(new SharedArrayBuffer(8));
@@ -393,8 +388,7 @@ function printTable(report: RingBenchReport): void {
   }));
   console.log(`ring benchmark — Node ${report.node}, ${report.cpus} CPUs (${report.cpu})`);
   console.table(rows);
-  console.log('heap B/frame: main thread (/ worker thread); dropped frames in every case: ' +
-    report.results.reduce((sum, r) => sum + r.dropped, 0));
+  console.log('heap B/frame: main thread (/ worker thread); dropped frames in every case: ' + report.results.reduce((sum, r) => sum + r.dropped, 0));
 }
 
 const invokedDirectly = isMainThread && process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;

@@ -62,7 +62,12 @@ if (want('mmio')) {
   results.mmio = m;
   const f = (us: number, ratio?: number) => `${us} µs${ratio !== undefined ? ` (${ratio}×)` : ''}`;
   rows.push({ section: 'MMIO readl', measurement: 'raw qtest client (baseline)', unpinned: f(m.unpinned.rawUs), pinned: f(m.pinned.rawUs) });
-  rows.push({ section: 'MMIO readl', measurement: 'QtestClient', unpinned: f(m.unpinned.qtestClientUs, m.unpinned.ratioClient), pinned: f(m.pinned.qtestClientUs, m.pinned.ratioClient) });
+  rows.push({
+    section: 'MMIO readl',
+    measurement: 'QtestClient',
+    unpinned: f(m.unpinned.qtestClientUs, m.unpinned.ratioClient),
+    pinned: f(m.pinned.qtestClientUs, m.pinned.ratioClient),
+  });
   rows.push({
     section: 'MMIO readl',
     measurement: 'driver host (kernel DeviceRegisters, PASSIVE routine)',
@@ -103,12 +108,22 @@ section('throughput', () => {
   type T = import('./throughput.ts').ThroughputResult;
   const out: Record<string, { unpinned: T; pinned: T }> = {};
   results.throughput = out;
-  for (const [dir, size] of [['tx', 64], ['tx', 1514], ['rx', 64], ['rx', 1514]] as const) {
+  for (const [dir, size] of [
+    ['tx', 64],
+    ['tx', 1514],
+    ['rx', 64],
+    ['rx', 1514],
+  ] as const) {
     const t = both<T>('throughput.ts', ['--dir', dir, '--size', String(size), '--json', ...(quick ? ['--quick'] : [])]);
     out[`${dir}-${size}`] = t;
     const name = `${dir.toUpperCase()} ${size} B`;
     const lost = (s: T['raw']) => (s.valid ? '' : `INVALID, lost ${s.rounds.reduce((n, x) => n + x.loss.lost, s.warmup.lost)}: `);
-    rows.push({ section: name, measurement: 'raw NIC client, frames/s (baseline)', unpinned: lost(t.unpinned.raw) + kfps(t.unpinned.raw.framesPerSecond), pinned: lost(t.pinned.raw) + kfps(t.pinned.raw.framesPerSecond) });
+    rows.push({
+      section: name,
+      measurement: 'raw NIC client, frames/s (baseline)',
+      unpinned: lost(t.unpinned.raw) + kfps(t.unpinned.raw.framesPerSecond),
+      pinned: lost(t.pinned.raw) + kfps(t.pinned.raw.framesPerSecond),
+    });
     rows.push({
       section: name,
       measurement: `driver host (${t.unpinned.stack.framework}), frames/s`,
@@ -136,7 +151,12 @@ section('latency', () => {
   stage('driver host: → ISR entry', (r) => r.stack.isr);
   stage('driver host: → DPC entry', (r) => r.stack.dpc);
   stage('driver host: → frame delivered above the upper edge', (r) => r.stack.delivered);
-  rows.push({ section: 'RX latency', measurement: 'delivered / harvested at p50 (p99)', unpinned: `${l.unpinned.ratioP50}× (${l.unpinned.ratioP99}×)`, pinned: `${l.pinned.ratioP50}× (${l.pinned.ratioP99}×)` });
+  rows.push({
+    section: 'RX latency',
+    measurement: 'delivered / harvested at p50 (p99)',
+    unpinned: `${l.unpinned.ratioP50}× (${l.unpinned.ratioP99}×)`,
+    pinned: `${l.pinned.ratioP50}× (${l.pinned.ratioP99}×)`,
+  });
 });
 
 section('explore', () => {
@@ -146,7 +166,13 @@ section('explore', () => {
   e.unpinned.forEach((u, i) => {
     const p = e.pinned[i]!;
     const what = `${u.scenario}, ${u.strategy}, ${u.processors} CPU, runs/s${u.failures > 0 ? ` (${u.failures}/${u.runs} fail)` : ''}`;
-    rows.push({ section: 'explore (kernel)', measurement: what, unpinned: String(u.runsPerSecond), pinned: String(p.runsPerSecond), ...(u.processors === 1 && u.strategy === 'random' && u.failures === 0 ? { target: '>= 500 runs/s' } : {}) });
+    rows.push({
+      section: 'explore (kernel)',
+      measurement: what,
+      unpinned: String(u.runsPerSecond),
+      pinned: String(p.runsPerSecond),
+      ...(u.processors === 1 && u.strategy === 'random' && u.failures === 0 ? { target: '>= 500 runs/s' } : {}),
+    });
   });
 });
 
@@ -161,7 +187,11 @@ const report = {
 };
 
 const w = [16, 56, 24, 24, 28];
-const line = (c: string[]) => c.map((s, i) => s.padEnd(w[i]!)).join(' ').trimEnd();
+const line = (c: string[]) =>
+  c
+    .map((s, i) => s.padEnd(w[i]!))
+    .join(' ')
+    .trimEnd();
 console.log(line(['section', 'measurement', 'unpinned', 'pinned (CPU 0)', 'target']));
 console.log(line(w.map((n) => '-'.repeat(n - 1))));
 for (const r of rows) console.log(line([r.section, r.measurement, r.unpinned ?? '', r.pinned ?? '', r.target ?? '']));

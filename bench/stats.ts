@@ -7,7 +7,10 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 }
 
 export function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 export function summarize(samples: number[]): { p50: number; p99: number; max: number; n: number } {

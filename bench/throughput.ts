@@ -298,9 +298,10 @@ export async function throughputBench(opts: ThroughputOptions): Promise<Throughp
     const framesFor = (mac: string): Buffer[] => {
       let f = cache.get(mac);
       if (!f) {
-        f = opts.dir === 'tx'
-          ? testFrames({ dst: DEFAULT_PEER_MAC, src: mac, size: opts.size, count: frames, stream: STREAM })
-          : testFrames({ dst: mac, src: DEFAULT_PEER_MAC, size: opts.size, count: frames, stream: STREAM });
+        f =
+          opts.dir === 'tx'
+            ? testFrames({ dst: DEFAULT_PEER_MAC, src: mac, size: opts.size, count: frames, stream: STREAM })
+            : testFrames({ dst: mac, src: DEFAULT_PEER_MAC, size: opts.size, count: frames, stream: STREAM });
         cache.set(mac, f);
       }
       return f;
@@ -361,7 +362,12 @@ export async function throughputBench(opts: ThroughputOptions): Promise<Throughp
 function describe(r: ThroughputResult): string {
   const side = (name: string, s: SideResult) =>
     `${name.padEnd(6)} ${(s.framesPerSecond / 1000).toFixed(1).padStart(7)} k frames/s  CPU ${s.cpuUsPerFrame.toFixed(2)} µs/frame (load ${s.cpuLoad})  QEMU ${s.qemuCpuUsPerFrame ?? '?'} µs/frame` +
-    (s.valid ? '' : `  INVALID: ${[s.warmup, ...s.rounds.map((x) => x.loss)].filter((x) => !x.valid).map((x) => JSON.stringify(x)).join(' ')}`);
+    (s.valid
+      ? ''
+      : `  INVALID: ${[s.warmup, ...s.rounds.map((x) => x.loss)]
+          .filter((x) => !x.valid)
+          .map((x) => JSON.stringify(x))
+          .join(' ')}`);
   return [
     `${r.dir.toUpperCase()} ${r.size} B, ${r.frames} frames × ${r.rounds} rounds`,
     side('raw', r.raw),

@@ -16,11 +16,7 @@ export class WireClosedError extends HarnessError {}
 export class WireTimeoutError extends HarnessError {
   readonly frames: readonly Buffer[];
 
-  constructor(
-    message: string,
-    context: Record<string, unknown> = {},
-    options?: { cause?: unknown; frames?: readonly Buffer[] },
-  ) {
+  constructor(message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown; frames?: readonly Buffer[] }) {
     super(message, context, options);
     this.frames = options?.frames ?? [];
   }

@@ -35,9 +35,6 @@ export function macBytes(mac: MacAddress): Buffer {
 /** Throws FrameSizeError unless MIN_FRAME_LENGTH <= length <= maxLength. */
 export function checkFrameSize(frame: Uint8Array, maxLength: number): void {
   if (frame.length < MIN_FRAME_LENGTH || frame.length > maxLength) {
-    throw new FrameSizeError(
-      `frame of ${frame.length} bytes is outside ${MIN_FRAME_LENGTH}..${maxLength}`,
-      { length: frame.length, min: MIN_FRAME_LENGTH, max: maxLength },
-    );
+    throw new FrameSizeError(`frame of ${frame.length} bytes is outside ${MIN_FRAME_LENGTH}..${maxLength}`, { length: frame.length, min: MIN_FRAME_LENGTH, max: maxLength });
   }
 }

@@ -96,7 +96,14 @@ class Selector {
  */
 export class FaultPlan {
   readonly counts: FaultCounts = {
-    offered: 0, emitted: 0, dropped: 0, corrupted: 0, duplicated: 0, reordered: 0, delayed: 0, discarded: 0,
+    offered: 0,
+    emitted: 0,
+    dropped: 0,
+    corrupted: 0,
+    duplicated: 0,
+    reordered: 0,
+    delayed: 0,
+    discarded: 0,
   };
   private readonly drop?: Selector;
   private readonly corrupt?: Selector;

@@ -55,9 +55,7 @@ export class PcapWriter {
     if (!Number.isInteger(this.snaplen) || this.snaplen < 1 || this.snaplen > 0x7fffffff) {
       throw new HarnessError('invalid pcap snaplen', { path, snaplen: this.snaplen });
     }
-    this.chunk = Buffer.allocUnsafe(
-      Math.max(options.chunkBytes ?? 64 * 1024, PCAP_RECORD_HEADER_LENGTH + Math.min(this.snaplen, 65535)),
-    );
+    this.chunk = Buffer.allocUnsafe(Math.max(options.chunkBytes ?? 64 * 1024, PCAP_RECORD_HEADER_LENGTH + Math.min(this.snaplen, 65535)));
     try {
       this.fd = fs.openSync(path, 'w', 0o644);
     } catch (cause) {

@@ -1,11 +1,6 @@
 import { WireTimeoutError } from './errors.ts';
 import { FaultPlan, type FaultCounts, type FaultPlanOptions } from './faults.ts';
-import {
-  FrameVerifier,
-  TrafficGenerator,
-  type FrameSizeSpec,
-  type VerifierCounters,
-} from './traffic.ts';
+import { FrameVerifier, TrafficGenerator, type FrameSizeSpec, type VerifierCounters } from './traffic.ts';
 import { WirePeer, type CaptureDirection, type WireCounters } from './wire-peer.ts';
 
 /** One run of the peer against a live host: send a test stream, verify what comes back. */
@@ -91,9 +86,7 @@ export async function runPeerSession(options: PeerSessionOptions): Promise<PeerS
       try {
         await peer.sendBatch(frames, {
           ...(options.framesPerSecond ? { framesPerSecond: options.framesPerSecond } : {}),
-          ...(options.window
-            ? { maxInFlight: options.window, inFlight: () => peer.counters.framesSent - peer.counters.framesReceived, stallTimeoutMs: 2000 }
-            : {}),
+          ...(options.window ? { maxInFlight: options.window, inFlight: () => peer.counters.framesSent - peer.counters.framesReceived, stallTimeoutMs: 2000 } : {}),
         });
       } catch (err) {
         if (!(err instanceof WireTimeoutError)) throw err;
@@ -147,10 +140,7 @@ function receiveUntilDone(
     if (options.expect !== undefined && c.ok + c.corrupted >= options.expect) finish('expect');
     else if (!sending) armIdle();
   });
-  const duration =
-    options.durationMs !== undefined
-      ? setTimeout(() => finish('duration'), Math.max(0, options.durationMs - (performance.now() - started)))
-      : undefined;
+  const duration = options.durationMs !== undefined ? setTimeout(() => finish('duration'), Math.max(0, options.durationMs - (performance.now() - started))) : undefined;
   const onAbort = () => finish('signal');
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) finish('signal');
@@ -202,9 +192,7 @@ export function formatReport(r: PeerSessionReport): string {
   ];
   if (r.faults) {
     const f = r.faults;
-    lines.push(
-      `faults    offered ${f.offered}  dropped ${f.dropped}  corrupted ${f.corrupted}  duplicated ${f.duplicated}  reordered ${f.reordered}  delayed ${f.delayed}`,
-    );
+    lines.push(`faults    offered ${f.offered}  dropped ${f.dropped}  corrupted ${f.corrupted}  duplicated ${f.duplicated}  reordered ${f.reordered}  delayed ${f.delayed}`);
   }
   return lines.join('\n');
 }

@@ -126,8 +126,13 @@ export class WirePeer {
   private remotePort: number | undefined;
   private readonly socket: dgram.Socket;
   private readonly stats: WireCounters = {
-    framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0,
-    sendErrors: 0, socketErrors: 0, receiveQueueDropped: 0,
+    framesSent: 0,
+    bytesSent: 0,
+    framesReceived: 0,
+    bytesReceived: 0,
+    sendErrors: 0,
+    socketErrors: 0,
+    receiveQueueDropped: 0,
   };
   private lastError: Error | undefined;
   private readonly listeners = new Set<(frame: Buffer) => void>();
@@ -265,9 +270,7 @@ export class WirePeer {
     const yieldEvery = Math.max(1, options.yieldEvery ?? 32);
     const maxQueued = options.maxQueuedSends ?? 1024;
     const { maxInFlight, inFlight } = options;
-    const windowFull = (): boolean =>
-      this.socket.getSendQueueCount() >= maxQueued ||
-      (maxInFlight !== undefined && inFlight !== undefined && inFlight() >= maxInFlight);
+    const windowFull = (): boolean => this.socket.getSendQueueCount() >= maxQueued || (maxInFlight !== undefined && inFlight !== undefined && inFlight() >= maxInFlight);
     const rate = options.framesPerSecond;
     const started = performance.now();
     let sent = 0;
@@ -381,12 +384,7 @@ export class WirePeer {
     log.debug({ err }, 'socket error');
   }
 
-  private async waitForWindow(
-    full: () => boolean,
-    inFlight: (() => number) | undefined,
-    stallTimeoutMs: number,
-    sent: number,
-  ): Promise<void> {
+  private async waitForWindow(full: () => boolean, inFlight: (() => number) | undefined, stallTimeoutMs: number, sent: number): Promise<void> {
     // Sleep until woken (a frame received by a peer of this process, notifyProgress()) or the
     // poll interval passes: no event-loop spinning, which would take the CPU from QEMU.
     const level = () => `${inFlight?.()}/${this.socket.getSendQueueCount()}`;
@@ -409,7 +407,10 @@ export class WirePeer {
         lastProgress = Date.now();
       } else if (Date.now() - lastProgress > stallTimeoutMs) {
         throw new WireTimeoutError(`send window made no progress for ${stallTimeoutMs} ms`, {
-          port: this.port, sent, inFlight: inFlight?.(), queuedSends: this.socket.getSendQueueCount(),
+          port: this.port,
+          sent,
+          inFlight: inFlight?.(),
+          queuedSends: this.socket.getSendQueueCount(),
         });
       }
     }

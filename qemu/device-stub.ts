@@ -14,14 +14,7 @@ import { haltingFirmware } from './firmware.ts';
 import { freeUdpPort } from './free-port.ts';
 import { GuestRamFile } from './guest-ram-file.ts';
 import { registerStub, unregisterStub, type Reapable } from './stub-registry.ts';
-import {
-  buildQemuArgs,
-  validateStubConfig,
-  type DeviceStubConfig,
-  type NetdevConfig,
-  type ResolvedNetdev,
-  type ResolvedStubConfig,
-} from './stub-config.ts';
+import { buildQemuArgs, validateStubConfig, type DeviceStubConfig, type NetdevConfig, type ResolvedNetdev, type ResolvedStubConfig } from './stub-config.ts';
 
 const log = logger('device-stub');
 const STDERR_KEEP = 16 * 1024;
@@ -339,9 +332,7 @@ export class DeviceStub extends EventEmitter<DeviceStubEvents> implements Reapab
       signal: result.signal,
       stderr: this.stderrTail,
       expected: this.stopping,
-      ...(result.failed && result.exitCode === undefined && result.signal === undefined
-        ? { spawnError: result.shortMessage }
-        : {}),
+      ...(result.failed && result.exitCode === undefined && result.signal === undefined ? { spawnError: result.shortMessage } : {}),
     };
     this.exitInfo = exit;
     if (!exit.expected) {

@@ -46,10 +46,7 @@ export interface DeviceStubConfig {
   qtestCommandTimeoutMs?: number;
 }
 
-export type ResolvedNetdev =
-  | { kind: 'dgram'; qemuPort: number; peerPort: number }
-  | { kind: 'user'; options: string[] }
-  | { kind: 'tap'; ifname: string };
+export type ResolvedNetdev = { kind: 'dgram'; qemuPort: number; peerPort: number } | { kind: 'user'; options: string[] } | { kind: 'tap'; ifname: string };
 
 export interface ResolvedNic {
   model: string;
@@ -104,7 +101,10 @@ export function validateStubConfig(cfg: DeviceStubConfig): Omit<ResolvedStubConf
   }
   const netdev = cfg.netdev ?? { kind: 'dgram' };
   if (netdev.kind === 'dgram') {
-    for (const [name, port] of [['qemuPort', netdev.qemuPort], ['peerPort', netdev.peerPort]] as const) {
+    for (const [name, port] of [
+      ['qemuPort', netdev.qemuPort],
+      ['peerPort', netdev.peerPort],
+    ] as const) {
       if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 0xffff)) {
         throw new DeviceStubConfigError(`netdev ${name} must be a UDP port, got ${port}`, { [name]: port });
       }
@@ -195,22 +195,33 @@ export function buildQemuArgs(cfg: ResolvedStubConfig, paths: StubPaths, name = 
   const args: string[] = ['-name', optValue(name)];
   if (cfg.sharedRam) {
     if (!paths.ramFile) throw new DeviceStubConfigError('sharedRam needs a RAM file path', {});
-    args.push(
-      '-machine', `${cfg.machine},memory-backend=ram0`,
-      '-object', `memory-backend-file,id=ram0,size=${mem},mem-path=${optValue(paths.ramFile)},share=on`,
-    );
+    args.push('-machine', `${cfg.machine},memory-backend=ram0`, '-object', `memory-backend-file,id=ram0,size=${mem},mem-path=${optValue(paths.ramFile)},share=on`);
   } else {
     args.push('-machine', cfg.machine);
   }
   args.push(
-    '-accel', 'tcg',
-    '-m', mem,
-    '-bios', paths.firmware,
-    '-nodefaults', '-no-user-config', '-display', 'none',
-    '-qtest', `unix:${paths.qtestSocket}`, '-qtest-log', 'none',
-    '-chardev', `socket,id=qmp0,path=${optValue(paths.qmpSocket)}`, '-mon', 'chardev=qmp0,mode=control',
-    '-netdev', netdevArg(cfg.netdev),
-    '-device', deviceArg(cfg),
+    '-accel',
+    'tcg',
+    '-m',
+    mem,
+    '-bios',
+    paths.firmware,
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-qtest',
+    `unix:${paths.qtestSocket}`,
+    '-qtest-log',
+    'none',
+    '-chardev',
+    `socket,id=qmp0,path=${optValue(paths.qmpSocket)}`,
+    '-mon',
+    'chardev=qmp0,mode=control',
+    '-netdev',
+    netdevArg(cfg.netdev),
+    '-device',
+    deviceArg(cfg),
     ...cfg.extraArgs,
   );
   return args;

@@ -162,9 +162,10 @@ export function findLayerViolations(root: string, files: readonly string[]): str
     if (!file.startsWith(src)) continue;
     const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
     for (const statement of source.statements) {
-      const spec = (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)
-        ? statement.moduleSpecifier.text
-        : undefined;
+      const spec =
+        (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)
+          ? statement.moduleSpecifier.text
+          : undefined;
       if (!spec?.startsWith('.')) continue;
       const target = resolve(dirname(file), spec);
       if (above.some((a) => target.startsWith(a))) out.push(`${relative(root, file)} -> ${relative(root, target)}`);

@@ -44,7 +44,7 @@ if (!v) {
   }
 }
 if (v.major < MIN_MAJOR) fail(`qemu-system-x86_64 ${v.text} is too old; dirql needs ${MIN_MAJOR}.0 or newer.`);
-if (!have('setpriv')) fail('setpriv (util-linux) not found: it ties QEMU\'s life to the host. Install util-linux.');
+if (!have('setpriv')) fail("setpriv (util-linux) not found: it ties QEMU's life to the host. Install util-linux.");
 // Guest RAM is a file in /dev/shm shared with QEMU (see qemu/guest-ram-file.ts).
 try {
   accessSync('/dev/shm', constants.W_OK);

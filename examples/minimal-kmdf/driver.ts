@@ -12,10 +12,7 @@
  * KMDF has no link indication of its own: the host's `ctx.indicateLink` stands in for what a NIC
  * driver would report to its upper edge (NetAdapterCx, or a private interface).
  */
-import {
-  NtStatus, defineRegisterMap, type DeviceRegisters, type DriverEntryContext, type NTSTATUS, type WDFDEVICE, type WDFINTERRUPT,
-  type WdfFramework,
-} from 'dirql/driver';
+import { NtStatus, defineRegisterMap, type DeviceRegisters, type DriverEntryContext, type NTSTATUS, type WDFDEVICE, type WDFINTERRUPT, type WdfFramework } from 'dirql/driver';
 
 export const framework = 'kmdf';
 export const device = 'e1000';
@@ -60,28 +57,32 @@ export function driverEntry(wdf: WdfFramework, ctx: DriverEntryContext): NTSTATU
   wdf.wdfDriverCreate({
     /** EvtDriverDeviceAdd (PASSIVE_LEVEL): the device with its context, and its interrupt. */
     evtDriverDeviceAdd(_driver, deviceInit) {
-      const dev = wdf.wdfDeviceCreate<MinimalDeviceContext>(deviceInit, {
-        /** EvtDevicePrepareHardware: map BAR0 (the CmResourceTypeMemory descriptor), read MAC and link. */
-        async evtDevicePrepareHardware(d, resources) {
-          const c = contextOf(d);
-          for (const r of resources.descriptors) if (r.type === 'CmResourceTypeMemory') c.regs = r.registers;
-          if (!c.regs) return NtStatus.STATUS_DEVICE_CONFIGURATION_ERROR;
-          const ral = await c.regs.read32(Reg.RAL0);
-          const rah = await c.regs.read32(Reg.RAH0);
-          const mac = [ral & 0xff, (ral >>> 8) & 0xff, (ral >>> 16) & 0xff, ral >>> 24, rah & 0xff, (rah >>> 8) & 0xff];
-          ctx.setMacAddress(mac.map((b) => b.toString(16).padStart(2, '0')).join(':'));
-          c.link = await readLink(c.regs);
-          ctx.indicateLink(c.link);
-          return NtStatus.STATUS_SUCCESS;
+      const dev = wdf.wdfDeviceCreate<MinimalDeviceContext>(
+        deviceInit,
+        {
+          /** EvtDevicePrepareHardware: map BAR0 (the CmResourceTypeMemory descriptor), read MAC and link. */
+          async evtDevicePrepareHardware(d, resources) {
+            const c = contextOf(d);
+            for (const r of resources.descriptors) if (r.type === 'CmResourceTypeMemory') c.regs = r.registers;
+            if (!c.regs) return NtStatus.STATUS_DEVICE_CONFIGURATION_ERROR;
+            const ral = await c.regs.read32(Reg.RAL0);
+            const rah = await c.regs.read32(Reg.RAH0);
+            const mac = [ral & 0xff, (ral >>> 8) & 0xff, (ral >>> 16) & 0xff, ral >>> 24, rah & 0xff, (rah >>> 8) & 0xff];
+            ctx.setMacAddress(mac.map((b) => b.toString(16).padStart(2, '0')).join(':'));
+            c.link = await readLink(c.regs);
+            ctx.indicateLink(c.link);
+            return NtStatus.STATUS_SUCCESS;
+          },
+          /** EvtDeviceReleaseHardware: the mapping is gone. */
+          evtDeviceReleaseHardware(d) {
+            contextOf(d).regs = null;
+            return NtStatus.STATUS_SUCCESS;
+          },
         },
-        /** EvtDeviceReleaseHardware: the mapping is gone. */
-        evtDeviceReleaseHardware(d) {
-          contextOf(d).regs = null;
-          return NtStatus.STATUS_SUCCESS;
+        {
+          context: () => ({ regs: null, interrupt: 0 as WDFINTERRUPT, pendingCauses: 0, link: { up: false, speedMbps: 0, fullDuplex: false }, isrCalls: 0, dpcCalls: 0 }),
         },
-      }, {
-        context: () => ({ regs: null, interrupt: 0 as WDFINTERRUPT, pendingCauses: 0, link: { up: false, speedMbps: 0, fullDuplex: false }, isrCalls: 0, dpcCalls: 0 }),
-      });
+      );
 
       // The host's upper edge sends write and read requests. This driver moves no frames: writes
       // fail at once, reads wait in a manual queue until the device goes (then they are cancelled).
@@ -110,19 +111,27 @@ export function driverEntry(wdf: WdfFramework, ctx: DriverEntryContext): NTSTATU
         async evtInterruptDpc(interrupt) {
           const c = contextOfInterrupt(interrupt);
           c.dpcCalls++;
-          await wdf.wdfInterruptSynchronize(interrupt, () => {
-            c.pendingCauses = 0;
-            return true;
-          }, null);
+          await wdf.wdfInterruptSynchronize(
+            interrupt,
+            () => {
+              c.pendingCauses = 0;
+              return true;
+            },
+            null,
+          );
           const link = await readLink(c.regs!);
           if (link.up !== c.link.up || link.speedMbps !== c.link.speedMbps) {
             c.link = link;
             ctx.indicateLink(link);
           }
-          await wdf.wdfInterruptSynchronize(interrupt, async () => {
-            await c.regs!.write32(Reg.IMS, LSC);
-            return true;
-          }, null);
+          await wdf.wdfInterruptSynchronize(
+            interrupt,
+            async () => {
+              await c.regs!.write32(Reg.IMS, LSC);
+              return true;
+            },
+            null,
+          );
         },
         /** EvtInterruptEnable (DIRQL, under the interrupt lock): clear what is pending, unmask LSC. */
         async evtInterruptEnable(interrupt) {

@@ -10,9 +10,24 @@
  * Registers: Intel 8254x Software Developer's Manual, 13.4 (STATUS, ICR, IMS, IMC) and 13.5 (RAL/RAH).
  */
 import {
-  MediaConnectState, MediaDuplexState, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL, NdisPacketType, NdisRequestType, NdisStatus, Oid,
-  defineRegisterMap, type DeviceRegisters, type DriverEntryContext, type MiniportAdapter, type MiniportDriver,
-  type MiniportInterruptResult, type Ndis6Library, type NdisInterrupt, type NdisOidRequest, type NetBufferList, type NDIS_STATUS,
+  MediaConnectState,
+  MediaDuplexState,
+  NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL,
+  NdisPacketType,
+  NdisRequestType,
+  NdisStatus,
+  Oid,
+  defineRegisterMap,
+  type DeviceRegisters,
+  type DriverEntryContext,
+  type MiniportAdapter,
+  type MiniportDriver,
+  type MiniportInterruptResult,
+  type Ndis6Library,
+  type NdisInterrupt,
+  type NdisOidRequest,
+  type NetBufferList,
+  type NDIS_STATUS,
 } from 'dirql/driver';
 
 export const framework = 'ndis6';
@@ -143,10 +158,15 @@ export function driverEntry(ndis: Ndis6Library, _ctx: DriverEntryContext): Minip
       a.link = await readLink(regs);
       ndis.setMiniportAttributes(handle, { type: 'registration', miniportAdapterContext: a, checkForHangTimeInSeconds: 0 });
       ndis.setMiniportAttributes(handle, {
-        type: 'general', mtuSize: 1500, maxXmitLinkSpeed: 1_000_000_000, maxRcvLinkSpeed: 1_000_000_000,
+        type: 'general',
+        mtuSize: 1500,
+        maxXmitLinkSpeed: 1_000_000_000,
+        maxRcvLinkSpeed: 1_000_000_000,
         ...ndisLink(a.link),
         supportedPacketFilters: NdisPacketType.DIRECTED | NdisPacketType.BROADCAST,
-        maxMulticastListSize: 0, permanentMacAddress: Uint8Array.from(a.mac), currentMacAddress: Uint8Array.from(a.mac),
+        maxMulticastListSize: 0,
+        permanentMacAddress: Uint8Array.from(a.mac),
+        currentMacAddress: Uint8Array.from(a.mac),
       });
       a.interrupt = ndis.registerInterruptEx(handle, a, { interruptHandler: MiniportInterrupt, interruptDpcHandler: MiniportInterruptDpc });
       // Everything masked, what reset left pending cleared, then link changes only: under the

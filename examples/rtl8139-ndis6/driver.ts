@@ -10,9 +10,24 @@
  * the same 256 bytes as MMIO; QEMU clears BMSR bit 2 and raises LinkChg on `set_link off`).
  */
 import {
-  MediaConnectState, MediaDuplexState, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL, NdisPacketType, NdisRequestType, NdisStatus, Oid,
-  registerNames, type DeviceRegisters, type DriverEntryContext, type MiniportAdapter, type MiniportDriver,
-  type MiniportInterruptResult, type Ndis6Library, type NdisInterrupt, type NdisOidRequest, type NetBufferList, type NDIS_STATUS,
+  MediaConnectState,
+  MediaDuplexState,
+  NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL,
+  NdisPacketType,
+  NdisRequestType,
+  NdisStatus,
+  Oid,
+  registerNames,
+  type DeviceRegisters,
+  type DriverEntryContext,
+  type MiniportAdapter,
+  type MiniportDriver,
+  type MiniportInterruptResult,
+  type Ndis6Library,
+  type NdisInterrupt,
+  type NdisOidRequest,
+  type NetBufferList,
+  type NDIS_STATUS,
 } from 'dirql/driver';
 
 export const framework = 'ndis6';
@@ -64,7 +79,10 @@ class Rtl8139Adapter {
   packetFilter = 0;
   isrCalls = 0;
   dpcCalls = 0;
-  constructor(readonly handle: MiniportAdapter, readonly regs: DeviceRegisters) {}
+  constructor(
+    readonly handle: MiniportAdapter,
+    readonly regs: DeviceRegisters,
+  ) {}
 }
 
 /** The link as the PHY reports it: up from BMSR, speed from MSR, duplex negotiated (ANAR & ANLPAR) or forced (BMCR). */
@@ -145,10 +163,15 @@ export function driverEntry(ndis: Ndis6Library, _ctx: DriverEntryContext): Minip
       a.link = await readLink(regs);
       ndis.setMiniportAttributes(handle, { type: 'registration', miniportAdapterContext: a, checkForHangTimeInSeconds: 0 });
       ndis.setMiniportAttributes(handle, {
-        type: 'general', mtuSize: 1500, maxXmitLinkSpeed: 100_000_000, maxRcvLinkSpeed: 100_000_000,
+        type: 'general',
+        mtuSize: 1500,
+        maxXmitLinkSpeed: 100_000_000,
+        maxRcvLinkSpeed: 100_000_000,
         ...ndisLink(a.link),
         supportedPacketFilters: NdisPacketType.DIRECTED | NdisPacketType.MULTICAST | NdisPacketType.BROADCAST | NdisPacketType.PROMISCUOUS,
-        maxMulticastListSize: 0, permanentMacAddress: Uint8Array.from(a.mac), currentMacAddress: Uint8Array.from(a.mac),
+        maxMulticastListSize: 0,
+        permanentMacAddress: Uint8Array.from(a.mac),
+        currentMacAddress: Uint8Array.from(a.mac),
       });
       a.interrupt = ndis.registerInterruptEx(handle, a, { interruptHandler: MiniportInterrupt, interruptDpcHandler: MiniportInterruptDpc });
       // Clear what reset left pending, then take link changes.

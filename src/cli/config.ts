@@ -98,11 +98,18 @@ async function readConfig(file: string): Promise<unknown> {
 
 type Check = (value: unknown) => string | undefined;
 
-const integer = (min: number, max: number): Check => (v) => (Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `an integer in ${min}..${max}`);
+const integer =
+  (min: number, max: number): Check =>
+  (v) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `an integer in ${min}..${max}`;
 const nonEmpty: Check = (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'a non-empty string');
 const ringSize: Check = (v) => (Number.isInteger(v) && (v as number) >= 8 && (v as number) <= 4096 && (v as number) % 8 === 0 ? undefined : 'a multiple of 8 in 8..4096');
-const powerOfTwo: Check = (v) => (Number.isInteger(v) && (v as number) >= 2 && (v as number) <= 1 << 20 && ((v as number) & ((v as number) - 1)) === 0 ? undefined : 'a power of two in 2..1048576');
-const oneOf = (values: readonly string[]): Check => (v) => (typeof v === 'string' && values.includes(v) ? undefined : `one of ${values.join(', ')}`);
+const powerOfTwo: Check = (v) =>
+  Number.isInteger(v) && (v as number) >= 2 && (v as number) <= 1 << 20 && ((v as number) & ((v as number) - 1)) === 0 ? undefined : 'a power of two in 2..1048576';
+const oneOf =
+  (values: readonly string[]): Check =>
+  (v) =>
+    typeof v === 'string' && values.includes(v) ? undefined : `one of ${values.join(', ')}`;
 const bool: Check = (v) => (typeof v === 'boolean' ? undefined : 'true or false');
 const positive: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'a positive number');
 const mac: Check = (v) => {
@@ -118,21 +125,38 @@ const device: Check = (v) => {
     return `a QEMU -device name or a PciNicModel (${(err as Error).message})`;
   }
 };
-const section = (shape: Record<string, Check>): Check => (v) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return `an object with ${Object.keys(shape).join(', ')}`;
-  return undefined;
-};
+const section =
+  (shape: Record<string, Check>): Check =>
+  (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return `an object with ${Object.keys(shape).join(', ')}`;
+    return undefined;
+  };
 
 const VERIFIER: Record<string, Check> = {
-  isrTimeLimitUs: positive, synchronizeTimeLimitUs: positive, dpcTimeLimitMs: positive, dispatchTimeLimitMs: positive,
-  action: oneOf(['bugcheck', 'record']), captureLockStacks: bool, lockset: oneOf(['off', 'record', 'stop']),
+  isrTimeLimitUs: positive,
+  synchronizeTimeLimitUs: positive,
+  dpcTimeLimitMs: positive,
+  dispatchTimeLimitMs: positive,
+  action: oneOf(['bugcheck', 'record']),
+  captureLockStacks: bool,
+  lockset: oneOf(['off', 'record', 'stop']),
 };
 const LIMITS: Record<string, Check> = { dpcTimeLimitMs: positive, dispatchTimeLimitMs: positive, interruptStormThreshold: integer(1, 1e9), traceTail: integer(0, 1e6) };
 
 const KEYS: Record<keyof DirqlConfig, Check> = {
-  driver: nonEmpty, framework: nonEmpty, processors: integer(1, 64), seed: integer(0, 0xffffffff), device, mac,
-  txRingSize: ringSize, rxRingSize: ringSize, ringSlots: powerOfTwo, verifier: section(VERIFIER), limits: section(LIMITS),
-  logLevel: oneOf(LOG_LEVELS), outputDir: nonEmpty,
+  driver: nonEmpty,
+  framework: nonEmpty,
+  processors: integer(1, 64),
+  seed: integer(0, 0xffffffff),
+  device,
+  mac,
+  txRingSize: ringSize,
+  rxRingSize: ringSize,
+  ringSlots: powerOfTwo,
+  verifier: section(VERIFIER),
+  limits: section(LIMITS),
+  logLevel: oneOf(LOG_LEVELS),
+  outputDir: nonEmpty,
 };
 const NESTED: Partial<Record<keyof DirqlConfig, Record<string, Check>>> = { verifier: VERIFIER, limits: LIMITS };
 
@@ -142,7 +166,10 @@ function checkKeys(obj: Record<string, unknown>, shape: Record<string, Check>, f
     const check = shape[key];
     if (!check) {
       const near = Object.keys(shape).find((k) => k.toLowerCase() === key.toLowerCase());
-      throw new ConfigError(`${file}: unknown key '${name}'${near ? ` (did you mean '${prefix}${near}'?)` : ''}; the keys are ${Object.keys(shape).join(', ')}`, { file, key: name });
+      throw new ConfigError(`${file}: unknown key '${name}'${near ? ` (did you mean '${prefix}${near}'?)` : ''}; the keys are ${Object.keys(shape).join(', ')}`, {
+        file,
+        key: name,
+      });
     }
     if (value === undefined) continue;
     const want = check(value);

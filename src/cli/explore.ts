@@ -23,10 +23,16 @@ interface ExploreFlags {
  */
 export function exploreCommand(): Command {
   const cmd = conventions(new Command('explore'), 'dirql explore')
-    .description('run an explore scenario many times, each with other scheduling decisions (when interrupts are delivered, who runs next); report failures with a replayable seed and schedule')
+    .description(
+      'run an explore scenario many times, each with other scheduling decisions (when interrupts are delivered, who runs next); report failures with a replayable seed and schedule',
+    )
     .argument('[scenario]', 'the scenario module, or module#export (e.g. test/fixtures/broken/scenarios.ts#race)')
     .option('--runs <n>', 'runs of the whole search (a shard runs its share)', integer(1, 100_000_000), 1000)
-    .addOption(new Option('--strategy <name>', 'random, pct (probabilistic concurrency testing) or pb (preemption-bounded search, bound 2)').choices(['random', 'pct', 'pb']).default('random'))
+    .addOption(
+      new Option('--strategy <name>', 'random, pct (probabilistic concurrency testing) or pb (preemption-bounded search, bound 2)')
+        .choices(['random', 'pct', 'pb'])
+        .default('random'),
+    )
     .option('--depth <d>', "PCT's bug depth d (d - 1 priority change points)", integer(1, 16), 2)
     .option('--seed <s>', 'run r uses seed s + r', integer(0, 0x7fffffff), 1)
     .option('--replay <seed|file>', 'repeat one run: a seed of the strategy, or a schedule file a failing run wrote')
@@ -62,19 +68,28 @@ export function exploreCommand(): Command {
       }
       let replay: { seed: number } | { schedule: import('../explore/index.ts').ScheduleFile } | undefined;
       if (flags.replay !== undefined) {
-        replay = /^\d+$/.test(flags.replay) ? { seed: Number(flags.replay) } : { schedule: JSON.parse(await readFile(flags.replay, 'utf8')) as import('../explore/index.ts').ScheduleFile };
+        replay = /^\d+$/.test(flags.replay)
+          ? { seed: Number(flags.replay) }
+          : { schedule: JSON.parse(await readFile(flags.replay, 'utf8')) as import('../explore/index.ts').ScheduleFile };
       }
       const out = flags.out ?? join(DEFAULT_RUNS_DIR, runName(scenario.name));
       const strategy = replay && 'schedule' in replay ? (replay.schedule.strategy as ExploreFlags['strategy']) : flags.strategy;
       result = await x.explore(scenario, {
-        strategy, runs: flags.runs, depth: replay && 'schedule' in replay ? (replay.schedule.depth ?? flags.depth) : flags.depth, seed: flags.seed, outDir: out,
-        ...(shard ? { shard } : {}), ...(replay ? { replay } : {}),
+        strategy,
+        runs: flags.runs,
+        depth: replay && 'schedule' in replay ? (replay.schedule.depth ?? flags.depth) : flags.depth,
+        seed: flags.seed,
+        outDir: out,
+        ...(shard ? { shard } : {}),
+        ...(replay ? { replay } : {}),
         log: (line) => process.stderr.write(line + '\n'),
       });
       for (const f of result.failures) {
         if (f.schedule) process.stderr.write(`  schedule ${f.schedule}\n`);
         if (f.timeline) process.stderr.write(`  timeline ${f.timeline.html} (and ${f.timeline.perfetto}, open at ui.perfetto.dev)\n`);
-        process.stderr.write(`  replay: dirql explore ${spec} --replay ${f.schedule ?? `${f.seed} --strategy ${strategy}${strategy === 'pct' ? ` --depth ${flags.depth}` : ''}`}\n`);
+        process.stderr.write(
+          `  replay: dirql explore ${spec} --replay ${f.schedule ?? `${f.seed} --strategy ${strategy}${strategy === 'pct' ? ` --depth ${flags.depth}` : ''}`}\n`,
+        );
       }
     }
     const r = result;

@@ -44,10 +44,17 @@ export function addHostFlags(cmd: Command): Command {
     .option('--seed <n>', "seed of the kernel's scheduling choices (default 1)", integer(0, 0xffffffff))
     .addOption(new Option('--peer-port <port>', 'UDP port of the wire peer (QEMU sends there)').env('DIRQL_WIRE_PEER_PORT').argParser(udpPort))
     .addOption(new Option('--qemu-port <port>', "QEMU's UDP port").env('DIRQL_WIRE_QEMU_PORT').argParser(udpPort))
-    .option('--netdev <kind>', "how the NIC reaches the outside: dgram (UDP to the wire peer, default), user (QEMU's slirp, restrict=on), tap:<ifname> (an existing tap device)", netdev)
+    .option(
+      '--netdev <kind>',
+      "how the NIC reaches the outside: dgram (UDP to the wire peer, default), user (QEMU's slirp, restrict=on), tap:<ifname> (an existing tap device)",
+      netdev,
+    )
     .option('--mac <mac>', "the NIC's MAC (default 52:54:00:12:34:56)", mac)
     .option('--no-mitigation', 'QEMU e1000 interrupt mitigation off')
-    .option('--trace [path]', "record the run's timeline: <name>.perfetto-trace (ui.perfetto.dev) and <name>.html, written when the host stops into a directory (default ./runs) or as the file given");
+    .option(
+      '--trace [path]',
+      "record the run's timeline: <name>.perfetto-trace (ui.perfetto.dev) and <name>.html, written when the host stops into a directory (default ./runs) or as the file given",
+    );
 }
 
 /**
@@ -85,8 +92,12 @@ export async function hostOptionsFrom(cmd: Command, flags: HostFlags): Promise<D
   const notDgram = flags.netdev !== undefined && flags.netdev.kind !== 'dgram';
   if (notDgram) {
     // Ports from the environment are for whichever run uses a dgram wire; on the command line they contradict --netdev.
-    for (const [key, flag] of [['peerPort', '--peer-port'], ['qemuPort', '--qemu-port']] as const) {
-      if (cmd.getOptionValueSource(key) === 'cli') cmd.error(`error: option '${flag} <port>' is for the dgram netdev, not '--netdev ${flags.netdev!.kind}'`, { exitCode: 2, code: 'dirql.usage' });
+    for (const [key, flag] of [
+      ['peerPort', '--peer-port'],
+      ['qemuPort', '--qemu-port'],
+    ] as const) {
+      if (cmd.getOptionValueSource(key) === 'cli')
+        cmd.error(`error: option '${flag} <port>' is for the dgram netdev, not '--netdev ${flags.netdev!.kind}'`, { exitCode: 2, code: 'dirql.usage' });
     }
   }
   return {

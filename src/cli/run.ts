@@ -10,7 +10,7 @@ export function runCommand(): Command {
     .argument('<scenario>', 'path of the scenario module, e.g. examples/ndis6-minimal/link.scenario.ts');
   addConfigFlag(addHostFlags(cmd)).addHelpText(
     'after',
-    '\nFlags override the scenario\'s own host options, which override dirql.config.{ts,js,json}.\nExit status: 0 passed, 1 failed (run threw, timed out, or the driver bug-checked unexpectedly), 2 usage (no such file, not a scenario, a bad config key).',
+    "\nFlags override the scenario's own host options, which override dirql.config.{ts,js,json}.\nExit status: 0 passed, 1 failed (run threw, timed out, or the driver bug-checked unexpectedly), 2 usage (no such file, not a scenario, a bad config key).",
   );
   cmd.action(async (path: string, flags: HostFlags & { config?: string }) => {
     // First: the config's log level must be set before any logger exists.

@@ -94,7 +94,9 @@ export async function runUp(s: UpSession): Promise<number> {
     if (stop && !isDeviceLostReport(stop.report)) deviceGone(`dirql: QEMU exited after the driver bug-checked (${stop.report.name})`);
   });
   host.on('netdev-stalled', (st: NetdevStall) => {
-    s.err(`dirql: netdev stalled: QEMU reads nothing from UDP port ${st.qemuPort} (${st.socketQueuedBytes} bytes waiting, ${st.socketDrops} dropped, ${st.nicFreeDescriptors} free RX descriptors)`);
+    s.err(
+      `dirql: netdev stalled: QEMU reads nothing from UDP port ${st.qemuPort} (${st.socketQueuedBytes} bytes waiting, ${st.socketDrops} dropped, ${st.nicFreeDescriptors} free RX descriptors)`,
+    );
   });
   host.on('bugcheck', (r: BugCheckReport) => {
     s.err(`dirql: driver bug check ${r.name}: ${r.message}${r.files ? `\n  report: ${r.files.text}` : ''}`);

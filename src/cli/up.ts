@@ -35,8 +35,14 @@ export function upCommand(): Command {
     .option('--echo', 'with --hold: send every received frame back unchanged, so a wire peer (`dirql peer`) can check a round trip (also DIRQL_ECHO=1)')
     .option('--ip <address[/prefix]>', 'with --hold: the IPv4 address the responder answers ARP and ICMP echo (ping) for', ipv4, parseIpv4WithPrefix(DEFAULT_RESPONDER_IP))
     .option('--no-responder', 'with --hold: no ARP/ICMP echo responder on the upper edge (--echo turns it off too: it answers every frame)')
-    .option('--inspect [host:port]', 'open the Node inspector (default 127.0.0.1:9229) before the driver starts, with the `dirql` debugger extensions on globalThis; see src/debugger/README.md')
-    .addHelpText('after', '\nFlags override dirql.config.{ts,js,json} (see README "Your own driver").\nExit status: 0 the stack came up (and stopped cleanly), 1 it failed or the device was lost, 2 usage (a bad flag or config key).');
+    .option(
+      '--inspect [host:port]',
+      'open the Node inspector (default 127.0.0.1:9229) before the driver starts, with the `dirql` debugger extensions on globalThis; see src/debugger/README.md',
+    )
+    .addHelpText(
+      'after',
+      '\nFlags override dirql.config.{ts,js,json} (see README "Your own driver").\nExit status: 0 the stack came up (and stopped cleanly), 1 it failed or the device was lost, 2 usage (a bad flag or config key).',
+    );
   cmd.action(async (flags: UpFlags) => {
     // First: the config's log level must be set before any logger exists.
     const configured = await configuredHostOptions('dirql up', flags.config);
@@ -55,7 +61,9 @@ export function upCommand(): Command {
     }
     if (flags.inspect !== undefined) {
       const { openInspector } = await import('../debugger/open.ts');
-      const url = openInspector(typeof flags.inspect === 'string' ? flags.inspect : undefined, (m) => cmd.error(`error: option '--inspect': ${m}`, { exitCode: 2, code: 'dirql.usage' }));
+      const url = openInspector(typeof flags.inspect === 'string' ? flags.inspect : undefined, (m) =>
+        cmd.error(`error: option '--inspect': ${m}`, { exitCode: 2, code: 'dirql.usage' }),
+      );
       process.stderr.write(`inspector: ${url} (attach a debugger: see src/debugger/README.md)\n`);
     }
     const host = await overrideConfig(configured, await hostOptionsFrom(cmd, flags));

@@ -1,15 +1,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { logger } from '../util/log.ts';
-import {
-  ControlClosedError,
-  ControlConnectError,
-  ControlError,
-  ControlNotRunningError,
-  ControlRemoteError,
-  ControlTimeoutError,
-  ControlVersionMismatchError,
-} from './errors.ts';
+import { ControlClosedError, ControlConnectError, ControlError, ControlNotRunningError, ControlRemoteError, ControlTimeoutError, ControlVersionMismatchError } from './errors.ts';
 import { connectIpc, type IpcConnection } from './ipc-transport.ts';
 import { PROTOCOL_VERSION, decodeHostMessage, encodeMessage, type HelloResult, type HostMessage, type WireError } from './protocol.ts';
 import { clientSocketPath } from './socket-path.ts';
@@ -263,7 +255,13 @@ export class ControlClient extends EventEmitter<{ close: [err?: Error] }> {
     );
     for (const call of this.pending.values()) {
       clearTimeout(call.timer);
-      call.reject(new ControlClosedError(`control call "${call.method}" lost: ${this.closeError.message}`, { method: call.method, socketPath: this.socketPath }, err ? { cause: err } : undefined));
+      call.reject(
+        new ControlClosedError(
+          `control call "${call.method}" lost: ${this.closeError.message}`,
+          { method: call.method, socketPath: this.socketPath },
+          err ? { cause: err } : undefined,
+        ),
+      );
     }
     this.pending.clear();
     this.topicListeners.clear();
@@ -274,4 +272,3 @@ export class ControlClient extends EventEmitter<{ close: [err?: Error] }> {
 function remoteError(error: WireError, method: string): ControlRemoteError {
   return new ControlRemoteError(error, method);
 }
-

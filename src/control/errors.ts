@@ -42,10 +42,7 @@ export class ControlRemoteError extends ControlError {
   readonly method: string;
   readonly remoteStack: string | undefined;
 
-  constructor(
-    remote: { name: string; message: string; context: Record<string, unknown>; stack?: string | undefined },
-    method: string,
-  ) {
+  constructor(remote: { name: string; message: string; context: Record<string, unknown>; stack?: string | undefined }, method: string) {
     super(remote.message, remote.context);
     this.remoteName = remote.name;
     this.method = method;

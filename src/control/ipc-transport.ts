@@ -176,11 +176,7 @@ export interface IpcListener {
 }
 
 /** Listen on a unix socket; resolves once listening, rejects with the listen error (EADDRINUSE, EACCES…). */
-export function listenIpc(
-  socketPath: string,
-  onConnection: (conn: IpcConnection) => void,
-  opts: { maxFrameBytes?: number } = {},
-): Promise<IpcListener> {
+export function listenIpc(socketPath: string, onConnection: (conn: IpcConnection) => void, opts: { maxFrameBytes?: number } = {}): Promise<IpcListener> {
   const maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const ipc = createIpc();
   const connections = new Map<net.Socket, IpcConnection>();
@@ -216,7 +212,12 @@ export function listenIpc(
         socket.destroy();
         return;
       }
-      const conn = new IpcConnection((frame) => server.emit(socket, frame), socket, () => socket.destroy(), maxFrameBytes);
+      const conn = new IpcConnection(
+        (frame) => server.emit(socket, frame),
+        socket,
+        () => socket.destroy(),
+        maxFrameBytes,
+      );
       connections.set(socket, conn);
       let socketError: Error | undefined;
       socket.on('error', (err) => {
@@ -262,7 +263,12 @@ export function connectIpc(socketPath: string, opts: { maxFrameBytes?: number; t
     client.on('connect', () => {
       clearTimeout(timer);
       const socket = client.socket as net.Socket;
-      conn = new IpcConnection((frame) => client.emit(frame), socket, () => ipc.disconnect(id), maxFrameBytes);
+      conn = new IpcConnection(
+        (frame) => client.emit(frame),
+        socket,
+        () => ipc.disconnect(id),
+        maxFrameBytes,
+      );
       resolve(conn);
     });
     client.on('data', (chunk: Buffer) => conn?.receive(chunk));

@@ -11,7 +11,9 @@ function isBytes(value: unknown): value is Uint8Array {
 
 /** `<1514 bytes: 52 54 00 12 34 56 …>` */
 export function formatBytes(bytes: Uint8Array, shown = BYTES_SHOWN): string {
-  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, shown)).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, shown))
+    .toString('hex')
+    .replace(/(..)(?!$)/g, '$1 ');
   const more = bytes.length > shown ? ' …' : '';
   return bytes.length === 0 ? '<0 bytes>' : `<${bytes.length} bytes: ${head}${more}>`;
 }

@@ -50,9 +50,7 @@ export interface RequestMessage {
   method: string;
   params: unknown;
 }
-export type ResponseMessage =
-  | { t: 'res'; id: number | null; ok: true; result: unknown }
-  | { t: 'res'; id: number | null; ok: false; error: WireError };
+export type ResponseMessage = { t: 'res'; id: number | null; ok: true; result: unknown } | { t: 'res'; id: number | null; ok: false; error: WireError };
 export interface EventMessage {
   t: 'evt';
   topic: string;

@@ -1,24 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { logger } from '../util/log.ts';
-import {
-  ControlError,
-  ControlInvalidParamsError,
-  ControlProtocolError,
-  ControlUnknownMethodError,
-  ControlVersionMismatchError,
-} from './errors.ts';
+import { ControlError, ControlInvalidParamsError, ControlProtocolError, ControlUnknownMethodError, ControlVersionMismatchError } from './errors.ts';
 import { listenIpc, type IpcConnection, type IpcListener } from './ipc-transport.ts';
-import {
-  BUILTIN_METHODS,
-  PROTOCOL_VERSION,
-  decodeRequest,
-  encodeMessage,
-  toWireError,
-  type HelloResult,
-  type HostMessage,
-  type RequestMessage,
-} from './protocol.ts';
+import { BUILTIN_METHODS, PROTOCOL_VERSION, decodeRequest, encodeMessage, toWireError, type HelloResult, type HostMessage, type RequestMessage } from './protocol.ts';
 import { ControlTopics } from './methods.ts';
 import { clearStaleSocket } from './stale-socket.ts';
 import { pointCurrentLink, removeCurrentLinkIfOurs, serverSocketLocation, sweepDeadHostSockets } from './socket-path.ts';
@@ -131,7 +116,13 @@ export class ControlServer {
   private readonly maxPendingHello: number;
   private sweeper: NodeJS.Timeout | undefined;
   private readonly counters = {
-    requests: 0, errorReplies: 0, eventsPublished: 0, eventsDelivered: 0, eventsDropped: 0, connectionsTimedOut: 0, connectionsShed: 0,
+    requests: 0,
+    errorReplies: 0,
+    eventsPublished: 0,
+    eventsDelivered: 0,
+    eventsDropped: 0,
+    connectionsTimedOut: 0,
+    connectionsShed: 0,
   };
   private readonly onExit = () => this.removeFilesSync();
 
@@ -381,10 +372,12 @@ export class ControlServer {
   private hello(session: Session, params: unknown): HelloResult {
     const clientProtocol = (params as { protocol?: unknown } | null)?.protocol;
     if (clientProtocol !== PROTOCOL_VERSION) {
-      throw new ControlVersionMismatchError(
-        `the client speaks control protocol ${JSON.stringify(clientProtocol)}, this host speaks ${PROTOCOL_VERSION}`,
-        { clientProtocol: clientProtocol ?? null, hostProtocol: PROTOCOL_VERSION, hostPid: process.pid, driver: this.driver },
-      );
+      throw new ControlVersionMismatchError(`the client speaks control protocol ${JSON.stringify(clientProtocol)}, this host speaks ${PROTOCOL_VERSION}`, {
+        clientProtocol: clientProtocol ?? null,
+        hostProtocol: PROTOCOL_VERSION,
+        hostPid: process.pid,
+        driver: this.driver,
+      });
     }
     session.helloDone = true;
     return {

@@ -173,9 +173,17 @@ export async function explore(scenario: ExploreScenario, opts: ExploreOptions = 
   }
   const durationMs = performance.now() - t0;
   return {
-    scenario: scenario.name, strategy: name, ...(name === 'pct' ? { depth, steps } : {}), ...(strategy.guarantee ? { guarantee: strategy.guarantee } : {}),
+    scenario: scenario.name,
+    strategy: name,
+    ...(name === 'pct' ? { depth, steps } : {}),
+    ...(strategy.guarantee ? { guarantee: strategy.guarantee } : {}),
     ...(opts.shard ? { shards: [`${opts.shard.index + 1}/${opts.shard.count}`] } : {}),
-    runs: ran, failures, distinct: hashes.size, hashes: [...hashes].sort(), durationMs, runsPerSecond: ran / (durationMs / 1000),
+    runs: ran,
+    failures,
+    distinct: hashes.size,
+    hashes: [...hashes].sort(),
+    durationMs,
+    runsPerSecond: ran / (durationMs / 1000),
   };
 }
 

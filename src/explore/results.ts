@@ -58,11 +58,15 @@ const escapeXml = (s: string): string => s.replace(/[<>&"']/g, (c) => `&#${c.cha
 /** JUnit XML: one test suite, one test case per failing seed and one for the clean runs. */
 export function toJUnit(r: ExploreResult): string {
   const suite = `${r.scenario} (${r.strategy})`;
-  const cases = r.failures.map((f) =>
-    `    <testcase classname="${escapeXml(suite)}" name="seed ${f.seed}"><failure message="${escapeXml(f.message)}">${escapeXml(
-      `replay: dirql explore <scenario> --strategy ${r.strategy} --replay ${f.schedule ?? f.seed}\nschedule ${f.hash}, ${f.decisions} decisions`,
-    )}</failure></testcase>`);
-  cases.push(`    <testcase classname="${escapeXml(suite)}" name="${r.runs - r.failures.length} clean runs, ${r.distinct} distinct interleavings" time="${(r.durationMs / 1000).toFixed(3)}"/>`);
+  const cases = r.failures.map(
+    (f) =>
+      `    <testcase classname="${escapeXml(suite)}" name="seed ${f.seed}"><failure message="${escapeXml(f.message)}">${escapeXml(
+        `replay: dirql explore <scenario> --strategy ${r.strategy} --replay ${f.schedule ?? f.seed}\nschedule ${f.hash}, ${f.decisions} decisions`,
+      )}</failure></testcase>`,
+  );
+  cases.push(
+    `    <testcase classname="${escapeXml(suite)}" name="${r.runs - r.failures.length} clean runs, ${r.distinct} distinct interleavings" time="${(r.durationMs / 1000).toFixed(3)}"/>`,
+  );
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites tests="${r.failures.length + 1}" failures="${r.failures.length}">`,

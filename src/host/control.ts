@@ -52,16 +52,24 @@ export async function startControl(host: DriverHost, opts: { socketPath?: string
   // The responder's counters beside the host's, when one answers on the upper edge.
   const stats = async () => ({ ...(await host.stats()), ...(responder ? { responder: { ...responder.counters } } : {}) });
   control.handle(ControlMethods.stats, stats);
-  control.handle<LinkParams>(ControlMethods.link, async ({ up }) => {
-    await host.machine.qmp.execute('set_link', { name: NIC_ID, up });
-    return { up };
-  }, { validate: checkLink });
-  control.handle<SendParams>(ControlMethods.send, async ({ size, count }) => {
-    const firstSeq = nextSeq;
-    nextSeq += count;
-    await host.sendAll(new TrafficGenerator({ src: host.mac, dst: BROADCAST, stream: 0xc0, startSeq: firstSeq, size }).take(count));
-    return { sent: count, size, stream: 0xc0, firstSeq };
-  }, { validate: checkSend });
+  control.handle<LinkParams>(
+    ControlMethods.link,
+    async ({ up }) => {
+      await host.machine.qmp.execute('set_link', { name: NIC_ID, up });
+      return { up };
+    },
+    { validate: checkLink },
+  );
+  control.handle<SendParams>(
+    ControlMethods.send,
+    async ({ size, count }) => {
+      const firstSeq = nextSeq;
+      nextSeq += count;
+      await host.sendAll(new TrafficGenerator({ src: host.mac, dst: BROADCAST, stream: 0xc0, startSeq: firstSeq, size }).take(count));
+      return { sent: count, size, stream: 0xc0, firstSeq };
+    },
+    { validate: checkSend },
+  );
   host.on('link', (event) => control.publish(ControlTopics.link, event));
   host.on('bugcheck', (report) => control.publish(ControlTopics.bugcheck, report));
   host.on('device-lost', (report) => control.publish(ControlTopics.deviceLost, report));

@@ -4,12 +4,7 @@ import { join } from 'node:path';
 import type { QemuExit } from '../../qemu/device-stub.ts';
 import { QemuExitedError } from '../../qemu/errors.ts';
 import { e1000Device } from '../drivers/e1000/device.ts';
-import {
-  Kernel,
-  formatBugCheckText,
-  isDeviceLostReport,
-  type BugCheckReport,
-} from '../kernel/index.ts';
+import { Kernel, formatBugCheckText, isDeviceLostReport, type BugCheckReport } from '../kernel/index.ts';
 import { startMachine, type Machine } from '../platform/machine.ts';
 import { PacketRing, type RingConsumer, type RingProducer } from '../ring/index.ts';
 import type { LinkEvent } from '../upper-edge/index.ts';
@@ -94,7 +89,10 @@ export class DriverHost extends EventEmitter {
       const { userDriverVariant } = await import('./frameworks/user-driver.ts');
       const driver = await loadDriverModule(opts.driver);
       if (opts.framework !== undefined && opts.framework !== driver.framework) {
-        throw new DriverHostError(`the driver module ${driver.source} is written for ${driver.framework}, but framework '${opts.framework}' was asked for`, { driver: driver.source, framework: opts.framework });
+        throw new DriverHostError(`the driver module ${driver.source} is written for ${driver.framework}, but framework '${opts.framework}' was asked for`, {
+          driver: driver.source,
+          framework: opts.framework,
+        });
       }
       framework = driver.framework;
       factory = userDriverVariant(driver);
@@ -129,10 +127,18 @@ export class DriverHost extends EventEmitter {
       const txRing = new PacketRing({ slotCount: slots, slotSize: 2048 });
       const received = new ReceiveSignal();
       const variant = await factory({
-        kernel, machine, rxRing, txRing, onReceivePublished: received.notify,
+        kernel,
+        machine,
+        rxRing,
+        txRing,
+        onReceivePublished: received.notify,
         settings: {
-          txRingSize: opts.txRingSize, rxRingSize: opts.rxRingSize, receiveBatch: opts.receiveBatch,
-          throttle: opts.throttle, sendPoolSize: opts.sendPoolSize, sendBatch: opts.sendBatch,
+          txRingSize: opts.txRingSize,
+          rxRingSize: opts.rxRingSize,
+          receiveBatch: opts.receiveBatch,
+          throttle: opts.throttle,
+          sendPoolSize: opts.sendPoolSize,
+          sendBatch: opts.sendBatch,
         },
       });
       const host = new DriverHost(machine, kernel, variant, rxRing, txRing, received, trace);
@@ -145,11 +151,24 @@ export class DriverHost extends EventEmitter {
       const report = kernel?.stopped ? await kernel.bugCheckReport : undefined;
       await machine.stop();
       // A start that failed is worth looking at: its timeline is written too.
-      if (trace) await trace.write().then((f) => log.error(`timeline of the failed start: ${f.html}`), (e: unknown) => log.error({ err: e }, 'writing the timeline failed'));
+      if (trace)
+        await trace.write().then(
+          (f) => log.error(`timeline of the failed start: ${f.html}`),
+          (e: unknown) => log.error({ err: e }, 'writing the timeline failed'),
+        );
       if (report && isDeviceLostReport(report)) {
-        throw new DriverHostError(`the device went away while the driver was starting: ${report.device?.summary ?? report.message}${report.files ? ` (report: ${report.files.text})` : ''}`, { report: report.files?.text }, { cause: err });
+        throw new DriverHostError(
+          `the device went away while the driver was starting: ${report.device?.summary ?? report.message}${report.files ? ` (report: ${report.files.text})` : ''}`,
+          { report: report.files?.text },
+          { cause: err },
+        );
       }
-      if (report) throw new DriverHostError(`the driver bug-checked while starting: ${report.name}${report.files ? ` (report: ${report.files.text})` : ''}`, { report: report.files?.text }, { cause: err });
+      if (report)
+        throw new DriverHostError(
+          `the driver bug-checked while starting: ${report.name}${report.files ? ` (report: ${report.files.text})` : ''}`,
+          { report: report.files?.text },
+          { cause: err },
+        );
       throw err;
     }
   }
@@ -346,12 +365,17 @@ export class DriverHost extends EventEmitter {
     const core = this.variant.core;
     const probe = qemuNetdevProbe(this.machine, core, () => !this.stopping && !this.kernel.stopped);
     if (!probe) return;
-    this.netdevWatch = new NetdevWatch(probe, (stall) => {
-      const what = `QEMU stopped reading its netdev: ${stall.socketQueuedBytes} bytes waiting on UDP port ${stall.qemuPort}, ${stall.nicFreeDescriptors} free RX descriptors, nothing received for ${stall.stalledMs} ms`;
-      this.kernel.trace.record('qemu', what);
-      log.warn(stall, what);
-      this.emit('netdev-stalled', stall);
-    }, (err) => log.warn({ err }, 'netdev watch: sampling failed'), options);
+    this.netdevWatch = new NetdevWatch(
+      probe,
+      (stall) => {
+        const what = `QEMU stopped reading its netdev: ${stall.socketQueuedBytes} bytes waiting on UDP port ${stall.qemuPort}, ${stall.nicFreeDescriptors} free RX descriptors, nothing received for ${stall.stalledMs} ms`;
+        this.kernel.trace.record('qemu', what);
+        log.warn(stall, what);
+        this.emit('netdev-stalled', stall);
+      },
+      (err) => log.warn({ err }, 'netdev watch: sampling failed'),
+      options,
+    );
     this.netdevWatch.start();
   }
 
@@ -397,7 +421,8 @@ export class DriverHost extends EventEmitter {
   private assertUsable(op: string): void {
     if (this.stopping) throw new DriverHostError(`${op} after stop()`, { op });
     const stopped = this.kernel.stopped;
-    if (stopped && isDeviceLostReport(stopped.report)) throw new DriverHostError(`${op}: the device went away (${stopped.report.device?.summary ?? stopped.report.message})`, { op }, { cause: stopped });
+    if (stopped && isDeviceLostReport(stopped.report))
+      throw new DriverHostError(`${op}: the device went away (${stopped.report.device?.summary ?? stopped.report.message})`, { op }, { cause: stopped });
     if (stopped) throw new DriverHostError(`${op}: the driver bug-checked (${stopped.report.name})`, { op });
   }
 

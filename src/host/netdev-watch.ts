@@ -170,8 +170,12 @@ export class NetdevWatch {
     this.reported = true;
     this.stallCount++;
     this.onStall({
-      qemuPort: p.qemuPort, socketQueuedBytes: socket.queuedBytes, socketDrops: socket.drops,
-      driverReceived: received, nicFreeDescriptors: free, stalledMs: Math.round(stalledMs),
+      qemuPort: p.qemuPort,
+      socketQueuedBytes: socket.queuedBytes,
+      socketDrops: socket.drops,
+      driverReceived: received,
+      nicFreeDescriptors: free,
+      stalledMs: Math.round(stalledMs),
     });
   }
 }

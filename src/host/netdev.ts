@@ -55,7 +55,7 @@ export async function stubNetdev(netdev: HostNetdev | undefined, wire: { qemuPor
       await requireNetdevBackend(qemuBinary, 'user');
       const restrict = n.restrict ?? true;
       const options = [...(n.options ?? [])];
-      if (options.some((o) => o.startsWith('restrict='))) throw new NetdevError('give restrict as the user netdev\'s restrict field, not as an option', { options });
+      if (options.some((o) => o.startsWith('restrict='))) throw new NetdevError("give restrict as the user netdev's restrict field, not as an option", { options });
       return { kind: 'user', options: [`restrict=${restrict ? 'on' : 'off'}`, ...options] };
     }
     case 'tap':
@@ -90,7 +90,10 @@ async function requireNetdevBackend(qemuBinary: string, backend: string): Promis
   let listed = backends.get(qemuBinary);
   if (!listed) {
     listed = execa(qemuBinary, ['-netdev', 'help'], { reject: false, timeout: 10_000 }).then((r) =>
-      String(r.stdout).split('\n').map((l) => l.trim()).filter((l) => /^[a-z][a-z0-9-]*$/.test(l)),
+      String(r.stdout)
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => /^[a-z][a-z0-9-]*$/.test(l)),
     );
     backends.set(qemuBinary, listed);
   }

@@ -55,9 +55,15 @@ export function checkNicModel(m: unknown, where = 'device'): asserts m is PciNic
   field('deviceId', optional(id), 'a 16-bit PCI device id');
   if ((o.vendorId === undefined) !== (o.deviceId === undefined)) {
     const missing = o.vendorId === undefined ? 'vendorId' : 'deviceId';
-    throw new DriverHostError(`${where}.${missing} must be given with ${missing === 'vendorId' ? 'deviceId' : 'vendorId'} (or neither: the bus's one network controller)`, { key: `${where}.${missing}` });
+    throw new DriverHostError(`${where}.${missing} must be given with ${missing === 'vendorId' ? 'deviceId' : 'vendorId'} (or neither: the bus's one network controller)`, {
+      key: `${where}.${missing}`,
+    });
   }
-  field('registerBar', optional((v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 5), 'a BAR index 0..5');
+  field(
+    'registerBar',
+    optional((v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 5),
+    'a BAR index 0..5',
+  );
 }
 
 /** What QEMU accepts as a -device driver name. */

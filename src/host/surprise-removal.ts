@@ -41,6 +41,9 @@ export async function surpriseRemoveNic(kernel: Kernel, machine: Machine, varian
   kernel.trace.record('pci', `${bdf} surprise-removed (device_del and ACPI eject)`);
   log.warn({ bdf }, `the NIC at ${bdf} was surprise-removed; the host stays up`);
   await variant.surpriseRemove();
-  const callbacks = variant.pnpCalls().slice(before).map((c: PnpCall) => ({ handler: c.handler, irql: irqlName(c.irql) }));
+  const callbacks = variant
+    .pnpCalls()
+    .slice(before)
+    .map((c: PnpCall) => ({ handler: c.handler, irql: irqlName(c.irql) }));
   return { at, bdf, callbacks, droppedWrites: machine.nic.registers.droppedWrites };
 }

@@ -157,8 +157,11 @@ export class BugCheckError extends DirqlError {
   readonly report: BugCheckReport;
 
   constructor(report: BugCheckReport, options?: { cause?: unknown }) {
-    super(`*** STOP: 0x${hex8(report.code)} (${report.parameters.map((p) => `0x${hex8(p)}`).join(', ')}) ${report.name}: ${report.message}`,
-      { code: report.code, name: report.name, processor: report.processor, irql: report.irql, api: report.api }, options);
+    super(
+      `*** STOP: 0x${hex8(report.code)} (${report.parameters.map((p) => `0x${hex8(p)}`).join(', ')}) ${report.name}: ${report.message}`,
+      { code: report.code, name: report.name, processor: report.processor, irql: report.irql, api: report.api },
+      options,
+    );
     this.code = report.code;
     this.parameters = report.parameters;
     this.report = report;

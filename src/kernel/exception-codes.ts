@@ -33,7 +33,10 @@ export interface MappedException {
 export function mapException(err: unknown): MappedException {
   const code = codeOf(err);
   const stack = err instanceof Error ? err.stack : undefined;
-  const site = stack?.split('\n').find((l) => l.trimStart().startsWith('at '))?.trim();
+  const site = stack
+    ?.split('\n')
+    .find((l) => l.trimStart().startsWith('at '))
+    ?.trim();
   return { code, name: names.get(code) ?? `0x${code.toString(16).toUpperCase()}`, site };
 }
 

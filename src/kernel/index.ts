@@ -10,8 +10,20 @@ export { Dpc, type DeferredRoutine, type DpcImportance } from './dpc.ts';
 export { SpinLock } from './spin-lock.ts';
 export type { KernelLock } from './locks.ts';
 export {
-  BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, VerifierViolation, bugCheckName, formatBugCheckText,
-  isDeviceLostReport, type BugCheckInfo, type BugCheckReport, type DeviceLoss, type DeviceLossMonitor, type ProcessorSnapshot, type RoutineSnapshot,
+  BugCheckCode,
+  BugCheckError,
+  DeviceLostError,
+  DeviceLostWhere,
+  VerifierViolation,
+  bugCheckName,
+  formatBugCheckText,
+  isDeviceLostReport,
+  type BugCheckInfo,
+  type BugCheckReport,
+  type DeviceLoss,
+  type DeviceLossMonitor,
+  type ProcessorSnapshot,
+  type RoutineSnapshot,
 } from './bugcheck.ts';
 export { Verifier, type VerifierOptions, type VerifierFinding } from './verifier.ts';
 export { Lockset, type LocksetMode, type LocksetFinding, type LocksetAccess, type LocksetAccessKind } from './lockset.ts';

@@ -63,13 +63,27 @@ export class InterruptController {
     if (state) {
       if (!shareVector || state.objects.some((o) => !o.shareVector)) throw new KernelError(`line ${opts.line} is already connected and not shared`, { line: opts.line });
       if (state.passive !== passive || state.dirql !== irql) {
-        throw new KernelError(`line ${opts.line} is connected at ${irqlName(state.dirql)}${state.passive ? ' (passive)' : ''}; a shared interrupt must use the same level`, { line: opts.line, irql });
+        throw new KernelError(`line ${opts.line} is connected at ${irqlName(state.dirql)}${state.passive ? ' (passive)' : ''}; a shared interrupt must use the same level`, {
+          line: opts.line,
+          irql,
+        });
       }
     }
-    const obj = new InterruptObject({
-      line: opts.line, isr: opts.isr, context: opts.context, irql, synchronizeIrql, passive, shareVector,
-      name: opts.name ?? (opts.isr.name || `Isr#line${opts.line}`), processors: opts.processors, dpcs: opts.dpcs,
-    }, (o, withDpcs) => this.disconnect(o, withDpcs));
+    const obj = new InterruptObject(
+      {
+        line: opts.line,
+        isr: opts.isr,
+        context: opts.context,
+        irql,
+        synchronizeIrql,
+        passive,
+        shareVector,
+        name: opts.name ?? (opts.isr.name || `Isr#line${opts.line}`),
+        processors: opts.processors,
+        dpcs: opts.dpcs,
+      },
+      (o, withDpcs) => this.disconnect(o, withDpcs),
+    );
     if (state) state.objects = [...state.objects, obj];
     else {
       const text = { raised: `line ${opts.line} raised`, lowered: `line ${opts.line} lowered`, taken: `line ${opts.line} taken at ${irqlName(irql)}` };
@@ -130,7 +144,13 @@ export class InterruptController {
     const idle = eligible.filter((P) => P.idle);
     const targets = idle.length ? idle : eligible;
     // The first processor asked takes the line; the explorer may choose which.
-    const first = targets.length > 1 && k.schedule !== null ? k.schedule.decide('isr-processor', targets.map((P) => `processor ${P.index}`)) : 0;
+    const first =
+      targets.length > 1 && k.schedule !== null
+        ? k.schedule.decide(
+            'isr-processor',
+            targets.map((P) => `processor ${P.index}`),
+          )
+        : 0;
     for (let i = 0; i < targets.length; i++) k.requestService(targets[(first + i) % targets.length]!);
   }
 
@@ -235,13 +255,15 @@ export class InterruptController {
   private startPassiveWorker(st: LineState): void {
     const k = this.kernel;
     st.inService = true;
-    runAtPassive(k, `passive interrupt line ${st.line}`, () => this.serviceLine(k.current()!, st)).catch(() => {
-      // Already a bug check (runAtPassive turns every failure into one); nothing more to report.
-    }).finally(() => {
-      st.inService = false;
-      k.scheduler.wake();
-      if (!k.stopped) this.kick(st);
-    });
+    runAtPassive(k, `passive interrupt line ${st.line}`, () => this.serviceLine(k.current()!, st))
+      .catch(() => {
+        // Already a bug check (runAtPassive turns every failure into one); nothing more to report.
+      })
+      .finally(() => {
+        st.inService = false;
+        k.scheduler.wake();
+        if (!k.stopped) this.kick(st);
+      });
   }
 
   /** IoDisconnectInterruptEx; `withDpcs`: the frameworks' deregistration, which also removes and waits for the associated DPCs. */

@@ -67,8 +67,10 @@ export class InterruptObject {
   recognized = 0;
   private readonly disconnector: (obj: InterruptObject, withDpcs: boolean) => Promise<void>;
 
-  constructor(opts: Required<Omit<ConnectInterruptOptions, 'processors' | 'dpcs' | 'context'>> & Pick<ConnectInterruptOptions, 'processors' | 'dpcs' | 'context'>,
-    disconnector: (obj: InterruptObject, withDpcs: boolean) => Promise<void>) {
+  constructor(
+    opts: Required<Omit<ConnectInterruptOptions, 'processors' | 'dpcs' | 'context'>> & Pick<ConnectInterruptOptions, 'processors' | 'dpcs' | 'context'>,
+    disconnector: (obj: InterruptObject, withDpcs: boolean) => Promise<void>,
+  ) {
     this.line = opts.line;
     this.irql = opts.irql;
     this.synchronizeIrql = opts.synchronizeIrql;

@@ -12,7 +12,8 @@ export function raiseIrql(k: KernelCore, newIrql: number): number {
   const act = k.activationFor('KeRaiseIrql');
   if (!isValidIrql(newIrql) || newIrql < act.irql) {
     k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RAISE_IRQL_INVALID, act.irql, newIrql, 0, {
-      api: 'KeRaiseIrql', message: `KeRaiseIrql(${newIrql}) at ${irqlName(act.irql)}: the new IRQL is lower than the current one`,
+      api: 'KeRaiseIrql',
+      message: `KeRaiseIrql(${newIrql}) at ${irqlName(act.irql)}: the new IRQL is lower than the current one`,
     });
   }
   const old = act.irql;
@@ -32,9 +33,10 @@ export function lowerIrql(k: KernelCore, newIrql: number): Promise<void> | undef
     const inDpc = act.kind === 'dpc' && newIrql < act.baseIrql ? 1 : 0;
     k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.LOWER_IRQL_INVALID, act.irql, newIrql, inDpc, {
       api: 'KeLowerIrql',
-      message: newIrql > act.irql
-        ? `KeLowerIrql(${newIrql}) at ${irqlName(act.irql)}: the new IRQL is higher than the current one`
-        : `KeLowerIrql(${newIrql}) in ${act.name}, which was entered at ${irqlName(act.baseIrql)}`,
+      message:
+        newIrql > act.irql
+          ? `KeLowerIrql(${newIrql}) at ${irqlName(act.irql)}: the new IRQL is higher than the current one`
+          : `KeLowerIrql(${newIrql}) in ${act.name}, which was entered at ${irqlName(act.baseIrql)}`,
     });
   }
   setIrql(k, act, newIrql, false);
@@ -51,7 +53,8 @@ export function requireIrqlOf(k: KernelCore, act: Activation, api: string, min: 
   const check = irqlCheckFor(api, act.irql);
   const rule = check.rule ? ` (DDI rule ${check.rule}, !ruleinfo 0x${check.id.toString(16)})` : '';
   k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, check.id, act.irql, 0, 0, {
-    api, message: `${api} called at ${irqlName(act.irql)}; it may only be called at ${rangeText(min, max)}${rule}`,
+    api,
+    message: `${api} called at ${irqlName(act.irql)}; it may only be called at ${rangeText(min, max)}${rule}`,
   });
 }
 

@@ -34,12 +34,19 @@ export function isDeviceIrql(irql: number): boolean {
 /** The name a driver engineer reads in a debugger: PASSIVE_LEVEL, DISPATCH_LEVEL, DIRQL 5, HIGH_LEVEL. */
 export function irqlName(irql: number): string {
   switch (irql) {
-    case 0: return 'PASSIVE_LEVEL';
-    case 1: return 'APC_LEVEL';
-    case 2: return 'DISPATCH_LEVEL';
-    case 13: return 'CLOCK_LEVEL';
-    case 14: return 'IPI_LEVEL';
-    case 15: return 'HIGH_LEVEL';
-    default: return isDeviceIrql(irql) ? `DIRQL ${irql}` : `invalid IRQL ${irql}`;
+    case 0:
+      return 'PASSIVE_LEVEL';
+    case 1:
+      return 'APC_LEVEL';
+    case 2:
+      return 'DISPATCH_LEVEL';
+    case 13:
+      return 'CLOCK_LEVEL';
+    case 14:
+      return 'IPI_LEVEL';
+    case 15:
+      return 'HIGH_LEVEL';
+    default:
+      return isDeviceIrql(irql) ? `DIRQL ${irql}` : `invalid IRQL ${irql}`;
   }
 }

@@ -14,9 +14,7 @@ import type { Processor } from './processor.ts';
 import { callRoutine, runAtPassive, runOnProcessor } from './routines.ts';
 import type { Scheduler } from './scheduler.ts';
 import { SpinLock } from './spin-lock.ts';
-import {
-  acquireInterruptLock, acquireInterruptSpinLock, releaseInterruptLock, releaseInterruptSpinLock, synchronizeExecution,
-} from './synchronize.ts';
+import { acquireInterruptLock, acquireInterruptSpinLock, releaseInterruptLock, releaseInterruptSpinLock, synchronizeExecution } from './synchronize.ts';
 import type { TraceBuffer } from './trace.ts';
 import type { Verifier } from './verifier.ts';
 import { stallExecutionProcessor, wait } from './waiting.ts';

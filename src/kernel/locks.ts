@@ -32,7 +32,8 @@ export function checkLockRecursion(k: KernelCore, act: Activation, lock: KernelL
   const sameProcessorSpin = act.irql >= Irql.DISPATCH_LEVEL && owner.processor === act.processor;
   if (owner === act || sameProcessorSpin) {
     k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.DEADLOCK_SELF, lock.id, 0, 0, {
-      api, message: `${lock.name} acquired again on processor ${act.processor.index} by ${act.routine}; it is already held by ${owner.routine} there (this deadlocks)`,
+      api,
+      message: `${lock.name} acquired again on processor ${act.processor.index} by ${act.routine}; it is already held by ${owner.routine} there (this deadlocks)`,
       stacks: lock.ownerStack ? [{ label: `${lock.name} was acquired at`, stack: lock.ownerStack }] : [],
     });
   }
@@ -45,14 +46,20 @@ export function checkLockRecursion(k: KernelCore, act: Activation, lock: KernelL
 export function checkLockOwner(k: KernelCore, act: Activation, lock: KernelLock, api: string): void {
   if (lock.owner === act) return;
   const held = lock.owner !== null;
-  k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+  k.bugCheck(
+    BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
     held ? VerifierViolation.DEADLOCK_UNEXPECTED_THREAD : VerifierViolation.DEADLOCK_UNACQUIRED_RELEASE,
-    lock.id, lock.owner?.id ?? 0, held ? act.id : 0, {
-    api, message: lock.owner
-      ? `${act.routine} released ${lock.name}, which is held by ${lock.owner.routine} on processor ${lock.owner.processor.index}`
-      : `${act.routine} released ${lock.name}, which is not held`,
-    stacks: lock.ownerStack ? [{ label: `${lock.name} was acquired at`, stack: lock.ownerStack }] : [],
-  });
+    lock.id,
+    lock.owner?.id ?? 0,
+    held ? act.id : 0,
+    {
+      api,
+      message: lock.owner
+        ? `${act.routine} released ${lock.name}, which is held by ${lock.owner.routine} on processor ${lock.owner.processor.index}`
+        : `${act.routine} released ${lock.name}, which is not held`,
+      stacks: lock.ownerStack ? [{ label: `${lock.name} was acquired at`, stack: lock.ownerStack }] : [],
+    },
+  );
 }
 
 /** Take `lock` for `act`: at once when it is free (undefined), else a promise that spins for it. */

@@ -52,7 +52,12 @@ interface Site extends LocksetAccess {
   readonly connected: ReadonlySet<number>;
 }
 
-const enum Phase { Virgin, Exclusive, Shared, SharedModified }
+const enum Phase {
+  Virgin,
+  Exclusive,
+  Shared,
+  SharedModified,
+}
 
 class Location {
   readonly sites = new Map<string, Site>();
@@ -135,7 +140,8 @@ export class Lockset {
       const loc = this.location(`${structure}.${field}`);
       let value: unknown = desc.value;
       Object.defineProperty(obj, field, {
-        configurable: true, enumerable: desc.enumerable ?? true,
+        configurable: true,
+        enumerable: desc.enumerable ?? true,
         get: () => {
           this.fieldAccess(loc, 'read');
           return value;
@@ -197,9 +203,19 @@ export class Lockset {
     const spinLocks: number[] = [];
     for (const l of held) (l instanceof InterruptLock ? interruptLocks : spinLocks).push(l.id);
     return {
-      routine: act.routine, activationKind: act.kind, processor: act.processor.index, irql: act.irql, access,
-      locks: held.map((l) => l.name), stack: stackHere(), activation: act.id, context: `${act.kind}:${act.name}`,
-      lockIds: held.map((l) => l.id), interruptLocks, spinLocks, connected: this.connected,
+      routine: act.routine,
+      activationKind: act.kind,
+      processor: act.processor.index,
+      irql: act.irql,
+      access,
+      locks: held.map((l) => l.name),
+      stack: stackHere(),
+      activation: act.id,
+      context: `${act.kind}:${act.name}`,
+      lockIds: held.map((l) => l.id),
+      interruptLocks,
+      spinLocks,
+      connected: this.connected,
     };
   }
 
@@ -216,7 +232,13 @@ export class Lockset {
         if (siteHolds === other.interruptLocks.includes(id)) continue;
         const low = siteHolds ? other : site;
         if (low.access === 'set/clear write' || !low.connected.has(id)) continue;
-        this.report(loc, 1, other, site, `${loc.name} is written under ${lockName(siteHolds ? site : other, id)} and ${low.access === 'write' ? 'written' : 'read-modify-written'} by ${low.routine} at ${irqlName(low.irql)} without it: the ISR can run between`);
+        this.report(
+          loc,
+          1,
+          other,
+          site,
+          `${loc.name} is written under ${lockName(siteHolds ? site : other, id)} and ${low.access === 'write' ? 'written' : 'read-modify-written'} by ${low.routine} at ${irqlName(low.irql)} without it: the ISR can run between`,
+        );
         return;
       }
     }
@@ -259,7 +281,12 @@ export class Lockset {
     loc.reported.add(key);
     const message = `lockset rule ${rule}: ${what}. ${describe(first)}; ${describe(second)}`;
     const finding: LocksetFinding = {
-      violation: VerifierViolation.LOCKSET_RACE, rule, location: loc.name, first: publicAccess(first), second: publicAccess(second), message,
+      violation: VerifierViolation.LOCKSET_RACE,
+      rule,
+      location: loc.name,
+      first: publicAccess(first),
+      second: publicAccess(second),
+      message,
     };
     this.findings.push(finding);
     const k = this.kernel;
@@ -267,7 +294,8 @@ export class Lockset {
     k.events.emit('lockset', finding);
     if (this.mode === 'stop') {
       k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.LOCKSET_RACE, rule, first.irql, second.irql, {
-        message, stacks: [
+        message,
+        stacks: [
           { label: `first access (${first.routine}, ${first.access})`, stack: first.stack },
           { label: `second access (${second.routine}, ${second.access})`, stack: second.stack },
         ],

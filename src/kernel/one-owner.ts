@@ -26,9 +26,10 @@ export function resumedOnBusyProcessor(k: KernelCore, act: Activation, api: stri
   const overText = over ? `${over.kind === 'thread' ? 'thread' : over.kind.toUpperCase()} ${over.routine} at ${irqlName(over.irql)}` : 'another routine';
   return k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RESUMED_OUTSIDE_KERNEL_WAIT, act.irql, P.irql, P.index, {
     api,
-    message: `${act.routine} (${act.kind === 'thread' ? 'thread' : act.kind.toUpperCase()} at ${irqlName(act.irql)}) called ${api} while processor ${P.index} was running ${overText}: `
-      + `${act.routine} had awaited a promise the kernel does not control (a setTimeout, a file read, a helper's own promise) and resumed in the middle of it. `
-      + 'Await only kernel waits: register accesses, stalls, kernel.wait(promise), kernel.delayExecution(ms)',
+    message:
+      `${act.routine} (${act.kind === 'thread' ? 'thread' : act.kind.toUpperCase()} at ${irqlName(act.irql)}) called ${api} while processor ${P.index} was running ${overText}: ` +
+      `${act.routine} had awaited a promise the kernel does not control (a setTimeout, a file read, a helper's own promise) and resumed in the middle of it. ` +
+      'Await only kernel waits: register accesses, stalls, kernel.wait(promise), kernel.delayExecution(ms)',
   });
 }
 

@@ -126,7 +126,8 @@ export class Preemption {
       queueMicrotask(() => this.startService(P));
       return;
     }
-    this.scheduler.park(null)
+    this.scheduler
+      .park(null)
       .then(() => this.startService(P))
       .catch((err: unknown) => this.stops.detachedFailure(err, P));
   }

@@ -52,9 +52,7 @@ export function defineRegisterMap(table: Readonly<Record<string, RegisterDeclara
  * A register map from an existing name function and the semantics of the registers that are not
  * plain, by name (the e1000's: ranges such as MTA[n] are computed, so it has a function).
  */
-export function withRegisterSemantics(
-  name: (offset: number) => string | undefined, semantics: Readonly<Record<string, RegisterSemantics>>,
-): RegisterMap {
+export function withRegisterSemantics(name: (offset: number) => string | undefined, semantics: Readonly<Record<string, RegisterSemantics>>): RegisterMap {
   const pairs = Object.values(semantics).filter((s) => typeof s === 'object');
   for (const [reg, s] of Object.entries(semantics)) {
     if (typeof s === 'object' && !pairs.some((o) => o.pair === s.pair && o.op !== s.op)) {

@@ -24,7 +24,6 @@ export interface RegisterBackend {
   write16?(offset: number, value: number): void;
 }
 
-
 export interface DeviceRegistersOptions {
   /** Shown in the trace, e.g. "e1000". */
   name?: string;

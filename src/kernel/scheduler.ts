@@ -95,7 +95,7 @@ export class Scheduler {
   private tick(): void {
     this.tickScheduled = false;
     const runnable: Waiter[] = [];
-    for (let i = 0; i < this.parked.length; ) {
+    for (let i = 0; i < this.parked.length;) {
       const w = this.parked[i]!;
       if ((w.act === null || this.canRun(w.act)) && w.ready()) {
         if (w.act === null) {
@@ -124,7 +124,14 @@ export class Scheduler {
     if (items.length === 0) throw new RangeError('choose() needs at least one item');
     if (!this.seeded || items.length === 1) return items[0]!;
     this.decisions++;
-    return items[this.policy === null ? this.rng.below(items.length) : this.policy.decide('run', items.map((_, i) => `item ${i}`))]!;
+    return items[
+      this.policy === null
+        ? this.rng.below(items.length)
+        : this.policy.decide(
+            'run',
+            items.map((_, i) => `item ${i}`),
+          )
+    ]!;
   }
 }
 

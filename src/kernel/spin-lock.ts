@@ -45,7 +45,8 @@ export class SpinLock implements KernelLock {
     const act = k.activationFor(api);
     if (act.irql > Irql.DISPATCH_LEVEL) {
       k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.ACQUIRE_SPIN_LOCK_ABOVE_DISPATCH, act.irql, this.id, 0, {
-        api, message: `${this.call(api, 'KeAcquireSpinLock')} called at IRQL ${act.irql}, above DISPATCH_LEVEL`,
+        api,
+        message: `${this.call(api, 'KeAcquireSpinLock')} called at IRQL ${act.irql}, above DISPATCH_LEVEL`,
       });
     }
     checkLockRecursion(k, act, this, api);
@@ -70,7 +71,8 @@ export class SpinLock implements KernelLock {
     const act = k.activationFor(api);
     if (act.irql < Irql.DISPATCH_LEVEL) {
       k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.ACQUIRE_SPIN_LOCK_AT_DPC_LEVEL_BELOW_DISPATCH, act.irql, this.id, 0, {
-        api, message: `${this.call(api, 'KeAcquireSpinLockAtDpcLevel')} called at IRQL ${act.irql}, below DISPATCH_LEVEL`,
+        api,
+        message: `${this.call(api, 'KeAcquireSpinLockAtDpcLevel')} called at IRQL ${act.irql}, below DISPATCH_LEVEL`,
       });
     }
     checkLockRecursion(k, act, this, api);
@@ -87,13 +89,15 @@ export class SpinLock implements KernelLock {
     const act = k.activationFor(api);
     if (act.irql !== Irql.DISPATCH_LEVEL) {
       k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RELEASE_SPIN_LOCK_NOT_AT_DISPATCH, act.irql, this.id, 0, {
-        api, message: `${this.call(api, 'KeReleaseSpinLock')} called at IRQL ${act.irql}; it must be called at DISPATCH_LEVEL (double release, or IRQL changed while holding it)`,
+        api,
+        message: `${this.call(api, 'KeReleaseSpinLock')} called at IRQL ${act.irql}; it must be called at DISPATCH_LEVEL (double release, or IRQL changed while holding it)`,
       });
     }
     checkLockOwner(k, act, this, api);
     if (!isValidIrql(oldIrql) || oldIrql > Irql.DISPATCH_LEVEL) {
       k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.LOWER_IRQL_INVALID, act.irql, oldIrql, 0, {
-        api, message: `${this.call(api, 'KeReleaseSpinLock')} given old IRQL ${oldIrql}, which is not an IRQL returned by KeAcquireSpinLock`,
+        api,
+        message: `${this.call(api, 'KeReleaseSpinLock')} given old IRQL ${oldIrql}, which is not an IRQL returned by KeAcquireSpinLock`,
       });
     }
     releaseLock(k, this);
@@ -108,7 +112,8 @@ export class SpinLock implements KernelLock {
     const act = k.activationFor(api);
     if (act.irql < Irql.DISPATCH_LEVEL) {
       k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.RELEASE_SPIN_LOCK_FROM_DPC_LEVEL_BELOW_DISPATCH, act.irql, this.id, 0, {
-        api, message: `${this.call(api, 'KeReleaseSpinLockFromDpcLevel')} called at IRQL ${act.irql}, below DISPATCH_LEVEL`,
+        api,
+        message: `${this.call(api, 'KeReleaseSpinLockFromDpcLevel')} called at IRQL ${act.irql}, below DISPATCH_LEVEL`,
       });
     }
     checkLockOwner(k, act, this, api);

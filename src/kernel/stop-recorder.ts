@@ -1,8 +1,15 @@
 import { lazyLogger } from '../util/log.ts';
 import type { Activation } from './activation.ts';
 import {
-  BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, bugCheckName, writeBugCheckFiles,
-  type BugCheckInfo, type BugCheckReport, type DeviceLoss,
+  BugCheckCode,
+  BugCheckError,
+  DeviceLostError,
+  DeviceLostWhere,
+  bugCheckName,
+  writeBugCheckFiles,
+  type BugCheckInfo,
+  type BugCheckReport,
+  type DeviceLoss,
 } from './bugcheck.ts';
 import type { KernelCore } from './core.ts';
 import { mapException } from './exception-codes.ts';
@@ -28,7 +35,9 @@ export class StopRecorder {
   constructor(kernel: KernelCore, halt: (err: BugCheckError) => void) {
     this.kernel = kernel;
     this.halt = halt;
-    this.report = new Promise((resolve) => { this.resolveReport = resolve; });
+    this.report = new Promise((resolve) => {
+      this.resolveReport = resolve;
+    });
   }
 
   /**
@@ -48,10 +57,13 @@ export class StopRecorder {
     this.halt(err);
     log().error({ code: `0x${code.toString(16)}`, parameters: report.parameters, processor: report.processor, irql: report.irqlName, api: report.api }, err.message);
     writeBugCheckFiles(report, k.bugCheckDir)
-      .then((files) => {
-        report.files = files;
-        log().error(`bug check report written to ${files.text}`);
-      }, (e: unknown) => log().error({ err: e }, `could not write the bug check report to ${k.bugCheckDir}`))
+      .then(
+        (files) => {
+          report.files = files;
+          log().error(`bug check report written to ${files.text}`);
+        },
+        (e: unknown) => log().error({ err: e }, `could not write the bug check report to ${k.bugCheckDir}`),
+      )
       .finally(() => this.resolveReport(report));
     try {
       k.events.emit('bugcheck', report);
@@ -75,7 +87,8 @@ export class StopRecorder {
     // P2 is the faulting address on Windows; JS has none, so the report names the routine and the frame.
     try {
       this.bugCheck(act.kind === 'thread' ? BugCheckCode.SYSTEM_THREAD_EXCEPTION_NOT_HANDLED : BugCheckCode.KMODE_EXCEPTION_NOT_HANDLED, x.code, 0, 0, 0, {
-        cause: e, message: `exception 0x${x.code.toString(16).toUpperCase()} (${x.name}) in ${act.routine}${x.site ? `, ${x.site}` : ''}: ${e.name}: ${e.message}`,
+        cause: e,
+        message: `exception 0x${x.code.toString(16).toUpperCase()} (${x.name}) in ${act.routine}${x.site ? `, ${x.site}` : ''}: ${e.name}: ${e.message}`,
       });
     } catch (bc) {
       return bc;
@@ -134,7 +147,13 @@ export class StopRecorder {
     const p1 = !live ? DeviceLostWhere.HOST : live.kind === 'isr' ? DeviceLostWhere.ISR : live.kind === 'dpc' ? DeviceLostWhere.DPC : DeviceLostWhere.THREAD;
     const info: BugCheckInfo = cause === undefined ? {} : { cause };
     const draft: Mutable<BugCheckReport> = this.stopReport(
-      BugCheckCode.DIRQL_DEVICE_LOST, [p1, live?.irql ?? 0, 0, 0], `the device went away ${where}: not a driver fault`, info, live, P, 'device loss noticed at',
+      BugCheckCode.DIRQL_DEVICE_LOST,
+      [p1, live?.irql ?? 0, 0, 0],
+      `the device went away ${where}: not a driver fault`,
+      info,
+      live,
+      P,
+      'device loss noticed at',
     );
     const err = new DeviceLostError(draft, cause === undefined ? undefined : { cause });
     this.halt(err);
@@ -165,12 +184,17 @@ export class StopRecorder {
 
   /** The report of a stop: what every processor runs, the JS stacks, the trace tail. */
   private stopReport(
-    code: number, parameters: [number, number, number, number], message: string, info: BugCheckInfo,
-    live: Activation | undefined, P: Processor | undefined, raisedAt: string,
+    code: number,
+    parameters: [number, number, number, number],
+    message: string,
+    info: BugCheckInfo,
+    live: Activation | undefined,
+    P: Processor | undefined,
+    raisedAt: string,
   ): BugCheckReport {
     const k = this.kernel;
     const now = performance.now();
-    const irql = live ? live.irql : (P ? P.irql : null);
+    const irql = live ? live.irql : P ? P.irql : null;
     const here = new Error(raisedAt);
     // Start at the raiser: the frames the stack limit keeps are the caller's, not this builder's.
     Error.captureStackTrace(here, this.stopReport);

@@ -18,7 +18,10 @@ import { verifierCheck } from './timing-checks.ts';
  * For a passive-level interrupt: at PASSIVE_LEVEL under the passive-level interrupt lock.
  */
 export async function synchronizeExecution(
-  k: KernelCore, interrupt: InterruptObject, callback: (context: unknown) => boolean | Promise<boolean>, context: unknown,
+  k: KernelCore,
+  interrupt: InterruptObject,
+  callback: (context: unknown) => boolean | Promise<boolean>,
+  context: unknown,
 ): Promise<boolean> {
   const api = 'KeSynchronizeExecution';
   const act = k.activationFor(api);
@@ -50,7 +53,8 @@ export async function synchronizeExecution(
     }
     if (act.irql !== expected) {
       k.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (expected << 8) | 2, interrupt.id, 0, 0, {
-        api, message: `synchronize routine ${name} returned at IRQL ${act.irql} instead of ${expected}`,
+        api,
+        message: `synchronize routine ${name} returned at IRQL ${act.irql} instead of ${expected}`,
       });
     }
     verifierCheck(k, 'synchronize', name, (performance.now() - start) * 1000, act, interrupt.id);
@@ -70,7 +74,8 @@ export async function synchronizeExecution(
 function requireConnected(k: KernelCore, act: Activation, interrupt: InterruptObject, api: string): void {
   if (!interrupt.disconnected) return;
   k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.INTERRUPT_USED_AFTER_DISCONNECT, act.irql, interrupt.id, 0, {
-    api, message: `${api} on ${interrupt.name}, which was disconnected (IoDisconnectInterruptEx): the interrupt object no longer exists`,
+    api,
+    message: `${api} on ${interrupt.name}, which was disconnected (IoDisconnectInterruptEx): the interrupt object no longer exists`,
   });
 }
 
@@ -81,7 +86,8 @@ export async function acquireInterruptSpinLock(k: KernelCore, interrupt: Interru
   requireConnected(k, act, interrupt, api);
   if (interrupt.passive) {
     k.bugCheck(BugCheckCode.PASSIVE_INTERRUPT_ERROR, 1, interrupt.id, 0, 0, {
-      api, message: `${api} on ${interrupt.name}, a passive-level interrupt: use its passive-level lock (acquireInterruptLock)`,
+      api,
+      message: `${api} on ${interrupt.name}, a passive-level interrupt: use its passive-level lock (acquireInterruptLock)`,
     });
   }
   k.requireIrql(api, Irql.PASSIVE_LEVEL, interrupt.synchronizeIrql);
@@ -99,7 +105,8 @@ export function releaseInterruptSpinLock(k: KernelCore, interrupt: InterruptObje
   checkLockOwner(k, act, interrupt.lock, api);
   if (!isValidIrql(oldIrql) || oldIrql > act.irql) {
     k.bugCheck(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, VerifierViolation.LOWER_IRQL_INVALID, act.irql, oldIrql, 0, {
-      api, message: `${api} given old IRQL ${oldIrql}, above the current ${act.irql}`,
+      api,
+      message: `${api} given old IRQL ${oldIrql}, above the current ${act.irql}`,
     });
   }
   releaseLock(k, interrupt.lock);

@@ -41,13 +41,16 @@ export class KernelTimer {
       if (!this.periodic) this.handle = undefined;
       this.expire();
     };
-    this.handle = setTimeout(() => {
-      if (this.periodic) {
-        this.handle = setInterval(fire, periodMs);
-        this.handle.unref();
-      }
-      fire();
-    }, Math.max(0, dueMs));
+    this.handle = setTimeout(
+      () => {
+        if (this.periodic) {
+          this.handle = setInterval(fire, periodMs);
+          this.handle.unref();
+        }
+        fire();
+      },
+      Math.max(0, dueMs),
+    );
     this.handle.unref();
     this.kernel.timers.add(this);
     return wasSet;

@@ -96,7 +96,8 @@ export class DpcWatchdog {
       const limit = k.limits.dpcTimeLimitMs;
       if (ms > limit) {
         k.bugCheck(BugCheckCode.DPC_WATCHDOG_VIOLATION, 0, ticks(ms), ticks(limit), 0, {
-          processor: P.index, message: `${top.kind === 'dpc' ? 'DPC' : 'ISR'} ${top.routine} has run for ${Math.round(ms)} ms on processor ${P.index}; the limit is ${limit} ms (P2, P3 in clock ticks of ${CLOCK_TICK_MS} ms)`,
+          processor: P.index,
+          message: `${top.kind === 'dpc' ? 'DPC' : 'ISR'} ${top.routine} has run for ${Math.round(ms)} ms on processor ${P.index}; the limit is ${limit} ms (P2, P3 in clock ticks of ${CLOCK_TICK_MS} ms)`,
         });
       }
     }
@@ -105,7 +106,8 @@ export class DpcWatchdog {
       const limit = k.limits.dispatchTimeLimitMs;
       if (ms > limit) {
         k.bugCheck(BugCheckCode.DPC_WATCHDOG_VIOLATION, 1, ticks(limit), 0, 0, {
-          processor: P.index, message: `processor ${P.index} has been at DISPATCH_LEVEL or above for ${Math.round(ms)} ms (limit ${limit} ms, P2 in clock ticks): DPCs back to back, or a spin lock held too long`,
+          processor: P.index,
+          message: `processor ${P.index} has been at DISPATCH_LEVEL or above for ${Math.round(ms)} ms (limit ${limit} ms, P2 in clock ticks): DPCs back to back, or a spin lock held too long`,
         });
       }
     }

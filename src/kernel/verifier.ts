@@ -50,8 +50,7 @@ export class Verifier {
   readonly lockset: Lockset | null;
 
   constructor(options?: VerifierOptions, lockset: Lockset | null = null) {
-    this.enabled = options !== undefined
-      && (options.lockset === undefined || Object.entries(options).some(([key, v]) => key !== 'lockset' && v !== undefined));
+    this.enabled = options !== undefined && (options.lockset === undefined || Object.entries(options).some(([key, v]) => key !== 'lockset' && v !== undefined));
     this.lockset = lockset;
     this.isrTimeLimitUs = options?.isrTimeLimitUs ?? 1000;
     this.synchronizeTimeLimitUs = options?.synchronizeTimeLimitUs ?? 1000;
@@ -80,7 +79,11 @@ export class Verifier {
     if (durationUs <= limitUs) return null;
     const finding: VerifierFinding = {
       violation: kind === 'isr' ? VerifierViolation.ISR_TOO_LONG : VerifierViolation.SYNCHRONIZE_ROUTINE_TOO_LONG,
-      routine, durationUs: Math.round(durationUs), limitUs, processor, irql,
+      routine,
+      durationUs: Math.round(durationUs),
+      limitUs,
+      processor,
+      irql,
     };
     this.findings.push(finding);
     return finding;

@@ -40,7 +40,9 @@ export async function stallExecutionProcessor(k: KernelCore, microseconds: numbe
   act.state = `stalling ${microseconds} us`;
   const end = performance.now() + microseconds / 1000;
   if (microseconds > 100) await new Promise<void>((r) => setTimeout(r, Math.floor(microseconds / 1000)));
-  while (performance.now() < end) { /* the processor is stalled; timers may fire a little early */ }
+  while (performance.now() < end) {
+    /* the processor is stalled; timers may fire a little early */
+  }
   act.state = undefined;
   const after = k.preempt(act, true);
   if (after) await after;

@@ -36,11 +36,7 @@ export interface BroughtUpDevice {
  * size and place its BARs, enable memory, I/O and bus mastering (a NIC does no DMA, so receives
  * nothing, without bus master), and route its INTx pin to `irq` through the PIIX3.
  */
-export async function bringUpDevice(
-  io: PortIo,
-  windows: PciWindows,
-  opts: { vendorId?: number; deviceId?: number; irq: number },
-): Promise<BroughtUpDevice> {
+export async function bringUpDevice(io: PortIo, windows: PciWindows, opts: { vendorId?: number; deviceId?: number; irq: number }): Promise<BroughtUpDevice> {
   const config = new PciConfigSpace(io);
   const functions = await enumerateBus(config, 0);
   const isa = functions.find((f) => f.vendorId === INTEL && f.deviceId === PIIX3_ISA);
@@ -62,7 +58,9 @@ function findDevice(functions: PciFunctionInfo[], opts: { vendorId?: number; dev
   }
   const nics = functions.filter((f) => f.classCode === PCI_CLASS_NETWORK);
   if (nics.length !== 1) {
-    throw new PciError(`${nics.length === 0 ? 'no' : `${nics.length}`} network controllers (class 02h) on bus 0: give the NIC's vendor and device id`, { functions: summary(functions) });
+    throw new PciError(`${nics.length === 0 ? 'no' : `${nics.length}`} network controllers (class 02h) on bus 0: give the NIC's vendor and device id`, {
+      functions: summary(functions),
+    });
   }
   return nics[0]!;
 }

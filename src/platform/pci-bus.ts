@@ -103,11 +103,7 @@ export async function sizeBars(config: PciConfigSpace, fn: PciFunctionInfo): Pro
  * Places each BAR in its window (memory BARs in `mmio`, I/O BARs in `io`) and writes the
  * address. 64-bit BARs are placed below 4 GiB (upper dword 0).
  */
-export async function assignBars(
-  config: PciConfigSpace,
-  fn: PciFunctionInfo,
-  windows: { mmio: ResourceWindow; io: ResourceWindow },
-): Promise<AssignedBar[]> {
+export async function assignBars(config: PciConfigSpace, fn: PciFunctionInfo, windows: { mmio: ResourceWindow; io: ResourceWindow }): Promise<AssignedBar[]> {
   const bars = await sizeBars(config, fn);
   const assigned: AssignedBar[] = [];
   for (const bar of bars) {

@@ -97,9 +97,15 @@ export class PciConfigSpace {
 
   private check(a: PciAddress, offset: number, width: 1 | 2 | 4): void {
     const badAddr =
-      !Number.isInteger(a.bus) || a.bus < 0 || a.bus > 255 ||
-      !Number.isInteger(a.device) || a.device < 0 || a.device > 31 ||
-      !Number.isInteger(a.function) || a.function < 0 || a.function > 7;
+      !Number.isInteger(a.bus) ||
+      a.bus < 0 ||
+      a.bus > 255 ||
+      !Number.isInteger(a.device) ||
+      a.device < 0 ||
+      a.device > 31 ||
+      !Number.isInteger(a.function) ||
+      a.function < 0 ||
+      a.function > 7;
     if (badAddr) throw new PciError(`bad PCI address ${JSON.stringify(a)}`, { ...a });
     if (!Number.isInteger(offset) || offset < 0 || offset + width > 256 || offset % width !== 0) {
       throw new PciError(`bad ${width}-byte config offset ${hex(offset)} for ${formatBdf(a)}`, {

@@ -32,12 +32,7 @@ export interface IntxRoute {
  * written (others are left as they are), and the IRQ goes to the device's Interrupt Line
  * register, as a BIOS would leave it. System reset clears the routing: route again after it.
  */
-export async function routeIntx(
-  config: PciConfigSpace,
-  isaBridge: PciAddress,
-  device: PciFunctionInfo,
-  irq: number,
-): Promise<IntxRoute> {
+export async function routeIntx(config: PciConfigSpace, isaBridge: PciAddress, device: PciFunctionInfo, irq: number): Promise<IntxRoute> {
   if (!ROUTABLE_ISA_IRQS.includes(irq)) {
     throw new PciError(`ISA IRQ ${irq} cannot take a PCI interrupt (use one of ${ROUTABLE_ISA_IRQS.join(', ')})`, { irq });
   }

@@ -166,7 +166,11 @@ export class MmioRegion implements RegisterBackend {
   }
 
   private unsupported(op: string, offset: number): RegisterAccessError {
-    return new RegisterAccessError(`${this.name}: ${op} at ${hex(offset)}: the transport has no ${op === 'read8' || op === 'write8' ? '8' : '16'}-bit access`, { region: this.name, offset, op });
+    return new RegisterAccessError(`${this.name}: ${op} at ${hex(offset)}: the transport has no ${op === 'read8' || op === 'write8' ? '8' : '16'}-bit access`, {
+      region: this.name,
+      offset,
+      op,
+    });
   }
 
   private address(offset: number, op: string, bytes = 4): number {

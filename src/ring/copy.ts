@@ -6,12 +6,7 @@
  * Buffer#fill with a longer Uint8Array pattern, which Node implements as a memcpy of the
  * pattern's prefix — a documented behaviour of fill, and no allocation.
  */
-const fillWithPattern = Buffer.prototype.fill as (
-  this: Uint8Array,
-  value: Uint8Array,
-  offset: number,
-  end: number,
-) => Uint8Array;
+const fillWithPattern = Buffer.prototype.fill as (this: Uint8Array, value: Uint8Array, offset: number, end: number) => Uint8Array;
 
 /** Below this length the word loop beats the native call (measured on Node 20, x64). */
 export const WORD_COPY_MAX = 256;
@@ -29,15 +24,7 @@ export function copyPrefix(target: Uint8Array, targetOffset: number, source: Uin
  * dst32 words from dstWord on = src32 words from srcWord on, `length` bytes, with the trailing
  * 1–3 bytes through the byte views. Both starts must be word-aligned byte offsets (word index × 4).
  */
-export function copyWords(
-  dst32: Int32Array,
-  dst8: Uint8Array,
-  dstWord: number,
-  src32: Int32Array,
-  src8: Uint8Array,
-  srcWord: number,
-  length: number,
-): void {
+export function copyWords(dst32: Int32Array, dst8: Uint8Array, dstWord: number, src32: Int32Array, src8: Uint8Array, srcWord: number, length: number): void {
   const words = length >>> 2;
   const unrolledEnd = srcWord + (words & ~3);
   const end = srcWord + words;

@@ -36,7 +36,7 @@ export class SequencedWriter {
 
   /** Only between begin() and end(). `value` is a non-negative integer below 2^53. */
   store64(loWord: number, value: number): void {
-    Atomics.store(this.header, loWord, value % TWO_32 | 0);
+    Atomics.store(this.header, loWord, (value % TWO_32) | 0);
     Atomics.store(this.header, loWord + 1, Math.floor(value / TWO_32) | 0);
   }
 }

@@ -95,11 +95,7 @@ export function readGeometry(sab: SharedArrayBuffer): RingGeometry {
     throw new RingLayoutError('not a packet ring of this layout version', { magic, version, expected: RING_VERSION });
   }
   const geometry = computeGeometry(Atomics.load(header, W.SLOT_COUNT), Atomics.load(header, W.SLOT_SIZE));
-  if (
-    geometry.byteLength !== sab.byteLength ||
-    geometry.dataOffset !== Atomics.load(header, W.DATA_OFFSET) ||
-    geometry.lengthsOffset !== Atomics.load(header, W.LENGTHS_OFFSET)
-  ) {
+  if (geometry.byteLength !== sab.byteLength || geometry.dataOffset !== Atomics.load(header, W.DATA_OFFSET) || geometry.lengthsOffset !== Atomics.load(header, W.LENGTHS_OFFSET)) {
     throw new RingLayoutError('ring header disagrees with the buffer size', {
       byteLength: sab.byteLength,
       expected: geometry.byteLength,

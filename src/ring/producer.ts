@@ -162,12 +162,7 @@ export class RingProducer extends RingEndpoint {
     return true;
   }
 
-  private enqueueFrames(
-    frames: readonly Uint8Array[],
-    count: number,
-    lengths: ArrayLike<number> | undefined,
-    dropRest: boolean,
-  ): number {
+  private enqueueFrames(frames: readonly Uint8Array[], count: number, lengths: ArrayLike<number> | undefined, dropRest: boolean): number {
     this.checkOpen();
     this.claimRemaining = 0;
     if (!Number.isInteger(count) || count < 0 || count > frames.length) {

@@ -1,9 +1,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { RingUsageError } from './errors.ts';
 
-type WaitAsyncResult =
-  | { async: false; value: 'not-equal' | 'timed-out' }
-  | { async: true; value: Promise<'ok' | 'timed-out'> };
+type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 
 // Node 20 has Atomics.waitAsync; TypeScript's ES2023 lib does not declare it.
 const atomicsWaitAsync = (

@@ -161,9 +161,18 @@ export async function runScenario(s: Scenario, opts: RunScenarioOptions = {}): P
   if (s.expectBugCheck !== undefined) {
     if (b?.name === s.expectBugCheck) return result(true, undefined, host);
     const saw = b ? `${b.name} instead` : 'none happened';
-    return result(false, new ScenarioError(`expected bug check ${s.expectBugCheck}, ${saw}`, { expected: s.expectBugCheck, actual: b?.name }, failure ? { cause: failure } : undefined), host);
+    return result(
+      false,
+      new ScenarioError(`expected bug check ${s.expectBugCheck}, ${saw}`, { expected: s.expectBugCheck, actual: b?.name }, failure ? { cause: failure } : undefined),
+      host,
+    );
   }
-  if (b) return result(false, new ScenarioError(`the driver bug-checked: ${b.name}: ${b.message}`, { bugCheck: b.name, report: b.files?.text }, failure ? { cause: failure } : undefined), host);
+  if (b)
+    return result(
+      false,
+      new ScenarioError(`the driver bug-checked: ${b.name}: ${b.message}`, { bugCheck: b.name, report: b.files?.text }, failure ? { cause: failure } : undefined),
+      host,
+    );
   if (host.deviceLoss) return result(false, new ScenarioError(`the device went away: ${host.deviceLoss.message}`, {}, failure ? { cause: failure } : undefined), host);
   return result(failure === undefined, failure, host);
 }

@@ -7,13 +7,13 @@ import { ETHERNET_HEADER_LENGTH, ETHERTYPE_LOCAL_EXPERIMENTAL, MAX_JUMBO_FRAME_L
 import { SeededRandom, mix32 } from '../util/seeded-random.ts';
 import { TestFrameError } from './errors.ts';
 
-
 /** A MAC given either as text or as 6 bytes. */
 export type MacAddress = string | Uint8Array;
 
 export function macBytes(mac: MacAddress): Buffer {
   const bytes = typeof mac === 'string' ? tryParseMac(mac) : mac.length === 6 ? mac : undefined;
-  if (!bytes) throw new TestFrameError(`not a MAC address: ${typeof mac === 'string' ? JSON.stringify(mac) : `${mac.length} bytes`}`, { mac: typeof mac === 'string' ? mac : mac.length });
+  if (!bytes)
+    throw new TestFrameError(`not a MAC address: ${typeof mac === 'string' ? JSON.stringify(mac) : `${mac.length} bytes`}`, { mac: typeof mac === 'string' ? mac : mac.length });
   return Buffer.from(bytes);
 }
 
@@ -86,10 +86,11 @@ export interface TestFrameFields {
 
 export function checkTestLength(length: number): void {
   if (!Number.isInteger(length) || length < MIN_TEST_FRAME_LENGTH || length > MAX_TEST_FRAME_LENGTH) {
-    throw new TestFrameError(
-      `test frame length ${length} outside ${MIN_TEST_FRAME_LENGTH}..${MAX_TEST_FRAME_LENGTH}`,
-      { length, min: MIN_TEST_FRAME_LENGTH, max: MAX_TEST_FRAME_LENGTH },
-    );
+    throw new TestFrameError(`test frame length ${length} outside ${MIN_TEST_FRAME_LENGTH}..${MAX_TEST_FRAME_LENGTH}`, {
+      length,
+      min: MIN_TEST_FRAME_LENGTH,
+      max: MAX_TEST_FRAME_LENGTH,
+    });
   }
 }
 
@@ -151,4 +152,3 @@ export function parseTestFrame(frame: Uint8Array, etherType = ETHERTYPE_LOCAL_EX
     expectedPayload(stream, seq, length - OFF_PAYLOAD).equals(buf.subarray(OFF_PAYLOAD, length));
   return { kind: 'test', stream, seq, length, intact };
 }
-

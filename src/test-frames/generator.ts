@@ -6,11 +6,7 @@ import { buildWithMacs, checkTestLength, macBytes, type MacAddress } from './for
  * Frame sizes for a generator: a fixed length, 'mixed' (uniform 60..1514, seeded),
  * a uniform range, or a function of the sequence number.
  */
-export type FrameSizeSpec =
-  | number
-  | 'mixed'
-  | { min: number; max: number }
-  | ((seq: number, random: SeededRandom) => number);
+export type FrameSizeSpec = number | 'mixed' | { min: number; max: number } | ((seq: number, random: SeededRandom) => number);
 
 export const MIXED_MIN_LENGTH = 60;
 export const MIXED_MAX_LENGTH = 1514;
@@ -83,4 +79,3 @@ export class TrafficGenerator {
     return frames;
   }
 }
-

@@ -78,7 +78,9 @@ export async function writeHtmlTimeline(timeline: Timeline, file: string, title?
 
 function details(args: TimelineArgs | undefined): string {
   if (!args) return '';
-  return Object.entries(args).map(([k, v]) => `${k}: ${typeof v === 'number' && Number.isInteger(v) && k.toLowerCase().includes('value') ? `0x${v.toString(16)}` : String(v)}`).join('\n');
+  return Object.entries(args)
+    .map(([k, v]) => `${k}: ${typeof v === 'number' && Number.isInteger(v) && k.toLowerCase().includes('value') ? `0x${v.toString(16)}` : String(v)}`)
+    .join('\n');
 }
 
 function escapeHtml(s: string): string {

@@ -106,4 +106,3 @@ function annotation(name: string, value: TimelineArgs[string]): ProtobufWriter {
   else a.double(F.doubleValue, value);
   return a;
 }
-

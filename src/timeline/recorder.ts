@@ -1,8 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import {
-  InterruptLock, type Activation, type BugCheckReport, type InterruptLineSource, type Kernel, type KernelLock, type KernelObserver,
-  type ObservedRoutineKind, type RoutineRecord,
+  InterruptLock,
+  type Activation,
+  type BugCheckReport,
+  type InterruptLineSource,
+  type Kernel,
+  type KernelLock,
+  type KernelObserver,
+  type ObservedRoutineKind,
+  type RoutineRecord,
 } from '../kernel/index.ts';
 import { writeHtmlTimeline } from './html.ts';
 import { writePerfettoTrace } from './perfetto.ts';
@@ -67,7 +74,10 @@ export class RunRecorder implements KernelObserver {
 
   constructor(kernel: Kernel, opts: RunRecorderOptions = {}) {
     this.timeline = new Timeline({
-      name: opts.name ?? 'dirql', processors: kernel.processorCount, limit: opts.limit ?? DEFAULT_RECORDER_LIMIT, ...(opts.now ? { now: opts.now } : {}),
+      name: opts.name ?? 'dirql',
+      processors: kernel.processorCount,
+      limit: opts.limit ?? DEFAULT_RECORDER_LIMIT,
+      ...(opts.now ? { now: opts.now } : {}),
     });
     this.stacks = kernel.processors.map(() => []);
     this.lastIrql = new Int16Array(kernel.processorCount).fill(-1);
@@ -111,7 +121,11 @@ export class RunRecorder implements KernelObserver {
 
   registerAccessed(act: Activation, device: string, write: boolean, offset: number, value: number, register: string | undefined): void {
     this.timeline.instant(this.timeline.processorTrack(act.processor.index), register ?? `0x${offset.toString(16)}`, 'register', {
-      access: write ? 'write' : 'read', value: value >>> 0, offset: `0x${offset.toString(16)}`, device, routine: act.routine,
+      access: write ? 'write' : 'read',
+      value: value >>> 0,
+      offset: `0x${offset.toString(16)}`,
+      device,
+      routine: act.routine,
     });
   }
 

@@ -144,7 +144,8 @@ export class Timeline {
   private checkTrack(track: number, counter: boolean): void {
     const t = this.tracks[track];
     if (!t) throw new TimelineError(`no track ${track}`, { track });
-    if (t.counter !== counter) throw new TimelineError(`track ${t.name} ${t.counter ? 'is a counter track: only counter values' : 'takes slices and instants, not counter values'}`, { track });
+    if (t.counter !== counter)
+      throw new TimelineError(`track ${t.name} ${t.counter ? 'is a counter track: only counter values' : 'takes slices and instants, not counter values'}`, { track });
   }
 
   private push(e: TimelineEvent): boolean {

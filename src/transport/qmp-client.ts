@@ -121,16 +121,11 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   }
 
   /** Runs a command; resolves with its `return` value or rejects with `QmpError` naming it. */
-  execute<K extends keyof QmpCommands>(
-    command: K,
-    ...args: ArgsOf<K> extends undefined ? [] : [ArgsOf<K>]
-  ): Promise<QmpCommands[K]['result']>;
+  execute<K extends keyof QmpCommands>(command: K, ...args: ArgsOf<K> extends undefined ? [] : [ArgsOf<K>]): Promise<QmpCommands[K]['result']>;
   execute(command: string, args?: Record<string, unknown>): Promise<unknown>;
   execute(command: string, args?: Record<string, unknown>): Promise<unknown> {
     if (this.closedError) {
-      return Promise.reject(
-        new QmpDisconnectedError(`QMP ${command}: connection is closed`, { command }, { cause: this.closedError }),
-      );
+      return Promise.reject(new QmpDisconnectedError(`QMP ${command}: connection is closed`, { command }, { cause: this.closedError }));
     }
     const id = this.nextId++;
     const message: Record<string, unknown> = { execute: command, id };
@@ -265,11 +260,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     this.closedError = err;
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
-      p.reject(
-        cause instanceof QmpProtocolError
-          ? cause
-          : new QmpDisconnectedError(`QMP ${p.command}: connection closed before the reply`, { command: p.command }, { cause }),
-      );
+      p.reject(cause instanceof QmpProtocolError ? cause : new QmpDisconnectedError(`QMP ${p.command}: connection closed before the reply`, { command: p.command }, { cause }));
     }
     this.pending.clear();
     this.greetingWaiter?.reject(err);

@@ -1,12 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import {
-  QtestDisconnectedError,
-  QtestFailError,
-  QtestProtocolError,
-  QtestTimeoutError,
-  TransportError,
-} from './errors.ts';
+import { QtestDisconnectedError, QtestFailError, QtestProtocolError, QtestTimeoutError, TransportError } from './errors.ts';
 import { hexAddress, hexPort, hexSize, hexValue, qomPath, type Width } from './qtest-command.ts';
 import { ReplyParser } from './reply-parser.ts';
 
@@ -374,9 +368,13 @@ export class QtestClient extends EventEmitter<QtestClientEvents> {
   }
 
   private rejectedAfterClose(command: string): QtestDisconnectedError {
-    return new QtestDisconnectedError(`qtest ${command}: connection is closed`, { command }, {
-      cause: this.closedError,
-    });
+    return new QtestDisconnectedError(
+      `qtest ${command}: connection is closed`,
+      { command },
+      {
+        cause: this.closedError,
+      },
+    );
   }
 }
 

@@ -151,7 +151,7 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
   /** ProtocolSendNetBufferListsComplete: NBLs back to the idle list, slots released in order. */
   sendNetBufferListsComplete(netBufferLists: NetBufferList): void {
     const tx = this.transmitPath;
-    for (let nbl: NetBufferList | null = netBufferLists; nbl; ) {
+    for (let nbl: NetBufferList | null = netBufferLists; nbl;) {
       const next: NetBufferList | null = nbl.next;
       tx.complete(nbl.protocolReserved as number, ndisStatusSucceeded(nbl.status));
       nbl.next = null;
@@ -197,8 +197,7 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
   /** NdisSendNetBufferLists at DISPATCH_LEVEL, from a protocol thread call on `processor`. */
   private async sendAtDispatch(adapter: MiniportAdapter, chain: NetBufferList): Promise<void> {
     this.sendCalls++;
-    await this.ndis.kernel.runOnProcessor(this.processor, Irql.DISPATCH_LEVEL, 'ProtocolSend', () =>
-      this.ndis.sendNetBufferLists(adapter, chain, 0, NdisSendFlags.DISPATCH_LEVEL));
+    await this.ndis.kernel.runOnProcessor(this.processor, Irql.DISPATCH_LEVEL, 'ProtocolSend', () => this.ndis.sendNetBufferLists(adapter, chain, 0, NdisSendFlags.DISPATCH_LEVEL));
   }
 
   /** Frames were put in the TX ring from this thread: take them now rather than at the next wake-up. */

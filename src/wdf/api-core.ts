@@ -7,7 +7,16 @@ import { HandleTable, type WDFDEVICE, type WDFDRIVER, WdfObject, type WDFOBJECT,
 import type { CallbackLock } from './locks.ts';
 import { NtStatus, ntStatusText, ntSuccess } from './ntstatus.ts';
 import { callStatus } from './status.ts';
-import { type StatusResult, type WdfCmResourceDescriptor, type WdfCmResourceList, type WdfDeviceAttributes, type WdfDeviceInit, type WdfDriverConfig, type WdfHardwareResources, type WdfPnpPowerEventCallbacks } from './types.ts';
+import {
+  type StatusResult,
+  type WdfCmResourceDescriptor,
+  type WdfCmResourceList,
+  type WdfDeviceAttributes,
+  type WdfDeviceInit,
+  type WdfDriverConfig,
+  type WdfHardwareResources,
+  type WdfPnpPowerEventCallbacks,
+} from './types.ts';
 import { WdfVerifier, type WdfVerifierOptions } from './verifier.ts';
 
 /** WDFDRIVER. */
@@ -218,7 +227,8 @@ export class WdfCore {
     const init = deviceInit as DeviceInit;
     if (!(init instanceof DeviceInit) || !init.open || init !== this.currentInit) {
       this.kernel.bugCheck(BugCheckCode.WDF_VIOLATION, WdfViolation.WDF_REQUIRED_PARAMETER_IS_NULL, 0, 0, 0, {
-        api, message: `${api} needs the WDFDEVICE_INIT of the EvtDriverDeviceAdd call in progress`,
+        api,
+        message: `${api} needs the WDFDEVICE_INIT of the EvtDriverDeviceAdd call in progress`,
       });
     }
     if (init.device) throw new WdfStatusError(api, NtStatus.STATUS_INVALID_DEVICE_STATE, 'this WDFDEVICE_INIT was already used');
@@ -254,7 +264,8 @@ export class WdfCore {
     this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
     if (obj.type === 'WDFDEVICE' || obj.type === 'WDFINTERRUPT' || obj.type === 'WDFREQUEST' || obj.type === 'WDFDRIVER') {
       this.kernel.bugCheck(BugCheckCode.WDF_VIOLATION, WdfViolation.WDF_OBJECT_ERROR, obj.handle, 0, 0, {
-        api, message: `${api} on ${obj.type} 0x${obj.handle.toString(16)}: the framework deletes this object itself${obj.type === 'WDFREQUEST' ? ' (complete the request instead)' : ''}`,
+        api,
+        message: `${api} on ${obj.type} 0x${obj.handle.toString(16)}: the framework deletes this object itself${obj.type === 'WDFREQUEST' ? ' (complete the request instead)' : ''}`,
       });
     }
     this.handles.delete(obj);
@@ -271,7 +282,6 @@ export class WdfCore {
     this.kernel.requireIrql('WdfCmResourceListGetDescriptor', Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
     return list.descriptors[index];
   }
-
 
   protected parentFor(api: string, attributes: WdfObjectAttributes | undefined): WdfObject | null {
     if (attributes?.parentObject !== undefined) return this.handles.getAny(attributes.parentObject, api);

@@ -24,17 +24,21 @@ export class WdfInterruptApi extends WdfSyncApi {
     const api = 'WdfInterruptCreate';
     const dev = this.handles.get<WdfDeviceObject>(device, 'WDFDEVICE', api);
     this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.PASSIVE_LEVEL);
-    const fail = (status: NTSTATUS, message: string): never => { throw new WdfStatusError(api, status, message, { device: dev.name }); };
+    const fail = (status: NTSTATUS, message: string): never => {
+      throw new WdfStatusError(api, status, message, { device: dev.name });
+    };
     if (typeof config?.evtInterruptIsr !== 'function') fail(NtStatus.STATUS_INVALID_PARAMETER, 'EvtInterruptIsr is required');
     if (dev.inPrepareHardware) {
-      if (!config.interruptTranslated) fail(NtStatus.STATUS_INVALID_DEVICE_STATE, 'an interrupt created in EvtDevicePrepareHardware needs InterruptTranslated (a CmResourceTypeInterrupt descriptor)');
+      if (!config.interruptTranslated)
+        fail(NtStatus.STATUS_INVALID_DEVICE_STATE, 'an interrupt created in EvtDevicePrepareHardware needs InterruptTranslated (a CmResourceTypeInterrupt descriptor)');
       if (config.shareVector !== undefined) fail(NtStatus.STATUS_INVALID_DEVICE_STATE, 'ShareVector must be WdfUseDefault (undefined) in EvtDevicePrepareHardware');
     } else if (dev.state === 'init') {
       if (config.interruptTranslated) fail(NtStatus.STATUS_INVALID_PARAMETER, 'InterruptTranslated must be absent in EvtDriverDeviceAdd (resources are not known yet)');
     } else {
       fail(NtStatus.STATUS_INVALID_DEVICE_STATE, 'WDFINTERRUPTs can only be created in EvtDriverDeviceAdd or EvtDevicePrepareHardware');
     }
-    if (config.interruptTranslated && config.interruptTranslated.type !== 'CmResourceTypeInterrupt') fail(NtStatus.STATUS_INVALID_PARAMETER, 'InterruptTranslated is not an interrupt descriptor');
+    if (config.interruptTranslated && config.interruptTranslated.type !== 'CmResourceTypeInterrupt')
+      fail(NtStatus.STATUS_INVALID_PARAMETER, 'InterruptTranslated is not an interrupt descriptor');
     if (config.evtInterruptDpc && config.evtInterruptWorkItem) fail(NtStatus.STATUS_INVALID_PARAMETER, 'give EvtInterruptDpc or EvtInterruptWorkItem, not both');
     const passive = config.passiveHandling === true;
     if (passive && config.spinLock !== undefined) fail(NtStatus.STATUS_INVALID_PARAMETER, 'SpinLock cannot be given for passive-level handling');
@@ -56,7 +60,10 @@ export class WdfInterruptApi extends WdfSyncApi {
     if (config.automaticSerialization && parent.callbackLock) {
       const passiveCallbacks = config.evtInterruptWorkItem !== undefined || (passive && config.evtInterruptDpc === undefined);
       if (parent.callbackLock.passive !== passiveCallbacks) {
-        fail(NtStatus.STATUS_WDF_INCOMPATIBLE_EXECUTION_LEVEL, `the parent's callback lock is a ${parent.callbackLock.passive ? 'wait lock (passive)' : 'spin lock (dispatch)'}, but the ${passiveCallbacks ? 'work item runs at PASSIVE_LEVEL' : 'DPC runs at DISPATCH_LEVEL'}`);
+        fail(
+          NtStatus.STATUS_WDF_INCOMPATIBLE_EXECUTION_LEVEL,
+          `the parent's callback lock is a ${parent.callbackLock.passive ? 'wait lock (passive)' : 'spin lock (dispatch)'}, but the ${passiveCallbacks ? 'work item runs at PASSIVE_LEVEL' : 'DPC runs at DISPATCH_LEVEL'}`,
+        );
       }
       callbackLock = parent.callbackLock;
     }
@@ -187,8 +194,8 @@ export class WdfInterruptApi extends WdfSyncApi {
 
   private missingCallback(api: string, obj: WdfInterruptObject, what: string): never {
     this.kernel.bugCheck(BugCheckCode.WDF_VIOLATION, WdfViolation.WDF_REQUIRED_PARAMETER_IS_NULL, 0, 0, 0, {
-      api, message: `${api} on ${obj.describe()}, which has no ${what}`,
+      api,
+      message: `${api} on ${obj.describe()}, which has no ${what}`,
     });
   }
-
 }

@@ -127,7 +127,8 @@ export class WdfIoApi extends WdfInterruptApi {
     const api = 'WdfRequestRetrieveInputBuffer';
     const req = this.ownedRequest(request, api);
     if (req.requestType !== 'write') throw new WdfStatusError(api, NtStatus.STATUS_INVALID_DEVICE_REQUEST, 'a read request has no input buffer');
-    if (req.buffer.length < minimumRequiredLength) throw new WdfStatusError(api, NtStatus.STATUS_BUFFER_TOO_SMALL, `the buffer has ${req.buffer.length} bytes, ${minimumRequiredLength} required`);
+    if (req.buffer.length < minimumRequiredLength)
+      throw new WdfStatusError(api, NtStatus.STATUS_BUFFER_TOO_SMALL, `the buffer has ${req.buffer.length} bytes, ${minimumRequiredLength} required`);
     return req.buffer;
   }
 
@@ -139,7 +140,8 @@ export class WdfIoApi extends WdfInterruptApi {
     const api = 'WdfRequestRetrieveOutputBuffer';
     const req = this.ownedRequest(request, api);
     if (req.requestType !== 'read') throw new WdfStatusError(api, NtStatus.STATUS_INVALID_DEVICE_REQUEST, 'a write request has no output buffer');
-    if (req.buffer.length < minimumRequiredLength) throw new WdfStatusError(api, NtStatus.STATUS_BUFFER_TOO_SMALL, `the buffer has ${req.buffer.length} bytes, ${minimumRequiredLength} required`);
+    if (req.buffer.length < minimumRequiredLength)
+      throw new WdfStatusError(api, NtStatus.STATUS_BUFFER_TOO_SMALL, `the buffer has ${req.buffer.length} bytes, ${minimumRequiredLength} required`);
     return req.buffer;
   }
 
@@ -205,7 +207,8 @@ export class WdfIoApi extends WdfInterruptApi {
     this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
     if (req.state !== 'driver') {
       this.kernel.bugCheck(BugCheckCode.WDF_VIOLATION, WdfViolation.WDF_REQUEST_FATAL_ERROR, WdfRequestFatalError.REQUEST_ALREADY_SENT, req.handle, 0, {
-        api, message: `${api} on WDFREQUEST 0x${req.handle.toString(16)}, which the driver does not own: it sits in a queue (forwarded)`,
+        api,
+        message: `${api} on WDFREQUEST 0x${req.handle.toString(16)}, which the driver does not own: it sits in a queue (forwarded)`,
       });
     }
     return req;
@@ -214,7 +217,8 @@ export class WdfIoApi extends WdfInterruptApi {
   private completeOwned(req: WdfRequestObject, status: NTSTATUS, information: number, api: string): void {
     if (req.requestType === 'read' && ntSuccess(status) && information > req.buffer.length) {
       this.kernel.bugCheck(BugCheckCode.WDF_VIOLATION, WdfViolation.WDF_REQUEST_FATAL_ERROR, WdfRequestFatalError.INFORMATION_LENGTH_MISMATCH, req.handle, 0, {
-        api, message: `${api}: read WDFREQUEST 0x${req.handle.toString(16)} completed with Information ${information}, larger than its ${req.buffer.length}-byte buffer`,
+        api,
+        message: `${api}: read WDFREQUEST 0x${req.handle.toString(16)} completed with Information ${information}, larger than its ${req.buffer.length}-byte buffer`,
       });
     }
     const queue = req.queue;

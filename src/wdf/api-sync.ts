@@ -94,7 +94,8 @@ export class WdfSyncApi extends WdfCore {
     if (config.automaticSerialization) {
       const p = parent as unknown as Partial<SerializingParent> & { callbackLock?: CallbackLock | null };
       lock = p.callbackLock ?? null;
-      if (lock && !lock.passive) throw new WdfStatusError(api, NtStatus.STATUS_WDF_INCOMPATIBLE_EXECUTION_LEVEL, "the parent's callback lock is a spin lock; a work item runs at PASSIVE_LEVEL");
+      if (lock && !lock.passive)
+        throw new WdfStatusError(api, NtStatus.STATUS_WDF_INCOMPATIBLE_EXECUTION_LEVEL, "the parent's callback lock is a spin lock; a work item runs at PASSIVE_LEVEL");
     }
     const obj = new WdfWorkItemObject(this.kernel, config, lock);
     obj.applyAttributes(attributes);
@@ -142,7 +143,8 @@ export class WdfSyncApi extends WdfCore {
     let lock: CallbackLock | null = null;
     if (config.automaticSerialization ?? true) {
       lock = (parent as unknown as { callbackLock?: CallbackLock | null }).callbackLock ?? null;
-      if (lock?.passive) throw new WdfStatusError(api, NtStatus.STATUS_WDF_INCOMPATIBLE_EXECUTION_LEVEL, "the parent's callback lock is a wait lock; EvtTimerFunc runs at DISPATCH_LEVEL");
+      if (lock?.passive)
+        throw new WdfStatusError(api, NtStatus.STATUS_WDF_INCOMPATIBLE_EXECUTION_LEVEL, "the parent's callback lock is a wait lock; EvtTimerFunc runs at DISPATCH_LEVEL");
     }
     const obj = new WdfTimerObject(this.kernel, config, lock);
     obj.applyAttributes(attributes);
@@ -179,5 +181,4 @@ export class WdfSyncApi extends WdfCore {
     this.kernel.requireIrql(api, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL);
     return obj.parent!.handle as WDFOBJECT;
   }
-
 }

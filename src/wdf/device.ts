@@ -7,8 +7,15 @@ import { makeCallbackLock, type CallbackLock } from './locks.ts';
 import { NtStatus, ntStatusText, ntSuccess, type NTSTATUS } from './ntstatus.ts';
 import { callStatus } from './status.ts';
 import type {
-  WdfCmInterruptDescriptor, WdfCmResourceDescriptor, WdfCmResourceList, WdfDeviceAttributes, WdfExecutionLevel,
-  WdfHardwareResources, WdfPnpPowerEventCallbacks, WdfPowerDeviceState, WdfSynchronizationScope,
+  WdfCmInterruptDescriptor,
+  WdfCmResourceDescriptor,
+  WdfCmResourceList,
+  WdfDeviceAttributes,
+  WdfExecutionLevel,
+  WdfHardwareResources,
+  WdfPnpPowerEventCallbacks,
+  WdfPowerDeviceState,
+  WdfSynchronizationScope,
 } from './types.ts';
 
 /** DRIVER_POWER_STATE_FAILURE (not in the kernel's code list yet). */
@@ -148,9 +155,10 @@ export class WdfDeviceObject extends WdfObject {
   async stop(): Promise<void> {
     if (this.state !== 'started') throw new WdfError(`stopDevice: device ${this.name} is ${this.state}`, { device: this.name });
     for (const q of this.queues) {
-      if (!q.powerManaged || await q.powerDownAndDrain(this.powerDownTimeoutMs)) continue;
+      if (!q.powerManaged || (await q.powerDownAndDrain(this.powerDownTimeoutMs))) continue;
       this.kernel.bugCheck(DRIVER_POWER_STATE_FAILURE, 0x3, this.handle, 0, 0, {
-        api: 'IRP_MN_SET_POWER', message: `device ${this.name} could not leave D0: the driver kept requests of a power-managed queue for ${this.powerDownTimeoutMs} ms without completing them or acknowledging EvtIoStop (WdfRequestStopAcknowledge)`,
+        api: 'IRP_MN_SET_POWER',
+        message: `device ${this.name} could not leave D0: the driver kept requests of a power-managed queue for ${this.powerDownTimeoutMs} ms without completing them or acknowledging EvtIoStop (WdfRequestStopAcknowledge)`,
       });
     }
     const target: WdfPowerDeviceState = 'WdfPowerDeviceD3Final';

@@ -137,7 +137,8 @@ export class HandleTable {
     else if (this.retired.has(handle)) why = `it was a ${this.retired.get(handle)} that has been deleted`;
     else why = 'no framework object has this handle';
     this.kernel.bugCheck(BugCheckCode.WDF_VIOLATION, WdfViolation.WDF_INVALID_HANDLE, Number.isInteger(handle) ? handle : 0, WdfTypeId[type], 0, {
-      api, message: `${api} was given ${type} ${shown}, but ${why}`,
+      api,
+      message: `${api} was given ${type} ${shown}, but ${why}`,
     });
   }
 

@@ -41,9 +41,15 @@ export class WdfInterruptObject extends WdfObject {
   private readonly disableThunk: KernelSyncCallback;
   private lastSyncStatus: NTSTATUS = NtStatus.STATUS_SUCCESS;
 
-  constructor(kernel: Kernel, deviceHandle: WDFDEVICE, config: WdfInterruptConfig, opts: {
-    createdInPrepareHardware: boolean; callbackLock: CallbackLock | null;
-  }) {
+  constructor(
+    kernel: Kernel,
+    deviceHandle: WDFDEVICE,
+    config: WdfInterruptConfig,
+    opts: {
+      createdInPrepareHardware: boolean;
+      callbackLock: CallbackLock | null;
+    },
+  ) {
     super();
     this.kernel = kernel;
     this.config = config;
@@ -54,14 +60,24 @@ export class WdfInterruptObject extends WdfObject {
     this.resource = config.interruptTranslated ?? null;
     this.isrName = config.name ?? (config.evtInterruptIsr.name || 'EvtInterruptIsr');
     this.workItem = config.evtInterruptWorkItem
-      ? new PassiveWorkItem(kernel, config.evtInterruptWorkItem.name || 'EvtInterruptWorkItem',
-        () => config.evtInterruptWorkItem!(this.handle as WDFINTERRUPT, this.deviceHandle), opts.callbackLock)
+      ? new PassiveWorkItem(
+          kernel,
+          config.evtInterruptWorkItem.name || 'EvtInterruptWorkItem',
+          () => config.evtInterruptWorkItem!(this.handle as WDFINTERRUPT, this.deviceHandle),
+          opts.callbackLock,
+        )
       : null;
     if (config.evtInterruptDpc) {
       this.dpc = new Dpc(() => this.runDpc(), this, config.evtInterruptDpc.name || 'EvtInterruptDpc');
     } else if (this.workItem) {
       const item = this.workItem;
-      this.dpc = new Dpc(() => { item.enqueue(); }, this, `${item.name} (queued from DIRQL)`);
+      this.dpc = new Dpc(
+        () => {
+          item.enqueue();
+        },
+        this,
+        `${item.name} (queued from DIRQL)`,
+      );
     } else {
       this.dpc = null;
     }
@@ -88,9 +104,11 @@ export class WdfInterruptObject extends WdfObject {
     const k = this.kernelInterrupt;
     if (k && !k.disconnected) return k;
     this.kernel.bugCheck(BugCheckCode.WDF_VIOLATION, WdfViolation.WDF_INVALID_INTERRUPT, this.handle, 0, 0, {
-      api, message: `${api} on WDFINTERRUPT 0x${this.handle.toString(16)} (${this.isrName}), which is not connected: `
-        + 'interrupts are connected after EvtDeviceD0Entry and disconnected before EvtDeviceD0Exit '
-        + '(use EvtDeviceD0EntryPostInterruptsEnabled / EvtDeviceD0ExitPreInterruptsDisabled)',
+      api,
+      message:
+        `${api} on WDFINTERRUPT 0x${this.handle.toString(16)} (${this.isrName}), which is not connected: ` +
+        'interrupts are connected after EvtDeviceD0Entry and disconnected before EvtDeviceD0Exit ' +
+        '(use EvtDeviceD0EntryPostInterruptsEnabled / EvtDeviceD0ExitPreInterruptsDisabled)',
     });
   }
 

@@ -32,8 +32,13 @@ export class WdfQueueObject extends WdfObject implements DeviceQueue {
   private stoppedByDriver = false;
   private readonly onRequestDone: (req: WdfRequestObject, status: NTSTATUS, information: number) => void;
 
-  constructor(kernel: Kernel, device: WdfDeviceObject, config: WdfIoQueueConfig, attributes: WdfQueueAttributes | undefined,
-    onRequestDone: (req: WdfRequestObject, status: NTSTATUS, information: number) => void) {
+  constructor(
+    kernel: Kernel,
+    device: WdfDeviceObject,
+    config: WdfIoQueueConfig,
+    attributes: WdfQueueAttributes | undefined,
+    onRequestDone: (req: WdfRequestObject, status: NTSTATUS, information: number) => void,
+  ) {
     super();
     this.kernel = kernel;
     this.deviceObject = device;
@@ -136,11 +141,13 @@ export class WdfQueueObject extends WdfObject implements DeviceQueue {
     if (resume && kept.length > 0) {
       // EvtIoResume for the requests the driver kept across the power-down, in a routine of their own.
       const queue = this.handle as WDFQUEUE;
-      this.kernel.runAtPassive('EvtIoResume', async () => {
-        for (const r of kept) if (this.owned.has(r)) await this.callLocked(this.callbackLock, resume.name || 'EvtIoResume', () => resume(queue, r.handle as WDFREQUEST));
-      }).catch(() => {
-        // Already a bug check, reported by the kernel.
-      });
+      this.kernel
+        .runAtPassive('EvtIoResume', async () => {
+          for (const r of kept) if (this.owned.has(r)) await this.callLocked(this.callbackLock, resume.name || 'EvtIoResume', () => resume(queue, r.handle as WDFREQUEST));
+        })
+        .catch(() => {
+          // Already a bug check, reported by the kernel.
+        });
     }
     this.pump();
   }
@@ -225,9 +232,11 @@ export class WdfQueueObject extends WdfObject implements DeviceQueue {
     if (lock?.passive && req.irql > Irql.PASSIVE_LEVEL) {
       // A passive-level queue is never called at DISPATCH_LEVEL: KMDF defers to a worker thread.
       // Not awaited: this routine holds its processor at DISPATCH_LEVEL, the worker needs one.
-      this.kernel.runAtPassive(name, () => this.callLocked(lock, name, call)).catch(() => {
-        // Already a bug check, reported by the kernel.
-      });
+      this.kernel
+        .runAtPassive(name, () => this.callLocked(lock, name, call))
+        .catch(() => {
+          // Already a bug check, reported by the kernel.
+        });
       return;
     }
     await this.callLocked(lock, name, call);

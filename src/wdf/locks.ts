@@ -81,9 +81,8 @@ export class WaitLock implements CallbackLock {
     const act = k.activationFor(api);
     if (this.owner !== act) {
       k.bugCheck(BugCheckCode.WDF_VIOLATION, WdfViolation.WDF_INVALID_LOCK_OPERATION, 0, 0, 0, {
-        api, message: this.owner
-          ? `${act.routine} released ${this.name}, which is held by ${this.owner.routine}`
-          : `${act.routine} released ${this.name}, which is not held`,
+        api,
+        message: this.owner ? `${act.routine} released ${this.name}, which is held by ${this.owner.routine}` : `${act.routine} released ${this.name}, which is not held`,
       });
     }
     this.owner = null;
@@ -94,7 +93,8 @@ export class WaitLock implements CallbackLock {
   private checkRecursion(act: Activation, api: string): void {
     if (this.owner === act) {
       this.kernel.bugCheck(BugCheckCode.WDF_VIOLATION, WdfViolation.WDF_RECURSIVE_LOCK, 0, 0, 0, {
-        api, message: `${act.routine} acquired ${this.name} again while holding it (this deadlocks)`,
+        api,
+        message: `${act.routine} acquired ${this.name} again while holding it (this deadlocks)`,
       });
     }
   }

@@ -1,8 +1,6 @@
 import type { DeviceRegisters, RegisterBackend } from '../kernel/index.ts';
 import type { NTSTATUS } from './ntstatus.ts';
-import type {
-  WDFDEVICE, WDFDRIVER, WDFINTERRUPT, WDFOBJECT, WDFQUEUE, WDFREQUEST, WDFSPINLOCK, WDFTIMER, WDFWAITLOCK, WDFWORKITEM, WdfObjectAttributes,
-} from './handles.ts';
+import type { WDFDEVICE, WDFDRIVER, WDFINTERRUPT, WDFOBJECT, WDFQUEUE, WDFREQUEST, WDFSPINLOCK, WDFTIMER, WDFWAITLOCK, WDFWORKITEM, WdfObjectAttributes } from './handles.ts';
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -24,8 +22,7 @@ export interface WdfDeviceInit {
 
 /** WDF_POWER_DEVICE_STATE. */
 export type WdfPowerDeviceState =
-  | 'WdfPowerDeviceD0' | 'WdfPowerDeviceD1' | 'WdfPowerDeviceD2' | 'WdfPowerDeviceD3'
-  | 'WdfPowerDeviceD3Final' | 'WdfPowerDevicePrepareForHibernation';
+  'WdfPowerDeviceD0' | 'WdfPowerDeviceD1' | 'WdfPowerDeviceD2' | 'WdfPowerDeviceD3' | 'WdfPowerDeviceD3Final' | 'WdfPowerDevicePrepareForHibernation';
 
 /** WDF_PNPPOWER_EVENT_CALLBACKS (all at PASSIVE_LEVEL). */
 export interface WdfPnpPowerEventCallbacks {

@@ -52,7 +52,13 @@ export class WdfVerifier {
     if (this.strict) this.kernel.requireIrqlOf(act, api, 0, required);
     const message = `${api} called at wrong IRQL; at level ${act.irql} (${irqlName(act.irql)}), should be at level ${required} (${irqlName(required)})`;
     const finding: WdfVerifierFinding = {
-      api, irql: act.irql, required, routine: act.routine, processor: act.processor.index, message, time: new Date().toISOString(),
+      api,
+      irql: act.irql,
+      required,
+      routine: act.routine,
+      processor: act.processor.index,
+      message,
+      time: new Date().toISOString(),
     };
     this.findings.push(finding);
     log().warn({ driver: this.driverName, api, irql: act.irql, required, routine: act.routine, processor: act.processor.index }, message);

@@ -26,9 +26,11 @@ export class PassiveWorkItem {
   enqueue(): boolean {
     if (this.queued) return false;
     this.queued = true;
-    this.kernel.runAtPassive(this.name, () => this.run()).catch(() => {
-      // A failure here is already a bug check (runAtPassive turns it into one) and is in its report.
-    });
+    this.kernel
+      .runAtPassive(this.name, () => this.run())
+      .catch(() => {
+        // A failure here is already a bug check (runAtPassive turns it into one) and is in its report.
+      });
     return true;
   }
 

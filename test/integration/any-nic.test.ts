@@ -11,7 +11,7 @@ describe('any QEMU PCI NIC by its -device name (real QEMU)', () => {
   it.each([
     ['pcnet', 0x1022, 0x2000, 1, 0x20],
     ['virtio-net-pci', 0x1af4, 0x1000, 1, 0x1000],
-  ])('%s: found as the bus\'s network controller %s:%s, registers in BAR%s', async (name, vendorId, deviceId, bar, size) => {
+  ])("%s: found as the bus's network controller %s:%s, registers in BAR%s", async (name, vendorId, deviceId, bar, size) => {
     const m = await startMachine({ device: resolveNicModel(name), netdev: { kind: 'dgram' } });
     try {
       expect(m.nic.model).toMatchObject({ qemuModel: name, vendorId, deviceId, registerBar: bar });

@@ -9,8 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WirePeer } from '../../harness/index.ts';
 import type { DriverHost } from '../../src/host/driver-host.ts';
 import {
-  CLEAN, RX_WINDOW, describeRate, expectCountersAgree, expectSilenceAfterHalt, flapLink, receiveFromPeer, sendToPeer, type ExchangeResult,
-  closeHostWithPeer, openHostWithPeer, type HostWithPeer,
+  CLEAN,
+  RX_WINDOW,
+  describeRate,
+  expectCountersAgree,
+  expectSilenceAfterHalt,
+  flapLink,
+  receiveFromPeer,
+  sendToPeer,
+  type ExchangeResult,
+  closeHostWithPeer,
+  openHostWithPeer,
+  type HostWithPeer,
 } from './support/e1000-exchange.ts';
 
 const FRAMES = 10_000;

@@ -10,8 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerFramework } from '../../src/host/frameworks/index.ts';
 import { startNdis5Variant, startVariant } from '../../src/host/frameworks/ndis5.ts';
 import {
-  CLEAN, RX_WINDOW, closeHostWithPeer, describeRate, expectCountersAgree, expectSilenceAfterHalt, flapLink, openHostWithPeer, receiveFromPeer, sendToPeer,
-  type ExchangeResult, type HostWithPeer,
+  CLEAN,
+  RX_WINDOW,
+  closeHostWithPeer,
+  describeRate,
+  expectCountersAgree,
+  expectSilenceAfterHalt,
+  flapLink,
+  openHostWithPeer,
+  receiveFromPeer,
+  sendToPeer,
+  type ExchangeResult,
+  type HostWithPeer,
 } from './support/e1000-exchange.ts';
 
 const FRAMES = 10_000;
@@ -99,7 +109,12 @@ describe("NDIS 5 e1000 miniport on QEMU (no RequestIsr: NDIS' ISR calls Miniport
     expect(rx.summary).toEqual(CLEAN(SOME));
     console.log(`${describeRate('ndis5 (DisableInterrupt) TX', tx)}\n${describeRate('ndis5 (DisableInterrupt) RX', rx)}, peer window ${RX_WINDOW}`);
     await expectCountersAgree(f.host, f.peer, tx, rx);
-    const miniport = (await f.host.stats()).frameworkSide.miniport as { isrCalls: number; disableInterruptCalls: number; handleInterruptCalls: number; enableInterruptCalls: number };
+    const miniport = (await f.host.stats()).frameworkSide.miniport as {
+      isrCalls: number;
+      disableInterruptCalls: number;
+      handleInterruptCalls: number;
+      enableInterruptCalls: number;
+    };
     expect(miniport.isrCalls).toBe(0);
     expect(miniport.disableInterruptCalls).toBeGreaterThan(0);
     expect(miniport.handleInterruptCalls).toBeGreaterThan(0);

@@ -10,8 +10,17 @@ import { linkDown, linkUp, type WirePeer } from '../../harness/index.ts';
 import { NIC_ID } from '../../qemu/stub-config.ts';
 import type { DriverHost } from '../../src/host/driver-host.ts';
 import {
-  CLEAN, RX_WINDOW, describeRate, expectCountersAgree, expectSilenceAfterHalt, receiveFromPeer, sendToPeer, type ExchangeResult,
-  closeHostWithPeer, openHostWithPeer, type HostWithPeer,
+  CLEAN,
+  RX_WINDOW,
+  describeRate,
+  expectCountersAgree,
+  expectSilenceAfterHalt,
+  receiveFromPeer,
+  sendToPeer,
+  type ExchangeResult,
+  closeHostWithPeer,
+  openHostWithPeer,
+  type HostWithPeer,
 } from './support/e1000-exchange.ts';
 import { waitUntil } from '../support/wait.ts';
 

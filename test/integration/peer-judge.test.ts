@@ -31,10 +31,15 @@ describe('the wire peer judging a real host (NDIS 6)', () => {
       expect(silent.received).toMatchObject({ ok: 0, lost: 500 });
       expect(sessionClean(silent)).toBe(false);
       // The frames reached the host (or a counter): what the peer reports lost is the missing echo.
-      await waitUntil('both streams received or counted by the host', async () => {
-        const s = await f.host.stats();
-        return e1000Statistics(s).driver.rxIndicated + s.receiveDrops.total === 1000;
-      }, 10_000, 20);
+      await waitUntil(
+        'both streams received or counted by the host',
+        async () => {
+          const s = await f.host.stats();
+          return e1000Statistics(s).driver.rxIndicated + s.receiveDrops.total === 1000;
+        },
+        10_000,
+        20,
+      );
     } finally {
       await closeHostWithPeer(f);
     }

@@ -70,7 +70,12 @@ describe('RX flood beyond QEMU socket and ring (NDIS 6)', () => {
       const frames = new TrafficGenerator({ src: PEER_MAC, dst: host.mac, stream: 4, size: 60, seed: 11 }).take(count);
       // No window: as fast as the peer's socket takes them, far beyond QEMU's ~64 frames.
       await peer.sendBatch(frames);
-      const s = await settled(host, () => sentOnWire(peer), () => delivered, 60_000);
+      const s = await settled(
+        host,
+        () => sentOnWire(peer),
+        () => delivered,
+        60_000,
+      );
       off();
       const d = s.receiveDrops;
       console.log(`flood: sent ${sentOnWire(peer)}, delivered ${delivered}, drops ${JSON.stringify(d)}, RNBC ${e1000Statistics(s).nic.receiveNoBuffers}`);
@@ -95,27 +100,32 @@ describe('RX flood beyond QEMU socket and ring (NDIS 6)', () => {
 
 describe.each(['ndis6', 'ndis5', 'kmdf'])('frames over OID_GEN_MAXIMUM_TOTAL_SIZE (%s)', (framework) => {
   it('1515..1522 bytes are dropped by the driver and counted (rxOversizeDropped), over 1522 by the NIC (ROC); 1514 goes up', async () => {
-    await withHost(`dirql-oversize-${framework}-`, framework, async ({ host, peer }) => {
-      const lengths: number[] = [];
-      const verifier = new FrameVerifier();
-      const off = host.onReceive((view, length) => {
-        lengths.push(length);
-        verifier.accept(Buffer.from(view.buffer, view.byteOffset, length));
-      });
-      const sizes = [1514, 1515, 1516, 1518, 1520, 1522, 1000, 1523, 1514, 60];
-      const frames = new TrafficGenerator({ src: PEER_MAC, dst: host.mac, stream: 5, size: (seq) => sizes[seq]! }).take(sizes.length);
-      await peer.sendBatch(frames);
-      // The last frame is the marker: once it is up, everything before it has been dealt with.
-      await waitUntil('the marker frame', () => lengths.at(-1) === 60, 10_000);
-      off();
-      expect(lengths).toEqual([1514, 1000, 1514, 60]);
-      expect(verifier.counters).toMatchObject({ ok: 4, corrupted: 0 });
-      const s = await host.stats();
-      expect(e1000Statistics(s).driver).toMatchObject({ rxOversizeDropped: 5, rxIndicated: 4 });
-      expect(e1000Statistics(s).nic.receiveOversize).toBe(1);
-      expect(s.receiveDrops).toMatchObject({ driverOversize: 5, nicOversize: 1, total: 6 });
-      expect(lengths.length + s.receiveDrops.total).toBe(sentOnWire(peer));
-    }, 1600);
+    await withHost(
+      `dirql-oversize-${framework}-`,
+      framework,
+      async ({ host, peer }) => {
+        const lengths: number[] = [];
+        const verifier = new FrameVerifier();
+        const off = host.onReceive((view, length) => {
+          lengths.push(length);
+          verifier.accept(Buffer.from(view.buffer, view.byteOffset, length));
+        });
+        const sizes = [1514, 1515, 1516, 1518, 1520, 1522, 1000, 1523, 1514, 60];
+        const frames = new TrafficGenerator({ src: PEER_MAC, dst: host.mac, stream: 5, size: (seq) => sizes[seq]! }).take(sizes.length);
+        await peer.sendBatch(frames);
+        // The last frame is the marker: once it is up, everything before it has been dealt with.
+        await waitUntil('the marker frame', () => lengths.at(-1) === 60, 10_000);
+        off();
+        expect(lengths).toEqual([1514, 1000, 1514, 60]);
+        expect(verifier.counters).toMatchObject({ ok: 4, corrupted: 0 });
+        const s = await host.stats();
+        expect(e1000Statistics(s).driver).toMatchObject({ rxOversizeDropped: 5, rxIndicated: 4 });
+        expect(e1000Statistics(s).nic.receiveOversize).toBe(1);
+        expect(s.receiveDrops).toMatchObject({ driverOversize: 5, nicOversize: 1, total: 6 });
+        expect(lengths.length + s.receiveDrops.total).toBe(sentOnWire(peer));
+      },
+      1600,
+    );
   });
 });
 

@@ -47,8 +47,13 @@ function decodeTrace(bytes: Uint8Array): { tracks: Map<number, { name: string; c
     const args = new Map<string, ProtobufField[]>();
     for (const a of fieldsOf(e, F.TrackEvent.debugAnnotations).map((f) => asMessage(f))) args.set(asString(one(a, F.DebugAnnotation.name))!, a);
     events.push({
-      ts: asNumber(one(p, F.TracePacket.timestamp))!, track: track!.name, type: asNumber(one(e, F.TrackEvent.type))!,
-      name: asString(one(e, F.TrackEvent.name)), category: asString(one(e, F.TrackEvent.categories)), counter: asSigned(one(e, F.TrackEvent.counterValue)), args,
+      ts: asNumber(one(p, F.TracePacket.timestamp))!,
+      track: track!.name,
+      type: asNumber(one(e, F.TrackEvent.type))!,
+      name: asString(one(e, F.TrackEvent.name)),
+      category: asString(one(e, F.TrackEvent.categories)),
+      counter: asSigned(one(e, F.TrackEvent.counterValue)),
+      args,
     });
   }
   return { tracks, events };
@@ -97,7 +102,11 @@ describe('timeline of a real run (NDIS 6 e1000 on QEMU, 2 processors, traced)', 
     expect([...depth.values()].every((d) => d === 0)).toBe(true);
 
     const begins = events.filter((e) => e.type === TrackEventType.SLICE_BEGIN);
-    for (const c of ['isr', 'dpc', 'lock']) expect(begins.some((e) => e.category === c && /^CPU \d$/.test(e.track)), `${c} slices`).toBe(true);
+    for (const c of ['isr', 'dpc', 'lock'])
+      expect(
+        begins.some((e) => e.category === c && /^CPU \d$/.test(e.track)),
+        `${c} slices`,
+      ).toBe(true);
 
     const irql = events.filter((e) => e.type === TrackEventType.COUNTER).map((e) => Number(e.counter));
     expect(irql).toContain(0);

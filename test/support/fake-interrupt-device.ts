@@ -75,6 +75,6 @@ export class FakeInterruptDevice implements RegisterBackend {
   }
 
   private update(): void {
-    this.lines.set(this.line, ((this.causes & this.mask) >>> 0) !== 0);
+    this.lines.set(this.line, (this.causes & this.mask) >>> 0 !== 0);
   }
 }

@@ -22,7 +22,9 @@ export function kernelOnFakeLines(tmpPrefix: string, opts: Omit<KernelOptions, '
   const lines = new FakeLines();
   const kernel = new Kernel({ ...opts, lines, bugCheckDir: dir });
   return {
-    kernel, lines, dir,
+    kernel,
+    lines,
+    dir,
     async cleanup() {
       kernel.dispose();
       if (kernel.stopped) await kernel.bugCheckReport;

@@ -8,14 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../../util/log.ts';
 import type { RingDma, RingMemory } from './ring-storage.ts';
 import { E1000ConfigError, E1000EepromError, E1000StateError, E1000TimeoutError } from './errors.ts';
-import {
-  eepromWordsToMac,
-  formatMac,
-  isMulticast,
-  macToReceiveAddress,
-  parseMac,
-  receiveAddressToMac,
-} from './mac-address.ts';
+import { eepromWordsToMac, formatMac, isMulticast, macToReceiveAddress, parseMac, receiveAddressToMac } from './mac-address.ts';
 import { buildMulticastTable } from './multicast-table.ts';
 import {
   Ctrl,
@@ -251,10 +244,7 @@ export class E1000Hardware {
     } else {
       const fromRegisters = receiveAddressToMac(low, high);
       if (formatMac(fromRegisters) !== formatMac(fromEeprom)) {
-        throw new E1000EepromError(
-          `RAL0/RAH0 hold ${formatMac(fromRegisters)} but the EEPROM says ${formatMac(fromEeprom)}`,
-          { ral0: low, rah0: high >>> 0, eeprom: words },
-        );
+        throw new E1000EepromError(`RAL0/RAH0 hold ${formatMac(fromRegisters)} but the EEPROM says ${formatMac(fromEeprom)}`, { ral0: low, rah0: high >>> 0, eeprom: words });
       }
     }
     this.macBytes = fromEeprom;
@@ -300,10 +290,7 @@ export class E1000Hardware {
     await this.tx.program();
     await this.write(Reg.TIPG, TIPG_DEFAULT);
     this.dmaActive = true;
-    await this.write(
-      Reg.TCTL,
-      Tctl.EN | Tctl.PSP | (TCTL_CT_DEFAULT << Tctl.CT_SHIFT) | (TCTL_COLD_FULL_DUPLEX << Tctl.COLD_SHIFT),
-    );
+    await this.write(Reg.TCTL, Tctl.EN | Tctl.PSP | (TCTL_CT_DEFAULT << Tctl.CT_SHIFT) | (TCTL_COLD_FULL_DUPLEX << Tctl.COLD_SHIFT));
   }
 
   /** RX ring registers (all descriptors but one handed over), MTA, then RCTL with EN. */

@@ -16,10 +16,7 @@ export interface RingOptions {
 
 export function checkRingSize(size: number, ring: 'TX' | 'RX'): void {
   if (!Number.isInteger(size) || size < RING_SIZE_GRANULE || size > RING_SIZE_MAX || size % RING_SIZE_GRANULE !== 0) {
-    throw new E1000ConfigError(
-      `${ring} ring size ${size} is not a multiple of ${RING_SIZE_GRANULE} in ${RING_SIZE_GRANULE}..${RING_SIZE_MAX}`,
-      { ring, size },
-    );
+    throw new E1000ConfigError(`${ring} ring size ${size} is not a multiple of ${RING_SIZE_GRANULE} in ${RING_SIZE_GRANULE}..${RING_SIZE_MAX}`, { ring, size });
   }
 }
 

@@ -60,9 +60,7 @@ export class RingStorage {
     }
     this.descriptorMirror = Buffer.alloc(this.size * DESCRIPTOR_SIZE);
     this.packetMirror = Buffer.alloc(this.size * PACKET_BUFFER_SIZE);
-    this.slotViews = Array.from({ length: this.size }, (_, i) =>
-      this.packetMirror.subarray(i * PACKET_BUFFER_SIZE, (i + 1) * PACKET_BUFFER_SIZE),
-    );
+    this.slotViews = Array.from({ length: this.size }, (_, i) => this.packetMirror.subarray(i * PACKET_BUFFER_SIZE, (i + 1) * PACKET_BUFFER_SIZE));
     this.lengths = new Uint16Array(this.size);
   }
 
@@ -91,15 +89,7 @@ export class RingStorage {
     this.dma.free(this.descriptors);
   }
 
-  private copyRun(
-    direction: Direction,
-    base: number,
-    mirror: Buffer,
-    stride: number,
-    first: number,
-    count: number,
-    lengths: Uint16Array | undefined,
-  ): void {
+  private copyRun(direction: Direction, base: number, mirror: Buffer, stride: number, first: number, count: number, lengths: Uint16Array | undefined): void {
     const last = first + count - 1;
     const start = first * stride;
     const end = lengths ? last * stride + lengths[last]! : (last + 1) * stride;

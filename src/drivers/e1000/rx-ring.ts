@@ -1,13 +1,5 @@
 import type { DmaRegion } from '../../platform/dma-allocator.ts';
-import {
-  clearRxWriteBack,
-  DESCRIPTOR_SIZE,
-  encodeRxDescriptor,
-  rxDescriptorErrors,
-  rxDescriptorLength,
-  rxDescriptorStatus,
-  RxStatus,
-} from './descriptors.ts';
+import { clearRxWriteBack, DESCRIPTOR_SIZE, encodeRxDescriptor, rxDescriptorErrors, rxDescriptorLength, rxDescriptorStatus, RxStatus } from './descriptors.ts';
 import { Reg, type E1000Registers } from './registers.ts';
 import { highHalf, lowHalf, PACKET_BUFFER_SIZE, type RingOptions } from './ring-layout.ts';
 import { RingStorage, type RingDma, type RingMemory } from './ring-storage.ts';

@@ -112,11 +112,19 @@ export function checkDriverModule(mod: unknown, source: string): DriverModule {
     throw new DriverModuleError(`${source} exports no 'framework' (${hint})`, { driver: source, key: 'framework', missing: 'framework' });
   }
   if (!(DRIVER_FRAMEWORKS as readonly unknown[]).includes(m.framework)) {
-    throw new DriverModuleError(`${source}: framework must be one of ${DRIVER_FRAMEWORKS.join(', ')} (got ${JSON.stringify(m.framework)})`, { driver: source, key: 'framework', value: m.framework });
+    throw new DriverModuleError(`${source}: framework must be one of ${DRIVER_FRAMEWORKS.join(', ')} (got ${JSON.stringify(m.framework)})`, {
+      driver: source,
+      key: 'framework',
+      value: m.framework,
+    });
   }
   if (m.driverEntry === undefined) {
     const near = ['DriverEntry', 'driverentry', 'entry'].find((k) => k in m);
-    throw new DriverModuleError(`${source} exports no 'driverEntry'${near ? ` (it exports '${near}': the name is driverEntry)` : ''} (${hint})`, { driver: source, key: 'driverEntry', missing: 'driverEntry' });
+    throw new DriverModuleError(`${source} exports no 'driverEntry'${near ? ` (it exports '${near}': the name is driverEntry)` : ''} (${hint})`, {
+      driver: source,
+      key: 'driverEntry',
+      missing: 'driverEntry',
+    });
   }
   if (typeof m.driverEntry !== 'function') {
     throw new DriverModuleError(`${source}: driverEntry must be a function (got ${typeof m.driverEntry})`, { driver: source, key: 'driverEntry' });
@@ -131,9 +139,11 @@ export function checkDriverModule(mod: unknown, source: string): DriverModule {
   if (m.registerName !== undefined && typeof m.registerName !== 'function') {
     throw new DriverModuleError(`${source}: registerName must be a function (offset) => name (got ${typeof m.registerName})`, { driver: source, key: 'registerName' });
   }
-  if (typeof m.device === 'string' && m.device === '') throw new DriverModuleError(`${source}: device must be a QEMU model name or a PciNicModel (got '')`, { driver: source, key: 'device' });
+  if (typeof m.device === 'string' && m.device === '')
+    throw new DriverModuleError(`${source}: device must be a QEMU model name or a PciNicModel (got '')`, { driver: source, key: 'device' });
   return {
-    framework: m.framework, driverEntry: m.driverEntry,
+    framework: m.framework,
+    driverEntry: m.driverEntry,
     ...(m.device !== undefined ? { device: m.device } : {}),
     ...(m.registerName !== undefined ? { registerName: m.registerName } : {}),
   } as DriverModule;

@@ -1,9 +1,7 @@
 import { DriverHostError } from '../errors.ts';
 import type { VariantFactory } from './variant.ts';
 
-export type {
-  DriverStatistics, FrameworkName, NicLinkState, RoutineCalls, RunningVariant, VariantContext, VariantFactory, VariantSettings,
-} from './variant.ts';
+export type { DriverStatistics, FrameworkName, NicLinkState, RoutineCalls, RunningVariant, VariantContext, VariantFactory, VariantSettings } from './variant.ts';
 
 /**
  * Framework variants by name, loaded on first use. The three e1000 variants dirql ships are here

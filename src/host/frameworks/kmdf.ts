@@ -22,16 +22,22 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
   const device = await wdf.addDevice();
   const driver = wdf.getContext<E1000KmdfDevice>(device);
   const edge = new KmdfIoEdge(wdf, {
-    rxRing: ctx.rxRing, txRing: ctx.txRing, writesInFlight: settings.sendPoolSize, writeBatch: settings.sendBatch,
+    rxRing: ctx.rxRing,
+    txRing: ctx.txRing,
+    writesInFlight: settings.sendPoolSize,
+    writeBatch: settings.sendBatch,
     onPublish: ctx.onReceivePublished,
   });
   driver.linkListener = (link) => edge.linkChanged(link.up, link.speedMbps * 1_000_000, link.fullDuplex);
   const registers = machine.nic.registers;
   try {
-    await wdf.startDevice({
-      memory: [{ registers, start: registers.base, length: registers.size, name: 'e1000 BAR0', registerName }],
-      interrupts: [{ line: machine.nic.irqLine }],
-    }, device);
+    await wdf.startDevice(
+      {
+        memory: [{ registers, start: registers.base, length: registers.size, name: 'e1000 BAR0', registerName }],
+        interrupts: [{ line: machine.nic.irqLine }],
+      },
+      device,
+    );
   } catch (err) {
     await wdf.removeDevice(device).catch((e: unknown) => log.warn({ err: e }, 'removing the device after a failed start failed too'));
     await edge.close().catch(() => undefined);

@@ -6,9 +6,12 @@ import type { VariantSettings } from './variant.ts';
 /** The core settings every e1000 variant takes from the host's VariantSettings alike. */
 export function coreSettings(settings: VariantSettings) {
   return {
-    txRingSize: settings.txRingSize, rxRingSize: settings.rxRingSize,
-    receiveBatch: settings.receiveBatch, receiveBudget: settings.receiveBudget,
-    throttle: settings.throttle, mac: settings.mac,
+    txRingSize: settings.txRingSize,
+    rxRingSize: settings.rxRingSize,
+    receiveBatch: settings.receiveBatch,
+    receiveBudget: settings.receiveBudget,
+    throttle: settings.throttle,
+    mac: settings.mac,
   };
 }
 

@@ -23,7 +23,10 @@ export async function startNdis5Variant(ctx: VariantContext, opts: Ndis5VariantO
   const ndis = new Ndis5(kernel);
   const driver = registerE1000Ndis5(ndis, { ...coreSettings(settings), interruptMode: opts.interruptMode });
   const edge = new Ndis5ProtocolEdge(ndis, {
-    rxRing: ctx.rxRing, txRing: ctx.txRing, sendPoolSize: settings.sendPoolSize, sendBatch: settings.sendBatch,
+    rxRing: ctx.rxRing,
+    txRing: ctx.txRing,
+    sendPoolSize: settings.sendPoolSize,
+    sendBatch: settings.sendBatch,
     onPublish: ctx.onReceivePublished,
   });
   const adapter = await ndis.initializeMiniport(driver, ndisAdapterResources(machine), { binding: edge });

@@ -18,7 +18,10 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
   const ndis = new Ndis6(kernel);
   const driver = registerE1000Ndis6(ndis, coreSettings(settings));
   const edge = new Ndis6ProtocolEdge(ndis, {
-    rxRing: ctx.rxRing, txRing: ctx.txRing, sendPoolSize: settings.sendPoolSize, sendBatch: settings.sendBatch,
+    rxRing: ctx.rxRing,
+    txRing: ctx.txRing,
+    sendPoolSize: settings.sendPoolSize,
+    sendBatch: settings.sendBatch,
     onPublish: ctx.onReceivePublished,
   });
   let adapter;

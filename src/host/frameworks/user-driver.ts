@@ -117,7 +117,11 @@ async function startNdis6(ctx: VariantContext, driver: Ndis6DriverModule & Loade
   const handle: unknown = await driver.driverEntry(ndis, entryContext(ctx));
   if (!(handle instanceof MiniportDriver)) throw returned(driver.source, 'the MiniportDriver of ndis.registerMiniportDriver', handle);
   const edge = new Ndis6ProtocolEdge(ndis, {
-    rxRing: ctx.rxRing, txRing: ctx.txRing, sendPoolSize: settings.sendPoolSize, sendBatch: settings.sendBatch, onPublish: ctx.onReceivePublished,
+    rxRing: ctx.rxRing,
+    txRing: ctx.txRing,
+    sendPoolSize: settings.sendPoolSize,
+    sendBatch: settings.sendBatch,
+    onPublish: ctx.onReceivePublished,
   });
   let adapter;
   try {
@@ -160,7 +164,11 @@ async function startNdis5(ctx: VariantContext, driver: Ndis5DriverModule & Loade
   const handle: unknown = await driver.driverEntry(ndis, entryContext(ctx));
   if (!(handle instanceof Ndis5Driver)) throw returned(driver.source, 'the Ndis5Driver of ndis.registerMiniport', handle);
   const edge = new Ndis5ProtocolEdge(ndis, {
-    rxRing: ctx.rxRing, txRing: ctx.txRing, sendPoolSize: settings.sendPoolSize, sendBatch: settings.sendBatch, onPublish: ctx.onReceivePublished,
+    rxRing: ctx.rxRing,
+    txRing: ctx.txRing,
+    sendPoolSize: settings.sendPoolSize,
+    sendBatch: settings.sendBatch,
+    onPublish: ctx.onReceivePublished,
   });
   let adapter;
   try {
@@ -204,12 +212,20 @@ async function startKmdf(ctx: VariantContext, driver: KmdfDriverModule & LoadedD
   let link: NicLinkState | undefined;
   let mac = machine.nic.mac;
   const io = new KmdfIoEdge(wdf, {
-    rxRing: ctx.rxRing, txRing: ctx.txRing, writesInFlight: settings.sendPoolSize, writeBatch: settings.sendBatch, onPublish: ctx.onReceivePublished,
+    rxRing: ctx.rxRing,
+    txRing: ctx.txRing,
+    writesInFlight: settings.sendPoolSize,
+    writeBatch: settings.sendBatch,
+    onPublish: ctx.onReceivePublished,
   });
-  const entry = entryContext(ctx, (l) => {
-    link = { ...l };
-    io.linkChanged(l.up, l.speedMbps * 1_000_000, l.fullDuplex);
-  }, (m) => (mac = m));
+  const entry = entryContext(
+    ctx,
+    (l) => {
+      link = { ...l };
+      io.linkChanged(l.up, l.speedMbps * 1_000_000, l.fullDuplex);
+    },
+    (m) => (mac = m),
+  );
   const registers = machine.nic.registers;
   let device;
   try {
@@ -220,13 +236,21 @@ async function startKmdf(ctx: VariantContext, driver: KmdfDriverModule & LoadedD
     throw err;
   }
   try {
-    await wdf.startDevice({
-      memory: [{
-        registers, start: registers.base, length: registers.size, name: `${machine.nic.model.qemuModel} BAR${machine.nic.model.registerBar}`,
-        ...(driver.registerName ? { registerName: driver.registerName } : {}),
-      }],
-      interrupts: [{ line: machine.nic.irqLine }],
-    }, device);
+    await wdf.startDevice(
+      {
+        memory: [
+          {
+            registers,
+            start: registers.base,
+            length: registers.size,
+            name: `${machine.nic.model.qemuModel} BAR${machine.nic.model.registerBar}`,
+            ...(driver.registerName ? { registerName: driver.registerName } : {}),
+          },
+        ],
+        interrupts: [{ line: machine.nic.irqLine }],
+      },
+      device,
+    );
   } catch (err) {
     await wdf.removeDevice(device).catch((e: unknown) => log.warn({ err: e }, 'removing the device after a failed start failed too'));
     await io.close().catch(() => undefined);

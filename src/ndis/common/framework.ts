@@ -181,14 +181,21 @@ export abstract class NdisFramework extends EventEmitter {
     }
     this.timersByOwner.delete(owner);
     if (bad.length > 0) {
-      ndisBugCheck(this.kernel, failedInit ? NdisViolation.TIMER_LEFT_AT_FAILED_INIT : NdisViolation.TIMER_LEFT_AT_HALT, what,
-        `${what} returned with timers ${anySet ? 'still set' : 'not freed'}: ${bad.map((t) => t.name).join(', ')}`, owner.id, bad.length);
+      ndisBugCheck(
+        this.kernel,
+        failedInit ? NdisViolation.TIMER_LEFT_AT_FAILED_INIT : NdisViolation.TIMER_LEFT_AT_HALT,
+        what,
+        `${what} returned with timers ${anySet ? 'still set' : 'not freed'}: ${bad.map((t) => t.name).join(', ')}`,
+        owner.id,
+        bad.length,
+      );
     }
   }
 
   private checkTimer(timer: NdisTimer, api: string): void {
     if (timer instanceof NdisTimer && !timer.freed) return;
-    if (inRoutine(this.kernel)) ndisBugCheck(this.kernel, NdisViolation.INVALID_HANDLE, api, `${api} with ${timer instanceof NdisTimer ? `freed timer ${timer.name}` : 'an invalid timer'}`);
+    if (inRoutine(this.kernel))
+      ndisBugCheck(this.kernel, NdisViolation.INVALID_HANDLE, api, `${api} with ${timer instanceof NdisTimer ? `freed timer ${timer.name}` : 'an invalid timer'}`);
     throw new NdisError(`${api} with an invalid or freed timer`, { api });
   }
 
@@ -202,19 +209,33 @@ export abstract class NdisFramework extends EventEmitter {
     if (irq && !irq.deregistered) {
       // NDIS disconnects it itself so that the host can go on, then stops the driver.
       irq.deregistered = true;
-      ndisBugCheck(this.kernel, failedInit ? NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_FAILED_INIT : NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_HALT, what,
-        `${what} returned for ${adapter.name} without ${rules.deregisterInterrupt}: the interrupt on line ${irq.kernelInterrupt.line} is still connected`, adapter.id, irq.id);
+      ndisBugCheck(
+        this.kernel,
+        failedInit ? NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_FAILED_INIT : NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_HALT,
+        what,
+        `${what} returned for ${adapter.name} without ${rules.deregisterInterrupt}: the interrupt on line ${irq.kernelInterrupt.line} is still connected`,
+        adapter.id,
+        irq.id,
+      );
     }
     const pools = [...adapter.pools];
     if (pools.length > 0) {
-      ndisBugCheck(this.kernel, NdisViolation.POOL_FREED_WITH_OUTSTANDING_NBLS, what,
-        `${what} returned for ${adapter.name} without ${rules.freePool} for ${pools.map((p) => `${p.tag} (${p.inUse} in use)`).join(', ')}`, adapter.id, pools.length);
+      ndisBugCheck(
+        this.kernel,
+        NdisViolation.POOL_FREED_WITH_OUTSTANDING_NBLS,
+        what,
+        `${what} returned for ${adapter.name} without ${rules.freePool} for ${pools.map((p) => `${p.tag} (${p.inUse} in use)`).join(', ')}`,
+        adapter.id,
+        pools.length,
+      );
     }
   }
 
   /** Wait for a completion the miniport owes (NdisMXxxComplete), or for the driver to stop. */
   protected async waitForCompletion(completed: Promise<NDIS_STATUS>): Promise<NDIS_STATUS> {
-    const stopped = this.kernel.bugCheckReport.then(() => { throw this.kernel.stopped; });
+    const stopped = this.kernel.bugCheckReport.then(() => {
+      throw this.kernel.stopped;
+    });
     return Promise.race([completed, stopped]);
   }
 

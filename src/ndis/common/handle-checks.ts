@@ -20,27 +20,42 @@ export function ndisViolation(kernel: Kernel, code: number, api: string, message
 
 /** MiniportAdapterHandle: one of this facade's adapters, not halted. P2 the adapter. */
 export function checkAdapterHandle<T extends { readonly id: number; readonly name: string; readonly halted: boolean }>(
-  kernel: Kernel, type: HandleClass<T>, adapter: T, api: string,
+  kernel: Kernel,
+  type: HandleClass<T>,
+  adapter: T,
+  api: string,
 ): void {
   if (adapter instanceof type && !adapter.halted) return;
   const known = adapter instanceof type;
-  ndisBugCheck(kernel, NdisViolation.INVALID_HANDLE, api, `${api} with ${known ? `halted adapter ${adapter.name}` : 'an invalid MiniportAdapterHandle'}`,
-    known ? adapter.id : 0);
+  ndisBugCheck(kernel, NdisViolation.INVALID_HANDLE, api, `${api} with ${known ? `halted adapter ${adapter.name}` : 'an invalid MiniportAdapterHandle'}`, known ? adapter.id : 0);
 }
 
 /** NdisInterruptHandle / NDIS_MINIPORT_INTERRUPT: one of this facade's interrupts, not deregistered. P2 the adapter, P3 the interrupt. */
 export function checkInterruptHandle<T extends { readonly id: number; readonly adapter: { readonly id: number }; readonly deregistered: boolean }>(
-  kernel: Kernel, type: HandleClass<T>, handle: T, api: string, handleType: string,
+  kernel: Kernel,
+  type: HandleClass<T>,
+  handle: T,
+  api: string,
+  handleType: string,
 ): void {
   if (handle instanceof type && !handle.deregistered) return;
   const known = handle instanceof type;
-  ndisBugCheck(kernel, NdisViolation.INVALID_HANDLE, api, `${api} with ${known ? 'a deregistered' : 'an invalid'} ${handleType}`,
-    known ? handle.adapter.id : 0, known ? handle.id : 0);
+  ndisBugCheck(
+    kernel,
+    NdisViolation.INVALID_HANDLE,
+    api,
+    `${api} with ${known ? 'a deregistered' : 'an invalid'} ${handleType}`,
+    known ? handle.adapter.id : 0,
+    known ? handle.id : 0,
+  );
 }
 
 /** An NBL or packet pool handle: one of this facade's pools, not freed. Host code gets an NdisError. P2 the pool. */
 export function checkPoolHandle<T extends { readonly id: number; readonly tag: string; readonly freed: boolean }>(
-  kernel: Kernel, type: HandleClass<T>, pool: T, api: string,
+  kernel: Kernel,
+  type: HandleClass<T>,
+  pool: T,
+  api: string,
 ): void {
   if (pool instanceof type && !pool.freed) return;
   const known = pool instanceof type;

@@ -7,9 +7,18 @@ import type { NdisFramework } from './framework.ts';
  */
 export type NdisLibraryMember =
   | 'kernel'
-  | 'allocateSpinLock' | 'freeSpinLock' | 'acquireSpinLock' | 'releaseSpinLock' | 'dprAcquireSpinLock' | 'dprReleaseSpinLock'
-  | 'initializeEvent' | 'setEvent' | 'resetEvent' | 'waitEvent'
-  | 'sleep' | 'stallExecution';
+  | 'allocateSpinLock'
+  | 'freeSpinLock'
+  | 'acquireSpinLock'
+  | 'releaseSpinLock'
+  | 'dprAcquireSpinLock'
+  | 'dprReleaseSpinLock'
+  | 'initializeEvent'
+  | 'setEvent'
+  | 'resetEvent'
+  | 'waitEvent'
+  | 'sleep'
+  | 'stallExecution';
 
 /**
  * The NDIS calls both versions share, as a miniport sees them. The host side of NDIS (the part that

@@ -49,7 +49,10 @@ export class NdisSpinLocks {
     try {
       this.checkLive(lock, 'NdisAcquireSpinLock');
       const old = lock.spinLock.acquireOrSpin('NdisAcquireSpinLock');
-      if (typeof old !== 'number') return old.then((irql) => { lock.oldIrql = irql; });
+      if (typeof old !== 'number')
+        return old.then((irql) => {
+          lock.oldIrql = irql;
+        });
       lock.oldIrql = old;
       return RESOLVED;
     } catch (err) {
@@ -89,8 +92,13 @@ export class NdisSpinLocks {
     requireNdisIrqlIfInRoutine(this.kernel, 'NdisFreeSpinLock');
     this.checkLive(lock, 'NdisFreeSpinLock');
     if (lock.held) {
-      ndisBugCheck(this.kernel, NdisViolation.SPIN_LOCK_FREED, 'NdisFreeSpinLock',
-        `NdisFreeSpinLock(${lock.name}) while it is held by ${lock.spinLock.owner?.routine ?? '?'}`, lock.spinLock.id);
+      ndisBugCheck(
+        this.kernel,
+        NdisViolation.SPIN_LOCK_FREED,
+        'NdisFreeSpinLock',
+        `NdisFreeSpinLock(${lock.name}) while it is held by ${lock.spinLock.owner?.routine ?? '?'}`,
+        lock.spinLock.id,
+      );
     }
     lock.freed = true;
   }

@@ -68,5 +68,5 @@ export function ndisStatusName(status: number): string {
 
 /** NT_SUCCESS: success and informational codes (severity bits 00 or 01). */
 export function ndisStatusSucceeded(status: number): boolean {
-  return (status >>> 0) < 0x80000000;
+  return status >>> 0 < 0x80000000;
 }

@@ -26,11 +26,15 @@ export class NdisTimer {
     this.owner = owner;
     this.functionContext = functionContext;
     this.timer = new KernelTimer(kernel, this.name);
-    this.dpc = new Dpc(async () => {
-      if (this.freed) return;
-      this.runs++;
-      await timerFunction(this.functionContext);
-    }, this, this.name);
+    this.dpc = new Dpc(
+      async () => {
+        if (this.freed) return;
+        this.runs++;
+        await timerFunction(this.functionContext);
+      },
+      this,
+      this.name,
+    );
   }
 
   get isSet(): boolean {

@@ -52,8 +52,14 @@ export class Ndis5Adapter extends NdisAdapterHandle<Ndis5Driver, AdapterResource
   packetsOutstanding = 0;
   sendsOutstanding = 0;
   readonly statistics: Ndis5AdapterStatistics = {
-    packetsIndicated: 0, packetsReturned: 0, packetsDropped: 0, packetsSent: 0, sendsCompleted: 0, sendsFailed: 0,
-    statusIndications: 0, handleInterruptCalls: 0,
+    packetsIndicated: 0,
+    packetsReturned: 0,
+    packetsDropped: 0,
+    packetsSent: 0,
+    sendsCompleted: 0,
+    sendsFailed: 0,
+    statusIndications: 0,
+    handleInterruptCalls: 0,
   };
   readonly pools = new Set<NdisPacketPool>();
   pendingInformation: { request: NdisInformationRequest; kind: 'query' | 'set'; resolve: (status: NDIS_STATUS) => void } | null = null;

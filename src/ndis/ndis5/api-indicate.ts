@@ -19,15 +19,30 @@ export abstract class Ndis5IndicationApi extends Ndis5PacketApi {
     const api = 'NdisMIndicateReceivePacket';
     requireNdisIrql(this.kernel, api);
     this.checkAdapter(adapterHandle, api);
-    if (adapterHandle.state !== 'running') ndisBugCheck(this.kernel, NdisViolation.INDICATION_WHILE_NOT_RUNNING, api, `${api}(${adapterHandle.name}) while the adapter is ${adapterHandle.state}`, adapterHandle.id);
+    if (adapterHandle.state !== 'running')
+      ndisBugCheck(this.kernel, NdisViolation.INDICATION_WHILE_NOT_RUNNING, api, `${api}(${adapterHandle.name}) while the adapter is ${adapterHandle.state}`, adapterHandle.id);
     if (!Number.isInteger(numberOfPackets) || numberOfPackets < 0 || numberOfPackets > packetArray.length) {
-      ndisBugCheck(this.kernel, NdisViolation.NBL_COUNT_MISMATCH, api, `${api}(${adapterHandle.name}): NumberOfPackets ${numberOfPackets} with an array of ${packetArray.length}`, adapterHandle.id, numberOfPackets, packetArray.length);
+      ndisBugCheck(
+        this.kernel,
+        NdisViolation.NBL_COUNT_MISMATCH,
+        api,
+        `${api}(${adapterHandle.name}): NumberOfPackets ${numberOfPackets} with an array of ${packetArray.length}`,
+        adapterHandle.id,
+        numberOfPackets,
+        packetArray.length,
+      );
     }
     for (let i = 0; i < numberOfPackets; i++) {
       const p = packetArray[i]!;
       if (p.owner === 'allocated') continue;
-      ndisBugCheck(this.kernel, p.owner === 'indicated' || p.owner === 'lent' ? NdisViolation.INDICATED_PACKET_IN_USE : NdisViolation.NBL_NOT_OWNED, api,
-        `${api}(${adapterHandle.name}) with packet ${p.id}, which is ${p.owner}`, adapterHandle.id, p.id);
+      ndisBugCheck(
+        this.kernel,
+        p.owner === 'indicated' || p.owner === 'lent' ? NdisViolation.INDICATED_PACKET_IN_USE : NdisViolation.NBL_NOT_OWNED,
+        api,
+        `${api}(${adapterHandle.name}) with packet ${p.id}, which is ${p.owner}`,
+        adapterHandle.id,
+        p.id,
+      );
     }
     let kept = 0;
     for (let i = 0; i < numberOfPackets; i++) {
@@ -70,7 +85,14 @@ export abstract class Ndis5IndicationApi extends Ndis5PacketApi {
     requireNdisIrql(this.kernel, api);
     this.checkAdapter(adapterHandle, api);
     if (packet.owner !== 'sending' || packet.sentTo !== adapterHandle) {
-      ndisBugCheck(this.kernel, NdisViolation.NBL_NOT_OWNED, api, `${api}(${adapterHandle.name}) with packet ${packet.id}, which is ${packet.owner} (completed twice?)`, adapterHandle.id, packet.id);
+      ndisBugCheck(
+        this.kernel,
+        NdisViolation.NBL_NOT_OWNED,
+        api,
+        `${api}(${adapterHandle.name}) with packet ${packet.id}, which is ${packet.owner} (completed twice?)`,
+        adapterHandle.id,
+        packet.id,
+      );
     }
     this.completeSend(adapterHandle, packet, status);
   }

@@ -31,10 +31,14 @@ export abstract class Ndis5InterruptApi extends Ndis5CoreApi {
     if (adapterHandle.interrupt) throw new NdisOperationError(`${api}: ${adapterHandle.name} already has an interrupt`, NdisStatus.FAILURE, { adapter: adapterHandle.name });
     const interrupt = new NdisMiniportInterrupt(adapterHandle, opts.requestIsr, opts.sharedInterrupt);
     if (interrupt.usesIsr && typeof ch.isrHandler !== 'function') {
-      throw new NdisOperationError(`${api}: ${opts.sharedInterrupt ? 'a shared interrupt' : 'RequestIsr'} needs MiniportISR`, NdisStatus.BAD_CHARACTERISTICS, { adapter: adapterHandle.name });
+      throw new NdisOperationError(`${api}: ${opts.sharedInterrupt ? 'a shared interrupt' : 'RequestIsr'} needs MiniportISR`, NdisStatus.BAD_CHARACTERISTICS, {
+        adapter: adapterHandle.name,
+      });
     }
     if (!interrupt.usesIsr && typeof ch.disableInterruptHandler !== 'function') {
-      throw new NdisOperationError(`${api}: without RequestIsr NDIS calls MiniportDisableInterrupt, which the miniport does not have`, NdisStatus.BAD_CHARACTERISTICS, { adapter: adapterHandle.name });
+      throw new NdisOperationError(`${api}: without RequestIsr NDIS calls MiniportDisableInterrupt, which the miniport does not have`, NdisStatus.BAD_CHARACTERISTICS, {
+        adapter: adapterHandle.name,
+      });
     }
     if (typeof ch.handleInterruptHandler !== 'function') {
       throw new NdisOperationError(`${api}: MiniportHandleInterrupt is required for a NIC that interrupts`, NdisStatus.BAD_CHARACTERISTICS, { adapter: adapterHandle.name });
@@ -50,14 +54,19 @@ export abstract class Ndis5InterruptApi extends Ndis5CoreApi {
         ...(irql !== undefined ? { irql } : {}),
         ...(res.processors ? { processors: res.processors } : {}),
         shareVector: opts.sharedInterrupt,
-        name: interrupt.usesIsr ? (ch.isrHandler!.name || 'MiniportISR') : 'ndisMIsr',
+        name: interrupt.usesIsr ? ch.isrHandler!.name || 'MiniportISR' : 'ndisMIsr',
         isr: () => this.runIsr(interrupt),
         context: adapterHandle.context,
         dpcs: [interrupt.dpc],
       });
     } catch (err) {
       if (err instanceof KernelError) {
-        throw new NdisOperationError(`${api}(${adapterHandle.name}) on line ${line}: ${err.message}`, NdisStatus.RESOURCE_CONFLICT, { adapter: adapterHandle.name, line }, { cause: err });
+        throw new NdisOperationError(
+          `${api}(${adapterHandle.name}) on line ${line}: ${err.message}`,
+          NdisStatus.RESOURCE_CONFLICT,
+          { adapter: adapterHandle.name, line },
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -80,7 +89,11 @@ export abstract class Ndis5InterruptApi extends Ndis5CoreApi {
    * interrupt spin lock, so that neither MiniportISR nor MiniportDisableInterrupt can run meanwhile
    * on any processor; releases the lock, restores the caller's IRQL, returns the function's boolean.
    */
-  synchronizeWithInterrupt(interrupt: NdisMiniportInterrupt, synchronizeFunction: (synchronizeContext: unknown) => boolean | Promise<boolean>, synchronizeContext?: unknown): Promise<boolean> {
+  synchronizeWithInterrupt(
+    interrupt: NdisMiniportInterrupt,
+    synchronizeFunction: (synchronizeContext: unknown) => boolean | Promise<boolean>,
+    synchronizeContext?: unknown,
+  ): Promise<boolean> {
     const api = 'NdisMSynchronizeWithInterrupt';
     this.checkInterrupt(interrupt, api);
     requireNdisIrql(this.kernel, api, interrupt.irql);
@@ -96,7 +109,14 @@ export abstract class Ndis5InterruptApi extends Ndis5CoreApi {
     if (interrupt.usesIsr) {
       const r: MiniportIsrResult = await ch.isrHandler!(adapter.context);
       if (r === null || typeof r !== 'object' || typeof r.interruptRecognized !== 'boolean') {
-        ndisBugCheck(this.kernel, NdisViolation.BAD_RETURN_VALUE, 'MiniportISR', 'MiniportISR must return { interruptRecognized, queueMiniportHandleInterrupt }', adapter.id, interrupt.id);
+        ndisBugCheck(
+          this.kernel,
+          NdisViolation.BAD_RETURN_VALUE,
+          'MiniportISR',
+          'MiniportISR must return { interruptRecognized, queueMiniportHandleInterrupt }',
+          adapter.id,
+          interrupt.id,
+        );
       }
       if (r.interruptRecognized && r.queueMiniportHandleInterrupt) this.kernel.enqueueDpc(interrupt.dpc);
       return r.interruptRecognized;
@@ -115,10 +135,14 @@ export abstract class Ndis5InterruptApi extends Ndis5CoreApi {
     await handleInterrupt(adapter.context);
     const enable = adapter.driver.characteristics.enableInterruptHandler;
     if (enable && !interrupt.deregistered) {
-      await this.kernel.synchronizeExecution(interrupt.kernelInterrupt, named(enable.name || 'MiniportEnableInterrupt', async (ctx: unknown) => {
-        await enable(ctx);
-        return true;
-      }), adapter.context);
+      await this.kernel.synchronizeExecution(
+        interrupt.kernelInterrupt,
+        named(enable.name || 'MiniportEnableInterrupt', async (ctx: unknown) => {
+          await enable(ctx);
+          return true;
+        }),
+        adapter.context,
+      );
     }
   }
 

@@ -29,7 +29,8 @@ export abstract class Ndis5PacketApi extends Ndis5InterruptApi {
     const api = 'NdisFreePacketPool';
     requireNdisIrqlIfInRoutine(this.kernel, api);
     this.checkPool(pool, api);
-    if (pool.inUse > 0) ndisViolation(this.kernel, NdisViolation.POOL_FREED_WITH_OUTSTANDING_NBLS, api, `${api}(${pool.tag}) with ${pool.inUse} packets still allocated`, pool.id, pool.inUse);
+    if (pool.inUse > 0)
+      ndisViolation(this.kernel, NdisViolation.POOL_FREED_WITH_OUTSTANDING_NBLS, api, `${api}(${pool.tag}) with ${pool.inUse} packets still allocated`, pool.id, pool.inUse);
     pool.freed = true;
     if (pool.owner instanceof Ndis5Adapter) pool.owner.pools.delete(pool);
   }
@@ -45,8 +46,13 @@ export abstract class Ndis5PacketApi extends Ndis5InterruptApi {
     const p = pool.take();
     if (!p) {
       pool.allocationFailures++;
-      this.kernel.trace.record('ndis', `${api}: pool ${pool.tag} exhausted (${pool.size} packets in use, failure ${pool.allocationFailures})`, this.kernel.current()?.processor.index);
-      if ((pool.allocationFailures & (pool.allocationFailures - 1)) === 0) this.log.warn({ pool: pool.tag, failures: pool.allocationFailures }, `${api}: packet pool ${pool.tag} exhausted`);
+      this.kernel.trace.record(
+        'ndis',
+        `${api}: pool ${pool.tag} exhausted (${pool.size} packets in use, failure ${pool.allocationFailures})`,
+        this.kernel.current()?.processor.index,
+      );
+      if ((pool.allocationFailures & (pool.allocationFailures - 1)) === 0)
+        this.log.warn({ pool: pool.tag, failures: pool.allocationFailures }, `${api}: packet pool ${pool.tag} exhausted`);
       this.emit('poolExhausted', { pool, api, failures: pool.allocationFailures } satisfies PacketPoolExhaustedEvent);
       return null;
     }

@@ -8,14 +8,30 @@ import type { Ndis5 } from './ndis5.ts';
  * queryInformation, …). A miniport takes and keeps this type, so that calling the host side from
  * driver code is a compile error; the host hands it the whole `Ndis5`.
  */
-export type Ndis5Library = Pick<Ndis5, NdisLibraryMember
+export type Ndis5Library = Pick<
+  Ndis5,
+  | NdisLibraryMember
   // api-core.ts
-  | 'registerMiniport' | 'setAttributesEx'
-  | 'initializeTimer' | 'setTimer' | 'setPeriodicTimer' | 'cancelTimer'
+  | 'registerMiniport'
+  | 'setAttributesEx'
+  | 'initializeTimer'
+  | 'setTimer'
+  | 'setPeriodicTimer'
+  | 'cancelTimer'
   // api-interrupt.ts
-  | 'registerInterrupt' | 'deregisterInterrupt' | 'synchronizeWithInterrupt'
+  | 'registerInterrupt'
+  | 'deregisterInterrupt'
+  | 'synchronizeWithInterrupt'
   // api-packet.ts
-  | 'allocatePacketPool' | 'freePacketPool' | 'allocatePacket' | 'freePacket'
+  | 'allocatePacketPool'
+  | 'freePacketPool'
+  | 'allocatePacket'
+  | 'freePacket'
   // api-indicate.ts
-  | 'indicateReceivePacket' | 'sendComplete' | 'indicateStatus' | 'indicateStatusComplete'
-  | 'queryInformationComplete' | 'setInformationComplete'>;
+  | 'indicateReceivePacket'
+  | 'sendComplete'
+  | 'indicateStatus'
+  | 'indicateStatusComplete'
+  | 'queryInformationComplete'
+  | 'setInformationComplete'
+>;

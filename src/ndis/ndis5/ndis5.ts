@@ -29,7 +29,8 @@ export class Ndis5 extends Ndis5IndicationApi {
   async initializeMiniport(driver: Ndis5Driver, resources: AdapterResources, opts: { binding?: ProtocolBinding5 } = {}): Promise<Ndis5Adapter> {
     this.requireHost('initializeMiniport');
     const registers = new DeviceRegisters(this.kernel, resources.registers, {
-      name: resources.name ?? driver.name, ...(resources.registerName ? { registerName: resources.registerName } : {}),
+      name: resources.name ?? driver.name,
+      ...(resources.registerName ? { registerName: resources.registerName } : {}),
     });
     const adapter = new Ndis5Adapter(driver, resources, registers);
     driver.adapters.add(adapter);
@@ -37,8 +38,12 @@ export class Ndis5 extends Ndis5IndicationApi {
     if (opts.binding) adapter.binding = opts.binding;
     const parameters = {
       allocatedResources: {
-        registers, interruptLine: resources.interrupt.line, interruptIrql: resources.interrupt.irql ?? 5,
-        memory: resources.memory, dma: resources.dma, macAddress: resources.macAddress,
+        registers,
+        interruptLine: resources.interrupt.line,
+        interruptIrql: resources.interrupt.irql ?? 5,
+        memory: resources.memory,
+        dma: resources.dma,
+        macAddress: resources.macAddress,
       },
     };
     adapter.initializing = true;
@@ -49,7 +54,13 @@ export class Ndis5 extends Ndis5IndicationApi {
       adapter.initializing = false;
     }
     if (typeof status !== 'number' || status === NdisStatus.PENDING) {
-      ndisBugCheck(this.kernel, NdisViolation.BAD_RETURN_VALUE, 'MiniportInitialize', `MiniportInitialize(${adapter.name}) returned ${String(status)}; it must return an NDIS_STATUS and cannot pend`, adapter.id);
+      ndisBugCheck(
+        this.kernel,
+        NdisViolation.BAD_RETURN_VALUE,
+        'MiniportInitialize',
+        `MiniportInitialize(${adapter.name}) returned ${String(status)}; it must return an NDIS_STATUS and cannot pend`,
+        adapter.id,
+      );
     }
     if (ndisStatusSucceeded(status) && !adapter.attributesSet) {
       this.log.warn({ adapter: adapter.name }, 'MiniportInitialize succeeded without NdisMSetAttributesEx; NDIS fails the initialization');
@@ -75,7 +86,8 @@ export class Ndis5 extends Ndis5IndicationApi {
   async haltMiniport(adapter: Ndis5Adapter): Promise<void> {
     this.requireHost('haltMiniport');
     if (adapter.state !== 'running') throw new NdisError(`haltMiniport(${adapter.name}) in state ${adapter.state}`, { adapter: adapter.name });
-    if (adapter.packetsOutstanding > 0) throw new NdisError(`haltMiniport(${adapter.name}): the protocol still holds ${adapter.packetsOutstanding} indicated packets; return them first`, { adapter: adapter.name });
+    if (adapter.packetsOutstanding > 0)
+      throw new NdisError(`haltMiniport(${adapter.name}): the protocol still holds ${adapter.packetsOutstanding} indicated packets; return them first`, { adapter: adapter.name });
     adapter.state = 'halting';
     await this.runPnpHandler('MiniportHalt', () => adapter.driver.characteristics.haltHandler(adapter.context));
     adapter.state = 'halted';
@@ -129,7 +141,10 @@ export class Ndis5 extends Ndis5IndicationApi {
   /** NdisReturnPackets from the protocol: MiniportReturnPacket at DISPATCH_LEVEL (or the caller's IRQL inside a routine). */
   override async returnPacket(adapter: Ndis5Adapter, packet: NdisPacket): Promise<void> {
     if (packet.owner !== 'indicated' || packet.indicatedBy !== adapter) {
-      throw new NdisError(`returnPacket(${adapter.name}): packet ${packet.id} is ${packet.owner === 'lent' ? 'indicated with NDIS_STATUS_RESOURCES (never returned)' : packet.owner}`, { adapter: adapter.name, packet: packet.id });
+      throw new NdisError(
+        `returnPacket(${adapter.name}): packet ${packet.id} is ${packet.owner === 'lent' ? 'indicated with NDIS_STATUS_RESOURCES (never returned)' : packet.owner}`,
+        { adapter: adapter.name, packet: packet.id },
+      );
     }
     packet.owner = 'allocated';
     packet.indicatedBy = null;
@@ -147,14 +162,16 @@ export class Ndis5 extends Ndis5IndicationApi {
   /** MiniportQueryInformation at DISPATCH_LEVEL; resolves with the answer, rejects with NdisOperationError on failure. */
   async queryInformation<T = unknown>(adapter: Ndis5Adapter, oid: number): Promise<T> {
     const { status, request } = await this.informationRequest(adapter, 'query', oid, undefined);
-    if (!ndisStatusSucceeded(status)) throw new NdisOperationError(`query ${oidName(oid)} on ${adapter.name} failed with ${ndisStatusName(status)}`, status, { adapter: adapter.name, oid });
+    if (!ndisStatusSucceeded(status))
+      throw new NdisOperationError(`query ${oidName(oid)} on ${adapter.name} failed with ${ndisStatusName(status)}`, status, { adapter: adapter.name, oid });
     return request.informationBuffer as T;
   }
 
   /** MiniportSetInformation at DISPATCH_LEVEL; rejects with NdisOperationError on failure. */
   async setInformation(adapter: Ndis5Adapter, oid: number, value: unknown): Promise<void> {
     const { status } = await this.informationRequest(adapter, 'set', oid, value);
-    if (!ndisStatusSucceeded(status)) throw new NdisOperationError(`set ${oidName(oid)} on ${adapter.name} failed with ${ndisStatusName(status)}`, status, { adapter: adapter.name, oid });
+    if (!ndisStatusSucceeded(status))
+      throw new NdisOperationError(`set ${oidName(oid)} on ${adapter.name} failed with ${ndisStatusName(status)}`, status, { adapter: adapter.name, oid });
   }
 
   /** One query or set, serialised per adapter; returns the final status (after a pended completion). */
@@ -165,10 +182,18 @@ export class Ndis5 extends Ndis5IndicationApi {
       if (adapter.state !== 'running') throw new NdisError(`${kind} ${oidName(oid)} on ${adapter.name} in state ${adapter.state}`, { adapter: adapter.name });
       const ch = adapter.driver.characteristics;
       const handler = kind === 'query' ? ch.queryInformationHandler : ch.setInformationHandler;
-      const completed = new Promise<NDIS_STATUS>((resolve) => { adapter.pendingInformation = { request, kind, resolve }; });
+      const completed = new Promise<NDIS_STATUS>((resolve) => {
+        adapter.pendingInformation = { request, kind, resolve };
+      });
       let status = await this.runAtDispatch(kind === 'query' ? 'MiniportQueryInformation' : 'MiniportSetInformation', () => handler(adapter.context, request));
       if (typeof status !== 'number') {
-        ndisBugCheck(this.kernel, NdisViolation.BAD_RETURN_VALUE, kind === 'query' ? 'MiniportQueryInformation' : 'MiniportSetInformation', `returned ${String(status)}; it must return an NDIS_STATUS`, adapter.id);
+        ndisBugCheck(
+          this.kernel,
+          NdisViolation.BAD_RETURN_VALUE,
+          kind === 'query' ? 'MiniportQueryInformation' : 'MiniportSetInformation',
+          `returned ${String(status)}; it must return an NDIS_STATUS`,
+          adapter.id,
+        );
       }
       if (status === NdisStatus.PENDING) status = await this.waitForCompletion(completed);
       else adapter.pendingInformation = null;

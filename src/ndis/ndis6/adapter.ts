@@ -6,8 +6,12 @@ import type { MiniportDriver } from './driver.ts';
 import type { NdisInterrupt } from './interrupt.ts';
 import type { NetBufferListPool } from './net-buffer-list.ts';
 import type {
-  AdapterResources, MiniportAdapterContext, MiniportAdapterGeneralAttributes, MiniportAdapterRegistrationAttributes,
-  NdisOidRequest, ProtocolBinding,
+  AdapterResources,
+  MiniportAdapterContext,
+  MiniportAdapterGeneralAttributes,
+  MiniportAdapterRegistrationAttributes,
+  NdisOidRequest,
+  ProtocolBinding,
 } from './types.ts';
 
 /**
@@ -46,16 +50,25 @@ export class MiniportAdapter extends NdisAdapterHandle<MiniportDriver, AdapterRe
   binding: ProtocolBinding | null = null;
   /** Last link state the miniport indicated (or its general attributes gave). */
   linkState: NdisLinkState = {
-    mediaConnectState: MediaConnectState.Unknown, mediaDuplexState: MediaDuplexState.Unknown,
-    xmitLinkSpeed: NDIS_LINK_SPEED_UNKNOWN, rcvLinkSpeed: NDIS_LINK_SPEED_UNKNOWN,
+    mediaConnectState: MediaConnectState.Unknown,
+    mediaDuplexState: MediaDuplexState.Unknown,
+    xmitLinkSpeed: NDIS_LINK_SPEED_UNKNOWN,
+    rcvLinkSpeed: NDIS_LINK_SPEED_UNKNOWN,
   };
   /** NBLs in MiniportSendNetBufferLists and not completed yet. */
   sendsOutstanding = 0;
   /** NBLs indicated without NDIS_RECEIVE_FLAGS_RESOURCES and not returned yet. */
   receivesOutstanding = 0;
   readonly statistics: MiniportAdapterStatistics = {
-    receivesIndicated: 0, receivesDropped: 0, receivesReturned: 0, sendsRequested: 0, sendsCompleted: 0,
-    sendsFailed: 0, sendsRefusedPaused: 0, statusIndications: 0, interruptDpcs: 0,
+    receivesIndicated: 0,
+    receivesDropped: 0,
+    receivesReturned: 0,
+    sendsRequested: 0,
+    sendsCompleted: 0,
+    sendsFailed: 0,
+    sendsRefusedPaused: 0,
+    statusIndications: 0,
+    interruptDpcs: 0,
   };
   /** NBL pools allocated with this adapter as owner (halt checks they were freed). */
   readonly pools = new Set<NetBufferListPool>();

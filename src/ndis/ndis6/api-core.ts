@@ -59,7 +59,8 @@ export abstract class Ndis6CoreApi extends NdisFramework {
   deregisterMiniportDriver(driver: MiniportDriver): void {
     requireNdisIrqlIfInRoutine(this.kernel, 'NdisMDeregisterMiniportDriver');
     const live = [...driver.adapters].filter((a) => !a.halted);
-    if (live.length > 0) throw new NdisError(`NdisMDeregisterMiniportDriver(${driver.name}) with adapters not halted: ${live.map((a) => a.name).join(', ')}`, { driver: driver.name });
+    if (live.length > 0)
+      throw new NdisError(`NdisMDeregisterMiniportDriver(${driver.name}) with adapters not halted: ${live.map((a) => a.name).join(', ')}`, { driver: driver.name });
     driver.deregistered = true;
     this.drivers.delete(driver);
   }
@@ -85,8 +86,10 @@ export abstract class Ndis6CoreApi extends NdisFramework {
       }
       adapterHandle.generalAttributes = { ...attributes };
       adapterHandle.linkState = {
-        mediaConnectState: attributes.mediaConnectState, mediaDuplexState: attributes.mediaDuplexState,
-        xmitLinkSpeed: attributes.xmitLinkSpeed, rcvLinkSpeed: attributes.rcvLinkSpeed,
+        mediaConnectState: attributes.mediaConnectState,
+        mediaDuplexState: attributes.mediaDuplexState,
+        xmitLinkSpeed: attributes.xmitLinkSpeed,
+        rcvLinkSpeed: attributes.rcvLinkSpeed,
       };
       return NdisStatus.SUCCESS;
     }

@@ -20,7 +20,13 @@ export abstract class Ndis6IndicationApi extends Ndis6NblApi {
    * the miniport's again when this resolves. `numberOfNetBufferLists` must match the chain.
    * Only the default port (NDIS_DEFAULT_PORT_NUMBER, 0) exists here, so the port number is not used.
    */
-  async indicateReceiveNetBufferLists(adapterHandle: MiniportAdapter, netBufferLists: NetBufferList, portNumber: number, numberOfNetBufferLists: number, receiveFlags: number): Promise<void> {
+  async indicateReceiveNetBufferLists(
+    adapterHandle: MiniportAdapter,
+    netBufferLists: NetBufferList,
+    portNumber: number,
+    numberOfNetBufferLists: number,
+    receiveFlags: number,
+  ): Promise<void> {
     const api = 'NdisMIndicateReceiveNetBufferLists';
     void portNumber;
     requireNdisIrql(this.kernel, api);
@@ -34,12 +40,34 @@ export abstract class Ndis6IndicationApi extends Ndis6NblApi {
       n++;
       if (nbl.owner === 'allocated') continue;
       if (nbl.owner === 'indicated' || nbl.owner === 'lent') {
-        ndisBugCheck(this.kernel, NdisViolation.INDICATED_PACKET_IN_USE, api, `${api}(${adapterHandle.name}) with NBL ${nbl.id}, which the protocol still holds from an earlier indication`, adapterHandle.id, nbl.id);
+        ndisBugCheck(
+          this.kernel,
+          NdisViolation.INDICATED_PACKET_IN_USE,
+          api,
+          `${api}(${adapterHandle.name}) with NBL ${nbl.id}, which the protocol still holds from an earlier indication`,
+          adapterHandle.id,
+          nbl.id,
+        );
       }
-      ndisBugCheck(this.kernel, NdisViolation.NBL_NOT_OWNED, api, `${api}(${adapterHandle.name}) with NBL ${nbl.id}, which is ${nblOwnerText(nbl.owner)}`, adapterHandle.id, nbl.id);
+      ndisBugCheck(
+        this.kernel,
+        NdisViolation.NBL_NOT_OWNED,
+        api,
+        `${api}(${adapterHandle.name}) with NBL ${nbl.id}, which is ${nblOwnerText(nbl.owner)}`,
+        adapterHandle.id,
+        nbl.id,
+      );
     }
     if (n !== numberOfNetBufferLists) {
-      ndisBugCheck(this.kernel, NdisViolation.NBL_COUNT_MISMATCH, api, `${api}(${adapterHandle.name}): NumberOfNetBufferLists is ${numberOfNetBufferLists} but the chain has ${n}`, adapterHandle.id, numberOfNetBufferLists, n);
+      ndisBugCheck(
+        this.kernel,
+        NdisViolation.NBL_COUNT_MISMATCH,
+        api,
+        `${api}(${adapterHandle.name}): NumberOfNetBufferLists is ${numberOfNetBufferLists} but the chain has ${n}`,
+        adapterHandle.id,
+        numberOfNetBufferLists,
+        n,
+      );
     }
     const resources = (receiveFlags & NdisReceiveFlags.RESOURCES) !== 0;
     const owner = resources ? 'lent' : 'indicated';
@@ -81,8 +109,14 @@ export abstract class Ndis6IndicationApi extends Ndis6NblApi {
     let failed = 0;
     for (let nbl: NetBufferList | null = netBufferLists; nbl; nbl = nbl.next) {
       if (nbl.owner !== 'sending' || nbl.sentTo !== adapterHandle) {
-        ndisBugCheck(this.kernel, NdisViolation.NBL_NOT_OWNED, api,
-          `${api}(${adapterHandle.name}) with NBL ${nbl.id}, which is ${nbl.owner === 'sending' ? 'in a send to another adapter' : nblOwnerText(nbl.owner)} (completed twice?)`, adapterHandle.id, nbl.id);
+        ndisBugCheck(
+          this.kernel,
+          NdisViolation.NBL_NOT_OWNED,
+          api,
+          `${api}(${adapterHandle.name}) with NBL ${nbl.id}, which is ${nbl.owner === 'sending' ? 'in a send to another adapter' : nblOwnerText(nbl.owner)} (completed twice?)`,
+          adapterHandle.id,
+          nbl.id,
+        );
       }
       n++;
       if (!ndisStatusSucceeded(nbl.status)) failed++;
@@ -111,7 +145,13 @@ export abstract class Ndis6IndicationApi extends Ndis6NblApi {
     if (statusIndication.statusCode === NdisStatus.LINK_STATE) {
       const ls = statusIndication.buffer as NdisLinkState | undefined;
       if (!isLinkState(ls)) {
-        ndisBugCheck(this.kernel, NdisViolation.BAD_RETURN_VALUE, api, `${api}(${adapterHandle.name}): NDIS_STATUS_LINK_STATE needs an NDIS_LINK_STATE buffer { mediaConnectState, mediaDuplexState, xmitLinkSpeed, rcvLinkSpeed }`, adapterHandle.id);
+        ndisBugCheck(
+          this.kernel,
+          NdisViolation.BAD_RETURN_VALUE,
+          api,
+          `${api}(${adapterHandle.name}): NDIS_STATUS_LINK_STATE needs an NDIS_LINK_STATE buffer { mediaConnectState, mediaDuplexState, xmitLinkSpeed, rcvLinkSpeed }`,
+          adapterHandle.id,
+        );
       }
       adapterHandle.linkState = { ...ls };
     }
@@ -129,7 +169,14 @@ export abstract class Ndis6IndicationApi extends Ndis6NblApi {
     this.checkAdapter(adapterHandle, api);
     const pending = adapterHandle.pendingOid;
     if (!pending || pending.request !== oidRequest || status === NdisStatus.PENDING) {
-      ndisBugCheck(this.kernel, NdisViolation.INVALID_OID_COMPLETION, api, `${api}(${adapterHandle.name}, ${oidName(oidRequest.oid)}) for a request that is not pending${status === NdisStatus.PENDING ? ' (status NDIS_STATUS_PENDING)' : ''}`, adapterHandle.id, oidRequest.requestId);
+      ndisBugCheck(
+        this.kernel,
+        NdisViolation.INVALID_OID_COMPLETION,
+        api,
+        `${api}(${adapterHandle.name}, ${oidName(oidRequest.oid)}) for a request that is not pending${status === NdisStatus.PENDING ? ' (status NDIS_STATUS_PENDING)' : ''}`,
+        adapterHandle.id,
+        oidRequest.requestId,
+      );
     }
     adapterHandle.pendingOid = null;
     pending.resolve(status);
@@ -141,7 +188,15 @@ export abstract class Ndis6IndicationApi extends Ndis6NblApi {
     requireNdisIrql(this.kernel, api);
     this.checkAdapter(adapterHandle, api);
     const resolve = adapterHandle.pendingPause;
-    if (!resolve) ndisBugCheck(this.kernel, NdisViolation.ILLEGAL_MINIPORT_STATE_TRANSITION, api, `${api}(${adapterHandle.name}) with no pause pending`, StateTransition.PAUSE_COMPLETE, adapterHandle.id);
+    if (!resolve)
+      ndisBugCheck(
+        this.kernel,
+        NdisViolation.ILLEGAL_MINIPORT_STATE_TRANSITION,
+        api,
+        `${api}(${adapterHandle.name}) with no pause pending`,
+        StateTransition.PAUSE_COMPLETE,
+        adapterHandle.id,
+      );
     adapterHandle.pendingPause = null;
     resolve(NdisStatus.SUCCESS);
   }
@@ -152,7 +207,15 @@ export abstract class Ndis6IndicationApi extends Ndis6NblApi {
     requireNdisIrql(this.kernel, api);
     this.checkAdapter(adapterHandle, api);
     const resolve = adapterHandle.pendingRestart;
-    if (!resolve) ndisBugCheck(this.kernel, NdisViolation.ILLEGAL_MINIPORT_STATE_TRANSITION, api, `${api}(${adapterHandle.name}) with no restart pending`, StateTransition.RESTART_COMPLETE, adapterHandle.id);
+    if (!resolve)
+      ndisBugCheck(
+        this.kernel,
+        NdisViolation.ILLEGAL_MINIPORT_STATE_TRANSITION,
+        api,
+        `${api}(${adapterHandle.name}) with no restart pending`,
+        StateTransition.RESTART_COMPLETE,
+        adapterHandle.id,
+      );
     adapterHandle.pendingRestart = null;
     resolve(status);
   }
@@ -166,7 +229,14 @@ export abstract class Ndis6IndicationApi extends Ndis6NblApi {
   /** A *_DISPATCH_LEVEL flag claims DISPATCH_LEVEL: below it NDIS would take its locks wrongly. */
   private checkDispatchFlag(flag: number, api: string, adapter: MiniportAdapter): void {
     if (flag && this.kernel.currentIrql() < Irql.DISPATCH_LEVEL) {
-      ndisBugCheck(this.kernel, NdisViolation.DISPATCH_FLAG_BELOW_DISPATCH, api, `${api}(${adapter.name}) with the DISPATCH_LEVEL flag at IRQL ${this.kernel.currentIrql()}`, adapter.id, this.kernel.currentIrql());
+      ndisBugCheck(
+        this.kernel,
+        NdisViolation.DISPATCH_FLAG_BELOW_DISPATCH,
+        api,
+        `${api}(${adapter.name}) with the DISPATCH_LEVEL flag at IRQL ${this.kernel.currentIrql()}`,
+        adapter.id,
+        this.kernel.currentIrql(),
+      );
     }
   }
 }
@@ -176,6 +246,7 @@ function isLinkState(v: unknown): v is NdisLinkState {
   const ls = v as Record<string, unknown>;
   const states: number[] = Object.values(MediaConnectState);
   const duplex: number[] = Object.values(MediaDuplexState);
-  return states.includes(ls.mediaConnectState as number) && duplex.includes(ls.mediaDuplexState as number)
-    && typeof ls.xmitLinkSpeed === 'number' && typeof ls.rcvLinkSpeed === 'number';
+  return (
+    states.includes(ls.mediaConnectState as number) && duplex.includes(ls.mediaDuplexState as number) && typeof ls.xmitLinkSpeed === 'number' && typeof ls.rcvLinkSpeed === 'number'
+  );
 }

@@ -53,7 +53,12 @@ export abstract class Ndis6InterruptApi extends Ndis6CoreApi {
       });
     } catch (err) {
       if (err instanceof KernelError) {
-        throw new NdisOperationError(`${api}(${adapterHandle.name}) on line ${res.line}: ${err.message}`, NdisStatus.RESOURCE_CONFLICT, { adapter: adapterHandle.name, line: res.line }, { cause: err });
+        throw new NdisOperationError(
+          `${api}(${adapterHandle.name}) on line ${res.line}: ${err.message}`,
+          NdisStatus.RESOURCE_CONFLICT,
+          { adapter: adapterHandle.name, line: res.line },
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -80,7 +85,12 @@ export abstract class Ndis6InterruptApi extends Ndis6CoreApi {
    * DIRQL holding its interrupt spin lock (MiniportInterrupt cannot run on any processor meanwhile),
    * restores the caller's IRQL and returns the routine's boolean. `messageId` is 0 for line interrupts.
    */
-  synchronizeWithInterruptEx(interruptHandle: NdisInterrupt, messageId: number, synchronizeFunction: (synchronizeContext: unknown) => boolean | Promise<boolean>, synchronizeContext?: unknown): Promise<boolean> {
+  synchronizeWithInterruptEx(
+    interruptHandle: NdisInterrupt,
+    messageId: number,
+    synchronizeFunction: (synchronizeContext: unknown) => boolean | Promise<boolean>,
+    synchronizeContext?: unknown,
+  ): Promise<boolean> {
     const api = 'NdisMSynchronizeWithInterruptEx';
     this.checkInterrupt(interruptHandle, api);
     requireNdisIrql(this.kernel, api, interruptHandle.irql);
@@ -116,8 +126,14 @@ export abstract class Ndis6InterruptApi extends Ndis6CoreApi {
     if (handle.deregistered) return false;
     const result: MiniportInterruptResult = await handle.characteristics.interruptHandler(handle.context);
     if (result === null || typeof result !== 'object' || typeof result.recognized !== 'boolean') {
-      ndisBugCheck(this.kernel, NdisViolation.BAD_RETURN_VALUE, 'MiniportInterrupt',
-        'MiniportInterrupt must return { recognized, queueDefaultDpc, targetProcessors? }', handle.adapter.id, handle.id);
+      ndisBugCheck(
+        this.kernel,
+        NdisViolation.BAD_RETURN_VALUE,
+        'MiniportInterrupt',
+        'MiniportInterrupt must return { recognized, queueDefaultDpc, targetProcessors? }',
+        handle.adapter.id,
+        handle.id,
+      );
     }
     // QueueDefaultInterruptDpc TRUE: NDIS ignores TargetProcessors and queues exactly one
     // MiniportInterruptDPC, on the current processor (MINIPORT_ISR_HANDLER).

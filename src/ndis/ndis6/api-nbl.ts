@@ -79,7 +79,13 @@ export abstract class Ndis6NblApi extends Ndis6InterruptApi {
     const api = 'NdisFreeNetBufferList';
     requireNdisIrqlIfInRoutine(this.kernel, api);
     if (netBufferList.owner !== 'allocated') {
-      ndisViolation(this.kernel, NdisViolation.NBL_NOT_OWNED, api, `${api}(NBL ${netBufferList.id} of ${netBufferList.pool.tag}) while it is ${nblOwnerText(netBufferList.owner)}`, netBufferList.id);
+      ndisViolation(
+        this.kernel,
+        NdisViolation.NBL_NOT_OWNED,
+        api,
+        `${api}(NBL ${netBufferList.id} of ${netBufferList.pool.tag}) while it is ${nblOwnerText(netBufferList.owner)}`,
+        netBufferList.id,
+      );
     }
     netBufferList.pool.put(netBufferList);
   }

@@ -7,8 +7,14 @@ export { MiniportAdapter, type MiniportAdapterState, type MiniportAdapterStatist
 export { MiniportDriver } from './driver.ts';
 export { NdisInterrupt } from './interrupt.ts';
 export {
-  NetBuffer, NetBufferList, NetBufferListPool, chainNetBufferLists, countNetBufferLists, netBufferListArray,
-  type NblOwner, type NetBufferListPoolOptions,
+  NetBuffer,
+  NetBufferList,
+  NetBufferListPool,
+  chainNetBufferLists,
+  countNetBufferLists,
+  netBufferListArray,
+  type NblOwner,
+  type NetBufferListPoolOptions,
 } from './net-buffer-list.ts';
 export * from './types.ts';
 export * from '../common/index.ts';

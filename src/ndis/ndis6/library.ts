@@ -8,14 +8,32 @@ import type { Ndis6 } from './ndis6.ts';
  * sendNetBufferLists, …). A miniport takes and keeps this type, so that calling the host side from
  * driver code is a compile error; the host hands it the whole `Ndis6`.
  */
-export type Ndis6Library = Pick<Ndis6, NdisLibraryMember
+export type Ndis6Library = Pick<
+  Ndis6,
+  | NdisLibraryMember
   // api-core.ts
-  | 'registerMiniportDriver' | 'deregisterMiniportDriver' | 'setMiniportAttributes'
-  | 'allocateTimerObject' | 'setTimerObject' | 'cancelTimerObject' | 'freeTimerObject'
+  | 'registerMiniportDriver'
+  | 'deregisterMiniportDriver'
+  | 'setMiniportAttributes'
+  | 'allocateTimerObject'
+  | 'setTimerObject'
+  | 'cancelTimerObject'
+  | 'freeTimerObject'
   // api-interrupt.ts
-  | 'registerInterruptEx' | 'deregisterInterruptEx' | 'synchronizeWithInterruptEx' | 'queueDpcEx'
+  | 'registerInterruptEx'
+  | 'deregisterInterruptEx'
+  | 'synchronizeWithInterruptEx'
+  | 'queueDpcEx'
   // api-nbl.ts
-  | 'allocateNetBufferListPool' | 'freeNetBufferListPool' | 'allocateNetBufferAndNetBufferList' | 'freeNetBufferList'
+  | 'allocateNetBufferListPool'
+  | 'freeNetBufferListPool'
+  | 'allocateNetBufferAndNetBufferList'
+  | 'freeNetBufferList'
   // api-indicate.ts
-  | 'indicateReceiveNetBufferLists' | 'sendNetBufferListsComplete' | 'indicateStatusEx'
-  | 'oidRequestComplete' | 'pauseComplete' | 'restartComplete'>;
+  | 'indicateReceiveNetBufferLists'
+  | 'sendNetBufferListsComplete'
+  | 'indicateStatusEx'
+  | 'oidRequestComplete'
+  | 'pauseComplete'
+  | 'restartComplete'
+>;

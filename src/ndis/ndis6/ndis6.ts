@@ -13,8 +13,14 @@ import type { MiniportDriver } from './driver.ts';
 import type { NdisInterrupt } from './interrupt.ts';
 import { nblOwnerText, type NetBufferList } from './net-buffer-list.ts';
 import {
-  NdisHaltAction, NdisReturnFlags, NdisSendFlags, NdisShutdownAction,
-  type AdapterResources, type NdisHaltActionValue, type NdisOidRequest, type ProtocolBinding,
+  NdisHaltAction,
+  NdisReturnFlags,
+  NdisSendFlags,
+  NdisShutdownAction,
+  type AdapterResources,
+  type NdisHaltActionValue,
+  type NdisOidRequest,
+  type ProtocolBinding,
 } from './types.ts';
 
 export interface InitializeMiniportOptions {
@@ -57,7 +63,8 @@ export class Ndis6 extends Ndis6IndicationApi {
     this.requireHost('initializeMiniport');
     if (driver.deregistered) throw new NdisError(`initializeMiniport: driver ${driver.name} is deregistered`, { driver: driver.name });
     const registers = new DeviceRegisters(this.kernel, resources.registers, {
-      name: resources.name ?? driver.name, ...(resources.registerName ? { registerName: resources.registerName } : {}),
+      name: resources.name ?? driver.name,
+      ...(resources.registerName ? { registerName: resources.registerName } : {}),
     });
     const adapter = new MiniportAdapter(driver, resources, registers);
     driver.adapters.add(adapter);
@@ -66,8 +73,12 @@ export class Ndis6 extends Ndis6IndicationApi {
     const ch = driver.characteristics;
     const initParameters = {
       allocatedResources: {
-        registers, interruptLine: resources.interrupt.line,
-        interruptIrql: resources.interrupt.irql ?? 5, memory: resources.memory, dma: resources.dma, macAddress: resources.macAddress,
+        registers,
+        interruptLine: resources.interrupt.line,
+        interruptIrql: resources.interrupt.irql ?? 5,
+        memory: resources.memory,
+        dma: resources.dma,
+        macAddress: resources.macAddress,
       },
       ifIndex: adapter.id,
       netLuid: adapter.id,
@@ -108,7 +119,9 @@ export class Ndis6 extends Ndis6IndicationApi {
     const handler = adapter.driver.characteristics.restartHandler;
     let status: NDIS_STATUS = NdisStatus.SUCCESS;
     if (handler) {
-      const completed = new Promise<NDIS_STATUS>((resolve) => { adapter.pendingRestart = resolve; });
+      const completed = new Promise<NDIS_STATUS>((resolve) => {
+        adapter.pendingRestart = resolve;
+      });
       status = await this.runPnpHandler('MiniportRestart', () => handler(adapter.context, { flags: 0 }));
       this.checkStatusValue(status, 'MiniportRestart', adapter, true);
       if (status === NdisStatus.PENDING) status = await this.waitForCompletion(completed);
@@ -132,16 +145,24 @@ export class Ndis6 extends Ndis6IndicationApi {
     adapter.state = 'pausing';
     const handler = adapter.driver.characteristics.pauseHandler;
     if (handler) {
-      const completed = new Promise<NDIS_STATUS>((resolve) => { adapter.pendingPause = resolve; });
+      const completed = new Promise<NDIS_STATUS>((resolve) => {
+        adapter.pendingPause = resolve;
+      });
       const status = await this.runPnpHandler('MiniportPause', () => handler(adapter.context, { flags: 0, pauseReason: 0 }));
       this.checkStatusValue(status, 'MiniportPause', adapter, true);
       if (status === NdisStatus.PENDING) await this.waitForCompletion(completed);
       else adapter.pendingPause = null;
     }
     if (adapter.sendsOutstanding > 0 || adapter.receivesOutstanding > 0) {
-      ndisBugCheck(this.kernel, NdisViolation.PAUSE_WITH_OUTSTANDING_NBLS, 'MiniportPause',
+      ndisBugCheck(
+        this.kernel,
+        NdisViolation.PAUSE_WITH_OUTSTANDING_NBLS,
+        'MiniportPause',
         `MiniportPause(${adapter.name}) completed with ${adapter.sendsOutstanding} sends not completed and ${adapter.receivesOutstanding} receive indications not returned`,
-        adapter.id, adapter.sendsOutstanding, adapter.receivesOutstanding);
+        adapter.id,
+        adapter.sendsOutstanding,
+        adapter.receivesOutstanding,
+      );
     }
     adapter.state = 'paused';
   }
@@ -202,7 +223,8 @@ export class Ndis6 extends Ndis6IndicationApi {
     if (!binding) throw new NdisError(`sendNetBufferLists(${adapter.name}): no protocol bound to receive the completions`, { adapter: adapter.name });
     let n = 0;
     for (let nbl: NetBufferList | null = netBufferLists; nbl; nbl = nbl.next) {
-      if (nbl.owner !== 'allocated') throw new NdisError(`sendNetBufferLists(${adapter.name}): NBL ${nbl.id} is ${nblOwnerText(nbl.owner)}`, { adapter: adapter.name, nbl: nbl.id });
+      if (nbl.owner !== 'allocated')
+        throw new NdisError(`sendNetBufferLists(${adapter.name}): NBL ${nbl.id} is ${nblOwnerText(nbl.owner)}`, { adapter: adapter.name, nbl: nbl.id });
       n++;
     }
     if (adapter.state !== 'running') {
@@ -230,7 +252,10 @@ export class Ndis6 extends Ndis6IndicationApi {
     let n = 0;
     for (let nbl: NetBufferList | null = netBufferLists; nbl; nbl = nbl.next) {
       if (nbl.owner !== 'indicated' || nbl.indicatedBy !== adapter) {
-        throw new NdisError(`returnNetBufferLists(${adapter.name}): NBL ${nbl.id} is ${nbl.owner === 'lent' ? 'indicated with NDIS_RECEIVE_FLAGS_RESOURCES (never returned)' : nblOwnerText(nbl.owner)}`, { adapter: adapter.name, nbl: nbl.id });
+        throw new NdisError(
+          `returnNetBufferLists(${adapter.name}): NBL ${nbl.id} is ${nbl.owner === 'lent' ? 'indicated with NDIS_RECEIVE_FLAGS_RESOURCES (never returned)' : nblOwnerText(nbl.owner)}`,
+          { adapter: adapter.name, nbl: nbl.id },
+        );
       }
       n++;
     }
@@ -243,7 +268,9 @@ export class Ndis6 extends Ndis6IndicationApi {
     const handler = adapter.driver.characteristics.returnNetBufferListsHandler;
     if (inRoutine(this.kernel)) {
       const atDispatch = this.kernel.currentIrql() >= Irql.DISPATCH_LEVEL;
-      await this.kernel.callRoutine('MiniportReturnNetBufferLists', () => handler(adapter.context, netBufferLists, returnFlags | (atDispatch ? NdisReturnFlags.DISPATCH_LEVEL : 0)));
+      await this.kernel.callRoutine('MiniportReturnNetBufferLists', () =>
+        handler(adapter.context, netBufferLists, returnFlags | (atDispatch ? NdisReturnFlags.DISPATCH_LEVEL : 0)),
+      );
       return;
     }
     await this.runAtDispatch('MiniportReturnNetBufferLists', () => handler(adapter.context, netBufferLists, returnFlags | NdisReturnFlags.DISPATCH_LEVEL));
@@ -257,16 +284,24 @@ export class Ndis6 extends Ndis6IndicationApi {
   oidRequest(adapter: MiniportAdapter, input: OidRequestInput): Promise<{ status: NDIS_STATUS; request: NdisOidRequest }> {
     this.requireHost('oidRequest');
     const request: NdisOidRequest = {
-      requestType: input.requestType, oid: input.oid, portNumber: input.portNumber ?? 0,
-      informationBuffer: input.informationBuffer, informationBufferLength: input.informationBufferLength ?? 0,
-      bytesWritten: 0, bytesRead: 0, bytesNeeded: 0, requestId: nextRequestId++,
+      requestType: input.requestType,
+      oid: input.oid,
+      portNumber: input.portNumber ?? 0,
+      informationBuffer: input.informationBuffer,
+      informationBufferLength: input.informationBufferLength ?? 0,
+      bytesWritten: 0,
+      bytesRead: 0,
+      bytesNeeded: 0,
+      requestId: nextRequestId++,
     };
     const run = async (): Promise<{ status: NDIS_STATUS; request: NdisOidRequest }> => {
       if (adapter.halted || adapter.state === 'initializing' || adapter.state === 'halting') {
         throw new NdisError(`oidRequest(${adapter.name}, ${oidName(input.oid)}) in state ${adapter.state}`, { adapter: adapter.name });
       }
       const handler = adapter.driver.characteristics.oidRequestHandler;
-      const completed = new Promise<NDIS_STATUS>((resolve) => { adapter.pendingOid = { request, resolve }; });
+      const completed = new Promise<NDIS_STATUS>((resolve) => {
+        adapter.pendingOid = { request, resolve };
+      });
       let status = await this.kernel.runAtPassive('MiniportOidRequest', () => handler(adapter.context, request));
       this.checkStatusValue(status, 'MiniportOidRequest', adapter, true);
       if (status === NdisStatus.PENDING) status = await this.waitForCompletion(completed);
@@ -281,14 +316,16 @@ export class Ndis6 extends Ndis6IndicationApi {
   /** An OID query; resolves with the miniport's answer, rejects with NdisOperationError on a failure status. */
   async queryInformation<T = unknown>(adapter: MiniportAdapter, oid: number): Promise<T> {
     const { status, request } = await this.oidRequest(adapter, { requestType: NdisRequestType.QueryInformation, oid });
-    if (!ndisStatusSucceeded(status)) throw new NdisOperationError(`query ${oidName(oid)} on ${adapter.name} failed with ${ndisStatusName(status)}`, status, { adapter: adapter.name, oid });
+    if (!ndisStatusSucceeded(status))
+      throw new NdisOperationError(`query ${oidName(oid)} on ${adapter.name} failed with ${ndisStatusName(status)}`, status, { adapter: adapter.name, oid });
     return request.informationBuffer as T;
   }
 
   /** An OID set; rejects with NdisOperationError on a failure status. */
   async setInformation(adapter: MiniportAdapter, oid: number, value: unknown, length = 0): Promise<void> {
     const { status } = await this.oidRequest(adapter, { requestType: NdisRequestType.SetInformation, oid, informationBuffer: value, informationBufferLength: length });
-    if (!ndisStatusSucceeded(status)) throw new NdisOperationError(`set ${oidName(oid)} on ${adapter.name} failed with ${ndisStatusName(status)}`, status, { adapter: adapter.name, oid });
+    if (!ndisStatusSucceeded(status))
+      throw new NdisOperationError(`set ${oidName(oid)} on ${adapter.name} failed with ${ndisStatusName(status)}`, status, { adapter: adapter.name, oid });
   }
 
   /** MiniportDisableInterruptEx at DIRQL under the interrupt lock (NDIS' diagnostics path). */
@@ -296,7 +333,16 @@ export class Ndis6 extends Ndis6IndicationApi {
     this.requireHost('disableInterrupt');
     const handler = interrupt.characteristics.disableInterruptHandler;
     if (!handler || interrupt.deregistered) return;
-    await this.kernel.runAtPassive('NDIS', () => this.kernel.synchronizeExecution(interrupt.kernelInterrupt, named('MiniportDisableInterruptEx', async (ctx) => { await handler(ctx); return true; }), interrupt.context));
+    await this.kernel.runAtPassive('NDIS', () =>
+      this.kernel.synchronizeExecution(
+        interrupt.kernelInterrupt,
+        named('MiniportDisableInterruptEx', async (ctx) => {
+          await handler(ctx);
+          return true;
+        }),
+        interrupt.context,
+      ),
+    );
   }
 
   /** MiniportEnableInterruptEx at DIRQL under the interrupt lock. */
@@ -304,13 +350,28 @@ export class Ndis6 extends Ndis6IndicationApi {
     this.requireHost('enableInterrupt');
     const handler = interrupt.characteristics.enableInterruptHandler;
     if (!handler || interrupt.deregistered) return;
-    await this.kernel.runAtPassive('NDIS', () => this.kernel.synchronizeExecution(interrupt.kernelInterrupt, named('MiniportEnableInterruptEx', async (ctx) => { await handler(ctx); return true; }), interrupt.context));
+    await this.kernel.runAtPassive('NDIS', () =>
+      this.kernel.synchronizeExecution(
+        interrupt.kernelInterrupt,
+        named('MiniportEnableInterruptEx', async (ctx) => {
+          await handler(ctx);
+          return true;
+        }),
+        interrupt.context,
+      ),
+    );
   }
 
   // ================================================================ checks
 
   private checkStatusValue(status: unknown, handler: string, adapter: MiniportAdapter, pendingAllowed: boolean): void {
     if (typeof status === 'number' && Number.isInteger(status) && (pendingAllowed || status !== NdisStatus.PENDING)) return;
-    ndisBugCheck(this.kernel, NdisViolation.BAD_RETURN_VALUE, handler, `${handler}(${adapter.name}) returned ${String(status)}${pendingAllowed ? '' : ' (it cannot pend)'}; it must return an NDIS_STATUS`, adapter.id);
+    ndisBugCheck(
+      this.kernel,
+      NdisViolation.BAD_RETURN_VALUE,
+      handler,
+      `${handler}(${adapter.name}) returned ${String(status)}${pendingAllowed ? '' : ' (it cannot pend)'}; it must return an NDIS_STATUS`,
+      adapter.id,
+    );
   }
 }

@@ -133,10 +133,15 @@ export function netBufferListArray(head: NetBufferList | null): NetBufferList[] 
 /** Who holds an NBL, for reports. */
 export function nblOwnerText(owner: NblOwner): string {
   switch (owner) {
-    case 'free': return 'free (back in its pool)';
-    case 'allocated': return 'held by its allocator';
-    case 'indicated': return 'indicated to the protocol and not returned';
-    case 'lent': return 'being indicated with NDIS_RECEIVE_FLAGS_RESOURCES';
-    case 'sending': return 'in a send not completed yet';
+    case 'free':
+      return 'free (back in its pool)';
+    case 'allocated':
+      return 'held by its allocator';
+    case 'indicated':
+      return 'indicated to the protocol and not returned';
+    case 'lent':
+      return 'being indicated with NDIS_RECEIVE_FLAGS_RESOURCES';
+    case 'sending':
+      return 'in a send not completed yet';
   }
 }

@@ -82,7 +82,7 @@ export async function sendToPeer(host: DriverHost, peer: WirePeer, count: number
   const frames = new TrafficGenerator({ src: host.mac, dst: PEER_MAC, stream: 1, size: 'mixed', seed }).take(count);
   const start = performance.now();
   try {
-    for (let sent = 0; sent < count; ) {
+    for (let sent = 0; sent < count;) {
       const chunk = frames.slice(sent, sent + 256);
       await host.sendAll(chunk);
       sent += chunk.length;
@@ -94,8 +94,11 @@ export async function sendToPeer(host: DriverHost, peer: WirePeer, count: number
   }
   const ms = performance.now() - start;
   return {
-    lengths: frames.map((f) => f.length), ms, framesPerSecond: Math.round((count / ms) * 1000),
-    steadyFramesPerSecond: steadyRate(count, first, last), summary: verifier.summary(count),
+    lengths: frames.map((f) => f.length),
+    ms,
+    framesPerSecond: Math.round((count / ms) * 1000),
+    steadyFramesPerSecond: steadyRate(count, first, last),
+    summary: verifier.summary(count),
   };
 }
 

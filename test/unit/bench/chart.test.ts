@@ -28,7 +28,12 @@ afterEach(() => {
 
 describe('bench chart', () => {
   it('takes each ratio of a report under a figure name, unpinned and pinned', () => {
-    const run = ratiosOf(report('2026-12-01T10:00:00Z', [0.9, 0.8], { mmio: { unpinned: { ratioDriverHost: 1.1 }, pinned: { ratioDriverHost: 1.3 } }, latency: { unpinned: { ratioP50: 1.6, ratioP99: 2.2 } } }));
+    const run = ratiosOf(
+      report('2026-12-01T10:00:00Z', [0.9, 0.8], {
+        mmio: { unpinned: { ratioDriverHost: 1.1 }, pinned: { ratioDriverHost: 1.3 } },
+        latency: { unpinned: { ratioP50: 1.6, ratioP99: 2.2 } },
+      }),
+    );
     expect(run.ratios).toEqual({
       'TX 64 B frames/s': { unpinned: 0.9, pinned: 0.8 },
       'MMIO readl round trip': { unpinned: 1.1, pinned: 1.3 },

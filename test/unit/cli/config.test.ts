@@ -94,13 +94,35 @@ describe('checking the config, key by key', () => {
   });
 
   it('turns into DriverHost options: paths resolved against the config file, reports under outputDir', () => {
-    const config = checkConfig({
-      driver: './drivers/mine.ts', processors: 2, seed: 9, device: 'rtl8139', mac: '02:00:00:AA:BB:CC', txRingSize: 512, rxRingSize: 64,
-      ringSlots: 256, verifier: { isrTimeLimitUs: 200 }, limits: { traceTail: 50 }, logLevel: 'debug', outputDir: 'out',
-    }, '/proj/dirql.config.json');
+    const config = checkConfig(
+      {
+        driver: './drivers/mine.ts',
+        processors: 2,
+        seed: 9,
+        device: 'rtl8139',
+        mac: '02:00:00:AA:BB:CC',
+        txRingSize: 512,
+        rxRingSize: 64,
+        ringSlots: 256,
+        verifier: { isrTimeLimitUs: 200 },
+        limits: { traceTail: 50 },
+        logLevel: 'debug',
+        outputDir: 'out',
+      },
+      '/proj/dirql.config.json',
+    );
     expect(hostOptionsFromConfig(config, '/proj/dirql.config.json')).toEqual({
-      driver: '/proj/drivers/mine.ts', processors: 2, seed: 9, device: 'rtl8139', mac: '02:00:00:aa:bb:cc', txRingSize: 512, rxRingSize: 64,
-      ringSlots: 256, verifier: { isrTimeLimitUs: 200 }, limits: { traceTail: 50 }, bugCheckDir: '/proj/out/crash-reports',
+      driver: '/proj/drivers/mine.ts',
+      processors: 2,
+      seed: 9,
+      device: 'rtl8139',
+      mac: '02:00:00:aa:bb:cc',
+      txRingSize: 512,
+      rxRingSize: 64,
+      ringSlots: 256,
+      verifier: { isrTimeLimitUs: 200 },
+      limits: { traceTail: 50 },
+      bugCheckDir: '/proj/out/crash-reports',
     });
   });
 });
@@ -126,7 +148,7 @@ describe('a bad config under the dirql command', () => {
     expect(r.stderr).toContain('dirql up --help');
   });
 
-  it("a driver module the config names is checked too, under its key", async () => {
+  it('a driver module the config names is checked too, under its key', async () => {
     const d = project({ 'dirql.config.json': '{ "driver": "./missing-miniport.ts" }' });
     const r = await dirql(['run', 'x.scenario.ts', '--config', join(d, 'dirql.config.json')]);
     expect(r.exitCode).toBe(2);

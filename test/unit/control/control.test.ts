@@ -4,13 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../../src/control/client.ts';
-import {
-  ControlClosedError,
-  ControlNotRunningError,
-  ControlRemoteError,
-  ControlSocketInUseError,
-  ControlTimeoutError,
-} from '../../../src/control/errors.ts';
+import { ControlClosedError, ControlNotRunningError, ControlRemoteError, ControlSocketInUseError, ControlTimeoutError } from '../../../src/control/errors.ts';
 import { connectIpc } from '../../../src/control/ipc-transport.ts';
 import { ControlServer } from '../../../src/control/server.ts';
 import { DirqlError } from '../../../src/util/errors.ts';
@@ -268,8 +262,13 @@ describe('ControlServer and ControlClient', () => {
   it('rejects pending calls with ControlClosedError when the host stops', async () => {
     const server = await startServer();
     let entered!: () => void;
-    const handling = new Promise<void>((resolve) => { entered = resolve; });
-    server.handle('hang', () => { entered(); return new Promise(() => {}); });
+    const handling = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    server.handle('hang', () => {
+      entered();
+      return new Promise(() => {});
+    });
     const client = await connect();
     const closed = new Promise<Error | undefined>((resolve) => client.once('close', resolve));
     const pending = client.call('hang');
@@ -299,11 +298,9 @@ describe('ControlServer and ControlClient', () => {
   });
 
   it('takes over a stale socket left by a host killed with SIGKILL', async () => {
-    const child = spawn(
-      process.execPath,
-      ['-e', `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => console.log('up'))`],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => console.log('up'))`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');

@@ -65,12 +65,15 @@ describe('control plane fuzz (fast-check)', () => {
   });
 
   it('decodeRequest: any msgpack value is a valid request or a ControlProtocolError', () => {
-    const request = fc.record({
-      t: fc.oneof(fc.constant('req'), fc.string()),
-      id: fc.oneof(fc.nat(), fc.integer(), fc.double(), fc.string(), fc.constant(null)),
-      method: fc.oneof(fc.string({ maxLength: 300 }), fc.integer()),
-      params: fc.anything(),
-    }, { requiredKeys: [] });
+    const request = fc.record(
+      {
+        t: fc.oneof(fc.constant('req'), fc.string()),
+        id: fc.oneof(fc.nat(), fc.integer(), fc.double(), fc.string(), fc.constant(null)),
+        method: fc.oneof(fc.string({ maxLength: 300 }), fc.integer()),
+        params: fc.anything(),
+      },
+      { requiredKeys: [] },
+    );
     fc.assert(
       fc.property(fc.oneof(fc.anything(), request), (value) => {
         let bytes: Buffer;

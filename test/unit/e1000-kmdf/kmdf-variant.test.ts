@@ -129,14 +129,20 @@ describe('KMDF e1000 driver (fake NIC)', () => {
     await kernel.quiesce();
     nic.setLink(true);
     await kernel.quiesce();
-    expect(edge.linkEvents.map((e) => [e.up, e.speed])).toEqual([[false, 0], [true, 1_000_000_000]]);
+    expect(edge.linkEvents.map((e) => [e.up, e.speed])).toEqual([
+      [false, 0],
+      [true, 1_000_000_000],
+    ]);
     expect(edge.linkUp).toBe(true);
   });
 
   it('stop: every write completed, interrupts disconnected (no ISR or DPC afterwards), DMA freed; removal cancels pending reads', async () => {
     stack = await bringUpKmdf();
     const { wdf, nic, kernel, driver, edge, dma } = stack;
-    await sendThroughRing(stack, Array.from({ length: 40 }, (_, i) => testFrame(i, 64)));
+    await sendThroughRing(
+      stack,
+      Array.from({ length: 40 }, (_, i) => testFrame(i, 64)),
+    );
     const pending = Array.from({ length: 20 }, (_, i) => wdf.submitWrite(undefined, testFrame(100 + i, 80)));
     await edge.stop();
     await wdf.stopDevice();

@@ -51,7 +51,15 @@ export async function bringUpKmdf(opts: KmdfStackOptions = {}): Promise<KmdfStac
   driver.linkListener = (link) => edge.linkChanged(link.up, link.speedMbps * 1_000_000, link.fullDuplex);
   await wdf.startDevice({ memory: [{ registers: nic, registerName }], interrupts: [{ line: LINE }] }, device);
   const s: KmdfStack = {
-    kernel, nic, wdf, device, driver, edge, rxRing, txRing, dma,
+    kernel,
+    nic,
+    wdf,
+    device,
+    driver,
+    edge,
+    rxRing,
+    txRing,
+    dma,
     startEdge: () => edge.start(device, driver.core!.link.up),
     async cleanup() {
       await edge.stop();

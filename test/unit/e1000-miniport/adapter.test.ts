@@ -98,7 +98,11 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
     let calls = 0;
     for (let i = 0; i < frames.length; i += 100) {
       const batch = frames.slice(i, i + 100);
-      const taken = await r.atDispatch(() => r.adapter.send((add) => { for (const f of batch) add(f, 0, f.length); }));
+      const taken = await r.atDispatch(() =>
+        r.adapter.send((add) => {
+          for (const f of batch) add(f, 0, f.length);
+        }),
+      );
       expect(taken).toBe(batch.length);
       calls++;
     }
@@ -121,7 +125,12 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
     const r = rig;
     const good = testFrame(1, 100);
     await r.atDispatch(async () => {
-      await expect(r.adapter.send((add) => { add(good, 0, 100); add(good, 0, 13); })).rejects.toThrow(E1000ConfigError);
+      await expect(
+        r.adapter.send((add) => {
+          add(good, 0, 100);
+          add(good, 0, 13);
+        }),
+      ).rejects.toThrow(E1000ConfigError);
     });
     await r.kernel.quiesce();
     expect(r.nic.sent).toHaveLength(0);
@@ -258,7 +267,11 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
     await rig.bringUp();
     const r = rig;
     const frames = [testFrame(1, 100), testFrame(2, 200)];
-    await r.atDispatch(() => r.adapter.send((add) => { for (const f of frames) add(f, 0, f.length); }));
+    await r.atDispatch(() =>
+      r.adapter.send((add) => {
+        for (const f of frames) add(f, 0, f.length);
+      }),
+    );
     r.nic.inject(testFrame(3, 70));
     await r.kernel.quiesce();
     const s = await r.atPassive(() => r.adapter.statistics());
@@ -276,7 +289,11 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
     // Hold the TX unit back so that frames stay queued in the ring and the wait queue.
     r.nic.regs.set(Reg.TCTL, 0);
     const frames = Array.from({ length: 100 }, (_, i) => testFrame(i, 128));
-    await r.atDispatch(() => r.adapter.send((add) => { for (const f of frames) add(f, 0, f.length); }));
+    await r.atDispatch(() =>
+      r.adapter.send((add) => {
+        for (const f of frames) add(f, 0, f.length);
+      }),
+    );
     expect(r.adapter.queuedSends).toBe(100 - 63);
     await r.halt();
     expect(r.adapter.state).toBe('released');
@@ -305,7 +322,11 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
     // TX held back, so that pausing has queued frames to finish.
     r.nic.regs.set(Reg.TCTL, 0);
     const frames = Array.from({ length: 100 }, (_, i) => testFrame(i, 200));
-    await r.atDispatch(() => r.adapter.send((add) => { for (const f of frames) add(f, 0, f.length); }));
+    await r.atDispatch(() =>
+      r.adapter.send((add) => {
+        for (const f of frames) add(f, 0, f.length);
+      }),
+    );
     const delays = vi.spyOn(r.edge, 'delay');
     const paused = r.atPassive(() => r.adapter.pause());
     // The positive control: pause has found the sends outstanding twice and waits between checks.
@@ -341,7 +362,13 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
     const sender = async (list: Buffer[], p: number) => {
       for (let i = 0; i < list.length; i += 20) {
         const chunk = list.slice(i, i + 20);
-        await r.atDispatch(() => r.adapter.send((add) => { for (const f of chunk) add(f, 0, f.length); }), p);
+        await r.atDispatch(
+          () =>
+            r.adapter.send((add) => {
+              for (const f of chunk) add(f, 0, f.length);
+            }),
+          p,
+        );
       }
     };
     const injector = (async () => {
@@ -360,7 +387,10 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
     expect(firstMismatch(r.edge.received, rx.map(padded))).toBeUndefined();
     expect(r.edge.completed('sent')).toBe(400);
     // TDT only ever moves forward around the ring.
-    const tdts = r.nic.writesTo(Reg.TDT).map((w) => w.value).filter((_, i) => i > 0);
+    const tdts = r.nic
+      .writesTo(Reg.TDT)
+      .map((w) => w.value)
+      .filter((_, i) => i > 0);
     let total = 0;
     for (let i = 1; i < tdts.length; i++) total += (tdts[i]! - tdts[i - 1]! + 64) % 64;
     expect(total + tdts[0]!).toBe(400);

@@ -17,7 +17,11 @@ afterEach(async () => {
 
 async function send(r: Rig, count: number): Promise<void> {
   const frames = Array.from({ length: count }, (_, i) => testFrame(i, 100, 1));
-  await r.atDispatch(() => r.adapter.send((add) => { for (const f of frames) add(f, 0, f.length); }));
+  await r.atDispatch(() =>
+    r.adapter.send((add) => {
+      for (const f of frames) add(f, 0, f.length);
+    }),
+  );
   await r.kernel.quiesce();
 }
 
@@ -56,7 +60,12 @@ describe('e1000 core: adaptive interrupt moderation', () => {
     await send(r, 4);
     r.nic.inject(testFrame(9, 100, 2));
     await r.kernel.quiesce();
-    expect(r.nic.writesTo(Reg.ITR).map((w) => w.value).filter((v) => v !== 0)).toEqual([100]);
+    expect(
+      r.nic
+        .writesTo(Reg.ITR)
+        .map((w) => w.value)
+        .filter((v) => v !== 0),
+    ).toEqual([100]);
   });
 
   it('setInterruptThrottle stops it and puts the configured ITR back in the register', async () => {

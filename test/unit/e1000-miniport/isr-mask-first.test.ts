@@ -17,7 +17,11 @@ afterEach(async () => {
 /** Register accesses of the ISR, in order: 'W IMC', 'R ICR', 'W IMS'. */
 function recordAccesses(r: Rig): string[] {
   const seen: string[] = [];
-  const names = new Map<number, string>([[Reg.IMC, 'IMC'], [Reg.IMS, 'IMS'], [Reg.ICR, 'ICR']]);
+  const names = new Map<number, string>([
+    [Reg.IMC, 'IMC'],
+    [Reg.IMS, 'IMS'],
+    [Reg.ICR, 'ICR'],
+  ]);
   const read = r.nic.read32.bind(r.nic);
   const write = r.nic.write32.bind(r.nic);
   r.nic.read32 = (offset: number) => {
@@ -71,8 +75,7 @@ describe('e1000 core ISR: mask first, then read the causes', () => {
     await rig.bringUp();
     const r = rig;
     const seen = recordAccesses(r);
-    const recognized = await r.kernel.runAtPassive('SharedLineProbe', () =>
-      r.kernel.synchronizeExecution(r.edge.interrupt!, async () => (await r.adapter.isr()).recognized));
+    const recognized = await r.kernel.runAtPassive('SharedLineProbe', () => r.kernel.synchronizeExecution(r.edge.interrupt!, async () => (await r.adapter.isr()).recognized));
     expect(recognized).toBe(false);
     expect(seen).toEqual(['W IMC', 'R ICR', 'W IMS']);
     expect(r.nic.mask).toBe(DEFAULT_INTERRUPT_MASK >>> 0);

@@ -16,7 +16,11 @@ describe('e1000 core under the lockset verifier (stop mode, as every e1000 rig r
     const frames = Array.from({ length: 300 }, (_, i) => testFrame(i, 60 + (i % 200)));
     for (let i = 0; i < frames.length; i += 50) {
       const batch = frames.slice(i, i + 50);
-      await r.atDispatch(() => r.adapter.send((add) => { for (const f of batch) add(f, 0, f.length); }));
+      await r.atDispatch(() =>
+        r.adapter.send((add) => {
+          for (const f of batch) add(f, 0, f.length);
+        }),
+      );
       for (const f of batch) r.nic.inject(f);
     }
     await r.atPassive(() => r.adapter.setInterruptMask(r.adapter.enabledInterrupts));
@@ -26,9 +30,17 @@ describe('e1000 core under the lockset verifier (stop mode, as every e1000 rig r
     await r.halt();
     expect(r.kernel.stopped).toBeNull();
     expect(r.kernel.verifier.locksetFindings).toEqual([]);
-    expect(r.kernel.verifier.lockset!.trackedLocations).toEqual(expect.arrayContaining([
-      'e1000.IMS', 'e1000.TDT', 'e1000.RDT', 'E1000_INTERRUPTS.savedCauses', 'E1000_INTERRUPTS.dpcPending', 'E1000_INTERRUPTS.itrWanted', 'E1000_SEND.txReported',
-    ]));
+    expect(r.kernel.verifier.lockset!.trackedLocations).toEqual(
+      expect.arrayContaining([
+        'e1000.IMS',
+        'e1000.TDT',
+        'e1000.RDT',
+        'E1000_INTERRUPTS.savedCauses',
+        'E1000_INTERRUPTS.dpcPending',
+        'E1000_INTERRUPTS.itrWanted',
+        'E1000_SEND.txReported',
+      ]),
+    );
     expect(r.kernel.verifier.lockset!.trackedLocations).not.toContain('e1000.ICR');
   });
 });

@@ -6,9 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { registerE1000Ndis6, type E1000Ndis6Adapter } from '../../../src/drivers/e1000/ndis6/index.ts';
 import { Rctl, Reg, registerName } from '../../../src/drivers/e1000/registers.ts';
 import type { Kernel } from '../../../src/kernel/index.ts';
-import {
-  MediaConnectState, Ndis6, NdisPacketType, NdisStatus, Oid, type MiniportAdapter, type NdisStatisticsInfo, type NetBufferList,
-} from '../../../src/ndis/ndis6/index.ts';
+import { MediaConnectState, Ndis6, NdisPacketType, NdisStatus, Oid, type MiniportAdapter, type NdisStatisticsInfo, type NetBufferList } from '../../../src/ndis/ndis6/index.ts';
 import { PacketRing } from '../../../src/ring/index.ts';
 import { Ndis6ProtocolEdge } from '../../../src/upper-edge/index.ts';
 import { LINE, type BumpDma, type FakeE1000 } from './fake-nic.ts';
@@ -43,12 +41,29 @@ async function bringUp(): Promise<Stack> {
   const rxRing = new PacketRing({ slotCount: 256 });
   const txRing = new PacketRing({ slotCount: 256 });
   const edge = new Ndis6ProtocolEdge(ndis, { rxRing, txRing, sendPoolSize: 128, sendBatch: 32 });
-  const adapter = await ndis.initializeMiniport(driver, {
-    registers: nic, registerName, interrupt: { line: LINE }, memory, dma, name: 'e1000',
-  }, { binding: edge });
+  const adapter = await ndis.initializeMiniport(
+    driver,
+    {
+      registers: nic,
+      registerName,
+      interrupt: { line: LINE },
+      memory,
+      dma,
+      name: 'e1000',
+    },
+    { binding: edge },
+  );
   edge.bind(adapter);
   const s: Stack = {
-    kernel, nic, ndis, adapter, miniport: adapter.context as E1000Ndis6Adapter, edge, rxRing, txRing, dma,
+    kernel,
+    nic,
+    ndis,
+    adapter,
+    miniport: adapter.context as E1000Ndis6Adapter,
+    edge,
+    rxRing,
+    txRing,
+    dma,
     async cleanup() {
       await edge.stop();
       await machine.cleanup();
@@ -116,7 +131,12 @@ describe('NDIS 6 e1000 miniport with the NDIS 6 upper edge (fake NIC)', () => {
     await ndis.sendNetBufferLists(adapter, good);
     await stack.kernel.quiesce();
     binding.sendNetBufferListsComplete = original;
-    expect(completed.map((n) => [n.id, n.status])).toEqual(expect.arrayContaining([[bad.id, NdisStatus.INVALID_LENGTH], [good.id, NdisStatus.SUCCESS]]));
+    expect(completed.map((n) => [n.id, n.status])).toEqual(
+      expect.arrayContaining([
+        [bad.id, NdisStatus.INVALID_LENGTH],
+        [good.id, NdisStatus.SUCCESS],
+      ]),
+    );
     expect(nic.sent).toHaveLength(1);
     expect(stack.miniport.counters.sendsInvalid).toBe(1);
   });
@@ -128,7 +148,9 @@ describe('NDIS 6 e1000 miniport with the NDIS 6 upper edge (fake NIC)', () => {
     expect(nic.get(Reg.RCTL) & (Rctl.UPE | Rctl.BAM)).toBe(Rctl.UPE | Rctl.BAM);
     await ndis.setInformation(adapter, Oid['802_3_MULTICAST_LIST'], Uint8Array.from([1, 0, 0x5e, 0, 0, 0xfb]));
     expect(Array.from(await ndis.queryInformation<Uint8Array>(adapter, Oid['802_3_MULTICAST_LIST']))).toEqual([1, 0, 0x5e, 0, 0, 0xfb]);
-    expect(await ndis.queryInformation(adapter, Oid.GEN_CURRENT_PACKET_FILTER)).toBe(NdisPacketType.DIRECTED | NdisPacketType.BROADCAST | NdisPacketType.PROMISCUOUS | NdisPacketType.MULTICAST);
+    expect(await ndis.queryInformation(adapter, Oid.GEN_CURRENT_PACKET_FILTER)).toBe(
+      NdisPacketType.DIRECTED | NdisPacketType.BROADCAST | NdisPacketType.PROMISCUOUS | NdisPacketType.MULTICAST,
+    );
     nic.inject(testFrame(1, 100));
     await stack.kernel.quiesce();
     const info = await ndis.queryInformation<NdisStatisticsInfo>(adapter, Oid.GEN_STATISTICS);

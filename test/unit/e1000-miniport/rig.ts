@@ -107,7 +107,11 @@ export function makeRig(opts: RigOptions = {}): Rig {
   edge.dpc = dpc;
 
   const rig: Rig = {
-    kernel, nic, edge, adapter, dma,
+    kernel,
+    nic,
+    edge,
+    adapter,
+    dma,
     isrCalls: () => edge.interrupt?.calls ?? 0,
     async bringUp() {
       await kernel.runAtPassive('MiniportInitialize', async () => {

@@ -7,9 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_INTERRUPT_MASK } from '../../../src/drivers/e1000/nic.ts';
 import { Icr, Rctl, Reg } from '../../../src/drivers/e1000/registers.ts';
 import { Irql, type Kernel } from '../../../src/kernel/index.ts';
-import {
-  NdisAttribute, NdisPacketType, NdisStatus, Oid, type Ndis5, type Ndis5Adapter, type NdisPacket, type ProtocolBinding5,
-} from '../../../src/ndis/ndis5/index.ts';
+import { NdisAttribute, NdisPacketType, NdisStatus, Oid, type Ndis5, type Ndis5Adapter, type NdisPacket, type ProtocolBinding5 } from '../../../src/ndis/ndis5/index.ts';
 import { LINE, type FakeLines } from '../e1000-miniport/fake-nic.ts';
 import { padded, testFrame } from '../e1000-miniport/rig.ts';
 import { sendThroughRing } from '../e1000-miniport/fake-machine.ts';
@@ -79,7 +77,9 @@ describe('NDIS 5 e1000 miniport (fake NIC)', () => {
     const { kernel, miniport } = stack;
     // The other device connects after the miniport: MiniportISR is asked first.
     kernel.connectInterrupt({
-      line: LINE, shareVector: true, name: 'OtherDeviceIsr',
+      line: LINE,
+      shareVector: true,
+      name: 'OtherDeviceIsr',
       isr: () => {
         otherCalls++;
         if (!otherPending) return false;
@@ -156,7 +156,10 @@ describe('NDIS 5 e1000 miniport (fake NIC)', () => {
     await ndis.sendPackets(adapter, [bad, good]);
     await kernel.quiesce();
     binding.sendComplete = original;
-    expect(completions).toEqual([[bad.id, NdisStatus.INVALID_PACKET], [good.id, NdisStatus.SUCCESS]]);
+    expect(completions).toEqual([
+      [bad.id, NdisStatus.INVALID_PACKET],
+      [good.id, NdisStatus.SUCCESS],
+    ]);
     expect(nic.sent).toHaveLength(1);
     expect(miniport.counters.sendsInvalid).toBe(1);
   });
@@ -168,8 +171,9 @@ describe('NDIS 5 e1000 miniport (fake NIC)', () => {
     expect(nic.get(Reg.RCTL) & (Rctl.UPE | Rctl.BAM)).toBe(Rctl.UPE | Rctl.BAM);
     await ndis.setInformation(adapter, Oid['802_3_MULTICAST_LIST'], Uint8Array.from([1, 0, 0x5e, 0, 0, 0xfb]));
     expect(Array.from(await ndis.queryInformation<Uint8Array>(adapter, Oid['802_3_MULTICAST_LIST']))).toEqual([1, 0, 0x5e, 0, 0, 0xfb]);
-    expect(await ndis.queryInformation(adapter, Oid.GEN_CURRENT_PACKET_FILTER))
-      .toBe(NdisPacketType.DIRECTED | NdisPacketType.BROADCAST | NdisPacketType.PROMISCUOUS | NdisPacketType.MULTICAST);
+    expect(await ndis.queryInformation(adapter, Oid.GEN_CURRENT_PACKET_FILTER)).toBe(
+      NdisPacketType.DIRECTED | NdisPacketType.BROADCAST | NdisPacketType.PROMISCUOUS | NdisPacketType.MULTICAST,
+    );
     expect(await ndis.queryInformation(adapter, Oid.GEN_MEDIA_CONNECT_STATUS)).toBe(0);
     expect(await ndis.queryInformation(adapter, Oid.GEN_LINK_SPEED)).toBe(10_000_000);
     expect(Array.from(await ndis.queryInformation<Uint8Array>(adapter, Oid['802_3_CURRENT_ADDRESS']))).toEqual([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
@@ -191,7 +195,10 @@ describe('NDIS 5 e1000 miniport (fake NIC)', () => {
     nic.setLink(true);
     await kernel.quiesce();
     expect(adapter.mediaConnected).toBe(true);
-    expect(edge.linkEvents.map((e) => [e.up, e.speed])).toEqual([[false, 0], [true, 1_000_000_000]]);
+    expect(edge.linkEvents.map((e) => [e.up, e.speed])).toEqual([
+      [false, 0],
+      [true, 1_000_000_000],
+    ]);
     expect(edge.linkUp).toBe(true);
   });
 

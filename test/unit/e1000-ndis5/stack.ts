@@ -47,12 +47,30 @@ export async function bringUpNdis5(opts: StackOptions = {}): Promise<Ndis5Stack>
   const txRing = new PacketRing({ slotCount: 256 });
   const edge = new Ndis5ProtocolEdge(ndis, { rxRing, txRing, sendPoolSize: 128, sendBatch: 32 });
   beforeInitialize?.(kernel, lines);
-  const adapter = await ndis.initializeMiniport(driver, {
-    registers: nic, registerName, interrupt: { line: LINE }, memory, dma, name: 'e1000',
-  }, { binding: binding ?? edge });
+  const adapter = await ndis.initializeMiniport(
+    driver,
+    {
+      registers: nic,
+      registerName,
+      interrupt: { line: LINE },
+      memory,
+      dma,
+      name: 'e1000',
+    },
+    { binding: binding ?? edge },
+  );
   if (!binding) await edge.bind(adapter);
   return {
-    kernel, lines, nic, ndis, adapter, miniport: adapter.context as E1000Ndis5Adapter, edge, rxRing, txRing, dma,
+    kernel,
+    lines,
+    nic,
+    ndis,
+    adapter,
+    miniport: adapter.context as E1000Ndis5Adapter,
+    edge,
+    rxRing,
+    txRing,
+    dma,
     async cleanup() {
       await edge.stop();
       await machine.cleanup();

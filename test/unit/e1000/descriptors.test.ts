@@ -19,13 +19,22 @@ describe('legacy TX descriptor', () => {
     encodeTxDescriptor(buf, DESCRIPTOR_SIZE, 0x1_2345_6780, 1514, TxCmd.EOP | TxCmd.IFCS | TxCmd.RS);
     const d = buf.subarray(DESCRIPTOR_SIZE);
     expect([...d]).toEqual([
-      0x80, 0x67, 0x45, 0x23, 0x01, 0x00, 0x00, 0x00, // buffer address
-      0xea, 0x05, // length 1514
+      0x80,
+      0x67,
+      0x45,
+      0x23,
+      0x01,
+      0x00,
+      0x00,
+      0x00, // buffer address
+      0xea,
+      0x05, // length 1514
       0x00, // CSO
       0x0b, // CMD = EOP | IFCS | RS
       0x00, // STA
       0x00, // CSS
-      0x00, 0x00, // special
+      0x00,
+      0x00, // special
     ]);
     expect([...buf.subarray(0, DESCRIPTOR_SIZE)].every((b) => b === 0xee)).toBe(true);
   });

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { E1000ConfigError } from '../../../src/drivers/e1000/errors.ts';
-import {
-  eepromWordsToMac,
-  formatMac,
-  isMulticast,
-  macToReceiveAddress,
-  parseMac,
-  receiveAddressToMac,
-} from '../../../src/drivers/e1000/mac-address.ts';
+import { eepromWordsToMac, formatMac, isMulticast, macToReceiveAddress, parseMac, receiveAddressToMac } from '../../../src/drivers/e1000/mac-address.ts';
 
 describe('MAC address helpers', () => {
   it('maps 52:54:00:12:34:56 to RAL0/RAH0 as QEMU reports them', () => {

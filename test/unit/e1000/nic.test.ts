@@ -108,7 +108,7 @@ describe('E1000Hardware', () => {
   it('detects a wrong EEPROM checksum', async () => {
     const regs = nicRegisters();
     const hook = regs.onRead.get(Reg.EERD)!;
-    regs.onRead.set(Reg.EERD, (v) => ((v >>> 8) === 0x3f && v & 1 ? (hook(v) ^ 0x10000) >>> 0 : hook(v)));
+    regs.onRead.set(Reg.EERD, (v) => (v >>> 8 === 0x3f && v & 1 ? (hook(v) ^ 0x10000) >>> 0 : hook(v)));
     const { nic } = hardware(regs);
     await expect(nic.validateEepromChecksum()).rejects.toThrow(E1000EepromError);
   });

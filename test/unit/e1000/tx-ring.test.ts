@@ -69,7 +69,10 @@ describe('TxRing', () => {
 
   it('splits a batch that wraps into two packet spans and two descriptor spans', async () => {
     const { memory, regs, ring, model } = await setup(8);
-    await submitFrames(ring, Array.from({ length: 6 }, (_, i) => frame(64, i)));
+    await submitFrames(
+      ring,
+      Array.from({ length: 6 }, (_, i) => frame(64, i)),
+    );
     expect(ring.reap()).toBe(6);
     memory.take();
     const frames = [frame(200, 10), frame(300, 11), frame(400, 12), frame(500, 13)];
@@ -107,7 +110,12 @@ describe('TxRing', () => {
   it('returns 0 and rings no doorbell when the ring is full', async () => {
     const { regs, ring, model } = await setup(8);
     model.autoTransmit = false;
-    expect(await submitFrames(ring, Array.from({ length: 7 }, (_, i) => frame(64, i)))).toBe(7);
+    expect(
+      await submitFrames(
+        ring,
+        Array.from({ length: 7 }, (_, i) => frame(64, i)),
+      ),
+    ).toBe(7);
     expect(await submitFrames(ring, [frame(64, 99)])).toBe(0);
     expect(regs.writesTo(Reg.TDT)).toEqual([7]);
     expect(ring.counters.ringFull).toBe(1);
@@ -116,7 +124,10 @@ describe('TxRing', () => {
   it('reap counts only descriptors with DD, in order, with a single pread', async () => {
     const { memory, ring, model } = await setup(8);
     model.autoTransmit = false;
-    await submitFrames(ring, Array.from({ length: 5 }, (_, i) => frame(64, i)));
+    await submitFrames(
+      ring,
+      Array.from({ length: 5 }, (_, i) => frame(64, i)),
+    );
     memory.take();
     expect(ring.reap()).toBe(0);
     model.transmit(2);
@@ -146,9 +157,7 @@ describe('TxRing', () => {
 
   it('throws on an impossible frame length without handing anything over', async () => {
     const { memory, regs, ring } = await setup(8);
-    await expect(ring.submit(3, (i, view) => (i === 1 ? PACKET_BUFFER_SIZE + 1 : frame(64, i).copy(view)))).rejects.toThrow(
-      E1000ConfigError,
-    );
+    await expect(ring.submit(3, (i, view) => (i === 1 ? PACKET_BUFFER_SIZE + 1 : frame(64, i).copy(view)))).rejects.toThrow(E1000ConfigError);
     expect(ring.tailIndex).toBe(0);
     expect(ring.counters.submitted).toBe(0);
     expect(memory.take()).toEqual([]);

@@ -2,9 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  explore, hashDecisions, makeStrategy, mergeResults, parseShard, shardSeeds, toJUnit, type ScheduleFile,
-} from '../../../src/explore/index.ts';
+import { explore, hashDecisions, makeStrategy, mergeResults, parseShard, shardSeeds, toJUnit, type ScheduleFile } from '../../../src/explore/index.ts';
 import { SCENARIOS } from '../../fixtures/broken/scenarios.ts';
 
 let dir: string | undefined;

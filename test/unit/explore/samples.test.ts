@@ -15,7 +15,7 @@ afterEach(async () => {
 const [spinLockInIsr, causeNeverCleared, race] = EXPLORE_SAMPLES;
 
 describe('broken sample 3: KeAcquireSpinLock inside the ISR', () => {
-  it('is stopped at its first run by the verifier: 0xC4 / 0x42, the lock taken above DISPATCH_LEVEL, at the ISR\'s DIRQL', async () => {
+  it("is stopped at its first run by the verifier: 0xC4 / 0x42, the lock taken above DISPATCH_LEVEL, at the ISR's DIRQL", async () => {
     machine = await runSample(spinLockInIsr!.broken(), 'stop');
     expect(machine.kernel.stopped?.report).toMatchObject({
       code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,

@@ -77,7 +77,7 @@ describe('FaultPlan', () => {
     const marker = new FaultPlan({ delay: { at: [0], ms: 5 } });
     const markerOut: Buffer[] = [];
     marker.process(numbered(1)[0]!, (x) => markerOut.push(x));
-    await waitUntil('the marker plan\'s delayed frame', () => markerOut.length === 1);
+    await waitUntil("the marker plan's delayed frame", () => markerOut.length === 1);
     expect(out).toHaveLength(0);
     expect(plan.counts.discarded).toBe(2);
   });

@@ -3,14 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PcapFormatError } from '../../../harness/errors.ts';
-import {
-  LINKTYPE_ETHERNET,
-  PCAP_MAGIC_MICROSECONDS,
-  PCAP_MAGIC_NANOSECONDS,
-  PcapWriter,
-  parsePcap,
-  readPcap,
-} from '../../../harness/pcap.ts';
+import { LINKTYPE_ETHERNET, PCAP_MAGIC_MICROSECONDS, PCAP_MAGIC_NANOSECONDS, PcapWriter, parsePcap, readPcap } from '../../../harness/pcap.ts';
 import { TrafficGenerator } from '../../../harness/traffic.ts';
 
 let dir: string;
@@ -32,8 +25,15 @@ describe('PcapWriter / readPcap', () => {
     expect(raw.readUInt32LE(0)).toBe(PCAP_MAGIC_MICROSECONDS);
     const { header, records } = readPcap(file);
     expect(header).toEqual({
-      magic: PCAP_MAGIC_MICROSECONDS, byteOrder: 'LE', resolution: 'us', versionMajor: 2, versionMinor: 4,
-      thisZone: 0, sigFigs: 0, snaplen: 65535, linkType: LINKTYPE_ETHERNET,
+      magic: PCAP_MAGIC_MICROSECONDS,
+      byteOrder: 'LE',
+      resolution: 'us',
+      versionMajor: 2,
+      versionMinor: 4,
+      thisZone: 0,
+      sigFigs: 0,
+      snaplen: 65535,
+      linkType: LINKTYPE_ETHERNET,
     });
     expect(records).toHaveLength(frames.length);
     expect(records.every((r, i) => r.data.equals(frames[i]!))).toBe(true);

@@ -38,7 +38,13 @@ describe('runPeerSession', () => {
 
   it('reports injected drops as lost and is then not clean', async () => {
     const report = await runPeerSession({
-      qemuPort: reflectorPort, send: 500, size: 120, window: 32, expect: 500, idleMs: 100, faults: { drop: { every: 10 } },
+      qemuPort: reflectorPort,
+      send: 500,
+      size: 120,
+      window: 32,
+      expect: 500,
+      idleMs: 100,
+      faults: { drop: { every: 10 } },
     });
     expect(report.faults).toMatchObject({ offered: 500, dropped: 50 });
     expect(report.received).toMatchObject({ ok: 450, lost: 50 });
@@ -135,7 +141,13 @@ describe('harness CLI', () => {
     expect(
       parsePeerArgs(['--qemu-port', '5000', '--port', '5001', '--send', '10', '--size', '60-200', '--pcap', 'x.pcap', '--drop-every', '3', '--fault-seed', '9']),
     ).toMatchObject({
-      qemuPort: 5000, port: 5001, send: 10, size: { min: 60, max: 200 }, pcap: 'x.pcap', faults: { drop: { every: 3 }, seed: 9 }, json: false,
+      qemuPort: 5000,
+      port: 5001,
+      send: 10,
+      size: { min: 60, max: 200 },
+      pcap: 'x.pcap',
+      faults: { drop: { every: 3 }, seed: 9 },
+      json: false,
     });
     expect(parsePeerArgs(['--qemu-port', '1', '--size', 'mixed']).size).toBe('mixed');
     expect(parsePeerArgs(['--qemu-port', '1', '--size', '1514']).size).toBe(1514);
@@ -150,7 +162,20 @@ describe('harness CLI', () => {
 
   it('runs as a process against a live peer, prints JSON counters and exits 0 when clean', async () => {
     const { stdout } = await run(process.execPath, [
-      '--import', 'tsx', CLI, '--qemu-port', String(reflectorPort), '--send', '300', '--size', '100', '--window', '32', '--expect', '300', '--json',
+      '--import',
+      'tsx',
+      CLI,
+      '--qemu-port',
+      String(reflectorPort),
+      '--send',
+      '300',
+      '--size',
+      '100',
+      '--window',
+      '32',
+      '--expect',
+      '300',
+      '--json',
     ]);
     const report = JSON.parse(stdout) as PeerSessionReport;
     expect(report.qemuPort).toBe(reflectorPort);

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatMac } from '../../../harness/ethernet.ts';
-import {
-  FrameVerifier,
-  MIN_TEST_FRAME_LENGTH,
-  TestFrameError,
-  TrafficGenerator,
-  buildTestFrame,
-  parseTestFrame,
-} from '../../../harness/traffic.ts';
+import { FrameVerifier, MIN_TEST_FRAME_LENGTH, TestFrameError, TrafficGenerator, buildTestFrame, parseTestFrame } from '../../../harness/traffic.ts';
 
 const gen = (opts: ConstructorParameters<typeof TrafficGenerator>[0] = {}) => new TrafficGenerator(opts);
 
@@ -29,9 +22,15 @@ describe('TrafficGenerator', () => {
   });
 
   it('mixed sizes stay within 60..1514, vary, and repeat for the same seed', () => {
-    const a = gen({ seed: 42 }).take(2000).map((f) => f.length);
-    const b = gen({ seed: 42 }).take(2000).map((f) => f.length);
-    const c = gen({ seed: 43 }).take(2000).map((f) => f.length);
+    const a = gen({ seed: 42 })
+      .take(2000)
+      .map((f) => f.length);
+    const b = gen({ seed: 42 })
+      .take(2000)
+      .map((f) => f.length);
+    const c = gen({ seed: 43 })
+      .take(2000)
+      .map((f) => f.length);
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
     expect(Math.min(...a)).toBeGreaterThanOrEqual(60);
@@ -80,7 +79,14 @@ describe('FrameVerifier', () => {
     const v = verify(gen().take(8));
     expect(v.counters.lost).toBe(0);
     expect(v.summary(10).lost).toBe(2);
-    expect(v.summary(new Map([[0, 10], [1, 5]])).lost).toBe(7);
+    expect(
+      v.summary(
+        new Map([
+          [0, 10],
+          [1, 5],
+        ]),
+      ).lost,
+    ).toBe(7);
   });
 
   it('detects a swapped pair as one reordered frame and no loss', () => {

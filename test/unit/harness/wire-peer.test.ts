@@ -197,9 +197,7 @@ describe('WirePeer', () => {
 
   it('fails sendBatch with WireTimeoutError when the window never opens', async () => {
     const [a] = await pair();
-    const err = await a
-      .sendBatch(new TrafficGenerator().take(5), { maxInFlight: 1, inFlight: () => 1, stallTimeoutMs: 30 })
-      .catch((e: unknown) => e);
+    const err = await a.sendBatch(new TrafficGenerator().take(5), { maxInFlight: 1, inFlight: () => 1, stallTimeoutMs: 30 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WireTimeoutError);
     expect(a.counters.framesSent).toBe(0);
   });

@@ -53,7 +53,9 @@ describe('the driver module contract', () => {
 
   it('a driverEntry that is not a function, a bad device or registerName are refused by key', async () => {
     expect((await moduleError(() => checkDriverModule({ framework: 'kmdf', driverEntry: 'x' }, 'm.ts'))).message).toBe('m.ts: driverEntry must be a function (got string)');
-    const device = await moduleError(() => checkDriverModule({ framework: 'kmdf', driverEntry: entry, device: { name: 'x', qemuModel: 'x', vendorId: 0x10ec, deviceId: 0x8139, registerBar: 6 } }, 'm.ts'));
+    const device = await moduleError(() =>
+      checkDriverModule({ framework: 'kmdf', driverEntry: entry, device: { name: 'x', qemuModel: 'x', vendorId: 0x10ec, deviceId: 0x8139, registerBar: 6 } }, 'm.ts'),
+    );
     expect(device.message).toBe('m.ts: device.registerBar must be a BAR index 0..5 (got 6)');
     expect(device.context).toMatchObject({ key: 'device' });
     const names = await moduleError(() => checkDriverModule({ framework: 'kmdf', driverEntry: entry, registerName: {} }, 'm.ts'));
@@ -102,7 +104,7 @@ describe('NIC models by their QEMU -device name', () => {
     expect(resolveNicModel('e1000')).toMatchObject({ qemuModel: 'e1000', vendorId: 0x8086, deviceId: 0x100e, registerBar: 0 });
   });
 
-  it('any other QEMU model name: the bus\'s one network controller, its first memory BAR (no ids, no BAR given)', () => {
+  it("any other QEMU model name: the bus's one network controller, its first memory BAR (no ids, no BAR given)", () => {
     expect(resolveNicModel('pcnet')).toEqual({ name: 'pcnet', qemuModel: 'pcnet' });
     expect(() => resolveNicModel('rtl 8139')).toThrow(DriverHostError);
     expect(() => resolveNicModel('rtl 8139')).toThrow(/^'rtl 8139' is not a QEMU -device model name \(e\.g\. e1000, e1000e, rtl8139, pcnet, virtio-net-pci\)$/);
@@ -112,6 +114,8 @@ describe('NIC models by their QEMU -device name', () => {
     const pcnet = { name: 'AMD PCnet', qemuModel: 'pcnet', vendorId: 0x1022, deviceId: 0x2000, registerBar: 1 };
     expect(resolveNicModel(pcnet)).toBe(pcnet);
     expect(() => resolveNicModel({ ...pcnet, vendorId: 0x10000 })).toThrow('device.vendorId must be a 16-bit PCI vendor id (got 65536)');
-    expect(() => resolveNicModel({ name: 'AMD PCnet', qemuModel: 'pcnet', vendorId: 0x1022 })).toThrow("device.deviceId must be given with vendorId (or neither: the bus's one network controller)");
+    expect(() => resolveNicModel({ name: 'AMD PCnet', qemuModel: 'pcnet', vendorId: 0x1022 })).toThrow(
+      "device.deviceId must be given with vendorId (or neither: the bus's one network controller)",
+    );
   });
 });

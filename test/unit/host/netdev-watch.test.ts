@@ -5,7 +5,12 @@ import { waitUntil } from '../../support/wait.ts';
 /** A probe whose readings the test sets; counts its samples so a test can wait for them. */
 function fakeProbe(): NetdevProbe & { queued: number; received: number; free: number; up: boolean; samples: number } {
   const p = {
-    qemuPort: 4242, queued: 0, received: 0, free: 100, up: true, samples: 0,
+    qemuPort: 4242,
+    queued: 0,
+    received: 0,
+    free: 100,
+    up: true,
+    samples: 0,
     socket: () => {
       p.samples++;
       return Promise.resolve({ queuedBytes: p.queued, drops: 7, inode: 1 });
@@ -22,9 +27,14 @@ afterEach(() => watch?.stop());
 
 function startWatch(probe: NetdevProbe, stallMs = 30): NetdevStall[] {
   const stalls: NetdevStall[] = [];
-  watch = new NetdevWatch(probe, (s) => stalls.push(s), (err) => {
-    throw err;
-  }, { intervalMs: 2, stallMs });
+  watch = new NetdevWatch(
+    probe,
+    (s) => stalls.push(s),
+    (err) => {
+      throw err;
+    },
+    { intervalMs: 2, stallMs },
+  );
   watch.start();
   return stalls;
 }

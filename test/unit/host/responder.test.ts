@@ -18,9 +18,27 @@ function checksum(bytes: Uint8Array): number {
 
 function arpRequest(targetIp: number[], opts: { oper?: number } = {}): Uint8Array {
   return Uint8Array.from([
-    ...[0xff, 0xff, 0xff, 0xff, 0xff, 0xff], ...PEER_MAC, 0x08, 0x06,
-    0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, opts.oper ?? 1,
-    ...PEER_MAC, ...PEER_IP, 0, 0, 0, 0, 0, 0, ...targetIp,
+    ...[0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+    ...PEER_MAC,
+    0x08,
+    0x06,
+    0x00,
+    0x01,
+    0x08,
+    0x00,
+    6,
+    4,
+    0x00,
+    opts.oper ?? 1,
+    ...PEER_MAC,
+    ...PEER_IP,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    ...targetIp,
     ...new Array<number>(18).fill(0),
   ]);
 }

@@ -1,7 +1,16 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  BugCheckCode, BugCheckError, CLOCK_TICK_MS, DeviceRegisters, Dpc, Irql, SpinLock, TraceBuffer, VerifierViolation, type BugCheckReport,
+  BugCheckCode,
+  BugCheckError,
+  CLOCK_TICK_MS,
+  DeviceRegisters,
+  Dpc,
+  Irql,
+  SpinLock,
+  TraceBuffer,
+  VerifierViolation,
+  type BugCheckReport,
 } from '../../../src/kernel/index.ts';
 import { DriverStoppedError } from '../../../src/kernel/errors.ts';
 import { ICR, makeRig, type Rig } from './fakes.ts';
@@ -26,9 +35,18 @@ describe('bug checks', () => {
     await expect(run).rejects.toBeInstanceOf(BugCheckError);
     const report = await kernel.bugCheckReport;
     expect(report).toMatchObject({
-      code: 0xc4, name: 'DRIVER_VERIFIER_DETECTED_VIOLATION', parameters: [0xe5, 5, 0, 0], api: 'NdisMIndicateStatusEx', processor: 0, irql: 5, irqlName: 'DIRQL 5',
+      code: 0xc4,
+      name: 'DRIVER_VERIFIER_DETECTED_VIOLATION',
+      parameters: [0xe5, 5, 0, 0],
+      api: 'NdisMIndicateStatusEx',
+      processor: 0,
+      irql: 5,
+      irqlName: 'DIRQL 5',
     });
-    expect(report.routines.map((r) => [r.kind, r.name, r.irql])).toEqual([['thread', 'MiniportOidRequest', 0], ['call', 'NicSync', 5]]);
+    expect(report.routines.map((r) => [r.kind, r.name, r.irql])).toEqual([
+      ['thread', 'MiniportOidRequest', 0],
+      ['call', 'NicSync', 5],
+    ]);
     expect(report.stacks[0]!.stack).toContain('NicSync');
     expect(report.trace.some((e) => e.kind === 'mmio-rd' && e.detail.includes('nic.STATUS(0x8)') && e.detail.includes('MiniportOidRequest'))).toBe(true);
     expect(report.trace.length).toBeLessThanOrEqual(8);
@@ -56,15 +74,25 @@ describe('bug checks', () => {
     let dpcRuns = 0;
     const events: number[] = [];
     kernel.on('bugcheck', (r: BugCheckReport) => events.push(r.code));
-    kernel.connectInterrupt({ line: 11, isr: () => { isrCalls++; return false; } });
-    const dpc = new Dpc(() => { dpcRuns++; });
+    kernel.connectInterrupt({
+      line: 11,
+      isr: () => {
+        isrCalls++;
+        return false;
+      },
+    });
+    const dpc = new Dpc(() => {
+      dpcRuns++;
+    });
     dpc.setTargetProcessor(1);
     const busy = kernel.runOnProcessor(1, Irql.DISPATCH_LEVEL, 'HoldsProcessor1', async () => {
       await kernel.insertQueueDpc(dpc);
       await kernel.stallExecutionProcessor(10_000);
     });
-    await expect(kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'Crash', () => kernel.bugCheck(BugCheckCode.WDF_VIOLATION, 1, 2, 3, 4)))
-      .rejects.toMatchObject({ code: BugCheckCode.WDF_VIOLATION, parameters: [1, 2, 3, 4] });
+    await expect(kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'Crash', () => kernel.bugCheck(BugCheckCode.WDF_VIOLATION, 1, 2, 3, 4))).rejects.toMatchObject({
+      code: BugCheckCode.WDF_VIOLATION,
+      parameters: [1, 2, 3, 4],
+    });
     await expect(busy).rejects.toBeInstanceOf(BugCheckError);
     await expect(kernel.runAtPassive('MiniportHalt', () => 1)).rejects.toBeInstanceOf(DriverStoppedError);
     device.raise(0x80);
@@ -79,10 +107,19 @@ describe('bug checks', () => {
     rig = makeRig();
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
-    const second = await kernel.runAtPassive('Stubborn', async () => {
-      try { kernel.bugCheck(BugCheckCode.WDF_VIOLATION); } catch { /* the driver ignores it */ }
-      return regs.read32(0).then(() => 'continued', (e: unknown) => e);
-    }).catch((e: unknown) => e);
+    const second = await kernel
+      .runAtPassive('Stubborn', async () => {
+        try {
+          kernel.bugCheck(BugCheckCode.WDF_VIOLATION);
+        } catch {
+          /* the driver ignores it */
+        }
+        return regs.read32(0).then(
+          () => 'continued',
+          (e: unknown) => e,
+        );
+      })
+      .catch((e: unknown) => e);
     expect(second).toBe(kernel.stopped);
     expect(kernel.stopped?.code).toBe(BugCheckCode.WDF_VIOLATION);
   });
@@ -95,7 +132,13 @@ describe('bug checks', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       const lock = new SpinLock(kernel);
-      kernel.connectInterrupt({ line: 11, isr: async () => { await lock.acquire(); return true; } });
+      kernel.connectInterrupt({
+        line: 11,
+        isr: async () => {
+          await lock.acquire();
+          return true;
+        },
+      });
       device.raise(0x80);
       const report = await kernel.bugCheckReport;
       // The positive control: the ISR's activation has unwound on every processor, so the service
@@ -114,7 +157,11 @@ describe('bug checks', () => {
     rig = makeRig();
     const { kernel } = rig;
     const boom = new Error('descriptor ring not allocated');
-    const err = await kernel.runAtPassive('MiniportInitializeEx', () => { throw boom; }).catch((e: unknown) => e);
+    const err = await kernel
+      .runAtPassive('MiniportInitializeEx', () => {
+        throw boom;
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BugCheckError);
     expect((err as BugCheckError).code).toBe(BugCheckCode.SYSTEM_THREAD_EXCEPTION_NOT_HANDLED);
     expect((err as BugCheckError).cause).toBe(boom);
@@ -127,9 +174,13 @@ describe('DPC watchdog', () => {
     rig = makeRig({ limits: { dpcTimeLimitMs: 20 } });
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
-    const dpc = new Dpc(async () => {
-      for (;;) await regs.read32(0).then(() => kernel.stallExecutionProcessor(2000));
-    }, undefined, 'PollingDpc');
+    const dpc = new Dpc(
+      async () => {
+        for (;;) await regs.read32(0).then(() => kernel.stallExecutionProcessor(2000));
+      },
+      undefined,
+      'PollingDpc',
+    );
     await kernel.insertQueueDpc(dpc);
     const report = await kernel.bugCheckReport;
     expect(report.code).toBe(BugCheckCode.DPC_WATCHDOG_VIOLATION);
@@ -143,13 +194,21 @@ describe('DPC watchdog', () => {
     rig = makeRig({ limits: { dpcTimeLimitMs: 300 } });
     const { kernel } = rig;
     let finished!: () => void;
-    const done = new Promise<void>((r) => { finished = r; });
-    await kernel.insertQueueDpc(new Dpc(async () => {
-      // The thread stops without using the CPU, as it does at a breakpoint.
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
-      await kernel.stallExecutionProcessor(10);
-      finished();
-    }, undefined, 'BreakpointDpc'));
+    const done = new Promise<void>((r) => {
+      finished = r;
+    });
+    await kernel.insertQueueDpc(
+      new Dpc(
+        async () => {
+          // The thread stops without using the CPU, as it does at a breakpoint.
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+          await kernel.stallExecutionProcessor(10);
+          finished();
+        },
+        undefined,
+        'BreakpointDpc',
+      ),
+    );
     await done;
     expect(kernel.stopped).toBeNull();
   });
@@ -157,23 +216,31 @@ describe('DPC watchdog', () => {
   it('time a DPC spends computing counts toward the DPC watchdog even when nothing reached a check meanwhile', async () => {
     rig = makeRig({ limits: { dpcTimeLimitMs: 300 } });
     const { kernel } = rig;
-    await kernel.insertQueueDpc(new Dpc(async () => {
-      const end = performance.now() + 1000;
-      while (performance.now() < end) { /* busy, as a DPC in a tight loop */ }
-      await kernel.stallExecutionProcessor(10);
-    }, undefined, 'BusyDpc'));
+    await kernel.insertQueueDpc(
+      new Dpc(
+        async () => {
+          const end = performance.now() + 1000;
+          while (performance.now() < end) {
+            /* busy, as a DPC in a tight loop */
+          }
+          await kernel.stallExecutionProcessor(10);
+        },
+        undefined,
+        'BusyDpc',
+      ),
+    );
     const report = await kernel.bugCheckReport;
     expect(report).toMatchObject({ code: BugCheckCode.DPC_WATCHDOG_VIOLATION, parameters: [0, expect.any(Number), Math.ceil(300 / CLOCK_TICK_MS), 0] });
     expect(report.message).toContain('BusyDpc');
   });
 
-  it('the DPC watchdog defaults to Windows\' limits: 20 s for one DPC (1280 ticks), 120 s at DISPATCH_LEVEL (7680 ticks)', () => {
+  it("the DPC watchdog defaults to Windows' limits: 20 s for one DPC (1280 ticks), 120 s at DISPATCH_LEVEL (7680 ticks)", () => {
     rig = makeRig();
     expect(rig.kernel.limits).toMatchObject({ dpcTimeLimitMs: 20_000, dispatchTimeLimitMs: 120_000 });
     expect([20_000 / CLOCK_TICK_MS, 120_000 / CLOCK_TICK_MS]).toEqual([1280, 7680]);
   });
 
-  it('the verifier\'s short DPC watchdog limits apply unless the kernel is given its own', () => {
+  it("the verifier's short DPC watchdog limits apply unless the kernel is given its own", () => {
     rig = makeRig({ verifier: { dpcTimeLimitMs: 1000, dispatchTimeLimitMs: 5000 } });
     expect(rig.kernel.limits).toMatchObject({ dpcTimeLimitMs: 1000, dispatchTimeLimitMs: 5000 });
   });
@@ -182,11 +249,15 @@ describe('DPC watchdog', () => {
     rig = makeRig({ limits: { dpcTimeLimitMs: 1000, dispatchTimeLimitMs: 50 } });
     const { kernel } = rig;
     let runs = 0;
-    const dpc: Dpc = new Dpc(async () => {
-      runs++;
-      await kernel.stallExecutionProcessor(100);
-      await kernel.insertQueueDpc(dpc);
-    }, undefined, 'RequeueingDpc');
+    const dpc: Dpc = new Dpc(
+      async () => {
+        runs++;
+        await kernel.stallExecutionProcessor(100);
+        await kernel.insertQueueDpc(dpc);
+      },
+      undefined,
+      'RequeueingDpc',
+    );
     await kernel.insertQueueDpc(dpc);
     const report = await kernel.bugCheckReport;
     expect(report.code).toBe(BugCheckCode.DPC_WATCHDOG_VIOLATION);
@@ -210,8 +281,12 @@ describe('verifier', () => {
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
     const interrupt = kernel.connectInterrupt({
-      line: 11, name: 'SlowIsr',
-      isr: async () => { await kernel.stallExecutionProcessor(60_000); return (await regs.read32(ICR)) !== 0; },
+      line: 11,
+      name: 'SlowIsr',
+      isr: async () => {
+        await kernel.stallExecutionProcessor(60_000);
+        return (await regs.read32(ICR)) !== 0;
+      },
     });
     device.raise(0x80);
     const report = await kernel.bugCheckReport;
@@ -226,10 +301,17 @@ describe('verifier', () => {
     rig = makeRig({ verifier: { synchronizeTimeLimitUs: 20_000 } });
     const { kernel } = rig;
     const interrupt = kernel.connectInterrupt({ line: 11, isr: () => false });
-    await expect(kernel.runAtPassive('r', () => kernel.synchronizeExecution(interrupt, async function SlowSync() {
-      await kernel.stallExecutionProcessor(60_000);
-      return true;
-    }))).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.SYNCHRONIZE_ROUTINE_TOO_LONG, expect.any(Number), 20_000, interrupt.id] });
+    await expect(
+      kernel.runAtPassive('r', () =>
+        kernel.synchronizeExecution(interrupt, async function SlowSync() {
+          await kernel.stallExecutionProcessor(60_000);
+          return true;
+        }),
+      ),
+    ).rejects.toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.SYNCHRONIZE_ROUTINE_TOO_LONG, expect.any(Number), 20_000, interrupt.id],
+    });
   });
 
   it('does not flag quick ISRs and synchronize callbacks', async () => {
@@ -251,7 +333,14 @@ describe('verifier', () => {
     const regs = new DeviceRegisters(kernel, device);
     const emitted: unknown[] = [];
     kernel.on('verifier', (f) => emitted.push(f));
-    kernel.connectInterrupt({ line: 11, name: 'SlowIsr', isr: async () => { await kernel.stallExecutionProcessor(5000); return (await regs.read32(ICR)) !== 0; } });
+    kernel.connectInterrupt({
+      line: 11,
+      name: 'SlowIsr',
+      isr: async () => {
+        await kernel.stallExecutionProcessor(5000);
+        return (await regs.read32(ICR)) !== 0;
+      },
+    });
     device.raise(0x80);
     await kernel.quiesce();
     expect(kernel.stopped).toBeNull();

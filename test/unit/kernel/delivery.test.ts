@@ -14,7 +14,9 @@ const LINE = 11;
 /** An ISR at DIRQL 5 that claims the device's causes and queues `dpc` (if given); `log` records both. */
 function connectCountingIsr(kernel: Kernel, regs: DeviceRegisters, log: string[], dpc?: Dpc) {
   return kernel.connectInterrupt({
-    line: LINE, irql: 5, synchronizeIrql: 6,
+    line: LINE,
+    irql: 5,
+    synchronizeIrql: 6,
     isr: async function CountingIsr() {
       if ((await regs.read32(ICR)) === 0) return false;
       log.push('isr');
@@ -44,7 +46,13 @@ describe('delivery where Windows delivers (kernel)', () => {
     rig = makeRig();
     const { kernel } = rig;
     const log: string[] = [];
-    const dpc = new Dpc(() => { log.push(`dpc at ${kernel.currentIrql()}`); }, undefined, 'QueuedDpc');
+    const dpc = new Dpc(
+      () => {
+        log.push(`dpc at ${kernel.currentIrql()}`);
+      },
+      undefined,
+      'QueuedDpc',
+    );
     await kernel.runAtPassive('Routine', async () => {
       const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       await kernel.insertQueueDpc(dpc);
@@ -59,7 +67,13 @@ describe('delivery where Windows delivers (kernel)', () => {
     rig = makeRig();
     const { kernel, device } = rig;
     const log: string[] = [];
-    const dpc = new Dpc(() => { log.push('dpc'); }, undefined, 'IsrDpc');
+    const dpc = new Dpc(
+      () => {
+        log.push('dpc');
+      },
+      undefined,
+      'IsrDpc',
+    );
     connectCountingIsr(kernel, new DeviceRegisters(kernel, device), log, dpc);
     await kernel.runAtPassive('Routine', async () => {
       const old = kernel.raiseIrql(Irql.HIGH_LEVEL);
@@ -86,7 +100,13 @@ describe('delivery where Windows delivers (kernel)', () => {
     rig = makeRig();
     const { kernel, device } = rig;
     const log: string[] = [];
-    const dpc = new Dpc(() => { log.push('dpc'); }, undefined, 'IsrDpc');
+    const dpc = new Dpc(
+      () => {
+        log.push('dpc');
+      },
+      undefined,
+      'IsrDpc',
+    );
     connectCountingIsr(kernel, new DeviceRegisters(kernel, device), log, dpc);
     const lock = new SpinLock(kernel, 'AdapterLock');
     await kernel.runAtPassive('Routine', async () => {
@@ -105,11 +125,17 @@ describe('delivery where Windows delivers (kernel)', () => {
     const lock = new SpinLock(kernel, 'AdapterLock');
     const later = new Dpc(() => undefined, undefined, 'LaterDpc');
     const seen: unknown[] = [];
-    await kernel.insertQueueDpc(new Dpc(async () => {
-      const old = await lock.acquire();
-      kernel.enqueueDpc(later);
-      seen.push(lock.release(old), later.queued, kernel.currentIrql());
-    }, undefined, 'OuterDpc'));
+    await kernel.insertQueueDpc(
+      new Dpc(
+        async () => {
+          const old = await lock.acquire();
+          kernel.enqueueDpc(later);
+          seen.push(lock.release(old), later.queued, kernel.currentIrql());
+        },
+        undefined,
+        'OuterDpc',
+      ),
+    );
     await kernel.quiesce();
     expect(seen).toEqual([undefined, true, Irql.DISPATCH_LEVEL]);
   });
@@ -134,12 +160,18 @@ describe('delivery where Windows delivers (kernel)', () => {
     const { kernel, device } = rig;
     const log: string[] = [];
     const interrupt = connectCountingIsr(kernel, new DeviceRegisters(kernel, device), log);
-    await kernel.insertQueueDpc(new Dpc(async () => {
-      const old = await kernel.acquireInterruptSpinLock(interrupt);
-      device.raise(0x80);
-      await kernel.releaseInterruptSpinLock(interrupt, old);
-      log.push(`after KeReleaseInterruptSpinLock at ${kernel.currentIrql()}`);
-    }, undefined, 'SyncingDpc'));
+    await kernel.insertQueueDpc(
+      new Dpc(
+        async () => {
+          const old = await kernel.acquireInterruptSpinLock(interrupt);
+          device.raise(0x80);
+          await kernel.releaseInterruptSpinLock(interrupt, old);
+          log.push(`after KeReleaseInterruptSpinLock at ${kernel.currentIrql()}`);
+        },
+        undefined,
+        'SyncingDpc',
+      ),
+    );
     await kernel.quiesce();
     expect(log).toEqual(['isr', `after KeReleaseInterruptSpinLock at ${Irql.DISPATCH_LEVEL}`]);
   });
@@ -162,7 +194,13 @@ describe('delivery where Windows delivers (kernel)', () => {
     rig = makeRig();
     const { kernel, device } = rig;
     const log: string[] = [];
-    const dpc = new Dpc(() => { log.push('dpc'); }, undefined, 'IsrDpc');
+    const dpc = new Dpc(
+      () => {
+        log.push('dpc');
+      },
+      undefined,
+      'IsrDpc',
+    );
     const interrupt = connectCountingIsr(kernel, new DeviceRegisters(kernel, device), log, dpc);
     await kernel.runAtPassive('Routine', async () => {
       await kernel.synchronizeExecution(interrupt, function SynchCritSection() {
@@ -179,7 +217,13 @@ describe('delivery where Windows delivers (kernel)', () => {
     rig = makeRig();
     const { kernel } = rig;
     const log: string[] = [];
-    const dpc = new Dpc((_d, _ctx, a1) => { log.push(`dpc ${String(a1)} at ${kernel.currentIrql()}`); }, undefined, 'PassiveQueuedDpc');
+    const dpc = new Dpc(
+      (_d, _ctx, a1) => {
+        log.push(`dpc ${String(a1)} at ${kernel.currentIrql()}`);
+      },
+      undefined,
+      'PassiveQueuedDpc',
+    );
     const inserted = await kernel.runAtPassive('Routine', async () => {
       const r = await kernel.insertQueueDpc(dpc, 'arg');
       log.push('after KeInsertQueueDpc');

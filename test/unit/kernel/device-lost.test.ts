@@ -5,9 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { QemuExit } from '../../../qemu/device-stub.ts';
 import { QemuExitedError } from '../../../qemu/errors.ts';
 import { qemuDeviceLoss } from '../../../src/host/device-loss.ts';
-import {
-  BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, type BugCheckReport,
-} from '../../../src/kernel/bugcheck.ts';
+import { BugCheckCode, BugCheckError, DeviceLostError, DeviceLostWhere, type BugCheckReport } from '../../../src/kernel/bugcheck.ts';
 import { DeviceRegisters, Dpc, Kernel } from '../../../src/kernel/index.ts';
 import { QtestDisconnectedError, QtestProtocolError, QtestTimeoutError } from '../../../src/transport/errors.ts';
 import { QmpDisconnectedError } from '../../../src/transport/qmp-errors.ts';
@@ -21,7 +19,9 @@ class FakeQemu {
   private resolveExit!: (e: QemuExit) => void;
 
   constructor() {
-    this.exited = new Promise((r) => { this.resolveExit = r; });
+    this.exited = new Promise((r) => {
+      this.resolveExit = r;
+    });
   }
 
   die(how: { signal?: string; exitCode?: number; stderr?: string }): void {
@@ -75,7 +75,13 @@ function makeRig(processors = 1): Rig {
   kernel.on('bugcheck', (r: BugCheckReport) => events.bugcheck.push(r));
   kernel.on('device-lost', (r: BugCheckReport) => events.deviceLost.push(r));
   const r: Rig = {
-    kernel, device, lines, qemu, dir, events, regs: new DeviceRegisters(kernel, device, { name: 'e1000' }),
+    kernel,
+    device,
+    lines,
+    qemu,
+    dir,
+    events,
+    regs: new DeviceRegisters(kernel, device, { name: 'e1000' }),
     kill(how = { signal: 'SIGKILL' }) {
       device.gone = socketClosed();
       lines.gone = socketClosed();
@@ -153,15 +159,25 @@ describe('device lost: a transport error caused by QEMU exiting is DIRQL_DEVICE_
 
   it('surfacing in a DPC', async () => {
     const { kernel, regs, kill } = makeRig();
-    const dpc = new Dpc(async () => { await regs.read32(ICR); }, undefined, 'E1000InterruptDpc');
+    const dpc = new Dpc(
+      async () => {
+        await regs.read32(ICR);
+      },
+      undefined,
+      'E1000InterruptDpc',
+    );
     kill();
     // Queued at PASSIVE_LEVEL the DPC runs inside the call, so the stop reaches the caller too.
-    await kernel.runAtPassive('QueuesTheDpc', async () => { await kernel.insertQueueDpc(dpc); }).catch(() => undefined);
+    await kernel
+      .runAtPassive('QueuesTheDpc', async () => {
+        await kernel.insertQueueDpc(dpc);
+      })
+      .catch(() => undefined);
     const report = await kernel.bugCheckReport;
     expectDeviceLost(report, 'E1000InterruptDpc', DeviceLostWhere.DPC);
   });
 
-  it('surfacing in host code (kernel.hostFailed), while another error there stays the host\'s own', async () => {
+  it("surfacing in host code (kernel.hostFailed), while another error there stays the host's own", async () => {
     const { kernel, kill } = makeRig();
     const misuse = new Error('unknown OID');
     expect(kernel.hostFailed(misuse)).toBe(misuse);
@@ -175,12 +191,16 @@ describe('device lost: a transport error caused by QEMU exiting is DIRQL_DEVICE_
 
   it('surfacing in the kernel settling the line after an ISR (a qtest fence fails)', async () => {
     const { kernel, device, lines, qemu, events } = makeRig();
-    kernel.connectInterrupt({ line: 11, name: 'E1000Isr', isr: () => {
-      // The ISR itself gets its answer; QEMU dies before the kernel re-reads the level.
-      lines.gone = socketClosed();
-      qemu.die({ signal: 'SIGKILL' });
-      return false;
-    } });
+    kernel.connectInterrupt({
+      line: 11,
+      name: 'E1000Isr',
+      isr: () => {
+        // The ISR itself gets its answer; QEMU dies before the kernel re-reads the level.
+        lines.gone = socketClosed();
+        qemu.die({ signal: 'SIGKILL' });
+        return false;
+      },
+    });
     device.raise(0x80);
     const report = await kernel.bugCheckReport;
     expectDeviceLost(report, null, DeviceLostWhere.HOST);
@@ -191,21 +211,26 @@ describe('device lost: a transport error caused by QEMU exiting is DIRQL_DEVICE_
   it('a driver error that wraps the transport error (cause chain) is still the device going away', async () => {
     const { kernel, regs, kill } = makeRig();
     kill();
-    const err = await kernel.runAtPassive('MiniportResetEx', async () => {
-      try {
-        await regs.read32(0);
-      } catch (cause) {
-        throw new Error('reset failed', { cause });
-      }
-    }).catch((e: unknown) => e);
+    const err = await kernel
+      .runAtPassive('MiniportResetEx', async () => {
+        try {
+          await regs.read32(0);
+        } catch (cause) {
+          throw new Error('reset failed', { cause });
+        }
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeviceLostError);
     expectDeviceLost(await kernel.bugCheckReport, 'MiniportResetEx', DeviceLostWhere.THREAD);
   });
 
-  it('QEMU\'s exit noticed between register accesses (kernel.deviceLost from host code) names the routine waiting on the device', async () => {
+  it("QEMU's exit noticed between register accesses (kernel.deviceLost from host code) names the routine waiting on the device", async () => {
     const { kernel, device, qemu } = makeRig();
     let failRead!: (e: Error) => void;
-    device.read32 = () => new Promise<number>((_, reject) => { failRead = reject; });
+    device.read32 = () =>
+      new Promise<number>((_, reject) => {
+        failRead = reject;
+      });
     const regs = new DeviceRegisters(kernel, device);
     const run = kernel.runAtPassive('MiniportOidRequest', () => regs.read32(0x8));
     await new Promise((r) => setImmediate(r));
@@ -230,13 +255,15 @@ describe('device lost: a transport error caused by QEMU exiting is DIRQL_DEVICE_
   });
 });
 
-describe('a genuine driver exception while QEMU is alive stays the driver\'s bug check', () => {
+describe("a genuine driver exception while QEMU is alive stays the driver's bug check", () => {
   it('thread routine: SYSTEM_THREAD_EXCEPTION_NOT_HANDLED (0x7E), no device-lost event', async () => {
     const { kernel, regs, events, dir } = makeRig();
-    const err = await kernel.runAtPassive('MiniportInitializeEx', async () => {
-      await regs.read32(0);
-      throw new TypeError('rxRing is undefined');
-    }).catch((e: unknown) => e);
+    const err = await kernel
+      .runAtPassive('MiniportInitializeEx', async () => {
+        await regs.read32(0);
+        throw new TypeError('rxRing is undefined');
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BugCheckError);
     expect(err).not.toBeInstanceOf(DeviceLostError);
     expect((err as BugCheckError).code).toBe(BugCheckCode.SYSTEM_THREAD_EXCEPTION_NOT_HANDLED);
@@ -249,7 +276,13 @@ describe('a genuine driver exception while QEMU is alive stays the driver\'s bug
 
   it('ISR: KMODE_EXCEPTION_NOT_HANDLED (0x1E)', async () => {
     const { kernel, regs, device, events } = makeRig();
-    kernel.connectInterrupt({ line: 11, isr: async () => { await regs.read32(ICR); throw new RangeError('bad descriptor index'); } });
+    kernel.connectInterrupt({
+      line: 11,
+      isr: async () => {
+        await regs.read32(ICR);
+        throw new RangeError('bad descriptor index');
+      },
+    });
     device.raise(0x80);
     expect((await kernel.bugCheckReport).code).toBe(BugCheckCode.KMODE_EXCEPTION_NOT_HANDLED);
     expect(events.deviceLost).toEqual([]);
@@ -257,9 +290,16 @@ describe('a genuine driver exception while QEMU is alive stays the driver\'s bug
 
   it('DPC: KMODE_EXCEPTION_NOT_HANDLED (0x1E)', async () => {
     const { kernel, regs } = makeRig();
-    const dpc = new Dpc(async () => { await regs.read32(ICR); throw new Error('ring corrupt'); });
+    const dpc = new Dpc(async () => {
+      await regs.read32(ICR);
+      throw new Error('ring corrupt');
+    });
     // Queued at PASSIVE_LEVEL the DPC runs inside the call, so the stop reaches the caller too.
-    await kernel.runAtPassive('QueuesTheDpc', async () => { await kernel.insertQueueDpc(dpc); }).catch(() => undefined);
+    await kernel
+      .runAtPassive('QueuesTheDpc', async () => {
+        await kernel.insertQueueDpc(dpc);
+      })
+      .catch(() => undefined);
     expect((await kernel.bugCheckReport).code).toBe(BugCheckCode.KMODE_EXCEPTION_NOT_HANDLED);
   });
 
@@ -281,11 +321,15 @@ describe('a genuine driver exception while QEMU is alive stays the driver\'s bug
     expect((await kernel.bugCheckReport).code).toBe(BugCheckCode.WDF_VIOLATION);
   });
 
-  it('without a device-loss monitor every escaping error is the driver\'s (0x7E)', async () => {
+  it("without a device-loss monitor every escaping error is the driver's (0x7E)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dirql-device-lost-'));
     const kernel = new Kernel({ lines: new FakeLines(), bugCheckDir: dir });
     try {
-      const err = await kernel.runAtPassive('MiniportOidRequest', () => { throw socketClosed(); }).catch((e: unknown) => e);
+      const err = await kernel
+        .runAtPassive('MiniportOidRequest', () => {
+          throw socketClosed();
+        })
+        .catch((e: unknown) => e);
       expect((err as BugCheckError).code).toBe(BugCheckCode.SYSTEM_THREAD_EXCEPTION_NOT_HANDLED);
       await kernel.bugCheckReport;
     } finally {
@@ -295,7 +339,7 @@ describe('a genuine driver exception while QEMU is alive stays the driver\'s bug
   });
 });
 
-describe('qemuDeviceLoss (the host\'s monitor for QEMU)', () => {
+describe("qemuDeviceLoss (the host's monitor for QEMU)", () => {
   const monitor = qemuDeviceLoss(new FakeQemu());
 
   it('counts a closed qtest or QMP connection and QemuExitedError as the device going away', () => {
@@ -309,9 +353,13 @@ describe('qemuDeviceLoss (the host\'s monitor for QEMU)', () => {
     expect(monitor.isDeviceLoss(new QtestTimeoutError('no reply', {}))).toBe(false);
     const afterTimeout = new QtestDisconnectedError('qtest connection lost', {}, { cause: new QtestTimeoutError('no reply', {}) });
     expect(monitor.isDeviceLoss(afterTimeout)).toBe(false);
-    const afterBadReply = new QtestDisconnectedError('qtest readl: connection is closed', {}, {
-      cause: new QtestDisconnectedError('qtest connection lost', {}, { cause: new QtestProtocolError('bad reply', {}) }),
-    });
+    const afterBadReply = new QtestDisconnectedError(
+      'qtest readl: connection is closed',
+      {},
+      {
+        cause: new QtestDisconnectedError('qtest connection lost', {}, { cause: new QtestProtocolError('bad reply', {}) }),
+      },
+    );
     expect(monitor.isDeviceLoss(afterBadReply)).toBe(false);
   });
 
@@ -321,7 +369,10 @@ describe('qemuDeviceLoss (the host\'s monitor for QEMU)', () => {
     const described = m.describe(undefined);
     qemu.die({ exitCode: 1, stderr: 'one\ntwo\nthree\nfour\n' });
     expect(await described).toEqual({
-      device: 'QEMU e1000 (pid 4242)', summary: 'QEMU (pid 4242) exited with code 1', exitCode: 1, stderrTail: 'three\nfour',
+      device: 'QEMU e1000 (pid 4242)',
+      summary: 'QEMU (pid 4242) exited with code 1',
+      exitCode: 1,
+      stderrTail: 'three\nfour',
     });
   });
 });

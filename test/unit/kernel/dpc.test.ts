@@ -10,7 +10,13 @@ describe('DPCs', () => {
     rig = makeRig();
     const { kernel } = rig;
     const runs: unknown[][] = [];
-    const dpc = new Dpc((_d, ctx, a1, a2) => { runs.push([ctx, a1, a2]); }, 'ctx', 'CountingDpc');
+    const dpc = new Dpc(
+      (_d, ctx, a1, a2) => {
+        runs.push([ctx, a1, a2]);
+      },
+      'ctx',
+      'CountingDpc',
+    );
     const inserted = await kernel.runAtPassive('r', async () => {
       const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       const r = [kernel.insertQueueDpc(dpc, 1, 2), kernel.insertQueueDpc(dpc, 3, 4), dpc.queued];
@@ -27,8 +33,12 @@ describe('DPCs', () => {
     rig = makeRig();
     const { kernel } = rig;
     let irql = -1;
-    const dpc = new Dpc(() => { irql = kernel.currentIrql(); });
-    await kernel.runAtPassive('r', async () => { await kernel.insertQueueDpc(dpc); });
+    const dpc = new Dpc(() => {
+      irql = kernel.currentIrql();
+    });
+    await kernel.runAtPassive('r', async () => {
+      await kernel.insertQueueDpc(dpc);
+    });
     await kernel.quiesce();
     expect(irql).toBe(Irql.DISPATCH_LEVEL);
   });
@@ -38,7 +48,9 @@ describe('DPCs', () => {
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
     const order: string[] = [];
-    const dpc = new Dpc(() => { order.push('dpc'); });
+    const dpc = new Dpc(() => {
+      order.push('dpc');
+    });
     await kernel.runAtPassive('r', async () => {
       const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       await kernel.insertQueueDpc(dpc);
@@ -56,9 +68,17 @@ describe('DPCs', () => {
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
     const order: string[] = [];
-    const dpc = new Dpc(() => { order.push(`dpc on ${kernel.currentProcessor()} at ${kernel.currentIrql()}`); }, undefined, 'HandleInterrupt');
+    const dpc = new Dpc(
+      () => {
+        order.push(`dpc on ${kernel.currentProcessor()} at ${kernel.currentIrql()}`);
+      },
+      undefined,
+      'HandleInterrupt',
+    );
     kernel.connectInterrupt({
-      line: 11, irql: 6, dpcs: [dpc],
+      line: 11,
+      irql: 6,
+      dpcs: [dpc],
       isr: async () => {
         if (!(await regs.read32(ICR))) return false;
         await kernel.insertQueueDpc(dpc);
@@ -79,10 +99,13 @@ describe('DPCs', () => {
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
     const ran: number[] = [];
-    const dpc = new Dpc(() => { ran.push(kernel.currentProcessor()); });
+    const dpc = new Dpc(() => {
+      ran.push(kernel.currentProcessor());
+    });
     dpc.setTargetProcessor(1);
     kernel.connectInterrupt({
-      line: 11, processors: [0],
+      line: 11,
+      processors: [0],
       isr: async () => {
         if (!(await regs.read32(ICR))) return false;
         await kernel.insertQueueDpc(dpc);
@@ -116,7 +139,9 @@ describe('DPCs', () => {
     rig = makeRig();
     const { kernel } = rig;
     let runs = 0;
-    const dpc = new Dpc(() => { runs++; });
+    const dpc = new Dpc(() => {
+      runs++;
+    });
     const removed = await kernel.runAtPassive('r', async () => {
       const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       await kernel.insertQueueDpc(dpc);
@@ -133,8 +158,12 @@ describe('DPCs', () => {
     rig = makeRig();
     const { kernel } = rig;
     const order: string[] = [];
-    const a = new Dpc(() => { order.push('a'); });
-    const b = new Dpc(() => { order.push('b'); });
+    const a = new Dpc(() => {
+      order.push('a');
+    });
+    const b = new Dpc(() => {
+      order.push('b');
+    });
     b.setImportance('high');
     await kernel.runAtPassive('r', async () => {
       const old = kernel.raiseIrql(Irql.DISPATCH_LEVEL);
@@ -150,7 +179,10 @@ describe('DPCs', () => {
     rig = makeRig({ processors: 2 });
     const { kernel } = rig;
     let done = false;
-    const dpc = new Dpc(async () => { await kernel.stallExecutionProcessor(3000); done = true; });
+    const dpc = new Dpc(async () => {
+      await kernel.stallExecutionProcessor(3000);
+      done = true;
+    });
     dpc.setTargetProcessor(1);
     await kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'MiniportHalt', async () => {
       await kernel.insertQueueDpc(dpc);
@@ -162,9 +194,19 @@ describe('DPCs', () => {
   it('a DPC that returns above DISPATCH_LEVEL is IRQL_UNEXPECTED_VALUE', async () => {
     rig = makeRig();
     const { kernel } = rig;
-    const dpc = new Dpc(() => { kernel.raiseIrql(Irql.HIGH_LEVEL); }, undefined, 'LeakyDpc');
+    const dpc = new Dpc(
+      () => {
+        kernel.raiseIrql(Irql.HIGH_LEVEL);
+      },
+      undefined,
+      'LeakyDpc',
+    );
     // Queued at PASSIVE_LEVEL the DPC runs inside KeInsertQueueDpc: its caller sees the stop too.
-    await expect(kernel.runAtPassive('r', async () => { await kernel.insertQueueDpc(dpc); })).rejects.toMatchObject({ code: BugCheckCode.IRQL_UNEXPECTED_VALUE });
+    await expect(
+      kernel.runAtPassive('r', async () => {
+        await kernel.insertQueueDpc(dpc);
+      }),
+    ).rejects.toMatchObject({ code: BugCheckCode.IRQL_UNEXPECTED_VALUE });
     const report = await kernel.bugCheckReport;
     expect(report.code).toBe(BugCheckCode.IRQL_UNEXPECTED_VALUE);
     expect(report.parameters[0]).toBe((Irql.HIGH_LEVEL << 16) | (Irql.DISPATCH_LEVEL << 8) | 2);
@@ -173,7 +215,13 @@ describe('DPCs', () => {
   it('an exception escaping a DPC is KMODE_EXCEPTION_NOT_HANDLED and the host process survives', async () => {
     rig = makeRig();
     const { kernel } = rig;
-    const dpc = new Dpc(() => { throw new TypeError('undefined is not a function'); }, undefined, 'BrokenDpc');
+    const dpc = new Dpc(
+      () => {
+        throw new TypeError('undefined is not a function');
+      },
+      undefined,
+      'BrokenDpc',
+    );
     await kernel.insertQueueDpc(dpc);
     const report = await kernel.bugCheckReport;
     expect(report.code).toBe(BugCheckCode.KMODE_EXCEPTION_NOT_HANDLED);

@@ -11,7 +11,9 @@ describe('kernel events', () => {
     rig = makeRig();
     const { kernel } = rig;
     const done = new KernelEvent(kernel, 'notification', false, 'ResetDone');
-    const dpc = new Dpc(() => { done.set(); });
+    const dpc = new Dpc(() => {
+      done.set();
+    });
     const result = await kernel.runAtPassive('MiniportReset', async () => {
       await kernel.insertQueueDpc(dpc);
       return done.wait(1000);
@@ -32,24 +34,33 @@ describe('kernel events', () => {
     const { kernel } = rig;
     const e = new KernelEvent(kernel, 'synchronization');
     const released: string[] = [];
-    const a = kernel.runAtPassive('A', async () => { if (await e.wait(50)) released.push('A'); });
-    const b = kernel.runAtPassive('B', async () => { if (await e.wait(50)) released.push('B'); });
-    await kernel.runAtPassive('Setter', async () => { await kernel.delayExecution(5); e.set(); });
+    const a = kernel.runAtPassive('A', async () => {
+      if (await e.wait(50)) released.push('A');
+    });
+    const b = kernel.runAtPassive('B', async () => {
+      if (await e.wait(50)) released.push('B');
+    });
+    await kernel.runAtPassive('Setter', async () => {
+      await kernel.delayExecution(5);
+      e.set();
+    });
     await Promise.all([a, b]);
     expect(released).toHaveLength(1);
     expect(e.signaled).toBe(false);
   });
 
-  it('waiting with a non-zero timeout at DISPATCH_LEVEL is Driver Verifier\'s 0xC4/0x3B; polling with zero is allowed', async () => {
+  it("waiting with a non-zero timeout at DISPATCH_LEVEL is Driver Verifier's 0xC4/0x3B; polling with zero is allowed", async () => {
     rig = makeRig();
     const { kernel } = rig;
     const e = new KernelEvent(kernel);
-    await expect(kernel.runAtPassive('r', async () => {
-      kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      const polled = await e.wait(0);
-      expect(polled).toBe(false);
-      await e.wait(10);
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.WAIT_AT_DISPATCH_OR_ABOVE, Irql.DISPATCH_LEVEL, 0, 0] });
+    await expect(
+      kernel.runAtPassive('r', async () => {
+        kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+        const polled = await e.wait(0);
+        expect(polled).toBe(false);
+        await e.wait(10);
+      }),
+    ).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.WAIT_AT_DISPATCH_OR_ABOVE, Irql.DISPATCH_LEVEL, 0, 0] });
   });
 });
 
@@ -60,7 +71,14 @@ describe('kernel timers', () => {
     const seen: number[] = [];
     const fired = new KernelEvent(kernel);
     const timer = new KernelTimer(kernel, 'CheckForHang');
-    timer.set(5, 0, new Dpc(() => { seen.push(kernel.currentIrql()); fired.set(); }));
+    timer.set(
+      5,
+      0,
+      new Dpc(() => {
+        seen.push(kernel.currentIrql());
+        fired.set();
+      }),
+    );
     await fired.wait();
     expect(seen).toEqual([Irql.DISPATCH_LEVEL]);
     expect(timer.isSet).toBe(false);
@@ -71,7 +89,15 @@ describe('kernel timers', () => {
     const { kernel } = rig;
     let runs = 0;
     const timer = new KernelTimer(kernel);
-    expect(timer.set(1, 2, new Dpc(() => { runs++; }))).toBe(false);
+    expect(
+      timer.set(
+        1,
+        2,
+        new Dpc(() => {
+          runs++;
+        }),
+      ),
+    ).toBe(false);
     await waitUntil('three periodic runs', () => runs > 2);
     expect(timer.cancel()).toBe(true);
     // KeCancelTimer does not dequeue a DPC the timer already queued: let it finish first.
@@ -90,7 +116,13 @@ describe('kernel timers', () => {
     const { kernel } = rig;
     let runs = 0;
     const timer = new KernelTimer(kernel);
-    timer.set(10, 0, new Dpc(() => { runs++; }));
+    timer.set(
+      10,
+      0,
+      new Dpc(() => {
+        runs++;
+      }),
+    );
     await kernel.runAtPassive('Crash', () => kernel.bugCheck(BugCheckCode.WDF_VIOLATION)).catch(() => undefined);
     expect(timer.isSet).toBe(false);
     await timersDueBy(10);

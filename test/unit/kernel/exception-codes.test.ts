@@ -36,7 +36,13 @@ describe('0x1E / 0x7E carry the exception code', () => {
   it('KMODE_EXCEPTION_NOT_HANDLED from a DPC: P1 the exception code, the message the routine and the frame', async () => {
     rig = makeRig();
     const { kernel } = rig;
-    const dpc = new Dpc(function HandleRx() { void (undefined as unknown as { len: number }).len; }, undefined, 'HandleRxDpc');
+    const dpc = new Dpc(
+      function HandleRx() {
+        void (undefined as unknown as { len: number }).len;
+      },
+      undefined,
+      'HandleRxDpc',
+    );
     await kernel.runAtPassive('Queue', () => kernel.insertQueueDpc(dpc)).catch(() => undefined);
     const report = await kernel.bugCheckReport;
     expect(report.code).toBe(BugCheckCode.KMODE_EXCEPTION_NOT_HANDLED);
@@ -47,7 +53,9 @@ describe('0x1E / 0x7E carry the exception code', () => {
   it('SYSTEM_THREAD_EXCEPTION_NOT_HANDLED from a thread routine: P1 the exception code', async () => {
     rig = makeRig();
     const { kernel } = rig;
-    await expect(kernel.runAtPassive('MiniportInitializeEx', () => Buffer.alloc(1).readUInt16BE(4)))
-      .rejects.toMatchObject({ code: BugCheckCode.SYSTEM_THREAD_EXCEPTION_NOT_HANDLED, parameters: [ExceptionCode.STATUS_ARRAY_BOUNDS_EXCEEDED, 0, 0, 0] });
+    await expect(kernel.runAtPassive('MiniportInitializeEx', () => Buffer.alloc(1).readUInt16BE(4))).rejects.toMatchObject({
+      code: BugCheckCode.SYSTEM_THREAD_EXCEPTION_NOT_HANDLED,
+      parameters: [ExceptionCode.STATUS_ARRAY_BOUNDS_EXCEEDED, 0, 0, 0],
+    });
   });
 });

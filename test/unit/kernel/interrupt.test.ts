@@ -15,7 +15,14 @@ describe('interrupt objects', () => {
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
     const seen: number[] = [];
-    kernel.connectInterrupt({ line: LINE, irql: 7, isr: async () => { seen.push(kernel.currentIrql()); return (await regs.read32(ICR)) !== 0; } });
+    kernel.connectInterrupt({
+      line: LINE,
+      irql: 7,
+      isr: async () => {
+        seen.push(kernel.currentIrql());
+        return (await regs.read32(ICR)) !== 0;
+      },
+    });
     device.raise(0x80);
     await kernel.quiesce();
     expect(seen).toEqual([7]);
@@ -26,7 +33,15 @@ describe('interrupt objects', () => {
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
     const seen: number[] = [];
-    kernel.connectInterrupt({ line: LINE, irql: 5, synchronizeIrql: 8, isr: async () => { seen.push(kernel.currentIrql()); return (await regs.read32(ICR)) !== 0; } });
+    kernel.connectInterrupt({
+      line: LINE,
+      irql: 5,
+      synchronizeIrql: 8,
+      isr: async () => {
+        seen.push(kernel.currentIrql());
+        return (await regs.read32(ICR)) !== 0;
+      },
+    });
     device.raise(0x80);
     await kernel.quiesce();
     expect(seen).toEqual([8]);
@@ -57,9 +72,30 @@ describe('interrupt objects', () => {
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
     const asked: string[] = [];
-    kernel.connectInterrupt({ line: LINE, name: 'OtherDeviceIsr', isr: () => { asked.push('other'); return false; } });
-    kernel.connectInterrupt({ line: LINE, name: 'NicIsr', isr: async () => { asked.push('nic'); return (await regs.read32(ICR)) !== 0; } });
-    kernel.connectInterrupt({ line: LINE, name: 'ThirdIsr', isr: () => { asked.push('third'); return false; } });
+    kernel.connectInterrupt({
+      line: LINE,
+      name: 'OtherDeviceIsr',
+      isr: () => {
+        asked.push('other');
+        return false;
+      },
+    });
+    kernel.connectInterrupt({
+      line: LINE,
+      name: 'NicIsr',
+      isr: async () => {
+        asked.push('nic');
+        return (await regs.read32(ICR)) !== 0;
+      },
+    });
+    kernel.connectInterrupt({
+      line: LINE,
+      name: 'ThirdIsr',
+      isr: () => {
+        asked.push('third');
+        return false;
+      },
+    });
     device.raise(0x80);
     await kernel.quiesce();
     expect(asked).toEqual(['other', 'nic']);
@@ -75,7 +111,14 @@ describe('interrupt objects', () => {
     rig = makeRig({ limits: { interruptStormThreshold: 50 } });
     const { kernel, device } = rig;
     let calls = 0;
-    const a = kernel.connectInterrupt({ line: LINE, name: 'NotMineA', isr: () => { calls++; return false; } });
+    const a = kernel.connectInterrupt({
+      line: LINE,
+      name: 'NotMineA',
+      isr: () => {
+        calls++;
+        return false;
+      },
+    });
     kernel.connectInterrupt({ line: LINE, name: 'NotMineB', isr: () => false });
     device.raise(0x80);
     const report = await kernel.bugCheckReport;
@@ -91,7 +134,9 @@ describe('interrupt objects', () => {
     const regs = new DeviceRegisters(kernel, device);
     const order: string[] = [];
     kernel.connectInterrupt({
-      line: LINE, irql: 5, name: 'LowIsr',
+      line: LINE,
+      irql: 5,
+      name: 'LowIsr',
       isr: async () => {
         order.push('low in');
         lines.set(3, true);
@@ -101,8 +146,26 @@ describe('interrupt objects', () => {
         return true;
       },
     });
-    kernel.connectInterrupt({ line: 3, irql: 9, name: 'HighIsr', isr: () => { order.push(`high at ${kernel.currentIrql()}`); lines.set(3, false); return true; } });
-    kernel.connectInterrupt({ line: 4, irql: 4, name: 'LowerIsr', isr: () => { order.push(`lower at ${kernel.currentIrql()}`); lines.set(4, false); return true; } });
+    kernel.connectInterrupt({
+      line: 3,
+      irql: 9,
+      name: 'HighIsr',
+      isr: () => {
+        order.push(`high at ${kernel.currentIrql()}`);
+        lines.set(3, false);
+        return true;
+      },
+    });
+    kernel.connectInterrupt({
+      line: 4,
+      irql: 4,
+      name: 'LowerIsr',
+      isr: () => {
+        order.push(`lower at ${kernel.currentIrql()}`);
+        lines.set(4, false);
+        return true;
+      },
+    });
     device.raise(0x80);
     await kernel.quiesce();
     expect(order).toEqual(['low in', 'high at 9', 'low out', 'lower at 4']);
@@ -113,7 +176,14 @@ describe('interrupt objects', () => {
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
     const ran: number[] = [];
-    kernel.connectInterrupt({ line: LINE, processors: [1], isr: async () => { ran.push(kernel.currentProcessor()); return (await regs.read32(ICR)) !== 0; } });
+    kernel.connectInterrupt({
+      line: LINE,
+      processors: [1],
+      isr: async () => {
+        ran.push(kernel.currentProcessor());
+        return (await regs.read32(ICR)) !== 0;
+      },
+    });
     await kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'r', async () => {
       device.raise(0x80);
       for (let i = 0; i < 5; i++) await regs.read32(0);
@@ -127,7 +197,14 @@ describe('interrupt objects', () => {
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
     const order: string[] = [];
-    kernel.connectInterrupt({ line: LINE, irql: 5, isr: async () => { order.push('isr'); return (await regs.read32(ICR)) !== 0; } });
+    kernel.connectInterrupt({
+      line: LINE,
+      irql: 5,
+      isr: async () => {
+        order.push('isr');
+        return (await regs.read32(ICR)) !== 0;
+      },
+    });
     await kernel.runAtPassive('r', async () => {
       const old = kernel.raiseIrql(6);
       device.raise(0x80);
@@ -145,7 +222,13 @@ describe('interrupt objects', () => {
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
     let isrCalls = 0;
-    const interrupt = kernel.connectInterrupt({ line: LINE, isr: async () => { isrCalls++; return (await regs.read32(ICR)) !== 0; } });
+    const interrupt = kernel.connectInterrupt({
+      line: LINE,
+      isr: async () => {
+        isrCalls++;
+        return (await regs.read32(ICR)) !== 0;
+      },
+    });
     device.raise(0x80);
     await kernel.quiesce();
     await kernel.runAtPassive('MiniportHalt', () => interrupt.disconnect());
@@ -164,7 +247,8 @@ describe('interrupt objects', () => {
     const regs = new DeviceRegisters(kernel, device);
     const order: string[] = [];
     const interrupt = kernel.connectInterrupt({
-      line: LINE, processors: [1],
+      line: LINE,
+      processors: [1],
       isr: async () => {
         order.push('isr in');
         await kernel.stallExecutionProcessor(5000);
@@ -183,31 +267,50 @@ describe('interrupt objects', () => {
     expect(order).toEqual(['isr in', 'disconnect', 'isr out', 'disconnected']);
   });
 
-  it('IoDisconnectInterruptEx at DISPATCH_LEVEL is Driver Verifier\'s 0xC4/0xE5', async () => {
+  it("IoDisconnectInterruptEx at DISPATCH_LEVEL is Driver Verifier's 0xC4/0xE5", async () => {
     rig = makeRig();
     const { kernel } = rig;
     const interrupt = kernel.connectInterrupt({ line: LINE, isr: () => false });
-    await expect(kernel.runAtPassive('r', async () => {
-      kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      await interrupt.disconnect();
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0], report: { api: 'IoDisconnectInterruptEx' } });
+    await expect(
+      kernel.runAtPassive('r', async () => {
+        kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+        await interrupt.disconnect();
+      }),
+    ).rejects.toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0],
+      report: { api: 'IoDisconnectInterruptEx' },
+    });
   });
 
   it('an exception escaping an ISR is KMODE_EXCEPTION_NOT_HANDLED', async () => {
     rig = makeRig();
     const { kernel, device } = rig;
-    kernel.connectInterrupt({ line: LINE, name: 'ThrowingIsr', isr: () => { throw new RangeError('bad index'); } });
+    kernel.connectInterrupt({
+      line: LINE,
+      name: 'ThrowingIsr',
+      isr: () => {
+        throw new RangeError('bad index');
+      },
+    });
     device.raise(0x80);
     const report = await kernel.bugCheckReport;
     expect(report.code).toBe(BugCheckCode.KMODE_EXCEPTION_NOT_HANDLED);
     expect(report.routines.map((r) => r.name)).toEqual(['interrupt line 11', 'ThrowingIsr']);
   });
 
-  it('an ISR that returns at another IRQL is Driver Verifier\'s 0xC4/0x111 (ISR, IRQL before, IRQL after)', async () => {
+  it("an ISR that returns at another IRQL is Driver Verifier's 0xC4/0x111 (ISR, IRQL before, IRQL after)", async () => {
     rig = makeRig();
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
-    const i = kernel.connectInterrupt({ line: LINE, irql: 5, isr: async () => { kernel.raiseIrql(9); return (await regs.read32(ICR)) !== 0; } });
+    const i = kernel.connectInterrupt({
+      line: LINE,
+      irql: 5,
+      isr: async () => {
+        kernel.raiseIrql(9);
+        return (await regs.read32(ICR)) !== 0;
+      },
+    });
     device.raise(0x80);
     const report = await kernel.bugCheckReport;
     expect(report.code).toBe(BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION);

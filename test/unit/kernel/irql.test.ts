@@ -92,20 +92,27 @@ describe('processors and IRQL', () => {
   it('a routine returning at a raised IRQL is IRQL_UNEXPECTED_VALUE', async () => {
     rig = makeRig();
     const { kernel } = rig;
-    await expect(kernel.runAtPassive('LeaksIrql', () => { kernel.raiseIrql(Irql.DISPATCH_LEVEL); })).rejects.toMatchObject({
+    await expect(
+      kernel.runAtPassive('LeaksIrql', () => {
+        kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+      }),
+    ).rejects.toMatchObject({
       code: BugCheckCode.IRQL_UNEXPECTED_VALUE,
       parameters: [(Irql.DISPATCH_LEVEL << 16) | (Irql.PASSIVE_LEVEL << 8) | 2, 0, 0, 0],
     });
   });
 
-  it('an API called above its IRQL range is Driver Verifier\'s 0xC4/0xE5 (kernel API at incorrect IRQL) naming the API', async () => {
+  it("an API called above its IRQL range is Driver Verifier's 0xC4/0xE5 (kernel API at incorrect IRQL) naming the API", async () => {
     rig = makeRig();
     const { kernel } = rig;
     const run = kernel.runAtPassive('MiniportSend', () => {
       kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       kernel.requireIrql('NdisAllocateMemoryWithTagPriority (paged)', Irql.PASSIVE_LEVEL, Irql.APC_LEVEL);
     });
-    await expect(run).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0] });
+    await expect(run).rejects.toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0],
+    });
     const report = await kernel.bugCheckReport;
     expect(report.api).toBe('NdisAllocateMemoryWithTagPriority (paged)');
     expect(report.message).toContain('IRQL <= APC_LEVEL');
@@ -114,18 +121,22 @@ describe('processors and IRQL', () => {
   it('an API called below its IRQL range is 0xC4/0xE5 too: Windows has no IRQL_NOT_GREATER_OR_EQUAL parameters to give', async () => {
     rig = makeRig();
     const { kernel } = rig;
-    await expect(kernel.runAtPassive('r', () => kernel.requireIrql('IoSomethingAtDispatch', Irql.DISPATCH_LEVEL, Irql.DISPATCH_LEVEL)))
-      .rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.PASSIVE_LEVEL, 0, 0] });
+    await expect(kernel.runAtPassive('r', () => kernel.requireIrql('IoSomethingAtDispatch', Irql.DISPATCH_LEVEL, Irql.DISPATCH_LEVEL))).rejects.toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.PASSIVE_LEVEL, 0, 0],
+    });
   });
 
   it('KeSetTimerEx above DISPATCH_LEVEL is the IrqlKeDispatchLte DDI rule (0xC4/0x20011)', async () => {
     rig = makeRig();
     const { kernel } = rig;
     const timer = new KernelTimer(kernel, 'LateTimer');
-    await expect(kernel.runAtPassive('r', () => {
-      kernel.raiseIrql(5);
-      timer.set(10);
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [DdiRule.IrqlKeDispatchLte.id, 5, 0, 0], report: { api: 'KeSetTimerEx' } });
+    await expect(
+      kernel.runAtPassive('r', () => {
+        kernel.raiseIrql(5);
+        timer.set(10);
+      }),
+    ).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [DdiRule.IrqlKeDispatchLte.id, 5, 0, 0], report: { api: 'KeSetTimerEx' } });
     expect((await kernel.bugCheckReport).message).toContain('IrqlKeDispatchLte');
     expect(timer.isSet).toBe(false);
   });
@@ -134,10 +145,12 @@ describe('processors and IRQL', () => {
     rig = makeRig();
     const { kernel } = rig;
     const event = new KernelEvent(kernel);
-    await expect(kernel.runAtPassive('r', () => {
-      kernel.raiseIrql(5);
-      event.set();
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [DdiRule.IrqlKeSetEvent.id, 5, 0, 0], report: { api: 'KeSetEvent' } });
+    await expect(
+      kernel.runAtPassive('r', () => {
+        kernel.raiseIrql(5);
+        event.set();
+      }),
+    ).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [DdiRule.IrqlKeSetEvent.id, 5, 0, 0], report: { api: 'KeSetEvent' } });
   });
 
   it('driver-only APIs called outside any kernel routine are a typed error, not a bug check', () => {

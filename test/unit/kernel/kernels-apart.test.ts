@@ -9,7 +9,7 @@ afterEach(async () => {
 });
 
 describe('several kernels in one process (one AsyncLocalStorage underneath)', () => {
-  it("a routine of one kernel is not a routine of another: the other sees host code", async () => {
+  it('a routine of one kernel is not a routine of another: the other sees host code', async () => {
     const a = kernelOnFakeLines('dirql-apart-a-');
     const b = kernelOnFakeLines('dirql-apart-b-', { processors: 2 });
     rigs = [a, b];

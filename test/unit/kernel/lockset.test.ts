@@ -21,7 +21,9 @@ function setUp(isrWork: (regs: DeviceRegisters) => Promise<void>, mode: 'record'
   const { kernel } = rig;
   const regs = new DeviceRegisters(kernel, rig.device, { name: 'nic', registerName: map });
   const interrupt = kernel.connectInterrupt({
-    line: LINE, irql: 5, name: 'NicIsr',
+    line: LINE,
+    irql: 5,
+    name: 'NicIsr',
     isr: async () => {
       await regs.write32(IMC, 0xffffffff);
       if ((await regs.read32(ICR)) === 0) return false;
@@ -51,11 +53,13 @@ describe('lockset verifier: device registers', () => {
   it('inside synchronizeExecution the same routine is clean', async () => {
     const { regs, interrupt } = setUp(async (r) => r.write32(CTRL, 1));
     rig.device.raise(RXT0);
-    await rig.kernel.runAtPassive('MiniportSetFilter', () => rig.kernel.synchronizeExecution(interrupt, async () => {
-      const v = await regs.read32(CTRL);
-      await regs.write32(CTRL, v | 2);
-      return true;
-    }));
+    await rig.kernel.runAtPassive('MiniportSetFilter', () =>
+      rig.kernel.synchronizeExecution(interrupt, async () => {
+        const v = await regs.read32(CTRL);
+        await regs.write32(CTRL, v | 2);
+        return true;
+      }),
+    );
     expect(rig.kernel.verifier.locksetFindings).toEqual([]);
   });
 
@@ -88,11 +92,16 @@ describe('lockset verifier: device registers', () => {
       const v = await regs.read32(CTRL);
       await regs.write32(CTRL, v | 2);
     });
-    kernel.connectInterrupt({ line: LINE, irql: 5, name: 'NicIsr', isr: async () => {
-      if ((await regs.read32(ICR)) === 0) return false;
-      await regs.write32(CTRL, 1);
-      return true;
-    } });
+    kernel.connectInterrupt({
+      line: LINE,
+      irql: 5,
+      name: 'NicIsr',
+      isr: async () => {
+        if ((await regs.read32(ICR)) === 0) return false;
+        await regs.write32(CTRL, 1);
+        return true;
+      },
+    });
     rig.device.raise(RXT0);
     await kernel.quiesce();
     expect(kernel.stopped).toBeNull();
@@ -104,7 +113,9 @@ describe('lockset verifier: device registers', () => {
     await expect(rig.kernel.runAtPassive('MiniportSetFilter', async () => regs.write32(CTRL, 2))).rejects.toThrow(/lockset rule 1/);
     const report = rig.kernel.lastBugCheck!;
     expect(report.parameters).toEqual([0xe005, 1, 5, Irql.PASSIVE_LEVEL]);
-    expect(report.stacks.map((s) => s.label)).toEqual(expect.arrayContaining([expect.stringMatching(/^first access \(NicIsr/), expect.stringMatching(/^second access \(MiniportSetFilter/)]));
+    expect(report.stacks.map((s) => s.label)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^first access \(NicIsr/), expect.stringMatching(/^second access \(MiniportSetFilter/)]),
+    );
   });
 });
 
@@ -114,9 +125,13 @@ describe('lockset verifier: shared state', () => {
     const { kernel } = rig;
     kernel.connectInterrupt({ line: LINE, irql: 5, isr: () => false });
     const state = kernel.verifier.shared({ head: 0 }, 'RING', { fields: ['head'] });
-    const dpc = new Dpc(() => {
-      state.head++;
-    }, undefined, 'RingDpc');
+    const dpc = new Dpc(
+      () => {
+        state.head++;
+      },
+      undefined,
+      'RingDpc',
+    );
     await kernel.runAtPassive('Send', async () => {
       state.head++;
       await kernel.insertQueueDpc(dpc);
@@ -130,11 +145,15 @@ describe('lockset verifier: shared state', () => {
     kernel.connectInterrupt({ line: LINE, irql: 5, isr: () => false });
     const lock = kernel.createSpinLock('RING lock');
     const state = kernel.verifier.shared({ head: 0 }, 'RING', { fields: ['head'] });
-    const dpc = new Dpc(async () => {
-      await lock.acquireAtDpcLevel();
-      state.head++;
-      lock.releaseFromDpcLevel();
-    }, undefined, 'RingDpc');
+    const dpc = new Dpc(
+      async () => {
+        await lock.acquireAtDpcLevel();
+        state.head++;
+        lock.releaseFromDpcLevel();
+      },
+      undefined,
+      'RingDpc',
+    );
     await kernel.runAtPassive('Send', async () => {
       const old = await lock.acquire();
       state.head++;

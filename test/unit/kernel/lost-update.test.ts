@@ -22,7 +22,9 @@ function setUp(processors = 1): { regs: DeviceRegisters; interrupt: InterruptObj
   const order: string[] = [];
   const isrProcessors: number[] = [];
   const interrupt = kernel.connectInterrupt({
-    line: LINE, irql: 5, name: 'NicIsr',
+    line: LINE,
+    irql: 5,
+    name: 'NicIsr',
     isr: async () => {
       const icr = await regs.read32(ICR);
       if (icr === 0) return false;
@@ -100,10 +102,13 @@ describe('preemption at register accesses (the lost update)', () => {
       kernel.synchronizeExecution(interrupt, async function SetFilterSync() {
         const ctrl = await regs.read32(CTRL);
         await kernel.stallExecutionProcessor(2000);
-        spinnerSeen = kernel.processors[1]!.running().map((r) => `${r.name}:${r.state ?? ''}`).join(',');
+        spinnerSeen = kernel.processors[1]!.running()
+          .map((r) => `${r.name}:${r.state ?? ''}`)
+          .join(',');
         await regs.write32(CTRL, ctrl | ROUTINE_BIT);
         return true;
-      }));
+      }),
+    );
     await kernel.quiesce();
     expect(spinnerSeen).toContain('spinning on NicIsr interrupt spin lock');
     expect(order).toEqual(['isr at 5']);

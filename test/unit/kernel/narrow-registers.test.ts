@@ -45,7 +45,10 @@ describe('DeviceRegisters 8- and 16-bit access (READ_REGISTER_UCHAR/USHORT, WRIT
     });
     expect(mac).toEqual([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
     expect(backend.bytes[0x37]).toBe(0x0c);
-    const text = rig.kernel.trace.tail().filter((e) => e.kind.startsWith('mmio')).map((e) => e.detail);
+    const text = rig.kernel.trace
+      .tail()
+      .filter((e) => e.kind.startsWith('mmio'))
+      .map((e) => e.detail);
     expect(text.slice(-3)).toEqual(['rtl.IMR(0x3c) <- 0x20 by ReadMac', 'rtl[0x37] <- 0xc by ReadMac', 'rtl.IMR(0x3c) -> 0x20 by ReadMac']);
   });
 

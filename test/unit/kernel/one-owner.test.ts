@@ -8,7 +8,9 @@ afterEach(async () => rig?.cleanup());
 const LINE = 11;
 const deferred = () => {
   let resolve!: () => void;
-  const promise = new Promise<void>((r) => { resolve = r; });
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 };
 
@@ -19,7 +21,8 @@ function rigWithSettlingIsr() {
   const regs = new DeviceRegisters(kernel, device);
   const foreign = deferred();
   kernel.connectInterrupt({
-    line: LINE, irql: 5,
+    line: LINE,
+    irql: 5,
     isr: async () => {
       lines.set(LINE, false);
       foreign.resolve(); // the other routine's promise settles while this ISR still runs
@@ -54,11 +57,15 @@ describe('one owner per processor', () => {
 
   it('a DPC that resumes from a non-kernel await while an ISR has nested on it is stopped (0xC4, 0xE003) at its next register access', async () => {
     const { kernel, lines, regs, foreign } = rigWithSettlingIsr();
-    const dpc = new Dpc(async () => {
-      lines.set(LINE, true);
-      await foreign.promise;
-      await regs.write32(0x10, 1);
-    }, undefined, 'HandleRxDpc');
+    const dpc = new Dpc(
+      async () => {
+        lines.set(LINE, true);
+        await foreign.promise;
+        await regs.write32(0x10, 1);
+      },
+      undefined,
+      'HandleRxDpc',
+    );
     await kernel.runAtPassive('Queue', () => kernel.insertQueueDpc(dpc)).catch(() => undefined);
     const report = await kernel.bugCheckReport;
     expect(report.parameters).toEqual([VerifierViolation.RESUMED_OUTSIDE_KERNEL_WAIT, Irql.DISPATCH_LEVEL, 5, 0]);
@@ -72,7 +79,8 @@ describe('one owner per processor', () => {
     const regs = new DeviceRegisters(kernel, device);
     const order: string[] = [];
     kernel.connectInterrupt({
-      line: LINE, irql: 5,
+      line: LINE,
+      irql: 5,
       isr: async () => {
         lines.set(LINE, false);
         order.push('isr');

@@ -15,7 +15,10 @@ async function interleaving(seed: number): Promise<string[]> {
   const regs = new DeviceRegisters(kernel, device);
   const lock = new SpinLock(kernel);
   const events: string[] = [];
-  const dpc = new Dpc(async () => { events.push(`dpc@${kernel.currentProcessor()}`); await regs.read32(0x40); });
+  const dpc = new Dpc(async () => {
+    events.push(`dpc@${kernel.currentProcessor()}`);
+    await regs.read32(0x40);
+  });
   kernel.connectInterrupt({
     line: 11,
     isr: async () => {
@@ -39,10 +42,7 @@ async function interleaving(seed: number): Promise<string[]> {
       }
     }
   };
-  await Promise.all([
-    kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'A', worker('a', 0x10)),
-    kernel.runOnProcessor(1, Irql.PASSIVE_LEVEL, 'B', worker('b', 0x20)),
-  ]);
+  await Promise.all([kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'A', worker('a', 0x10)), kernel.runOnProcessor(1, Irql.PASSIVE_LEVEL, 'B', worker('b', 0x20))]);
   await kernel.quiesce();
   return [...events, '|', ...device.log];
 }
@@ -66,12 +66,21 @@ describe('seeded scheduler', () => {
     const rig = makeRig({ seed: 7 });
     rigs.push(rig);
     const regs = new DeviceRegisters(rig.kernel, rig.device);
-    await rig.kernel.runAtPassive('r', async () => { for (let i = 0; i < 10; i++) await regs.read32(0); });
+    await rig.kernel.runAtPassive('r', async () => {
+      for (let i = 0; i < 10; i++) await regs.read32(0);
+    });
     expect(rig.kernel.scheduler.decisions).toBe(0);
   });
 
   it('SchedulerRandom gives the same sequence for the same seed and different ones for different seeds', () => {
-    const seq = (s: number) => Array.from({ length: 5 }, ((r) => () => r.next())(new SchedulerRandom(s)));
+    const seq = (s: number) =>
+      Array.from(
+        { length: 5 },
+        (
+          (r) => () =>
+            r.next()
+        )(new SchedulerRandom(s)),
+      );
     expect(seq(3)).toEqual(seq(3));
     expect(seq(3)).not.toEqual(seq(4));
   });

@@ -12,9 +12,28 @@ afterEach(async () => {
 
 /** Plumbing the kernel's own files share through KernelCore; none of it is driver-visible. */
 const PLUMBING = [
-  'setIrql', 'checkLockRecursion', 'checkLockOwner', 'takeLock', 'releaseLock', 'verifierCheck', 'acquireInterruptLockFor',
-  'dequeueDpc', 'runIn', 'hasWork', 'preempt', 'requestService', 'irqlLowered', 'spinUntil', 'trackTimer', 'checkWatchdog',
-  'settleLines', 'settleLine', 'routineFailed', 'lineSource', 'deviceLossMonitor', 'bugCheckDir',
+  'setIrql',
+  'checkLockRecursion',
+  'checkLockOwner',
+  'takeLock',
+  'releaseLock',
+  'verifierCheck',
+  'acquireInterruptLockFor',
+  'dequeueDpc',
+  'runIn',
+  'hasWork',
+  'preempt',
+  'requestService',
+  'irqlLowered',
+  'spinUntil',
+  'trackTimer',
+  'checkWatchdog',
+  'settleLines',
+  'settleLine',
+  'routineFailed',
+  'lineSource',
+  'deviceLossMonitor',
+  'bugCheckDir',
 ];
 
 describe('the kernel facade and its internal seam', () => {

@@ -67,10 +67,12 @@ class PostedDevice implements RegisterBackend, InterruptLineSource {
 
   private fence(): Promise<void> {
     this.fences++;
-    return new Promise((r) => setImmediate(() => {
-      this.applyPosted();
-      r();
-    }));
+    return new Promise((r) =>
+      setImmediate(() => {
+        this.applyPosted();
+        r();
+      }),
+    );
   }
 
   private applyPosted(): void {
@@ -84,7 +86,7 @@ class PostedDevice implements RegisterBackend, InterruptLineSource {
   }
 
   private update(): void {
-    const level = ((this.causes & this.mask) >>> 0) !== 0;
+    const level = (this.causes & this.mask) >>> 0 !== 0;
     if (level === this.level) return;
     this.level = level;
     for (const l of this.listeners) l(LINE, level);
@@ -105,7 +107,7 @@ function rig(): { kernel: Kernel; device: PostedDevice; regs: DeviceRegisters } 
   return { kernel, device, regs: new DeviceRegisters(kernel, device) };
 }
 
-describe("the kernel with a line source that settles a line only when it must", () => {
+describe('the kernel with a line source that settles a line only when it must', () => {
   it('an ISR that leaves the cause asserted is entered again (no write in flight: no fence needed)', async () => {
     const { kernel, device, regs } = rig();
     let calls = 0;
@@ -119,7 +121,14 @@ describe("the kernel with a line source that settles a line only when it must", 
   it('a posted write that masks the asserted line is waited for: the ISR is not entered again for it', async () => {
     const { kernel, device, regs } = rig();
     let calls = 0;
-    kernel.connectInterrupt({ line: LINE, isr: async () => { calls++; await regs.write32(IMC, 0xffffffff); return true; } });
+    kernel.connectInterrupt({
+      line: LINE,
+      isr: async () => {
+        calls++;
+        await regs.write32(IMC, 0xffffffff);
+        return true;
+      },
+    });
     device.raise(0x80);
     const fencesBefore = device.fences;
     await kernel.quiesce();

@@ -40,7 +40,8 @@ describe('spin locks', () => {
     const { kernel } = rig;
     const lock = new SpinLock(kernel);
     await expect(kernel.runAtPassive('r', () => lock.acquireAtDpcLevel())).rejects.toMatchObject({
-      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.ACQUIRE_SPIN_LOCK_AT_DPC_LEVEL_BELOW_DISPATCH, 0, lock.id, 0],
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.ACQUIRE_SPIN_LOCK_AT_DPC_LEVEL_BELOW_DISPATCH, 0, lock.id, 0],
     });
   });
 
@@ -49,7 +50,8 @@ describe('spin locks', () => {
     const { kernel } = rig;
     const lock = new SpinLock(kernel);
     await expect(kernel.runAtPassive('r', () => lock.releaseFromDpcLevel())).rejects.toMatchObject({
-      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.RELEASE_SPIN_LOCK_FROM_DPC_LEVEL_BELOW_DISPATCH, 0, lock.id, 0],
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.RELEASE_SPIN_LOCK_FROM_DPC_LEVEL_BELOW_DISPATCH, 0, lock.id, 0],
     });
   });
 
@@ -57,54 +59,65 @@ describe('spin locks', () => {
     rig = makeRig();
     const { kernel } = rig;
     const lock = new SpinLock(kernel);
-    await expect(kernel.runAtPassive('r', async () => {
-      kernel.raiseIrql(5);
-      await lock.acquire();
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.ACQUIRE_SPIN_LOCK_ABOVE_DISPATCH, 5, lock.id, 0] });
+    await expect(
+      kernel.runAtPassive('r', async () => {
+        kernel.raiseIrql(5);
+        await lock.acquire();
+      }),
+    ).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.ACQUIRE_SPIN_LOCK_ABOVE_DISPATCH, 5, lock.id, 0] });
   });
 
-  it('acquiring a spin lock twice on one processor is Driver Verifier\'s self-deadlock (0xC4, 0x1000), with the first acquisition stack in the report', async () => {
+  it("acquiring a spin lock twice on one processor is Driver Verifier's self-deadlock (0xC4, 0x1000), with the first acquisition stack in the report", async () => {
     rig = makeRig({ verifier: {} });
     const { kernel } = rig;
     const lock = new SpinLock(kernel, 'RxLock');
-    await expect(kernel.runAtPassive('MiniportReturnNetBufferLists', async () => {
-      await lock.acquire();
-      await lock.acquire();
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_SELF, expect.any(Number), 0, 0] });
+    await expect(
+      kernel.runAtPassive('MiniportReturnNetBufferLists', async () => {
+        await lock.acquire();
+        await lock.acquire();
+      }),
+    ).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_SELF, expect.any(Number), 0, 0] });
     const report = await kernel.bugCheckReport;
     expect(report.parameters[1]).toBe(lock.id);
     expect(report.stacks.map((s) => s.label)).toContain('RxLock was acquired at');
   });
 
-  it('releasing a spin lock that is not held is deadlock detection\'s unacquired release (0xC4, 0x1007)', async () => {
+  it("releasing a spin lock that is not held is deadlock detection's unacquired release (0xC4, 0x1007)", async () => {
     rig = makeRig();
     const { kernel } = rig;
     const lock = new SpinLock(kernel);
-    await expect(kernel.runAtPassive('r', async () => {
-      kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      await lock.release(Irql.PASSIVE_LEVEL);
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_UNACQUIRED_RELEASE, lock.id, 0, 0] });
+    await expect(
+      kernel.runAtPassive('r', async () => {
+        kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+        await lock.release(Irql.PASSIVE_LEVEL);
+      }),
+    ).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_UNACQUIRED_RELEASE, lock.id, 0, 0] });
   });
 
-  it('releasing a spin lock held by a routine on another processor is deadlock detection\'s unexpected thread (0xC4, 0x1004)', async () => {
+  it("releasing a spin lock held by a routine on another processor is deadlock detection's unexpected thread (0xC4, 0x1004)", async () => {
     rig = makeRig({ processors: 2 });
     const { kernel } = rig;
     const lock = new SpinLock(kernel, 'SharedLock');
     let holder: Promise<unknown> | undefined;
     const released = new Promise<void>((resolve) => {
-      holder = kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'Holder', async () => {
-        const old = await lock.acquire();
-        resolve();
-        await kernel.stallExecutionProcessor(20_000);
-        await lock.release(old);
-      }).catch((e: unknown) => e);
+      holder = kernel
+        .runOnProcessor(0, Irql.PASSIVE_LEVEL, 'Holder', async () => {
+          const old = await lock.acquire();
+          resolve();
+          await kernel.stallExecutionProcessor(20_000);
+          await lock.release(old);
+        })
+        .catch((e: unknown) => e);
     });
     await released;
     const thief = kernel.runOnProcessor(1, Irql.PASSIVE_LEVEL, 'Thief', async () => {
       kernel.raiseIrql(Irql.DISPATCH_LEVEL);
       await lock.release(Irql.PASSIVE_LEVEL);
     });
-    await expect(thief).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_UNEXPECTED_THREAD, lock.id, expect.any(Number), expect.any(Number)] });
+    await expect(thief).rejects.toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.DEADLOCK_UNEXPECTED_THREAD, lock.id, expect.any(Number), expect.any(Number)],
+    });
     await holder;
     expect((await kernel.bugCheckReport).message).toContain('held by Holder on processor 0');
   });
@@ -113,11 +126,13 @@ describe('spin locks', () => {
     rig = makeRig();
     const { kernel } = rig;
     const lock = new SpinLock(kernel);
-    await expect(kernel.runAtPassive('r', async () => {
-      const old = await lock.acquire();
-      kernel.raiseIrql(7);
-      await lock.release(old);
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.RELEASE_SPIN_LOCK_NOT_AT_DISPATCH, 7, lock.id, 0] });
+    await expect(
+      kernel.runAtPassive('r', async () => {
+        const old = await lock.acquire();
+        kernel.raiseIrql(7);
+        await lock.release(old);
+      }),
+    ).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.RELEASE_SPIN_LOCK_NOT_AT_DISPATCH, 7, lock.id, 0] });
   });
 
   it('DPCs do not run on a processor while a routine there holds a spin lock, and run once it is released', async () => {
@@ -126,7 +141,9 @@ describe('spin locks', () => {
     const regs = new DeviceRegisters(kernel, device);
     const lock = new SpinLock(kernel);
     const order: string[] = [];
-    const dpc = new Dpc(() => { order.push('dpc'); });
+    const dpc = new Dpc(() => {
+      order.push('dpc');
+    });
     await kernel.runAtPassive('r', async () => {
       const old = await lock.acquire();
       await kernel.insertQueueDpc(dpc);
@@ -150,14 +167,13 @@ describe('spin locks', () => {
       const old = await lock.acquire();
       order.push(`${who} in`);
       for (let i = 0; i < 3; i++) await regs.read32(0x10);
-      otherState[who] = kernel.processors[other]!.running().map((r) => r.state ?? '').join(',');
+      otherState[who] = kernel.processors[other]!.running()
+        .map((r) => r.state ?? '')
+        .join(',');
       order.push(`${who} out`);
       await lock.release(old);
     };
-    await Promise.all([
-      kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'SendA', critical('A', 1)),
-      kernel.runOnProcessor(1, Irql.PASSIVE_LEVEL, 'SendB', critical('B', 0)),
-    ]);
+    await Promise.all([kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'SendA', critical('A', 1)), kernel.runOnProcessor(1, Irql.PASSIVE_LEVEL, 'SendB', critical('B', 0))]);
     const first = order[0]!.split(' ')[0]!;
     const second = first === 'A' ? 'B' : 'A';
     expect(order).toEqual([`${first} in`, `${first} out`, `${second} in`, `${second} out`]);

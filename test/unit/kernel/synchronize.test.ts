@@ -14,10 +14,14 @@ describe('interrupt spin lock and synchronize-with-interrupt', () => {
     const interrupt = kernel.connectInterrupt({ line: LINE, irql: 5, synchronizeIrql: 6, isr: () => false });
     const seen = await kernel.runAtPassive('r', async () => {
       let inside: unknown[] = [];
-      await kernel.synchronizeExecution(interrupt, function MiniportSynchronizeInterrupt(ctx) {
-        inside = [kernel.currentIrql(), interrupt.lock.owner?.name, ctx];
-        return true;
-      }, 'context');
+      await kernel.synchronizeExecution(
+        interrupt,
+        function MiniportSynchronizeInterrupt(ctx) {
+          inside = [kernel.currentIrql(), interrupt.lock.owner?.name, ctx];
+          return true;
+        },
+        'context',
+      );
       return [...inside, kernel.currentIrql(), interrupt.lock.owner];
     });
     expect(seen).toEqual([6, 'r', 'context', Irql.PASSIVE_LEVEL, null]);
@@ -40,30 +44,39 @@ describe('interrupt spin lock and synchronize-with-interrupt', () => {
     const { Dpc } = await import('../../../src/kernel/index.ts');
     const interrupt = kernel.connectInterrupt({ line: LINE, irql: 5, isr: () => false });
     const seen: number[] = [];
-    await kernel.insertQueueDpc(new Dpc(async () => {
-      await kernel.synchronizeExecution(interrupt, () => { seen.push(kernel.currentIrql()); return true; });
-      seen.push(kernel.currentIrql());
-    }));
+    await kernel.insertQueueDpc(
+      new Dpc(async () => {
+        await kernel.synchronizeExecution(interrupt, () => {
+          seen.push(kernel.currentIrql());
+          return true;
+        });
+        seen.push(kernel.currentIrql());
+      }),
+    );
     await kernel.quiesce();
     expect(seen).toEqual([5, Irql.DISPATCH_LEVEL]);
   });
 
-  it('KeSynchronizeExecution above the synchronize IRQL is Driver Verifier\'s 0xC4/0xE5', async () => {
+  it("KeSynchronizeExecution above the synchronize IRQL is Driver Verifier's 0xC4/0xE5", async () => {
     rig = makeRig();
     const { kernel } = rig;
     const interrupt = kernel.connectInterrupt({ line: LINE, irql: 5, isr: () => false });
-    await expect(kernel.runAtPassive('r', async () => {
-      kernel.raiseIrql(9);
-      await kernel.synchronizeExecution(interrupt, () => true);
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, 9, 0, 0] });
+    await expect(
+      kernel.runAtPassive('r', async () => {
+        kernel.raiseIrql(9);
+        await kernel.synchronizeExecution(interrupt, () => true);
+      }),
+    ).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, 9, 0, 0] });
   });
 
-  it('synchronizing again on the same interrupt from inside the callback is Driver Verifier\'s self-deadlock (0xC4, 0x1000): Windows would hang', async () => {
+  it("synchronizing again on the same interrupt from inside the callback is Driver Verifier's self-deadlock (0xC4, 0x1000): Windows would hang", async () => {
     rig = makeRig();
     const { kernel } = rig;
     const interrupt = kernel.connectInterrupt({ line: LINE, isr: () => false });
-    await expect(kernel.runAtPassive('r', () => kernel.synchronizeExecution(interrupt, () => kernel.synchronizeExecution(interrupt, () => true))))
-      .rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_SELF, interrupt.lock.id, 0, 0] });
+    await expect(kernel.runAtPassive('r', () => kernel.synchronizeExecution(interrupt, () => kernel.synchronizeExecution(interrupt, () => true)))).rejects.toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.DEADLOCK_SELF, interrupt.lock.id, 0, 0],
+    });
   });
 
   it('ISR does not run while a synchronize callback holds the interrupt lock on another processor', async () => {
@@ -72,8 +85,12 @@ describe('interrupt spin lock and synchronize-with-interrupt', () => {
     const regs = new DeviceRegisters(kernel, device);
     const order: string[] = [];
     const interrupt = kernel.connectInterrupt({
-      line: LINE, irql: 5,
-      isr: async () => { order.push(`isr on ${kernel.currentProcessor()}`); return (await regs.read32(ICR)) !== 0; },
+      line: LINE,
+      irql: 5,
+      isr: async () => {
+        order.push(`isr on ${kernel.currentProcessor()}`);
+        return (await regs.read32(ICR)) !== 0;
+      },
     });
     await kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'MiniportOidRequest', () =>
       kernel.synchronizeExecution(interrupt, async () => {
@@ -83,7 +100,8 @@ describe('interrupt spin lock and synchronize-with-interrupt', () => {
         await kernel.stallExecutionProcessor(3000);
         order.push('sync out');
         return true;
-      }));
+      }),
+    );
     await kernel.quiesce();
     expect(order).toEqual(['sync in', 'sync out', 'isr on 1']);
   });
@@ -93,7 +111,14 @@ describe('interrupt spin lock and synchronize-with-interrupt', () => {
     const { kernel, device } = rig;
     const regs = new DeviceRegisters(kernel, device);
     const order: string[] = [];
-    const interrupt = kernel.connectInterrupt({ line: LINE, irql: 6, isr: async () => { order.push('isr'); return (await regs.read32(ICR)) !== 0; } });
+    const interrupt = kernel.connectInterrupt({
+      line: LINE,
+      irql: 6,
+      isr: async () => {
+        order.push('isr');
+        return (await regs.read32(ICR)) !== 0;
+      },
+    });
     await kernel.runAtPassive('r', async () => {
       const old = await kernel.acquireInterruptSpinLock(interrupt);
       order.push(`locked at ${kernel.currentIrql()}`);
@@ -119,12 +144,14 @@ describe('interrupt spin lock and synchronize-with-interrupt', () => {
     expect(seen).toEqual([7, true, 0, null]);
   });
 
-  it('releasing an interrupt lock that is not held is deadlock detection\'s unacquired release (0xC4, 0x1007)', async () => {
+  it("releasing an interrupt lock that is not held is deadlock detection's unacquired release (0xC4, 0x1007)", async () => {
     rig = makeRig();
     const { kernel } = rig;
     const interrupt = kernel.connectInterrupt({ line: LINE, isr: () => false });
-    await expect(kernel.runAtPassive('r', () => kernel.releaseInterruptSpinLock(interrupt, 0)))
-      .rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_UNACQUIRED_RELEASE, expect.any(Number), 0, 0] });
+    await expect(kernel.runAtPassive('r', () => kernel.releaseInterruptSpinLock(interrupt, 0))).rejects.toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.DEADLOCK_UNACQUIRED_RELEASE, expect.any(Number), 0, 0],
+    });
   });
 });
 
@@ -135,8 +162,13 @@ describe('passive-level interrupts', () => {
     const regs = new DeviceRegisters(kernel, device);
     const seen: unknown[] = [];
     const interrupt = kernel.connectInterrupt({
-      line: LINE, passive: true, name: 'I2cIsr',
-      isr: async (i) => { seen.push(kernel.currentIrql(), i.lock.owner !== null); return (await regs.read32(ICR)) !== 0; },
+      line: LINE,
+      passive: true,
+      name: 'I2cIsr',
+      isr: async (i) => {
+        seen.push(kernel.currentIrql(), i.lock.owner !== null);
+        return (await regs.read32(ICR)) !== 0;
+      },
     });
     device.raise(0x80);
     await kernel.quiesce();
@@ -150,37 +182,47 @@ describe('passive-level interrupts', () => {
     const regs = new DeviceRegisters(kernel, device);
     const order: string[] = [];
     const interrupt = kernel.connectInterrupt({
-      line: LINE, passive: true,
-      isr: async () => { order.push('isr'); return (await regs.read32(ICR)) !== 0; },
+      line: LINE,
+      passive: true,
+      isr: async () => {
+        order.push('isr');
+        return (await regs.read32(ICR)) !== 0;
+      },
     });
-    await kernel.runAtPassive('r', () => kernel.synchronizeExecution(interrupt, async () => {
-      order.push(`sync at ${kernel.currentIrql()}`);
-      device.raise(0x80);
-      await kernel.delayExecution(5);
-      await regs.read32(0);
-      order.push('sync out');
-      return true;
-    }));
+    await kernel.runAtPassive('r', () =>
+      kernel.synchronizeExecution(interrupt, async () => {
+        order.push(`sync at ${kernel.currentIrql()}`);
+        device.raise(0x80);
+        await kernel.delayExecution(5);
+        await regs.read32(0);
+        order.push('sync out');
+        return true;
+      }),
+    );
     await kernel.quiesce();
     expect(order).toEqual(['sync at 0', 'sync out', 'isr']);
   });
 
-  it('KeSynchronizeExecution on a passive-level interrupt above PASSIVE_LEVEL is Driver Verifier\'s 0xC4/0xE5', async () => {
+  it("KeSynchronizeExecution on a passive-level interrupt above PASSIVE_LEVEL is Driver Verifier's 0xC4/0xE5", async () => {
     rig = makeRig();
     const { kernel } = rig;
     const interrupt = kernel.connectInterrupt({ line: LINE, passive: true, isr: () => false });
-    await expect(kernel.runAtPassive('r', async () => {
-      kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      await kernel.synchronizeExecution(interrupt, () => true);
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0] });
+    await expect(
+      kernel.runAtPassive('r', async () => {
+        kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+        await kernel.synchronizeExecution(interrupt, () => true);
+      }),
+    ).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0] });
   });
 
   it('KeAcquireInterruptSpinLock on a passive-level interrupt is PASSIVE_INTERRUPT_ERROR', async () => {
     rig = makeRig();
     const { kernel } = rig;
     const interrupt = kernel.connectInterrupt({ line: LINE, passive: true, isr: () => false });
-    await expect(kernel.runAtPassive('r', () => kernel.acquireInterruptSpinLock(interrupt)))
-      .rejects.toMatchObject({ code: BugCheckCode.PASSIVE_INTERRUPT_ERROR, parameters: [1, interrupt.id, 0, 0] });
+    await expect(kernel.runAtPassive('r', () => kernel.acquireInterruptSpinLock(interrupt))).rejects.toMatchObject({
+      code: BugCheckCode.PASSIVE_INTERRUPT_ERROR,
+      parameters: [1, interrupt.id, 0, 0],
+    });
   });
 
   it('WdfInterruptAcquireLock on a passive-level interrupt takes the passive-level lock at PASSIVE_LEVEL', async () => {

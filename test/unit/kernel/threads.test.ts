@@ -14,7 +14,9 @@ describe('thread calls and waits', () => {
     const { kernel } = rig;
     const order: string[] = [];
     let release!: () => void;
-    const event = new Promise<void>((r) => { release = r; });
+    const event = new Promise<void>((r) => {
+      release = r;
+    });
     const waiter = kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'MiniportPause', async () => {
       order.push('pause waits');
       await kernel.wait(event, 'outstanding sends');
@@ -28,13 +30,19 @@ describe('thread calls and waits', () => {
     expect(order).toEqual(['pause waits', 'return at DISPATCH', 'pause resumes']);
   });
 
-  it('waiting at DISPATCH_LEVEL is Driver Verifier\'s 0xC4/0x3B, a wait at DISPATCH_LEVEL or above', async () => {
+  it("waiting at DISPATCH_LEVEL is Driver Verifier's 0xC4/0x3B, a wait at DISPATCH_LEVEL or above", async () => {
     rig = makeRig();
     const { kernel } = rig;
-    await expect(kernel.runAtPassive('r', async () => {
-      kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      await kernel.delayExecution(1);
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.WAIT_AT_DISPATCH_OR_ABOVE, Irql.DISPATCH_LEVEL, 0, 0], report: { api: 'KeWaitForSingleObject' } });
+    await expect(
+      kernel.runAtPassive('r', async () => {
+        kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+        await kernel.delayExecution(1);
+      }),
+    ).rejects.toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.WAIT_AT_DISPATCH_OR_ABOVE, Irql.DISPATCH_LEVEL, 0, 0],
+      report: { api: 'KeWaitForSingleObject' },
+    });
   });
 
   it('a thread call started at DISPATCH_LEVEL waits until no other thread holds the processor raised', async () => {
@@ -47,7 +55,9 @@ describe('thread calls and waits', () => {
       for (let i = 0; i < 3; i++) await regs.read32(0);
       order.push('first out');
     });
-    const second = kernel.runOnProcessor(0, Irql.DISPATCH_LEVEL, 'Second', () => { order.push('second'); });
+    const second = kernel.runOnProcessor(0, Irql.DISPATCH_LEVEL, 'Second', () => {
+      order.push('second');
+    });
     await Promise.all([first, second]);
     expect(order).toEqual(['first in', 'first out', 'second']);
   });
@@ -71,8 +81,9 @@ describe('thread calls and waits', () => {
     });
     expect(seen).toBe(Irql.PASSIVE_LEVEL);
     expect(kernel.stopped).toBeNull();
-    await expect(kernel.runOnProcessor(0, Irql.DISPATCH_LEVEL, 'Leaky', () => kernel.lowerIrql(Irql.PASSIVE_LEVEL)))
-      .rejects.toMatchObject({ code: BugCheckCode.IRQL_UNEXPECTED_VALUE });
+    await expect(kernel.runOnProcessor(0, Irql.DISPATCH_LEVEL, 'Leaky', () => kernel.lowerIrql(Irql.PASSIVE_LEVEL))).rejects.toMatchObject({
+      code: BugCheckCode.IRQL_UNEXPECTED_VALUE,
+    });
   });
 
   it('callRoutine shows a driver callback in the chain of routines and checks it returns at its IRQL', async () => {
@@ -80,8 +91,13 @@ describe('thread calls and waits', () => {
     const { kernel } = rig;
     const chain = await kernel.runAtPassive('NdisCall', () => kernel.callRoutine('MiniportCheckForHang', () => kernel.processors[0]!.running().map((r) => r.name)));
     expect(chain).toEqual(['NdisCall', 'MiniportCheckForHang']);
-    await expect(kernel.runAtPassive('NdisCall', () => kernel.callRoutine('Leaky', () => { kernel.raiseIrql(Irql.DISPATCH_LEVEL); })))
-      .rejects.toMatchObject({ code: BugCheckCode.IRQL_UNEXPECTED_VALUE });
+    await expect(
+      kernel.runAtPassive('NdisCall', () =>
+        kernel.callRoutine('Leaky', () => {
+          kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+        }),
+      ),
+    ).rejects.toMatchObject({ code: BugCheckCode.IRQL_UNEXPECTED_VALUE });
   });
 
   it('work a routine left running after it returned cannot call the kernel', async () => {
@@ -89,7 +105,9 @@ describe('thread calls and waits', () => {
     const { kernel } = rig;
     let leaked!: Promise<unknown>;
     // Not an absence check: the timer is the non-kernel work the routine leaves behind on purpose.
-    await kernel.runAtPassive('r', () => { leaked = sleep(5).then(() => kernel.currentIrql()); });
+    await kernel.runAtPassive('r', () => {
+      leaked = sleep(5).then(() => kernel.currentIrql());
+    });
     await expect(leaked).rejects.toBeInstanceOf(KernelContextError);
   });
 
@@ -97,19 +115,26 @@ describe('thread calls and waits', () => {
     rig = makeRig();
     const { kernel } = rig;
     let held!: () => void;
-    const holderRunning = new Promise<void>((r) => { held = r; });
+    const holderRunning = new Promise<void>((r) => {
+      held = r;
+    });
     const rogue = kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'Rogue', async () => {
       await holderRunning; // not kernel.wait(): the kernel cannot keep it off the busy processor
       kernel.raiseIrql(Irql.DISPATCH_LEVEL);
     });
-    const holder = kernel.runOnProcessor(0, Irql.DISPATCH_LEVEL, 'Holder', async () => {
-      held();
-      await kernel.stallExecutionProcessor(30_000);
-    }).catch((e: unknown) => e);
+    const holder = kernel
+      .runOnProcessor(0, Irql.DISPATCH_LEVEL, 'Holder', async () => {
+        held();
+        await kernel.stallExecutionProcessor(30_000);
+      })
+      .catch((e: unknown) => e);
     await expect(rogue).rejects.toMatchObject({
       code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
       parameters: [VerifierViolation.RESUMED_OUTSIDE_KERNEL_WAIT, Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL, 0],
-      report: { api: 'KeRaiseIrql', message: expect.stringMatching(/^Rogue \(thread at PASSIVE_LEVEL\) called KeRaiseIrql while processor 0 was running thread Holder at DISPATCH_LEVEL/) },
+      report: {
+        api: 'KeRaiseIrql',
+        message: expect.stringMatching(/^Rogue \(thread at PASSIVE_LEVEL\) called KeRaiseIrql while processor 0 was running thread Holder at DISPATCH_LEVEL/),
+      },
     });
     await holder;
   });
@@ -118,7 +143,9 @@ describe('thread calls and waits', () => {
     rig = makeRig({ processors: 2 });
     const { kernel } = rig;
     let held!: () => void;
-    const holderRunning = new Promise<void>((r) => { held = r; });
+    const holderRunning = new Promise<void>((r) => {
+      held = r;
+    });
     let rogue!: Promise<number[]>;
     const inside = new Promise<void>((entered) => {
       rogue = kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'Rogue', async () => {
@@ -144,7 +171,14 @@ describe('thread calls and waits', () => {
     rig = makeRig();
     const { kernel } = rig;
     let done = false;
-    void kernel.runAtPassive('Slow', async () => { await kernel.delayExecution(10); await kernel.insertQueueDpc(new Dpc(() => { done = true; })); });
+    void kernel.runAtPassive('Slow', async () => {
+      await kernel.delayExecution(10);
+      await kernel.insertQueueDpc(
+        new Dpc(() => {
+          done = true;
+        }),
+      );
+    });
     await kernel.idle();
     expect(done).toBe(true);
   });
@@ -163,8 +197,16 @@ describe('trace buffer', () => {
     rig = makeRig();
     const { kernel, device, lines } = rig;
     const regs = new DeviceRegisters(kernel, device, { name: 'nic' });
-    kernel.connectInterrupt({ line: 11, isr: () => { lines.set(11, false); return true; } });
-    await kernel.runAtPassive('Init', async () => { await regs.write32(0x10, 0xab); });
+    kernel.connectInterrupt({
+      line: 11,
+      isr: () => {
+        lines.set(11, false);
+        return true;
+      },
+    });
+    await kernel.runAtPassive('Init', async () => {
+      await regs.write32(0x10, 0xab);
+    });
     lines.set(11, true);
     await kernel.quiesce();
     lines.set(0, true); // a line nobody connected (the PIT) is not traced

@@ -40,7 +40,18 @@ describe('trace buffer with lazily formatted events', () => {
 
   it('a formatter that throws still yields an event (a report must come out)', () => {
     const t = new TraceBuffer(2);
-    t.recordLazy('mmio-rd', 0, { formatTrace: () => { throw new Error('boom'); } }, 0, 0, '');
+    t.recordLazy(
+      'mmio-rd',
+      0,
+      {
+        formatTrace: () => {
+          throw new Error('boom');
+        },
+      },
+      0,
+      0,
+      '',
+    );
     expect(t.tail()[0]!.detail).toContain('boom');
   });
 
@@ -53,7 +64,10 @@ describe('trace buffer with lazily formatted events', () => {
       await regs.read32(0x8);
       await regs.write32(0x3818, 0x40);
     });
-    const text = kernel.trace.tail().filter((e) => e.kind.startsWith('mmio')).map((e) => `${e.processor} ${e.kind} ${e.detail}`);
+    const text = kernel.trace
+      .tail()
+      .filter((e) => e.kind.startsWith('mmio'))
+      .map((e) => `${e.processor} ${e.kind} ${e.detail}`);
     expect(text).toEqual(['0 mmio-rd nic.STATUS(0x8) -> 0x80080783 by ReadStatus', '0 mmio-wr nic[0x3818] <- 0x40 by ReadStatus']);
   });
 });

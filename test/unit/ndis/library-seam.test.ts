@@ -7,13 +7,37 @@ import { makeKernelRig, type KernelRig } from './fakes.ts';
 // `satisfies` proves each name is a member of the whole facade (so the checks below are not vacuous);
 // tsc, not vitest, checks the types.
 const HOST6 = [
-  'initializeMiniport', 'restartMiniport', 'pauseMiniport', 'haltMiniport', 'shutdownMiniport', 'bindProtocol',
-  'sendNetBufferLists', 'returnNetBufferLists', 'oidRequest', 'queryInformation', 'setInformation',
-  'disableInterrupt', 'enableInterrupt', 'drivers', 'adapters', 'on', 'emit',
+  'initializeMiniport',
+  'restartMiniport',
+  'pauseMiniport',
+  'haltMiniport',
+  'shutdownMiniport',
+  'bindProtocol',
+  'sendNetBufferLists',
+  'returnNetBufferLists',
+  'oidRequest',
+  'queryInformation',
+  'setInformation',
+  'disableInterrupt',
+  'enableInterrupt',
+  'drivers',
+  'adapters',
+  'on',
+  'emit',
 ] as const satisfies readonly (keyof Ndis6)[];
 const HOST5 = [
-  'initializeMiniport', 'haltMiniport', 'bindProtocol', 'sendPackets', 'returnPacket', 'queryInformation',
-  'setInformation', 'informationRequest', 'drivers', 'adapters', 'on', 'emit',
+  'initializeMiniport',
+  'haltMiniport',
+  'bindProtocol',
+  'sendPackets',
+  'returnPacket',
+  'queryInformation',
+  'setInformation',
+  'informationRequest',
+  'drivers',
+  'adapters',
+  'on',
+  'emit',
 ] as const satisfies readonly (keyof Ndis5)[];
 
 /** True only when no host-side name is a member of the type a miniport is given. */

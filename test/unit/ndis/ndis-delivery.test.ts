@@ -59,10 +59,15 @@ describe('delivery where Windows delivers (NDIS 6)', () => {
     const { ctx } = await rig6.start();
     const { ndis, kernel, nic } = rig6;
     const seen = await kernel.runAtPassive('MiniportOidRequest', async () => {
-      await ndis.synchronizeWithInterruptEx(ctx.interrupt!, 0, function MiniportSynchronizeInterrupt() {
-        nic.raise(RXT0);
-        return true;
-      }, null);
+      await ndis.synchronizeWithInterruptEx(
+        ctx.interrupt!,
+        0,
+        function MiniportSynchronizeInterrupt() {
+          nic.raise(RXT0);
+          return true;
+        },
+        null,
+      );
       return [ran(ctx.events, 'isr'), ran(ctx.events, 'dpc'), settled(kernel)];
     });
     expect(seen).toEqual([1, 1, true]);
@@ -115,10 +120,14 @@ describe('delivery where Windows delivers (NDIS 5)', () => {
     const { ctx } = await rig5.start();
     const { ndis, kernel, nic } = rig5;
     const seen = await kernel.runAtPassive('MiniportSetInformation', async () => {
-      await ndis.synchronizeWithInterrupt(ctx.interrupt!, function MiniportSynchronizeISR() {
-        nic.raise(RXT0);
-        return true;
-      }, null);
+      await ndis.synchronizeWithInterrupt(
+        ctx.interrupt!,
+        function MiniportSynchronizeISR() {
+          nic.raise(RXT0);
+          return true;
+        },
+        null,
+      );
       return [ran(ctx.events, 'isr'), ran(ctx.events, 'handle'), settled(kernel)];
     });
     expect(seen).toEqual([1, 1, true]);
@@ -129,10 +138,14 @@ describe('delivery where Windows delivers (NDIS 5)', () => {
     const { ctx } = await rig5.start();
     const { ndis, kernel, nic } = rig5;
     const seen = await kernel.runAtPassive('MiniportSetInformation', async () => {
-      await ndis.synchronizeWithInterrupt(ctx.interrupt!, function MiniportSynchronizeISR() {
-        nic.raise(RXT0);
-        return true;
-      }, null);
+      await ndis.synchronizeWithInterrupt(
+        ctx.interrupt!,
+        function MiniportSynchronizeISR() {
+          nic.raise(RXT0);
+          return true;
+        },
+        null,
+      );
       return [ran(ctx.events, 'disable'), ran(ctx.events, 'handle'), settled(kernel)];
     });
     expect(seen).toEqual([1, 1, true]);

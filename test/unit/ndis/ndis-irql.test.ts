@@ -30,7 +30,12 @@ type Call5 = (r: Ndis5Rig, c: Adapter5) => unknown;
 
 /** [API, IRQL to call it at, expected parameter 1 of 0xC4, the call]. */
 const ndis6Cases: [string, number, number, Call6][] = [
-  ['NdisMRegisterInterruptEx', Irql.DISPATCH_LEVEL, WRONG_IRQL, (r, a) => r.ndis.registerInterruptEx(a, null, { interruptHandler: () => ({ recognized: false, queueDefaultDpc: false }), interruptDpcHandler() {} })],
+  [
+    'NdisMRegisterInterruptEx',
+    Irql.DISPATCH_LEVEL,
+    WRONG_IRQL,
+    (r, a) => r.ndis.registerInterruptEx(a, null, { interruptHandler: () => ({ recognized: false, queueDefaultDpc: false }), interruptDpcHandler() {} }),
+  ],
   ['NdisMDeregisterInterruptEx', Irql.DISPATCH_LEVEL, WRONG_IRQL, (r, _a, c) => r.ndis.deregisterInterruptEx(c.interrupt!)],
   ['NdisMSetMiniportAttributes', Irql.DISPATCH_LEVEL, WRONG_IRQL, (r, a) => r.ndis.setMiniportAttributes(a, { type: 'registration', miniportAdapterContext: null })],
   ['NdisMSynchronizeWithInterruptEx', 9, WRONG_IRQL, (r, _a, c) => r.ndis.synchronizeWithInterruptEx(c.interrupt!, 0, () => true)],
@@ -61,26 +66,30 @@ const ndis5Cases: [string, number, number, Call5][] = [
 ];
 
 describe('every NDIS entry point checks its documented IRQL and bug checks naming the API', () => {
-  it.each(ndis6Cases)('NDIS 6: %s at IRQL %i is Driver Verifier\'s 0xC4 (its P1 per the API) naming it', async (api, irql, p1, call) => {
+  it.each(ndis6Cases)("NDIS 6: %s at IRQL %i is Driver Verifier's 0xC4 (its P1 per the API) naming it", async (api, irql, p1, call) => {
     rig6 = makeNdis6Rig();
     const { adapter, ctx } = await rig6.start();
     const k = rig6.kernel;
-    const err = await k.runAtPassive('Caller', async () => {
-      const nbl = rig6!.ndis.allocateNetBufferAndNetBufferList(ctx.pool!, frame(60))!;
-      if (irql > Irql.PASSIVE_LEVEL) k.raiseIrql(irql);
-      await call(rig6!, adapter, ctx, nbl);
-    }).catch((e: unknown) => e);
+    const err = await k
+      .runAtPassive('Caller', async () => {
+        const nbl = rig6!.ndis.allocateNetBufferAndNetBufferList(ctx.pool!, frame(60))!;
+        if (irql > Irql.PASSIVE_LEVEL) k.raiseIrql(irql);
+        await call(rig6!, adapter, ctx, nbl);
+      })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [p1, irql, expect.any(Number), 0], report: { api } });
   });
 
-  it.each(ndis5Cases)('NDIS 5: %s at IRQL %i is Driver Verifier\'s 0xC4 (its P1 per the API) naming it', async (api, irql, p1, call) => {
+  it.each(ndis5Cases)("NDIS 5: %s at IRQL %i is Driver Verifier's 0xC4 (its P1 per the API) naming it", async (api, irql, p1, call) => {
     rig5 = makeNdis5Rig({ requestIsr: true });
     const { ctx } = await rig5.start();
     const k = rig5.kernel;
-    const err = await k.runAtPassive('Caller', async () => {
-      if (irql > Irql.PASSIVE_LEVEL) k.raiseIrql(irql);
-      await call(rig5!, ctx);
-    }).catch((e: unknown) => e);
+    const err = await k
+      .runAtPassive('Caller', async () => {
+        if (irql > Irql.PASSIVE_LEVEL) k.raiseIrql(irql);
+        await call(rig5!, ctx);
+      })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [p1, irql, expect.any(Number), 0], report: { api } });
   });
 

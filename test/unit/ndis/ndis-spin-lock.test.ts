@@ -10,7 +10,7 @@ afterEach(async () => {
 });
 
 describe('NDIS spin locks (NDIS_SPIN_LOCK keeps the old IRQL inside)', () => {
-  it('NdisAcquireSpinLock raises to DISPATCH_LEVEL and keeps the caller\'s IRQL in the lock; NdisReleaseSpinLock restores it', async () => {
+  it("NdisAcquireSpinLock raises to DISPATCH_LEVEL and keeps the caller's IRQL in the lock; NdisReleaseSpinLock restores it", async () => {
     rig = makeKernelRig();
     const ndis = new Ndis6(rig.kernel);
     const k = rig.kernel;
@@ -54,7 +54,9 @@ describe('NDIS spin locks (NDIS_SPIN_LOCK keeps the old IRQL inside)', () => {
     const lock = ndis.allocateSpinLock('Shared');
     const order: string[] = [];
     let signal!: () => void;
-    const held = new Promise<void>((r) => { signal = r; });
+    const held = new Promise<void>((r) => {
+      signal = r;
+    });
     const first = k.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'First', async () => {
       await ndis.acquireSpinLock(lock);
       order.push('first acquired');
@@ -73,24 +75,28 @@ describe('NDIS spin locks (NDIS_SPIN_LOCK keeps the old IRQL inside)', () => {
     expect(order).toEqual(['first acquired', 'first releases', 'second acquired']);
   });
 
-  it('acquiring an NDIS spin lock the same processor already holds is Driver Verifier\'s self-deadlock (0xC4, 0x1000)', async () => {
+  it("acquiring an NDIS spin lock the same processor already holds is Driver Verifier's self-deadlock (0xC4, 0x1000)", async () => {
     rig = makeKernelRig();
     const ndis = new Ndis6(rig.kernel);
     const lock = ndis.allocateSpinLock('Twice');
-    await expect(rig.kernel.runAtPassive('Caller', async () => {
-      await ndis.acquireSpinLock(lock);
-      await ndis.acquireSpinLock(lock);
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_SELF, expect.any(Number), 0, 0] });
+    await expect(
+      rig.kernel.runAtPassive('Caller', async () => {
+        await ndis.acquireSpinLock(lock);
+        await ndis.acquireSpinLock(lock);
+      }),
+    ).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DEADLOCK_SELF, expect.any(Number), 0, 0] });
   });
 
   it('NdisFreeSpinLock of a held lock, and use after NdisFreeSpinLock, are BUGCODE_NDIS_DRIVER', async () => {
     rig = makeKernelRig();
     const ndis = new Ndis6(rig.kernel);
     const lock = ndis.allocateSpinLock('Freed');
-    await expect(rig.kernel.runAtPassive('Caller', async () => {
-      await ndis.acquireSpinLock(lock);
-      ndis.freeSpinLock(lock);
-    })).rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.SPIN_LOCK_FREED, lock.spinLock.id, 0, 0], report: { api: 'NdisFreeSpinLock' } });
+    await expect(
+      rig.kernel.runAtPassive('Caller', async () => {
+        await ndis.acquireSpinLock(lock);
+        ndis.freeSpinLock(lock);
+      }),
+    ).rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.SPIN_LOCK_FREED, lock.spinLock.id, 0, 0], report: { api: 'NdisFreeSpinLock' } });
   });
 
   it('acquiring a freed NDIS spin lock is BUGCODE_NDIS_DRIVER', async () => {
@@ -98,7 +104,6 @@ describe('NDIS spin locks (NDIS_SPIN_LOCK keeps the old IRQL inside)', () => {
     const ndis = new Ndis6(rig.kernel);
     const lock = ndis.allocateSpinLock('Gone');
     ndis.freeSpinLock(lock);
-    await expect(rig.kernel.runAtPassive('Caller', () => ndis.acquireSpinLock(lock)))
-      .rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, report: { api: 'NdisAcquireSpinLock' } });
+    await expect(rig.kernel.runAtPassive('Caller', () => ndis.acquireSpinLock(lock))).rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, report: { api: 'NdisAcquireSpinLock' } });
   });
 });

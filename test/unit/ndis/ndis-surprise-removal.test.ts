@@ -30,7 +30,9 @@ describe('NDIS surprise removal', () => {
     expect(seen).toEqual([`notify ${NdisDevicePnPEvent.SurpriseRemoved} at 0`]);
     expect(halts).toEqual([NdisHaltAction.DeviceSurpriseRemoved]);
     expect(r.ndis.pnpCalls.slice(before)).toEqual([
-      { handler: 'MiniportDevicePnPEventNotify', irql: 0 }, { handler: 'MiniportPause', irql: 0 }, { handler: 'MiniportHaltEx', irql: 0 },
+      { handler: 'MiniportDevicePnPEventNotify', irql: 0 },
+      { handler: 'MiniportPause', irql: 0 },
+      { handler: 'MiniportHaltEx', irql: 0 },
     ]);
     expect(adapter.state).toBe('halted');
     await expect(r.ndis.surpriseRemoveMiniport(adapter)).rejects.toThrow(/already halted/);
@@ -51,7 +53,10 @@ describe('NDIS surprise removal', () => {
     const before = r.ndis.pnpCalls.length;
     await r.ndis.surpriseRemoveMiniport(adapter);
     expect(seen).toEqual([`notify ${NdisDevicePnPEvent.SurpriseRemoved} at 0`]);
-    expect(r.ndis.pnpCalls.slice(before)).toEqual([{ handler: 'MiniportPnPEventNotify', irql: 0 }, { handler: 'MiniportHalt', irql: 0 }]);
+    expect(r.ndis.pnpCalls.slice(before)).toEqual([
+      { handler: 'MiniportPnPEventNotify', irql: 0 },
+      { handler: 'MiniportHalt', irql: 0 },
+    ]);
     expect(adapter.state).toBe('halted');
   });
 });

@@ -21,7 +21,12 @@ describe('NDIS timers and events', () => {
     krig = makeKernelRig();
     const ndis = new Ndis6(krig.kernel);
     const seen: unknown[] = [];
-    const timer = ndis.allocateTimerObject(null, { timerFunction: function WatchdogTimer(ctx) { seen.push(krig!.kernel.currentIrql(), ctx); }, functionContext: 'ctx' });
+    const timer = ndis.allocateTimerObject(null, {
+      timerFunction: function WatchdogTimer(ctx) {
+        seen.push(krig!.kernel.currentIrql(), ctx);
+      },
+      functionContext: 'ctx',
+    });
     const before = performance.now();
     expect(ndis.setTimerObject(timer, 20)).toBe(false);
     await waitUntil('the timer function to run', () => seen.length > 0);
@@ -34,7 +39,11 @@ describe('NDIS timers and events', () => {
     krig = makeKernelRig();
     const ndis = new Ndis6(krig.kernel);
     let runs = 0;
-    const timer = ndis.allocateTimerObject(null, { timerFunction: () => { runs++; } });
+    const timer = ndis.allocateTimerObject(null, {
+      timerFunction: () => {
+        runs++;
+      },
+    });
     ndis.setTimerObject(timer, 1, 3);
     await waitUntil('three periodic runs', () => runs >= 3);
     expect(ndis.cancelTimerObject(timer)).toBe(true);
@@ -52,7 +61,11 @@ describe('NDIS timers and events', () => {
     const { adapter } = await rig6.start();
     let runs = 0;
     await rig6.kernel.runAtPassive('Arm', () => {
-      const t = rig6!.ndis.allocateTimerObject(adapter, { timerFunction: function LinkPollTimer() { runs++; } });
+      const t = rig6!.ndis.allocateTimerObject(adapter, {
+        timerFunction: function LinkPollTimer() {
+          runs++;
+        },
+      });
       rig6!.ndis.setTimerObject(t, 10);
     });
     const err = await rig6.ndis.haltMiniport(adapter).catch((e: unknown) => e);
@@ -66,7 +79,9 @@ describe('NDIS timers and events', () => {
     rig5 = makeNdis5Rig({ requestIsr: true });
     const { adapter } = await rig5.start();
     const irqls: number[] = [];
-    const timer = rig5.ndis.initializeTimer(adapter, () => { irqls.push(rig5!.kernel.currentIrql()); });
+    const timer = rig5.ndis.initializeTimer(adapter, () => {
+      irqls.push(rig5!.kernel.currentIrql());
+    });
     rig5.ndis.setPeriodicTimer(timer, 2);
     await waitUntil('two periodic runs', () => irqls.length >= 2);
     expect(rig5.ndis.cancelTimer(timer)).toBe(true);

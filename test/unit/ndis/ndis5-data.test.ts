@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  BUGCODE_NDIS_DRIVER, NdisCharacteristicsError, NdisStatus, NdisViolation, Oid, type PacketPoolExhaustedEvent,
-} from '../../../src/ndis/ndis5/index.ts';
+import { BUGCODE_NDIS_DRIVER, NdisCharacteristicsError, NdisStatus, NdisViolation, Oid, type PacketPoolExhaustedEvent } from '../../../src/ndis/ndis5/index.ts';
 import { Irql } from '../../../src/kernel/index.ts';
 import { RXT0 } from './fakes.ts';
 import { frame } from './ndis6-miniport.ts';
@@ -53,7 +51,7 @@ describe('NDIS 5 packets, receive, send, status, information requests', () => {
     expect(ctx.pool!.inUse).toBe(0);
   });
 
-  it('NdisMIndicateReceivePacket: a packet with NDIS_STATUS_RESOURCES is the miniport\'s again when the call returns', async () => {
+  it("NdisMIndicateReceivePacket: a packet with NDIS_STATUS_RESOURCES is the miniport's again when the call returns", async () => {
     rig = makeNdis5Rig({ requestIsr: true, resources: true });
     const { ctx } = await rig.start();
     ctx.rxQueue.push(frame(60));
@@ -72,8 +70,10 @@ describe('NDIS 5 packets, receive, send, status, information requests', () => {
     rig.nic.raise(RXT0);
     await rig.kernel.quiesce();
     const held = rig.binding.held[0]!;
-    await expect(rig.kernel.runAtPassive('Reindicate', () => rig!.ndis.indicateReceivePacket(adapter, [held], 1)))
-      .rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.INDICATED_PACKET_IN_USE, adapter.id, held.id, 0] });
+    await expect(rig.kernel.runAtPassive('Reindicate', () => rig!.ndis.indicateReceivePacket(adapter, [held], 1))).rejects.toMatchObject({
+      code: BUGCODE_NDIS_DRIVER,
+      parameters: [NdisViolation.INDICATED_PACKET_IN_USE, adapter.id, held.id, 0],
+    });
   });
 
   it('packet pool exhaustion is reported, not silent', async () => {
@@ -111,10 +111,12 @@ describe('NDIS 5 packets, receive, send, status, information requests', () => {
     rig.nic.raise(RXT0);
     await rig.kernel.quiesce();
     expect(rig.binding.completions).toEqual([{ id: p.id, status: NdisStatus.SUCCESS }]);
-    await expect(rig.kernel.runAtPassive('Again', async () => {
-      rig!.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      rig!.ndis.sendComplete(adapter, p, NdisStatus.SUCCESS);
-    })).rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.NBL_NOT_OWNED, adapter.id, p.id, 0], report: { api: 'NdisMSendComplete' } });
+    await expect(
+      rig.kernel.runAtPassive('Again', async () => {
+        rig!.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+        rig!.ndis.sendComplete(adapter, p, NdisStatus.SUCCESS);
+      }),
+    ).rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.NBL_NOT_OWNED, adapter.id, p.id, 0], report: { api: 'NdisMSendComplete' } });
   });
 
   it('deserialized miniport: every packet completes through NdisMSendComplete', async () => {

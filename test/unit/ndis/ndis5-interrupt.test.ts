@@ -21,10 +21,7 @@ describe('NDIS 5 interrupts (seeds: MiniportHandleInterrupt, NdisMSynchronizeWit
     await rig.kernel.quiesce();
     rig.nic.raise(RXT0);
     await rig.kernel.quiesce();
-    expect(handleEvents(ctx.events)).toEqual([
-      'disable at 5 on 0', 'handle at 2 on 0', 'take causes at 5 on 0',
-      'disable at 5 on 0', 'handle at 2 on 0', 'take causes at 5 on 0',
-    ]);
+    expect(handleEvents(ctx.events)).toEqual(['disable at 5 on 0', 'handle at 2 on 0', 'take causes at 5 on 0', 'disable at 5 on 0', 'handle at 2 on 0', 'take causes at 5 on 0']);
     expect(ctx.isrCalls).toBe(0);
   });
 
@@ -49,11 +46,19 @@ describe('NDIS 5 interrupts (seeds: MiniportHandleInterrupt, NdisMSynchronizeWit
     expect(ctx.events.some((e) => e.startsWith('disable'))).toBe(false);
   });
 
-  it('on a shared line MiniportISR is used even without RequestIsr, and another device\'s interrupt is left to its own ISR', async () => {
+  it("on a shared line MiniportISR is used even without RequestIsr, and another device's interrupt is left to its own ISR", async () => {
     rig = makeNdis5Rig({ sharedInterrupt: true, requestIsr: false });
     const { ctx } = await rig.start();
     let otherCalls = 0;
-    rig.kernel.connectInterrupt({ line: LINE, name: 'OtherDeviceIsr', isr: () => { otherCalls++; rig!.lines.set(LINE, false); return true; } });
+    rig.kernel.connectInterrupt({
+      line: LINE,
+      name: 'OtherDeviceIsr',
+      isr: () => {
+        otherCalls++;
+        rig!.lines.set(LINE, false);
+        return true;
+      },
+    });
     rig.lines.set(LINE, true);
     await rig.kernel.quiesce();
     expect(ctx.events.filter((e) => e.startsWith('isr'))).toEqual(['isr not mine at 5 on 0']);
@@ -77,8 +82,12 @@ describe('NDIS 5 interrupts (seeds: MiniportHandleInterrupt, NdisMSynchronizeWit
           }
           return NdisStatus.SUCCESS;
         },
-        haltHandler() {}, sendPacketsHandler() {}, queryInformationHandler: () => 0, setInformationHandler: () => 0,
-        handleInterruptHandler() {}, disableInterruptHandler() {},
+        haltHandler() {},
+        sendPacketsHandler() {},
+        queryInformationHandler: () => 0,
+        setInformationHandler: () => 0,
+        handleInterruptHandler() {},
+        disableInterruptHandler() {},
       });
       await expect(ndis.initializeMiniport(driver, { registers: k.nic, interrupt: { line: LINE } })).rejects.toMatchObject({ status: NdisStatus.BAD_CHARACTERISTICS });
       expect(refused).toBeInstanceOf(NdisOperationError);
@@ -88,7 +97,7 @@ describe('NDIS 5 interrupts (seeds: MiniportHandleInterrupt, NdisMSynchronizeWit
     }
   });
 
-  it('MiniportHandleInterrupt can re-enable the NIC\'s interrupts', async () => {
+  it("MiniportHandleInterrupt can re-enable the NIC's interrupts", async () => {
     rig = makeNdis5Rig({ requestIsr: true, withEnableHandler: false });
     const { ctx } = await rig.start();
     rig.nic.raise(RXT0);
@@ -109,19 +118,22 @@ describe('NDIS 5 interrupts (seeds: MiniportHandleInterrupt, NdisMSynchronizeWit
     expect(rig.nic.mask & RXT0).toBe(RXT0);
   });
 
-  it('NdisMSynchronizeWithInterrupt returns the function\'s boolean and runs it at DIRQL', async () => {
+  it("NdisMSynchronizeWithInterrupt returns the function's boolean and runs it at DIRQL", async () => {
     rig = makeNdis5Rig();
     const { ctx } = await rig.start();
     const seen: number[] = [];
     const results = await rig.kernel.runAtPassive('Caller', async () => [
-      await rig!.ndis.synchronizeWithInterrupt(ctx.interrupt!, () => { seen.push(rig!.kernel.currentIrql()); return true; }),
+      await rig!.ndis.synchronizeWithInterrupt(ctx.interrupt!, () => {
+        seen.push(rig!.kernel.currentIrql());
+        return true;
+      }),
       await rig!.ndis.synchronizeWithInterrupt(ctx.interrupt!, () => false),
     ]);
     expect(results).toEqual([true, false]);
     expect(seen).toEqual([5]);
   });
 
-  it('NdisMSynchronizeWithInterrupt restores the caller\'s IRQL', async () => {
+  it("NdisMSynchronizeWithInterrupt restores the caller's IRQL", async () => {
     rig = makeNdis5Rig();
     const { ctx } = await rig.start();
     const k = rig.kernel;
@@ -145,14 +157,18 @@ describe('NDIS 5 interrupts (seeds: MiniportHandleInterrupt, NdisMSynchronizeWit
     nic.latency = 'macrotask';
     const order: string[] = [];
     let spinning = '';
-    await kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'SetFilter', () => ndis.synchronizeWithInterrupt(ctx.interrupt!, async function SetFilterSync() {
-      order.push('sync start');
-      nic.raise(RXT0);
-      await kernel.stallExecutionProcessor(3000);
-      spinning = kernel.processors[1]!.running().map((r) => r.state ?? '').join(',');
-      order.push(`sync end, disable calls so far ${ctx.events.filter((e) => e.startsWith('disable')).length}`);
-      return true;
-    }));
+    await kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'SetFilter', () =>
+      ndis.synchronizeWithInterrupt(ctx.interrupt!, async function SetFilterSync() {
+        order.push('sync start');
+        nic.raise(RXT0);
+        await kernel.stallExecutionProcessor(3000);
+        spinning = kernel.processors[1]!.running()
+          .map((r) => r.state ?? '')
+          .join(',');
+        order.push(`sync end, disable calls so far ${ctx.events.filter((e) => e.startsWith('disable')).length}`);
+        return true;
+      }),
+    );
     await kernel.quiesce();
     order.push(...ctx.events.filter((e) => e.startsWith('disable')));
     expect(spinning).toContain('spinning on');
@@ -235,8 +251,10 @@ describe('NDIS 5 interrupts (seeds: MiniportHandleInterrupt, NdisMSynchronizeWit
     rig = makeNdis5Rig({ requestIsr: true });
     const { ctx } = await rig.start();
     await rig.kernel.runAtPassive('Halt', () => rig!.ndis.deregisterInterrupt(ctx.interrupt!));
-    await expect(rig.kernel.runAtPassive('Late', () => rig!.ndis.synchronizeWithInterrupt(ctx.interrupt!, () => true)))
-      .rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.INVALID_HANDLE, expect.any(Number), ctx.interrupt!.id, 0] });
+    await expect(rig.kernel.runAtPassive('Late', () => rig!.ndis.synchronizeWithInterrupt(ctx.interrupt!, () => true))).rejects.toMatchObject({
+      code: BUGCODE_NDIS_DRIVER,
+      parameters: [NdisViolation.INVALID_HANDLE, expect.any(Number), ctx.interrupt!.id, 0],
+    });
   });
 
   it('MiniportSynchronizeISR that runs too long is flagged by the verifier', async () => {
@@ -250,15 +268,26 @@ describe('NDIS 5 interrupts (seeds: MiniportHandleInterrupt, NdisMSynchronizeWit
           interrupt = ndis.registerInterrupt(h, { requestIsr: true, sharedInterrupt: false });
           return NdisStatus.SUCCESS;
         },
-        haltHandler() {}, sendPacketsHandler() {}, queryInformationHandler: () => 0, setInformationHandler: () => 0,
-        isrHandler: () => ({ interruptRecognized: false, queueMiniportHandleInterrupt: false }), handleInterruptHandler() {},
+        haltHandler() {},
+        sendPacketsHandler() {},
+        queryInformationHandler: () => 0,
+        setInformationHandler: () => 0,
+        isrHandler: () => ({ interruptRecognized: false, queueMiniportHandleInterrupt: false }),
+        handleInterruptHandler() {},
       });
       await ndis.initializeMiniport(driver, { registers: k.nic, interrupt: { line: LINE } });
-      const err = await k.kernel.runAtPassive('Caller', () => ndis.synchronizeWithInterrupt(interrupt!, async function SlowSynchronizeIsr() {
-        await k.kernel.stallExecutionProcessor(2000);
-        return true;
-      })).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.SYNCHRONIZE_ROUTINE_TOO_LONG, expect.any(Number), 200, expect.any(Number)] });
+      const err = await k.kernel
+        .runAtPassive('Caller', () =>
+          ndis.synchronizeWithInterrupt(interrupt!, async function SlowSynchronizeIsr() {
+            await k.kernel.stallExecutionProcessor(2000);
+            return true;
+          }),
+        )
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+        parameters: [VerifierViolation.SYNCHRONIZE_ROUTINE_TOO_LONG, expect.any(Number), 200, expect.any(Number)],
+      });
     } finally {
       await k.cleanup();
     }

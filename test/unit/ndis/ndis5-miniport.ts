@@ -1,8 +1,17 @@
 import type { DeviceRegisters } from '../../../src/kernel/index.ts';
 import {
-  Ndis5, NdisAttribute, NdisStatus, Oid,
-  type Ndis5Adapter, type Ndis5Driver, type Ndis5Library, type Ndis5MiniportCharacteristics, type NdisMiniportInterrupt, type NdisPacket,
-  type NdisPacketPool, type ProtocolBinding5,
+  Ndis5,
+  NdisAttribute,
+  NdisStatus,
+  Oid,
+  type Ndis5Adapter,
+  type Ndis5Driver,
+  type Ndis5Library,
+  type Ndis5MiniportCharacteristics,
+  type NdisMiniportInterrupt,
+  type NdisPacket,
+  type NdisPacketPool,
+  type ProtocolBinding5,
 } from '../../../src/ndis/ndis5/index.ts';
 import { ICR, IMC, IMS, LINE, LSC, RXT0, makeKernelRig, type KernelRig } from './fakes.ts';
 
@@ -40,7 +49,10 @@ export class Adapter5 {
   returned = 0;
   packetFilter = 0;
   allocationFailures = 0;
-  constructor(readonly handle: Ndis5Adapter, readonly regs: DeviceRegisters) {}
+  constructor(
+    readonly handle: Ndis5Adapter,
+    readonly regs: DeviceRegisters,
+  ) {}
 }
 
 /** An NDIS 5.1 miniport for the fake NIC, in the classic shape: ISR or DisableInterrupt, then HandleInterrupt. */
@@ -168,7 +180,9 @@ export function ndis5Characteristics(ndis: Ndis5Library, opts: Ndis5MiniportOpti
       request.informationBuffer = a.packetFilter;
       request.bytesWritten = 4;
       if (!opts.pendQueries) return NdisStatus.SUCCESS;
-      setImmediate(() => { void k.runAtPassive('QueryWorker', () => ndis.queryInformationComplete(a.handle, NdisStatus.SUCCESS)); });
+      setImmediate(() => {
+        void k.runAtPassive('QueryWorker', () => ndis.queryInformationComplete(a.handle, NdisStatus.SUCCESS));
+      });
       return NdisStatus.PENDING;
     },
     setInformationHandler(ctx, request) {
@@ -230,7 +244,11 @@ export function makeNdis5Rig(opts: Ndis5MiniportOptions & { processors?: number 
   const binding = new Binding5(ndis);
   base.nic.regs.set(STATUS, STATUS_LU);
   return {
-    ...base, ndis, driver, chars, binding,
+    ...base,
+    ndis,
+    driver,
+    chars,
+    binding,
     async start() {
       const adapter = await ndis.initializeMiniport(driver, { registers: base.nic, interrupt: { line: LINE }, name: 'nic5' }, { binding });
       return { adapter, ctx: chars.adapters[chars.adapters.length - 1]! };

@@ -31,9 +31,18 @@ async function lostUpdateSetUp(processors = 1): Promise<{ ndis: Ndis6; adapter: 
       const regs = init.allocatedResources.registers;
       ndis.setMiniportAttributes(adapterHandle, { type: 'registration', miniportAdapterContext: regs });
       ndis.setMiniportAttributes(adapterHandle, {
-        type: 'general', mtuSize: 1500, maxXmitLinkSpeed: 1e9, maxRcvLinkSpeed: 1e9, xmitLinkSpeed: 1e9, rcvLinkSpeed: 1e9,
-        mediaConnectState: 1, mediaDuplexState: 2, supportedPacketFilters: 1, maxMulticastListSize: 0,
-        permanentMacAddress: new Uint8Array(6), currentMacAddress: new Uint8Array(6),
+        type: 'general',
+        mtuSize: 1500,
+        maxXmitLinkSpeed: 1e9,
+        maxRcvLinkSpeed: 1e9,
+        xmitLinkSpeed: 1e9,
+        rcvLinkSpeed: 1e9,
+        mediaConnectState: 1,
+        mediaDuplexState: 2,
+        supportedPacketFilters: 1,
+        maxMulticastListSize: 0,
+        permanentMacAddress: new Uint8Array(6),
+        currentMacAddress: new Uint8Array(6),
       });
       handle = ndis.registerInterruptEx(adapterHandle, regs, {
         async interruptHandler() {
@@ -49,7 +58,9 @@ async function lostUpdateSetUp(processors = 1): Promise<{ ndis: Ndis6; adapter: 
       await regs.write32(IMS, RXT0);
       return NdisStatus.SUCCESS;
     },
-    async haltHandlerEx() { await ndis.deregisterInterruptEx(handle!); },
+    async haltHandlerEx() {
+      await ndis.deregisterInterruptEx(handle!);
+    },
     sendNetBufferListsHandler() {},
     returnNetBufferListsHandler() {},
     oidRequestHandler: () => NdisStatus.NOT_SUPPORTED,
@@ -65,31 +76,46 @@ function nicRegisters(kernel: KernelRig['kernel']): DeviceRegisters {
 }
 
 describe('NDIS 6 interrupts (seed: MiniportSynchronizeInterrupt)', () => {
-  it('NdisMSynchronizeWithInterruptEx returns the MiniportSynchronizeInterrupt\'s boolean', async () => {
+  it("NdisMSynchronizeWithInterruptEx returns the MiniportSynchronizeInterrupt's boolean", async () => {
     rig = makeNdis6Rig();
     const { ctx } = await rig.start();
     const { ndis, kernel } = rig;
     const results = await kernel.runAtPassive('SetFilter', async () => [
       await ndis.synchronizeWithInterruptEx(ctx.interrupt!, 0, () => true, null),
       await ndis.synchronizeWithInterruptEx(ctx.interrupt!, 0, () => false, null),
-      await ndis.synchronizeWithInterruptEx(ctx.interrupt!, 0, async () => { await ctx.regs.read32(CTRL); return true; }, null),
+      await ndis.synchronizeWithInterruptEx(
+        ctx.interrupt!,
+        0,
+        async () => {
+          await ctx.regs.read32(CTRL);
+          return true;
+        },
+        null,
+      ),
     ]);
     expect(results).toEqual([true, false, true]);
   });
 
-  it('MiniportSynchronizeInterrupt runs at the interrupt\'s DIRQL and receives its SynchronizeContext', async () => {
+  it("MiniportSynchronizeInterrupt runs at the interrupt's DIRQL and receives its SynchronizeContext", async () => {
     rig = makeNdis6Rig({ irql: 7 });
     const { ctx } = await rig.start();
     const { ndis, kernel } = rig;
     const seen: unknown[] = [];
-    await kernel.runAtPassive('SetFilter', () => ndis.synchronizeWithInterruptEx(ctx.interrupt!, 0, function MySynchronizeInterrupt(c) {
-      seen.push(kernel.currentIrql(), c, kernel.current()!.routine);
-      return true;
-    }, 'the context'));
+    await kernel.runAtPassive('SetFilter', () =>
+      ndis.synchronizeWithInterruptEx(
+        ctx.interrupt!,
+        0,
+        function MySynchronizeInterrupt(c) {
+          seen.push(kernel.currentIrql(), c, kernel.current()!.routine);
+          return true;
+        },
+        'the context',
+      ),
+    );
     expect(seen).toEqual([7, 'the context', 'MySynchronizeInterrupt']);
   });
 
-  it('NdisMSynchronizeWithInterruptEx restores the caller\'s IRQL (PASSIVE_LEVEL and DISPATCH_LEVEL callers)', async () => {
+  it("NdisMSynchronizeWithInterruptEx restores the caller's IRQL (PASSIVE_LEVEL and DISPATCH_LEVEL callers)", async () => {
     rig = makeNdis6Rig({ irql: 6 });
     const { ctx } = await rig.start();
     const { ndis, kernel } = rig;
@@ -106,7 +132,7 @@ describe('NDIS 6 interrupts (seed: MiniportSynchronizeInterrupt)', () => {
     expect(after).toEqual([Irql.PASSIVE_LEVEL, Irql.DISPATCH_LEVEL]);
   });
 
-  it('a lower-IRQL routine touching ISR-shared registers without NdisMSynchronizeWithInterruptEx loses the ISR\'s update', async () => {
+  it("a lower-IRQL routine touching ISR-shared registers without NdisMSynchronizeWithInterruptEx loses the ISR's update", async () => {
     const { isrOrder } = await lostUpdateSetUp();
     const { kernel, nic } = krig!;
     const order: string[] = [];
@@ -121,7 +147,7 @@ describe('NDIS 6 interrupts (seed: MiniportSynchronizeInterrupt)', () => {
     expect(nic.regs.get(CTRL)).toBe(ROUTINE_BIT);
   });
 
-  it('the same read-modify-write inside NdisMSynchronizeWithInterruptEx keeps the ISR\'s update: the ISR waits for it', async () => {
+  it("the same read-modify-write inside NdisMSynchronizeWithInterruptEx keeps the ISR's update: the ISR waits for it", async () => {
     const { ndis, interrupt, isrOrder } = await lostUpdateSetUp();
     const { kernel, nic } = krig!;
     const order: string[] = [];
@@ -150,7 +176,9 @@ describe('NDIS 6 interrupts (seed: MiniportSynchronizeInterrupt)', () => {
       await ndis.synchronizeWithInterruptEx(interrupt(), 0, async function SetCtrlBit() {
         const ctrl = await r.read32(CTRL);
         await kernel.stallExecutionProcessor(2000);
-        otherProcessor = kernel.processors[1]!.running().map((x) => `${x.name}:${x.state ?? ''}`).join(',');
+        otherProcessor = kernel.processors[1]!.running()
+          .map((x) => `${x.name}:${x.state ?? ''}`)
+          .join(',');
         await r.write32(CTRL, ctrl | ROUTINE_BIT);
         return true;
       });
@@ -165,11 +193,18 @@ describe('NDIS 6 interrupts (seed: MiniportSynchronizeInterrupt)', () => {
     rig = makeNdis6Rig({ verifier: { synchronizeTimeLimitUs: 200 } });
     const { ctx } = await rig.start();
     const { ndis, kernel } = rig;
-    const err = await kernel.runAtPassive('SlowCaller', () => ndis.synchronizeWithInterruptEx(ctx.interrupt!, 0, async function SlowSynchronize() {
-      await kernel.stallExecutionProcessor(2000);
-      return true;
-    })).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.SYNCHRONIZE_ROUTINE_TOO_LONG, expect.any(Number), 200, expect.any(Number)] });
+    const err = await kernel
+      .runAtPassive('SlowCaller', () =>
+        ndis.synchronizeWithInterruptEx(ctx.interrupt!, 0, async function SlowSynchronize() {
+          await kernel.stallExecutionProcessor(2000);
+          return true;
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.SYNCHRONIZE_ROUTINE_TOO_LONG, expect.any(Number), 200, expect.any(Number)],
+    });
     expect(kernel.verifier.findings[0]).toMatchObject({ routine: 'SlowSynchronize', limitUs: 200 });
   });
 
@@ -228,7 +263,9 @@ describe('NDIS 6 interrupts (seed: MiniportSynchronizeInterrupt)', () => {
     const { adapter, ctx } = await rig.start();
     const { kernel, ndis, nic } = rig;
     let signal!: () => void;
-    const dpcQueued = new Promise<void>((r) => { signal = r; });
+    const dpcQueued = new Promise<void>((r) => {
+      signal = r;
+    });
     const busy = kernel.runOnProcessor(1, Irql.DISPATCH_LEVEL, 'BusyAtDispatch', async () => {
       await ndis.queueDpcEx(ctx.interrupt!, 0, 0b10, 'late');
       signal();
@@ -255,16 +292,28 @@ describe('NDIS 6 interrupts (seed: MiniportSynchronizeInterrupt)', () => {
     const { kernel, ndis } = rig;
     await kernel.runAtPassive('Deregister', () => ndis.deregisterInterruptEx(ctx.interrupt!));
     const err = await kernel.runAtPassive('Late', () => ndis.synchronizeWithInterruptEx(ctx.interrupt!, 0, () => true)).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.INVALID_HANDLE, expect.any(Number), ctx.interrupt!.id, 0], report: { api: 'NdisMSynchronizeWithInterruptEx' } });
+    expect(err).toMatchObject({
+      code: BUGCODE_NDIS_DRIVER,
+      parameters: [NdisViolation.INVALID_HANDLE, expect.any(Number), ctx.interrupt!.id, 0],
+      report: { api: 'NdisMSynchronizeWithInterruptEx' },
+    });
   });
 });
 
 describe('NDIS 6 interrupts on a shared line, and what a crash report shows', () => {
-  it('MiniportInterrupt that returns recognized=false lets the other device\'s ISR on the line claim the interrupt', async () => {
+  it("MiniportInterrupt that returns recognized=false lets the other device's ISR on the line claim the interrupt", async () => {
     rig = makeNdis6Rig();
     const { ctx } = await rig.start();
     let other = 0;
-    rig.kernel.connectInterrupt({ line: LINE, name: 'OtherDeviceIsr', isr: () => { other++; rig!.lines.set(LINE, false); return true; } });
+    rig.kernel.connectInterrupt({
+      line: LINE,
+      name: 'OtherDeviceIsr',
+      isr: () => {
+        other++;
+        rig!.lines.set(LINE, false);
+        return true;
+      },
+    });
     rig.lines.set(LINE, true);
     await rig.kernel.quiesce();
     expect(other).toBe(1);
@@ -278,7 +327,12 @@ describe('NDIS 6 interrupts on a shared line, and what a crash report shows', ()
     rig.binding.receiveNetBufferLists = () => rig!.ndis.sleep(10);
     rig.nic.raise(RXT0);
     const report = await rig.kernel.bugCheckReport;
-    expect(report).toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0], api: 'NdisMSleep', irqlName: 'DISPATCH_LEVEL' });
+    expect(report).toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0],
+      api: 'NdisMSleep',
+      irqlName: 'DISPATCH_LEVEL',
+    });
     expect(report.routines.map((r) => r.name)).toEqual(['DPC queue', 'TestInterruptDpc']);
   });
 });

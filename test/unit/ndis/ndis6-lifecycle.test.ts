@@ -1,8 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Irql } from '../../../src/kernel/index.ts';
-import {
-  BUGCODE_NDIS_DRIVER, MediaConnectState, NdisCharacteristicsError, NdisOperationError, NdisStatus, NdisViolation,
-} from '../../../src/ndis/ndis6/index.ts';
+import { BUGCODE_NDIS_DRIVER, MediaConnectState, NdisCharacteristicsError, NdisOperationError, NdisStatus, NdisViolation } from '../../../src/ndis/ndis6/index.ts';
 import { IMS, RXT0 } from './fakes.ts';
 import { frame, makeNdis6Rig, STATUS, type Ndis6Rig } from './ndis6-miniport.ts';
 
@@ -17,9 +15,7 @@ describe('NDIS 6 adapter lifecycle', () => {
     expect(adapter.context).toBe(ctx);
     await rig.ndis.haltMiniport(adapter);
     expect(adapter.state).toBe('halted');
-    expect(ctx.events.filter((e) => /^(initialize|restart|pause|halt)/.test(e))).toEqual([
-      'initialize at 0', 'restart at 0', 'pause at 0', 'halt at 0',
-    ]);
+    expect(ctx.events.filter((e) => /^(initialize|restart|pause|halt)/.test(e))).toEqual(['initialize at 0', 'restart at 0', 'pause at 0', 'halt at 0']);
   });
 
   it('NdisMRegisterMiniportDriver refuses characteristics without a required handler', () => {
@@ -31,7 +27,10 @@ describe('NDIS 6 adapter lifecycle', () => {
 
   it('MiniportInitializeEx that succeeds without setting its attributes fails; NDIS then checks it released its interrupt: 0x7C/0x0B (INIT_FAILED_WITHOUT_INTERRUPT_DEREGISTER)', async () => {
     rig = makeNdis6Rig({ skipAttributes: true });
-    await expect(rig.start()).rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_FAILED_INIT, expect.any(Number), expect.any(Number), 0] });
+    await expect(rig.start()).rejects.toMatchObject({
+      code: BUGCODE_NDIS_DRIVER,
+      parameters: [NdisViolation.INTERRUPT_NOT_DEREGISTERED_AT_FAILED_INIT, expect.any(Number), expect.any(Number), 0],
+    });
   });
 
   it('a miniport that leaks its interrupt at halt is BUGCODE_NDIS_DRIVER 0x08, and its ISR is never called again', async () => {

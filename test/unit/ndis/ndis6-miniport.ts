@@ -1,10 +1,30 @@
 import {
-  MediaConnectState, MediaDuplexState, NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL, NDIS_RECEIVE_FLAGS_RESOURCES,
-  NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL, Ndis6, NdisInterruptModeration, NdisPacketType, NdisRequestType, NdisStatus,
-  Oid, chainNetBufferLists,
-  type MiniportAdapter, type MiniportDriver, type MiniportDriverCharacteristics, type MiniportInterruptResult, type Ndis6Library,
-  type NdisInterrupt, type NdisInterruptModerationParameters, type NdisOidRequest, type NdisReceiveThrottleParameters,
-  type NdisStatisticsInfo, type NdisStatusIndication, type NetBufferList, type NetBufferListPool, type ProtocolBinding,
+  MediaConnectState,
+  MediaDuplexState,
+  NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL,
+  NDIS_RECEIVE_FLAGS_RESOURCES,
+  NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL,
+  Ndis6,
+  NdisInterruptModeration,
+  NdisPacketType,
+  NdisRequestType,
+  NdisStatus,
+  Oid,
+  chainNetBufferLists,
+  type MiniportAdapter,
+  type MiniportDriver,
+  type MiniportDriverCharacteristics,
+  type MiniportInterruptResult,
+  type Ndis6Library,
+  type NdisInterrupt,
+  type NdisInterruptModerationParameters,
+  type NdisOidRequest,
+  type NdisReceiveThrottleParameters,
+  type NdisStatisticsInfo,
+  type NdisStatusIndication,
+  type NetBufferList,
+  type NetBufferListPool,
+  type ProtocolBinding,
 } from '../../../src/ndis/ndis6/index.ts';
 import type { DeviceRegisters } from '../../../src/kernel/index.ts';
 import { ICR, IMC, IMS, LINE, LSC, RXT0, makeKernelRig, type KernelRig } from './fakes.ts';
@@ -51,7 +71,12 @@ export class TestAdapter {
   returned = 0;
   allocationFailures = 0;
   pendingPause = false;
-  constructor(readonly ndis: Ndis6Library, readonly handle: MiniportAdapter, readonly regs: DeviceRegisters, readonly opts: TestMiniportOptions) {}
+  constructor(
+    readonly ndis: Ndis6Library,
+    readonly handle: MiniportAdapter,
+    readonly regs: DeviceRegisters,
+    readonly opts: TestMiniportOptions,
+  ) {}
 
   get outstandingReceives(): number {
     return this.handle.receivesOutstanding;
@@ -125,12 +150,14 @@ export function testMiniportCharacteristics(ndis: Ndis6Library, opts: TestMinipo
     }
     if (a.rxQueue.length > 0 && a.allocationFailures === 0) throttle.moreNblsPending = true;
     const status = await a.regs.read32(STATUS);
-    if (a.handle.linkState.mediaConnectState !== ((status & STATUS_LU) ? MediaConnectState.Connected : MediaConnectState.Disconnected)) {
+    if (a.handle.linkState.mediaConnectState !== (status & STATUS_LU ? MediaConnectState.Connected : MediaConnectState.Disconnected)) {
       ndis.indicateStatusEx(a.handle, {
         statusCode: NdisStatus.LINK_STATE,
         buffer: {
-          mediaConnectState: (status & STATUS_LU) ? MediaConnectState.Connected : MediaConnectState.Disconnected,
-          mediaDuplexState: MediaDuplexState.Full, xmitLinkSpeed: 1_000_000_000, rcvLinkSpeed: 1_000_000_000,
+          mediaConnectState: status & STATUS_LU ? MediaConnectState.Connected : MediaConnectState.Disconnected,
+          mediaDuplexState: MediaDuplexState.Full,
+          xmitLinkSpeed: 1_000_000_000,
+          rcvLinkSpeed: 1_000_000_000,
         },
       });
     }
@@ -150,10 +177,18 @@ export function testMiniportCharacteristics(ndis: Ndis6Library, opts: TestMinipo
       if (!opts.skipAttributes) {
         ndis.setMiniportAttributes(handle, { type: 'registration', miniportAdapterContext: a });
         ndis.setMiniportAttributes(handle, {
-          type: 'general', mtuSize: 1500, maxXmitLinkSpeed: 1e9, maxRcvLinkSpeed: 1e9, xmitLinkSpeed: 1e9, rcvLinkSpeed: 1e9,
-          mediaConnectState: MediaConnectState.Connected, mediaDuplexState: MediaDuplexState.Full,
+          type: 'general',
+          mtuSize: 1500,
+          maxXmitLinkSpeed: 1e9,
+          maxRcvLinkSpeed: 1e9,
+          xmitLinkSpeed: 1e9,
+          rcvLinkSpeed: 1e9,
+          mediaConnectState: MediaConnectState.Connected,
+          mediaDuplexState: MediaDuplexState.Full,
           supportedPacketFilters: NdisPacketType.DIRECTED | NdisPacketType.MULTICAST | NdisPacketType.BROADCAST | NdisPacketType.PROMISCUOUS,
-          maxMulticastListSize: 4, permanentMacAddress: MAC, currentMacAddress: MAC,
+          maxMulticastListSize: 4,
+          permanentMacAddress: MAC,
+          currentMacAddress: MAC,
         });
       }
       a.pool = ndis.allocateNetBufferListPool(opts.poolSize ?? 16, { tag: 'TestRx', owner: handle });
@@ -248,10 +283,25 @@ function answerOid(a: TestAdapter, r: NdisOidRequest): number {
       return NdisStatus.SUCCESS;
     case Oid.GEN_STATISTICS: {
       const s: NdisStatisticsInfo = {
-        supportedStatistics: 0, ifInDiscards: 0, ifInErrors: 0, ifHCInOctets: a.rcvBytes, ifHCInUcastPkts: a.rcvOk,
-        ifHCInMulticastPkts: 0, ifHCInBroadcastPkts: 0, ifHCOutOctets: 0, ifHCOutUcastPkts: a.xmitOk, ifHCOutMulticastPkts: 0,
-        ifHCOutBroadcastPkts: 0, ifOutErrors: 0, ifOutDiscards: 0, ifHCInUcastOctets: 0, ifHCInMulticastOctets: 0,
-        ifHCInBroadcastOctets: 0, ifHCOutUcastOctets: 0, ifHCOutMulticastOctets: 0, ifHCOutBroadcastOctets: 0,
+        supportedStatistics: 0,
+        ifInDiscards: 0,
+        ifInErrors: 0,
+        ifHCInOctets: a.rcvBytes,
+        ifHCInUcastPkts: a.rcvOk,
+        ifHCInMulticastPkts: 0,
+        ifHCInBroadcastPkts: 0,
+        ifHCOutOctets: 0,
+        ifHCOutUcastPkts: a.xmitOk,
+        ifHCOutMulticastPkts: 0,
+        ifHCOutBroadcastPkts: 0,
+        ifOutErrors: 0,
+        ifOutDiscards: 0,
+        ifHCInUcastOctets: 0,
+        ifHCInMulticastOctets: 0,
+        ifHCInBroadcastOctets: 0,
+        ifHCOutUcastOctets: 0,
+        ifHCOutMulticastOctets: 0,
+        ifHCOutBroadcastOctets: 0,
       };
       r.informationBuffer = s;
       return NdisStatus.SUCCESS;
@@ -334,11 +384,21 @@ export function makeNdis6Rig(opts: Ndis6RigOptions = {}): Ndis6Rig {
   const binding = new RecordingBinding(ndis);
   base.nic.regs.set(STATUS, STATUS_LU);
   return {
-    ...base, ndis, driver, chars, binding,
+    ...base,
+    ndis,
+    driver,
+    chars,
+    binding,
     async start() {
-      const adapter = await ndis.initializeMiniport(driver, {
-        registers: base.nic, interrupt: { line: LINE, ...(opts.irql ? { irql: opts.irql } : {}) }, name: 'nic0',
-      }, { binding });
+      const adapter = await ndis.initializeMiniport(
+        driver,
+        {
+          registers: base.nic,
+          interrupt: { line: LINE, ...(opts.irql ? { irql: opts.irql } : {}) },
+          name: 'nic0',
+        },
+        { binding },
+      );
       return { adapter, ctx: chars.adapters[chars.adapters.length - 1]! };
     },
   };

@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  BUGCODE_NDIS_DRIVER, NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL, NDIS_RECEIVE_FLAGS_RESOURCES, NdisError, NdisStatus, NdisViolation,
-  chainNetBufferLists, countNetBufferLists, type PoolExhaustedEvent,
+  BUGCODE_NDIS_DRIVER,
+  NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL,
+  NDIS_RECEIVE_FLAGS_RESOURCES,
+  NdisError,
+  NdisStatus,
+  NdisViolation,
+  chainNetBufferLists,
+  countNetBufferLists,
+  type PoolExhaustedEvent,
 } from '../../../src/ndis/ndis6/index.ts';
 import { Irql } from '../../../src/kernel/index.ts';
 import { RXT0 } from './fakes.ts';
@@ -48,7 +55,7 @@ describe('NET_BUFFER_LISTs, pools, receive and send', () => {
     expect(ctx.pool!.inUse).toBe(0);
   });
 
-  it('receive indication with NDIS_RECEIVE_FLAGS_RESOURCES: the NBLs are the miniport\'s again when the call returns; MiniportReturnNetBufferLists is not called', async () => {
+  it("receive indication with NDIS_RECEIVE_FLAGS_RESOURCES: the NBLs are the miniport's again when the call returns; MiniportReturnNetBufferLists is not called", async () => {
     rig = makeNdis6Rig({ resources: true });
     const { adapter, ctx } = await rig.start();
     ctx.rxQueue.push(frame(60, 7));
@@ -65,7 +72,10 @@ describe('NET_BUFFER_LISTs, pools, receive and send', () => {
     rig = makeNdis6Rig({ resources: true });
     const { adapter, ctx } = await rig.start();
     let refused: unknown;
-    rig.binding.receiveNetBufferLists = (nbls) => rig!.ndis.returnNetBufferLists(adapter, nbls).catch((e: unknown) => { refused = e; });
+    rig.binding.receiveNetBufferLists = (nbls) =>
+      rig!.ndis.returnNetBufferLists(adapter, nbls).catch((e: unknown) => {
+        refused = e;
+      });
     ctx.rxQueue.push(frame(60));
     rig.nic.raise(RXT0);
     await rig.kernel.quiesce();
@@ -81,33 +91,43 @@ describe('NET_BUFFER_LISTs, pools, receive and send', () => {
     rig.nic.raise(RXT0);
     await rig.kernel.quiesce();
     const held = rig.binding.held[0]!;
-    const err = await rig.kernel.runAtPassive('Reindicate', async () => {
-      const old = rig!.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      await rig!.ndis.indicateReceiveNetBufferLists(adapter, held, 0, 1, NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL);
-      await rig!.kernel.lowerIrql(old);
-    }).catch((e: unknown) => e);
+    const err = await rig.kernel
+      .runAtPassive('Reindicate', async () => {
+        const old = rig!.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+        await rig!.ndis.indicateReceiveNetBufferLists(adapter, held, 0, 1, NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL);
+        await rig!.kernel.lowerIrql(old);
+      })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.INDICATED_PACKET_IN_USE, adapter.id, held.id, 0] });
   });
 
   it('NumberOfNetBufferLists must match the chain', async () => {
     rig = makeNdis6Rig();
     const { adapter, ctx } = await rig.start();
-    const err = await rig.kernel.runAtPassive('Indicate', async () => {
-      const a = rig!.ndis.allocateNetBufferAndNetBufferList(ctx.pool!, frame(60), 0, 60)!;
-      const b = rig!.ndis.allocateNetBufferAndNetBufferList(ctx.pool!, frame(60), 0, 60)!;
-      await rig!.ndis.indicateReceiveNetBufferLists(adapter, chainNetBufferLists([a, b])!, 0, 1, 0);
-    }).catch((e: unknown) => e);
+    const err = await rig.kernel
+      .runAtPassive('Indicate', async () => {
+        const a = rig!.ndis.allocateNetBufferAndNetBufferList(ctx.pool!, frame(60), 0, 60)!;
+        const b = rig!.ndis.allocateNetBufferAndNetBufferList(ctx.pool!, frame(60), 0, 60)!;
+        await rig!.ndis.indicateReceiveNetBufferLists(adapter, chainNetBufferLists([a, b])!, 0, 1, 0);
+      })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.NBL_COUNT_MISMATCH, adapter.id, 1, 2] });
   });
 
   it('NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL given below DISPATCH_LEVEL is a bug check', async () => {
     rig = makeNdis6Rig();
     const { adapter, ctx } = await rig.start();
-    const err = await rig.kernel.runAtPassive('Indicate', async () => {
-      const a = rig!.ndis.allocateNetBufferAndNetBufferList(ctx.pool!, frame(60))!;
-      await rig!.ndis.indicateReceiveNetBufferLists(adapter, a, 0, 1, NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL);
-    }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.DISPATCH_FLAG_BELOW_DISPATCH, adapter.id, 0, 0], report: { api: 'NdisMIndicateReceiveNetBufferLists' } });
+    const err = await rig.kernel
+      .runAtPassive('Indicate', async () => {
+        const a = rig!.ndis.allocateNetBufferAndNetBufferList(ctx.pool!, frame(60))!;
+        await rig!.ndis.indicateReceiveNetBufferLists(adapter, a, 0, 1, NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL);
+      })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: BUGCODE_NDIS_DRIVER,
+      parameters: [NdisViolation.DISPATCH_FLAG_BELOW_DISPATCH, adapter.id, 0, 0],
+      report: { api: 'NdisMIndicateReceiveNetBufferLists' },
+    });
   });
 
   it('NdisFreeNetBufferList of an NBL indicated to the protocol is a bug check', async () => {
@@ -118,8 +138,10 @@ describe('NET_BUFFER_LISTs, pools, receive and send', () => {
     rig.nic.raise(RXT0);
     await rig.kernel.quiesce();
     const held = rig.binding.held[0]!;
-    await expect(rig.kernel.runAtPassive('Free', () => rig!.ndis.freeNetBufferList(held)))
-      .rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.NBL_NOT_OWNED, held.id, 0, 0] });
+    await expect(rig.kernel.runAtPassive('Free', () => rig!.ndis.freeNetBufferList(held))).rejects.toMatchObject({
+      code: BUGCODE_NDIS_DRIVER,
+      parameters: [NdisViolation.NBL_NOT_OWNED, held.id, 0, 0],
+    });
   });
 
   it('MiniportSendNetBufferLists runs at DISPATCH_LEVEL with NDIS_SEND_FLAGS_DISPATCH_LEVEL; the completion reaches the binding', async () => {
@@ -141,7 +163,7 @@ describe('NET_BUFFER_LISTs, pools, receive and send', () => {
     expect(pool.inUse).toBe(0);
   });
 
-  it('a pool with DataSize reuses each NBL\'s own buffer: steady-state allocation creates no new NBL or buffer', async () => {
+  it("a pool with DataSize reuses each NBL's own buffer: steady-state allocation creates no new NBL or buffer", async () => {
     rig = makeNdis6Rig();
     const pool = rig.ndis.allocateNetBufferListPool(1, { dataSize: 64 });
     const a = rig.ndis.allocateNetBufferAndNetBufferList(pool, null, 0, 10)!;
@@ -188,8 +210,10 @@ describe('NET_BUFFER_LISTs, pools, receive and send', () => {
     const pool = rig.ndis.allocateNetBufferListPool(2, { dataSize: 64 });
     rig.ndis.allocateNetBufferAndNetBufferList(pool);
     expect(() => rig!.ndis.freeNetBufferListPool(pool)).toThrow(NdisError);
-    await expect(rig.kernel.runAtPassive('FreePool', () => rig!.ndis.freeNetBufferListPool(pool)))
-      .rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.POOL_FREED_WITH_OUTSTANDING_NBLS, pool.id, 1, 0] });
+    await expect(rig.kernel.runAtPassive('FreePool', () => rig!.ndis.freeNetBufferListPool(pool))).rejects.toMatchObject({
+      code: BUGCODE_NDIS_DRIVER,
+      parameters: [NdisViolation.POOL_FREED_WITH_OUTSTANDING_NBLS, pool.id, 1, 0],
+    });
   });
 
   it('chain helpers count and link NBLs', () => {

@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  BUGCODE_NDIS_DRIVER, NdisInterruptModeration, NdisOperationError, NdisPacketType, NdisRequestType, NdisStatus, NdisViolation, Oid,
-  type NdisInterruptModerationParameters, type NdisStatisticsInfo,
+  BUGCODE_NDIS_DRIVER,
+  NdisInterruptModeration,
+  NdisOperationError,
+  NdisPacketType,
+  NdisRequestType,
+  NdisStatus,
+  NdisViolation,
+  Oid,
+  type NdisInterruptModerationParameters,
+  type NdisStatisticsInfo,
 } from '../../../src/ndis/ndis6/index.ts';
 import { StateTransition } from '../../../src/ndis/common/index.ts';
 import { RXT0 } from './fakes.ts';
@@ -25,7 +33,7 @@ describe('NDIS 6 OID requests', () => {
     expect(ctx.events.filter((e) => e.startsWith('oid'))).toEqual(['oid 1010e at 0', 'oid 1010e at 0']);
   });
 
-  it('OID_802_3_MULTICAST_LIST: a list is kept; a bad length and too many addresses fail with the miniport\'s status', async () => {
+  it("OID_802_3_MULTICAST_LIST: a list is kept; a bad length and too many addresses fail with the miniport's status", async () => {
     rig = makeNdis6Rig();
     const { adapter } = await rig.start();
     const two = Uint8Array.from([1, 0, 0x5e, 0, 0, 1, 1, 0, 0x5e, 0, 0, 2]);
@@ -53,8 +61,14 @@ describe('NDIS 6 OID requests', () => {
     rig = makeNdis6Rig();
     const { adapter } = await rig.start();
     expect(await rig.ndis.queryInformation(adapter, Oid['802_3_CURRENT_ADDRESS'])).toEqual(Uint8Array.from([0x52, 0x54, 0, 0x12, 0x34, 0x56]));
-    await rig.ndis.setInformation(adapter, Oid.GEN_INTERRUPT_MODERATION, { flags: 0, interruptModeration: NdisInterruptModeration.Disabled } satisfies NdisInterruptModerationParameters);
-    expect(await rig.ndis.queryInformation<NdisInterruptModerationParameters>(adapter, Oid.GEN_INTERRUPT_MODERATION)).toEqual({ flags: 0, interruptModeration: NdisInterruptModeration.Disabled });
+    await rig.ndis.setInformation(adapter, Oid.GEN_INTERRUPT_MODERATION, {
+      flags: 0,
+      interruptModeration: NdisInterruptModeration.Disabled,
+    } satisfies NdisInterruptModerationParameters);
+    expect(await rig.ndis.queryInformation<NdisInterruptModerationParameters>(adapter, Oid.GEN_INTERRUPT_MODERATION)).toEqual({
+      flags: 0,
+      interruptModeration: NdisInterruptModeration.Disabled,
+    });
   });
 
   it('an OID the miniport does not support fails with NDIS_STATUS_NOT_SUPPORTED', async () => {
@@ -80,18 +94,24 @@ describe('NDIS 6 OID requests', () => {
     rig = makeNdis6Rig();
     const { adapter } = await rig.start();
     const { request } = await rig.ndis.oidRequest(adapter, { requestType: NdisRequestType.QueryInformation, oid: Oid.GEN_RCV_OK });
-    await expect(rig.kernel.runAtPassive('Late', () => rig!.ndis.oidRequestComplete(adapter, request, NdisStatus.SUCCESS)))
-      .rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.INVALID_OID_COMPLETION, adapter.id, request.requestId, 0] });
+    await expect(rig.kernel.runAtPassive('Late', () => rig!.ndis.oidRequestComplete(adapter, request, NdisStatus.SUCCESS))).rejects.toMatchObject({
+      code: BUGCODE_NDIS_DRIVER,
+      parameters: [NdisViolation.INVALID_OID_COMPLETION, adapter.id, request.requestId, 0],
+    });
   });
 
   it('NdisMPauseComplete and NdisMRestartComplete with nothing pending are BUGCODE_NDIS_DRIVER 0x1F (ILLEGAL_MINIPORT_STATE_TRANSITION)', async () => {
     rig = makeNdis6Rig();
     const { adapter } = await rig.start();
-    await expect(rig.kernel.runAtPassive('LatePause', () => rig!.ndis.pauseComplete(adapter)))
-      .rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.ILLEGAL_MINIPORT_STATE_TRANSITION, StateTransition.PAUSE_COMPLETE, adapter.id, 0] });
+    await expect(rig.kernel.runAtPassive('LatePause', () => rig!.ndis.pauseComplete(adapter))).rejects.toMatchObject({
+      code: BUGCODE_NDIS_DRIVER,
+      parameters: [NdisViolation.ILLEGAL_MINIPORT_STATE_TRANSITION, StateTransition.PAUSE_COMPLETE, adapter.id, 0],
+    });
     rig2 = makeNdis6Rig();
     const second = await rig2.start();
-    await expect(rig2.kernel.runAtPassive('LateRestart', () => rig2!.ndis.restartComplete(second.adapter, NdisStatus.SUCCESS)))
-      .rejects.toMatchObject({ code: BUGCODE_NDIS_DRIVER, parameters: [NdisViolation.ILLEGAL_MINIPORT_STATE_TRANSITION, StateTransition.RESTART_COMPLETE, second.adapter.id, 0] });
+    await expect(rig2.kernel.runAtPassive('LateRestart', () => rig2!.ndis.restartComplete(second.adapter, NdisStatus.SUCCESS))).rejects.toMatchObject({
+      code: BUGCODE_NDIS_DRIVER,
+      parameters: [NdisViolation.ILLEGAL_MINIPORT_STATE_TRANSITION, StateTransition.RESTART_COMPLETE, second.adapter.id, 0],
+    });
   });
 });

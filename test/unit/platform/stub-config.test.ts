@@ -42,9 +42,7 @@ describe('QEMU argument list', () => {
 
   it('wires a dgram netdev between two 127.0.0.1 ports and keeps the option ROM off', () => {
     const args = buildQemuArgs(resolved({}, deviceStubConfig({ device: e1000Device({ mitigation: false }), mac: '02:00:00:aa:bb:cc' })), paths);
-    expect(after(args, '-netdev')).toEqual([
-      'dgram,id=net0,local.type=inet,local.host=127.0.0.1,local.port=40000,remote.type=inet,remote.host=127.0.0.1,remote.port=40001',
-    ]);
+    expect(after(args, '-netdev')).toEqual(['dgram,id=net0,local.type=inet,local.host=127.0.0.1,local.port=40000,remote.type=inet,remote.host=127.0.0.1,remote.port=40001']);
     expect(after(args, '-device')).toEqual(['e1000,netdev=net0,id=nic0,mac=02:00:00:aa:bb:cc,romfile=,mitigation=off']);
   });
 
@@ -53,7 +51,7 @@ describe('QEMU argument list', () => {
     expect(after(args, '-device')).toEqual(['e1000,netdev=net0,id=nic0,mac=52:54:00:12:34:56,romfile=,mitigation=on']);
   });
 
-  it('names whatever NIC model it is given, its own properties after the stub\'s, commas doubled', () => {
+  it("names whatever NIC model it is given, its own properties after the stub's, commas doubled", () => {
     const nic = { model: 'rtl8139', properties: { label: 'a,b', flag: false, level: 3 } };
     const args = buildQemuArgs(resolved({}, { nic }), paths);
     expect(after(args, '-device')).toEqual(['rtl8139,netdev=net0,id=nic0,mac=52:54:00:12:34:56,romfile=,label=a,,b,flag=off,level=3']);

@@ -14,8 +14,7 @@ class FakeQmp {
   readonly received: Array<Record<string, unknown>> = [];
   server: net.Server;
   peer: net.Socket | undefined;
-  reply: (cmd: Record<string, unknown>, sock: net.Socket) => void = (cmd, sock) =>
-    sock.write(JSON.stringify({ return: {}, id: cmd.id }) + '\r\n');
+  reply: (cmd: Record<string, unknown>, sock: net.Socket) => void = (cmd, sock) => sock.write(JSON.stringify({ return: {}, id: cmd.id }) + '\r\n');
 
   constructor(
     readonly socketPath: string,
@@ -97,8 +96,7 @@ describe('QmpClient framing', () => {
 
   it('sends arguments and returns the typed result of the command', async () => {
     const qmp = await QmpClient.connect(await connectTo(fake.socketPath));
-    fake.reply = (cmd, sock) =>
-      sock.write(JSON.stringify({ return: { status: 'running', running: true }, id: cmd.id }) + '\r\n');
+    fake.reply = (cmd, sock) => sock.write(JSON.stringify({ return: { status: 'running', running: true }, id: cmd.id }) + '\r\n');
     const status = await qmp.execute('query-status');
     expect(status.running).toBe(true);
     await qmp.execute('set_link', { name: 'nic0', up: false });
@@ -108,8 +106,7 @@ describe('QmpClient framing', () => {
 
   it('rejects with QmpError naming the command and the error class', async () => {
     const qmp = await QmpClient.connect(await connectTo(fake.socketPath));
-    fake.reply = (cmd, sock) =>
-      sock.write(JSON.stringify({ error: { class: 'DeviceNotFound', desc: "Device 'x' not found" }, id: cmd.id }) + '\n');
+    fake.reply = (cmd, sock) => sock.write(JSON.stringify({ error: { class: 'DeviceNotFound', desc: "Device 'x' not found" }, id: cmd.id }) + '\n');
     const err = await qmp.execute('device_del', { id: 'x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QmpError);
     expect((err as QmpError).context.command).toBe('device_del');
@@ -140,7 +137,9 @@ describe('QmpClient framing', () => {
   it('rejects every pending command with QmpDisconnectedError when the socket closes', async () => {
     const qmp = await QmpClient.connect(await connectTo(fake.socketPath));
     let received = 0;
-    fake.reply = () => { received++; };
+    fake.reply = () => {
+      received++;
+    };
     const a = qmp.execute('query-status').catch((e: unknown) => e);
     const b = qmp.execute('system_reset').catch((e: unknown) => e);
     await waitUntil('both commands at the server', () => received === 2);
@@ -175,9 +174,7 @@ describe('QmpClient without a greeting', () => {
     const fake = new FakeQmp(path.join(dir, 'qmp.sock'), null);
     await fake.listen();
     try {
-      await expect(QmpClient.connect(await connectTo(fake.socketPath), { greetingTimeoutMs: 50 })).rejects.toBeInstanceOf(
-        QmpTimeoutError,
-      );
+      await expect(QmpClient.connect(await connectTo(fake.socketPath), { greetingTimeoutMs: 50 })).rejects.toBeInstanceOf(QmpTimeoutError);
     } finally {
       await fake.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FrameTooLargeError,
-  PacketRing,
-  RingConfigError,
-  RingLayoutError,
-  RingRoleTakenError,
-  RingUsageError,
-} from '../../../src/ring/index.ts';
+import { FrameTooLargeError, PacketRing, RingConfigError, RingLayoutError, RingRoleTakenError, RingUsageError } from '../../../src/ring/index.ts';
 import { W } from '../../../src/ring/layout.ts';
 import { waitUntil } from '../../support/wait.ts';
 

@@ -43,7 +43,7 @@ describe('PacketRing endpoints (what producer and consumer do alike)', () => {
     expect(performance.now() - started).toBeLessThan(5_000);
   });
 
-  it('async waits with a bad min reject (not throw), with the side\'s own call named', async () => {
+  it("async waits with a bad min reject (not throw), with the side's own call named", async () => {
     const ring = new PacketRing({ slotCount: 4, slotSize: 128 });
     const producer = ring.producer();
     const consumer = ring.consumer();

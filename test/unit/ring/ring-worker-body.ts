@@ -30,7 +30,7 @@ if (role === 'verify') {
   parentPort!.postMessage({ received: expected, corrupt, firstProblem });
 } else {
   const producer = ring.producer();
-  for (let seq = 0; seq < frames; ) {
+  for (let seq = 0; seq < frames;) {
     const claim = producer.claim(Math.min(16, frames - seq));
     if (claim.count === 0) {
       producer.waitForSpaceSync(5_000);

@@ -28,7 +28,7 @@ describe('PacketRing across a worker thread', () => {
       const producer = ring.producer();
       const frames = Array.from({ length: 16 }, () => new Uint8Array(ring.slotSize));
       const lengths = new Array<number>(16);
-      for (let seq = 0; seq < FRAMES; ) {
+      for (let seq = 0; seq < FRAMES;) {
         const batch = Math.min(16, FRAMES - seq);
         for (let i = 0; i < batch; i++) {
           lengths[i] = frameLengthFor(seq + i);

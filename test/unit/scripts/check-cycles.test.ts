@@ -11,9 +11,7 @@ describe('check-cycles', () => {
   it('finds the runtime cycle in the fixture, through an inline `type` specifier, and nothing else', () => {
     const { files, cycles } = checkCycles(repo, ['test/fixtures/import-cycles']);
     expect(files).toBe(6);
-    expect(cycles).toEqual([
-      ['a.ts', 'b.ts', 'c.ts', 'a.ts'].map((f) => `test/fixtures/import-cycles/${f}`),
-    ]);
+    expect(cycles).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts'].map((f) => `test/fixtures/import-cycles/${f}`)]);
   });
 
   it('counts what survives verbatimModuleSyntax, not what is erased or loaded lazily', () => {
@@ -38,7 +36,12 @@ describe('check-cycles', () => {
       ['r', ['p']],
       ['leaf', []],
     ]);
-    expect(findCycles(graph)).toEqual(expect.arrayContaining([['self', 'self'], ['p', 'q', 'p']]));
+    expect(findCycles(graph)).toEqual(
+      expect.arrayContaining([
+        ['self', 'self'],
+        ['p', 'q', 'p'],
+      ]),
+    );
     expect(findCycles(graph)).toHaveLength(2);
   });
 
@@ -47,7 +50,7 @@ describe('check-cycles', () => {
     try {
       for (const d of ['src/host', 'harness']) mkdirSync(join(root, d), { recursive: true });
       writeFileSync(join(root, 'src/host/control.ts'), "import type { Gen } from '../../harness/traffic.ts';\nexport const x: Gen | 1 = 1;\n");
-      writeFileSync(join(root, 'src/host/ok.ts'), "export const ok = 1;\n");
+      writeFileSync(join(root, 'src/host/ok.ts'), 'export const ok = 1;\n');
       writeFileSync(join(root, 'harness/traffic.ts'), "import { ok } from '../src/host/ok.ts';\nexport type Gen = typeof ok;\n");
       const files = listSources([join(root, 'src'), join(root, 'harness')]);
       expect(findLayerViolations(root, files)).toEqual(['src/host/control.ts -> harness/traffic.ts']);

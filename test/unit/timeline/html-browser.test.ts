@@ -52,7 +52,9 @@ describe('HTML timeline in a real browser (Debian chromium)', () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 500 } });
     const failed: string[] = [];
     page.on('pageerror', (e) => failed.push(e.message));
-    page.on('request', (r) => { if (!r.url().startsWith('file:')) failed.push(`network request ${r.url()}`); });
+    page.on('request', (r) => {
+      if (!r.url().startsWith('file:')) failed.push(`network request ${r.url()}`);
+    });
     await page.goto(pathToFileURL(file).href);
     await page.waitForSelector('svg');
     expect(failed).toEqual([]);

@@ -4,7 +4,12 @@ import { asDouble, asMessage, asNumber, asSigned, asString, decodeMessage, field
 
 function clock(): { now: () => number; at: (ms: number) => void } {
   let t = 0;
-  return { now: () => t, at: (ms) => { t = ms; } };
+  return {
+    now: () => t,
+    at: (ms) => {
+      t = ms;
+    },
+  };
 }
 
 function packets(bytes: Uint8Array): ProtobufField[][] {
@@ -47,7 +52,13 @@ describe('Perfetto protobuf trace', () => {
 
     const events = ps.slice(1 + tl.tracks.length).map((p) => ({ ts: asNumber(one(p, F.TracePacket.timestamp)), e: asMessage(one(p, F.TracePacket.trackEvent)) }));
     expect(events.map((x) => x.ts)).toEqual([1e6, 1e6, 1.5e6, 2e6, 2e6]);
-    expect(events.map((x) => asNumber(one(x.e, F.TrackEvent.type)))).toEqual([TrackEventType.COUNTER, TrackEventType.SLICE_BEGIN, TrackEventType.INSTANT, TrackEventType.SLICE_END, TrackEventType.COUNTER]);
+    expect(events.map((x) => asNumber(one(x.e, F.TrackEvent.type)))).toEqual([
+      TrackEventType.COUNTER,
+      TrackEventType.SLICE_BEGIN,
+      TrackEventType.INSTANT,
+      TrackEventType.SLICE_END,
+      TrackEventType.COUNTER,
+    ]);
     expect(asNumber(one(events[0]!.e, F.TrackEvent.trackUuid))).toBe(perfettoTrackUuid(tl.irqlTrack(0)));
     expect(asSigned(one(events[0]!.e, F.TrackEvent.counterValue))).toBe(5n);
     const begin = events[1]!.e;
@@ -75,7 +86,12 @@ describe('Perfetto protobuf trace', () => {
       const e = asMessage(one(p, F.TracePacket.trackEvent));
       return [asNumber(one(p, F.TracePacket.timestamp)), asNumber(one(e, F.TrackEvent.type)), asString(one(e, F.TrackEvent.name))];
     });
-    expect(seq).toEqual([[3e6, 1, 'DPC'], [3e6, 1, 'ISR'], [3e6, 2, undefined], [3e6, 2, undefined]]);
+    expect(seq).toEqual([
+      [3e6, 1, 'DPC'],
+      [3e6, 1, 'ISR'],
+      [3e6, 2, undefined],
+      [3e6, 2, undefined],
+    ]);
   });
 
   it('encodes timestamps past 2^32 ns, fractional counters as doubles, booleans and negative values', () => {

@@ -45,7 +45,9 @@ describe('RunRecorder on a kernel (fake lines and registers)', () => {
       lock.releaseFromDpcLevel();
     });
     const interrupt = kernel.connectInterrupt({
-      line: LINE, irql: 5, name: 'E1000Isr',
+      line: LINE,
+      irql: 5,
+      name: 'E1000Isr',
       isr: async () => {
         const causes = await regs.read32(ICR);
         if (causes) kernel.enqueueDpc(dpc);
@@ -72,7 +74,10 @@ describe('RunRecorder on a kernel (fake lines and registers)', () => {
     ]);
     const instants = tl.events.filter((e) => e.type === 'instant');
     const registers = instants.filter((e) => e.category === 'register').map((e) => [e.name, e.args?.access, e.args?.value]);
-    expect(registers).toEqual([['ICS', 'write', 0x80], ['ICR', 'read', 0x80]]);
+    expect(registers).toEqual([
+      ['ICS', 'write', 0x80],
+      ['ICR', 'read', 0x80],
+    ]);
     expect(instants.filter((e) => e.category === 'line').map((e) => e.name)).toEqual([`line ${LINE} asserted`, `line ${LINE} deasserted`]);
     const irql = tl.events.filter((e) => e.type === 'counter' && e.track === tl.irqlTrack(0)).map((e) => (e as { value: number }).value);
     expect(irql[0]).toBe(Irql.PASSIVE_LEVEL);
@@ -96,7 +101,11 @@ describe('RunRecorder on a kernel (fake lines and registers)', () => {
     expect(rec.timeline.events.filter((e) => e.type === 'instant')).toEqual([]);
     const seen: number[] = [];
     const other: KernelObserver = {
-      routineEntered() {}, routineReturned() {}, irqlChanged() {}, lockAcquired() {}, lockReleased() {},
+      routineEntered() {},
+      routineReturned() {},
+      irqlChanged() {},
+      lockAcquired() {},
+      lockReleased() {},
       registerAccessed: (_a, _d, _w, offset) => seen.push(offset),
     };
     const detach = kernel.observe(other);
@@ -149,7 +158,12 @@ describe('RunRecorder on a kernel (fake lines and registers)', () => {
     rec.frame('host rings', 'host sent', frame);
     rec.stop();
     const e = rec.timeline.events.at(-1)!;
-    expect(e).toMatchObject({ type: 'instant', name: 'host sent', category: 'wire', args: { length: 60, dst: 'ff:ff:ff:ff:ff:ff', src: '52:54:00:12:34:56', ethertype: '0x0806' } });
+    expect(e).toMatchObject({
+      type: 'instant',
+      name: 'host sent',
+      category: 'wire',
+      args: { length: 60, dst: 'ff:ff:ff:ff:ff:ff', src: '52:54:00:12:34:56', ethertype: '0x0806' },
+    });
     expect(rec.timeline.tracks[e.track]).toMatchObject({ name: 'host rings', kind: 'wire' });
   });
 });

@@ -42,8 +42,7 @@ export async function fakeQemu(opts?: QtestClientOptions): Promise<FakeQemu> {
     client,
     peer,
     lines,
-    waitLines: (n) =>
-      lines.length >= n ? Promise.resolve(lines.slice()) : new Promise((resolve) => waiters.push({ n, resolve })),
+    waitLines: (n) => (lines.length >= n ? Promise.resolve(lines.slice()) : new Promise((resolve) => waiters.push({ n, resolve }))),
     close: () => {
       client.close();
       peer.destroy();

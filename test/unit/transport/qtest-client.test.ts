@@ -1,11 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  QtestDisconnectedError,
-  QtestFailError,
-  QtestInvalidCommandError,
-  QtestProtocolError,
-  QtestTimeoutError,
-} from '../../../src/transport/errors.ts';
+import { QtestDisconnectedError, QtestFailError, QtestInvalidCommandError, QtestProtocolError, QtestTimeoutError } from '../../../src/transport/errors.ts';
 import { waitUntil } from '../../support/wait.ts';
 import { fakeQemu, type FakeQemu } from './fake-qemu.ts';
 
@@ -73,7 +67,7 @@ describe('QtestClient', () => {
     q = await fakeQemu();
     const v = q.client.irqInterceptIn('/machine/nothing');
     await q.waitLines(1);
-    q.peer.write('FAIL Unknown command \'x\'\n');
+    q.peer.write("FAIL Unknown command 'x'\n");
     const err = await v.catch((e) => e);
     expect(err).toBeInstanceOf(QtestFailError);
     expect(err.context.command).toBe('irq_intercept_in /machine/nothing');

@@ -25,7 +25,14 @@ describe('MAC text', () => {
 
 describe('SeededRandom (mulberry32)', () => {
   it('replays the same sequence for a seed and rejects a non-finite seed', () => {
-    const take = (seed: number) => Array.from({ length: 4 }, ((r) => () => r.nextU32())(new SeededRandom(seed)));
+    const take = (seed: number) =>
+      Array.from(
+        { length: 4 },
+        (
+          (r) => () =>
+            r.nextU32()
+        )(new SeededRandom(seed)),
+      );
     expect(take(7)).toEqual(take(7));
     expect(take(7)).not.toEqual(take(8));
     expect(() => new SeededRandom(Number.NaN)).toThrow(InvalidArgumentError);

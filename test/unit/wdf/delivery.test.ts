@@ -50,10 +50,14 @@ describe('delivery where Windows delivers (KMDF)', () => {
     const { context } = await loadNic(r);
     await r.wdf.startDevice(r.resources);
     const seen = await atPassive(r, async () => {
-      await r.wdf.wdfInterruptSynchronize(context.interrupt, function EvtInterruptSynchronize() {
-        r.device.raise(RXT0);
-        return true;
-      }, null);
+      await r.wdf.wdfInterruptSynchronize(
+        context.interrupt,
+        function EvtInterruptSynchronize() {
+          r.device.raise(RXT0);
+          return true;
+        },
+        null,
+      );
       return [context.causes, dpcs(r), settled(r.kernel)];
     });
     expect(seen).toEqual([RXT0, 1, true]);

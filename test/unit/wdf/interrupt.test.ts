@@ -26,7 +26,14 @@ describe('WdfInterruptSynchronize', () => {
     await r.wdf.startDevice(r.resources);
     const seen: unknown[] = [];
     const results = await atPassive(r, async () => [
-      await r.wdf.wdfInterruptSynchronize(context.interrupt, (i, ctx: { want: boolean }) => { seen.push([i, ctx.want]); return ctx.want; }, { want: true }),
+      await r.wdf.wdfInterruptSynchronize(
+        context.interrupt,
+        (i, ctx: { want: boolean }) => {
+          seen.push([i, ctx.want]);
+          return ctx.want;
+        },
+        { want: true },
+      ),
       await r.wdf.wdfInterruptSynchronize(context.interrupt, async (_i, ctx: { want: boolean }) => ctx.want, { want: false }),
     ]);
     expect(results).toEqual([true, false]);
@@ -41,11 +48,15 @@ describe('WdfInterruptSynchronize', () => {
     const inside = await atPassive(r, async () => {
       let irql = -1;
       let lockHeldByMe = false;
-      await r.wdf.wdfInterruptSynchronize(context.interrupt, () => {
-        irql = r.kernel.currentIrql();
-        lockHeldByMe = kint!.lock.owner === r.kernel.current();
-        return true;
-      }, null);
+      await r.wdf.wdfInterruptSynchronize(
+        context.interrupt,
+        () => {
+          irql = r.kernel.currentIrql();
+          lockHeldByMe = kint!.lock.owner === r.kernel.current();
+          return true;
+        },
+        null,
+      );
       return { irql, lockHeldByMe, after: r.kernel.currentIrql(), lockAfter: kint!.lock.owner };
     });
     expect(inside).toEqual({ irql: 7, lockHeldByMe: true, after: Irql.PASSIVE_LEVEL, lockAfter: null });
@@ -60,17 +71,21 @@ describe('WdfInterruptSynchronize', () => {
     const inside = await atPassive(r, async () => {
       let irql = -1;
       let lockHeldByMe = false;
-      const ret = await r.wdf.wdfInterruptSynchronize(context.interrupt, () => {
-        irql = r.kernel.currentIrql();
-        lockHeldByMe = kint!.lock.owner === r.kernel.current();
-        return true;
-      }, null);
+      const ret = await r.wdf.wdfInterruptSynchronize(
+        context.interrupt,
+        () => {
+          irql = r.kernel.currentIrql();
+          lockHeldByMe = kint!.lock.owner === r.kernel.current();
+          return true;
+        },
+        null,
+      );
       return { ret, irql, lockHeldByMe, lockAfter: kint!.lock.owner };
     });
     expect(inside).toEqual({ ret: true, irql: Irql.PASSIVE_LEVEL, lockHeldByMe: true, lockAfter: null });
   });
 
-  it('WdfInterruptSynchronize above PASSIVE for a passive-level interrupt: KMDF\'s verifier records it and the DDI returns FALSE without calling back', async () => {
+  it("WdfInterruptSynchronize above PASSIVE for a passive-level interrupt: KMDF's verifier records it and the DDI returns FALSE without calling back", async () => {
     r = makeWdfRig();
     const { context } = await loadNic(r, { interrupt: { passiveHandling: true, evtInterruptDpc: undefined, evtInterruptWorkItem: () => undefined } });
     await r.wdf.startDevice(r.resources);
@@ -79,7 +94,14 @@ describe('WdfInterruptSynchronize', () => {
     r.kernel.on('wdf-verifier', (f: unknown) => seen.push(f));
     const ret = await atPassive(r, async () => {
       const old = r.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      const got = await r.wdf.wdfInterruptSynchronize(context.interrupt, () => { called = true; return true; }, null);
+      const got = await r.wdf.wdfInterruptSynchronize(
+        context.interrupt,
+        () => {
+          called = true;
+          return true;
+        },
+        null,
+      );
       await r.kernel.lowerIrql(old);
       return got;
     });
@@ -96,10 +118,23 @@ describe('WdfInterruptSynchronize', () => {
     const { context } = await loadNic(r, { interrupt: { passiveHandling: true, evtInterruptDpc: undefined, evtInterruptWorkItem: () => undefined } });
     await r.wdf.startDevice(r.resources);
     let called = false;
-    await expect(atPassive(r, async () => {
-      r.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      await r.wdf.wdfInterruptSynchronize(context.interrupt, () => { called = true; return true; }, null);
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0], report: { api: 'WdfInterruptSynchronize' } });
+    await expect(
+      atPassive(r, async () => {
+        r.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+        await r.wdf.wdfInterruptSynchronize(
+          context.interrupt,
+          () => {
+            called = true;
+            return true;
+          },
+          null,
+        );
+      }),
+    ).rejects.toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0],
+      report: { api: 'WdfInterruptSynchronize' },
+    });
     expect(called).toBe(false);
   });
 
@@ -118,7 +153,7 @@ describe('WdfInterruptSynchronize', () => {
     expect(await atPassive(r, () => r.wdf.wdfInterruptSynchronize(context.interrupt, () => true, null))).toBe(true);
   });
 
-  it('WdfInterruptSynchronize from the interrupt\'s own ISR hangs on Windows: Driver Verifier\'s self-deadlock (0xC4, 0x1000), not 0xA', async () => {
+  it("WdfInterruptSynchronize from the interrupt's own ISR hangs on Windows: Driver Verifier's self-deadlock (0xC4, 0x1000), not 0xA", async () => {
     r = makeWdfRig();
     await loadNic(r, {
       irql: 7,
@@ -141,10 +176,16 @@ describe('WdfInterruptSynchronize', () => {
     r = makeWdfRig();
     const { context } = await loadNic(r, { irql: 7 });
     await r.wdf.startDevice(r.resources);
-    await expect(atPassive(r, async () => {
-      r.kernel.raiseIrql(5);
-      await r.wdf.wdfInterruptSynchronize(context.interrupt, () => true, null);
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, 5, 0, 0], report: { api: 'WdfInterruptSynchronize' } });
+    await expect(
+      atPassive(r, async () => {
+        r.kernel.raiseIrql(5);
+        await r.wdf.wdfInterruptSynchronize(context.interrupt, () => true, null);
+      }),
+    ).rejects.toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, 5, 0, 0],
+      report: { api: 'WdfInterruptSynchronize' },
+    });
   });
 
   it('while EvtInterruptSynchronize runs on one processor the ISR cannot run on another', async () => {
@@ -153,14 +194,19 @@ describe('WdfInterruptSynchronize', () => {
     const { context } = await loadNicRecordingIsr(r, order);
     await r.wdf.startDevice(r.resources);
     const ret = await r.kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'SyncCaller', () =>
-      r.wdf.wdfInterruptSynchronize(context.interrupt, async function ResetRings() {
-        order.push('sync in');
-        r.device.raise(0x80);
-        await r.kernel.stallExecutionProcessor(3000);
-        await context.regs!.read32(0x8);
-        order.push('sync out');
-        return true;
-      }, null));
+      r.wdf.wdfInterruptSynchronize(
+        context.interrupt,
+        async function ResetRings() {
+          order.push('sync in');
+          r.device.raise(0x80);
+          await r.kernel.stallExecutionProcessor(3000);
+          await context.regs!.read32(0x8);
+          order.push('sync out');
+          return true;
+        },
+        null,
+      ),
+    );
     await r.kernel.quiesce();
     expect(ret).toBe(true);
     expect(order).toEqual(['sync in', 'sync out', expect.stringMatching(/^isr on [01]$/)]);
@@ -170,7 +216,11 @@ describe('WdfInterruptSynchronize', () => {
     r = makeWdfRig();
     let interrupt = 0 as WDFINTERRUPT;
     const loaded = await loadNic(r, {
-      callbacks: { evtDeviceD0Entry: async () => { await r.wdf.wdfInterruptSynchronize(interrupt, () => true, null); } },
+      callbacks: {
+        evtDeviceD0Entry: async () => {
+          await r.wdf.wdfInterruptSynchronize(interrupt, () => true, null);
+        },
+      },
     });
     interrupt = loaded.context.interrupt;
     await expect(r.wdf.startDevice(r.resources)).rejects.toMatchObject({ code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_INTERRUPT, interrupt, 0, 0] });
@@ -182,15 +232,20 @@ describe('WDFINTERRUPT handles', () => {
     r = makeWdfRig();
     await loadNic(r);
     const bogus = 0x7777 as WDFINTERRUPT;
-    await expect(atPassive(r, () => r.wdf.wdfInterruptSynchronize(bogus, () => true, null)))
-      .rejects.toMatchObject({ code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, 0x7777, WdfTypeId.WDFINTERRUPT, 0], report: { api: 'WdfInterruptSynchronize' } });
+    await expect(atPassive(r, () => r.wdf.wdfInterruptSynchronize(bogus, () => true, null))).rejects.toMatchObject({
+      code: BugCheckCode.WDF_VIOLATION,
+      parameters: [WdfViolation.WDF_INVALID_HANDLE, 0x7777, WdfTypeId.WDFINTERRUPT, 0],
+      report: { api: 'WdfInterruptSynchronize' },
+    });
   });
 
   it('an invalid WDFINTERRUPT handle is bug check 0x10D (a handle of another type)', async () => {
     r = makeWdfRig();
     const { device } = await loadNic(r);
-    await expect(atPassive(r, () => r.wdf.wdfInterruptQueueDpcForIsr(device as unknown as WDFINTERRUPT)))
-      .rejects.toMatchObject({ code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, device, WdfTypeId.WDFINTERRUPT, 0] });
+    await expect(atPassive(r, () => r.wdf.wdfInterruptQueueDpcForIsr(device as unknown as WDFINTERRUPT))).rejects.toMatchObject({
+      code: BugCheckCode.WDF_VIOLATION,
+      parameters: [WdfViolation.WDF_INVALID_HANDLE, device, WdfTypeId.WDFINTERRUPT, 0],
+    });
     expect(r.kernel.lastBugCheck!.message).toContain('it is a WDFDEVICE');
   });
 
@@ -199,8 +254,10 @@ describe('WDFINTERRUPT handles', () => {
     const { context } = await loadNic(r);
     await r.wdf.startDevice(r.resources);
     await r.wdf.removeDevice();
-    await expect(atPassive(r, () => r.wdf.wdfInterruptGetInfo(context.interrupt)))
-      .rejects.toMatchObject({ code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, context.interrupt, WdfTypeId.WDFINTERRUPT, 0] });
+    await expect(atPassive(r, () => r.wdf.wdfInterruptGetInfo(context.interrupt))).rejects.toMatchObject({
+      code: BugCheckCode.WDF_VIOLATION,
+      parameters: [WdfViolation.WDF_INVALID_HANDLE, context.interrupt, WdfTypeId.WDFINTERRUPT, 0],
+    });
     expect(r.kernel.lastBugCheck!.message).toContain('deleted');
   });
 });
@@ -240,7 +297,9 @@ describe('interrupt lock, DPC and work item', () => {
           queued.push(await r.wdf.wdfInterruptQueueDpcForIsr(interrupt), await r.wdf.wdfInterruptQueueDpcForIsr(interrupt));
           return true;
         },
-        evtInterruptDpc() { dpcs++; },
+        evtInterruptDpc() {
+          dpcs++;
+        },
       },
     });
     await r.wdf.startDevice(r.resources);
@@ -264,7 +323,9 @@ describe('interrupt lock, DPC and work item', () => {
           order.push('isr out');
           return icr !== 0;
         },
-        evtInterruptDpc(_i, associated) { order.push(`dpc at ${r.kernel.currentIrql()} on ${r.kernel.currentProcessor()} for ${associated}`); },
+        evtInterruptDpc(_i, associated) {
+          order.push(`dpc at ${r.kernel.currentIrql()} on ${r.kernel.currentProcessor()} for ${associated}`);
+        },
       },
     });
     await r.wdf.startDevice(r.resources);
@@ -286,7 +347,9 @@ describe('interrupt lock, DPC and work item', () => {
           return true;
         },
         evtInterruptDpc: undefined,
-        evtInterruptWorkItem() { seen.push(`work item at ${r.kernel.currentIrql()}`); },
+        evtInterruptWorkItem() {
+          seen.push(`work item at ${r.kernel.currentIrql()}`);
+        },
       },
     });
     await r.wdf.startDevice(r.resources);
@@ -316,7 +379,7 @@ describe('interrupt lock, DPC and work item', () => {
     expect(lockOwnerAfter).toBeNull();
   });
 
-  it('with AutomaticSerialization and a queue as parent, EvtInterruptDpc holds that queue\'s callback lock', async () => {
+  it("with AutomaticSerialization and a queue as parent, EvtInterruptDpc holds that queue's callback lock", async () => {
     r = makeWdfRig();
     let held: boolean | undefined;
     let queue = 0 as never;
@@ -324,14 +387,28 @@ describe('interrupt lock, DPC and work item', () => {
       interrupt: { evtInterruptDpc: undefined },
       onDeviceAdd(w, dev) {
         queue = w.wdfIoQueueCreate(dev, { dispatch: 'manual' }, { synchronizationScope: 'queue' }) as never;
-        w.wdfInterruptCreate(dev, {
-          name: 'QueueSerializedIsr',
-          evtInterruptIsr: async (i) => { r.device.causes = 0; r.lines.set(12, false); await w.wdfInterruptQueueDpcForIsr(i); return true; },
-          automaticSerialization: true,
-          evtInterruptDpc() { held = (w.handles.peek(queue) as unknown as { callbackLock: { lock: { owner: unknown } } }).callbackLock.lock.owner === r.kernel.current(); },
-        }, { parentObject: queue });
+        w.wdfInterruptCreate(
+          dev,
+          {
+            name: 'QueueSerializedIsr',
+            evtInterruptIsr: async (i) => {
+              r.device.causes = 0;
+              r.lines.set(12, false);
+              await w.wdfInterruptQueueDpcForIsr(i);
+              return true;
+            },
+            automaticSerialization: true,
+            evtInterruptDpc() {
+              held = (w.handles.peek(queue) as unknown as { callbackLock: { lock: { owner: unknown } } }).callbackLock.lock.owner === r.kernel.current();
+            },
+          },
+          { parentObject: queue },
+        );
       },
-      interrupts: [{ line: 11, irql: 7 }, { line: 12, irql: 7 }],
+      interrupts: [
+        { line: 11, irql: 7 },
+        { line: 12, irql: 7 },
+      ],
     });
     await r.wdf.startDevice(r.resources);
     r.lines.set(12, true);
@@ -341,18 +418,22 @@ describe('interrupt lock, DPC and work item', () => {
 
   it('AutomaticSerialization of a work item under a dispatch-level device lock is STATUS_WDF_INCOMPATIBLE_EXECUTION_LEVEL', async () => {
     r = makeWdfRig();
-    await expect(loadNic(r, {
-      deviceAttributes: { synchronizationScope: 'device', executionLevel: 'dispatch' },
-      interrupt: { automaticSerialization: true, evtInterruptDpc: undefined, evtInterruptWorkItem: () => undefined },
-    })).rejects.toMatchObject({ status: NtStatus.STATUS_WDF_INCOMPATIBLE_EXECUTION_LEVEL });
+    await expect(
+      loadNic(r, {
+        deviceAttributes: { synchronizationScope: 'device', executionLevel: 'dispatch' },
+        interrupt: { automaticSerialization: true, evtInterruptDpc: undefined, evtInterruptWorkItem: () => undefined },
+      }),
+    ).rejects.toMatchObject({ status: NtStatus.STATUS_WDF_INCOMPATIBLE_EXECUTION_LEVEL });
   });
 });
 
 describe('WdfInterruptCreate', () => {
   it('giving both EvtInterruptDpc and EvtInterruptWorkItem fails with STATUS_INVALID_PARAMETER', async () => {
     r = makeWdfRig();
-    await expect(loadNic(r, { interrupt: { evtInterruptWorkItem: () => undefined } }))
-      .rejects.toMatchObject({ status: NtStatus.STATUS_INVALID_PARAMETER, message: expect.stringContaining('EvtDriverDeviceAdd') });
+    await expect(loadNic(r, { interrupt: { evtInterruptWorkItem: () => undefined } })).rejects.toMatchObject({
+      status: NtStatus.STATUS_INVALID_PARAMETER,
+      message: expect.stringContaining('EvtDriverDeviceAdd'),
+    });
   });
 
   it('outside EvtDriverDeviceAdd and EvtDevicePrepareHardware it fails with STATUS_INVALID_DEVICE_STATE', async () => {
@@ -374,10 +455,16 @@ describe('WdfInterruptCreate', () => {
   it('above PASSIVE_LEVEL it is 0xC4/0xE5, a DDI at incorrect IRQL', async () => {
     r = makeWdfRig();
     const { device } = await loadNic(r);
-    await expect(atPassive(r, () => {
-      r.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
-      r.wdf.wdfInterruptCreate(device, { evtInterruptIsr: () => false });
-    })).rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0], report: { api: 'WdfInterruptCreate' } });
+    await expect(
+      atPassive(r, () => {
+        r.kernel.raiseIrql(Irql.DISPATCH_LEVEL);
+        r.wdf.wdfInterruptCreate(device, { evtInterruptIsr: () => false });
+      }),
+    ).rejects.toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.DDI_AT_WRONG_IRQL, Irql.DISPATCH_LEVEL, 0, 0],
+      report: { api: 'WdfInterruptCreate' },
+    });
   });
 
   it('an interrupt created in EvtDevicePrepareHardware from the resource list is connected, and deleted after EvtDeviceReleaseHardware', async () => {
@@ -385,11 +472,22 @@ describe('WdfInterruptCreate', () => {
     let late = 0 as WDFINTERRUPT;
     let isrCalls = 0;
     await loadNic(r, {
-      interrupts: [{ line: 11, irql: 7 }, { line: 12, irql: 6 }],
+      interrupts: [
+        { line: 11, irql: 7 },
+        { line: 12, irql: 6 },
+      ],
       callbacks: {
         evtDevicePrepareHardware(dev, resources) {
           const irqs = resources.descriptors.filter((d) => d.type === 'CmResourceTypeInterrupt');
-          late = r.wdf.wdfInterruptCreate(dev, { name: 'LateIsr', interruptTranslated: irqs[1]!, evtInterruptIsr: () => { isrCalls++; r.lines.set(12, false); return true; } });
+          late = r.wdf.wdfInterruptCreate(dev, {
+            name: 'LateIsr',
+            interruptTranslated: irqs[1]!,
+            evtInterruptIsr: () => {
+              isrCalls++;
+              r.lines.set(12, false);
+              return true;
+            },
+          });
         },
       },
     });
@@ -402,6 +500,9 @@ describe('WdfInterruptCreate', () => {
     expect(isrCalls).toBe(1);
     await r.wdf.stopDevice();
     expect(r.kernel.connectedInterrupts).toEqual([]);
-    await expect(atPassive(r, () => r.wdf.wdfInterruptGetInfo(late))).rejects.toMatchObject({ code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, late, WdfTypeId.WDFINTERRUPT, 0] });
+    await expect(atPassive(r, () => r.wdf.wdfInterruptGetInfo(late))).rejects.toMatchObject({
+      code: BugCheckCode.WDF_VIOLATION,
+      parameters: [WdfViolation.WDF_INVALID_HANDLE, late, WdfTypeId.WDFINTERRUPT, 0],
+    });
   });
 });

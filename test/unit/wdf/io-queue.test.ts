@@ -1,8 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BugCheckCode, Irql } from '../../../src/kernel/index.ts';
-import {
-  NtStatus, WdfRequestFatalError, WdfStatusError, WdfViolation, WdfTypeId, type WDFDEVICE, type WDFQUEUE, type WDFREQUEST,
-} from '../../../src/wdf/index.ts';
+import { NtStatus, WdfRequestFatalError, WdfStatusError, WdfViolation, WdfTypeId, type WDFDEVICE, type WDFQUEUE, type WDFREQUEST } from '../../../src/wdf/index.ts';
 import { atPassive, loadNic, makeWdfRig, type WdfRig } from './rig.ts';
 import { waitUntil } from '../../support/wait.ts';
 
@@ -18,7 +16,13 @@ describe('I/O queues', () => {
     let queue = 0 as WDFQUEUE;
     await loadNic(r, {
       onDeviceAdd(w, dev) {
-        queue = w.wdfIoQueueCreate(dev, { dispatch: 'sequential', defaultQueue: true, evtIoWrite(_q, req) { held.push(req); } });
+        queue = w.wdfIoQueueCreate(dev, {
+          dispatch: 'sequential',
+          defaultQueue: true,
+          evtIoWrite(_q, req) {
+            held.push(req);
+          },
+        });
       },
     });
     await r.wdf.startDevice(r.resources);
@@ -34,7 +38,9 @@ describe('I/O queues', () => {
     await r.kernel.idle();
     await atPassive(r, () => r.wdf.wdfRequestComplete(held[2]!, NtStatus.STATUS_UNSUCCESSFUL));
     expect(await Promise.all(done)).toEqual([
-      { status: 0, information: 60 }, { status: 0, information: 60 }, { status: NtStatus.STATUS_UNSUCCESSFUL, information: 0 },
+      { status: 0, information: 60 },
+      { status: 0, information: 60 },
+      { status: NtStatus.STATUS_UNSUCCESSFUL, information: 0 },
     ]);
   });
 
@@ -42,13 +48,23 @@ describe('I/O queues', () => {
     r = makeWdfRig();
     const held: WDFREQUEST[] = [];
     await loadNic(r, {
-      onDeviceAdd(w, dev) { w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoWrite(_q, req) { held.push(req); } }); },
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'parallel',
+          defaultQueue: true,
+          evtIoWrite(_q, req) {
+            held.push(req);
+          },
+        });
+      },
     });
     await r.wdf.startDevice(r.resources);
     const done = [1, 2, 3].map((n) => r.wdf.submitWrite(undefined, frame(n)));
     await r.kernel.idle();
     expect(held).toHaveLength(3);
-    await atPassive(r, () => { for (const h of held) r.wdf.wdfRequestCompleteWithInformation(h, NtStatus.STATUS_SUCCESS, 1); });
+    await atPassive(r, () => {
+      for (const h of held) r.wdf.wdfRequestCompleteWithInformation(h, NtStatus.STATUS_SUCCESS, 1);
+    });
     expect((await Promise.all(done)).map((c) => c.information)).toEqual([1, 1, 1]);
   });
 
@@ -59,7 +75,8 @@ describe('I/O queues', () => {
     await loadNic(r, {
       onDeviceAdd(w, dev) {
         w.wdfIoQueueCreate(dev, {
-          dispatch: 'parallel', defaultQueue: true,
+          dispatch: 'parallel',
+          defaultQueue: true,
           evtIoWrite(_q, req, length) {
             const buf = w.wdfRequestRetrieveInputBuffer(req, 14);
             seen = { same: buf === f, length, params: w.wdfRequestGetParameters(req) };
@@ -79,7 +96,8 @@ describe('I/O queues', () => {
     await loadNic(r, {
       onDeviceAdd(w, dev) {
         w.wdfIoQueueCreate(dev, {
-          dispatch: 'parallel', defaultQueue: true,
+          dispatch: 'parallel',
+          defaultQueue: true,
           evtIoWrite(_q, request) {
             req = request;
             w.wdfRequestCompleteWithInformation(request, NtStatus.STATUS_SUCCESS, 60);
@@ -102,7 +120,13 @@ describe('I/O queues', () => {
     r = makeWdfRig();
     await loadNic(r, {
       onDeviceAdd(w, dev) {
-        w.wdfIoQueueCreate(dev, { dispatch: 'sequential', defaultQueue: true, evtIoWrite() { throw new TypeError('bad descriptor'); } });
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'sequential',
+          defaultQueue: true,
+          evtIoWrite() {
+            throw new TypeError('bad descriptor');
+          },
+        });
       },
     });
     await r.wdf.startDevice(r.resources);
@@ -116,7 +140,13 @@ describe('I/O queues', () => {
     r = makeWdfRig();
     await loadNic(r, {
       onDeviceAdd(w, dev) {
-        w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoWrite(_q, request) { w.wdfObjectDelete(request); } });
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'parallel',
+          defaultQueue: true,
+          evtIoWrite(_q, request) {
+            w.wdfObjectDelete(request);
+          },
+        });
       },
     });
     await r.wdf.startDevice(r.resources);
@@ -130,7 +160,13 @@ describe('I/O queues', () => {
     r = makeWdfRig();
     await loadNic(r, {
       onDeviceAdd(w, dev) {
-        w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoRead(_q, request) { w.wdfRequestCompleteWithInformation(request, NtStatus.STATUS_SUCCESS, 2000); } });
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'parallel',
+          defaultQueue: true,
+          evtIoRead(_q, request) {
+            w.wdfRequestCompleteWithInformation(request, NtStatus.STATUS_SUCCESS, 2000);
+          },
+        });
       },
     });
     await r.wdf.startDevice(r.resources);
@@ -146,10 +182,15 @@ describe('I/O queues', () => {
     await loadNic(r, {
       onDeviceAdd(w, dev) {
         w.wdfIoQueueCreate(dev, {
-          dispatch: 'parallel', defaultQueue: true,
+          dispatch: 'parallel',
+          defaultQueue: true,
           evtIoRead(_q, request) {
             for (const f of [() => w.wdfRequestRetrieveInputBuffer(request), () => w.wdfRequestRetrieveOutputBuffer(request, 4096)]) {
-              try { f(); } catch (e) { statuses.push((e as WdfStatusError).status); }
+              try {
+                f();
+              } catch (e) {
+                statuses.push((e as WdfStatusError).status);
+              }
             }
             w.wdfRequestComplete(request, NtStatus.STATUS_BUFFER_TOO_SMALL);
           },
@@ -168,8 +209,11 @@ describe('I/O queues', () => {
     await loadNic(r, {
       onDeviceAdd(w, dev) {
         w.wdfIoQueueCreate(dev, {
-          dispatch: 'parallel', defaultQueue: true,
-          evtIoRead(_q, request) { w.wdfRequestForwardToIoQueue(request, reads); },
+          dispatch: 'parallel',
+          defaultQueue: true,
+          evtIoRead(_q, request) {
+            w.wdfRequestForwardToIoQueue(request, reads);
+          },
         });
         reads = w.wdfIoQueueCreate(dev, { dispatch: 'manual' });
       },
@@ -187,7 +231,9 @@ describe('I/O queues', () => {
     const buf = new Uint8Array(1514);
     const pending = r.wdf.submitRead(undefined, buf);
     let settled = false;
-    void pending.then(() => { settled = true; });
+    void pending.then(() => {
+      settled = true;
+    });
     await r.kernel.idle();
     expect(settled).toBe(false);
     r.device.raise(0x80);
@@ -204,8 +250,12 @@ describe('I/O queues', () => {
     await loadNic(r, {
       onDeviceAdd(w, dev) {
         w.wdfIoQueueCreate(dev, {
-          dispatch: 'parallel', defaultQueue: true,
-          evtIoWrite(_q, req) { presented.push(`write while ${r.wdf.deviceState()}`); w.wdfRequestComplete(req, 0); },
+          dispatch: 'parallel',
+          defaultQueue: true,
+          evtIoWrite(_q, req) {
+            presented.push(`write while ${r.wdf.deviceState()}`);
+            w.wdfRequestComplete(req, 0);
+          },
         });
       },
     });
@@ -231,11 +281,14 @@ describe('I/O queues', () => {
       deviceAttributes: { synchronizationScope: 'device' },
       interrupt: {
         automaticSerialization: true,
-        evtInterruptDpc() { seen.push(`dpc holds lock: ${lockOwner() === r.kernel.current()}`); },
+        evtInterruptDpc() {
+          seen.push(`dpc holds lock: ${lockOwner() === r.kernel.current()}`);
+        },
       },
       onDeviceAdd(w, dev) {
         w.wdfIoQueueCreate(dev, {
-          dispatch: 'parallel', defaultQueue: true,
+          dispatch: 'parallel',
+          defaultQueue: true,
           async evtIoWrite(_q, req) {
             seen.push(`write at ${r.kernel.currentIrql()} holds lock: ${lockOwner() === r.kernel.current()}`);
             r.device.raise(0x80);
@@ -256,7 +309,15 @@ describe('I/O queues', () => {
   it('request objects are pooled: a thousand writes one after the other create only a few', async () => {
     r = makeWdfRig();
     await loadNic(r, {
-      onDeviceAdd(w, dev) { w.wdfIoQueueCreate(dev, { dispatch: 'sequential', defaultQueue: true, evtIoWrite(_q, req, len) { w.wdfRequestCompleteWithInformation(req, 0, len); } }); },
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'sequential',
+          defaultQueue: true,
+          evtIoWrite(_q, req, len) {
+            w.wdfRequestCompleteWithInformation(req, 0, len);
+          },
+        });
+      },
     });
     await r.wdf.startDevice(r.resources);
     const f = frame(1);
@@ -270,7 +331,8 @@ describe('I/O queues', () => {
     await loadNic(r, {
       onDeviceAdd(w, dev) {
         w.wdfIoQueueCreate(dev, {
-          dispatch: 'sequential', defaultQueue: true,
+          dispatch: 'sequential',
+          defaultQueue: true,
           evtIoWrite(_q, req, len) {
             if (len === 13) throw new RangeError('odd frame');
             w.wdfRequestCompleteWithInformation(req, NtStatus.STATUS_SUCCESS, len);
@@ -297,7 +359,15 @@ describe('I/O queues', () => {
   it('a request type with no callback is failed by the framework with STATUS_INVALID_DEVICE_REQUEST', async () => {
     r = makeWdfRig();
     await loadNic(r, {
-      onDeviceAdd(w, dev) { w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoWrite(_q, req) { w.wdfRequestComplete(req, 0); } }); },
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'parallel',
+          defaultQueue: true,
+          evtIoWrite(_q, req) {
+            w.wdfRequestComplete(req, 0);
+          },
+        });
+      },
     });
     await r.wdf.startDevice(r.resources);
     expect(await r.wdf.submitRead(undefined, new Uint8Array(10))).toEqual({ status: NtStatus.STATUS_INVALID_DEVICE_REQUEST, information: 0 });
@@ -307,7 +377,16 @@ describe('I/O queues', () => {
     r = makeWdfRig();
     let irql = -1;
     await loadNic(r, {
-      onDeviceAdd(w, dev) { w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoWrite(_q, req) { irql = r.kernel.currentIrql(); w.wdfRequestComplete(req, 0); } }); },
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'parallel',
+          defaultQueue: true,
+          evtIoWrite(_q, req) {
+            irql = r.kernel.currentIrql();
+            w.wdfRequestComplete(req, 0);
+          },
+        });
+      },
     });
     await r.wdf.startDevice(r.resources);
     await r.wdf.submitWrite(undefined, frame(1), Irql.DISPATCH_LEVEL);
@@ -320,7 +399,15 @@ describe('requests across a power-down', () => {
     r = makeWdfRig();
     const held: WDFREQUEST[] = [];
     await loadNic(r, {
-      onDeviceAdd(w, dev) { w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoWrite(_q, req) { held.push(req); } }); },
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'parallel',
+          defaultQueue: true,
+          evtIoWrite(_q, req) {
+            held.push(req);
+          },
+        });
+      },
     });
     await r.wdf.startDevice(r.resources);
     const write = r.wdf.submitWrite(undefined, frame(1));
@@ -345,7 +432,8 @@ describe('requests across a power-down', () => {
     await loadNic(r, {
       onDeviceAdd(w, dev) {
         w.wdfIoQueueCreate(dev, {
-          dispatch: 'sequential', defaultQueue: true,
+          dispatch: 'sequential',
+          defaultQueue: true,
           evtIoWrite(_q, req) {
             presented.push(`presented while ${w.deviceState()}`);
             if (presented.length > 1) w.wdfRequestComplete(req, NtStatus.STATUS_SUCCESS);
@@ -369,7 +457,15 @@ describe('requests across a power-down', () => {
   it('a driver that keeps a request without completing or acknowledging it stops the power-down: DRIVER_POWER_STATE_FAILURE', async () => {
     r = makeWdfRig({ powerDownTimeoutMs: 30 });
     await loadNic(r, {
-      onDeviceAdd(w, dev) { w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoWrite() { /* keeps it forever */ } }); },
+      onDeviceAdd(w, dev) {
+        w.wdfIoQueueCreate(dev, {
+          dispatch: 'parallel',
+          defaultQueue: true,
+          evtIoWrite() {
+            /* keeps it forever */
+          },
+        });
+      },
     });
     await r.wdf.startDevice(r.resources);
     const write = r.wdf.submitWrite(undefined, frame(1)).catch((e: unknown) => e);

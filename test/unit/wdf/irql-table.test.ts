@@ -1,8 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BugCheckCode, Irql, VerifierViolation } from '../../../src/kernel/index.ts';
 import {
-  WdfTypeId, WdfViolation, type WdfFramework, type WDFDEVICE, type WDFINTERRUPT, type WDFOBJECT, type WDFQUEUE, type WDFREQUEST,
-  type WDFSPINLOCK, type WDFTIMER, type WDFWAITLOCK, type WDFWORKITEM,
+  WdfTypeId,
+  WdfViolation,
+  type WdfFramework,
+  type WDFDEVICE,
+  type WDFINTERRUPT,
+  type WDFOBJECT,
+  type WDFQUEUE,
+  type WDFREQUEST,
+  type WDFSPINLOCK,
+  type WDFTIMER,
+  type WDFWAITLOCK,
+  type WDFWORKITEM,
 } from '../../../src/wdf/index.ts';
 import { loadNic, makeWdfRig, type WdfRig } from './rig.ts';
 
@@ -10,8 +20,15 @@ let r: WdfRig;
 afterEach(async () => r?.cleanup());
 
 interface Objects {
-  device: WDFDEVICE; interrupt: WDFINTERRUPT; queue: WDFQUEUE; manual: WDFQUEUE; spinLock: WDFSPINLOCK; waitLock: WDFWAITLOCK;
-  workItem: WDFWORKITEM; timer: WDFTIMER; request: WDFREQUEST;
+  device: WDFDEVICE;
+  interrupt: WDFINTERRUPT;
+  queue: WDFQUEUE;
+  manual: WDFQUEUE;
+  spinLock: WDFSPINLOCK;
+  waitLock: WDFWAITLOCK;
+  workItem: WDFWORKITEM;
+  timer: WDFTIMER;
+  request: WDFREQUEST;
 }
 
 /** A started NIC with one of every object, and a write request the driver holds. */
@@ -23,7 +40,13 @@ async function setUp(): Promise<Objects> {
   const { device, context } = await loadNic(r, {
     irql: 7,
     onDeviceAdd(w, dev) {
-      queue = w.wdfIoQueueCreate(dev, { dispatch: 'parallel', defaultQueue: true, evtIoWrite(_q, req) { held.push(req); } });
+      queue = w.wdfIoQueueCreate(dev, {
+        dispatch: 'parallel',
+        defaultQueue: true,
+        evtIoWrite(_q, req) {
+          held.push(req);
+        },
+      });
       manual = w.wdfIoQueueCreate(dev, { dispatch: 'manual' });
     },
   });
@@ -74,8 +97,13 @@ const table: [string, number, Call][] = [
 ];
 
 const consuming = new Set([
-  'WdfObjectDelete', 'WdfWaitLockRelease', 'WdfRequestCompleteWithInformation', 'WdfRequestForwardToIoQueue',
-  'WdfInterruptAcquireLock', 'WdfSpinLockAcquire', 'WdfWaitLockAcquire',
+  'WdfObjectDelete',
+  'WdfWaitLockRelease',
+  'WdfRequestCompleteWithInformation',
+  'WdfRequestForwardToIoQueue',
+  'WdfInterruptAcquireLock',
+  'WdfSpinLockAcquire',
+  'WdfWaitLockAcquire',
 ]);
 
 /** DDIs whose check is the kernel routine's they call (KeAcquireSpinLock's 0x42): P1 and P3 (the lock). */
@@ -89,20 +117,28 @@ describe('IRQL table: every entry point bug checks above its documented IRQL, na
       // Allowed at its limit (no bug check), refused one level above.
       // (Calls that consume their object, or take or need a lock, are only checked above the limit.)
       if (max <= Irql.DISPATCH_LEVEL && !consuming.has(api)) {
-        await r.kernel.runAtPassive('AtLimit', async () => {
-          const old = r.kernel.raiseIrql(max);
-          try {
-            // A failure status is fine here (WdfInterruptCreate after start); a bug check is not.
-            await (async () => call(r.wdf, o))().catch((e: unknown) => { if ((e as { code?: number }).code !== undefined) throw e; });
-          } finally {
-            if (!r.kernel.stopped) await r.kernel.lowerIrql(old);
-          }
-        }).catch((e: unknown) => { throw new Error(`${api} at its limit: ${String(e)}`); });
+        await r.kernel
+          .runAtPassive('AtLimit', async () => {
+            const old = r.kernel.raiseIrql(max);
+            try {
+              // A failure status is fine here (WdfInterruptCreate after start); a bug check is not.
+              await (async () => call(r.wdf, o))().catch((e: unknown) => {
+                if ((e as { code?: number }).code !== undefined) throw e;
+              });
+            } finally {
+              if (!r.kernel.stopped) await r.kernel.lowerIrql(old);
+            }
+          })
+          .catch((e: unknown) => {
+            throw new Error(`${api} at its limit: ${String(e)}`);
+          });
       }
-      await expect(r.kernel.runAtPassive('AboveLimit', async () => {
-        r.kernel.raiseIrql(at);
-        await call(r.wdf, o);
-      })).rejects.toMatchObject({
+      await expect(
+        r.kernel.runAtPassive('AboveLimit', async () => {
+          r.kernel.raiseIrql(at);
+          await call(r.wdf, o);
+        }),
+      ).rejects.toMatchObject({
         code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
         parameters: kernelChecked[api] ? [kernelChecked[api], at, expect.any(Number), 0] : [VerifierViolation.DDI_AT_WRONG_IRQL, at, 0, 0],
         report: { api },
@@ -127,7 +163,9 @@ describe('handle table: every entry point refuses a handle of the wrong type wit
       const o = await setUp();
       const wrong = (type === 'WDFDEVICE' ? o.queue : o.device) as WDFOBJECT;
       await expect(r.kernel.runAtPassive('WrongHandle', () => call(r.wdf, wrong as never))).rejects.toMatchObject({
-        code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, wrong, WdfTypeId[type as keyof typeof WdfTypeId], 0], report: { api },
+        code: BugCheckCode.WDF_VIOLATION,
+        parameters: [WdfViolation.WDF_INVALID_HANDLE, wrong, WdfTypeId[type as keyof typeof WdfTypeId], 0],
+        report: { api },
       });
     });
   }

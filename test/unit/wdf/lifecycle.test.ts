@@ -112,7 +112,10 @@ describe('device lifecycle', () => {
     r = makeWdfRig();
     r.kernel.connectInterrupt({ line: 11, shareVector: false, name: 'OtherDriverIsr', isr: () => false });
     await loadNic(r);
-    await expect(r.wdf.startDevice(r.resources)).rejects.toMatchObject({ status: NtStatus.STATUS_INSUFFICIENT_RESOURCES, message: expect.stringContaining('IoConnectInterruptEx') });
+    await expect(r.wdf.startDevice(r.resources)).rejects.toMatchObject({
+      status: NtStatus.STATUS_INSUFFICIENT_RESOURCES,
+      message: expect.stringContaining('IoConnectInterruptEx'),
+    });
     expect(r.kernel.stopped).toBeNull();
     expect(r.events.slice(-2)).toEqual(['EvtDeviceD0Exit(WdfPowerDeviceD3Final)@0', 'EvtDeviceReleaseHardware@0']);
   });
@@ -125,7 +128,8 @@ describe('device lifecycle', () => {
     expect(r.events.at(-1)).toBe('EvtDeviceReleaseHardware@0');
     expect(r.wdf.devices).toEqual([]);
     await expect(atPassive(r, () => r.wdf.wdfInterruptGetDevice(device as never))).rejects.toMatchObject({
-      code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, device, expect.any(Number), 0],
+      code: BugCheckCode.WDF_VIOLATION,
+      parameters: [WdfViolation.WDF_INVALID_HANDLE, device, expect.any(Number), 0],
     });
   });
 
@@ -139,7 +143,7 @@ describe('device lifecycle', () => {
     expect(during).toMatchObject({ vector: 11, irql: 9, synchronizeIrql: 9, shareDisposition: 'CmResourceShareShared', messageSignaled: false });
   });
 
-  it('WdfInterruptDisable and WdfInterruptEnable call the callbacks at DIRQL; above PASSIVE_LEVEL KMDF\'s verifier records the call and it does nothing', async () => {
+  it("WdfInterruptDisable and WdfInterruptEnable call the callbacks at DIRQL; above PASSIVE_LEVEL KMDF's verifier records the call and it does nothing", async () => {
     r = makeWdfRig();
     const { context } = await loadNic(r, { irql: 6 });
     await r.wdf.startDevice(r.resources);

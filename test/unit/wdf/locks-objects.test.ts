@@ -20,11 +20,14 @@ describe('locks', () => {
     expect(seen).toEqual([Irql.DISPATCH_LEVEL, Irql.PASSIVE_LEVEL]);
   });
 
-  it('WdfSpinLockRelease at PASSIVE_LEVEL (not holding it) is KeReleaseSpinLock\'s 0xC4/0x32', async () => {
+  it("WdfSpinLockRelease at PASSIVE_LEVEL (not holding it) is KeReleaseSpinLock's 0xC4/0x32", async () => {
     r = makeWdfRig();
     await loadNic(r);
-    await expect(atPassive(r, () => r.wdf.wdfSpinLockRelease(r.wdf.wdfSpinLockCreate())))
-      .rejects.toMatchObject({ code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION, parameters: [VerifierViolation.RELEASE_SPIN_LOCK_NOT_AT_DISPATCH, Irql.PASSIVE_LEVEL, expect.any(Number), 0], report: { api: 'WdfSpinLockRelease' } });
+    await expect(atPassive(r, () => r.wdf.wdfSpinLockRelease(r.wdf.wdfSpinLockCreate()))).rejects.toMatchObject({
+      code: BugCheckCode.DRIVER_VERIFIER_DETECTED_VIOLATION,
+      parameters: [VerifierViolation.RELEASE_SPIN_LOCK_NOT_AT_DISPATCH, Irql.PASSIVE_LEVEL, expect.any(Number), 0],
+      report: { api: 'WdfSpinLockRelease' },
+    });
   });
 
   it('a wait lock makes a second acquirer wait; a zero timeout returns STATUS_TIMEOUT while it is held', async () => {
@@ -60,11 +63,13 @@ describe('locks', () => {
   it('acquiring a wait lock twice is WDF_VIOLATION (WDF_RECURSIVE_LOCK)', async () => {
     r = makeWdfRig();
     await loadNic(r);
-    await expect(atPassive(r, async () => {
-      const lock = r.wdf.wdfWaitLockCreate();
-      await r.wdf.wdfWaitLockAcquire(lock);
-      await r.wdf.wdfWaitLockAcquire(lock);
-    })).rejects.toMatchObject({ code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_RECURSIVE_LOCK, 0, 0, 0] });
+    await expect(
+      atPassive(r, async () => {
+        const lock = r.wdf.wdfWaitLockCreate();
+        await r.wdf.wdfWaitLockAcquire(lock);
+        await r.wdf.wdfWaitLockAcquire(lock);
+      }),
+    ).rejects.toMatchObject({ code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_RECURSIVE_LOCK, 0, 0, 0] });
   });
 });
 
@@ -81,7 +86,8 @@ describe('objects', () => {
     await atPassive(r, () => r.wdf.wdfObjectDelete(item));
     expect(cleaned).toEqual(['spin lock', 'work item']);
     await expect(atPassive(r, () => r.wdf.wdfSpinLockAcquire(lock))).rejects.toMatchObject({
-      code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, lock, WdfTypeId.WDFSPINLOCK, 0],
+      code: BugCheckCode.WDF_VIOLATION,
+      parameters: [WdfViolation.WDF_INVALID_HANDLE, lock, WdfTypeId.WDFSPINLOCK, 0],
     });
   });
 
@@ -98,7 +104,15 @@ describe('objects', () => {
     const { device } = await loadNic(r);
     const order: string[] = [];
     await atPassive(r, async () => {
-      const wi = r.wdf.wdfWorkItemCreate({ async evtWorkItem() { await r.kernel.delayExecution(5); order.push(`work item at ${r.kernel.currentIrql()}`); } }, { parentObject: device });
+      const wi = r.wdf.wdfWorkItemCreate(
+        {
+          async evtWorkItem() {
+            await r.kernel.delayExecution(5);
+            order.push(`work item at ${r.kernel.currentIrql()}`);
+          },
+        },
+        { parentObject: device },
+      );
       r.wdf.wdfWorkItemEnqueue(wi);
       r.wdf.wdfWorkItemEnqueue(wi);
       await r.wdf.wdfWorkItemFlush(wi);
@@ -107,4 +121,3 @@ describe('objects', () => {
     expect(order).toEqual(['work item at 0', 'flushed']);
   });
 });
-

@@ -1,7 +1,12 @@
 import { Irql, type DeviceRegisters } from '../../../src/kernel/index.ts';
 import {
-  WdfFramework, type WDFDEVICE, type WDFINTERRUPT, type WdfDeviceAttributes, type WdfHardwareResources,
-  type WdfInterruptConfig, type WdfPnpPowerEventCallbacks,
+  WdfFramework,
+  type WDFDEVICE,
+  type WDFINTERRUPT,
+  type WdfDeviceAttributes,
+  type WdfHardwareResources,
+  type WdfInterruptConfig,
+  type WdfPnpPowerEventCallbacks,
 } from '../../../src/wdf/index.ts';
 import { ICR, makeRig, type Rig } from '../kernel/fakes.ts';
 
@@ -51,7 +56,9 @@ export function makeWdfRig(opts: { processors?: number; powerDownTimeoutMs?: num
  */
 export async function loadNic(r: WdfRig, opts: NicOptions = {}): Promise<{ device: WDFDEVICE; context: NicContext }> {
   const { wdf, kernel, events } = r;
-  const rec = (name: string): void => { events.push(`${name}@${kernel.currentIrql()}`); };
+  const rec = (name: string): void => {
+    events.push(`${name}@${kernel.currentIrql()}`);
+  };
   if (opts.irql !== undefined || opts.interrupts) r.resources = { ...r.resources, interrupts: opts.interrupts ?? [{ line: LINE, irql: opts.irql ?? 7 }] };
   const cb = opts.callbacks ?? {};
   let device!: WDFDEVICE;
@@ -59,39 +66,43 @@ export async function loadNic(r: WdfRig, opts: NicOptions = {}): Promise<{ devic
     w.wdfDriverCreate({
       evtDriverDeviceAdd(_driver, init) {
         rec('EvtDriverDeviceAdd');
-        device = w.wdfDeviceCreate<NicContext>(init, {
-          async evtDevicePrepareHardware(dev, resources) {
-            rec('EvtDevicePrepareHardware');
-            const ctx = w.getContext<NicContext>(dev);
-            for (const d of resources.descriptors) if (d.type === 'CmResourceTypeMemory') ctx.regs = d.registers;
-            return cb.evtDevicePrepareHardware?.(dev, resources);
+        device = w.wdfDeviceCreate<NicContext>(
+          init,
+          {
+            async evtDevicePrepareHardware(dev, resources) {
+              rec('EvtDevicePrepareHardware');
+              const ctx = w.getContext<NicContext>(dev);
+              for (const d of resources.descriptors) if (d.type === 'CmResourceTypeMemory') ctx.regs = d.registers;
+              return cb.evtDevicePrepareHardware?.(dev, resources);
+            },
+            async evtDeviceReleaseHardware(dev, resources) {
+              rec('EvtDeviceReleaseHardware');
+              w.getContext<NicContext>(dev).regs = null;
+              return cb.evtDeviceReleaseHardware?.(dev, resources);
+            },
+            async evtDeviceD0Entry(dev, previous) {
+              rec(`EvtDeviceD0Entry(${previous})`);
+              return cb.evtDeviceD0Entry?.(dev, previous);
+            },
+            async evtDeviceD0EntryPostInterruptsEnabled(dev, previous) {
+              rec('EvtDeviceD0EntryPostInterruptsEnabled');
+              return cb.evtDeviceD0EntryPostInterruptsEnabled?.(dev, previous);
+            },
+            async evtDeviceD0ExitPreInterruptsDisabled(dev, target) {
+              rec('EvtDeviceD0ExitPreInterruptsDisabled');
+              return cb.evtDeviceD0ExitPreInterruptsDisabled?.(dev, target);
+            },
+            async evtDeviceD0Exit(dev, target) {
+              rec(`EvtDeviceD0Exit(${target})`);
+              return cb.evtDeviceD0Exit?.(dev, target);
+            },
+            async evtDeviceSurpriseRemoval(dev) {
+              rec('EvtDeviceSurpriseRemoval');
+              await cb.evtDeviceSurpriseRemoval?.(dev);
+            },
           },
-          async evtDeviceReleaseHardware(dev, resources) {
-            rec('EvtDeviceReleaseHardware');
-            w.getContext<NicContext>(dev).regs = null;
-            return cb.evtDeviceReleaseHardware?.(dev, resources);
-          },
-          async evtDeviceD0Entry(dev, previous) {
-            rec(`EvtDeviceD0Entry(${previous})`);
-            return cb.evtDeviceD0Entry?.(dev, previous);
-          },
-          async evtDeviceD0EntryPostInterruptsEnabled(dev, previous) {
-            rec('EvtDeviceD0EntryPostInterruptsEnabled');
-            return cb.evtDeviceD0EntryPostInterruptsEnabled?.(dev, previous);
-          },
-          async evtDeviceD0ExitPreInterruptsDisabled(dev, target) {
-            rec('EvtDeviceD0ExitPreInterruptsDisabled');
-            return cb.evtDeviceD0ExitPreInterruptsDisabled?.(dev, target);
-          },
-          async evtDeviceD0Exit(dev, target) {
-            rec(`EvtDeviceD0Exit(${target})`);
-            return cb.evtDeviceD0Exit?.(dev, target);
-          },
-          async evtDeviceSurpriseRemoval(dev) {
-            rec('EvtDeviceSurpriseRemoval');
-            await cb.evtDeviceSurpriseRemoval?.(dev);
-          },
-        }, { ...opts.deviceAttributes, context: () => ({ regs: null, interrupt: 0 as WDFINTERRUPT, causes: 0 }) });
+          { ...opts.deviceAttributes, context: () => ({ regs: null, interrupt: 0 as WDFINTERRUPT, causes: 0 }) },
+        );
         const ctx = w.getContext<NicContext>(device);
         ctx.interrupt = w.wdfInterruptCreate(device, {
           async evtInterruptIsr(interrupt) {
@@ -102,9 +113,15 @@ export async function loadNic(r: WdfRig, opts: NicOptions = {}): Promise<{ devic
             await w.wdfInterruptQueueDpcForIsr(interrupt);
             return true;
           },
-          evtInterruptDpc() { rec('EvtInterruptDpc'); },
-          evtInterruptEnable() { rec('EvtInterruptEnable'); },
-          evtInterruptDisable() { rec('EvtInterruptDisable'); },
+          evtInterruptDpc() {
+            rec('EvtInterruptDpc');
+          },
+          evtInterruptEnable() {
+            rec('EvtInterruptEnable');
+          },
+          evtInterruptDisable() {
+            rec('EvtInterruptDisable');
+          },
           ...opts.interrupt,
         });
         opts.onDeviceAdd?.(w, device);

@@ -22,7 +22,10 @@ describe('surprise removal (IRP_MN_SURPRISE_REMOVAL, then IRP_MN_REMOVE_DEVICE)'
     expect(r.wdf.devices).toEqual([]);
     expect(r.kernel.connectedInterrupts).toEqual([]);
     expect(r.wdf.pnpCalls.slice(-4).map((c) => `${c.handler}@${c.irql}`)).toEqual([
-      'EvtDeviceSurpriseRemoval@0', 'EvtDeviceD0ExitPreInterruptsDisabled@0', 'EvtDeviceD0Exit@0', 'EvtDeviceReleaseHardware@0',
+      'EvtDeviceSurpriseRemoval@0',
+      'EvtDeviceD0ExitPreInterruptsDisabled@0',
+      'EvtDeviceD0Exit@0',
+      'EvtDeviceReleaseHardware@0',
     ]);
   });
 

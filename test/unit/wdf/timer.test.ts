@@ -13,7 +13,14 @@ describe('WDFTIMER', () => {
     const { device } = await loadNic(r);
     const seen: string[] = [];
     const started = await atPassive(r, () => {
-      const t = r.wdf.wdfTimerCreate({ evtTimerFunc(timer) { seen.push(`fired at ${r.kernel.currentIrql()} parent ${r.wdf.wdfTimerGetParentObject(timer) === device}`); } }, { parentObject: device });
+      const t = r.wdf.wdfTimerCreate(
+        {
+          evtTimerFunc(timer) {
+            seen.push(`fired at ${r.kernel.currentIrql()} parent ${r.wdf.wdfTimerGetParentObject(timer) === device}`);
+          },
+        },
+        { parentObject: device },
+      );
       return [r.wdf.wdfTimerStart(t, 5), r.wdf.wdfTimerStart(t, 5)];
     });
     await waitUntil('the timer to fire', () => seen.length > 0);
@@ -29,9 +36,14 @@ describe('WDFTIMER', () => {
     const { device } = await loadNic(r, { deviceAttributes: { synchronizationScope: 'device' } });
     let held: boolean | undefined;
     await atPassive(r, () => {
-      const t = r.wdf.wdfTimerCreate({
-        evtTimerFunc() { held = (r.wdf.handles.peek(device) as unknown as { callbackLock: { lock: { owner: unknown } } }).callbackLock.lock.owner === r.kernel.current(); },
-      }, { parentObject: device });
+      const t = r.wdf.wdfTimerCreate(
+        {
+          evtTimerFunc() {
+            held = (r.wdf.handles.peek(device) as unknown as { callbackLock: { lock: { owner: unknown } } }).callbackLock.lock.owner === r.kernel.current();
+          },
+        },
+        { parentObject: device },
+      );
       r.wdf.wdfTimerStart(t, 1);
     });
     await waitUntil('the timer function to run', () => held !== undefined);
@@ -43,7 +55,14 @@ describe('WDFTIMER', () => {
     const { device } = await loadNic(r);
     let fired = 0;
     const stopped = await atPassive(r, async () => {
-      const t = r.wdf.wdfTimerCreate({ evtTimerFunc() { fired++; } }, { parentObject: device });
+      const t = r.wdf.wdfTimerCreate(
+        {
+          evtTimerFunc() {
+            fired++;
+          },
+        },
+        { parentObject: device },
+      );
       r.wdf.wdfTimerStart(t, 10);
       return [await r.wdf.wdfTimerStop(t, true), await r.wdf.wdfTimerStop(t, false)];
     });
@@ -53,12 +72,20 @@ describe('WDFTIMER', () => {
     expect(fired).toBe(0);
   });
 
-  it('a periodic timer fires again and again until stopped; stop with Wait at DISPATCH_LEVEL is recorded by KMDF\'s verifier and returns FALSE', async () => {
+  it("a periodic timer fires again and again until stopped; stop with Wait at DISPATCH_LEVEL is recorded by KMDF's verifier and returns FALSE", async () => {
     r = makeWdfRig();
     const { device } = await loadNic(r);
     let fired = 0;
     const t = await atPassive(r, () => {
-      const timer = r.wdf.wdfTimerCreate({ period: 2, evtTimerFunc() { fired++; } }, { parentObject: device });
+      const timer = r.wdf.wdfTimerCreate(
+        {
+          period: 2,
+          evtTimerFunc() {
+            fired++;
+          },
+        },
+        { parentObject: device },
+      );
       r.wdf.wdfTimerStart(timer, 2);
       return timer;
     });
@@ -85,7 +112,14 @@ describe('WDFTIMER', () => {
     let fired = 0;
     let t = 0 as WDFTIMER;
     await atPassive(r, () => {
-      t = r.wdf.wdfTimerCreate({ evtTimerFunc() { fired++; } }, { parentObject: device });
+      t = r.wdf.wdfTimerCreate(
+        {
+          evtTimerFunc() {
+            fired++;
+          },
+        },
+        { parentObject: device },
+      );
       r.wdf.wdfTimerStart(t, 10);
     });
     await r.wdf.removeDevice();
@@ -93,7 +127,8 @@ describe('WDFTIMER', () => {
     await r.kernel.quiesce();
     expect(fired).toBe(0);
     await expect(atPassive(r, () => r.wdf.wdfTimerStart(t, 1))).rejects.toMatchObject({
-      code: BugCheckCode.WDF_VIOLATION, parameters: [WdfViolation.WDF_INVALID_HANDLE, t, WdfTypeId.WDFTIMER, 0],
+      code: BugCheckCode.WDF_VIOLATION,
+      parameters: [WdfViolation.WDF_INVALID_HANDLE, t, WdfTypeId.WDFTIMER, 0],
     });
   });
 });

@@ -63,7 +63,16 @@ describe("KMDF's verifier (FxVerifierCheckIrqlLevel): a wrong-IRQL call is recor
     r = makeWdfRig();
     const device = await startedNic();
     const ran: string[] = [];
-    const item = await atPassive(r, () => r.wdf.wdfWorkItemCreate({ evtWorkItem: () => { ran.push('EvtWorkItem'); } }, { parentObject: device }));
+    const item = await atPassive(r, () =>
+      r.wdf.wdfWorkItemCreate(
+        {
+          evtWorkItem: () => {
+            ran.push('EvtWorkItem');
+          },
+        },
+        { parentObject: device },
+      ),
+    );
     const seenAtReturn = await atDispatch(async () => {
       r.wdf.wdfWorkItemEnqueue(item);
       await r.wdf.wdfWorkItemFlush(item);

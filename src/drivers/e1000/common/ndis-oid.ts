@@ -17,8 +17,7 @@ export interface OidRequestBuffers {
 }
 
 /** Packet types the 82540EM filters in hardware (DIRECTED is always on). */
-export const SUPPORTED_PACKET_FILTERS =
-  NdisPacketType.DIRECTED | NdisPacketType.MULTICAST | NdisPacketType.ALL_MULTICAST | NdisPacketType.BROADCAST | NdisPacketType.PROMISCUOUS;
+export const SUPPORTED_PACKET_FILTERS = NdisPacketType.DIRECTED | NdisPacketType.MULTICAST | NdisPacketType.ALL_MULTICAST | NdisPacketType.BROADCAST | NdisPacketType.PROMISCUOUS;
 
 /** NdisMediaStateConnected / NdisMediaStateDisconnected (OID_GEN_MEDIA_CONNECT_STATUS). */
 export const NdisMediaState = { Connected: 0, Disconnected: 1 } as const;
@@ -67,26 +66,37 @@ export function answer(request: OidRequestBuffers, value: unknown, bytes: number
  */
 export async function queryCommonOid(core: E1000Adapter, request: OidRequestBuffers, permanentMac: string): Promise<NDIS_STATUS | undefined> {
   switch (request.oid) {
-    case Oid.GEN_HARDWARE_STATUS: return answer(request, 0, 4);
+    case Oid.GEN_HARDWARE_STATUS:
+      return answer(request, 0, 4);
     case Oid.GEN_MEDIA_SUPPORTED:
-    case Oid.GEN_MEDIA_IN_USE: return answer(request, NdisMedium['802_3'], 4);
+    case Oid.GEN_MEDIA_IN_USE:
+      return answer(request, NdisMedium['802_3'], 4);
     case Oid.GEN_MAXIMUM_LOOKAHEAD:
     case Oid.GEN_CURRENT_LOOKAHEAD:
-    case Oid.GEN_MAXIMUM_FRAME_SIZE: return answer(request, MAX_FRAME_SIZE, 4);
-    case Oid.GEN_MAXIMUM_TOTAL_SIZE: return answer(request, MAX_TOTAL_SIZE, 4);
-    case Oid.GEN_LINK_SPEED: return answer(request, linkSpeed100bps(core.link.speedMbps), 4);
-    case Oid.GEN_VENDOR_ID: return answer(request, VENDOR_ID, 4);
-    case Oid.GEN_CURRENT_PACKET_FILTER: return answer(request, packetFilterBits(core), 4);
-    case Oid.GEN_MEDIA_CONNECT_STATUS: return answer(request, core.link.up ? NdisMediaState.Connected : NdisMediaState.Disconnected, 4);
-    case Oid['802_3_PERMANENT_ADDRESS']: return answer(request, macBytes(permanentMac), 6);
-    case Oid['802_3_CURRENT_ADDRESS']: return answer(request, macBytes(core.mac), 6);
+    case Oid.GEN_MAXIMUM_FRAME_SIZE:
+      return answer(request, MAX_FRAME_SIZE, 4);
+    case Oid.GEN_MAXIMUM_TOTAL_SIZE:
+      return answer(request, MAX_TOTAL_SIZE, 4);
+    case Oid.GEN_LINK_SPEED:
+      return answer(request, linkSpeed100bps(core.link.speedMbps), 4);
+    case Oid.GEN_VENDOR_ID:
+      return answer(request, VENDOR_ID, 4);
+    case Oid.GEN_CURRENT_PACKET_FILTER:
+      return answer(request, packetFilterBits(core), 4);
+    case Oid.GEN_MEDIA_CONNECT_STATUS:
+      return answer(request, core.link.up ? NdisMediaState.Connected : NdisMediaState.Disconnected, 4);
+    case Oid['802_3_PERMANENT_ADDRESS']:
+      return answer(request, macBytes(permanentMac), 6);
+    case Oid['802_3_CURRENT_ADDRESS']:
+      return answer(request, macBytes(core.mac), 6);
     case Oid['802_3_MULTICAST_LIST']: {
       const list = core.packetFilter.multicast ?? [];
       const out = new Uint8Array(list.length * 6);
       list.forEach((m, i) => out.set(macBytes(m), i * 6));
       return answer(request, out, out.length);
     }
-    case Oid['802_3_MAXIMUM_LIST_SIZE']: return answer(request, MAX_MULTICAST_ADDRESSES, 4);
+    case Oid['802_3_MAXIMUM_LIST_SIZE']:
+      return answer(request, MAX_MULTICAST_ADDRESSES, 4);
     case Oid.GEN_XMIT_OK:
     case Oid.GEN_RCV_OK:
     case Oid.GEN_XMIT_ERROR:
@@ -95,11 +105,20 @@ export async function queryCommonOid(core: E1000Adapter, request: OidRequestBuff
       const s = await core.statistics();
       const nic = s.nic;
       switch (request.oid) {
-        case Oid.GEN_XMIT_OK: return answer(request, nic.goodPacketsTransmitted, 8);
-        case Oid.GEN_RCV_OK: return answer(request, nic.goodPacketsReceived, 8);
-        case Oid.GEN_XMIT_ERROR: return answer(request, nic.excessiveCollisions + nic.lateCollisions + s.driver.txAborted, 8);
-        case Oid.GEN_RCV_ERROR: return answer(request, nic.crcErrors + nic.alignmentErrors + nic.symbolErrors + nic.rxErrors + nic.receiveOversize + nic.receiveUndersize + s.driver.rxOversizeDropped, 8);
-        default: return answer(request, nic.missedPackets + nic.receiveNoBuffers, 8);
+        case Oid.GEN_XMIT_OK:
+          return answer(request, nic.goodPacketsTransmitted, 8);
+        case Oid.GEN_RCV_OK:
+          return answer(request, nic.goodPacketsReceived, 8);
+        case Oid.GEN_XMIT_ERROR:
+          return answer(request, nic.excessiveCollisions + nic.lateCollisions + s.driver.txAborted, 8);
+        case Oid.GEN_RCV_ERROR:
+          return answer(
+            request,
+            nic.crcErrors + nic.alignmentErrors + nic.symbolErrors + nic.rxErrors + nic.receiveOversize + nic.receiveUndersize + s.driver.rxOversizeDropped,
+            8,
+          );
+        default:
+          return answer(request, nic.missedPackets + nic.receiveNoBuffers, 8);
       }
     }
     default:

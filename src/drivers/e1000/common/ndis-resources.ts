@@ -34,9 +34,16 @@ export function ringDma(value: unknown): RingDma {
 /** The core's options; throws when the resources lack guest memory or a DMA allocator. */
 export function coreOptions(res: NdisAllocatedResources, settings: NdisCoreSettings, tag: string): E1000AdapterOptions {
   return {
-    registers: res.registers, memory: ringMemory(res.memory), dma: ringDma(res.dma),
-    txRingSize: settings.txRingSize, rxRingSize: settings.rxRingSize,
-    receiveBatch: settings.receiveBatch, receiveBudget: settings.receiveBudget,
-    throttle: settings.throttle, mac: settings.mac, filter: settings.filter, tag,
+    registers: res.registers,
+    memory: ringMemory(res.memory),
+    dma: ringDma(res.dma),
+    txRingSize: settings.txRingSize,
+    rxRingSize: settings.rxRingSize,
+    receiveBatch: settings.receiveBatch,
+    receiveBudget: settings.receiveBudget,
+    throttle: settings.throttle,
+    mac: settings.mac,
+    filter: settings.filter,
+    tag,
   };
 }

@@ -93,9 +93,22 @@ export class E1000KmdfDevice implements MiniportEdge {
   readonly wdf: WdfFramework;
   readonly settings: KmdfDeviceSettings;
   readonly counters: KmdfDeviceCounters = {
-    isrCalls: 0, isrRecognized: 0, dpcCalls: 0, writesPresented: 0, writesTaken: 0, writesCompleted: 0, writesCancelled: 0,
-    writesInvalid: 0, writesRefused: 0, writesStopAcknowledged: 0, readsCompleted: 0, readsTruncated: 0, framesHeld: 0,
-    framesDroppedAtD0Exit: 0, retryTimerRuns: 0, linkChanges: 0,
+    isrCalls: 0,
+    isrRecognized: 0,
+    dpcCalls: 0,
+    writesPresented: 0,
+    writesTaken: 0,
+    writesCompleted: 0,
+    writesCancelled: 0,
+    writesInvalid: 0,
+    writesRefused: 0,
+    writesStopAcknowledged: 0,
+    readsCompleted: 0,
+    readsTruncated: 0,
+    framesHeld: 0,
+    framesDroppedAtD0Exit: 0,
+    retryTimerRuns: 0,
+    linkChanges: 0,
   };
   device: WDFDEVICE | null = null;
   interrupt: WDFINTERRUPT | null = null;

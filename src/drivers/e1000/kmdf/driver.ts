@@ -67,15 +67,19 @@ export function e1000KmdfDriverEntry(options: E1000KmdfOptions): (wdf: WdfFramew
         rxRingSize,
         interruptLocking: options.interruptLocking ?? 'synchronize',
       });
-      const device = wdf.wdfDeviceCreate(deviceInit, {
-        evtDevicePrepareHardware: E1000EvtDevicePrepareHardware,
-        evtDeviceReleaseHardware: E1000EvtDeviceReleaseHardware,
-        evtDeviceD0Entry: E1000EvtDeviceD0Entry,
-        evtDeviceD0EntryPostInterruptsEnabled: E1000EvtDeviceD0EntryPostInterruptsEnabled,
-        evtDeviceD0ExitPreInterruptsDisabled: E1000EvtDeviceD0ExitPreInterruptsDisabled,
-        evtDeviceD0Exit: E1000EvtDeviceD0Exit,
-        evtDeviceSurpriseRemoval: E1000EvtDeviceSurpriseRemoval,
-      }, { context: ctx });
+      const device = wdf.wdfDeviceCreate(
+        deviceInit,
+        {
+          evtDevicePrepareHardware: E1000EvtDevicePrepareHardware,
+          evtDeviceReleaseHardware: E1000EvtDeviceReleaseHardware,
+          evtDeviceD0Entry: E1000EvtDeviceD0Entry,
+          evtDeviceD0EntryPostInterruptsEnabled: E1000EvtDeviceD0EntryPostInterruptsEnabled,
+          evtDeviceD0ExitPreInterruptsDisabled: E1000EvtDeviceD0ExitPreInterruptsDisabled,
+          evtDeviceD0Exit: E1000EvtDeviceD0Exit,
+          evtDeviceSurpriseRemoval: E1000EvtDeviceSurpriseRemoval,
+        },
+        { context: ctx },
+      );
       ctx.device = device;
       ctx.interrupt = wdf.wdfInterruptCreate(device, {
         evtInterruptIsr: E1000EvtInterruptIsr,
@@ -102,9 +106,17 @@ export function e1000KmdfDriverEntry(options: E1000KmdfOptions): (wdf: WdfFramew
         return NtStatus.STATUS_INSUFFICIENT_RESOURCES;
       }
       const core = new E1000Adapter(ctx, {
-        registers: bar0.registers, memory: options.memory, dma: options.dma,
-        txRingSize, rxRingSize, receiveBatch: options.receiveBatch, receiveBudget: options.receiveBudget,
-        throttle: options.throttle, mac: options.mac, filter: options.filter, tag: 'e1000 kmdf',
+        registers: bar0.registers,
+        memory: options.memory,
+        dma: options.dma,
+        txRingSize,
+        rxRingSize,
+        receiveBatch: options.receiveBatch,
+        receiveBudget: options.receiveBudget,
+        throttle: options.throttle,
+        mac: options.mac,
+        filter: options.filter,
+        tag: 'e1000 kmdf',
       });
       ctx.core = core;
       try {

@@ -324,7 +324,8 @@ export class E1000Adapter {
   private validateMulticast(addresses: readonly string[]): void {
     if (addresses.length > MAX_MULTICAST_ADDRESSES) {
       throw new E1000ConfigError(`multicast list of ${addresses.length} addresses; at most ${MAX_MULTICAST_ADDRESSES}`, {
-        count: addresses.length, max: MAX_MULTICAST_ADDRESSES,
+        count: addresses.length,
+        max: MAX_MULTICAST_ADDRESSES,
       });
     }
   }

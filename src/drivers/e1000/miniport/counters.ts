@@ -35,9 +35,21 @@ export interface AdapterCounters {
 
 export function zeroCounters(): AdapterCounters {
   return {
-    isrCalls: 0, isrRecognized: 0, dpcCalls: 0, dpcRequeued: 0,
-    txQueued: 0, txCompleted: 0, txAborted: 0, txDeferred: 0, txQueuePeak: 0,
-    rxIndicated: 0, rxBytes: 0, rxIndications: 0, rxErrors: 0, rxOverruns: 0, rxOversizeDropped: 0,
+    isrCalls: 0,
+    isrRecognized: 0,
+    dpcCalls: 0,
+    dpcRequeued: 0,
+    txQueued: 0,
+    txCompleted: 0,
+    txAborted: 0,
+    txDeferred: 0,
+    txQueuePeak: 0,
+    rxIndicated: 0,
+    rxBytes: 0,
+    rxIndications: 0,
+    rxErrors: 0,
+    rxOverruns: 0,
+    rxOversizeDropped: 0,
     linkChanges: 0,
   };
 }

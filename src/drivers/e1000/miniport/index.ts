@@ -13,14 +13,5 @@ export {
 } from './adapter.ts';
 export { zeroCounters, type AdapterCounters } from './counters.ts';
 export { MAX_RECEIVE_FRAME_LENGTH } from './receive-path.ts';
-export {
-  ISR_NOT_OURS,
-  ISR_RECOGNIZED,
-  type AdapterLock,
-  type FrameSink,
-  type IsrResult,
-  type MiniportEdge,
-  type ReceiveBatch,
-  type SendOutcome,
-} from './edge.ts';
+export { ISR_NOT_OURS, ISR_RECOGNIZED, type AdapterLock, type FrameSink, type IsrResult, type MiniportEdge, type ReceiveBatch, type SendOutcome } from './edge.ts';
 export { SendQueue } from './send-queue.ts';

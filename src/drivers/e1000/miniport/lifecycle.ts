@@ -54,8 +54,12 @@ export class AdapterLifecycle {
     ctx.expectState('initialize', 'created');
     const o = this.options;
     const hw = new E1000Hardware({
-      registers: o.registers, memory: o.memory, dma: o.dma,
-      txRingSize: o.txRingSize, rxRingSize: o.rxRingSize, tag: o.tag,
+      registers: o.registers,
+      memory: o.memory,
+      dma: o.dma,
+      txRingSize: o.txRingSize,
+      rxRingSize: o.rxRingSize,
+      tag: o.tag,
       delay: (us) => ctx.edge.delay(us),
     });
     ctx.hw = hw;

@@ -29,7 +29,9 @@ export class SendPath {
     }
     if (!Number.isInteger(offset) || offset < 0 || offset + length > view.length) {
       throw new E1000ConfigError(`send: bytes ${offset}..${offset + length} lie outside a ${view.length}-byte view`, {
-        offset, length, viewLength: view.length,
+        offset,
+        length,
+        viewLength: view.length,
       });
     }
     this.queue.push(view, offset, length);

@@ -1,12 +1,5 @@
 import type { NdisTimer } from '../../../ndis/common/timer.ts';
-import {
-  NdisStatus,
-  type Ndis5Library,
-  type Ndis5Adapter,
-  type NdisMiniportInterrupt,
-  type NdisPacket,
-  type NdisPacketPool,
-} from '../../../ndis/ndis5/index.ts';
+import { NdisStatus, type Ndis5Library, type Ndis5Adapter, type NdisMiniportInterrupt, type NdisPacket, type NdisPacketPool } from '../../../ndis/ndis5/index.ts';
 import { logger } from '../../../util/log.ts';
 import { E1000StateError } from '../errors.ts';
 import {
@@ -77,8 +70,18 @@ export class E1000Ndis5Adapter implements MiniportEdge {
   readonly handle: Ndis5Adapter;
   readonly interruptMode: Ndis5InterruptMode;
   readonly counters: Ndis5MiniportCounters = {
-    isrCalls: 0, isrRecognized: 0, disableInterruptCalls: 0, enableInterruptCalls: 0, handleInterruptCalls: 0,
-    timerRuns: 0, deferredRepeats: 0, sendsInvalid: 0, sendsRefused: 0, receivesLent: 0, receivesNoPacket: 0, packetsReturned: 0,
+    isrCalls: 0,
+    isrRecognized: 0,
+    disableInterruptCalls: 0,
+    enableInterruptCalls: 0,
+    handleInterruptCalls: 0,
+    timerRuns: 0,
+    deferredRepeats: 0,
+    sendsInvalid: 0,
+    sendsRefused: 0,
+    receivesLent: 0,
+    receivesNoPacket: 0,
+    packetsReturned: 0,
   };
   interrupt: NdisMiniportInterrupt | null = null;
   receivePool: NdisPacketPool | null = null;

@@ -172,7 +172,7 @@ export class E1000Ndis6Adapter implements MiniportEdge {
     let invalid: NetBufferList | null = null;
     let valid: NetBufferList | null = null;
     let validTail: NetBufferList | null = null;
-    for (let nbl: NetBufferList | null = netBufferLists; nbl; ) {
+    for (let nbl: NetBufferList | null = netBufferLists; nbl;) {
       const next: NetBufferList | null = nbl.next;
       nbl.next = null;
       let count = 0;
@@ -219,7 +219,7 @@ export class E1000Ndis6Adapter implements MiniportEdge {
   /** MiniportReturnNetBufferLists: the NBLs wait for the next indication, their frames' descriptors go back to the NIC. */
   async returnNetBufferLists(netBufferLists: NetBufferList): Promise<void> {
     let n = 0;
-    for (let nbl: NetBufferList | null = netBufferLists; nbl; ) {
+    for (let nbl: NetBufferList | null = netBufferLists; nbl;) {
       const next: NetBufferList | null = nbl.next;
       nbl.next = null;
       this.idleReceiveNbls.push(nbl);
@@ -233,7 +233,7 @@ export class E1000Ndis6Adapter implements MiniportEdge {
 
   /** Every frame of the chain to the core's sink, each NBL into the sending queue in order. */
   private queueChain(chain: NetBufferList, add: FrameSink, queued: QueuedRun): void {
-    for (let nbl: NetBufferList | null = chain; nbl; ) {
+    for (let nbl: NetBufferList | null = chain; nbl;) {
       const next: NetBufferList | null = nbl.next;
       nbl.next = null;
       let count = 0;

@@ -18,12 +18,32 @@ import { ndisLinkState } from './adapter-context.ts';
 export { SUPPORTED_PACKET_FILTERS, packetFilterBits } from '../common/ndis-oid.ts';
 
 export const SUPPORTED_OIDS: readonly number[] = [
-  Oid.GEN_SUPPORTED_LIST, Oid.GEN_HARDWARE_STATUS, Oid.GEN_MEDIA_SUPPORTED, Oid.GEN_MEDIA_IN_USE,
-  Oid.GEN_MAXIMUM_LOOKAHEAD, Oid.GEN_MAXIMUM_FRAME_SIZE, Oid.GEN_LINK_SPEED, Oid.GEN_MAXIMUM_TOTAL_SIZE,
-  Oid.GEN_VENDOR_ID, Oid.GEN_VENDOR_DESCRIPTION, Oid.GEN_CURRENT_PACKET_FILTER, Oid.GEN_CURRENT_LOOKAHEAD,
-  Oid.GEN_DRIVER_VERSION, Oid.GEN_MEDIA_CONNECT_STATUS, Oid.GEN_LINK_STATE, Oid.GEN_INTERRUPT_MODERATION,
-  Oid.GEN_XMIT_OK, Oid.GEN_RCV_OK, Oid.GEN_XMIT_ERROR, Oid.GEN_RCV_ERROR, Oid.GEN_RCV_NO_BUFFER, Oid.GEN_STATISTICS,
-  Oid['802_3_PERMANENT_ADDRESS'], Oid['802_3_CURRENT_ADDRESS'], Oid['802_3_MULTICAST_LIST'], Oid['802_3_MAXIMUM_LIST_SIZE'],
+  Oid.GEN_SUPPORTED_LIST,
+  Oid.GEN_HARDWARE_STATUS,
+  Oid.GEN_MEDIA_SUPPORTED,
+  Oid.GEN_MEDIA_IN_USE,
+  Oid.GEN_MAXIMUM_LOOKAHEAD,
+  Oid.GEN_MAXIMUM_FRAME_SIZE,
+  Oid.GEN_LINK_SPEED,
+  Oid.GEN_MAXIMUM_TOTAL_SIZE,
+  Oid.GEN_VENDOR_ID,
+  Oid.GEN_VENDOR_DESCRIPTION,
+  Oid.GEN_CURRENT_PACKET_FILTER,
+  Oid.GEN_CURRENT_LOOKAHEAD,
+  Oid.GEN_DRIVER_VERSION,
+  Oid.GEN_MEDIA_CONNECT_STATUS,
+  Oid.GEN_LINK_STATE,
+  Oid.GEN_INTERRUPT_MODERATION,
+  Oid.GEN_XMIT_OK,
+  Oid.GEN_RCV_OK,
+  Oid.GEN_XMIT_ERROR,
+  Oid.GEN_RCV_ERROR,
+  Oid.GEN_RCV_NO_BUFFER,
+  Oid.GEN_STATISTICS,
+  Oid['802_3_PERMANENT_ADDRESS'],
+  Oid['802_3_CURRENT_ADDRESS'],
+  Oid['802_3_MULTICAST_LIST'],
+  Oid['802_3_MAXIMUM_LIST_SIZE'],
 ];
 
 const DRIVER_VERSION = 0x0614;
@@ -53,10 +73,14 @@ export async function handleOidRequest(ctx: OidContext, request: NdisOidRequest)
 async function queryOid(ctx: OidContext, request: NdisOidRequest): Promise<NDIS_STATUS> {
   const core = ctx.core;
   switch (request.oid) {
-    case Oid.GEN_SUPPORTED_LIST: return answer(request, [...SUPPORTED_OIDS], SUPPORTED_OIDS.length * 4);
-    case Oid.GEN_VENDOR_DESCRIPTION: return answer(request, 'dirql Intel 82540EM (e1000) NDIS 6 miniport', 44);
-    case Oid.GEN_DRIVER_VERSION: return answer(request, DRIVER_VERSION, 2);
-    case Oid.GEN_LINK_STATE: return answer(request, ndisLinkState(core.link), 32);
+    case Oid.GEN_SUPPORTED_LIST:
+      return answer(request, [...SUPPORTED_OIDS], SUPPORTED_OIDS.length * 4);
+    case Oid.GEN_VENDOR_DESCRIPTION:
+      return answer(request, 'dirql Intel 82540EM (e1000) NDIS 6 miniport', 44);
+    case Oid.GEN_DRIVER_VERSION:
+      return answer(request, DRIVER_VERSION, 2);
+    case Oid.GEN_LINK_STATE:
+      return answer(request, ndisLinkState(core.link), 32);
     case Oid.GEN_INTERRUPT_MODERATION: {
       const value: NdisInterruptModerationParameters = {
         flags: 0,
@@ -71,11 +95,19 @@ async function queryOid(ctx: OidContext, request: NdisOidRequest): Promise<NDIS_
       const inOctets = nic.goodOctetsReceived - 4 * nic.goodPacketsReceived;
       const outOctets = nic.goodOctetsTransmitted - 4 * nic.goodPacketsTransmitted;
       const info: NdisStatisticsInfo = {
-        supportedStatistics: NdisStatisticsFlags.VALID_DIRECTED_FRAMES_RCV | NdisStatisticsFlags.VALID_MULTICAST_FRAMES_RCV
-          | NdisStatisticsFlags.VALID_BROADCAST_FRAMES_RCV | NdisStatisticsFlags.VALID_BYTES_RCV | NdisStatisticsFlags.VALID_RCV_DISCARDS
-          | NdisStatisticsFlags.VALID_RCV_ERROR | NdisStatisticsFlags.VALID_DIRECTED_FRAMES_XMIT | NdisStatisticsFlags.VALID_MULTICAST_FRAMES_XMIT
-          | NdisStatisticsFlags.VALID_BROADCAST_FRAMES_XMIT | NdisStatisticsFlags.VALID_BYTES_XMIT | NdisStatisticsFlags.VALID_XMIT_ERROR
-          | NdisStatisticsFlags.VALID_XMIT_DISCARDS,
+        supportedStatistics:
+          NdisStatisticsFlags.VALID_DIRECTED_FRAMES_RCV |
+          NdisStatisticsFlags.VALID_MULTICAST_FRAMES_RCV |
+          NdisStatisticsFlags.VALID_BROADCAST_FRAMES_RCV |
+          NdisStatisticsFlags.VALID_BYTES_RCV |
+          NdisStatisticsFlags.VALID_RCV_DISCARDS |
+          NdisStatisticsFlags.VALID_RCV_ERROR |
+          NdisStatisticsFlags.VALID_DIRECTED_FRAMES_XMIT |
+          NdisStatisticsFlags.VALID_MULTICAST_FRAMES_XMIT |
+          NdisStatisticsFlags.VALID_BROADCAST_FRAMES_XMIT |
+          NdisStatisticsFlags.VALID_BYTES_XMIT |
+          NdisStatisticsFlags.VALID_XMIT_ERROR |
+          NdisStatisticsFlags.VALID_XMIT_DISCARDS,
         ifInDiscards: nic.missedPackets + nic.receiveNoBuffers,
         ifInErrors: nic.crcErrors + nic.alignmentErrors + nic.symbolErrors + nic.rxErrors + s.driver.rxOversizeDropped,
         ifHCInOctets: inOctets,
@@ -88,8 +120,12 @@ async function queryOid(ctx: OidContext, request: NdisOidRequest): Promise<NDIS_
         ifHCOutBroadcastPkts: nic.broadcastPacketsTransmitted,
         ifOutErrors: nic.excessiveCollisions + nic.lateCollisions,
         ifOutDiscards: s.driver.txAborted,
-        ifHCInUcastOctets: 0, ifHCInMulticastOctets: 0, ifHCInBroadcastOctets: 0,
-        ifHCOutUcastOctets: 0, ifHCOutMulticastOctets: 0, ifHCOutBroadcastOctets: 0,
+        ifHCInUcastOctets: 0,
+        ifHCInMulticastOctets: 0,
+        ifHCInBroadcastOctets: 0,
+        ifHCOutUcastOctets: 0,
+        ifHCOutMulticastOctets: 0,
+        ifHCOutBroadcastOctets: 0,
       };
       return answer(request, info, 152);
     }
