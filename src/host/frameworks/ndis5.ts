@@ -5,6 +5,7 @@ import { logger } from '../../util/log.ts';
 import { coreSettings, ndisAdapterResources } from './machine-resources.ts';
 import { runningVariant } from './running-variant.ts';
 import type { RunningVariant, VariantContext } from './variant.ts';
+import { initializeWithEdge, ndisEdgeOptions } from './ndis-edge.ts';
 
 const log = logger('host.ndis5');
 
@@ -22,14 +23,8 @@ export async function startNdis5Variant(ctx: VariantContext, opts: Ndis5VariantO
   const { kernel, machine, settings } = ctx;
   const ndis = new Ndis5(kernel);
   const driver = registerE1000Ndis5(ndis, { ...coreSettings(settings), interruptMode: opts.interruptMode });
-  const edge = new Ndis5ProtocolEdge(ndis, {
-    rxRing: ctx.rxRing,
-    txRing: ctx.txRing,
-    sendPoolSize: settings.sendPoolSize,
-    sendBatch: settings.sendBatch,
-    onPublish: ctx.onReceivePublished,
-  });
-  const adapter = await ndis.initializeMiniport(driver, ndisAdapterResources(machine), { binding: edge });
+  const edge = new Ndis5ProtocolEdge(ndis, ndisEdgeOptions(ctx));
+  const adapter = await initializeWithEdge(edge, () => ndis.initializeMiniport(driver, ndisAdapterResources(machine), { binding: edge }));
   const miniport = adapter.context as E1000Ndis5Adapter;
   try {
     await edge.bind(adapter);

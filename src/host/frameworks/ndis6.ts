@@ -5,6 +5,7 @@ import { logger } from '../../util/log.ts';
 import { coreSettings, ndisAdapterResources } from './machine-resources.ts';
 import { runningVariant } from './running-variant.ts';
 import type { RunningVariant, VariantContext } from './variant.ts';
+import { initializeWithEdge, ndisEdgeOptions } from './ndis-edge.ts';
 
 const log = logger('host.ndis6');
 
@@ -17,20 +18,8 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
   const { kernel, machine, settings } = ctx;
   const ndis = new Ndis6(kernel);
   const driver = registerE1000Ndis6(ndis, coreSettings(settings));
-  const edge = new Ndis6ProtocolEdge(ndis, {
-    rxRing: ctx.rxRing,
-    txRing: ctx.txRing,
-    sendPoolSize: settings.sendPoolSize,
-    sendBatch: settings.sendBatch,
-    onPublish: ctx.onReceivePublished,
-  });
-  let adapter;
-  try {
-    adapter = await ndis.initializeMiniport(driver, ndisAdapterResources(machine), { binding: edge });
-  } catch (err) {
-    await edge.close().catch(() => undefined);
-    throw err;
-  }
+  const edge = new Ndis6ProtocolEdge(ndis, ndisEdgeOptions(ctx));
+  const adapter = await initializeWithEdge(edge, () => ndis.initializeMiniport(driver, ndisAdapterResources(machine), { binding: edge }));
   const miniport = adapter.context as E1000Ndis6Adapter;
   edge.bind(adapter);
   return runningVariant({

@@ -10,6 +10,7 @@ import { DriverModuleError, type DriverEntryContext, type KmdfDriverModule, type
 import { nicAdapterResources } from './machine-resources.ts';
 import type { VariantEdge } from './running-variant.ts';
 import type { NicLinkState, RoutineCalls, RunningVariant, VariantContext, VariantFactory } from './variant.ts';
+import { initializeWithEdge, ndisEdgeOptions } from './ndis-edge.ts';
 
 const log = logger('host.user-driver');
 
@@ -112,24 +113,12 @@ function running(p: UserParts): RunningVariant {
 }
 
 async function startNdis6(ctx: VariantContext, driver: Ndis6DriverModule & LoadedDriverModule): Promise<RunningVariant> {
-  const { kernel, machine, settings } = ctx;
+  const { kernel, machine } = ctx;
   const ndis = new Ndis6(kernel);
   const handle: unknown = await driver.driverEntry(ndis, entryContext(ctx));
   if (!(handle instanceof MiniportDriver)) throw returned(driver.source, 'the MiniportDriver of ndis.registerMiniportDriver', handle);
-  const edge = new Ndis6ProtocolEdge(ndis, {
-    rxRing: ctx.rxRing,
-    txRing: ctx.txRing,
-    sendPoolSize: settings.sendPoolSize,
-    sendBatch: settings.sendBatch,
-    onPublish: ctx.onReceivePublished,
-  });
-  let adapter;
-  try {
-    adapter = await ndis.initializeMiniport(handle, nicAdapterResources(machine, driver.registerName), { binding: edge });
-  } catch (err) {
-    await edge.close().catch(() => undefined);
-    throw err;
-  }
+  const edge = new Ndis6ProtocolEdge(ndis, ndisEdgeOptions(ctx));
+  const adapter = await initializeWithEdge(edge, () => ndis.initializeMiniport(handle, nicAdapterResources(machine, driver.registerName), { binding: edge }));
   edge.bind(adapter);
   const isr = isrCounter(kernel, machine.nic.irqLine);
   return running({
@@ -159,24 +148,12 @@ async function startNdis6(ctx: VariantContext, driver: Ndis6DriverModule & Loade
 }
 
 async function startNdis5(ctx: VariantContext, driver: Ndis5DriverModule & LoadedDriverModule): Promise<RunningVariant> {
-  const { kernel, machine, settings } = ctx;
+  const { kernel, machine } = ctx;
   const ndis = new Ndis5(kernel);
   const handle: unknown = await driver.driverEntry(ndis, entryContext(ctx));
   if (!(handle instanceof Ndis5Driver)) throw returned(driver.source, 'the Ndis5Driver of ndis.registerMiniport', handle);
-  const edge = new Ndis5ProtocolEdge(ndis, {
-    rxRing: ctx.rxRing,
-    txRing: ctx.txRing,
-    sendPoolSize: settings.sendPoolSize,
-    sendBatch: settings.sendBatch,
-    onPublish: ctx.onReceivePublished,
-  });
-  let adapter;
-  try {
-    adapter = await ndis.initializeMiniport(handle, nicAdapterResources(machine, driver.registerName), { binding: edge });
-  } catch (err) {
-    await edge.close().catch(() => undefined);
-    throw err;
-  }
+  const edge = new Ndis5ProtocolEdge(ndis, ndisEdgeOptions(ctx));
+  const adapter = await initializeWithEdge(edge, () => ndis.initializeMiniport(handle, nicAdapterResources(machine, driver.registerName), { binding: edge }));
   try {
     await edge.bind(adapter);
   } catch (err) {
