@@ -6,6 +6,7 @@ import { WdfFramework } from '../../wdf/index.ts';
 import { coreSettings } from './machine-resources.ts';
 import { runningVariant } from './running-variant.ts';
 import type { RunningVariant, VariantContext } from './variant.ts';
+import { kmdfClose } from './kmdf-close.ts';
 
 const log = logger('host.kmdf');
 
@@ -45,7 +46,6 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
   }
   const core = driver.core!;
   edge.start(device, core.link.up);
-  let closed = false;
 
   return runningVariant({
     framework: 'kmdf',
@@ -58,18 +58,7 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
     haltDriver: () => wdf.stopDevice(device),
     surpriseRemoveDriver: () => wdf.surpriseRemoveDevice(device),
     pnpCalls: () => wdf.pnpCalls,
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (!kernel.stopped) {
-        try {
-          await wdf.unloadDriver();
-        } catch (err) {
-          log.warn({ err }, 'removing the device and unloading the driver failed');
-        }
-      }
-      await edge.close();
-    },
+    close: kmdfClose(kernel, wdf, edge, log),
     frameworkStatistics: () => ({
       wdf: { deviceState: wdf.deviceState(device), requestPool: wdf.requestPool },
       driver: { ...driver.counters, framesWaiting: driver.framesWaiting },

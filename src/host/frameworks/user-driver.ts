@@ -11,6 +11,7 @@ import { nicAdapterResources } from './machine-resources.ts';
 import type { VariantEdge } from './running-variant.ts';
 import type { NicLinkState, RoutineCalls, RunningVariant, VariantContext, VariantFactory } from './variant.ts';
 import { initializeWithEdge, ndisEdgeOptions } from './ndis-edge.ts';
+import { kmdfClose } from './kmdf-close.ts';
 
 const log = logger('host.user-driver');
 
@@ -235,7 +236,6 @@ async function startKmdf(ctx: VariantContext, driver: KmdfDriverModule & LoadedD
   }
   io.start(device, link?.up ?? false);
   const isr = isrCounter(kernel, machine.nic.irqLine);
-  let closed = false;
   return running({
     framework: 'kmdf',
     kernel,
@@ -243,18 +243,7 @@ async function startKmdf(ctx: VariantContext, driver: KmdfDriverModule & LoadedD
     mac: () => mac,
     link: () => link ?? { up: io.linkUp, speedMbps: 0, fullDuplex: false },
     haltDriver: () => wdf.stopDevice(device),
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (!kernel.stopped) {
-        try {
-          await wdf.unloadDriver();
-        } catch (err) {
-          log.warn({ err }, 'removing the device and unloading the driver failed');
-        }
-      }
-      await io.close();
-    },
+    close: kmdfClose(kernel, wdf, io, log),
     frameworkStatistics: () => ({
       wdf: { deviceState: wdf.deviceState(device), requestPool: wdf.requestPool },
       upperEdge: { ...io.counters, readsOutstanding: io.readsOutstanding },
