@@ -32,7 +32,7 @@ function checkSend(p: unknown): SendParams {
  * while watched) topics.
  */
 export async function startControl(host: DriverHost, opts: { socketPath?: string; responder?: Responder } = {}): Promise<ControlServer> {
-  const control = new ControlServer({ driver: `e1000 (${host.framework})`, ...(opts.socketPath ? { socketPath: opts.socketPath } : {}) });
+  const control = new ControlServer({ driver: `${host.machine.nic.model.qemuModel} (${host.framework})`, ...(opts.socketPath ? { socketPath: opts.socketPath } : {}) });
   let nextSeq = 0;
   control.handle(ControlMethods.status, () => ({
     framework: host.framework,
