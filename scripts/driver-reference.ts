@@ -35,7 +35,11 @@ function program(): ts.Program {
 }
 
 function oneLine(text: string, max = MAX_TYPE): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  // The checker qualifies some types with import("<absolute path>"): drop it, the reference must not depend on the checkout.
+  const flat = text
+    .replace(/import\("[^"]*"\)\./g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
