@@ -87,7 +87,7 @@ if (want('ring')) {
     rows.push({
       section: 'ring',
       measurement: `${x.name}`,
-      unpinned: `${round(x.framesPerSecond / 1e6, 2)} M frames/s`,
+      unpinned: `${round(x.framesPerSecond / 1e6, 2)} M frames/s${x.spreadPercent !== undefined ? ` (±${round(x.spreadPercent / 2, 1)} %)` : ''}`,
       ...(x.name === r.results[0]?.name ? { target: '≥ 25 M/s (64 B, in process)' } : {}),
     });
   }
