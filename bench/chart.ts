@@ -31,11 +31,17 @@ export const RATIO_TARGETS: Readonly<Record<string, RatioTarget>> = {
   'MMIO readl round trip': { value: 1.05, better: 'lower' },
   'RX latency p50': { value: 1.25, better: 'lower' },
   'RX latency p99': { value: 1.5, better: 'lower' },
+  'TX 64 B CPU per frame': { value: 1.1, better: 'lower' },
+  'TX 1514 B CPU per frame': { value: 1.1, better: 'lower' },
+  'RX 64 B CPU per frame': { value: 1.1, better: 'lower' },
+  'RX 1514 B CPU per frame': { value: 1.1, better: 'lower' },
 };
 
 type Pair<T> = { unpinned?: T; pinned?: T };
 type Results = {
-  throughput?: Record<string, Pair<{ ratio?: number }>>;
+  throughput?: Record<string, Pair<{ ratio?: number; cpuRatio?: number }>>;
+  lockset?: Record<string, Pair<{ ratio?: number }>>;
+  trace?: Record<string, Pair<{ ratio?: number }>>;
   mmio?: Pair<{ ratioDriverHost?: number }>;
   latency?: Pair<{ ratioP50?: number; ratioP99?: number }>;
 };
@@ -61,6 +67,23 @@ export function ratiosOf(report: { date: string; results: unknown }): BenchRun {
       `${dir!.toUpperCase()} ${size} B frames/s`,
       point(pair, (x) => x.ratio),
     );
+    put(
+      `${dir!.toUpperCase()} ${size} B CPU per frame`,
+      point(pair, (x) => x.cpuRatio),
+    );
+  }
+  // A feature's cost: frames/s with it on over frames/s with it off (bench/features.ts).
+  for (const [feature, label] of [
+    ['lockset', 'lockset record/off'],
+    ['trace', 'tracing on/off'],
+  ] as const) {
+    for (const [key, pair] of Object.entries(r[feature] ?? {})) {
+      const [dir, size] = key.split('-');
+      put(
+        `${dir!.toUpperCase()} ${size} B ${label}`,
+        point(pair, (x) => x.ratio),
+      );
+    }
   }
   put(
     'MMIO readl round trip',

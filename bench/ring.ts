@@ -47,6 +47,10 @@ export interface RingBenchResult {
   sleeps?: number;
   /** Frames/s asked of the ring for this case, if any. */
   target?: number;
+  /** In-process cases: frames/s of each round (framesPerSecond is their median, lower of the middle two). */
+  roundsFramesPerSecond?: number[];
+  /** (fastest − slowest round) / median, in percent: how steady the figure is within the run. */
+  spreadPercent?: number;
 }
 
 export interface RingBenchReport {
@@ -87,7 +91,8 @@ export class HeapProbe {
   }
 }
 
-const IN_PROCESS_TARGET_64B = 20_000_000;
+// The performance issue's target (dirql issue 15).
+const IN_PROCESS_TARGET_64B = 25_000_000;
 
 function makeFrames(count: number, bytes: number): Uint8Array[] {
   return Array.from({ length: count }, (_, i) => new Uint8Array(bytes).fill((i * 7 + 1) & 0xff));
@@ -98,25 +103,37 @@ interface Measured {
   seconds: number;
   cpuMicros: number;
   heap: { heapBytesPerFrame: number; gcs: number };
+  /** Frames/s of each measured round, in order. */
+  roundRates: number[];
 }
 
-/** Run `step` (returns frames moved) until `durationMs` has passed; warm up first. */
-function timeLoop(step: () => number, durationMs: number): Measured {
+/**
+ * Run `step` (returns frames moved) for `rounds` rounds of `durationMs` each, after a warm-up; the
+ * figure is the median round, so one round the scheduler preempted does not set it.
+ */
+function timeLoop(step: () => number, durationMs: number, rounds = 1): Measured {
   const warmUntil = performance.now() + Math.min(200, durationMs / 4);
   while (performance.now() < warmUntil) for (let i = 0; i < 256; i++) step();
   const cpu0 = process.cpuUsage();
   const probe = HeapProbe.start();
   const t0 = performance.now();
-  const until = t0 + durationMs;
+  const roundRates: number[] = [];
   let frames = 0;
   let now = t0;
-  while (now < until) {
-    for (let i = 0; i < 1024; i++) frames += step();
-    now = performance.now();
+  for (let r = 0; r < rounds; r++) {
+    const start = now;
+    const until = start + durationMs;
+    let moved = 0;
+    while (now < until) {
+      for (let i = 0; i < 1024; i++) moved += step();
+      now = performance.now();
+    }
+    frames += moved;
+    roundRates.push((moved * 1000) / (now - start));
   }
   const heap = probe.stop(frames);
   const cpu = process.cpuUsage(cpu0);
-  return { frames, seconds: (now - t0) / 1000, cpuMicros: cpu.user + cpu.system, heap };
+  return { frames, seconds: (now - t0) / 1000, cpuMicros: cpu.user + cpu.system, heap, roundRates };
 }
 
 function result(
@@ -126,7 +143,8 @@ function result(
   extra: Partial<RingBenchResult> = {},
 ): RingBenchResult {
   const stats = ring.stats();
-  const framesPerSecond = measured.frames / measured.seconds;
+  const rates = [...measured.roundRates].sort((a, b) => a - b);
+  const framesPerSecond = rates.length > 0 ? rates[(rates.length - 1) >> 1]! : measured.frames / measured.seconds;
   return {
     ...base,
     frames: measured.frames,
@@ -139,6 +157,7 @@ function result(
     fullRejects: stats.fullRejects,
     emptyPolls: stats.emptyPolls,
     dropped: stats.dropped,
+    ...(rates.length > 1 ? { roundsFramesPerSecond: measured.roundRates.map(Math.round), spreadPercent: round(((rates.at(-1)! - rates[0]!) * 100) / framesPerSecond, 1) } : {}),
     ...extra,
   };
 }
@@ -149,7 +168,7 @@ function round(value: number, digits: number): number {
 }
 
 /** Producer and consumer on one thread: enqueueBatch (copy in) then dequeueBatchInto (copy out). */
-function inProcessBatch(frameBytes: number, batch: number, durationMs: number, target?: number): RingBenchResult {
+function inProcessBatch(frameBytes: number, batch: number, durationMs: number, rounds: number, target?: number): RingBenchResult {
   const slotCount = 1024;
   const ring = new PacketRing({ slotCount });
   const producer = ring.producer();
@@ -157,10 +176,14 @@ function inProcessBatch(frameBytes: number, batch: number, durationMs: number, t
   const frames = makeFrames(batch, frameBytes);
   const out = new Uint8Array(batch * ring.slotSize);
   const lengths = new Uint32Array(batch);
-  const measured = timeLoop(() => {
-    producer.enqueueBatch(frames, batch);
-    return consumer.dequeueBatchInto(out, ring.slotSize, lengths, batch);
-  }, durationMs);
+  const measured = timeLoop(
+    () => {
+      producer.enqueueBatch(frames, batch);
+      return consumer.dequeueBatchInto(out, ring.slotSize, lengths, batch);
+    },
+    durationMs,
+    rounds,
+  );
   return result(
     {
       name: `in-process ${frameBytes} B, batch ${batch}, copy in+out`,
@@ -177,17 +200,21 @@ function inProcessBatch(frameBytes: number, batch: number, durationMs: number, t
 }
 
 /** One frame per call on both sides: a publish (tail store) and a release (head store) per frame. */
-function inProcessSingle(frameBytes: number, durationMs: number): RingBenchResult {
+function inProcessSingle(frameBytes: number, durationMs: number, rounds: number): RingBenchResult {
   const slotCount = 1024;
   const ring = new PacketRing({ slotCount });
   const producer = ring.producer();
   const consumer = ring.consumer();
   const frame = makeFrames(1, frameBytes)[0]!;
   const out = new Uint8Array(ring.slotSize);
-  const measured = timeLoop(() => {
-    producer.tryEnqueue(frame);
-    return consumer.tryDequeue(out) >= 0 ? 1 : 0;
-  }, durationMs);
+  const measured = timeLoop(
+    () => {
+      producer.tryEnqueue(frame);
+      return consumer.tryDequeue(out) >= 0 ? 1 : 0;
+    },
+    durationMs,
+    rounds,
+  );
   return result(
     {
       name: `in-process ${frameBytes} B, per frame, copy in+out`,
@@ -203,23 +230,27 @@ function inProcessSingle(frameBytes: number, durationMs: number): RingBenchResul
 }
 
 /** Zero-copy both ways: claim/publish writing a 4-byte sequence number, peek/release reading it. */
-function inProcessZeroCopy(batch: number, durationMs: number): RingBenchResult {
+function inProcessZeroCopy(batch: number, durationMs: number, rounds: number): RingBenchResult {
   const slotCount = 1024;
   const ring = new PacketRing({ slotCount });
   const producer = ring.producer();
   const consumer = ring.consumer();
   let seq = 0;
   let checksum = 0;
-  const measured = timeLoop(() => {
-    const claim = producer.claim(batch);
-    // Kept int32 (| 0): a closure variable holding a double is boxed, i.e. allocated per update.
-    for (let i = 0; i < claim.count; i++) ring.slotView(claim.first + i)[0] = seq = (seq + 1) | 0;
-    producer.publish(claim.count, 64);
-    const run = consumer.peek(batch);
-    for (let i = 0; i < run.count; i++) checksum = (checksum + ring.slotView(run.first + i)[0]!) | 0;
-    consumer.release(run.count);
-    return run.count;
-  }, durationMs);
+  const measured = timeLoop(
+    () => {
+      const claim = producer.claim(batch);
+      // Kept int32 (| 0): a closure variable holding a double is boxed, i.e. allocated per update.
+      for (let i = 0; i < claim.count; i++) ring.slotView(claim.first + i)[0] = seq = (seq + 1) | 0;
+      producer.publish(claim.count, 64);
+      const run = consumer.peek(batch);
+      for (let i = 0; i < run.count; i++) checksum = (checksum + ring.slotView(run.first + i)[0]!) | 0;
+      consumer.release(run.count);
+      return run.count;
+    },
+    durationMs,
+    rounds,
+  );
   if (checksum === 0.5) throw new Error('unreachable: keeps the reads alive');
   return result(
     {
@@ -280,7 +311,7 @@ async function acrossWorker(mainRole: 'produce' | 'consume', frameBytes: number,
         batch,
         slotCount,
       },
-      { frames, seconds, cpuMicros: cpu.user + cpu.system, heap: main.heap },
+      { frames, seconds, cpuMicros: cpu.user + cpu.system, heap: main.heap, roundRates: [] },
       ring,
       { workerHeapBytesPerFrame: round(workerReport.heapBytesPerFrame ?? 0, 3), sleeps: main.sleeps + workerReport.sleeps },
     );
@@ -350,16 +381,18 @@ async function mainConsumer(ring: PacketRing, batch: number, total: number): Pro
 }
 
 export async function runRingBench(options: RingBenchOptions = {}): Promise<RingBenchReport> {
-  const ms = options.quick ? 300 : 1500;
+  // Seven rounds per in-process case (three with --quick), the median reported with the spread.
+  const rounds = options.quick ? 3 : 7;
+  const ms = options.quick ? 100 : 250;
   const workerFrames64 = options.quick ? 1_000_000 : 10_000_000;
   const workerFrames1514 = options.quick ? 250_000 : 2_000_000;
   const results: RingBenchResult[] = [
-    inProcessBatch(64, 64, ms, IN_PROCESS_TARGET_64B),
-    inProcessBatch(64, 256, ms),
-    inProcessBatch(1514, 64, ms),
-    inProcessSingle(64, ms),
-    inProcessSingle(1514, ms),
-    inProcessZeroCopy(64, ms),
+    inProcessBatch(64, 64, ms, rounds, IN_PROCESS_TARGET_64B),
+    inProcessBatch(64, 256, ms, rounds),
+    inProcessBatch(1514, 64, ms, rounds),
+    inProcessSingle(64, ms, rounds),
+    inProcessSingle(1514, ms, rounds),
+    inProcessZeroCopy(64, ms, rounds),
     await acrossWorker('produce', 64, 64, workerFrames64),
     await acrossWorker('consume', 64, 64, workerFrames64),
     await acrossWorker('produce', 1514, 64, workerFrames1514),
@@ -378,6 +411,7 @@ function printTable(report: RingBenchReport): void {
   const rows = report.results.map((r) => ({
     case: r.name,
     'Mframes/s': (r.framesPerSecond / 1e6).toFixed(2),
+    'spread %': r.spreadPercent ?? '',
     'Gbit/s': r.gbitPerSecond.toFixed(1),
     'CPU %': r.cpuPercent,
     'heap B/frame': r.workerHeapBytesPerFrame === undefined ? `${r.heapBytesPerFrame}` : `${r.heapBytesPerFrame} / ${r.workerHeapBytesPerFrame}`,

@@ -1,11 +1,13 @@
 /**
  * `npm run bench`: every benchmark against real QEMU, each figure beside a baseline measured in
- * the same run. Prints a table and writes bench/results/bench-<date>.json (+ latest.json).
+ * the same run. Prints a table and writes bench/results/bench-<date>.json (+ latest.json); a full
+ * run also writes the chart of the kept runs and this run's table to docs/bench/ (the README shows them).
  *
  *   npm run bench                 all sections
  *   npm run bench -- --quick      shorter runs (smoke check)
- *   npm run bench -- --only mmio,ring,throughput,latency,explore
- *   npm run bench:chart -- --out docs/bench-chart.svg   the chart of the kept runs, for the README
+ *   npm run bench -- --only mmio,ring,throughput,latency,lockset,trace,control,explore
+ *   npm run bench -- --quick --docs   also write docs/bench/ from a quick run (a full run always does)
+ *   npm run bench:chart -- --out FILE   the chart of the kept runs
  *
  * Sections that care about cross-CPU wakeups run as child processes twice: unpinned, and pinned
  * with everything (host and its QEMU, which inherits the affinity) on CPU 0 via `taskset -c 0`.
@@ -16,12 +18,13 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadRuns, renderChart } from './chart.ts';
+import { loadRuns, ratiosOf, renderChart } from './chart.ts';
+import { markdownReport } from './markdown.ts';
 import { runRingBench } from './ring.ts';
 import { round } from './stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, docs: { type: 'boolean', default: false } } });
 const quick = values.quick;
 const only = values.only ? new Set(values.only.split(',')) : undefined;
 const want = (s: string) => !only || only.has(s);
@@ -84,7 +87,7 @@ if (want('ring')) {
     rows.push({
       section: 'ring',
       measurement: `${x.name}`,
-      unpinned: `${round(x.framesPerSecond / 1e6, 2)} M frames/s`,
+      unpinned: `${round(x.framesPerSecond / 1e6, 2)} M frames/s${x.spreadPercent !== undefined ? ` (±${round(x.spreadPercent / 2, 1)} %)` : ''}`,
       ...(x.name === r.results[0]?.name ? { target: '≥ 25 M/s (64 B, in process)' } : {}),
     });
   }
@@ -132,7 +135,7 @@ section('throughput', () => {
       target: '≥ 0.95×',
     });
     const cpu = (r: T) => `${r.raw.cpuUsPerFrame} / ${r.stack.cpuUsPerFrame} µs (${r.cpuRatio}×)`;
-    rows.push({ section: name, measurement: 'CPU per frame, host process: raw / stack', unpinned: cpu(t.unpinned), pinned: cpu(t.pinned) });
+    rows.push({ section: name, measurement: 'CPU per frame, host process: raw / stack', unpinned: cpu(t.unpinned), pinned: cpu(t.pinned), target: '≤ 1.1×' });
   }
 });
 
@@ -156,6 +159,58 @@ section('latency', () => {
     measurement: 'delivered / harvested at p50 (p99)',
     unpinned: `${l.unpinned.ratioP50}× (${l.unpinned.ratioP99}×)`,
     pinned: `${l.pinned.ratioP50}× (${l.pinned.ratioP99}×)`,
+    target: 'p50 ≤ 1.25× (p99 ≤ 1.5×)',
+  });
+});
+
+/**
+ * The cost of a host feature on the data path: a host with it on against one with it off, in the
+ * same run (bench/features.ts). Recording (src/record) joins as `{ section: 'record', feature:
+ * 'record', target: '≥ 0.90× (cost ≤ 10 %)' }` once features.ts has its host options.
+ */
+const FEATURE_SECTIONS: readonly { section: string; feature: import('./features.ts').FeatureName; label: string; target?: string }[] = [
+  { section: 'lockset', feature: 'lockset', label: "lockset verifier 'record' / off" },
+  { section: 'trace', feature: 'trace', label: 'tracing (timeline) on / off' },
+];
+
+for (const f of FEATURE_SECTIONS) {
+  section(f.section, () => {
+    type F = import('./features.ts').FeatureCostResult;
+    const out: Record<string, { unpinned: F; pinned: F }> = {};
+    results[f.section] = out;
+    for (const dir of ['tx', 'rx'] as const) {
+      const r = both<F>('features.ts', ['--feature', f.feature, '--dir', dir, '--size', '64', '--json', ...(quick ? ['--quick'] : [])]);
+      out[`${dir}-64`] = r;
+      const cell = (x: F) => `${x.valid ? '' : 'INVALID (frames lost): '}${kfps(x.on.framesPerSecond)} (${x.ratio}×)`;
+      rows.push({
+        section: `${f.section} ${dir.toUpperCase()} 64 B`,
+        measurement: `${f.label}, frames/s`,
+        unpinned: cell(r.unpinned),
+        pinned: cell(r.pinned),
+        ...(f.target ? { target: f.target } : {}),
+      });
+      const cpu = (x: F) => `${x.off.cpuUsPerFrame} / ${x.on.cpuUsPerFrame} µs (${x.cpuRatio}×)`;
+      rows.push({ section: `${f.section} ${dir.toUpperCase()} 64 B`, measurement: 'CPU per frame, host process: off / on', unpinned: cpu(r.unpinned), pinned: cpu(r.pinned) });
+    }
+  });
+}
+
+section('control', () => {
+  type C = import('./control.ts').ControlBenchResult;
+  const c = both<C>('control.ts', quick ? ['--quick'] : []);
+  results.control = c;
+  rows.push({
+    section: 'control plane',
+    measurement: '`status` round trip, one at a time (p50 / p99)',
+    unpinned: `${c.unpinned.p50Us} / ${c.unpinned.p99Us} µs`,
+    pinned: `${c.pinned.p50Us} / ${c.pinned.p99Us} µs`,
+  });
+  rows.push({ section: 'control plane', measurement: 'calls/s, one at a time', unpinned: String(c.unpinned.callsPerSecond), pinned: String(c.pinned.callsPerSecond) });
+  rows.push({
+    section: 'control plane',
+    measurement: `calls/s, ${c.unpinned.inflight} in flight`,
+    unpinned: String(c.unpinned.pipelinedCallsPerSecond),
+    pinned: String(c.pinned.pipelinedCallsPerSecond),
   });
 });
 
@@ -201,8 +256,21 @@ mkdirSync(outDir, { recursive: true });
 const stamp = report.date.replace(/[:.]/g, '-');
 writeFileSync(join(outDir, `bench-${stamp}.json`), JSON.stringify(report, null, 2));
 writeFileSync(join(outDir, 'latest.json'), JSON.stringify(report, null, 2));
-if (!quick) writeFileSync(join(outDir, 'chart.svg'), renderChart(loadRuns(outDir)));
-console.log(`\nwrote bench/results/bench-${stamp}.json (${report.durationS} s)${quick ? '' : ' and bench/results/chart.svg (every full run kept there)'}`);
+const written = [`bench/results/bench-${stamp}.json`];
+if (!quick) {
+  writeFileSync(join(outDir, 'chart.svg'), renderChart(loadRuns(outDir)));
+  written.push('bench/results/chart.svg (every full run kept there)');
+}
+// bench/results is not committed: a full run (or --docs) also leaves its table and the chart in docs/bench for the README.
+if (!quick || values.docs) {
+  const docs = join(here, '..', 'docs', 'bench');
+  mkdirSync(docs, { recursive: true });
+  writeFileSync(join(docs, 'latest.md'), markdownReport(report, rows));
+  // A quick run is not kept in the chart's history; drawn here it is the chart's last point.
+  writeFileSync(join(docs, 'chart.svg'), renderChart([...loadRuns(outDir), ...(quick ? [ratiosOf(report)] : [])]));
+  written.push('docs/bench/latest.md and docs/bench/chart.svg');
+}
+console.log(`\nwrote ${written.join(', ')} (${report.durationS} s)`);
 console.log(`load average at start: ${loadAtStart.join(', ')} (${cpus().length} CPUs)`);
 if (failures.length > 0) {
   console.error(`failed sections: ${failures.join(', ')}`);

@@ -266,7 +266,7 @@ export function rxRound(client: Client, frames: readonly Buffer[], window: numbe
   return measure(client, frames.length, () => client.receive(source, frames.length, stallMs));
 }
 
-function summarise(rounds: RoundResult[], warmup: LossReport): SideResult {
+export function summarise(rounds: RoundResult[], warmup: LossReport): SideResult {
   const qemu = rounds.map((r) => r.qemuCpuUsPerFrame).filter((v): v is number => v !== null);
   return {
     framesPerSecond: median(rounds.map((r) => r.framesPerSecond)),
@@ -279,62 +279,99 @@ function summarise(rounds: RoundResult[], warmup: LossReport): SideResult {
   };
 }
 
+/** How two clients are driven against each other: the measured rounds of one direction and size. */
+export interface RoundPlan {
+  dir: Direction;
+  size: number;
+  frames: number;
+  rounds: number;
+  warmup: number;
+  rxWindow: number;
+  txAhead: number;
+  stallMs: number;
+}
+
+export interface AlternatedRounds {
+  /** Per client: the warm-up's first invalid loss report, else its last. */
+  warmups: [LossReport, LossReport];
+  rounds: [RoundResult[], RoundResult[]];
+}
+
+/**
+ * Warms both clients up, then runs the measured rounds alternating a, b, a, b… so machine noise
+ * falls on both; `beforeRounds` runs between the two (counters taken over the measured rounds only).
+ */
+export async function alternateRounds(clients: readonly [Client, Client], plan: RoundPlan, beforeRounds?: () => void): Promise<AlternatedRounds> {
+  // One set of frames per distinct MAC (the clients use QEMU's default, so usually one).
+  const cache = new Map<string, Buffer[]>();
+  const framesFor = (mac: string): Buffer[] => {
+    let f = cache.get(mac);
+    if (!f) {
+      f =
+        plan.dir === 'tx'
+          ? testFrames({ dst: DEFAULT_PEER_MAC, src: mac, size: plan.size, count: plan.frames, stream: STREAM })
+          : testFrames({ dst: mac, src: DEFAULT_PEER_MAC, size: plan.size, count: plan.frames, stream: STREAM });
+      cache.set(mac, f);
+    }
+    return f;
+  };
+  const runRound = (c: Client, count: number, stall: number): Promise<RoundResult> => {
+    const f = framesFor(c.mac).slice(0, count);
+    return plan.dir === 'tx' ? txRound(c, inBatches(f, RAW_BATCH), count, plan.txAhead, stall) : rxRound(c, f, plan.rxWindow, stall);
+  };
+
+  // Warm-up: JIT, and (RX) QEMU accepts nothing for about 1 s after the RCTL write, hence the longer stall limit.
+  const warmups: LossReport[] = [];
+  for (const c of clients) {
+    let loss: LossReport | undefined;
+    for (let sent = 0; sent < plan.warmup; sent += plan.frames) {
+      const r = await runRound(c, Math.min(plan.frames, plan.warmup - sent), Math.max(plan.stallMs, 4_000));
+      if (!loss || !r.loss.valid) loss = r.loss;
+    }
+    warmups.push(loss!);
+  }
+  beforeRounds?.();
+  const a: RoundResult[] = [];
+  const b: RoundResult[] = [];
+  for (let r = 0; r < plan.rounds; r++) {
+    a.push(await runRound(clients[0], plan.frames, plan.stallMs));
+    b.push(await runRound(clients[1], plan.frames, plan.stallMs));
+  }
+  return { warmups: [warmups[0]!, warmups[1]!], rounds: [a, b] };
+}
+
+/** The plan `opts` asks for, with the defaults filled in. */
+export function roundPlan(opts: Pick<ThroughputOptions, 'dir' | 'size' | 'frames' | 'rounds' | 'warmupFrames' | 'rxWindow' | 'txAhead' | 'stallMs'>): RoundPlan {
+  return {
+    dir: opts.dir,
+    size: opts.size,
+    frames: opts.frames ?? 50_000,
+    rounds: opts.rounds ?? 5,
+    warmup: Math.max(1, opts.warmupFrames ?? 200_000),
+    rxWindow: opts.rxWindow ?? 64,
+    txAhead: opts.txAhead ?? 512,
+    stallMs: opts.stallMs ?? 2_000,
+  };
+}
+
 export async function throughputBench(opts: ThroughputOptions): Promise<ThroughputResult> {
-  const frames = opts.frames ?? 50_000;
-  const rounds = opts.rounds ?? 5;
-  const warmup = Math.max(1, opts.warmupFrames ?? 200_000);
-  const rxWindow = opts.rxWindow ?? 64;
-  const txAhead = opts.txAhead ?? 512;
-  const stallMs = opts.stallMs ?? 2_000;
+  const plan = roundPlan(opts);
   const framework = opts.framework ?? 'ndis6';
 
   const raw = await rawClient();
   let stack: Awaited<ReturnType<typeof stackClient>> | undefined;
   try {
     stack = await stackClient(framework, opts.host);
-    const clients = [raw, stack] as const;
-    // One set of frames per distinct MAC (both clients use QEMU's default, so usually one).
-    const cache = new Map<string, Buffer[]>();
-    const framesFor = (mac: string): Buffer[] => {
-      let f = cache.get(mac);
-      if (!f) {
-        f =
-          opts.dir === 'tx'
-            ? testFrames({ dst: DEFAULT_PEER_MAC, src: mac, size: opts.size, count: frames, stream: STREAM })
-            : testFrames({ dst: mac, src: DEFAULT_PEER_MAC, size: opts.size, count: frames, stream: STREAM });
-        cache.set(mac, f);
-      }
-      return f;
-    };
-    const runRound = (c: Client, count: number, stall: number): Promise<RoundResult> => {
-      const f = framesFor(c.mac).slice(0, count);
-      return opts.dir === 'tx' ? txRound(c, inBatches(f, RAW_BATCH), count, txAhead, stall) : rxRound(c, f, rxWindow, stall);
-    };
+    const host = stack.host;
+    let calls0 = host.calls();
+    const { warmups, rounds } = await alternateRounds([raw, stack], plan, () => (calls0 = host.calls()));
+    const [rawRounds, stackRounds] = rounds;
+    const calls1 = host.calls();
+    const measured = plan.frames * plan.rounds;
 
-    // Warm-up: JIT, and (RX) QEMU accepts nothing for about 1 s after the RCTL write, hence the longer stall limit.
-    const warmups: LossReport[] = [];
-    for (const c of clients) {
-      let loss: LossReport | undefined;
-      for (let sent = 0; sent < warmup; sent += frames) {
-        const r = await runRound(c, Math.min(frames, warmup - sent), Math.max(stallMs, 4_000));
-        if (!loss || !r.loss.valid) loss = r.loss;
-      }
-      warmups.push(loss!);
-    }
-
-    const calls0 = stack.host.calls();
-    const rawRounds: RoundResult[] = [];
-    const stackRounds: RoundResult[] = [];
-    for (let r = 0; r < rounds; r++) {
-      rawRounds.push(await runRound(raw, frames, stallMs));
-      stackRounds.push(await runRound(stack, frames, stallMs));
-    }
-    const calls1 = stack.host.calls();
-    const measured = frames * rounds;
-
-    const rawSide = summarise(rawRounds, warmups[0]!);
+    const rawSide = summarise(rawRounds, warmups[0]);
     const stackSide: StackSideResult = {
-      ...summarise(stackRounds, warmups[1]!),
+      ...summarise(stackRounds, warmups[1]),
       framework,
       isrPerKFrame: round(((calls1.isr - calls0.isr) * 1000) / measured, 1),
       dpcPerKFrame: round(((calls1.dpc - calls0.dpc) * 1000) / measured, 1),
@@ -342,10 +379,10 @@ export async function throughputBench(opts: ThroughputOptions): Promise<Throughp
     return {
       dir: opts.dir,
       size: opts.size,
-      frames,
-      rounds,
-      rxWindow,
-      txAhead,
+      frames: plan.frames,
+      rounds: plan.rounds,
+      rxWindow: plan.rxWindow,
+      txAhead: plan.txAhead,
       raw: rawSide,
       stack: stackSide,
       ratio: round(stackSide.framesPerSecond / rawSide.framesPerSecond, 3),

@@ -42,6 +42,27 @@ describe('bench chart', () => {
     });
   });
 
+  it("takes the CPU-per-frame ratios and the features' costs too, each with its own figure", () => {
+    const run = ratiosOf({
+      date: '2026-12-01T10:00:00Z',
+      results: {
+        throughput: { 'rx-1514': { unpinned: { ratio: 0.9, cpuRatio: 1.3 }, pinned: { ratio: 0.8, cpuRatio: 1.4 } } },
+        lockset: { 'tx-64': { unpinned: { ratio: 0.97 }, pinned: { ratio: 0.95 } } },
+        trace: { 'rx-64': { pinned: { ratio: 0.7 } } },
+      },
+    });
+    expect(run.ratios).toEqual({
+      'RX 1514 B frames/s': { unpinned: 0.9, pinned: 0.8 },
+      'RX 1514 B CPU per frame': { unpinned: 1.3, pinned: 1.4 },
+      'TX 64 B lockset record/off': { unpinned: 0.97, pinned: 0.95 },
+      'RX 64 B tracing on/off': { pinned: 0.7 },
+    });
+    const svg = renderChart([run]);
+    expect(svg).toContain('data-figure="RX 1514 B CPU per frame"');
+    expect(svg).toContain('target ≤ 1.1×');
+    expect(svg).toContain('data-figure="TX 64 B lockset record/off"');
+  });
+
   it('draws one line per placement with a point per run, higher ratios higher up, and the target rule', () => {
     const runs = [ratiosOf(report('2026-12-01T10:00:00Z', [0.7, 0.8])), ratiosOf(report('2026-12-02T10:00:00Z', [0.9, 0.6]))];
     const svg = renderChart(runs);
