@@ -64,14 +64,18 @@ export function statusLine(cur: LiveSample, prev: LiveSample | undefined): strin
   return parts.join('  ');
 }
 
-/** The counters at exit (or `dirql ctl stats`' first line): a few lines, no escapes. */
-export function summaryLines(stats: HostStatistics): string[] {
+/** What the exit summary needs: a stats() record, or without `receiveDrops` the host-side counters alone (the NIC could not be read). */
+export type SummaryCounters = Pick<HostStatistics, 'rings' | 'calls' | 'delivered' | 'surpriseRemoved'> & { receiveDrops?: HostStatistics['receiveDrops'] };
+
+/** The counters at exit: a few lines, no escapes. */
+export function summaryLines(stats: SummaryCounters): string[] {
   const d = stats.receiveDrops;
-  const dropParts = (Object.entries(d) as Array<[string, number]>).filter(([k, v]) => k !== 'total' && v > 0).map(([k, v]) => `${k} ${v}`);
+  const dropParts = d ? (Object.entries(d) as Array<[string, number]>).filter(([k, v]) => k !== 'total' && v > 0).map(([k, v]) => `${k} ${v}`) : [];
+  const drops = d ? `${d.total}${dropParts.length > 0 ? ` (${dropParts.join(', ')})` : ''}` : 'unknown (the NIC could not be read)';
   return [
     `frames: ${stats.rings.rx.enqueued} received (indicated by the driver), ${stats.rings.tx.dequeued} sent (given to the driver), ${stats.delivered} delivered to the host`,
     `calls: ISRs ${stats.calls.isr}, ${describeDpcs(stats.calls.dpc, stats.calls.dpcWithoutIsr)}`,
-    `drops: ${d.total}${dropParts.length > 0 ? ` (${dropParts.join(', ')})` : ''}${stats.surpriseRemoved ? `; the NIC was surprise-removed at ${stats.surpriseRemoved.at}` : ''}`,
+    `drops: ${drops}${stats.surpriseRemoved ? `; the NIC was surprise-removed at ${stats.surpriseRemoved.at}` : ''}`,
   ];
 }
 

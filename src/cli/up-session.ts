@@ -55,7 +55,7 @@ function describeCounters(r: Responder): string {
 /** "NIC 00:02.0 surprise-removed: the driver ran X (PASSIVE_LEVEL), Y ...; the host stays up". */
 export function describeRemoval(r: SurpriseRemoval): string {
   const ran = r.callbacks.length > 0 ? r.callbacks.map((c) => `${c.handler} (${c.irql})`).join(', ') : 'no callbacks';
-  const dropped = r.droppedWrites > 0 ? `; ${r.droppedWrites} register writes after removal dropped` : '';
+  const dropped = r.droppedWrites > 0 ? `; ${r.droppedWrites} register write${r.droppedWrites === 1 ? '' : 's'} after removal dropped` : '';
   return `dirql: NIC ${r.bdf} surprise-removed: the driver ran ${ran}${dropped}; the host stays up (Ctrl-C to stop)`;
 }
 
@@ -87,8 +87,11 @@ export async function runUp(session: UpSession): Promise<number> {
       const before = await host.stats().catch(() => undefined);
       await control?.stop();
       await host.stop();
-      const final = before ?? (await host.stats().catch(() => undefined));
-      s.err(final ? ['dirql: counters at exit', ...summaryLines(final).map((l) => `  ${l}`)].join('\n') : 'dirql: counters at exit: unavailable (the driver could not be read)');
+      // QEMU gone: the host's own counters still stand.
+      const rings = { rx: host.rxRing.stats(), tx: host.txRing.stats() };
+      const final =
+        before ?? (await host.stats().catch(() => ({ rings, calls: host.calls(), delivered: rings.rx.dequeued, ...(host.removed ? { surpriseRemoved: host.removed } : {}) })));
+      s.err(['dirql: counters at exit', ...summaryLines(final).map((l) => `  ${l}`)].join('\n'));
       if (responder) s.out(`dirql: responder: ${describeCounters(responder)}`);
       const t = host.traceFiles;
       if (t) s.out(`dirql: timeline ${t.perfetto} (open at ui.perfetto.dev) and ${t.html}`);
