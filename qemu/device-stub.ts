@@ -336,7 +336,8 @@ export class DeviceStub extends EventEmitter<DeviceStubEvents> implements Reapab
     };
     this.exitInfo = exit;
     if (!exit.expected) {
-      if (!this.starting) log.warn({ qemuPid: sub.pid, exitCode: exit.exitCode, signal: exit.signal, stderr: exit.stderr }, 'QEMU exited unexpectedly');
+      // Debug only: the 'exit' event's listener (the host: one device-lost line and report) tells the user.
+      if (!this.starting) log.debug({ qemuPid: sub.pid, exitCode: exit.exitCode, signal: exit.signal, stderr: exit.stderr }, 'QEMU exited unexpectedly');
       // Nothing can use the sockets or the RAM file name any more: don't leave them around.
       this.removeFiles();
     }

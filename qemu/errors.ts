@@ -17,3 +17,9 @@ export class QemuStartError extends DeviceStubError {}
  * `context` carries `exitCode`, `signal`, `stderr`.
  */
 export class QemuExitedError extends DeviceStubError {}
+
+/**
+ * The QEMU binary is not there (or not executable): found before anything starts.
+ * `context` carries `binary` and `from` (the option, config key or variable that named it).
+ */
+export class QemuBinaryMissingError extends DeviceStubError {}

@@ -37,6 +37,14 @@ export async function configuredHostOptions(commandName: string, file: string | 
       keyed('device')(err);
     }
   }
+  if (options.machine?.qemuBinary !== undefined) {
+    const { requireQemuBinary } = await import('../../qemu/qemu-binary.ts');
+    try {
+      requireQemuBinary(options.machine.qemuBinary, `the config key 'qemuBinary' in ${loaded.file}`);
+    } catch (err) {
+      fail(err);
+    }
+  }
   if (config.framework !== undefined && config.driver === undefined) {
     const { loadFramework } = await import('../host/frameworks/index.ts');
     await loadFramework(config.framework).catch(keyed('framework'));

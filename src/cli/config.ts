@@ -43,6 +43,8 @@ export interface DirqlConfig {
   limits?: KernelLimits;
   /** pino level, as DIRQL_LOG (which wins when set). */
   logLevel?: LogLevel;
+  /** The QEMU binary: a path (relative to the config file) or a name on PATH. Default DIRQL_QEMU, else qemu-system-x86_64. */
+  qemuBinary?: string;
   /** Where runs write their outputs (bug-check reports go to <outputDir>/crash-reports), relative to the config file. */
   outputDir?: string;
 }
@@ -157,6 +159,7 @@ const KEYS: Record<keyof DirqlConfig, Check> = {
   limits: section(LIMITS),
   logLevel: oneOf(LOG_LEVELS),
   outputDir: nonEmpty,
+  qemuBinary: nonEmpty,
 };
 const NESTED: Partial<Record<keyof DirqlConfig, Record<string, Check>>> = { verifier: VERIFIER, limits: LIMITS };
 
@@ -202,6 +205,7 @@ export function hostOptionsFromConfig(config: DirqlConfig, file: string): Driver
     ...(config.ringSlots !== undefined ? { ringSlots: config.ringSlots } : {}),
     ...(config.verifier !== undefined ? { verifier: config.verifier } : {}),
     ...(config.limits !== undefined ? { limits: config.limits } : {}),
+    ...(config.qemuBinary !== undefined ? { machine: { qemuBinary: config.qemuBinary.includes('/') ? at(config.qemuBinary) : config.qemuBinary } } : {}),
     ...(config.outputDir !== undefined ? { bugCheckDir: join(at(config.outputDir), 'crash-reports') } : {}),
   };
 }

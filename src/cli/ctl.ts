@@ -10,7 +10,7 @@ const rename = (text: string) => text.replaceAll('npx tsx scripts/dirqlctl.ts', 
  */
 export function ctlCommand(): Command {
   const cmd = conventions(new Command('ctl'), 'dirql ctl')
-    .description('talk to a running host (`dirql up --hold --control`): status, stats, link up|down, send, watch, methods, ping, call')
+    .description('talk to a running host (`dirql up --hold --control`): status, stats, link up|down, send, remove, watch, methods, ping, call')
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments()

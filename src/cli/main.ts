@@ -1,16 +1,17 @@
 /**
  * The `dirql` command (bin/dirql.mjs): `up`, `run`, `explore`, `ctl`, `peer`, `bench`. Commander parses;
- * every usage error exits 2 naming the flag and pointing at `--help`; a failed run exits 1.
+ * every usage error exits 2 naming the flag and pointing at `--help` (a missing QEMU binary too); a failed run exits 1.
  * Commands load the host only when they run, so `--help` is quick and the log level can be set first.
  */
 import { Command } from 'commander';
+import { QemuBinaryMissingError } from '../../qemu/errors.ts';
 import { benchCommand } from './bench.ts';
 import { ctlCommand } from './ctl.ts';
 import { exploreCommand } from './explore.ts';
 import { peerCommand } from './peer.ts';
 import { runCommand } from './run.ts';
 import { upCommand } from './up.ts';
-import { conventions, EXIT_FAILED, exitCodeOf, helpHint, UsageError } from './usage.ts';
+import { conventions, EXIT_FAILED, EXIT_USAGE, exitCodeOf, helpHint, UsageError } from './usage.ts';
 
 export function buildProgram(): Command {
   const program = conventions(new Command('dirql'), 'dirql')
@@ -34,8 +35,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     await program.parseAsync([...argv], { from: 'user' });
     code = typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    const known = exitCodeOf(err);
+    // No QEMU to run is a setup mistake, found before anything started: exit 2 like a bad config key.
+    const known = err instanceof QemuBinaryMissingError ? EXIT_USAGE : exitCodeOf(err);
     if (err instanceof UsageError) process.stderr.write(`${err.command}: error: ${err.message}\n${helpHint(err.command)}\n`);
+    else if (err instanceof QemuBinaryMissingError) process.stderr.write(`dirql: ${err.message}\n`);
     else if (known === undefined) {
       process.stderr.write(`dirql: ${err instanceof Error ? err.message : String(err)}\n`);
       const context = (err as { context?: unknown }).context;

@@ -12,6 +12,8 @@ import { startEcho } from '../host/echo.ts';
 import { describeNetdev } from '../host/netdev.ts';
 import { startResponder, type Responder, type ResponderAddress } from '../host/responder.ts';
 import type { NetdevStall } from '../host/netdev-watch.ts';
+import type { SurpriseRemoval } from '../host/surprise-removal.ts';
+import { LiveView, summaryLines } from './live-view.ts';
 import { EXIT_FAILED, EXIT_OK } from './usage.ts';
 
 export interface UpSession {
@@ -23,6 +25,8 @@ export interface UpSession {
   responder?: ResponderAddress;
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Held: the live status line — 'tty' rewritten in place, 'lines' one line per sample, off when absent. */
+  status?: { mode: 'tty' | 'lines'; write: (text: string) => void; intervalMs?: number };
 }
 
 function report(host: DriverHost): string {
@@ -48,8 +52,28 @@ function describeCounters(r: Responder): string {
 }
 
 /** Resolves with the exit status once everything it started has stopped. */
-export async function runUp(s: UpSession): Promise<number> {
-  const host = await DriverHost.start(s.host);
+/** "NIC 00:02.0 surprise-removed: the driver ran X (PASSIVE_LEVEL), Y ...; the host stays up". */
+export function describeRemoval(r: SurpriseRemoval): string {
+  const ran = r.callbacks.length > 0 ? r.callbacks.map((c) => `${c.handler} (${c.irql})`).join(', ') : 'no callbacks';
+  const dropped = r.droppedWrites > 0 ? `; ${r.droppedWrites} register write${r.droppedWrites === 1 ? '' : 's'} after removal dropped` : '';
+  return `dirql: NIC ${r.bdf} surprise-removed: the driver ran ${ran}${dropped}; the host stays up (Ctrl-C to stop)`;
+}
+
+export async function runUp(session: UpSession): Promise<number> {
+  const host = await DriverHost.start(session.host);
+  let live: LiveView | undefined;
+  // Every other line first clears the live status line, so the two never share a row.
+  const s: UpSession = {
+    ...session,
+    out: (line) => {
+      live?.clearLine();
+      session.out(line);
+    },
+    err: (line) => {
+      live?.clearLine();
+      session.err(line);
+    },
+  };
   let control: ControlServer | undefined;
   let responder: Responder | undefined;
   let stopping = false;
@@ -57,8 +81,17 @@ export async function runUp(s: UpSession): Promise<number> {
   const finished = new Promise<number>((resolve) => (finish = resolve));
   const stopAll = (code: number) => {
     (async () => {
+      live?.stop();
+      live = undefined;
+      // Read before the stop while the driver can still answer; after it, the last NIC reading.
+      const before = await host.stats().catch(() => undefined);
       await control?.stop();
       await host.stop();
+      // QEMU gone: the host's own counters still stand.
+      const rings = { rx: host.rxRing.stats(), tx: host.txRing.stats() };
+      const final =
+        before ?? (await host.stats().catch(() => ({ rings, calls: host.calls(), delivered: rings.rx.dequeued, ...(host.removed ? { surpriseRemoved: host.removed } : {}) })));
+      s.err(['dirql: counters at exit', ...summaryLines(final).map((l) => `  ${l}`)].join('\n'));
       if (responder) s.out(`dirql: responder: ${describeCounters(responder)}`);
       const t = host.traceFiles;
       if (t) s.out(`dirql: timeline ${t.perfetto} (open at ui.perfetto.dev) and ${t.html}`);
@@ -98,6 +131,7 @@ export async function runUp(s: UpSession): Promise<number> {
       `dirql: netdev stalled: QEMU reads nothing from UDP port ${st.qemuPort} (${st.socketQueuedBytes} bytes waiting, ${st.socketDrops} dropped, ${st.nicFreeDescriptors} free RX descriptors)`,
     );
   });
+  host.on('surprise-removed', (r: SurpriseRemoval) => s.err(describeRemoval(r)));
   host.on('bugcheck', (r: BugCheckReport) => {
     s.err(`dirql: driver bug check ${r.name}: ${r.message}${r.files ? `\n  report: ${r.files.text}` : ''}`);
   });
@@ -124,6 +158,16 @@ export async function runUp(s: UpSession): Promise<number> {
       s.out('dirql: echoing received frames back to the wire');
     }
     s.out('dirql: holding; Ctrl-C to stop');
+    if (s.status) {
+      const status = s.status;
+      live = new LiveView({
+        read: async () => ({ stats: await host.stats(), linkUp: host.linkUp, bugCheck: host.bugCheck?.name }),
+        write: status.write,
+        inPlace: status.mode === 'tty',
+        ...(status.intervalMs ? { intervalMs: status.intervalMs } : {}),
+      });
+      live.start();
+    }
     return await finished;
   } catch (err) {
     if (!stopping) {

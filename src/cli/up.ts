@@ -21,9 +21,19 @@ interface UpFlags extends HostFlags {
   config?: string;
   responder: boolean;
   ip: ResponderAddress;
+  status?: boolean;
+  live: boolean;
 }
 
 const envOn = (name: string) => process.env[name] === '1' || process.env[name] === 'true';
+
+/** The live status line on stderr: in place on a terminal (unless --no-live), one line per interval with --status. */
+function statusView(flags: UpFlags): { status?: { mode: 'tty' | 'lines'; write: (text: string) => void } } {
+  const write = (text: string) => process.stderr.write(text);
+  if (process.stderr.isTTY && flags.live) return { status: { mode: 'tty', write } };
+  if (flags.status) return { status: { mode: 'lines', write } };
+  return {};
+}
 
 /** `dirql up`: the full stack on the embedded default (QEMU's e1000 as a child, the wire peer's end in process). */
 export function upCommand(): Command {
@@ -35,6 +45,8 @@ export function upCommand(): Command {
     .option('--echo', 'with --hold: send every received frame back unchanged, so a wire peer (`dirql peer`) can check a round trip (also DIRQL_ECHO=1)')
     .option('--ip <address[/prefix]>', 'with --hold: the IPv4 address the responder answers ARP and ICMP echo (ping) for', ipv4, parseIpv4WithPrefix(DEFAULT_RESPONDER_IP))
     .option('--no-responder', 'with --hold: no ARP/ICMP echo responder on the upper edge (--echo turns it off too: it answers every frame)')
+    .option('--status', 'with --hold off a terminal: print the status line (link, frames/s, ISRs/s, DPCs/s, drops) once per interval; on a terminal it is shown in place anyway')
+    .option('--no-live', 'with --hold on a terminal: no status line updating in place')
     .option(
       '--inspect [host:port]',
       'open the Node inspector (default 127.0.0.1:9229) before the driver starts, with the `dirql` debugger extensions on globalThis; see src/debugger/README.md',
@@ -75,6 +87,7 @@ export function upCommand(): Command {
       echo,
       // The echo reflects every frame, ARP and echo requests included: two answers would be one too many.
       ...(flags.responder && !echo ? { responder: flags.ip } : {}),
+      ...statusView(flags),
       out: (line) => process.stdout.write(line + '\n'),
       err: (line) => process.stderr.write(line + '\n'),
     });

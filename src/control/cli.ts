@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { ControlClient } from './client.ts';
 import { ControlClosedError, ControlConnectError, ControlError, ControlRemoteError, ControlTimeoutError, ControlVersionMismatchError } from './errors.ts';
 import { ControlMethods, type LinkParams, type SendParams } from './methods.ts';
-import { formatInline, formatValue, toJson } from './print.ts';
+import { formatInline, formatValue, statsSummaryLine, toJson } from './print.ts';
 
 export const USAGE = `usage: npx tsx scripts/dirqlctl.ts [--socket PATH] [--timeout MS] [--json] <command>
 
@@ -15,6 +15,7 @@ commands:
   stats                       the host's counters
   link up|down                set the NIC's link (QMP set_link on the host)
   send --size N --count K     have the driver transmit K test frames of N bytes
+  remove                      surprise-remove the NIC (QMP device_del and ACPI eject); the driver's removal path runs, the host stays up
   watch <topic> [--count N]   print events of a topic (link, bugcheck, device-lost, netdev-stalled, surprise-removed, stats) until Ctrl-C
   methods                     list the methods the host offers
   ping [--count N]            time N sequential control round trips (default 100)
@@ -105,9 +106,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'methods':
         print(values.json ? client.hello.methods : client.hello.methods.join('\n') || '(the host registered no methods)');
         return 0;
-      case 'call':
-        print(await client.call(plan.method, plan.params, callOpts));
+      case 'call': {
+        const reply = await client.call(plan.method, plan.params, callOpts);
+        // `stats`: one line a person reads first, then the detail.
+        const summary = plan.summarize && !values.json ? statsSummaryLine(reply) : undefined;
+        if (summary) io.out(summary);
+        print(reply);
         return 0;
+      }
       case 'ping':
         print(await ping(client, plan.count, callOpts.timeoutMs));
         return 0;
@@ -126,7 +132,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 type Plan =
   | { kind: 'status' | 'methods'; defaultTimeoutMs?: number }
   | { kind: 'ping'; count: number; defaultTimeoutMs?: number }
-  | { kind: 'call'; method: string; params: unknown; defaultTimeoutMs?: number }
+  | { kind: 'call'; method: string; params: unknown; defaultTimeoutMs?: number; summarize?: boolean }
   | { kind: 'watch'; topic: string; count: number | undefined; defaultTimeoutMs?: number };
 
 function planCommand(command: string, rest: string[], values: { size?: string; count?: string }): Plan {
@@ -137,7 +143,7 @@ function planCommand(command: string, rest: string[], values: { size?: string; c
     case 'ping':
       return { kind: 'ping', count: values.count !== undefined ? positiveInt(values.count, '--count') : 100 };
     case 'stats':
-      return { kind: 'call', method: ControlMethods.stats, params: undefined };
+      return { kind: 'call', method: ControlMethods.stats, params: undefined, summarize: true };
     case 'link': {
       const state = rest[0];
       if (state !== 'up' && state !== 'down') throw new UsageError('link needs `up` or `down`');
@@ -148,6 +154,9 @@ function planCommand(command: string, rest: string[], values: { size?: string; c
       const params: SendParams = { size: positiveInt(values.size, '--size'), count: positiveInt(values.count, '--count') };
       return { kind: 'call', method: ControlMethods.send, params, defaultTimeoutMs: 60_000 };
     }
+    case 'remove':
+    case 'surprise-remove':
+      return { kind: 'call', method: ControlMethods.surpriseRemove, params: undefined, defaultTimeoutMs: 30_000 };
     case 'watch': {
       const topic = rest[0];
       if (!topic) throw new UsageError('watch needs a topic (link, bugcheck, stats, frame)');

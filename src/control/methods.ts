@@ -12,6 +12,8 @@ export const ControlMethods = {
   link: 'link',
   /** SendParams → what was sent (the driver transmits `count` test frames of `size` bytes). */
   send: 'send',
+  /** () → SurpriseRemoval: eject the NIC under the driver and run its removal path; the host stays up. */
+  surpriseRemove: 'surprise-remove',
 } as const;
 
 export interface LinkParams {

@@ -84,3 +84,34 @@ export function toJson(value: unknown, space?: number): string {
     space,
   );
 }
+
+/** "DPCs 3 (1 queued by the driver itself, ...)": where an idle host's lone DPC (MiniportRestart's) is explained. */
+export function describeDpcs(dpc: number, dpcWithoutIsr: number | undefined): string {
+  if (!dpcWithoutIsr) return `DPCs ${dpc}`;
+  return `DPCs ${dpc} (${dpcWithoutIsr} queued by the driver itself, not by an ISR: MiniportRestart's catch-up DPC, a requeue or a timer)`;
+}
+
+interface StatsShape {
+  framework?: unknown;
+  rings?: { rx?: { enqueued?: unknown }; tx?: { dequeued?: unknown } };
+  calls?: { isr?: unknown; dpc?: unknown; dpcWithoutIsr?: unknown };
+  receiveDrops?: { total?: unknown };
+  surpriseRemoved?: unknown;
+}
+
+/** The line `stats` prints before the detail (a host's `stats` record, as msgpack carried it); undefined for another shape. */
+export function statsSummaryLine(record: unknown): string | undefined {
+  const r = record as StatsShape | null | undefined;
+  if (typeof r !== 'object' || r === null || !r.rings?.rx || !r.rings.tx || !r.calls || !r.receiveDrops) return undefined;
+  const n = (v: unknown) => Number(v);
+  const withoutIsr = r.calls.dpcWithoutIsr === undefined ? undefined : n(r.calls.dpcWithoutIsr);
+  return [
+    `summary: ${typeof r.framework === 'string' ? r.framework : '?'}`,
+    `rx ${n(r.rings.rx.enqueued)}`,
+    `tx ${n(r.rings.tx.dequeued)}`,
+    `ISRs ${n(r.calls.isr)}`,
+    describeDpcs(n(r.calls.dpc), withoutIsr),
+    `drops ${n(r.receiveDrops.total)}`,
+    ...(r.surpriseRemoved ? ['NIC surprise-removed'] : []),
+  ].join('  ');
+}

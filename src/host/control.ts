@@ -25,7 +25,7 @@ function checkSend(p: unknown): SendParams {
 
 /**
  * The control plane of a running host (dirqlctl, the harness): `status`, `stats`, `link {up}`,
- * `send {size, count}` (self-verifying test frames, stream 0xC0, to the broadcast address), and the
+ * `surprise-remove` (DriverHost.surpriseRemove), `send {size, count}` (self-verifying test frames, stream 0xC0, to the broadcast address), and the
  * `link`, `bugcheck`, `device-lost` (QEMU went away under the driver: not a driver fault) and
  * `netdev-stalled` (QEMU stopped reading its netdev, see NetdevWatch), `surprise-removed` (the NIC was
  * ejected under the driver, see DriverHost.surpriseRemove) and `stats` (once a second
@@ -70,6 +70,8 @@ export async function startControl(host: DriverHost, opts: { socketPath?: string
     },
     { validate: checkSend },
   );
+  // The reply is the SurpriseRemoval (the callbacks the driver got); a second call answers the same.
+  control.handle(ControlMethods.surpriseRemove, () => host.surpriseRemove());
   host.on('link', (event) => control.publish(ControlTopics.link, event));
   host.on('bugcheck', (report) => control.publish(ControlTopics.bugcheck, report));
   host.on('device-lost', (report) => control.publish(ControlTopics.deviceLost, report));

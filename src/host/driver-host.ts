@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { QemuExit } from '../../qemu/device-stub.ts';
 import { QemuExitedError } from '../../qemu/errors.ts';
+import { checkedQemuBinary } from '../../qemu/qemu-binary.ts';
 import { e1000Device } from '../drivers/e1000/device.ts';
 import { Kernel, formatBugCheckText, isDeviceLostReport, type BugCheckReport } from '../kernel/index.ts';
 import { startMachine, type Machine } from '../platform/machine.ts';
@@ -101,11 +102,14 @@ export class DriverHost extends EventEmitter {
       framework = opts.framework ?? 'ndis6';
       factory = await loadFramework(framework);
     }
+    // Before any socket, RAM file or process exists: a missing QEMU is a clear error, not a spawn failure.
+    const qemu = checkedQemuBinary(opts.machine?.qemuBinary);
     const device = deviceChoice === undefined || deviceChoice === 'e1000' ? e1000Device({ mitigation: opts.mitigation }) : resolveNicModel(deviceChoice);
     const machine = await startMachine({
       ...opts.machine,
+      qemuBinary: qemu,
       device,
-      netdev: await stubNetdev(opts.netdev, opts.wire, opts.machine?.qemuBinary ?? 'qemu-system-x86_64'),
+      netdev: await stubNetdev(opts.netdev, opts.wire, qemu),
       ...(opts.mac ? { mac: opts.mac } : {}),
     });
     let kernel: Kernel | undefined;

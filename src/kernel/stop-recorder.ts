@@ -171,7 +171,8 @@ export class StopRecorder {
       } catch (e) {
         log().error({ err: e }, `could not write the device-lost report to ${k.bugCheckDir}`);
       }
-      log().warn({ device: loss.device, signal: loss.signal, exitCode: loss.exitCode, report: draft.files?.text }, `device lost: ${draft.message}`);
+      // Debug only: 'device-lost' listeners (DriverHost, `dirql up`'s one line) and the report file say it to the user.
+      log().debug({ device: loss.device, signal: loss.signal, exitCode: loss.exitCode, report: draft.files?.text }, `device lost: ${draft.message}`);
       this.resolveReport(draft);
       try {
         k.events.emit('device-lost', draft);

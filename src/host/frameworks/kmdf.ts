@@ -64,6 +64,6 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
       driver: { ...driver.counters, framesWaiting: driver.framesWaiting },
       upperEdge: { ...edge.counters, readsOutstanding: edge.readsOutstanding },
     }),
-    calls: () => ({ isr: driver.counters.isrCalls, dpc: driver.counters.dpcCalls }),
+    calls: () => ({ isr: driver.counters.isrCalls, dpc: driver.counters.dpcCalls, dpcWithoutIsr: core.counters.dpcQueuedWithoutIsr }),
   });
 }

@@ -44,7 +44,7 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
     }),
     calls() {
       const c = miniport.core.counters;
-      return { isr: c.isrCalls, dpc: c.dpcCalls };
+      return { isr: c.isrCalls, dpc: c.dpcCalls, dpcWithoutIsr: c.dpcQueuedWithoutIsr };
     },
   });
 }

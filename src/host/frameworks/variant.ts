@@ -41,6 +41,8 @@ export type DriverStatistics = object;
 export interface RoutineCalls {
   isr: number;
   dpc: number;
+  /** Of `dpc`, those not queued by an ISR (a restart's catch-up DPC, a requeue, a timer), when the driver counts them. */
+  dpcWithoutIsr?: number;
 }
 
 /** One PnP or power callback the framework made into the driver: its Windows name and the IRQL it ran at. */

@@ -112,6 +112,24 @@ describe('dirqlctl', () => {
     expect(server.stats().requests).toBe(21); // the handshake plus 20 pings
   });
 
+  it('stats starts with a summary line before the detail; --json has none', async () => {
+    const ring = (n: number) => ({ enqueued: n, dequeued: n });
+    server.handle('stats', () => ({ framework: 'ndis6', rings: { rx: ring(5), tx: ring(2) }, calls: { isr: 0, dpc: 1, dpcWithoutIsr: 1 }, receiveDrops: { total: 0 } }));
+    const { code, out } = await run('stats');
+    expect(code).toBe(0);
+    expect(out.split('\n')[0]).toContain('summary: ndis6  rx 5  tx 2  ISRs 0  DPCs 1 (1 queued by the driver itself, not by an ISR');
+    expect(out).toContain('framework:');
+    expect(JSON.parse((await run('--json', 'stats')).out)).toMatchObject({ framework: 'ndis6' });
+  });
+
+  it('remove calls surprise-remove and prints what the driver ran', async () => {
+    server.handle('surprise-remove', () => ({ bdf: '00:02.0', callbacks: [{ handler: 'MiniportHaltEx(NdisHaltDeviceSurpriseRemoved)', irql: 'PASSIVE_LEVEL' }] }));
+    const { code, out } = await run('remove');
+    expect(code).toBe(0);
+    expect(out).toContain('MiniportHaltEx(NdisHaltDeviceSurpriseRemoved)');
+    expect((await run('surprise-remove')).code).toBe(0);
+  });
+
   it('--json prints machine-readable output', async () => {
     server.handle('stats', () => ({ frames: 10n, last: Buffer.from([1, 2]) }));
     const { out } = await run('--json', 'stats');

@@ -6,6 +6,11 @@ export interface AdapterCounters {
   /** DPC calls, and how often a DPC queued itself again because frames were still waiting. */
   dpcCalls: number;
   dpcRequeued: number;
+  /**
+   * DPCs the driver queued itself rather than from its ISR: MiniportRestart's catch-up DPC (so an
+   * idle NDIS 6 host shows one DPC and no ISR), the receive path's and a DPC's requeue while frames remain.
+   */
+  dpcQueuedWithoutIsr: number;
   /** Frames accepted by send(). */
   txQueued: number;
   /** Frames the NIC finished and that were completed upward. */
@@ -39,6 +44,7 @@ export function zeroCounters(): AdapterCounters {
     isrRecognized: 0,
     dpcCalls: 0,
     dpcRequeued: 0,
+    dpcQueuedWithoutIsr: 0,
     txQueued: 0,
     txCompleted: 0,
     txAborted: 0,

@@ -146,7 +146,10 @@ export class InterruptControl {
     const more = await this.receive.service(Math.max(1, receiveBudget));
     if (causes & Icr.LSC) await this.updateLink();
     if (more && ctx.state === 'running') {
-      if (await ctx.edge.queueDpc()) ctx.counters.dpcRequeued++;
+      if (await ctx.edge.queueDpc()) {
+        ctx.counters.dpcRequeued++;
+        ctx.counters.dpcQueuedWithoutIsr++;
+      }
       return;
     }
     await ctx.edge.synchronize(this.reenable);

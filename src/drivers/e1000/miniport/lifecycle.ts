@@ -126,7 +126,7 @@ export class AdapterLifecycle {
     const ctx = this.ctx;
     ctx.expectState('restart', 'paused');
     ctx.state = 'running';
-    await ctx.edge.queueDpc();
+    if (await ctx.edge.queueDpc()) ctx.counters.dpcQueuedWithoutIsr++;
   }
 
   /** E1000Adapter.surpriseRemoved: see there. */

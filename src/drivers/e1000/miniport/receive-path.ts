@@ -184,7 +184,7 @@ export class ReceivePath {
       this.rxActive = false;
       throw err;
     }
-    if (again && !fromDpc && ctx.state === 'running') await ctx.edge.queueDpc();
+    if (again && !fromDpc && ctx.state === 'running' && (await ctx.edge.queueDpc())) ctx.counters.dpcQueuedWithoutIsr++;
     return again;
   }
 

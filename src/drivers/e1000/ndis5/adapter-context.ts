@@ -123,9 +123,9 @@ export class E1000Ndis5Adapter implements MiniportEdge {
   }
 
   /** ISR and DPC-side calls for "nothing runs after halt" checks: MiniportISR or MiniportDisableInterrupt, MiniportHandleInterrupt or the timer. */
-  get routineCalls(): { isr: number; dpc: number } {
+  get routineCalls(): { isr: number; dpc: number; dpcWithoutIsr: number } {
     const c = this.counters;
-    return { isr: c.isrCalls + c.disableInterruptCalls, dpc: c.handleInterruptCalls + c.timerRuns };
+    return { isr: c.isrCalls + c.disableInterruptCalls, dpc: c.handleInterruptCalls + c.timerRuns, dpcWithoutIsr: c.timerRuns };
   }
 
   // ---------------------------------------------------------------- MiniportEdge (core → NDIS 5)
