@@ -10,7 +10,8 @@ import type { Kernel } from '../kernel/index.ts';
 import type { Machine } from '../platform/machine.ts';
 import { RunRecorder, type TimelineFiles } from '../timeline/index.ts';
 import { DirqlError } from '../util/errors.ts';
-import type { ExploreResult, FailedRun } from './results.ts';
+import type { LocksetFinding } from '../kernel/index.ts';
+import { addFindings, type ExploreFinding, type ExploreResult, type FailedRun } from './results.ts';
 import { hashDecisions, RecordingPolicy, ReplayPolicy, type Decision, type ScheduleFile } from './schedule.ts';
 import { ReusedMachine } from './qemu-machine.ts';
 import type { ExploreScenario } from './scenario.ts';
@@ -47,6 +48,8 @@ interface RunOutcome {
   readonly error: Error | undefined;
   readonly decisions: readonly Decision[];
   readonly timeline?: TimelineFiles;
+  /** The attached kernel's lockset findings. */
+  readonly findings: readonly LocksetFinding[];
 }
 
 /** The seeds shard `shard` runs out of `runs` starting at `base`: run r belongs to shard r mod count. */
@@ -104,7 +107,8 @@ export async function runOnce(scenario: ExploreScenario, policy: RecordingPolicy
   // On a reused machine a kernel left running (a run that threw or timed out) would take the next run's interrupts.
   if (machine) (kernel as Kernel | undefined)?.dispose();
   const timeline = recorder && record ? await recorder.write(record.dir, record.name) : undefined;
-  return { error, decisions: policy.decisions, ...(timeline ? { timeline } : {}) };
+  const findings = (kernel as Kernel | undefined)?.verifier.locksetFindings ?? [];
+  return { error, decisions: policy.decisions, findings, ...(timeline ? { timeline } : {}) };
 }
 
 function errorLine(err: Error): string {
@@ -139,13 +143,16 @@ async function search(scenario: ExploreScenario, opts: ExploreOptions, machine: 
   const strategy: Strategy = makeStrategy(name, { depth, ...(steps !== undefined ? { steps } : {}) });
   const failures: FailedRun[] = [];
   const hashes = new Set<string>();
+  const findings = new Map<string, ExploreFinding>();
   const writeMax = opts.writeFailures ?? 3;
   const t0 = performance.now();
   let ran = 0;
 
   const failed = async (seed: number, out: RunOutcome): Promise<void> => {
     const hash = hashDecisions(out.decisions);
-    const f: FailedRun = { seed, hash, message: errorLine(out.error!), decisions: out.decisions.length };
+    const own = new Map<string, ExploreFinding>();
+    addFindings(own, seed, out.findings);
+    const f: FailedRun = { seed, hash, message: errorLine(out.error!), decisions: out.decisions.length, ...(own.size > 0 ? { findings: [...own.values()] } : {}) };
     if (opts.outDir && failures.length < writeMax) {
       const stem = `${name}-seed-${seed}`;
       await mkdir(opts.outDir, { recursive: true });
@@ -174,6 +181,7 @@ async function search(scenario: ExploreScenario, opts: ExploreOptions, machine: 
     const out = await runOnce(scenario, policy, seed, undefined, machine);
     ran = 1;
     hashes.add(hashDecisions(out.decisions));
+    addFindings(findings, seed, out.findings);
     if (out.error) await failed(seed, out);
   } else if (name === 'pb') {
     for (let r = 0; r < runs; r++) {
@@ -183,6 +191,7 @@ async function search(scenario: ExploreScenario, opts: ExploreOptions, machine: 
       ran++;
       strategy.finished?.(r, out.decisions);
       hashes.add(hashDecisions(out.decisions));
+      addFindings(findings, base + r, out.findings);
       if (out.error) await failed(base + r, out);
     }
   } else {
@@ -190,6 +199,7 @@ async function search(scenario: ExploreScenario, opts: ExploreOptions, machine: 
       const out = await runOnce(scenario, strategy.policyFor(seed)!, seed, undefined, machine);
       ran++;
       hashes.add(hashDecisions(out.decisions));
+      addFindings(findings, seed, out.findings);
       if (out.error) await failed(seed, out);
     }
   }
@@ -206,6 +216,7 @@ async function search(scenario: ExploreScenario, opts: ExploreOptions, machine: 
     hashes: [...hashes].sort(),
     durationMs,
     runsPerSecond: ran / (durationMs / 1000),
+    findings: [...findings.values()],
   };
 }
 
