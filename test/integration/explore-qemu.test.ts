@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineExploreScenario, explore, type ExploreScenario } from '../../src/explore/index.ts';
+import { DriverHost } from '../../src/host/driver-host.ts';
 import { loadFramework } from '../../src/host/frameworks/index.ts';
 import { Kernel } from '../../src/kernel/index.ts';
 import { PacketRing } from '../../src/ring/index.ts';
@@ -56,5 +57,15 @@ describe('explore against QEMU', () => {
   it('receives after a reset too (each run waits out the e1000 1 s RCTL timer)', async () => {
     const r = await explore(e1000FramesBothWays, { runs: 2 });
     expect(r.failures).toEqual([]);
+  });
+
+  it("the host reports the lockset verifier's record-mode findings in stats() (none on the reference e1000 miniport)", async () => {
+    const host = await DriverHost.start({ verifier: { lockset: 'record' }, netdevWatch: false });
+    try {
+      expect(host.verifierFindings()).toEqual([]);
+      expect((await host.stats()).verifier).toEqual({ findings: 0, list: [] });
+    } finally {
+      await host.stop();
+    }
   });
 });
