@@ -34,6 +34,7 @@ export function runCommand(): Command {
       if (r.error?.stack) process.stderr.write(r.error.stack.split('\n').slice(1).join('\n') + '\n');
       if (r.bugCheck?.report) process.stderr.write(`  report: ${r.bugCheck.report}\n`);
     }
+    for (const f of r.verifierFindings ?? []) process.stdout.write(`lockset finding (rule ${f.rule}, ${f.location}): ${f.message}\n`);
     process.exitCode = r.passed ? EXIT_OK : EXIT_FAILED;
   });
   return cmd;

@@ -7,10 +7,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Kernel } from '../kernel/index.ts';
+import type { Machine } from '../platform/machine.ts';
 import { RunRecorder, type TimelineFiles } from '../timeline/index.ts';
 import { DirqlError } from '../util/errors.ts';
-import type { ExploreResult, FailedRun } from './results.ts';
+import type { LocksetFinding } from '../kernel/index.ts';
+import { addFindings, type ExploreFinding, type ExploreResult, type FailedRun } from './results.ts';
 import { hashDecisions, RecordingPolicy, ReplayPolicy, type Decision, type ScheduleFile } from './schedule.ts';
+import { ReusedMachine } from './qemu-machine.ts';
 import type { ExploreScenario } from './scenario.ts';
 import { makeStrategy, noPreemptionPolicy, type Strategy, type StrategyName } from './strategies.ts';
 
@@ -45,6 +48,8 @@ interface RunOutcome {
   readonly error: Error | undefined;
   readonly decisions: readonly Decision[];
   readonly timeline?: TimelineFiles;
+  /** The attached kernel's lockset findings. */
+  readonly findings: readonly LocksetFinding[];
 }
 
 /** The seeds shard `shard` runs out of `runs` starting at `base`: run r belongs to shard r mod count. */
@@ -63,8 +68,14 @@ export function parseShard(text: string): Shard {
   return { index: i - 1, count: n };
 }
 
-/** One run of `scenario` under `policy`; with `record`, its timeline is written there. */
-export async function runOnce(scenario: ExploreScenario, policy: RecordingPolicy, seed: number, record?: { dir: string; name: string }): Promise<RunOutcome> {
+/** Where a run's files go and under which name. */
+export interface RunRecording {
+  readonly dir: string;
+  readonly name: string;
+}
+
+/** One run of `scenario` under `policy`; with `record`, its timeline is written there; `machine` for a QEMU scenario. */
+export async function runOnce(scenario: ExploreScenario, policy: RecordingPolicy, seed: number, record?: RunRecording, machine?: ReusedMachine): Promise<RunOutcome> {
   let kernel: Kernel | undefined;
   let recorder: RunRecorder | undefined;
   let error: Error | undefined;
@@ -74,8 +85,10 @@ export async function runOnce(scenario: ExploreScenario, policy: RecordingPolicy
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new ExploreError(`run of seed ${seed} did not finish within ${timeoutMs} ms`, { seed, timeoutMs })), timeoutMs);
     });
+    const m: Machine | undefined = machine ? await machine.next() : undefined;
     await Promise.race([
       scenario.run({
+        ...(m ? { machine: m } : {}),
         kernelOptions: { schedule: policy, seed },
         attach(k) {
           kernel = k;
@@ -91,8 +104,11 @@ export async function runOnce(scenario: ExploreScenario, policy: RecordingPolicy
   }
   const stopped = (kernel as Kernel | undefined)?.stopped;
   if (!error && stopped) error = stopped;
+  // On a reused machine a kernel left running (a run that threw or timed out) would take the next run's interrupts.
+  if (machine) (kernel as Kernel | undefined)?.dispose();
   const timeline = recorder && record ? await recorder.write(record.dir, record.name) : undefined;
-  return { error, decisions: policy.decisions, ...(timeline ? { timeline } : {}) };
+  const findings = (kernel as Kernel | undefined)?.verifier.locksetFindings ?? [];
+  return { error, decisions: policy.decisions, findings, ...(timeline ? { timeline } : {}) };
 }
 
 function errorLine(err: Error): string {
@@ -102,28 +118,41 @@ function errorLine(err: Error): string {
 /** Run the search (or the replay) and say what it found. */
 export async function explore(scenario: ExploreScenario, opts: ExploreOptions = {}): Promise<ExploreResult> {
   const name = opts.strategy ?? 'random';
-  const depth = opts.depth ?? 2;
-  const base = opts.seed ?? 1;
-  const runs = opts.runs ?? 1000;
   if (name === 'pb' && opts.shard && opts.shard.count > 1) {
     throw new ExploreError('--shard splits the seed space of random and pct; pb enumerates one small space in order (run it unsharded)', { strategy: name });
   }
+  const machine = scenario.device && scenario.device !== 'kernel' ? await ReusedMachine.start(scenario.device) : undefined;
+  try {
+    return await search(scenario, opts, machine);
+  } finally {
+    await machine?.stop();
+  }
+}
+
+async function search(scenario: ExploreScenario, opts: ExploreOptions, machine: ReusedMachine | undefined): Promise<ExploreResult> {
+  const name = opts.strategy ?? 'random';
+  const depth = opts.depth ?? 2;
+  const base = opts.seed ?? 1;
+  const runs = opts.runs ?? 1000;
   let steps: number | undefined;
   if (name === 'pct') {
     // k: the decision points of the schedule without preemptions (a deterministic probe, so a seed replays alone).
-    const probe = await runOnce(scenario, noPreemptionPolicy(), base);
+    const probe = await runOnce(scenario, noPreemptionPolicy(), base, undefined, machine);
     steps = Math.max(1, probe.decisions.length);
   }
   const strategy: Strategy = makeStrategy(name, { depth, ...(steps !== undefined ? { steps } : {}) });
   const failures: FailedRun[] = [];
   const hashes = new Set<string>();
+  const findings = new Map<string, ExploreFinding>();
   const writeMax = opts.writeFailures ?? 3;
   const t0 = performance.now();
   let ran = 0;
 
   const failed = async (seed: number, out: RunOutcome): Promise<void> => {
     const hash = hashDecisions(out.decisions);
-    const f: FailedRun = { seed, hash, message: errorLine(out.error!), decisions: out.decisions.length };
+    const own = new Map<string, ExploreFinding>();
+    addFindings(own, seed, out.findings);
+    const f: FailedRun = { seed, hash, message: errorLine(out.error!), decisions: out.decisions.length, ...(own.size > 0 ? { findings: [...own.values()] } : {}) };
     if (opts.outDir && failures.length < writeMax) {
       const stem = `${name}-seed-${seed}`;
       await mkdir(opts.outDir, { recursive: true });
@@ -131,7 +160,7 @@ export async function explore(scenario: ExploreScenario, opts: ExploreOptions = 
       const schedule = join(opts.outDir, `${stem}.schedule.json`);
       await writeFile(schedule, JSON.stringify(file) + '\n');
       // The same decisions again with a recorder attached: the timeline, and proof the failure replays.
-      const again = await runOnce(scenario, new ReplayPolicy(out.decisions), seed, { dir: opts.outDir, name: stem });
+      const again = await runOnce(scenario, new ReplayPolicy(out.decisions), seed, { dir: opts.outDir, name: stem }, machine);
       failures.push({ ...f, schedule, ...(again.timeline ? { timeline: again.timeline } : {}), replayed: again.error !== undefined });
     } else failures.push(f);
     opts.log?.(`FAIL seed ${seed} (${out.decisions.length} decisions, ${hash}): ${f.message}`);
@@ -145,29 +174,32 @@ export async function explore(scenario: ExploreScenario, opts: ExploreOptions = 
       seed = opts.replay.schedule.seed;
     } else {
       seed = opts.replay.seed;
-      if (name === 'pb') await enumerateTo(scenario, strategy, base, seed - base);
+      if (name === 'pb') await enumerateTo(scenario, strategy, base, seed - base, machine);
       policy = strategy.policyFor(name === 'pb' ? seed - base : seed);
     }
     if (policy === null) throw new ExploreError(`strategy ${name} has no run of seed ${seed}`, { seed });
-    const out = await runOnce(scenario, policy, seed);
+    const out = await runOnce(scenario, policy, seed, undefined, machine);
     ran = 1;
     hashes.add(hashDecisions(out.decisions));
+    addFindings(findings, seed, out.findings);
     if (out.error) await failed(seed, out);
   } else if (name === 'pb') {
     for (let r = 0; r < runs; r++) {
       const policy = strategy.policyFor(r);
       if (policy === null) break;
-      const out = await runOnce(scenario, policy, base + r);
+      const out = await runOnce(scenario, policy, base + r, undefined, machine);
       ran++;
       strategy.finished?.(r, out.decisions);
       hashes.add(hashDecisions(out.decisions));
+      addFindings(findings, base + r, out.findings);
       if (out.error) await failed(base + r, out);
     }
   } else {
     for (const seed of shardSeeds(base, runs, opts.shard)) {
-      const out = await runOnce(scenario, strategy.policyFor(seed)!, seed);
+      const out = await runOnce(scenario, strategy.policyFor(seed)!, seed, undefined, machine);
       ran++;
       hashes.add(hashDecisions(out.decisions));
+      addFindings(findings, seed, out.findings);
       if (out.error) await failed(seed, out);
     }
   }
@@ -184,14 +216,15 @@ export async function explore(scenario: ExploreScenario, opts: ExploreOptions = 
     hashes: [...hashes].sort(),
     durationMs,
     runsPerSecond: ran / (durationMs / 1000),
+    findings: [...findings.values()],
   };
 }
 
 /** pb's run `index` needs the runs before it (their decisions give the schedules after them). */
-async function enumerateTo(scenario: ExploreScenario, strategy: Strategy, base: number, index: number): Promise<void> {
+async function enumerateTo(scenario: ExploreScenario, strategy: Strategy, base: number, index: number, machine: ReusedMachine | undefined): Promise<void> {
   for (let r = 0; r < index; r++) {
     const policy = strategy.policyFor(r);
     if (policy === null) return;
-    strategy.finished?.(r, (await runOnce(scenario, policy, base + r)).decisions);
+    strategy.finished?.(r, (await runOnce(scenario, policy, base + r, undefined, machine)).decisions);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * An explore scenario: a TS module that brings a driver up on the kernel model (a fake device, no
- * QEMU), drives it and asserts, once per run, with the kernel options the explorer gives it.
+ * QEMU; or QEMU's e1000 with `device: 'qemu-e1000'`, one machine reset between runs), drives it
+ * and asserts, once per run, with the kernel options the explorer gives it.
  *
  *   import { defineExploreScenario } from 'dirql/explore';
  *   export default defineExploreScenario({
@@ -18,6 +19,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Kernel, SchedulePolicy } from '../kernel/index.ts';
+import type { Machine } from '../platform/machine.ts';
+import type { ExploreDevice } from './qemu-machine.ts';
 import { DirqlError } from '../util/errors.ts';
 
 export interface ExploreContext {
@@ -25,12 +28,20 @@ export interface ExploreContext {
   readonly kernelOptions: { readonly schedule: SchedulePolicy; readonly seed: number };
   /** Hand the run's kernel to the explorer: its stop fails the run, and a failing run's timeline is recorded from it. */
   attach(kernel: Kernel): void;
+  /**
+   * With `device: 'qemu-e1000'`: the machine, brought up again for this run (system_reset, PCI
+   * bring-up, DMA allocator empty). Give `machine.lines` to the kernel; the explorer disposes the
+   * attached kernel after the run, so no routine of this run answers the next run's interrupts.
+   */
+  readonly machine?: Machine;
 }
 
 export interface ExploreScenario {
   readonly name: string;
   /** Time limit of one run. Default 10 s. */
   readonly timeoutMs?: number;
+  /** Default 'kernel' (the scenario makes its own fake device); 'qemu-e1000': one QEMU for the whole explore. */
+  readonly device?: ExploreDevice;
   run(ctx: ExploreContext): Promise<void>;
 }
 
@@ -39,6 +50,9 @@ export class ExploreScenarioError extends DirqlError {}
 export function defineExploreScenario(s: ExploreScenario): ExploreScenario {
   if (typeof s !== 'object' || s === null || typeof s.name !== 'string' || s.name === '' || typeof s.run !== 'function') {
     throw new ExploreScenarioError('an explore scenario is an object { name, run(ctx) }');
+  }
+  if (s.device !== undefined && s.device !== 'kernel' && s.device !== 'qemu-e1000') {
+    throw new ExploreScenarioError(`an explore scenario's device is 'kernel' or 'qemu-e1000', got ${JSON.stringify(s.device)}`, { device: s.device });
   }
   return s;
 }

@@ -46,6 +46,7 @@ export async function startControl(host: DriverHost, opts: { socketPath?: string
     qemuPid: host.machine.stub.pid,
     bugCheck: host.bugCheck ? { name: host.bugCheck.name, message: host.bugCheck.message, report: host.bugCheck.files?.text } : null,
     surpriseRemoved: host.removed ?? null,
+    verifierFindings: { count: host.kernel.verifier.locksetFindings.length, findings: host.verifierFindings() },
     deviceLost: host.deviceLoss ? { message: host.deviceLoss.message, device: host.deviceLoss.device, report: host.deviceLoss.files?.text } : null,
   }));
   const responder = opts.responder;

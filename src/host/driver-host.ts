@@ -5,7 +5,7 @@ import type { QemuExit } from '../../qemu/device-stub.ts';
 import { QemuExitedError } from '../../qemu/errors.ts';
 import { checkedQemuBinary } from '../../qemu/qemu-binary.ts';
 import { e1000Device } from '../drivers/e1000/device.ts';
-import { Kernel, formatBugCheckText, isDeviceLostReport, type BugCheckReport } from '../kernel/index.ts';
+import { Kernel, formatBugCheckText, isDeviceLostReport, type BugCheckReport, type LocksetAccess, type LocksetFinding } from '../kernel/index.ts';
 import { startMachine, type Machine } from '../platform/machine.ts';
 import { PacketRing, type RingConsumer, type RingProducer } from '../ring/index.ts';
 import type { LinkEvent } from '../upper-edge/index.ts';
@@ -298,7 +298,14 @@ export class DriverHost extends EventEmitter {
       receiveDrops: receiveDrops(asE1000Statistics(adapter), rings.rx, wire),
       calls: this.variant.calls(),
       ...(this.removal ? { surpriseRemoved: this.removal } : {}),
+      verifier: { findings: this.kernel.verifier.locksetFindings.length, list: this.verifierFindings() },
     };
+  }
+
+  /** The lockset verifier's findings (both sites with stacks, location, rule, IRQLs), as plain data for a report. */
+  verifierFindings(): LocksetFinding[] {
+    const plain = (a: LocksetAccess): LocksetAccess => ({ ...a, locks: [...a.locks], stack: a.stack });
+    return this.kernel.verifier.locksetFindings.map((f) => ({ ...f, first: plain(f.first), second: plain(f.second) }));
   }
 
   /** Eject the NIC under the driver and run its removal path; the host stays up (see surprise-removal.ts). Idempotent. */

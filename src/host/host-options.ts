@@ -1,3 +1,4 @@
+import type { LocksetFinding } from '../kernel/index.ts';
 import type { E1000Settings } from '../drivers/e1000/settings.ts';
 import type { KernelLimits, VerifierOptions } from '../kernel/index.ts';
 import type { MachineConfig } from '../platform/machine.ts';
@@ -74,6 +75,8 @@ export interface HostStatistics {
   calls: RoutineCalls;
   /** Set once the NIC was surprise-removed (the NIC figures are then the last reading before it). */
   surpriseRemoved?: SurpriseRemoval;
+  /** The lockset verifier's findings so far (record mode collects them; stop mode stops at the first). */
+  verifier: { findings: number; list: readonly LocksetFinding[] };
 }
 
 /** Receives one frame: `view[0, length)`; the view is reused once the listener returns. */

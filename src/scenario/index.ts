@@ -17,6 +17,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DriverHost, DriverHostOptions } from '../host/driver-host.ts';
+import type { LocksetFinding } from '../kernel/index.ts';
 import type { TimelineFiles } from '../timeline/index.ts';
 import { DirqlError } from '../util/errors.ts';
 import { runName } from '../util/run-name.ts';
@@ -51,6 +52,8 @@ export interface ScenarioResult {
   bugCheck?: { name: string; message: string; report?: string };
   /** The run's timeline files, when it was started with `host.trace`. */
   trace?: TimelineFiles;
+  /** The lockset verifier's findings (record mode), when there were any. */
+  verifierFindings?: LocksetFinding[];
 }
 
 /** A scenario file or value that is not a scenario. */
@@ -120,6 +123,7 @@ export async function runScenario(s: Scenario, opts: RunScenarioOptions = {}): P
   const { DriverHost } = await import('../host/driver-host.ts');
   const result = (passed: boolean, error?: Error, host?: DriverHost): ScenarioResult => {
     const b = host?.bugCheck;
+    const findings = host?.verifierFindings();
     return {
       name: s.name,
       passed,
@@ -127,6 +131,7 @@ export async function runScenario(s: Scenario, opts: RunScenarioOptions = {}): P
       ...(error ? { error } : {}),
       ...(b ? { bugCheck: { name: b.name, message: b.message, ...(b.files ? { report: b.files.text } : {}) } } : {}),
       ...(host?.traceFiles ? { trace: host.traceFiles } : {}),
+      ...(findings && findings.length > 0 ? { verifierFindings: findings } : {}),
     };
   };
   let host: DriverHost;

@@ -30,6 +30,8 @@ function stats(over: { rx?: number; tx?: number; isr?: number; dpc?: number; dpc
     netdev: 'dgram',
     receiveDrops: { ...drops, total },
     calls: { isr: over.isr ?? 0, dpc: over.dpc ?? 0, ...(over.dpcWithoutIsr !== undefined ? { dpcWithoutIsr: over.dpcWithoutIsr } : {}) },
+
+    verifier: { findings: 0, list: [] },
   };
 }
 
