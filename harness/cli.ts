@@ -6,18 +6,21 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HarnessConfigError } from './errors.ts';
 import type { FaultPlanOptions } from './faults.ts';
+import { hostWirePorts } from './host-ports.ts';
 import { formatReport, runPeerSession, sessionClean, type PeerSessionOptions } from './peer-session.ts';
 import type { FrameSizeSpec } from './traffic.ts';
 
-const USAGE = `usage: tsx harness/cli.ts --qemu-port P [--port Q] [--send N] [--size S|mixed|MIN-MAX]
+const USAGE = `usage: tsx harness/cli.ts (--qemu-port P [--port Q] | --control [SOCKET]) [--send N] [--size S|mixed|MIN-MAX]
   [--seed N] [--stream N] [--dst MAC] [--src MAC] [--jumbo] [--pps N] [--window N]
   [--expect N] [--idle-ms N] [--duration-ms N] [--pcap FILE] [--pcap-direction both|sent|received]
   [--drop-every N] [--drop-p P] [--corrupt-every N] [--duplicate-every N] [--reorder-every N]
   [--fault-seed N] [--json]
+--control asks a running host (dirql up --hold --control) for both ports over its control socket
 exit status: 0 clean, 1 frames lost/corrupted/duplicated or sending stalled, 2 usage error`;
 
 const OPTIONS = {
   'qemu-port': { type: 'string' },
+  control: { type: 'string' },
   port: { type: 'string' },
   send: { type: 'string' },
   size: { type: 'string' },
@@ -64,12 +67,26 @@ function direction(text: string | undefined): PeerSessionOptions['pcapDirection'
   throw new HarnessConfigError(`--pcap-direction must be both, sent or received`, { flag: 'pcap-direction' });
 }
 
-/** Turn argv into session options; throws HarnessConfigError (or parseArgs' TypeError) on misuse. */
-export function parsePeerArgs(argv: string[]): PeerSessionOptions & { json: boolean; help: boolean } {
-  const { values: v } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
+/** `--control` without a value (last, or before another flag) means the default control socket. */
+function withControlValue(argv: string[]): string[] {
+  return argv.flatMap((a, i) => (a === '--control' && (i === argv.length - 1 || argv[i + 1]!.startsWith('--')) ? [a, ''] : [a]));
+}
+
+export type PeerArgs = PeerSessionOptions & { json: boolean; help: boolean; control?: string };
+
+/**
+ * Turn argv into session options; throws HarnessConfigError (or parseArgs' TypeError) on misuse.
+ * With `--control`, qemuPort (and port, unless given) are filled in by resolveHostPorts.
+ */
+export function parsePeerArgs(argv: string[]): PeerArgs {
+  const { values: v } = parseArgs({ args: withControlValue(argv), options: OPTIONS, strict: true, allowPositionals: false });
   if (v.help) return { qemuPort: 0, json: false, help: true };
-  const qemuPort = int('qemu-port', v['qemu-port'], 1, 65535);
-  if (qemuPort === undefined) throw new HarnessConfigError('--qemu-port is required', { flag: 'qemu-port' });
+  const control = v.control;
+  if (control !== undefined && v['qemu-port'] !== undefined) {
+    throw new HarnessConfigError('--control and --qemu-port exclude each other: --control asks the host for its ports', { flag: 'control' });
+  }
+  const qemuPort = control !== undefined ? 0 : int('qemu-port', v['qemu-port'], 1, 65535);
+  if (qemuPort === undefined) throw new HarnessConfigError('--qemu-port (or --control) is required', { flag: 'qemu-port' });
   const faults: FaultPlanOptions = {};
   const every = (flag: string) => int(flag, v[flag as keyof typeof v] as string | undefined, 1);
   const dropEvery = every('drop-every');
@@ -89,7 +106,7 @@ export function parsePeerArgs(argv: string[]): PeerSessionOptions & { json: bool
   const faultSeed = int('fault-seed', v['fault-seed']);
   const anyFault = Object.keys(faults).length > 0;
   if (anyFault && faultSeed !== undefined) faults.seed = faultSeed;
-  const opts: PeerSessionOptions & { json: boolean; help: boolean } = { qemuPort, json: v.json ?? false, help: false };
+  const opts: PeerArgs = { qemuPort, json: v.json ?? false, help: false, ...(control !== undefined ? { control } : {}) };
   const set = <K extends keyof PeerSessionOptions>(key: K, value: PeerSessionOptions[K] | undefined) => {
     if (value !== undefined) (opts as PeerSessionOptions)[key] = value;
   };
@@ -112,10 +129,17 @@ export function parsePeerArgs(argv: string[]): PeerSessionOptions & { json: bool
   return opts;
 }
 
+/** With `--control`: the host's wire ports (an explicit --port still wins for the peer's own). */
+export async function resolveHostPorts(opts: PeerArgs): Promise<PeerArgs> {
+  if (opts.control === undefined) return opts;
+  const ports = await hostWirePorts(opts.control === '' ? undefined : opts.control);
+  return { ...opts, qemuPort: ports.qemuPort, port: opts.port ?? ports.peerPort };
+}
+
 async function main(): Promise<number> {
-  let opts: ReturnType<typeof parsePeerArgs>;
+  let opts: PeerArgs;
   try {
-    opts = parsePeerArgs(process.argv.slice(2));
+    opts = await resolveHostPorts(parsePeerArgs(process.argv.slice(2)));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     return 2;
@@ -126,7 +150,7 @@ async function main(): Promise<number> {
   }
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
-  const { json, help: _help, ...session } = opts;
+  const { json, help: _help, control: _control, ...session } = opts;
   const report = await runPeerSession({ ...session, signal: abort.signal });
   process.stdout.write(json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
   return sessionClean(report) ? 0 : 1;

@@ -153,6 +153,13 @@ describe('harness CLI', () => {
     expect(parsePeerArgs(['--qemu-port', '1', '--size', '1514']).size).toBe(1514);
   });
 
+  it('takes --control with a socket or alone (the default socket), never beside --qemu-port', () => {
+    expect(parsePeerArgs(['--control', '/tmp/x.sock', '--send', '3'])).toMatchObject({ control: '/tmp/x.sock', send: 3 });
+    expect(parsePeerArgs(['--control'])).toMatchObject({ control: '' });
+    expect(parsePeerArgs(['--control', '--send', '3'])).toMatchObject({ control: '', send: 3 });
+    expect(() => parsePeerArgs(['--control', '--qemu-port', '5000'])).toThrow(/exclude each other/);
+  });
+
   it('rejects a missing or invalid --qemu-port and a bad probability', () => {
     expect(() => parsePeerArgs(['--send', '3'])).toThrow(HarnessConfigError);
     expect(() => parsePeerArgs(['--qemu-port', '70000'])).toThrow(HarnessConfigError);
@@ -188,6 +195,6 @@ describe('harness CLI', () => {
       stderr: string;
     };
     expect(err.code).toBe(2);
-    expect(err.stderr).toContain('--qemu-port is required');
+    expect(err.stderr).toContain('--qemu-port (or --control) is required');
   });
 });
