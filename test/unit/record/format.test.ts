@@ -48,7 +48,7 @@ describe('recording format', () => {
   it('a flipped byte, foreign bytes or a bad length are corrupt', async () => {
     const whole = fs.readFileSync(await sample('flip.rec', events));
     const flipped = Buffer.from(whole);
-    flipped[whole.length - 20] ^= 0xff;
+    flipped.writeUInt8(flipped.readUInt8(whole.length - 20) ^ 0xff, whole.length - 20);
     expect(() => parseRecording(flipped)).toThrow(/fails its checksum/);
     expect(() => parseRecording(Buffer.from('{"not": "a recording"}'))).toThrow(RecordingCorruptError);
     const long = Buffer.from(whole);
