@@ -11,3 +11,11 @@ export class RecordingCorruptError extends RecordingError {}
 
 /** A dirql recording of a format version this dirql does not read. */
 export class RecordingVersionError extends RecordingError {}
+
+/**
+ * The replayed code did something the recording does not hold at that point: another command,
+ * another value written, another order, another memory read. `context.position` is the index of
+ * the recorded event where it diverged, `expected`/`actual` the two commands, `recent` the last
+ * recorded events before it.
+ */
+export class ReplayDivergenceError extends RecordingError {}
