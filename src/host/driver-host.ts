@@ -19,6 +19,7 @@ import { describeNetdev, stubNetdev } from './netdev.ts';
 import { HostTrace } from './trace.ts';
 import { surpriseRemoveNic, type SurpriseRemoval } from './surprise-removal.ts';
 import type { RunRecorder, TimelineFiles } from '../timeline/index.ts';
+import type { SessionRecorder } from '../record/recorder.ts';
 import { NetdevWatch, asE1000Statistics, qemuNetdevProbe, readWireStatistics, receiveDrops, type NetdevWatchOptions } from './netdev-watch.ts';
 
 const log = logger('host');
@@ -63,6 +64,8 @@ export class DriverHost extends EventEmitter {
   private removal: SurpriseRemoval | undefined;
 
   private readonly received: ReceiveSignal;
+  /** Set when the session is recorded (`record` / DIRQL_RECORD). */
+  sessionRecording: SessionRecorder | undefined;
 
   /** Takes `dirql` (the debugger console's extensions) off globalThis for this host's kernel. */
   private readonly undoDebuggerExtensions: () => void;
@@ -114,7 +117,18 @@ export class DriverHost extends EventEmitter {
     });
     let kernel: Kernel | undefined;
     let trace: HostTrace | undefined;
+    let recording: SessionRecorder | undefined;
     try {
+      const recordTo = opts.record ?? recordFromEnv();
+      if (recordTo !== undefined) {
+        const { startSessionRecording } = await import('../record/recorder.ts');
+        recording = startSessionRecording(
+          recordTo,
+          machine,
+          { ...opts, framework, machine: undefined },
+          opts.driver === undefined || typeof opts.driver === 'string' ? opts.driver : undefined,
+        );
+      }
       kernel = new Kernel({
         processors: opts.processors ?? 1,
         seed: opts.seed ?? 1,
@@ -146,6 +160,7 @@ export class DriverHost extends EventEmitter {
         },
       });
       const host = new DriverHost(machine, kernel, variant, rxRing, txRing, received, trace);
+      host.sessionRecording = recording;
       host.watch();
       if (opts.netdevWatch !== false) host.watchNetdev(opts.netdevWatch ?? {});
       log.debug({ framework, mac: variant.mac }, 'driver host up');
@@ -351,6 +366,10 @@ export class DriverHost extends EventEmitter {
       this.kernel.dispose();
       this.undoDebuggerExtensions();
       if (this.kernel.stopped) this.report = await this.kernel.bugCheckReport;
+      await this.sessionRecording?.close({
+        counters: { frameworkSide: this.variant.frameworkStatistics(), calls: this.variant.calls(), delivered: this.delivered },
+        ...(this.report ? { bugCheck: this.report.name } : {}),
+      });
       await this.machine.stop();
       if (this.trace) this.written = await this.trace.write();
     })();
@@ -471,4 +490,10 @@ class ReceiveSignal {
 function feedTrace(kernel: Kernel, machine: Machine): void {
   machine.qmp.on('event', (ev) => kernel.trace.record('qmp', ev.event));
   machine.qtest.on('close', (err) => kernel.trace.record('qtest', `socket closed${err ? `: ${err.message}` : ''}`));
+}
+
+/** DIRQL_RECORD=FILE records every host session to FILE (`on-failure` is handled by the test fixture in test/support). */
+function recordFromEnv(): string | undefined {
+  const v = process.env.DIRQL_RECORD;
+  return v === undefined || v === '' || v === 'on-failure' ? undefined : v;
 }

@@ -50,6 +50,11 @@ export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txR
    * Written as `.perfetto-trace` and `.html` when the host stops (traceFiles).
    */
   trace?: boolean | HostTraceOptions;
+  /**
+   * Record the session to this file (src/record): the qtest stream, IRQ edges and the driver's
+   * guest-memory reads, with the config and the driver's hash; `DIRQL_RECORD=FILE` does the same.
+   */
+  record?: string;
   /** The watch on QEMU's netdev socket that raises 'netdev-stalled' (false: none). */
   netdevWatch?: NetdevWatchOptions | false;
   /** Anything else for the machine (memory size, QEMU binary, timeouts). */

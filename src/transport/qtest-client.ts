@@ -31,6 +31,13 @@ export interface QtestClientOptions {
   commandTimeoutMs?: number;
 }
 
+/** Sees the qtest stream as it goes (a session recording): commands in send order, replies and IRQ lines in arrival order. */
+export interface QtestTap {
+  command(line: string): void;
+  reply(line: string): void;
+  irq(line: number, raised: boolean): void;
+}
+
 export interface QtestClientEvents {
   irq: [line: number, raised: boolean];
   close: [err?: Error];
@@ -64,6 +71,8 @@ export class QtestClient extends EventEmitter<QtestClientEvents> {
   private readonly watchdog: NodeJS.Timeout;
   private stalledTicks = 0;
   private answeredAtLastTick = 0;
+  /** Set while a session is recorded (src/record); unset, each line pays one test. */
+  tap: QtestTap | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -75,6 +84,7 @@ export class QtestClient extends EventEmitter<QtestClientEvents> {
     this.parser = new ReplyParser({
       reply: (line) => this.onReply(line),
       irq: (line, raised) => {
+        if (this.tap) this.tap.irq(line, raised);
         this.levels.set(line, raised);
         this.emit('irq', line, raised);
       },
@@ -217,6 +227,7 @@ export class QtestClient extends EventEmitter<QtestClientEvents> {
   private readonly flushPosted = (): void => this.flush();
 
   private enqueue(p: Pending): void {
+    if (this.tap) this.tap.command(p.command);
     this.queue.push(p);
     this.out += p.command + '\n';
     this.sent++;
@@ -230,6 +241,7 @@ export class QtestClient extends EventEmitter<QtestClientEvents> {
   }
 
   private onReply(line: string): void {
+    if (this.tap) this.tap.reply(line);
     const p = this.queue[this.head];
     if (p === undefined) {
       this.onGarbage(line);

@@ -1,0 +1,212 @@
+import fs from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { Packr } from 'msgpackr';
+import { RecordingCorruptError, RecordingTruncatedError, RecordingVersionError } from './errors.ts';
+
+/**
+ * A dirql recording: the 8-byte magic `DIRQLREC`, then records, each `u32le length, u32le crc32,
+ * msgpack payload`. The first record is the header, the last the trailer; a file without a trailer
+ * was cut off. Each record is an array whose first element is its kind (`RecordKind`), which keeps
+ * a 10,000-frame session small (see README.md).
+ */
+export const RECORDING_FORMAT = 'dirql-recording';
+export const RECORDING_VERSION = 1;
+const MAGIC = Buffer.from('DIRQLREC', 'latin1');
+const RECORD_PREFIX = 8;
+/** Larger than any record dirql writes (a guest-memory read is at most a few KiB); a bigger length is corruption. */
+const MAX_RECORD = 64 * 1024 * 1024;
+
+export interface RecordingHeader {
+  format: typeof RECORDING_FORMAT;
+  version: number;
+  dirqlVersion: string;
+  /** The session's configuration (framework, seed, processors, driver module, …): what replay needs to build the same stack. */
+  config: Record<string, unknown>;
+  /** The driver's identity: sha256 of its module's resolved path and content, or of the built-in variant's name. */
+  driverHash: string;
+  startedAt: string;
+}
+
+export interface RecordingTrailer {
+  events: number;
+  /** The driver counters at the end of the session: replay must reach the same ones. */
+  counters: Record<string, unknown>;
+  /** The bug check's name when the session ended in one. */
+  bugCheck?: string;
+}
+
+/** Event kinds, as stored (the first element of each record). */
+export const enum RecordKind {
+  Header = 0,
+  /** A qtest command line, in the order sent: [kind, line]. */
+  Command = 1,
+  /** A qtest reply line, in the order received: [kind, line]. */
+  Reply = 2,
+  /** An IRQ line edge at its position among the replies: [kind, line, raised]. */
+  Irq = 3,
+  /** A guest-memory read the driver made: [kind, addr, bytes]. */
+  MemoryRead = 4,
+  /** A time reading the kernel used (ms): [kind, ms]. */
+  Time = 5,
+  /** A scheduler decision: [kind, decisionKind, option]. */
+  Schedule = 6,
+  /** A frame the peer put on the wire (informational: the driver sees it through DMA reads): [kind, bytes]. */
+  Wire = 7,
+  Trailer = 8,
+}
+
+export type RecordEvent =
+  | [RecordKind.Command, string]
+  | [RecordKind.Reply, string]
+  | [RecordKind.Irq, number, boolean]
+  | [RecordKind.MemoryRead, number, Uint8Array]
+  | [RecordKind.Time, number]
+  | [RecordKind.Schedule, string, number]
+  | [RecordKind.Wire, Uint8Array];
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+function frame(payload: unknown): Buffer {
+  const body = packr.pack(payload);
+  const out = Buffer.allocUnsafe(RECORD_PREFIX + body.length);
+  out.writeUInt32LE(body.length, 0);
+  out.writeUInt32LE(crc32(body), 4);
+  body.copy(out, RECORD_PREFIX);
+  return out;
+}
+
+/** Bytes buffered before one write to the stream: the hot path only packs and appends. */
+const CHUNK = 256 * 1024;
+
+/**
+ * Writes a recording through a buffered write stream: `event()` packs and appends to an in-memory
+ * chunk, which goes to the stream when it passes 256 KiB, so the session never waits on the disk.
+ */
+export class RecordingWriter {
+  private readonly stream: fs.WriteStream;
+  private parts: Buffer[] = [];
+  private pending = 0;
+  private count = 0;
+  private closed: Promise<void> | undefined;
+  private streamError: Error | undefined;
+
+  constructor(
+    readonly file: string,
+    header: Omit<RecordingHeader, 'format' | 'version'>,
+  ) {
+    this.stream = fs.createWriteStream(file);
+    this.stream.on('error', (err) => (this.streamError ??= err));
+    this.push(MAGIC);
+    this.push(frame([RecordKind.Header, { format: RECORDING_FORMAT, version: RECORDING_VERSION, ...header }]));
+  }
+
+  get events(): number {
+    return this.count;
+  }
+
+  event(e: RecordEvent): void {
+    this.count++;
+    this.push(frame(e));
+  }
+
+  /** Writes the trailer and closes the file; once. */
+  close(trailer: Omit<RecordingTrailer, 'events'>): Promise<void> {
+    this.closed ??= new Promise<void>((resolve, reject) => {
+      this.push(frame([RecordKind.Trailer, { events: this.count, ...trailer }]));
+      this.flush();
+      this.stream.end(() => (this.streamError ? reject(this.streamError) : resolve()));
+    });
+    return this.closed;
+  }
+
+  private push(b: Buffer): void {
+    this.parts.push(b);
+    this.pending += b.length;
+    if (this.pending >= CHUNK) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pending === 0) return;
+    this.stream.write(Buffer.concat(this.parts, this.pending));
+    this.parts = [];
+    this.pending = 0;
+  }
+}
+
+export interface Recording {
+  file: string;
+  header: RecordingHeader;
+  events: RecordEvent[];
+  trailer: RecordingTrailer;
+}
+
+/** Reads a whole recording; a truncated, corrupt or version-mismatched file throws its typed error. */
+export function readRecording(file: string): Recording {
+  return parseRecording(fs.readFileSync(file), file);
+}
+
+export function parseRecording(buf: Buffer, file = '<buffer>'): Recording {
+  if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
+    if (buf.length < MAGIC.length && MAGIC.subarray(0, buf.length).equals(buf)) {
+      throw new RecordingTruncatedError(`${file}: a dirql recording cut off inside its magic (${buf.length} bytes)`, { file, offset: buf.length });
+    }
+    throw new RecordingCorruptError(`${file}: not a dirql recording (no DIRQLREC magic)`, { file, offset: 0 });
+  }
+  let offset = MAGIC.length;
+  let header: RecordingHeader | undefined;
+  const events: RecordEvent[] = [];
+  while (offset < buf.length) {
+    if (offset + RECORD_PREFIX > buf.length) break;
+    const length = buf.readUInt32LE(offset);
+    const sum = buf.readUInt32LE(offset + 4);
+    if (length > MAX_RECORD) throw new RecordingCorruptError(`${file}: record at byte ${offset} claims ${length} bytes`, { file, offset, length });
+    if (offset + RECORD_PREFIX + length > buf.length) break;
+    const body = buf.subarray(offset + RECORD_PREFIX, offset + RECORD_PREFIX + length);
+    if (crc32(body) !== sum) throw new RecordingCorruptError(`${file}: record ${events.length} at byte ${offset} fails its checksum`, { file, offset, index: events.length });
+    let rec: unknown;
+    try {
+      rec = packr.unpack(body);
+    } catch (err) {
+      throw new RecordingCorruptError(`${file}: record at byte ${offset} does not decode`, { file, offset }, { cause: err });
+    }
+    if (!Array.isArray(rec) || typeof rec[0] !== 'number') throw new RecordingCorruptError(`${file}: record at byte ${offset} is not an event`, { file, offset });
+    const kind = rec[0] as RecordKind;
+    if (header === undefined) {
+      if (kind !== RecordKind.Header) throw new RecordingCorruptError(`${file}: the first record is not a header`, { file, offset });
+      header = checkHeader(rec[1], file);
+    } else if (kind === RecordKind.Trailer) {
+      const end = offset + RECORD_PREFIX + length;
+      if (end !== buf.length) throw new RecordingCorruptError(`${file}: ${buf.length - end} bytes after the trailer`, { file, offset: end });
+      const trailer = rec[1] as RecordingTrailer;
+      if (trailer.events !== events.length)
+        throw new RecordingCorruptError(`${file}: the trailer counts ${trailer.events} events, the file holds ${events.length}`, { file, offset });
+      return { file, header, events, trailer };
+    } else if (kind > RecordKind.Header && kind < RecordKind.Trailer) {
+      events.push(rec as RecordEvent);
+    } else {
+      throw new RecordingCorruptError(`${file}: record at byte ${offset} has unknown kind ${kind}`, { file, offset, kind });
+    }
+    offset += RECORD_PREFIX + length;
+  }
+  throw new RecordingTruncatedError(`${file}: cut off at byte ${offset} after ${events.length} events (no trailer: the session did not end cleanly)`, {
+    file,
+    offset,
+    events: events.length,
+  });
+}
+
+function checkHeader(h: unknown, file: string): RecordingHeader {
+  const header = h as Partial<RecordingHeader> | undefined;
+  if (header?.format !== RECORDING_FORMAT) throw new RecordingCorruptError(`${file}: the header is not a ${RECORDING_FORMAT} header`, { file, offset: MAGIC.length });
+  if (header.version !== RECORDING_VERSION) {
+    throw new RecordingVersionError(
+      `${file}: recording format version ${String(header.version)}, this dirql reads version ${RECORDING_VERSION} (recorded by dirql ${header.dirqlVersion ?? '?'})`,
+      {
+        file,
+        version: header.version,
+        expected: RECORDING_VERSION,
+      },
+    );
+  }
+  return header as RecordingHeader;
+}

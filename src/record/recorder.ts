@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import type { AsyncGuestMemory, GuestMemory } from '../platform/guest-memory.ts';
+import type { QtestClient, QtestTap } from '../transport/qtest-client.ts';
+import { RecordKind, RecordingWriter, type RecordingTrailer } from './format.ts';
+
+const DIRQL_VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** sha256 of a driver module's resolved path and content, or of a built-in variant's name and dirql's version. */
+export function driverIdentity(source: string | undefined, builtIn: string): string {
+  const h = createHash('sha256');
+  if (source !== undefined && fs.existsSync(source)) h.update(source).update('\0').update(fs.readFileSync(source));
+  else h.update(`built-in:${builtIn}@${DIRQL_VERSION}`);
+  return h.digest('hex');
+}
+
+/**
+ * Records one session: taps the qtest client and wraps guest memory so every read the driver
+ * makes is logged with its bytes. Installed only when recording, so a session without one pays
+ * a single test per qtest line and nothing on memory.
+ */
+export class SessionRecorder implements QtestTap {
+  private readonly writer: RecordingWriter;
+
+  constructor(file: string, config: Record<string, unknown>, driverHash: string) {
+    this.writer = new RecordingWriter(file, { dirqlVersion: DIRQL_VERSION, config, driverHash, startedAt: new Date().toISOString() });
+  }
+
+  get file(): string {
+    return this.writer.file;
+  }
+
+  get events(): number {
+    return this.writer.events;
+  }
+
+  command(line: string): void {
+    this.writer.event([RecordKind.Command, line]);
+  }
+
+  reply(line: string): void {
+    this.writer.event([RecordKind.Reply, line]);
+  }
+
+  irq(line: number, raised: boolean): void {
+    this.writer.event([RecordKind.Irq, line, raised]);
+  }
+
+  schedule(kind: string, option: number): void {
+    this.writer.event([RecordKind.Schedule, kind, option]);
+  }
+
+  attach(qtest: QtestClient): void {
+    qtest.tap = this;
+  }
+
+  /** The same memory, with every read logged (addr and the bytes it returned). */
+  wrapMemory<M extends GuestMemory & AsyncGuestMemory>(memory: M): M {
+    const rec = (addr: number, bytes: Uint8Array): void => this.writer.event([RecordKind.MemoryRead, addr, Uint8Array.prototype.slice.call(bytes)]);
+    const wrapped: GuestMemory & AsyncGuestMemory = {
+      size: memory.size,
+      read: (addr, length) => {
+        const b = memory.read(addr, length);
+        rec(addr, b);
+        return b;
+      },
+      readInto: (addr, target) => {
+        memory.readInto(addr, target);
+        rec(addr, target);
+      },
+      write: (addr, data) => memory.write(addr, data),
+      readAsync: async (addr, length) => {
+        const b = await memory.readAsync(addr, length);
+        rec(addr, b);
+        return b;
+      },
+      writeAsync: (addr, data) => memory.writeAsync(addr, data),
+    };
+    return wrapped as M;
+  }
+
+  close(trailer: Omit<RecordingTrailer, 'events'>): Promise<void> {
+    return this.writer.close(trailer);
+  }
+}
+
+/** What a recording needs from the machine: its qtest stream, its memory and the NIC as brought up. */
+interface RecordedMachine {
+  qtest: QtestClient;
+  memory: GuestMemory & AsyncGuestMemory;
+  nic: { bdf: string; registers: { base: number; size: number }; ioBase?: number; irqLine: number; mac: string };
+}
+
+/**
+ * Starts recording a host session once the machine is up: the NIC as brought up goes in the
+ * header (replay starts from there, without a PCI bring-up), then every qtest line and memory read.
+ */
+export function startSessionRecording(file: string, machine: RecordedMachine, options: Record<string, unknown>, driverSource: string | undefined): SessionRecorder {
+  const nic = machine.nic;
+  const config = {
+    ...JSON.parse(JSON.stringify(options)),
+    nic: { bdf: nic.bdf, registerBase: nic.registers.base, registerSize: nic.registers.size, ioBase: nic.ioBase, irqLine: nic.irqLine, mac: nic.mac },
+    memorySize: machine.memory.size,
+  };
+  const rec = new SessionRecorder(file, config, driverIdentity(driverSource, String(options.framework)));
+  rec.attach(machine.qtest);
+  machine.memory = rec.wrapMemory(machine.memory);
+  return rec;
+}

@@ -1,0 +1,153 @@
+import { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { AsyncGuestMemory, GuestMemory } from '../platform/guest-memory.ts';
+import { ReplayDivergenceError } from './errors.ts';
+import { RecordKind, type RecordEvent } from './format.ts';
+
+const RECENT = 8;
+
+function describe(e: RecordEvent): string {
+  switch (e[0]) {
+    case RecordKind.Command:
+      return `> ${e[1]}`;
+    case RecordKind.Reply:
+      return `< ${e[1]}`;
+    case RecordKind.Irq:
+      return `IRQ ${e[2] ? 'raise' : 'lower'} ${e[1]}`;
+    case RecordKind.MemoryRead:
+      return `memory read 0x${e[1].toString(16)} (${e[2].byteLength} bytes)`;
+    default:
+      return `event ${e[0]}`;
+  }
+}
+
+/**
+ * The qtest side of a replay (REPLAY, not QEMU): a socket for a real QtestClient that answers
+ * from a recording. Each command line written must be the next recorded command; after it, the
+ * replies and IRQ lines recorded before the following command are delivered, so interrupts assert
+ * at their recorded positions. The first mismatch destroys the stream with a ReplayDivergenceError
+ * (kept in `divergence`), which the client reports as the cause of its disconnect.
+ */
+export class ReplayQtestStream extends Duplex {
+  private pos = 0;
+  private partial = '';
+  divergence: ReplayDivergenceError | undefined;
+
+  constructor(
+    private readonly events: readonly RecordEvent[],
+    private readonly file = '<recording>',
+  ) {
+    super();
+    // What QEMU said before the first command of the recording (IRQ lines) comes first.
+    queueMicrotask(() => this.deliverUntilCommand());
+  }
+
+  /** The client's socket type: QtestClient only writes lines and reads data. */
+  asSocket(): Socket {
+    return this as unknown as Socket;
+  }
+
+  /** Recorded events consumed so far (a position in the recording). */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** Every recorded command was replayed. */
+  get finished(): boolean {
+    return !this.events.slice(this.pos).some((e) => e[0] === RecordKind.Command);
+  }
+
+  override _read(): void {}
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    const text = this.partial + chunk.toString('latin1');
+    const lines = text.split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const err = this.command(line);
+      if (err) {
+        this.divergence = err;
+        done(err);
+        return;
+      }
+    }
+    done();
+  }
+
+  private command(line: string): ReplayDivergenceError | undefined {
+    while (this.pos < this.events.length && this.events[this.pos]![0] !== RecordKind.Command) this.pos++;
+    const expected = this.events[this.pos];
+    if (expected?.[1] !== line) {
+      return new ReplayDivergenceError(
+        `replay diverged at event ${this.pos} of ${this.file}: the driver sent '${line}', the recording has ${expected ? `'${String(expected[1])}'` : 'no more commands'}`,
+        {
+          file: this.file,
+          position: this.pos,
+          expected: expected?.[1],
+          actual: line,
+          recent: this.events.slice(Math.max(0, this.pos - RECENT), this.pos).map(describe),
+        },
+      );
+    }
+    this.pos++;
+    this.deliverUntilCommand();
+    return undefined;
+  }
+
+  private deliverUntilCommand(): void {
+    let out = '';
+    while (this.pos < this.events.length) {
+      const e = this.events[this.pos]!;
+      if (e[0] === RecordKind.Command) break;
+      if (e[0] === RecordKind.Reply) out += e[1] + '\n';
+      else if (e[0] === RecordKind.Irq) out += `IRQ ${e[2] ? 'raise' : 'lower'} ${e[1]}\n`;
+      this.pos++;
+    }
+    if (out) this.push(Buffer.from(out, 'latin1'));
+  }
+}
+
+/**
+ * Guest memory of a replay: each read returns the bytes recorded for it, in order, and must be
+ * at the recorded address and length; writes go nowhere (the device they were for is not there).
+ */
+export class ReplayMemory implements GuestMemory, AsyncGuestMemory {
+  private readonly reads: [number, Uint8Array][];
+  private next = 0;
+
+  constructor(
+    events: readonly RecordEvent[],
+    readonly size: number,
+    private readonly file = '<recording>',
+  ) {
+    this.reads = events.filter((e): e is [RecordKind.MemoryRead, number, Uint8Array] => e[0] === RecordKind.MemoryRead).map((e) => [e[1], e[2]]);
+  }
+
+  read(addr: number, length: number): Buffer {
+    return Buffer.from(this.take(addr, length));
+  }
+
+  readInto(addr: number, target: Uint8Array): void {
+    target.set(this.take(addr, target.byteLength));
+  }
+
+  write(): void {}
+
+  async readAsync(addr: number, length: number): Promise<Buffer> {
+    return this.read(addr, length);
+  }
+
+  async writeAsync(): Promise<void> {}
+
+  private take(addr: number, length: number): Uint8Array {
+    const r = this.reads[this.next];
+    if (r?.[0] !== addr || r[1].byteLength !== length) {
+      throw new ReplayDivergenceError(
+        `replay diverged at memory read ${this.next} of ${this.file}: the driver read ${length} bytes at 0x${addr.toString(16)}, the recording has ${r ? `${r[1].byteLength} bytes at 0x${r[0].toString(16)}` : 'no more reads'}`,
+        { file: this.file, position: this.next, expected: r ? { addr: r[0], length: r[1].byteLength } : undefined, actual: { addr, length } },
+      );
+    }
+    this.next++;
+    return r[1];
+  }
+}
