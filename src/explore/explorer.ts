@@ -92,7 +92,7 @@ export async function runOnce(scenario: ExploreScenario, policy: RecordingPolicy
         kernelOptions: { schedule: policy, seed },
         attach(k) {
           kernel = k;
-          if (record) recorder = new RunRecorder(k, { name: record.name });
+          if (record) recorder = new RunRecorder(k, { name: record.name, ...(m ? { lines: m.lines } : {}) });
         },
       }),
       timedOut,

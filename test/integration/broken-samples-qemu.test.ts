@@ -7,6 +7,9 @@
  * TWIN_RUNS runs on QEMU. The at-least-1,000-runs clean check of every twin stays on the kernel
  * model (test/unit/explore/), where a run costs a millisecond rather than ten.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { explore } from '../../src/explore/index.ts';
 import { SCENARIOS } from '../fixtures/broken/scenarios.ts';
@@ -39,6 +42,18 @@ describe("broken samples over QEMU's e1000", () => {
     const random = await explore(SCENARIOS.raceQemu!, { strategy: 'random', runs: 30 });
     expect(random.failures.length).toBeGreaterThan(0);
     expect(random.failures[0]!.message).toContain('TX ring overflow');
+  });
+
+  it("a failing run's timeline on QEMU has the e1000's interrupt line edges on its IRQ lines track", async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'dirql-explore-qemu-timeline-'));
+    try {
+      const r = await explore(SCENARIOS.raceQemu!, { strategy: 'pb', runs: 20, outDir, writeFailures: 1 });
+      const html = readFileSync(r.failures[0]!.timeline!.html, 'utf8');
+      expect(html).toMatch(/line \d+ asserted/);
+      expect(html).toMatch(/line \d+ deasserted/);
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
   });
 
   it.each(['sample1', 'sample2', 'sample3', 'sample4', 'sample5', 'sample6', 'race'])(`%s's fixed twin is clean over ${TWIN_RUNS} runs on QEMU`, async (key) => {
