@@ -4,8 +4,8 @@
  * IMS/IMC, TDT) are now the e1000's, explored with one QEMU per explore (system_reset between
  * runs). Each broken sample is caught — samples 1–6 at their first run (the lockset verifier, the
  * IRQL check, the DPC watchdog), the race by the explorer — and each fixed twin is clean over
- * TWIN_RUNS runs on QEMU. The at-least-1,000-runs clean check of every twin stays on the kernel
- * model (test/unit/explore/), where a run costs a millisecond rather than ten.
+ * TWIN_RUNS = 1,000 random-strategy runs on QEMU (about 7–10 ms a run, 7–20 s a twin on the
+ * 2-CPU machine), as the issue asks; test/unit/explore/ repeats it on the kernel model.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { explore } from '../../src/explore/index.ts';
 import { SCENARIOS } from '../fixtures/broken/scenarios.ts';
 
-const TWIN_RUNS = 50;
+const TWIN_RUNS = 1000;
 
 /** What the first run of each broken sample stops with. */
 const CAUGHT: readonly { key: string; stop: string; names: string }[] = [
@@ -56,9 +56,13 @@ describe("broken samples over QEMU's e1000", () => {
     }
   });
 
-  it.each(['sample1', 'sample2', 'sample3', 'sample4', 'sample5', 'sample6', 'race'])(`%s's fixed twin is clean over ${TWIN_RUNS} runs on QEMU`, async (key) => {
-    const r = await explore(SCENARIOS[`${key}FixedQemu`]!, { strategy: 'random', runs: TWIN_RUNS });
-    expect(r.failures).toEqual([]);
-    expect(r.runs).toBe(TWIN_RUNS);
-  });
+  it.each(['sample1', 'sample2', 'sample3', 'sample4', 'sample5', 'sample6', 'race'])(
+    `%s's fixed twin is clean over ${TWIN_RUNS} runs on QEMU`,
+    async (key) => {
+      const r = await explore(SCENARIOS[`${key}FixedQemu`]!, { strategy: 'random', runs: TWIN_RUNS });
+      expect(r.failures).toEqual([]);
+      expect(r.runs).toBe(TWIN_RUNS);
+    },
+    180_000,
+  );
 });
