@@ -11,19 +11,14 @@ import { SeededRandom, TrafficGenerator, linkDown, linkUp } from '../../harness/
 import { NIC_ID } from '../../qemu/stub-config.ts';
 import type { DriverHost } from '../../src/host/driver-host.ts';
 import { waitUntil } from '../support/wait.ts';
-import { CLEAN, PEER_MAC, closeHostWithPeer, e1000Statistics, flapLink, openHostWithPeer, receiveFromPeer, sendToPeer, type HostWithPeer } from './support/e1000-exchange.ts';
-import { expectNothingLeft, machineTraces } from './support/leftovers.ts';
+import { CLEAN, PEER_MAC, e1000Statistics, flapLink, receiveFromPeer, sendToPeer, withHostAndPeer, type HostWithPeer } from './support/e1000-exchange.ts';
 
+/** A two-processor host under `framework`; the driver must not have stopped by the end of `body`. */
 async function withHost(framework: string, body: (f: HostWithPeer) => Promise<void>): Promise<void> {
-  const f = await openHostWithPeer(`dirql-abuse-${framework}-`, { framework, processors: 2, seed: 5 });
-  const traces = machineTraces(f.host);
-  try {
+  await withHostAndPeer(`dirql-abuse-${framework}-`, { framework, processors: 2, seed: 5 }, async (f) => {
     await body(f);
     expect(f.host.kernel.stopped).toBeNull();
-  } finally {
-    await closeHostWithPeer(f);
-  }
-  await expectNothingLeft(traces);
+  });
 }
 
 /** Each indication differs from the one before (the miniport indicates changes only), the last is up. */

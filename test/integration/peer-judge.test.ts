@@ -6,16 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { runPeerSession, sessionClean } from '../../harness/peer-session.ts';
 import { startEcho } from '../../src/host/echo.ts';
-import { closeHostWithPeer, openHostWithPeer } from './support/e1000-exchange.ts';
-import { expectNothingLeft, machineTraces } from './support/leftovers.ts';
+import { e1000Statistics, withHostAndPeer } from './support/e1000-exchange.ts';
 import { waitUntil } from '../support/wait.ts';
-import { e1000Statistics } from './support/e1000-exchange.ts';
 
 describe('the wire peer judging a real host (NDIS 6)', () => {
   it('passes a stream the host echoes, and fails the same stream when nothing comes back', async () => {
-    const f = await openHostWithPeer('dirql-peer-judge-', { framework: 'ndis6', processors: 1 });
-    const traces = machineTraces(f.host);
-    try {
+    await withHostAndPeer('dirql-peer-judge-', { framework: 'ndis6', processors: 1 }, async (f) => {
       // runPeerSession binds the host's peer port itself.
       await f.peer.close();
       const session = { qemuPort: f.host.machine.wire.qemuPort, port: f.host.machine.wire.peerPort, send: 500, size: 200, idleMs: 500, dst: f.host.mac };
@@ -40,9 +36,6 @@ describe('the wire peer judging a real host (NDIS 6)', () => {
         10_000,
         20,
       );
-    } finally {
-      await closeHostWithPeer(f);
-    }
-    await expectNothingLeft(traces);
+    });
   }, 60_000);
 });

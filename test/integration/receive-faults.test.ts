@@ -15,31 +15,17 @@ import { ControlClient } from '../../src/control/index.ts';
 import { startControl } from '../../src/host/control.ts';
 import type { DriverHost, HostStatistics } from '../../src/host/driver-host.ts';
 import type { NetdevStall } from '../../src/host/netdev-watch.ts';
-import { CLEAN, PEER_MAC, closeHostWithPeer, openHostWithPeer, receiveFromPeer, type HostWithPeer } from './support/e1000-exchange.ts';
-import { expectNothingLeft, machineTraces } from './support/leftovers.ts';
+import { CLEAN, PEER_MAC, e1000Statistics, receiveFromPeer, withHostAndPeer, type HostWithPeer } from './support/e1000-exchange.ts';
 import { waitUntil } from '../support/wait.ts';
-import { e1000Statistics } from './support/e1000-exchange.ts';
 
 /** Frames that left the peer's socket (a refused send never reached the wire). */
 function sentOnWire(peer: WirePeer): number {
   return peer.counters.framesSent - peer.counters.sendErrors;
 }
 
-/** Runs `body` on a fresh host, then stops it and checks that nothing of it is left. */
-async function withHost(prefix: string, framework: string, body: (f: HostWithPeer) => Promise<void>, peerMaxFrame?: number): Promise<void> {
-  const f = await openHostWithPeer(prefix, { framework, processors: 1 });
-  const traces = machineTraces(f.host);
-  try {
-    if (peerMaxFrame !== undefined) {
-      // A peer of its own that may send what the NIC model takes (up to 1522 bytes and beyond).
-      await f.peer.close();
-      f.peer = await WirePeer.open({ port: f.host.machine.wire.peerPort, qemuPort: f.host.machine.wire.qemuPort, maxFrameLength: peerMaxFrame });
-    }
-    await body(f);
-  } finally {
-    await closeHostWithPeer(f);
-  }
-  await expectNothingLeft(traces);
+/** A one-processor host under `framework` (see withHostAndPeer). */
+function withHost(prefix: string, framework: string, body: (f: HostWithPeer) => Promise<void>, peerMaxFrame?: number): Promise<void> {
+  return withHostAndPeer(prefix, { framework, processors: 1 }, body, peerMaxFrame);
 }
 
 /** Waits until every frame sent is delivered or counted somewhere; returns the statistics then. */

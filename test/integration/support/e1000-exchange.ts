@@ -13,6 +13,7 @@ import type { AdapterStatistics } from '../../../src/drivers/e1000/miniport/inde
 import { Icr, Reg } from '../../../src/drivers/e1000/registers.ts';
 import { DriverHost, type DriverHostOptions, type HostStatistics } from '../../../src/host/driver-host.ts';
 import { waitUntil } from '../../support/wait.ts';
+import { expectNothingLeft, machineTraces } from './leftovers.ts';
 
 export const PEER_MAC = '02:00:00:00:00:01';
 /** Frames the host may have in the TX ring ahead of what the peer has read (the peer drains on this event loop). */
@@ -53,6 +54,30 @@ export async function closeHostWithPeer(f: HostWithPeer | undefined): Promise<vo
   await f.peer.close();
   if (f.host.bugCheck) console.error(f.host.bugCheckText());
   rmSync(f.crashDir, { recursive: true, force: true });
+}
+
+/**
+ * Runs `body` on a fresh host wired to a new peer (one that may send frames up to `peerMaxFrame`
+ * bytes, when given), then stops both and checks that nothing of the host is left.
+ */
+export async function withHostAndPeer(
+  tmpPrefix: string,
+  opts: Omit<DriverHostOptions, 'wire' | 'bugCheckDir'>,
+  body: (f: HostWithPeer) => Promise<void>,
+  peerMaxFrame?: number,
+): Promise<void> {
+  const f = await openHostWithPeer(tmpPrefix, opts);
+  const traces = machineTraces(f.host);
+  try {
+    if (peerMaxFrame !== undefined) {
+      await f.peer.close();
+      f.peer = await WirePeer.open({ port: f.host.machine.wire.peerPort, qemuPort: f.host.machine.wire.qemuPort, maxFrameLength: peerMaxFrame });
+    }
+    await body(f);
+  } finally {
+    await closeHostWithPeer(f);
+  }
+  await expectNothingLeft(traces);
 }
 
 export interface ExchangeResult {
