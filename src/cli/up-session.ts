@@ -10,6 +10,7 @@ import { startControl } from '../host/control.ts';
 import { DriverHost, type DriverHostOptions } from '../host/driver-host.ts';
 import { startEcho } from '../host/echo.ts';
 import { describeNetdev } from '../host/netdev.ts';
+import { acquireDhcpLease } from '../host/dhcp-client.ts';
 import { startResponder, type Responder, type ResponderAddress } from '../host/responder.ts';
 import type { NetdevStall } from '../host/netdev-watch.ts';
 import type { SurpriseRemoval } from '../host/surprise-removal.ts';
@@ -21,8 +22,8 @@ export interface UpSession {
   hold: boolean;
   control: boolean;
   echo: boolean;
-  /** Held: answer ARP and ICMP echo for this address on the upper edge. */
-  responder?: ResponderAddress;
+  /** Held: answer ARP and ICMP echo for this address on the upper edge ('dhcp': the one a DHCP server on the wire leases). */
+  responder?: ResponderAddress | 'dhcp';
   out: (line: string) => void;
   err: (line: string) => void;
   /** Held: the live status line — 'tty' rewritten in place, 'lines' one line per sample, off when absent. */
@@ -145,8 +146,15 @@ export async function runUp(session: UpSession): Promise<number> {
     }
     host.on('link', (e: { up: boolean; speed: number }) => s.out(`dirql: link ${e.up ? `up, ${e.speed / 1e6} Mb/s` : 'down'}`));
     if (s.responder) {
-      responder = startResponder(host, s.responder);
-      s.out(`dirql: answering ARP and ping for ${s.responder.ip}/${s.responder.prefixLength} at ${host.mac}`);
+      let address = s.responder;
+      if (address === 'dhcp') {
+        const lease = await acquireDhcpLease(host);
+        address = lease.address;
+        const lasts = lease.leaseSeconds !== undefined ? `, for ${lease.leaseSeconds} s` : '';
+        s.out(`dirql: DHCP lease ${address.ip}/${address.prefixLength} from ${lease.server}${lease.router ? `, router ${lease.router}` : ''}${lasts}`);
+      }
+      responder = startResponder(host, address);
+      s.out(`dirql: answering ARP and ping for ${address.ip}/${address.prefixLength} at ${host.mac}`);
     }
     // Opt-in: a host killed with SIGKILL cannot remove its socket (the next host sweeps it).
     if (s.control) {

@@ -4,7 +4,8 @@ import { addHostFlags, hostOptionsFrom, type HostFlags } from './host-flags.ts';
 import { conventions } from './usage.ts';
 import { DEFAULT_RESPONDER_IP, parseIpv4WithPrefix, ResponderConfigError, type ResponderAddress } from '../host/responder.ts';
 
-function ipv4(value: string): ResponderAddress {
+function ipv4(value: string): ResponderAddress | 'dhcp' {
+  if (value === 'dhcp') return 'dhcp';
   try {
     return parseIpv4WithPrefix(value);
   } catch (err) {
@@ -20,7 +21,7 @@ interface UpFlags extends HostFlags {
   echo?: boolean;
   config?: string;
   responder: boolean;
-  ip: ResponderAddress;
+  ip: ResponderAddress | 'dhcp';
   status?: boolean;
   live: boolean;
 }
@@ -43,7 +44,12 @@ export function upCommand(): Command {
   addConfigFlag(addHostFlags(cmd))
     .option('--control', 'with --hold: serve the control socket for `dirql ctl` (also DIRQL_CONTROL=1)')
     .option('--echo', 'with --hold: send every received frame back unchanged, so a wire peer (`dirql peer`) can check a round trip (also DIRQL_ECHO=1)')
-    .option('--ip <address[/prefix]>', 'with --hold: the IPv4 address the responder answers ARP and ICMP echo (ping) for', ipv4, parseIpv4WithPrefix(DEFAULT_RESPONDER_IP))
+    .option(
+      '--ip <address[/prefix]|dhcp>',
+      "with --hold: the IPv4 address the responder answers ARP and ICMP echo (ping) for; 'dhcp' asks a DHCP server on the wire (QEMU's user network serves one)",
+      ipv4,
+      parseIpv4WithPrefix(DEFAULT_RESPONDER_IP),
+    )
     .option('--no-responder', 'with --hold: no ARP/ICMP echo responder on the upper edge (--echo turns it off too: it answers every frame)')
     .option('--status', 'with --hold off a terminal: print the status line (link, frames/s, ISRs/s, DPCs/s, drops) once per interval; on a terminal it is shown in place anyway')
     .option('--no-live', 'with --hold on a terminal: no status line updating in place')

@@ -76,4 +76,13 @@ describe('dirql up, held (real QEMU)', () => {
     expect(lines[0]).toMatch(new RegExp(`^dirql: device lost: QEMU \\(pid ${qemuPid}\\) was killed by SIGKILL.*\\(report: ${cwd}/`));
     expect(qemuPids()).not.toContain(qemuPid);
   });
+
+  it("--netdev user --ip dhcp: the responder answers for the address slirp's DHCP server leased", async () => {
+    const up = heldUp(['--netdev', 'user', '--ip', 'dhcp']);
+    expect((await up.until('stdout', /^dirql: DHCP lease (\S+) from (\S+), for \d+ s$/m)).slice(1)).toEqual(['10.0.2.15/24', '10.0.2.2']);
+    await up.until('stdout', /^dirql: answering ARP and ping for 10\.0\.2\.15\/24 at 52:54:00:12:34:56$/m);
+    await up.until('stdout', /holding/);
+    up.child.kill('SIGINT');
+    expect((await up.child).exitCode, up.text.stderr).toBe(0);
+  });
 });
