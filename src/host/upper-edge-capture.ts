@@ -101,11 +101,11 @@ export class UpperEdgeCapture implements UpperEdgeTap {
     this.writer.close();
   }
 
-  /** One line for an exit summary. */
-  describe(): string {
+  /** One line for an exit summary; `shown`: the path as the user should see it. */
+  describe(shown = this.path): string {
     const c = this.counters;
     const drops =
       this.lost > 0 ? `; lost: ${c.indicationsDropped.ringFull} RX ring full, ${c.indicationsDropped.oversize} oversize, ${c.sendsFailed} failed sends` : '; nothing lost';
-    return `${this.path}: ${c.indicated} indicated, ${c.sent} sent${drops}`;
+    return `${shown}: ${c.indicated} indicated, ${c.sent} sent${drops}`;
   }
 }
