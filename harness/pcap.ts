@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { CaptureFile, captureClockNs } from '../src/capture/capture-file.ts';
 import { HarnessError, PcapFormatError } from './errors.ts';
 
 /*
@@ -17,13 +18,8 @@ export const DEFAULT_SNAPLEN = 65535;
 
 export type PcapResolution = 'us' | 'ns';
 
-const HRTIME_ORIGIN = process.hrtime.bigint();
-const WALL_ORIGIN_NS = BigInt(Date.now()) * 1_000_000n;
-
-/** Wall-clock time in nanoseconds with hrtime resolution (Date.now() alone has only ms). */
-export function captureClockNs(): bigint {
-  return WALL_ORIGIN_NS + (process.hrtime.bigint() - HRTIME_ORIGIN);
-}
+/** Wall-clock time in nanoseconds with hrtime resolution; the pcapng writer (src/capture) uses the same clock. */
+export { captureClockNs };
 
 export interface PcapWriterOptions {
   /** Timestamp resolution: 'us' (magic 0xa1b2c3d4, default) or 'ns' (0xa1b23c4d). */
@@ -37,15 +33,12 @@ export interface PcapWriterOptions {
   flushIntervalMs?: number;
 }
 
-/** Streams frames into a classic pcap file with buffered synchronous writes. */
+/** Streams frames into a classic pcap file with buffered synchronous writes (src/capture/capture-file.ts). */
 export class PcapWriter {
   readonly path: string;
   readonly resolution: PcapResolution;
   readonly snaplen: number;
-  private fd: number | undefined;
-  private readonly chunk: Buffer;
-  private used = 0;
-  private readonly timer: NodeJS.Timeout;
+  private readonly file: CaptureFile;
   private recordCount = 0;
 
   constructor(path: string, options: PcapWriterOptions = {}) {
@@ -55,25 +48,24 @@ export class PcapWriter {
     if (!Number.isInteger(this.snaplen) || this.snaplen < 1 || this.snaplen > 0x7fffffff) {
       throw new HarnessError('invalid pcap snaplen', { path, snaplen: this.snaplen });
     }
-    this.chunk = Buffer.allocUnsafe(Math.max(options.chunkBytes ?? 64 * 1024, PCAP_RECORD_HEADER_LENGTH + Math.min(this.snaplen, 65535)));
-    try {
-      this.fd = fs.openSync(path, 'w', 0o644);
-    } catch (cause) {
-      throw new HarnessError(`cannot create pcap file ${path}`, { path }, { cause });
-    }
-    const header = Buffer.alloc(PCAP_GLOBAL_HEADER_LENGTH);
-    header.writeUInt32LE(this.resolution === 'ns' ? PCAP_MAGIC_NANOSECONDS : PCAP_MAGIC_MICROSECONDS, 0);
-    header.writeUInt16LE(PCAP_VERSION_MAJOR, 4);
-    header.writeUInt16LE(PCAP_VERSION_MINOR, 6);
-    header.writeInt32LE(0, 8); // thiszone: timestamps are UTC
-    header.writeUInt32LE(0, 12); // sigfigs
-    header.writeUInt32LE(this.snaplen, 16);
-    header.writeUInt32LE(options.linkType ?? LINKTYPE_ETHERNET, 20);
-    header.copy(this.chunk, 0);
-    this.used = header.length;
-    this.flush();
-    this.timer = setInterval(() => this.flush(), options.flushIntervalMs ?? 200);
-    this.timer.unref();
+    this.file = new CaptureFile(path, {
+      ...(options.chunkBytes !== undefined ? { chunkBytes: options.chunkBytes } : {}),
+      ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
+      largestRecord: PCAP_RECORD_HEADER_LENGTH + Math.min(this.snaplen, 65535),
+      kind: 'pcap file',
+      error: (message, context, opts) => new HarnessError(message, context, opts.cause === undefined ? {} : opts),
+    });
+    const at = this.file.reserve(PCAP_GLOBAL_HEADER_LENGTH);
+    const header = this.file.chunk;
+    header.writeUInt32LE(this.resolution === 'ns' ? PCAP_MAGIC_NANOSECONDS : PCAP_MAGIC_MICROSECONDS, at);
+    header.writeUInt16LE(PCAP_VERSION_MAJOR, at + 4);
+    header.writeUInt16LE(PCAP_VERSION_MINOR, at + 6);
+    header.writeInt32LE(0, at + 8); // thiszone: timestamps are UTC
+    header.writeUInt32LE(0, at + 12); // sigfigs
+    header.writeUInt32LE(this.snaplen, at + 16);
+    header.writeUInt32LE(options.linkType ?? LINKTYPE_ETHERNET, at + 20);
+    this.file.commit(PCAP_GLOBAL_HEADER_LENGTH);
+    this.file.flush();
   }
 
   get records(): number {
@@ -81,58 +73,41 @@ export class PcapWriter {
   }
 
   get closed(): boolean {
-    return this.fd === undefined;
+    return this.file.closed;
   }
 
   /** Append one frame; `timestampNs` defaults to now (captureClockNs). */
   write(frame: Uint8Array, timestampNs: bigint = captureClockNs()): void {
-    if (this.fd === undefined) throw new HarnessError('pcap writer is closed', { path: this.path });
     const captured = Math.min(frame.length, this.snaplen);
     const recordLength = PCAP_RECORD_HEADER_LENGTH + captured;
-    if (this.used + recordLength > this.chunk.length) this.flush();
+    const fits = recordLength <= this.file.chunk.length;
+    const at = this.file.reserve(fits ? recordLength : PCAP_RECORD_HEADER_LENGTH);
+    const chunk = this.file.chunk;
     const seconds = timestampNs / 1_000_000_000n;
     const nanos = Number(timestampNs - seconds * 1_000_000_000n);
-    const at = this.used;
-    this.chunk.writeUInt32LE(Number(seconds & 0xffffffffn), at);
-    this.chunk.writeUInt32LE(this.resolution === 'ns' ? nanos : Math.floor(nanos / 1000), at + 4);
-    this.chunk.writeUInt32LE(captured, at + 8);
-    this.chunk.writeUInt32LE(frame.length, at + 12);
-    if (recordLength <= this.chunk.length) {
-      this.chunk.set(frame.subarray(0, captured), at + PCAP_RECORD_HEADER_LENGTH);
-      this.used += recordLength;
+    chunk.writeUInt32LE(Number(seconds & 0xffffffffn), at);
+    chunk.writeUInt32LE(this.resolution === 'ns' ? nanos : Math.floor(nanos / 1000), at + 4);
+    chunk.writeUInt32LE(captured, at + 8);
+    chunk.writeUInt32LE(frame.length, at + 12);
+    if (fits) {
+      chunk.set(frame.subarray(0, captured), at + PCAP_RECORD_HEADER_LENGTH);
+      this.file.commit(recordLength);
     } else {
-      // Longer than the chunk (snaplen above 64 KiB): write header and data straight through.
-      this.used += PCAP_RECORD_HEADER_LENGTH;
-      this.flush();
-      this.writeOut(frame.subarray(0, captured));
+      // Longer than the chunk (snaplen above 64 KiB): the header buffered, the data straight through.
+      this.file.commit(PCAP_RECORD_HEADER_LENGTH);
+      this.file.writeThrough(frame.subarray(0, captured));
     }
     this.recordCount++;
   }
 
   /** Write buffered records to the file. */
   flush(): void {
-    if (this.fd === undefined || this.used === 0) return;
-    this.writeOut(this.chunk.subarray(0, this.used));
-    this.used = 0;
+    this.file.flush();
   }
 
   /** Flush and close; idempotent. */
   close(): void {
-    if (this.fd === undefined) return;
-    clearInterval(this.timer);
-    this.flush();
-    const fd = this.fd;
-    this.fd = undefined;
-    fs.closeSync(fd);
-  }
-
-  private writeOut(data: Uint8Array): void {
-    let done = 0;
-    try {
-      while (done < data.length) done += fs.writeSync(this.fd!, data, done, data.length - done);
-    } catch (cause) {
-      throw new HarnessError(`cannot write pcap file ${this.path}`, { path: this.path }, { cause });
-    }
+    this.file.close();
   }
 }
 

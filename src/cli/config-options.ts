@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { DriverHostOptions } from '../host/driver-host.ts';
-import { ConfigError, hostOptionsFromConfig, loadConfig } from './config.ts';
+import { ConfigError, hostOptionsFromConfig, loadConfig, outputsFromConfig } from './config.ts';
 import { UsageError } from './usage.ts';
 
 /**
@@ -10,6 +10,25 @@ import { UsageError } from './usage.ts';
  * and key. Nothing when there is no config file.
  */
 export async function configuredHostOptions(commandName: string, file: string | undefined): Promise<DriverHostOptions> {
+  return (await configuredRun(commandName, file)).host;
+}
+
+/** What a config file sets for a run of `dirql up` or `dirql run`: host options, and where outputs go. */
+export interface ConfiguredRun {
+  host: DriverHostOptions;
+  /** The config file, if there is one. */
+  file?: string;
+  /** The config's outputDir (absolute); the run directory goes under it. */
+  outputDir?: string;
+  /** The config's pcap: true (in the run directory) or a path. */
+  pcap?: string | boolean;
+}
+
+/**
+ * configuredHostOptions with the outputs: bug check reports are left to the run directory under
+ * outputDir (the host options' <outputDir>/crash-reports is for DriverHost used without the CLI).
+ */
+export async function configuredRun(commandName: string, file: string | undefined): Promise<ConfiguredRun> {
   const fail = (err: unknown): never => {
     throw new UsageError(err instanceof Error ? err.message : String(err), commandName);
   };
@@ -20,7 +39,7 @@ export async function configuredHostOptions(commandName: string, file: string | 
     if (err instanceof ConfigError) fail(err);
     throw err;
   }
-  if (!loaded) return {};
+  if (!loaded) return { host: {} };
   const { config } = loaded;
   if (config.logLevel !== undefined && process.env.DIRQL_LOG === undefined) process.env.DIRQL_LOG = config.logLevel;
   const options = hostOptionsFromConfig(config, loaded.file);
@@ -49,7 +68,8 @@ export async function configuredHostOptions(commandName: string, file: string | 
     const { loadFramework } = await import('../host/frameworks/index.ts');
     await loadFramework(config.framework).catch(keyed('framework'));
   }
-  return options;
+  const { bugCheckDir: _inTheRunDirectory, ...host } = options;
+  return { host, file: loaded.file, ...outputsFromConfig(config, loaded.file) };
 }
 
 /** `--config <file>`: shared by `dirql up` and `dirql run`. */

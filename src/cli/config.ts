@@ -45,8 +45,14 @@ export interface DirqlConfig {
   logLevel?: LogLevel;
   /** The QEMU binary: a path (relative to the config file) or a name on PATH. Default DIRQL_QEMU, else qemu-system-x86_64. */
   qemuBinary?: string;
-  /** Where runs write their outputs (bug-check reports go to <outputDir>/crash-reports), relative to the config file. */
+  /**
+   * Where runs write their outputs, relative to the config file: `dirql up` and `dirql run` each in
+   * <outputDir>/runs/<UTC time>-<pid>/ (default ./dirql-out). For DriverHost options alone
+   * (hostOptionsFromConfig), bug check reports go to <outputDir>/crash-reports.
+   */
   outputDir?: string;
+  /** Capture the driver's upper edge (pcapng): true for upper-edge.pcapng in the run directory, or a path relative to the config file. */
+  pcap?: boolean | string;
 }
 
 /** A config file that cannot be read or holds a bad value; `context.key` names the key. */
@@ -160,6 +166,7 @@ const KEYS: Record<keyof DirqlConfig, Check> = {
   logLevel: oneOf(LOG_LEVELS),
   outputDir: nonEmpty,
   qemuBinary: nonEmpty,
+  pcap: (v) => (typeof v === 'boolean' || nonEmpty(v) === undefined ? undefined : 'true, false or a file path'),
 };
 const NESTED: Partial<Record<keyof DirqlConfig, Record<string, Check>>> = { verifier: VERIFIER, limits: LIMITS };
 
@@ -187,6 +194,15 @@ export function checkConfig(raw: unknown, file: string): DirqlConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: a config is an object of settings`, { file });
   checkKeys(raw as Record<string, unknown>, KEYS, file, '');
   return raw as DirqlConfig;
+}
+
+/** Where a config puts a run's outputs (paths resolved against the config file's directory). */
+export function outputsFromConfig(config: DirqlConfig, file: string): { outputDir?: string; pcap?: string | boolean } {
+  const at = (p: string) => (isAbsolute(p) ? p : resolve(dirname(file), p));
+  return {
+    ...(config.outputDir !== undefined ? { outputDir: at(config.outputDir) } : {}),
+    ...(config.pcap !== undefined && config.pcap !== false ? { pcap: config.pcap === true ? true : at(config.pcap) } : {}),
+  };
 }
 
 /** The DriverHost options a config sets (paths resolved against the config file's directory). */

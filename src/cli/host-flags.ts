@@ -18,6 +18,8 @@ export interface HostFlags {
   netdev?: HostNetdev;
   /** --trace [path]: true without a path. */
   trace?: string | boolean;
+  /** --pcap [file]: true without a file (upper-edge.pcapng in the run directory). */
+  pcap?: string | boolean;
 }
 
 function mac(value: string): string {
@@ -53,7 +55,11 @@ export function addHostFlags(cmd: Command): Command {
     .option('--no-mitigation', 'QEMU e1000 interrupt mitigation off')
     .option(
       '--trace [path]',
-      "record the run's timeline: <name>.perfetto-trace (ui.perfetto.dev) and <name>.html, written when the host stops into a directory (default ./runs) or as the file given",
+      "record the run's timeline: <name>.perfetto-trace (ui.perfetto.dev) and <name>.html, written when the host stops into a directory (default: the run directory) or as the file given",
+    )
+    .option(
+      '--pcap [file]',
+      "capture the driver's upper edge (every frame it indicated up and every frame handed to it to send) as pcapng for Wireshark (default: upper-edge.pcapng in the run directory)",
     );
 }
 

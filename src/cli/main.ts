@@ -23,7 +23,10 @@ export function buildProgram(): Command {
     .addCommand(ctlCommand())
     .addCommand(peerCommand())
     .addCommand(benchCommand())
-    .addHelpText('after', '\nEvery command takes --help. Exit status: 0 ok, 1 failed, 2 usage.');
+    .addHelpText(
+      'after',
+      '\nEvery command takes --help. Exit status: 0 ok, 1 failed, 2 usage or configuration (a bad flag or config key, no QEMU binary).\nOutputs of up and run: <outputDir>/runs/<UTC time>-<pid>/ (default ./dirql-out).',
+    );
   return program;
 }
 

@@ -4,6 +4,7 @@
  * halt and stop — or, held, link changes, the control socket and echo until Ctrl-C. Loaded only
  * when the command runs, so the log level is set before any logger exists.
  */
+import { QemuBinaryMissingError } from '../../qemu/errors.ts';
 import type { ControlServer } from '../control/index.ts';
 import { isDeviceLostReport, type BugCheckReport } from '../kernel/index.ts';
 import { startControl } from '../host/control.ts';
@@ -15,10 +16,13 @@ import { startResponder, type Responder, type ResponderAddress } from '../host/r
 import type { NetdevStall } from '../host/netdev-watch.ts';
 import type { SurpriseRemoval } from '../host/surprise-removal.ts';
 import { LiveView, summaryLines } from './live-view.ts';
-import { EXIT_FAILED, EXIT_OK } from './usage.ts';
+import { shownPath, type RunDirectory } from './run-dir.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './usage.ts';
 
 export interface UpSession {
   host: DriverHostOptions;
+  /** Where the run's outputs go: named at start and at exit, its run.json finished with the exit. */
+  runDir?: RunDirectory;
   hold: boolean;
   control: boolean;
   echo: boolean;
@@ -61,7 +65,18 @@ export function describeRemoval(r: SurpriseRemoval): string {
 }
 
 export async function runUp(session: UpSession): Promise<number> {
-  const host = await DriverHost.start(session.host);
+  const runDir = session.runDir;
+  if (runDir) {
+    runDir.started(session.host);
+    session.out(`dirql: outputs in ${runDir.shown}`);
+  }
+  let host: DriverHost;
+  try {
+    host = await DriverHost.start(session.host);
+  } catch (err) {
+    runDir?.finish({ code: err instanceof QemuBinaryMissingError ? EXIT_USAGE : EXIT_FAILED, reason: `failed to start: ${err instanceof Error ? err.message : String(err)}` });
+    throw err;
+  }
   let live: LiveView | undefined;
   // Every other line first clears the live status line, so the two never share a row.
   const s: UpSession = {
@@ -78,6 +93,7 @@ export async function runUp(session: UpSession): Promise<number> {
   let control: ControlServer | undefined;
   let responder: Responder | undefined;
   let stopping = false;
+  let reason = 'stopped';
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
   const stopAll = (code: number) => {
@@ -96,10 +112,16 @@ export async function runUp(session: UpSession): Promise<number> {
       if (responder) s.out(`dirql: responder: ${describeCounters(responder)}`);
       const t = host.traceFiles;
       if (t) s.out(`dirql: timeline ${t.perfetto} (open at ui.perfetto.dev) and ${t.html}`);
+      if (host.capture) s.out(`dirql: upper-edge capture ${host.capture.describe(shownPath(host.capture.path))}`);
     })().then(
-      () => finish(code),
+      () => {
+        runDir?.finish({ code, reason });
+        if (runDir) s.out(`dirql: outputs in ${runDir.shown}`);
+        finish(code);
+      },
       (err: unknown) => {
         s.err(`dirql: stopping failed: ${err instanceof Error ? err.message : String(err)}`);
+        runDir?.finish({ code: EXIT_FAILED, reason: `stopping failed after ${reason}: ${err instanceof Error ? err.message : String(err)}` });
         finish(EXIT_FAILED);
       },
     );
@@ -107,6 +129,7 @@ export async function runUp(session: UpSession): Promise<number> {
   const shutdown = (why: string) => {
     if (stopping) return;
     stopping = true;
+    reason = why;
     s.out(`dirql: ${why}, stopping`);
     stopAll(EXIT_OK);
   };
@@ -118,6 +141,7 @@ export async function runUp(session: UpSession): Promise<number> {
   const deviceGone = (line: string) => {
     if (stopping) return;
     stopping = true;
+    reason = line.replace(/^dirql: /, '');
     s.err(line);
     stopAll(EXIT_FAILED);
   };
@@ -180,6 +204,7 @@ export async function runUp(session: UpSession): Promise<number> {
   } catch (err) {
     if (!stopping) {
       stopping = true;
+      reason = `failed: ${err instanceof Error ? err.message : String(err)}`;
       stopAll(EXIT_FAILED);
       await finished;
     }

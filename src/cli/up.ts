@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { addConfigFlag, configuredHostOptions, overrideConfig } from './config-options.ts';
+import { addConfigFlag, configuredRun, overrideConfig } from './config-options.ts';
 import { addHostFlags, hostOptionsFrom, type HostFlags } from './host-flags.ts';
+import { openRun } from './run-dir.ts';
 import { conventions } from './usage.ts';
 import { DEFAULT_RESPONDER_IP, parseIpv4WithPrefix, ResponderConfigError, type ResponderAddress } from '../host/responder.ts';
 
@@ -59,11 +60,11 @@ export function upCommand(): Command {
     )
     .addHelpText(
       'after',
-      '\nFlags override dirql.config.{ts,js,json} (see README "Your own driver").\nExit status: 0 the stack came up (and stopped cleanly), 1 it failed or the device was lost, 2 usage (a bad flag or config key).',
+      '\nFlags override dirql.config.{ts,js,json} (see README "Your own driver").\nOutputs (bug check reports, --pcap, --trace, run.json) go to <outputDir>/runs/<UTC time>-<pid>/, outputDir from the config, default ./dirql-out.\nExit status: 0 the stack came up (and stopped cleanly), 1 it failed or the device was lost, 2 usage (a bad flag or config key, no QEMU binary).',
     );
   cmd.action(async (flags: UpFlags) => {
     // First: the config's log level must be set before any logger exists.
-    const configured = await configuredHostOptions('dirql up', flags.config);
+    const configured = await configuredRun('dirql up', flags.config);
     const hold = flags.hold === true || envOn('DIRQL_HOLD');
     const control = flags.control === true || envOn('DIRQL_CONTROL');
     const echo = flags.echo === true || envOn('DIRQL_ECHO');
@@ -84,10 +85,11 @@ export function upCommand(): Command {
       );
       process.stderr.write(`inspector: ${url} (attach a debugger: see src/debugger/README.md)\n`);
     }
-    const host = await overrideConfig(configured, await hostOptionsFrom(cmd, flags));
+    const { dir, host } = openRun('dirql up', configured, await overrideConfig(configured.host, await hostOptionsFrom(cmd, flags)), flags.pcap);
     const { runUp } = await import('./up-session.ts');
     process.exitCode = await runUp({
       host,
+      runDir: dir,
       hold,
       control,
       echo,

@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
-/** Exit status of every dirql command: 0 ok, 1 the run failed, 2 usage (bad flag, bad value, bad config). */
+/** Exit status of every dirql command: 0 ok, 1 the run failed, 2 usage or configuration (bad flag, bad value, bad config, no QEMU binary). */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;

@@ -17,6 +17,7 @@ import { loadDriverModule } from './frameworks/driver-module.ts';
 import { resolveNicModel } from './nic-models.ts';
 import { describeNetdev, stubNetdev } from './netdev.ts';
 import { HostTrace } from './trace.ts';
+import { UpperEdgeCapture } from './upper-edge-capture.ts';
 import { surpriseRemoveNic, type SurpriseRemoval } from './surprise-removal.ts';
 import type { RunRecorder, TimelineFiles } from '../timeline/index.ts';
 import type { SessionRecorder } from '../record/recorder.ts';
@@ -66,6 +67,8 @@ export class DriverHost extends EventEmitter {
   private readonly received: ReceiveSignal;
   /** Set when the session is recorded (`record` / DIRQL_RECORD). */
   sessionRecording: SessionRecorder | undefined;
+  /** The upper-edge capture (`pcap`): its path and counters; the file is complete once stop() resolved. */
+  capture: UpperEdgeCapture | undefined;
 
   /** Takes `dirql` (the debugger console's extensions) off globalThis for this host's kernel. */
   private readonly undoDebuggerExtensions: () => void;
@@ -118,6 +121,7 @@ export class DriverHost extends EventEmitter {
     let kernel: Kernel | undefined;
     let trace: HostTrace | undefined;
     let recording: SessionRecorder | undefined;
+    let capture: UpperEdgeCapture | undefined;
     try {
       const recordTo = opts.record ?? recordFromEnv();
       if (recordTo !== undefined) {
@@ -144,7 +148,9 @@ export class DriverHost extends EventEmitter {
       const rxRing = new PacketRing({ slotCount: slots, slotSize: 2048 });
       const txRing = new PacketRing({ slotCount: slots, slotSize: 2048 });
       const received = new ReceiveSignal();
+      if (opts.pcap !== undefined) capture = new UpperEdgeCapture(opts.pcap, `dirql (${framework} on ${device.qemuModel})`);
       const variant = await factory({
+        ...(capture ? { tap: capture } : {}),
         kernel,
         machine,
         rxRing,
@@ -161,11 +167,13 @@ export class DriverHost extends EventEmitter {
       });
       const host = new DriverHost(machine, kernel, variant, rxRing, txRing, received, trace);
       host.sessionRecording = recording;
+      host.capture = capture;
       host.watch();
       if (opts.netdevWatch !== false) host.watchNetdev(opts.netdevWatch ?? {});
       log.debug({ framework, mac: variant.mac }, 'driver host up');
       return host;
     } catch (err) {
+      capture?.close();
       kernel?.dispose();
       const report = kernel?.stopped ? await kernel.bugCheckReport : undefined;
       await machine.stop();
@@ -358,6 +366,7 @@ export class DriverHost extends EventEmitter {
         log.error({ err }, 'halt during stop failed');
       }
       await this.variant.close().catch((err: unknown) => log.warn({ err }, 'closing the framework side failed'));
+      this.capture?.close();
       this.frameListeners.clear();
       this.received.notify();
       await this.draining;

@@ -55,6 +55,12 @@ export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txR
    * guest-memory reads, with the config and the driver's hash; `DIRQL_RECORD=FILE` does the same.
    */
   record?: string;
+  /**
+   * Capture the driver's upper edge to this pcapng file (src/host/upper-edge-capture.ts): every
+   * frame indicated up (interface 0, inbound) and handed to the driver to send (interface 1,
+   * outbound), host dropped ones with a comment, the counts at the end. Complete once stop() resolved.
+   */
+  pcap?: string;
   /** The watch on QEMU's netdev socket that raises 'netdev-stalled' (false: none). */
   netdevWatch?: NetdevWatchOptions | false;
   /** Anything else for the machine (memory size, QEMU binary, timeouts). */

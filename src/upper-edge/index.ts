@@ -2,3 +2,4 @@
 export { ReceivePath, type ReceivePathCounters } from './receive-path.ts';
 export { TransmitPath, type TransmitPathCounters } from './transmit-path.ts';
 export { Ndis6ProtocolEdge, type LinkEvent, type UpperEdgeCounters, type UpperEdgeOptions } from './ndis6-protocol.ts';
+export type { UpperEdgeTap } from './tap.ts';

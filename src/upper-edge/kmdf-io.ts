@@ -5,6 +5,7 @@ import { ntSuccess, type NTSTATUS, type WdfFramework, type WDFDEVICE } from '../
 import type { LinkEvent } from './ndis6-protocol.ts';
 import { PumpWake, WAKE_TIMEOUT_MS } from './pump-wake.ts';
 import { SendPump } from './send-pump.ts';
+import type { UpperEdgeTap } from './tap.ts';
 import { TransmitPath, type TransmitPathCounters } from './transmit-path.ts';
 
 const log = logger('upper-edge.kmdf');
@@ -25,6 +26,8 @@ export interface KmdfEdgeOptions {
    * on it at once; the ring's own wake-up (Atomics.waitAsync) comes a later event-loop turn.
    */
   onPublish?: () => void;
+  /** Sees every frame read (indicated) and written (sent) at this edge (a capture). */
+  tap?: UpperEdgeTap;
 }
 
 export interface KmdfEdgeCounters {
@@ -61,6 +64,7 @@ export class KmdfIoEdge extends EventEmitter {
   private readonly wdf: WdfFramework;
   private readonly producer: RingProducer;
   private readonly onPublish: (() => void) | undefined;
+  private readonly tap: UpperEdgeTap | undefined;
   private readonly writesInFlight: number;
   private readonly readsWanted: number;
   private device: WDFDEVICE | undefined;
@@ -129,6 +133,7 @@ export class KmdfIoEdge extends EventEmitter {
       n++;
     }
     if (n > 0 && !this.producerClosed) {
+      if (this.tap) for (let slot = base; slot < base + n; slot++) this.tap.indicated(this.rxRing.slotView(slot), 0, this.readLengths[slot]!);
       this.producer.publish(n, this.readLengths.subarray(base, base + n));
       this.rxCounters.frames += n;
       this.rxCounters.bytes += bytes;
@@ -146,7 +151,8 @@ export class KmdfIoEdge extends EventEmitter {
     this.wdf = wdf;
     this.rxRing = options.rxRing;
     this.onPublish = options.onPublish;
-    this.transmitPath = new TransmitPath(options.txRing);
+    this.tap = options.tap;
+    this.transmitPath = new TransmitPath(options.txRing, options.tap);
     this.producer = options.rxRing.producer();
     this.writesInFlight = Math.max(1, options.writesInFlight ?? 512);
     this.readsWanted = Math.max(1, Math.min(options.readsPending ?? 256, options.rxRing.slotCount));

@@ -1,4 +1,5 @@
 import type { PacketRing } from '../ring/index.ts';
+import type { UpperEdgeTap } from './tap.ts';
 
 /** What the NDIS 6 and NDIS 5 protocol edges are built with. */
 export interface NdisEdgeOptions {
@@ -18,4 +19,6 @@ export interface NdisEdgeOptions {
    * (Atomics.waitAsync) reaches the waiting thread only at a later event-loop turn.
    */
   onPublish?: () => void;
+  /** Sees every frame indicated, sent or dropped at this edge (a capture). */
+  tap?: UpperEdgeTap;
 }

@@ -1,5 +1,6 @@
 import type { PacketRing, RingProducer } from '../ring/index.ts';
 import { copyBytes } from '../util/bytes.ts';
+import type { UpperEdgeTap } from './tap.ts';
 
 export interface ReceivePathCounters {
   /** Frames copied into the RX ring and published. */
@@ -31,10 +32,12 @@ export class ReceivePath {
   private full = false;
 
   private readonly onPublish: (() => void) | undefined;
+  private readonly tap: UpperEdgeTap | undefined;
 
-  /** `onPublish`: called after an indication's frames are published (see UpperEdgeOptions.onPublish). */
-  constructor(ring: PacketRing, onPublish?: () => void) {
+  /** `onPublish`: called after an indication's frames are published (see UpperEdgeOptions.onPublish); `tap` sees every frame. */
+  constructor(ring: PacketRing, onPublish?: () => void, tap?: UpperEdgeTap) {
     this.ring = ring;
+    this.tap = tap;
     this.producer = ring.producer();
     this.lengths = new Uint32Array(ring.slotCount);
     this.onPublish = onPublish;
@@ -52,6 +55,7 @@ export class ReceivePath {
   push(data: Uint8Array, offset: number, length: number): boolean {
     if (length > this.ring.slotSize) {
       this.counters.oversize++;
+      this.tap?.indicationDropped('oversize', data, offset, length);
       this.producer.drop(1);
       this.remaining--;
       return false;
@@ -62,6 +66,7 @@ export class ReceivePath {
       if (this.runCount === 0) {
         this.full = true;
         this.counters.ringFull++;
+        this.tap?.indicationDropped('ring full', data, offset, length);
         this.producer.drop(1);
         this.remaining--;
         return false;
@@ -73,6 +78,7 @@ export class ReceivePath {
     this.used++;
     this.remaining--;
     this.counters.bytes += length;
+    this.tap?.indicated(data, offset, length);
     return true;
   }
 

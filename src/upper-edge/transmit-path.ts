@@ -1,4 +1,5 @@
 import type { PacketRing, RingClaim, RingConsumer } from '../ring/index.ts';
+import type { UpperEdgeTap } from './tap.ts';
 
 export interface TransmitPathCounters {
   /** Frames handed to the driver. */
@@ -27,9 +28,12 @@ export class TransmitPath {
   private inFlightSlots = 0;
   /** The slot at the ring's head (next to release). */
   private headSlot = 0;
+  private readonly tap: UpperEdgeTap | undefined;
 
-  constructor(ring: PacketRing) {
+  /** `tap` sees every frame handed out and every failed send. */
+  constructor(ring: PacketRing, tap?: UpperEdgeTap) {
     this.ring = ring;
+    this.tap = tap;
     this.consumer = ring.consumer();
     this.done = new Uint8Array(ring.slotCount);
     this.headSlot = this.consumer.peek(0).first;
@@ -60,6 +64,10 @@ export class TransmitPath {
 
   /** The first `count` slots of the last next() run went to the driver. */
   handOut(count: number): void {
+    if (this.tap) {
+      const ring = this.ring;
+      for (let slot = this.run.first; slot < this.run.first + count; slot++) this.tap.sent(ring.slotView(slot), 0, ring.slotLength(slot));
+    }
     this.inFlightSlots += count;
     this.counters.handedOut += count;
   }
@@ -68,7 +76,10 @@ export class TransmitPath {
   complete(slot: number, ok: boolean): void {
     this.done[slot] = 1;
     this.counters.completed++;
-    if (!ok) this.counters.failed++;
+    if (!ok) {
+      this.counters.failed++;
+      this.tap?.sendFailed();
+    }
   }
 
   /** Release every completed slot at the head, in order; returns how many. */

@@ -28,6 +28,7 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
     writesInFlight: settings.sendPoolSize,
     writeBatch: settings.sendBatch,
     onPublish: ctx.onReceivePublished,
+    ...(ctx.tap ? { tap: ctx.tap } : {}),
   });
   driver.linkListener = (link) => edge.linkChanged(link.up, link.speedMbps * 1_000_000, link.fullDuplex);
   const registers = machine.nic.registers;

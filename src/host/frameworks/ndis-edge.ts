@@ -4,7 +4,14 @@ import type { VariantContext } from './variant.ts';
 /** The upper edge's options for an NDIS variant: the host's rings, its send pool and batch, the RX wake. */
 export function ndisEdgeOptions(ctx: VariantContext): NdisEdgeOptions {
   const { settings } = ctx;
-  return { rxRing: ctx.rxRing, txRing: ctx.txRing, sendPoolSize: settings.sendPoolSize, sendBatch: settings.sendBatch, onPublish: ctx.onReceivePublished };
+  return {
+    rxRing: ctx.rxRing,
+    txRing: ctx.txRing,
+    sendPoolSize: settings.sendPoolSize,
+    sendBatch: settings.sendBatch,
+    onPublish: ctx.onReceivePublished,
+    ...(ctx.tap ? { tap: ctx.tap } : {}),
+  };
 }
 
 /** MiniportInitialize(Ex) with the upper edge as the binding: if it fails, the edge gives its ring roles back. */

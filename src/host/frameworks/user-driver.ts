@@ -195,6 +195,7 @@ async function startKmdf(ctx: VariantContext, driver: KmdfDriverModule & LoadedD
     writesInFlight: settings.sendPoolSize,
     writeBatch: settings.sendBatch,
     onPublish: ctx.onReceivePublished,
+    ...(ctx.tap ? { tap: ctx.tap } : {}),
   });
   const entry = entryContext(
     ctx,
