@@ -63,7 +63,9 @@ export function traceInto(host: DriverHostOptions, dir: string): DriverHostOptio
  */
 export function openRun(command: string, configured: ConfiguredRun, host: DriverHostOptions, pcap: string | boolean | undefined): { dir: RunDirectory; host: DriverHostOptions } {
   const qemuBinary = checkedQemuBinary(host.machine?.qemuBinary);
-  const dir = RunDirectory.create({ command, outputDir: configured.outputDir, config: configured.file, qemuBinary });
+  // The config's outputDir, else DIRQL_OUTPUT_DIR (e.g. a container's volume), else ./dirql-out.
+  const outputDir = configured.outputDir ?? (process.env.DIRQL_OUTPUT_DIR || undefined);
+  const dir = RunDirectory.create({ command, outputDir, config: configured.file, qemuBinary });
   const asked = pcap ?? configured.pcap;
   return { dir, host: placeOutputs(host, typeof asked === 'string' ? resolve(asked) : asked, dir.path) };
 }

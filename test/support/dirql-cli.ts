@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -5,7 +7,22 @@ import { execa } from 'execa';
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DIRQL_BIN = join(REPO, 'bin', 'dirql.mjs');
 
-/** Runs `dirql …` as a user would (node bin/dirql.mjs), never rejecting: the test reads the exit status. */
+let outputs: string | undefined;
+/** Run directories of commands run from the repo go to a directory of this test process, removed at its exit. */
+function testOutputDir(): string {
+  if (!outputs) {
+    const dir = mkdtempSync(join(tmpdir(), 'dirql-test-out-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    outputs = dir;
+  }
+  return outputs;
+}
+
+/**
+ * Runs `dirql …` as a user would (node bin/dirql.mjs), never rejecting: the test reads the exit
+ * status. Without a `cwd` it runs in the repo, its outputs (DIRQL_OUTPUT_DIR) in a temporary directory.
+ */
 export function dirql(args: readonly string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
-  return execa(process.execPath, [DIRQL_BIN, ...args], { reject: false, timeout: 60_000, env: { DIRQL_LOG: 'silent', ...opts.env }, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+  const env = { DIRQL_LOG: 'silent', ...(opts.cwd ? {} : { DIRQL_OUTPUT_DIR: testOutputDir() }), ...opts.env };
+  return execa(process.execPath, [DIRQL_BIN, ...args], { reject: false, timeout: 60_000, env, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
 }
