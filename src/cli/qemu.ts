@@ -25,7 +25,11 @@ function mac(value: string): string {
 export function qemuCommand(): Command {
   const cmd = conventions(new Command('qemu'), 'dirql qemu')
     .description("run QEMU's NIC for hosts that attach to it (dirql up --attach DIR): a fresh QEMU for every host, until Ctrl-C")
-    .addOption(new Option('--listen <dir>', 'the shared directory: ready file, lease socket, qtest and QMP sockets, guest RAM (put it on tmpfs)').env('DIRQL_QEMU_DIR').makeOptionMandatory())
+    .addOption(
+      new Option('--listen <dir>', 'the shared directory: ready file, lease socket, qtest and QMP sockets, guest RAM (put it on tmpfs)')
+        .env('DIRQL_QEMU_DIR')
+        .makeOptionMandatory(),
+    )
     .option('--device <model>', 'the NIC QEMU emulates, by its -device name (default e1000)', 'e1000')
     .option('--no-mitigation', 'QEMU e1000 interrupt mitigation off')
     .addOption(new Option('--qemu-port <port>', "QEMU's UDP port (default: a free one, kept for every QEMU)").env('DIRQL_WIRE_QEMU_PORT').argParser(udpPort))
@@ -59,7 +63,9 @@ export function qemuCommand(): Command {
     const describe = () => {
       const o = launcher.offer;
       const n = o?.netdev;
-      return o ? `QEMU ${o.generation} (pid ${o.qemuPid}, ${o.nic.model}${n?.kind === 'dgram' ? `, UDP ${n.qemuPort} <-> peer ${n.peerPort}` : ''}) waits for a host in ${launcher.dir}` : '';
+      return o
+        ? `QEMU ${o.generation} (pid ${o.qemuPid}, ${o.nic.model}${n?.kind === 'dgram' ? `, UDP ${n.qemuPort} <-> peer ${n.peerPort}` : ''}) waits for a host in ${launcher.dir}`
+        : '';
     };
     out(describe());
     launcher.on('ready', () => out(describe()));

@@ -53,7 +53,11 @@ export function upCommand(): Command {
       '--inspect [host:port]',
       'open the Node inspector (default 127.0.0.1:9229) before the driver starts, with the `dirql` debugger extensions on globalThis; see src/debugger/README.md',
     )
-    .addOption(new Option('--attach <dir>', 'attach to the QEMU a launcher runs in <dir> (`dirql qemu --listen <dir>`) instead of starting one; its wire and MAC are the launcher\'s').env('DIRQL_ATTACH'))
+    .addOption(
+      new Option('--attach <dir>', "attach to the QEMU a launcher runs in <dir> (`dirql qemu --listen <dir>`) instead of starting one; its wire and MAC are the launcher's").env(
+        'DIRQL_ATTACH',
+      ),
+    )
     .addOption(
       new Option('--ready-file <path>', 'with --hold: create <path> once the driver is up, remove it when the host stops (a healthcheck can `test -f` it)').env('DIRQL_READY_FILE'),
     )

@@ -96,7 +96,10 @@ describe('a host attaches to a QEMU it did not start', () => {
     const echo = startEcho(host);
     try {
       expect(host.machine.stub.dir).toBe(dir);
-      expect(host.machine.wire).toEqual({ qemuPort: second.netdev.kind === 'dgram' ? second.netdev.qemuPort : 0, peerPort: second.netdev.kind === 'dgram' ? second.netdev.peerPort : 0 });
+      expect(host.machine.wire).toEqual({
+        qemuPort: second.netdev.kind === 'dgram' ? second.netdev.qemuPort : 0,
+        peerPort: second.netdev.kind === 'dgram' ? second.netdev.peerPort : 0,
+      });
       await streamThrough(second, 1000);
     } finally {
       echo.stop();
