@@ -1,8 +1,8 @@
 #!/bin/sh
-# The image's entrypoint (docker-compose.yml). Started as root only to hand the bind-mounted output
-# directories (DIRQL_OUTPUT_DIRS, space-separated) to DIRQL_UID:DIRQL_GID, so the user who ran
-# `docker compose up` can delete crash reports and captures; the command itself then runs as that
-# user (setpriv, util-linux), never as root.
+# The image's entrypoint (docker-compose.yml). Started as root only to hand the directories the
+# command writes (DIRQL_OUTPUT_DIRS, space-separated: the bind-mounted outputs, so the user who ran
+# `docker compose up` can delete crash reports and captures, and the host's health tmpfs) to
+# DIRQL_UID:DIRQL_GID; the command itself then runs as that user (setpriv, util-linux), never as root.
 set -eu
 uid="${DIRQL_UID:-1000}"
 gid="${DIRQL_GID:-1000}"
