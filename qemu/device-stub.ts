@@ -13,6 +13,7 @@ import { QemuExitedError, QemuStartError } from './errors.ts';
 import { haltingFirmware } from './firmware.ts';
 import { freeUdpPort } from './free-port.ts';
 import { GuestRamFile } from './guest-ram-file.ts';
+import type { MachineStub } from './stub-handle.ts';
 import { registerStub, unregisterStub, type Reapable } from './stub-registry.ts';
 import { buildQemuArgs, validateStubConfig, type DeviceStubConfig, type NetdevConfig, type ResolvedNetdev, type ResolvedStubConfig } from './stub-config.ts';
 
@@ -51,7 +52,7 @@ export interface DeviceStubEvents {
  * host-created /dev/shm file. QEMU runs under `setpriv --pdeathsig KILL` so it dies with the host
  * even on SIGKILL; a process-wide registry kills it on exit and signals. `stop()` is idempotent.
  */
-export class DeviceStub extends EventEmitter<DeviceStubEvents> implements Reapable {
+export class DeviceStub extends EventEmitter<DeviceStubEvents> implements Reapable, MachineStub {
   readonly argv: readonly string[];
   private subprocess: ResultPromise | undefined;
   private stderrTail = '';

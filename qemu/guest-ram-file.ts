@@ -16,8 +16,26 @@ export class GuestRamFile {
     readonly path: string,
     fd: number,
     readonly size: number,
+    owned = true,
   ) {
     this.fdValue = fd;
+    this.linked = owned;
+  }
+
+  /**
+   * Opens a RAM file someone else created and sized (a launcher's QEMU): its name is theirs to
+   * remove, so unlink() leaves it; close() only closes the fd.
+   */
+  static open(path: string, size: number): GuestRamFile {
+    const fd = fs.openSync(path, 'r+');
+    try {
+      const actual = fs.fstatSync(fd).size;
+      if (actual !== size) throw new DeviceStubError(`guest RAM file ${path} is ${actual} bytes, not ${size}`, { path, size, actual });
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+    return new GuestRamFile(path, fd, size, false);
   }
 
   static create(size: number, dir = '/dev/shm'): GuestRamFile {

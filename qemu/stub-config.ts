@@ -75,6 +75,8 @@ export interface StubPaths {
   qmpSocket: string;
   /** The /dev/shm guest RAM file, when RAM is shared. */
   ramFile?: string;
+  /** QEMU listens on both sockets (a launcher's QEMU, which a host attaches to) instead of connecting to them. */
+  serve?: boolean;
 }
 
 export const DEFAULT_MAC = '52:54:00:12:34:56';
@@ -188,10 +190,12 @@ function netdevArg(n: ResolvedNetdev): string {
  * QEMU's argument list (without the binary). The vCPU runs the halting firmware under TCG
  * (Debian's QEMU has no qtest accelerator); `-nodefaults` and `romfile=` keep every other
  * device and option ROM away; `-qtest-log none` stops QEMU echoing each command to stderr.
- * QEMU connects to both unix sockets as a client: the host listens on them first.
+ * QEMU connects to both unix sockets as a client: the host listens on them first; with
+ * `paths.serve` QEMU listens on them instead, without waiting for a client.
  */
 export function buildQemuArgs(cfg: ResolvedStubConfig, paths: StubPaths, name = 'dirql'): string[] {
   const mem = `${cfg.memoryMiB}M`;
+  const server = paths.serve ? ',server=on,wait=off' : '';
   const args: string[] = ['-name', optValue(name)];
   if (cfg.sharedRam) {
     if (!paths.ramFile) throw new DeviceStubConfigError('sharedRam needs a RAM file path', {});
@@ -211,11 +215,11 @@ export function buildQemuArgs(cfg: ResolvedStubConfig, paths: StubPaths, name = 
     '-display',
     'none',
     '-qtest',
-    `unix:${paths.qtestSocket}`,
+    `unix:${paths.qtestSocket}${server}`,
     '-qtest-log',
     'none',
     '-chardev',
-    `socket,id=qmp0,path=${optValue(paths.qmpSocket)}`,
+    `socket,id=qmp0,path=${optValue(paths.qmpSocket)}${server}`,
     '-mon',
     'chardev=qmp0,mode=control',
     '-netdev',

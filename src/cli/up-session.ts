@@ -10,6 +10,7 @@ import { isDeviceLostReport, type BugCheckReport } from '../kernel/index.ts';
 import { startControl } from '../host/control.ts';
 import { DriverHost, type DriverHostOptions } from '../host/driver-host.ts';
 import { startEcho } from '../host/echo.ts';
+import { markReady, type ReadyFile } from '../host/ready-file.ts';
 import { describeNetdev } from '../host/netdev.ts';
 import { acquireDhcpLease } from '../host/dhcp-client.ts';
 import { startResponder, type Responder, type ResponderAddress } from '../host/responder.ts';
@@ -32,6 +33,8 @@ export interface UpSession {
   err: (line: string) => void;
   /** Held: the live status line — 'tty' rewritten in place, 'lines' one line per sample, off when absent. */
   status?: { mode: 'tty' | 'lines'; write: (text: string) => void; intervalMs?: number };
+  /** Held: a file that exists exactly while the driver is up (a container healthcheck tests it). */
+  readyFile?: string;
 }
 
 function report(host: DriverHost): string {
@@ -47,7 +50,7 @@ function report(host: DriverHost): string {
       `  IRQ ${m.nic.irqLine} (INT${'ABCD'[route.pin - 1]} -> PIRQ${'ABCD'[route.pirq]})`,
     `  wire: ${describeNetdev(m.netdev)}`,
     `  kernel: ${host.kernel.processorCount} processor(s), seed ${host.kernel.seed}`,
-    `  QEMU pid ${m.stub.pid}, first qtest reply after ${m.timings.firstReplyMs.toFixed(0)} ms, bring-up ${m.timings.bringUpMs.toFixed(0)} ms`,
+    `  QEMU ${m.stub.pid !== undefined ? `pid ${m.stub.pid}` : `attached in ${m.stub.dir}`}, first qtest reply after ${m.timings.firstReplyMs.toFixed(0)} ms, bring-up ${m.timings.bringUpMs.toFixed(0)} ms`,
   ].join('\n');
 }
 
@@ -92,12 +95,14 @@ export async function runUp(session: UpSession): Promise<number> {
   };
   let control: ControlServer | undefined;
   let responder: Responder | undefined;
+  let ready: ReadyFile | undefined;
   let stopping = false;
   let reason = 'stopped';
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
   const stopAll = (code: number) => {
     (async () => {
+      ready?.remove();
       live?.stop();
       live = undefined;
       // Read before the stop while the driver can still answer; after it, the last NIC reading.
@@ -190,6 +195,7 @@ export async function runUp(session: UpSession): Promise<number> {
       s.out('dirql: echoing received frames back to the wire');
     }
     s.out('dirql: holding; Ctrl-C to stop');
+    if (s.readyFile) ready = markReady(s.readyFile);
     if (s.status) {
       const status = s.status;
       live = new LiveView({

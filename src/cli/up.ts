@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { addConfigFlag, configuredRun, overrideConfig } from './config-options.ts';
 import { addHostFlags, hostOptionsFrom, type HostFlags } from './host-flags.ts';
 import { openRun } from './run-dir.ts';
@@ -25,6 +25,8 @@ interface UpFlags extends HostFlags {
   ip: ResponderAddress | 'dhcp';
   status?: boolean;
   live: boolean;
+  attach?: string;
+  readyFile?: string;
 }
 
 const envOn = (name: string) => process.env[name] === '1' || process.env[name] === 'true';
@@ -58,9 +60,17 @@ export function upCommand(): Command {
       '--inspect [host:port]',
       'open the Node inspector (default 127.0.0.1:9229) before the driver starts, with the `dirql` debugger extensions on globalThis; see src/debugger/README.md',
     )
+    .addOption(
+      new Option('--attach <dir>', "attach to the QEMU a launcher runs in <dir> (`dirql qemu --listen <dir>`) instead of starting one; its wire and MAC are the launcher's").env(
+        'DIRQL_ATTACH',
+      ),
+    )
+    .addOption(
+      new Option('--ready-file <path>', 'with --hold: create <path> once the driver is up, remove it when the host stops (a healthcheck can `test -f` it)').env('DIRQL_READY_FILE'),
+    )
     .addHelpText(
       'after',
-      '\nFlags override dirql.config.{ts,js,json} (see README "Your own driver").\nOutputs (bug check reports, --pcap, --trace, run.json) go to <outputDir>/runs/<UTC time>-<pid>/, outputDir from the config, default ./dirql-out.\nExit status: 0 the stack came up (and stopped cleanly), 1 it failed or the device was lost, 2 usage (a bad flag or config key, no QEMU binary).',
+      '\nDIRQL_INSPECT=1 does what --inspect does, at DIRQL_INSPECT_ADDRESS (default 127.0.0.1:9229).\nFlags override dirql.config.{ts,js,json} (see README "Your own driver").\nOutputs (bug check reports, --pcap, --trace, run.json) go to <outputDir>/runs/<UTC time>-<pid>/, outputDir from the config, default ./dirql-out.\nExit status: 0 the stack came up (and stopped cleanly), 1 it failed or the device was lost, 2 usage (a bad flag or config key, no QEMU binary).',
     );
   cmd.action(async (flags: UpFlags) => {
     // First: the config's log level must be set before any logger exists.
@@ -78,14 +88,17 @@ export function upCommand(): Command {
       const via = n.fromEnv ? ` (set by ${n.fromEnv}=1)` : '';
       cmd.error(`error: option '${n.flag}'${via} needs '--hold': without it the host stops before anything could use it`, { exitCode: 2, code: 'dirql.usage' });
     }
-    if (flags.inspect !== undefined) {
+    const inspectFromEnv = flags.inspect === undefined && envOn('DIRQL_INSPECT') ? (process.env.DIRQL_INSPECT_ADDRESS ?? true) : undefined;
+    const inspect = flags.inspect ?? inspectFromEnv;
+    if (inspect !== undefined) {
       const { openInspector } = await import('../debugger/open.ts');
-      const url = openInspector(typeof flags.inspect === 'string' ? flags.inspect : undefined, (m) =>
-        cmd.error(`error: option '--inspect': ${m}`, { exitCode: 2, code: 'dirql.usage' }),
+      const url = openInspector(typeof inspect === 'string' ? inspect : undefined, (m) =>
+        cmd.error(`error: option '--inspect'${inspectFromEnv !== undefined ? ' (set by DIRQL_INSPECT=1)' : ''}: ${m}`, { exitCode: 2, code: 'dirql.usage' }),
       );
       process.stderr.write(`inspector: ${url} (attach a debugger: see src/debugger/README.md)\n`);
     }
-    const { dir, host } = openRun('dirql up', configured, await overrideConfig(configured.host, await hostOptionsFrom(cmd, flags)), flags.pcap);
+    const options = await overrideConfig(configured.host, await hostOptionsFrom(cmd, flags));
+    const { dir, host } = openRun('dirql up', configured, flags.attach !== undefined ? { ...options, attach: flags.attach } : options, flags.pcap);
     const { runUp } = await import('./up-session.ts');
     process.exitCode = await runUp({
       host,
@@ -93,6 +106,7 @@ export function upCommand(): Command {
       hold,
       control,
       echo,
+      ...(flags.readyFile !== undefined && hold ? { readyFile: flags.readyFile } : {}),
       // The echo reflects every frame, ARP and echo requests included: two answers would be one too many.
       ...(flags.responder && !echo ? { responder: flags.ip } : {}),
       ...statusView(flags),

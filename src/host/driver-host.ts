@@ -3,10 +3,9 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { QemuExit } from '../../qemu/device-stub.ts';
 import { QemuExitedError } from '../../qemu/errors.ts';
-import { checkedQemuBinary } from '../../qemu/qemu-binary.ts';
 import { e1000Device } from '../drivers/e1000/device.ts';
 import { Kernel, formatBugCheckText, isDeviceLostReport, type BugCheckReport, type LocksetAccess, type LocksetFinding } from '../kernel/index.ts';
-import { startMachine, type Machine } from '../platform/machine.ts';
+import type { Machine } from '../platform/machine.ts';
 import { PacketRing, type RingConsumer, type RingProducer } from '../ring/index.ts';
 import type { LinkEvent } from '../upper-edge/index.ts';
 import { logger } from '../util/log.ts';
@@ -15,7 +14,8 @@ import { DriverHostError } from './errors.ts';
 import { loadFramework, type DriverStatistics, type NicLinkState, type RoutineCalls, type RunningVariant, type VariantFactory } from './frameworks/index.ts';
 import { loadDriverModule } from './frameworks/driver-module.ts';
 import { resolveNicModel } from './nic-models.ts';
-import { describeNetdev, stubNetdev } from './netdev.ts';
+import { describeNetdev } from './netdev.ts';
+import { hostMachine } from './machine-source.ts';
 import { HostTrace } from './trace.ts';
 import { UpperEdgeCapture } from './upper-edge-capture.ts';
 import { surpriseRemoveNic, type SurpriseRemoval } from './surprise-removal.ts';
@@ -87,7 +87,7 @@ export class DriverHost extends EventEmitter {
     this.undoDebuggerExtensions = installDebuggerExtensionsIfInspecting(kernel);
   }
 
-  /** Start QEMU, the kernel, the framework and the driver; resolves once the adapter runs. */
+  /** Start QEMU (or attach to a launcher's: `attach`), the kernel, the framework and the driver; resolves once the adapter runs. */
   static async start(opts: DriverHostOptions = {}): Promise<DriverHost> {
     let framework: string;
     let factory: VariantFactory;
@@ -108,16 +108,8 @@ export class DriverHost extends EventEmitter {
       framework = opts.framework ?? 'ndis6';
       factory = await loadFramework(framework);
     }
-    // Before any socket, RAM file or process exists: a missing QEMU is a clear error, not a spawn failure.
-    const qemu = checkedQemuBinary(opts.machine?.qemuBinary);
     const device = deviceChoice === undefined || deviceChoice === 'e1000' ? e1000Device({ mitigation: opts.mitigation }) : resolveNicModel(deviceChoice);
-    const machine = await startMachine({
-      ...opts.machine,
-      qemuBinary: qemu,
-      device,
-      netdev: await stubNetdev(opts.netdev, opts.wire, qemu),
-      ...(opts.mac ? { mac: opts.mac } : {}),
-    });
+    const machine = await hostMachine(opts, device);
     let kernel: Kernel | undefined;
     let trace: HostTrace | undefined;
     let recording: SessionRecorder | undefined;

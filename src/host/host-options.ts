@@ -1,6 +1,7 @@
 import type { LocksetFinding } from '../kernel/index.ts';
 import type { E1000Settings } from '../drivers/e1000/settings.ts';
 import type { KernelLimits, VerifierOptions } from '../kernel/index.ts';
+import type { AttachStubOptions } from '../platform/attached-stub.ts';
 import type { MachineConfig } from '../platform/machine.ts';
 import type { RingStats } from '../ring/index.ts';
 import type { DriverModule } from './frameworks/driver-module.ts';
@@ -63,6 +64,12 @@ export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txR
   pcap?: string;
   /** The watch on QEMU's netdev socket that raises 'netdev-stalled' (false: none). */
   netdevWatch?: NetdevWatchOptions | false;
+  /**
+   * Attach to the QEMU a launcher runs in this directory (`dirql qemu --listen DIR`, qemu/launcher.ts)
+   * instead of spawning one; its wire, MAC and NIC model are the launcher's. On stop() the launcher
+   * replaces that QEMU with a fresh one for the next host.
+   */
+  attach?: string | AttachStubOptions;
   /** Anything else for the machine (memory size, QEMU binary, timeouts). */
   machine?: Omit<MachineConfig, 'netdev' | 'mac' | 'device'>;
 }

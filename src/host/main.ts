@@ -1,6 +1,6 @@
 /**
- * The old entry point (`node --import tsx src/host/main.ts …`, used by the container image and
- * docker-compose.yml): the same as `dirql up …` (src/cli/up.ts).
+ * The old entry point (`node --import tsx src/host/main.ts …`): the same as `dirql up …`
+ * (src/cli/up.ts), which the image and docker-compose.yml now run as `node bin/dirql.mjs up`.
  */
 import { main } from '../cli/main.ts';
 

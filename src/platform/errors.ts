@@ -21,3 +21,9 @@ export class DmaError extends PlatformError {}
 export function hex(n: number | bigint): string {
   return '0x' + n.toString(16);
 }
+
+/**
+ * Attaching to a QEMU someone else started (src/platform/attach.ts) failed: no launcher in the
+ * directory, no QEMU free in time, or a QEMU that plays another NIC. `context.dir` names the directory.
+ */
+export class AttachError extends PlatformError {}

@@ -1,4 +1,5 @@
 import { DeviceStub, type StubTimings } from '../../qemu/device-stub.ts';
+import type { MachineStub } from '../../qemu/stub-handle.ts';
 import { NIC_ID, type DeviceStubConfig, type ResolvedNetdev } from '../../qemu/stub-config.ts';
 import type { QmpClient } from '../transport/qmp-client.ts';
 import type { QtestClient } from '../transport/qtest-client.ts';
@@ -64,7 +65,8 @@ export interface Machine {
   wire: { qemuPort: number; peerPort: number };
   /** What the wire is, whatever its kind. */
   netdev: ResolvedNetdev;
-  stub: DeviceStub;
+  /** The QEMU under the machine: the host's own child, or one it attached to (src/platform/attach.ts). */
+  stub: MachineStub;
   /** Everything found on bus 0 at the last bring-up. */
   pciFunctions: PciFunctionInfo[];
   timings: StubTimings & { bringUpMs: number };
@@ -90,7 +92,7 @@ export async function startMachine(cfg: MachineConfig): Promise<Machine> {
   };
   const stub = await DeviceStub.start(deviceStubConfig(cfg));
   try {
-    return await compose(stub, cfg.device, windows, irq);
+    return await composeMachine(stub, cfg.device, windows, irq);
   } catch (err) {
     await stub.stop();
     throw await stub.explain(err);
@@ -103,7 +105,8 @@ export function deviceStubConfig(cfg: MachineConfig): DeviceStubConfig {
   return { ...stub, nic: { model: device.qemuModel, ...(device.qemuProperties ? { properties: device.qemuProperties } : {}) } };
 }
 
-async function compose(stub: DeviceStub, model: PciNicModel, windows: PciWindows, irq: number): Promise<Machine> {
+/** The machine over a QEMU that is up (spawned or attached): the NIC brought up as a BIOS would. */
+export async function composeMachine(stub: MachineStub, model: PciNicModel, windows: PciWindows, irq: number): Promise<Machine> {
   const t0 = performance.now();
   const qtest = stub.qtest;
   // Intercepting once is enough: the intercept survives system_reset.
@@ -184,7 +187,7 @@ async function bringUp(qtest: QtestClient, model: PciNicModel, windows: PciWindo
   return bringUpDevice(qtest, windows, { vendorId: model.vendorId, deviceId: model.deviceId, irq });
 }
 
-async function describeNic(stub: DeviceStub, model: PciNicModel, up: BroughtUpDevice): Promise<MachineNic> {
+async function describeNic(stub: MachineStub, model: PciNicModel, up: BroughtUpDevice): Promise<MachineNic> {
   const n = model.registerBar;
   const bar = up.bars.find((b) => (n === undefined || b.index === n) && b.kind !== 'io');
   if (!bar) throw new PciError(`${model.name} at ${up.device.bdf} has no memory BAR${n ?? ''}`, { bdf: up.device.bdf, bars: up.bars });
