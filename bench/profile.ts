@@ -6,10 +6,15 @@
  *
  *   node --import tsx bench/profile.ts [--client stack|raw] [--dir tx|rx] [--size 64]
  *        [--warmup-rounds 6] [--rounds 3] [--interval-us 100] [--out bench/results/profile.cpuprofile]
+ *        [--count-promises]
+ *
+ * --count-promises counts the promises created per frame over the measured rounds (an async_hooks
+ * init hook) instead of profiling: each is a hop the kernel's AsyncLocalStorage tracks.
  *
  * Pin it (`taskset -c 0 node …`) to see what competes with QEMU for one CPU. Sampling slows the
  * stack more than the raw client; compare profiles, not the rates printed while profiling.
  */
+import { createHook } from 'node:async_hooks';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { dirname } from 'node:path';
@@ -30,6 +35,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'interval-us': { type: 'string', default: '100' },
     out: { type: 'string', default: 'bench/results/profile.cpuprofile' },
+    'count-promises': { type: 'boolean', default: false },
   },
 });
 if (values.client !== 'stack' && values.client !== 'raw') throw new Error(`--client must be stack or raw, got ${values.client}`);
@@ -47,17 +53,30 @@ try {
     console.log(`${label} ${(r.framesPerSecond / 1000).toFixed(1)} k frames/s, CPU ${r.cpuUsPerFrame} µs/frame${r.loss.valid ? '' : ' (FRAMES LOST)'}`);
 
   for (let i = 0; i < Number(values['warmup-rounds']); i++) show('warm-up ', await round());
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: Number(values['interval-us']) });
-  await session.post('Profiler.start');
-  for (let i = 0; i < Number(values.rounds); i++) show('profiled', await round());
-  const { profile } = await session.post('Profiler.stop');
-  session.disconnect();
-  mkdirSync(dirname(values.out), { recursive: true });
-  writeFileSync(values.out, JSON.stringify(profile));
-  console.log(`wrote ${values.out}`);
+  if (values['count-promises']) {
+    let promises = 0;
+    const hook = createHook({
+      init(_id, type) {
+        if (type === 'PROMISE') promises++;
+      },
+    }).enable();
+    const rounds = Number(values.rounds);
+    for (let i = 0; i < rounds; i++) show('counted ', await round());
+    hook.disable();
+    console.log(`promises per frame: ${(promises / (rounds * FRAMES)).toFixed(3)} (${promises} in ${rounds} rounds of ${FRAMES} frames)`);
+  } else {
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: Number(values['interval-us']) });
+    await session.post('Profiler.start');
+    for (let i = 0; i < Number(values.rounds); i++) show('profiled', await round());
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    mkdirSync(dirname(values.out), { recursive: true });
+    writeFileSync(values.out, JSON.stringify(profile));
+    console.log(`wrote ${values.out}`);
+  }
 } finally {
   await client.stop();
 }

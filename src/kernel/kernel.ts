@@ -11,7 +11,7 @@ import { lowerIrql, raiseIrql, requireIrqlIfInRoutine, requireIrqlOf } from './i
 import type { KernelLimits, KernelOptions } from './kernel-options.ts';
 import type { KernelObserver } from './observer.ts';
 import type { Processor } from './processor.ts';
-import { callRoutine, runAtPassive, runOnProcessor } from './routines.ts';
+import { callRoutine, callRoutineInline, runAtPassive, runOnProcessor, runOnProcessorInline } from './routines.ts';
 import type { Scheduler } from './scheduler.ts';
 import { SpinLock } from './spin-lock.ts';
 import { acquireInterruptLock, acquireInterruptSpinLock, releaseInterruptLock, releaseInterruptSpinLock, synchronizeExecution } from './synchronize.ts';
@@ -240,6 +240,14 @@ export class Kernel extends EventEmitter {
     return runOnProcessor(this.#core, n, irql, name, fn);
   }
 
+  /**
+   * runOnProcessor for a hot path: a plain value when the call could start at once and `fn`
+   * returned one (it ran to its end inside this call, with the same checks); else a promise.
+   */
+  runOnProcessorInline<T>(n: number, irql: number, name: string, fn: () => T | Promise<T>): T | Promise<T> {
+    return runOnProcessorInline(this.#core, n, irql, name, fn);
+  }
+
   /** A system-thread call (MiniportInitializeEx, MiniportHaltEx, an OID request) at PASSIVE_LEVEL on a processor the scheduler picks. */
   runAtPassive<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
     return runAtPassive(this.#core, name, fn);
@@ -248,6 +256,11 @@ export class Kernel extends EventEmitter {
   /** Call a driver callback inside the current routine: it shows in the chain of routines and must return at its IRQL. */
   callRoutine<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
     return callRoutine(this.#core, name, fn);
+  }
+
+  /** callRoutine for a hot path: a plain value when `fn` returned one (after the same checks); else a promise. */
+  callRoutineInline<T>(name: string, fn: () => T | Promise<T>): T | Promise<T> {
+    return callRoutineInline(this.#core, name, fn);
   }
 
   /** Wait (host code or a thread at <= APC_LEVEL) until `cond` holds. */

@@ -4,7 +4,6 @@ import { KernelError } from './errors.ts';
 import type { Kernel } from './kernel.ts';
 import type { Lockset, TrackedDevice } from './lockset.ts';
 import { semanticsLookup, type RegisterSemantics } from './register-map.ts';
-import { RESOLVED } from './thenable.ts';
 import type { TraceFormatter } from './trace.ts';
 
 /**
@@ -101,13 +100,16 @@ export class DeviceRegisters implements TraceFormatter, TrackedDevice {
     return value;
   }
 
-  /** WRITE_REGISTER_ULONG (posted). */
-  write32(offset: number, value: number): Promise<void> {
+  /**
+   * WRITE_REGISTER_ULONG (posted). Undefined when nothing was pending before or after it (the usual
+   * case), so a hot path can skip the await: `const p = regs.write32(o, v); if (p) await p;`.
+   */
+  write32(offset: number, value: number): Promise<void> | undefined {
     try {
       const act = this.kernel.activationFor('WRITE_REGISTER_ULONG');
       const before = this.kernel.preempt(act, false);
       if (before) return before.then(() => this.writeNow(act, offset, value));
-      return this.writeNow(act, offset, value) ?? RESOLVED;
+      return this.writeNow(act, offset, value);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -1,4 +1,4 @@
-import { Activation, activationStore } from './activation.ts';
+import { Activation, activationStore, type RoutineRecord } from './activation.ts';
 import { BugCheckCode } from './bugcheck.ts';
 import type { KernelCore } from './core.ts';
 import { DriverStoppedError, KernelError } from './errors.ts';
@@ -42,16 +42,79 @@ export async function runOnProcessor<T>(k: KernelCore, n: number, irql: number, 
       } catch (err) {
         throw k.stops.routineFailed(act, err);
       }
-      if (act.irql !== act.baseIrql) {
-        k.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (act.baseIrql << 8) | 2, 0, 0, 0, {
-          message: `${name} returned at ${irqlName(act.irql)} but was called at ${irqlName(act.baseIrql)} (a spin lock still held, or an IRQL not restored)`,
-        });
-      }
+      checkThreadReturn(k, act, name);
       return result;
     } finally {
       endThread(k, act);
     }
   });
+}
+
+/**
+ * runOnProcessor for a hot path (the upper edge's sends, one per batch of frames): when the thread
+ * call can start at once (one processor, nothing nested on it, nobody owning it) and `fn` returns a
+ * plain value, the call runs to its end inside this one and returns that value: the same
+ * Activation, IRQL, checks and bookkeeping, without the promises and microtask turns of the async
+ * form. Otherwise, and for what `fn` still has to wait for, it goes on as runOnProcessor does.
+ */
+export function runOnProcessorInline<T>(k: KernelCore, n: number, irql: number, name: string, fn: () => T | Promise<T>): T | Promise<T> {
+  const P = k.processors[n];
+  const startsNow =
+    P !== undefined &&
+    k.stopped === null &&
+    k.processors.length === 1 &&
+    (irql === Irql.PASSIVE_LEVEL || irql === Irql.APC_LEVEL || irql === Irql.DISPATCH_LEVEL) &&
+    P.nested.length === 0 &&
+    P.owner === null;
+  if (!startsNow) return runOnProcessor(k, n, irql, name, fn);
+  const act = new Activation('thread', P, irql, name);
+  P.threads.add(act);
+  return activationStore.run(act, () => {
+    let result: T | Promise<T>;
+    try {
+      if (irql >= Irql.DISPATCH_LEVEL) {
+        P.owner = act;
+        P.noteIrql();
+      }
+      try {
+        result = fn();
+      } catch (err) {
+        throw k.stops.routineFailed(act, err);
+      }
+      if (isThenable(result)) return finishThread(k, act, name, result);
+      checkThreadReturn(k, act, name);
+    } catch (err) {
+      endThread(k, act);
+      return Promise.reject(err);
+    }
+    endThread(k, act);
+    return result;
+  });
+}
+
+/** The rest of runOnProcessorInline once `fn` returned a promise (inside the thread's activation). */
+async function finishThread<T>(k: KernelCore, act: Activation, name: string, pending: PromiseLike<T>): Promise<T> {
+  try {
+    let result: T;
+    try {
+      result = await pending;
+    } catch (err) {
+      throw k.stops.routineFailed(act, err);
+    }
+    checkThreadReturn(k, act, name);
+    return result;
+  } finally {
+    endThread(k, act);
+  }
+}
+
+/** A thread call must return at the IRQL it started at. */
+function checkThreadReturn(k: KernelCore, act: Activation, name: string): void {
+  if (act.irql !== act.baseIrql) {
+    k.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (act.baseIrql << 8) | 2, 0, 0, 0, {
+      message: `${name} returned at ${irqlName(act.irql)} but was called at ${irqlName(act.baseIrql)} (a spin lock still held, or an IRQL not restored)`,
+    });
+  }
 }
 
 /** A system-thread call (MiniportInitializeEx, MiniportHaltEx, an OID request) at PASSIVE_LEVEL on a processor the scheduler picks. */
@@ -74,16 +137,63 @@ export async function callRoutine<T>(k: KernelCore, name: string, fn: () => T | 
   try {
     const r = fn();
     const result = isThenable(r) ? await r : r;
-    if (act.irql !== irql) {
-      k.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (irql << 8) | 2, 0, 0, 0, {
-        message: `${name} returned at ${irqlName(act.irql)} but was called at ${irqlName(irql)}`,
-      });
-    }
+    checkCallbackReturn(k, act, name, irql);
     return result;
   } finally {
-    const i = act.routines.lastIndexOf(rec);
-    if (i > 0) act.routines.splice(i, 1);
+    popRoutine(act, rec);
   }
+}
+
+/**
+ * callRoutine for a hot path (NDIS calling MiniportSendNetBufferLists from a protocol's send): when
+ * `fn` returns a plain value, so does this, after the same checks; a promise from `fn` is awaited
+ * as callRoutine does.
+ */
+export function callRoutineInline<T>(k: KernelCore, name: string, fn: () => T | Promise<T>): T | Promise<T> {
+  let act: Activation;
+  let rec: RoutineRecord;
+  let result: T | Promise<T>;
+  try {
+    act = k.activationFor(name);
+    rec = { name, irql: act.irql, since: performance.now() };
+    act.routines.push(rec);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  try {
+    result = fn();
+    if (isThenable(result)) return finishCallback(k, act, rec, result);
+    checkCallbackReturn(k, act, name, rec.irql);
+  } catch (err) {
+    popRoutine(act, rec);
+    return Promise.reject(err);
+  }
+  popRoutine(act, rec);
+  return result;
+}
+
+async function finishCallback<T>(k: KernelCore, act: Activation, rec: RoutineRecord, pending: PromiseLike<T>): Promise<T> {
+  try {
+    const result = await pending;
+    checkCallbackReturn(k, act, rec.name, rec.irql);
+    return result;
+  } finally {
+    popRoutine(act, rec);
+  }
+}
+
+/** A callback must return at the IRQL it was called at. */
+function checkCallbackReturn(k: KernelCore, act: Activation, name: string, irql: number): void {
+  if (act.irql !== irql) {
+    k.bugCheck(BugCheckCode.IRQL_UNEXPECTED_VALUE, (act.irql << 16) | (irql << 8) | 2, 0, 0, 0, {
+      message: `${name} returned at ${irqlName(act.irql)} but was called at ${irqlName(irql)}`,
+    });
+  }
+}
+
+function popRoutine(act: Activation, rec: RoutineRecord): void {
+  const i = act.routines.lastIndexOf(rec);
+  if (i > 0) act.routines.splice(i, 1);
 }
 
 function endThread(k: KernelCore, act: Activation): void {

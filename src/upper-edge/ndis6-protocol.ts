@@ -194,10 +194,17 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
     return head!;
   }
 
-  /** NdisSendNetBufferLists at DISPATCH_LEVEL, from a protocol thread call on `processor`. */
-  private async sendAtDispatch(adapter: MiniportAdapter, chain: NetBufferList): Promise<void> {
+  /**
+   * NdisSendNetBufferLists at DISPATCH_LEVEL, from a protocol thread call on `processor`. Undefined
+   * when the miniport's send went through without waiting (its usual path): the pump goes on with
+   * no promise made for this batch.
+   */
+  private sendAtDispatch(adapter: MiniportAdapter, chain: NetBufferList): Promise<void> | undefined {
     this.sendCalls++;
-    await this.ndis.kernel.runOnProcessor(this.processor, Irql.DISPATCH_LEVEL, 'ProtocolSend', () => this.ndis.sendNetBufferLists(adapter, chain, 0, NdisSendFlags.DISPATCH_LEVEL));
+    const sending = this.ndis.kernel.runOnProcessorInline(this.processor, Irql.DISPATCH_LEVEL, 'ProtocolSend', () =>
+      this.ndis.sendNetBufferListsInline(adapter, chain, 0, NdisSendFlags.DISPATCH_LEVEL),
+    );
+    return sending ?? undefined;
   }
 
   /** Frames were put in the TX ring from this thread: take them now rather than at the next wake-up. */

@@ -110,9 +110,18 @@ export class TxRing {
    * Stages up to `count` frames through `fill` and hands them to the NIC with one doorbell.
    * Returns how many were taken: fewer than `count` when the ring is full (the caller keeps the
    * rest, nothing is dropped) or when `fill` returned 0. A length outside 1..2048 throws before
-   * anything is handed over.
+   * anything is handed over (a rejected promise). A plain number when the doorbell had nothing to
+   * wait for (no interrupt pending at the TDT write), so the batch send path makes no promise.
    */
-  async submit(count: number, fill: TxFill): Promise<number> {
+  submit(count: number, fill: TxFill): number | Promise<number> {
+    try {
+      return this.stageAndRing(count, fill);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private stageAndRing(count: number, fill: TxFill): number | Promise<number> {
     const room = this.available;
     const n = Math.min(count, room);
     if (n < count) this.counters.ringFull++;
@@ -143,8 +152,8 @@ export class TxRing {
     this.counters.submitted += accepted;
     this.counters.bytes += bytes;
     this.counters.doorbells++;
-    await this.registers.write32(Reg.TDT, this.tail);
-    return accepted;
+    const ringing = this.registers.write32(Reg.TDT, this.tail);
+    return ringing !== undefined ? ringing.then(() => accepted) : accepted;
   }
 
   /** Counts the frames the NIC has finished since the last call (one pread of the in-flight descriptors). */

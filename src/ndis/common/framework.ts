@@ -267,4 +267,15 @@ export abstract class NdisFramework extends EventEmitter {
     const P = k.scheduler.choose(idle.length ? idle : k.processors);
     return k.runOnProcessor(P.index, Irql.DISPATCH_LEVEL, name, () => fn(true));
   }
+
+  /**
+   * runAtDispatch for the send hot path: called from a routine already at DISPATCH_LEVEL (a
+   * protocol's send at DISPATCH), the handler is called inside it and its plain result comes back
+   * as is, with no promise made; every other case is runAtDispatch's.
+   */
+  protected runAtDispatchInline<T>(name: string, fn: (flagsAtDispatch: boolean) => T | Promise<T>): T | Promise<T> {
+    const k = this.kernel;
+    if (!inRoutine(k) || k.currentIrql() !== Irql.DISPATCH_LEVEL) return this.runAtDispatch(name, fn);
+    return k.callRoutineInline(name, () => fn(true));
+  }
 }

@@ -1,4 +1,4 @@
-import { DeviceRegisters, Irql } from '../../kernel/index.ts';
+import { DeviceRegisters, Irql, isThenable } from '../../kernel/index.ts';
 import { NdisViolation, ndisBugCheck } from '../common/bugcheck.ts';
 import { NdisError, NdisOperationError } from '../common/errors.ts';
 import type { ReleaseRules } from '../common/framework.ts';
@@ -219,6 +219,24 @@ export class Ndis6 extends Ndis6IndicationApi {
    * the send handler returns (completion comes later through the binding).
    */
   async sendNetBufferLists(adapter: MiniportAdapter, netBufferLists: NetBufferList, portNumber = 0, sendFlags = 0): Promise<void> {
+    await this.sendNetBufferListsInline(adapter, netBufferLists, portNumber, sendFlags);
+  }
+
+  /**
+   * sendNetBufferLists for a protocol's hot path (the upper edge's send pump): the same call, but
+   * undefined rather than a promise when the miniport's send handler returned without waiting,
+   * called from a routine at DISPATCH_LEVEL. Errors reject, as sendNetBufferLists' do.
+   */
+  sendNetBufferListsInline(adapter: MiniportAdapter, netBufferLists: NetBufferList, portNumber = 0, sendFlags = 0): Promise<void> | undefined {
+    try {
+      const handled = this.submitSend(adapter, netBufferLists, portNumber, sendFlags);
+      return isThenable(handled) ? Promise.resolve(handled) : undefined;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private submitSend(adapter: MiniportAdapter, netBufferLists: NetBufferList, portNumber: number, sendFlags: number): Promise<void> | void {
     const binding = adapter.binding;
     if (!binding) throw new NdisError(`sendNetBufferLists(${adapter.name}): no protocol bound to receive the completions`, { adapter: adapter.name });
     let n = 0;
@@ -241,7 +259,7 @@ export class Ndis6 extends Ndis6IndicationApi {
     adapter.sendsOutstanding += n;
     adapter.statistics.sendsRequested += n;
     const handler = adapter.driver.characteristics.sendNetBufferListsHandler;
-    await this.runAtDispatch('MiniportSendNetBufferLists', () => handler(adapter.context, netBufferLists, portNumber, sendFlags | NdisSendFlags.DISPATCH_LEVEL));
+    return this.runAtDispatchInline('MiniportSendNetBufferLists', () => handler(adapter.context, netBufferLists, portNumber, sendFlags | NdisSendFlags.DISPATCH_LEVEL));
   }
 
   /**

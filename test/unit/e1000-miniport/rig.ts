@@ -87,7 +87,7 @@ export interface Rig {
   /** initialize, connect the interrupt, start. */
   bringUp(): Promise<void>;
   /** Run `fn` as a thread call at DISPATCH_LEVEL on processor `p` (a protocol's send). */
-  atDispatch<T>(fn: () => Promise<T>, p?: number): Promise<T>;
+  atDispatch<T>(fn: () => T | Promise<T>, p?: number): Promise<T>;
   atPassive<T>(fn: () => Promise<T>): Promise<T>;
   /** quiesce, disconnect, release. */
   halt(): Promise<void>;

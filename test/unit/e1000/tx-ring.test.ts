@@ -25,7 +25,7 @@ async function setup(size = 8) {
 }
 
 /** Submits `frames`, copying each into its staging view. */
-function submitFrames(ring: TxRing, frames: Buffer[]): Promise<number> {
+function submitFrames(ring: TxRing, frames: Buffer[]): number | Promise<number> {
   return ring.submit(frames.length, (i, view) => frames[i]!.copy(view));
 }
 

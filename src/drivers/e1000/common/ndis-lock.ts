@@ -1,3 +1,4 @@
+import { RESOLVED } from '../../../kernel/index.ts';
 import type { NdisLibrary } from '../../../ndis/common/library.ts';
 import type { AdapterLock } from '../miniport/index.ts';
 
@@ -8,7 +9,11 @@ import type { AdapterLock } from '../miniport/index.ts';
 export function ndisAdapterLock(ndis: NdisLibrary, name: string): AdapterLock {
   const lock = ndis.allocateSpinLock(name);
   return {
-    acquire: () => ndis.acquireSpinLock(lock),
+    acquire: () => {
+      // NdisAcquireSpinLock returns RESOLVED when the lock was free: nothing for the core to await.
+      const acquiring = ndis.acquireSpinLock(lock);
+      return acquiring === RESOLVED ? undefined : acquiring;
+    },
     release: () => ndis.releaseSpinLock(lock),
   };
 }

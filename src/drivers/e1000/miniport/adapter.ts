@@ -203,9 +203,10 @@ export class E1000Adapter {
    * order; the frames are copied into the TX ring's staging and handed over with ONE doorbell
    * (TDT write); what does not fit waits in order and goes out as completions free descriptors.
    * Returns how many frames were taken: all of them, or 0 when the adapter is not running (the
-   * caller fails them). A frame of a bad length throws and none of this call's frames is taken.
+   * caller fails them). A frame of a bad length rejects and none of this call's frames is taken.
+   * A plain number when nothing had to wait (the usual send at DISPATCH_LEVEL): await it anyway.
    */
-  send(frames: (sink: FrameSink) => void): Promise<number> {
+  send(frames: (sink: FrameSink) => void): number | Promise<number> {
     return this.sendPath.send(frames);
   }
 

@@ -5,10 +5,11 @@ import type { LinkState } from '../nic.ts';
  * with the ISR: NdisAllocateSpinLock / NdisAcquireSpinLock in NDIS, WdfSpinLockCreate /
  * WdfSpinLockAcquire in KMDF. acquire() raises to DISPATCH_LEVEL; release() restores the IRQL and,
  * when that lowers it, is a preemption point (the ISR and DPCs that became deliverable run before
- * it returns): await it. Undefined when nothing ran.
+ * it returns): await it. Each is undefined when it had nothing to wait for (acquire: the lock was
+ * free; release: nothing ran), so the send path makes no promise on its usual path.
  */
 export interface AdapterLock {
-  acquire(): Promise<void>;
+  acquire(): Promise<void> | undefined;
   release(): Promise<void> | undefined;
 }
 

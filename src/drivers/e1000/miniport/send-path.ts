@@ -60,16 +60,26 @@ export class SendPath {
     return this.queue.length > 0 || this.ctx.nic.tx.inFlight > 0;
   }
 
-  /** E1000Adapter.send (NICWritePacket / NICStartSend): see there. */
-  async send(frames: (sink: FrameSink) => void): Promise<number> {
+  /**
+   * E1000Adapter.send (NICWritePacket / NICStartSend): see there. Written without `async`: when the
+   * TX lock is free, the doorbell has nothing to wait for and no completion has to be reported, the
+   * whole send runs inside the call and returns the plain count (no promise, no microtask turn);
+   * the first step that has to wait goes on asynchronously. The steps, their order and their IRQL
+   * are the same either way.
+   */
+  send(frames: (sink: FrameSink) => void): number | Promise<number> {
+    if (this.ctx.state !== 'running') return 0;
+    const acquiring = this.txLock.acquire();
+    return acquiring ? acquiring.then(() => this.sendLocked(frames)) : this.sendLocked(frames);
+  }
+
+  /** send() holding the TX lock: frames queued, the queue into the ring, the lock released. */
+  private sendLocked(frames: (sink: FrameSink) => void): number | Promise<number> {
     const ctx = this.ctx;
-    if (ctx.state !== 'running') return 0;
-    const tx = ctx.nic.tx;
+    if (ctx.state !== 'running') return this.unlockThenReport(0, 0);
     let accepted: number;
-    let finished: number;
-    await this.txLock.acquire();
+    let submitting: Promise<void> | undefined;
     try {
-      if (ctx.state !== 'running') return 0;
       const before = this.queue.length;
       try {
         frames(this.queueFrame);
@@ -79,16 +89,47 @@ export class SendPath {
       }
       accepted = this.queue.length - before;
       ctx.counters.txQueued += accepted;
+      const tx = ctx.nic.tx;
       tx.reap();
       const waiting = this.queue.length - tx.available;
       if (waiting > 0) ctx.counters.txDeferred += Math.min(waiting, accepted);
-      await this.submitQueued();
+      submitting = this.submitQueued();
+    } catch (err) {
+      return this.unlockThenThrow(err);
+    }
+    if (submitting) return this.finishSend(submitting, accepted);
+    return this.unlockThenReport(this.takeFinished(), accepted);
+  }
+
+  /** The rest of sendLocked once its doorbell had to wait. */
+  private async finishSend(submitting: Promise<void>, accepted: number): Promise<number> {
+    let finished: number;
+    try {
+      await submitting;
       finished = this.takeFinished();
     } finally {
       await this.txLock.release();
     }
-    if (finished > 0) await ctx.edge.completeSends(finished, 'sent');
+    if (finished > 0) await this.ctx.edge.completeSends(finished, 'sent');
     return accepted;
+  }
+
+  /** Release the TX lock, then report `finished` completions; resolves to (or is) `result`. */
+  private unlockThenReport(finished: number, result: number): number | Promise<number> {
+    const releasing = this.txLock.release();
+    if (releasing) return releasing.then(() => this.report(finished, result));
+    return this.report(finished, result);
+  }
+
+  private report(finished: number, result: number): number | Promise<number> {
+    if (finished === 0) return result;
+    const completing = this.ctx.edge.completeSends(finished, 'sent');
+    return completing instanceof Promise ? completing.then(() => result) : result;
+  }
+
+  private async unlockThenThrow(err: unknown): Promise<never> {
+    await this.txLock.release();
+    throw err;
   }
 
   /**
@@ -135,13 +176,22 @@ export class SendPath {
     if (aborted > 0) await ctx.edge.completeSends(aborted, 'aborted');
   }
 
-  /** Under txLock: as many queued frames as the ring takes, with one TDT write. */
-  private async submitQueued(): Promise<void> {
+  /**
+   * Under txLock: as many queued frames as the ring takes, with one TDT write. Undefined when the
+   * doorbell had nothing to wait for (the queue is shifted by then).
+   */
+  private submitQueued(): Promise<void> | undefined {
     const n = this.queue.length;
-    if (n === 0) return;
-    const taken = await this.ctx.nic.tx.submit(n, this.fillFromQueue);
+    if (n === 0) return undefined;
+    const taken = this.ctx.nic.tx.submit(n, this.fillFromQueue);
+    if (typeof taken !== 'number') return taken.then(this.shiftQueue);
     this.queue.shift(taken);
+    return undefined;
   }
+
+  private readonly shiftQueue = (taken: number): void => {
+    this.queue.shift(taken);
+  };
 
   /**
    * Under txLock: ring completions not yet reported (nic.quiesce() may have reaped some itself).

@@ -166,9 +166,10 @@ export class E1000Ndis6Adapter implements MiniportEdge {
   /**
    * MiniportSendNetBufferLists: every NET_BUFFER is one frame. NBLs with a frame of a bad length
    * fail at once (NDIS_STATUS_INVALID_LENGTH); the others go to the core in one batch (one
-   * doorbell) and complete when the NIC has sent their frames.
+   * doorbell) and complete when the NIC has sent their frames. Undefined when the core's send had
+   * nothing to wait for (its usual path at DISPATCH_LEVEL): NDIS then makes no promise either.
    */
-  async sendNetBufferLists(netBufferLists: NetBufferList): Promise<void> {
+  sendNetBufferLists(netBufferLists: NetBufferList): Promise<void> | undefined {
     let invalid: NetBufferList | null = null;
     let valid: NetBufferList | null = null;
     let validTail: NetBufferList | null = null;
@@ -194,18 +195,35 @@ export class E1000Ndis6Adapter implements MiniportEdge {
       nbl = next;
     }
     if (invalid) this.complete(invalid);
-    if (!valid) return;
+    if (!valid) return undefined;
     // The sink runs under the core's TX lock: NBLs are queued in exactly the order their frames
     // reach the ring, before any of them can complete. (An unnamed arrow: a named closure per call
     // costs a name definition per send under tsx.)
     const queued: QueuedRun = { first: -1, count: 0 };
-    let taken: number;
+    let taken: number | Promise<number>;
     try {
-      taken = await this.core.send((add) => this.queueChain(valid, add, queued));
+      taken = this.core.send((add) => this.queueChain(valid, add, queued));
     } catch (err) {
-      if (queued.count > 0) this.sending.cancel(queued.first, queued.count);
-      throw err;
+      return this.cancelQueued(queued, err);
     }
+    if (typeof taken !== 'number') {
+      return taken.then(
+        (n) => this.sendTaken(valid, n),
+        (err: unknown) => this.cancelQueued(queued, err),
+      );
+    }
+    this.sendTaken(valid, taken);
+    return undefined;
+  }
+
+  /** A core send that failed: the NBLs it had queued are not sending after all. */
+  private cancelQueued(queued: QueuedRun, err: unknown): Promise<never> {
+    if (queued.count > 0) this.sending.cancel(queued.first, queued.count);
+    return Promise.reject(err);
+  }
+
+  /** After the core's send of `valid`, which took `taken` frames. */
+  private sendTaken(valid: NetBufferList, taken: number): void {
     if (taken === 0) {
       // Not running (a pause raced the send): NDIS_STATUS_PAUSED, as NDIS itself would.
       for (let nbl: NetBufferList | null = valid; nbl; nbl = nbl.next) {

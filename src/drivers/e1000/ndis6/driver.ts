@@ -145,7 +145,7 @@ export function registerE1000Ndis6(ndis: Ndis6Library, options: E1000Ndis6Option
   }
 
   /** MiniportSendNetBufferLists (DISPATCH_LEVEL here). */
-  function MiniportSendNetBufferLists(context: unknown, netBufferLists: NetBufferList): Promise<void> {
+  function MiniportSendNetBufferLists(context: unknown, netBufferLists: NetBufferList): Promise<void> | undefined {
     return ctxOf(context).sendNetBufferLists(netBufferLists);
   }
 
