@@ -105,21 +105,27 @@ export class DriverHost extends EventEmitter {
       framework = opts.framework ?? 'ndis6';
       factory = await loadFramework(framework);
     }
-    // Before any socket, RAM file or process exists: a missing QEMU is a clear error, not a spawn failure.
-    const qemu = checkedQemuBinary(opts.machine?.qemuBinary);
     const device = deviceChoice === undefined || deviceChoice === 'e1000' ? e1000Device({ mitigation: opts.mitigation }) : resolveNicModel(deviceChoice);
-    const machine = await startMachine({
-      ...opts.machine,
-      qemuBinary: qemu,
-      device,
-      netdev: await stubNetdev(opts.netdev, opts.wire, qemu),
-      ...(opts.mac ? { mac: opts.mac } : {}),
-    });
+    let machine: Machine;
+    if (opts.startMachine) {
+      machine = await opts.startMachine({ ...opts.machine, device, ...(opts.mac ? { mac: opts.mac } : {}) });
+    } else {
+      // Before any socket, RAM file or process exists: a missing QEMU is a clear error, not a spawn failure.
+      const qemu = checkedQemuBinary(opts.machine?.qemuBinary);
+      machine = await startMachine({
+        ...opts.machine,
+        qemuBinary: qemu,
+        device,
+        netdev: await stubNetdev(opts.netdev, opts.wire, qemu),
+        ...(opts.mac ? { mac: opts.mac } : {}),
+      });
+    }
     let kernel: Kernel | undefined;
     let trace: HostTrace | undefined;
     let recording: SessionRecorder | undefined;
     try {
-      const recordTo = opts.record ?? recordFromEnv();
+      // A replay (startMachine given) is not recorded again by DIRQL_RECORD.
+      const recordTo = opts.record ?? (opts.startMachine ? undefined : recordFromEnv());
       if (recordTo !== undefined) {
         const { startSessionRecording } = await import('../record/recorder.ts');
         recording = startSessionRecording(
@@ -135,6 +141,7 @@ export class DriverHost extends EventEmitter {
         lines: machine.lines,
         bugCheckDir: opts.bugCheckDir ?? join(process.cwd(), 'crash-reports'),
         deviceLoss: qemuDeviceLoss(machine.stub),
+        ...(opts.clock ? { clock: opts.clock } : recording ? { clock: recording.clock } : {}),
         ...(opts.verifier ? { verifier: opts.verifier } : {}),
         ...(opts.limits ? { limits: opts.limits } : {}),
       });
@@ -247,6 +254,11 @@ export class DriverHost extends EventEmitter {
     return this.variant.halted;
   }
 
+  /** What a recording's trailer holds and a replay compares: the framework's counters, the routine calls, the frames delivered. */
+  sessionCounters(): Record<string, unknown> {
+    return { frameworkSide: this.variant.frameworkStatistics(), calls: this.variant.calls(), delivered: this.delivered };
+  }
+
   /** ISR and DPC calls of the driver so far. */
   calls(): RoutineCalls {
     return this.variant.calls();
@@ -260,6 +272,7 @@ export class DriverHost extends EventEmitter {
     this.assertUsable('send');
     this.producer ??= this.txRing.producer();
     const taken = this.producer.enqueueBatch(frames);
+    if (this.sessionRecording && taken > 0) this.sessionRecording.host('send', taken === frames.length ? frames : frames.slice(0, taken));
     if (this.trace) for (let i = 0; i < taken; i++) this.trace.recorder.frame('host rings', 'host sent', frames[i]!);
     if (taken > 0) this.variant.kick();
     return taken;
@@ -286,6 +299,7 @@ export class DriverHost extends EventEmitter {
   onReceive(listener: FrameListener): () => void {
     this.frameListeners.add(listener);
     if (!this.draining) {
+      if (!this.consumer) this.sessionRecording?.host('receive');
       this.consumer ??= this.rxRing.consumer();
       this.draining = this.drain();
     }
@@ -351,6 +365,7 @@ export class DriverHost extends EventEmitter {
   /** Halt if still running, then stop everything: QEMU gone, sockets and RAM file removed. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.sessionRecording?.host('stop');
       this.netdevWatch?.stop();
       try {
         if (!this.variant.halted && !this.kernel.stopped) await this.variant.halt();
@@ -366,10 +381,10 @@ export class DriverHost extends EventEmitter {
       this.kernel.dispose();
       this.undoDebuggerExtensions();
       if (this.kernel.stopped) this.report = await this.kernel.bugCheckReport;
-      await this.sessionRecording?.close({
-        counters: { frameworkSide: this.variant.frameworkStatistics(), calls: this.variant.calls(), delivered: this.delivered },
-        ...(this.report ? { bugCheck: this.report.name } : {}),
-      });
+      await this.sessionRecording?.close(
+        { counters: this.sessionCounters(), ...(this.report ? { bugCheck: this.report.name } : {}) },
+        this.report,
+      );
       await this.machine.stop();
       if (this.trace) this.written = await this.trace.write();
     })();

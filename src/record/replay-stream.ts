@@ -6,7 +6,7 @@ import { RecordKind, type RecordEvent } from './format.ts';
 
 const RECENT = 8;
 
-function describe(e: RecordEvent): string {
+export function describe(e: RecordEvent): string {
   switch (e[0]) {
     case RecordKind.Command:
       return `> ${e[1]}`;
@@ -16,6 +16,10 @@ function describe(e: RecordEvent): string {
       return `IRQ ${e[2] ? 'raise' : 'lower'} ${e[1]}`;
     case RecordKind.MemoryRead:
       return `memory read 0x${e[1].toString(16)} (${e[2].byteLength} bytes)`;
+    case RecordKind.Host:
+      return e[1] === 'send' ? `host sent ${e[2].length} frame(s)` : `host ${e[1]}`;
+    case RecordKind.TimerExpired:
+      return `timer ${e[1]} expired`;
     default:
       return `event ${e[0]}`;
   }
@@ -33,9 +37,14 @@ export class ReplayQtestStream extends Duplex {
   private partial = '';
   divergence: ReplayDivergenceError | undefined;
 
+  /**
+   * `onInput` gets the host inputs and timer expirations (kinds Host, TimerExpired) as the stream
+   * reaches them, after the replies and IRQ lines recorded before them.
+   */
   constructor(
     private readonly events: readonly RecordEvent[],
     private readonly file = '<recording>',
+    private readonly onInput?: (e: RecordEvent, position: number) => void,
   ) {
     super();
     // What QEMU said before the first command of the recording (IRQ lines) comes first.
@@ -57,6 +66,17 @@ export class ReplayQtestStream extends Duplex {
     return !this.events.slice(this.pos).some((e) => e[0] === RecordKind.Command);
   }
 
+  /** Stops the replay with `err` (the first divergence stands). */
+  diverge(err: ReplayDivergenceError): void {
+    this.divergence ??= err;
+    this.destroy(this.divergence);
+  }
+
+  /** The last recorded events before `position`, for a divergence report. */
+  recentBefore(position: number): string[] {
+    return this.events.slice(Math.max(0, position - RECENT), position).map(describe);
+  }
+
   override _read(): void {}
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
@@ -64,10 +84,10 @@ export class ReplayQtestStream extends Duplex {
     const lines = text.split('\n');
     this.partial = lines.pop() ?? '';
     for (const line of lines) {
-      const err = this.command(line);
+      const err = this.divergence ?? this.command(line);
       if (err) {
-        this.divergence = err;
-        done(err);
+        this.divergence ??= err;
+        done(this.divergence);
         return;
       }
     }
@@ -85,7 +105,7 @@ export class ReplayQtestStream extends Duplex {
           position: this.pos,
           expected: expected?.[1],
           actual: line,
-          recent: this.events.slice(Math.max(0, this.pos - RECENT), this.pos).map(describe),
+          recent: this.recentBefore(this.pos),
         },
       );
     }
@@ -101,6 +121,15 @@ export class ReplayQtestStream extends Duplex {
       if (e[0] === RecordKind.Command) break;
       if (e[0] === RecordKind.Reply) out += e[1] + '\n';
       else if (e[0] === RecordKind.Irq) out += `IRQ ${e[2] ? 'raise' : 'lower'} ${e[1]}\n`;
+      else if ((e[0] === RecordKind.Host || e[0] === RecordKind.TimerExpired) && this.onInput) {
+        // What was recorded before the input reaches the client first.
+        if (out) this.push(Buffer.from(out, 'latin1'));
+        out = '';
+        this.pos++;
+        this.onInput(e, this.pos - 1);
+        if (this.divergence) return;
+        continue;
+      }
       this.pos++;
     }
     if (out) this.push(Buffer.from(out, 'latin1'));
