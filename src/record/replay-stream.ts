@@ -33,7 +33,11 @@ export function describe(e: RecordEvent): string {
  * (kept in `divergence`), which the client reports as the cause of its disconnect.
  */
 export class ReplayQtestStream extends Duplex {
+  /** Events delivered (or passed, for commands) so far. */
   private pos = 0;
+  /** Just after the last command written. */
+  private written = 0;
+  private deliveryQueued = false;
   private partial = '';
   divergence: ReplayDivergenceError | undefined;
 
@@ -48,7 +52,7 @@ export class ReplayQtestStream extends Duplex {
   ) {
     super();
     // What QEMU said before the first command of the recording (IRQ lines) comes first.
-    queueMicrotask(() => this.deliverUntilCommand());
+    this.scheduleDelivery();
   }
 
   /** The client's socket type: QtestClient only writes lines and reads data. */
@@ -63,7 +67,7 @@ export class ReplayQtestStream extends Duplex {
 
   /** Every recorded command was replayed. */
   get finished(): boolean {
-    return !this.events.slice(this.pos).some((e) => e[0] === RecordKind.Command);
+    return !this.events.slice(this.written).some((e) => e[0] === RecordKind.Command);
   }
 
   /** Stops the replay with `err` (the first divergence stands). */
@@ -95,31 +99,48 @@ export class ReplayQtestStream extends Duplex {
   }
 
   private command(line: string): ReplayDivergenceError | undefined {
-    while (this.pos < this.events.length && this.events[this.pos]![0] !== RecordKind.Command) this.pos++;
-    const expected = this.events[this.pos];
+    let at = this.written;
+    while (at < this.events.length && this.events[at]![0] !== RecordKind.Command) at++;
+    const expected = this.events[at];
     if (expected?.[1] !== line) {
       return new ReplayDivergenceError(
-        `replay diverged at event ${this.pos} of ${this.file}: the driver sent '${line}', the recording has ${expected ? `'${String(expected[1])}'` : 'no more commands'}`,
+        `replay diverged at event ${at} of ${this.file}: the driver sent '${line}', the recording has ${expected ? `'${String(expected[1])}'` : 'no more commands'}`,
         {
           file: this.file,
-          position: this.pos,
+          position: at,
           expected: expected?.[1],
           actual: line,
-          recent: this.recentBefore(this.pos),
+          recent: this.recentBefore(at),
         },
       );
     }
-    this.pos++;
-    this.deliverUntilCommand();
+    this.written = at + 1;
+    this.scheduleDelivery();
     return undefined;
   }
 
+  /**
+   * What QEMU answers reaches the client in a later event-loop turn, as from a socket: the driver
+   * code that wrote runs on until it waits, then the replies and IRQ lines arrive.
+   */
+  private scheduleDelivery(): void {
+    if (this.deliveryQueued) return;
+    this.deliveryQueued = true;
+    setImmediate(() => {
+      this.deliveryQueued = false;
+      this.deliverUntilCommand();
+    });
+  }
+
+  /** Delivers the recorded events up to the first command not written yet. */
   private deliverUntilCommand(): void {
+    if (this.destroyed) return;
     let out = '';
     while (this.pos < this.events.length) {
       const e = this.events[this.pos]!;
-      if (e[0] === RecordKind.Command) break;
-      if (e[0] === RecordKind.Reply) out += e[1] + '\n';
+      if (e[0] === RecordKind.Command) {
+        if (this.pos >= this.written) break;
+      } else if (e[0] === RecordKind.Reply) out += e[1] + '\n';
       else if (e[0] === RecordKind.Irq) out += `IRQ ${e[2] ? 'raise' : 'lower'} ${e[1]}\n`;
       else if ((e[0] === RecordKind.Host || e[0] === RecordKind.TimerExpired) && this.onInput) {
         // What was recorded before the input reaches the client first.

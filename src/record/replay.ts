@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DriverModule } from '../host/frameworks/driver-module.ts';
 import type { DriverHost, DriverHostOptions } from '../host/driver-host.ts';
+import { BugCheckError, type BugCheckReport } from '../kernel/index.ts';
 import { logger } from '../util/log.ts';
 import { RecordingError, ReplayDivergenceError } from './errors.ts';
 import { RecordKind, readRecording, type BugCheckSummary, type Recording } from './format.ts';
@@ -98,6 +99,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
   let stalled: ReplayDivergence | undefined;
   let handleHost: ((e: HostInput, position: number) => void) | undefined;
   let clearWatch: (() => void) | undefined;
+  let startBugCheck: BugCheckReport | undefined;
   try {
     const ended = new Promise<void>((resolve) => {
       let stopping: Promise<void> | undefined;
@@ -156,14 +158,17 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
         bugCheckDir: opts.bugCheckDir ?? ownCrashDir!,
       });
     } catch (err) {
-      if (!session.divergence && !stalled) throw err;
+      // A bug check while the driver starts ends the session there, as it would have on QEMU.
+      startBugCheck = bugCheckIn(err);
+      if (!session.divergence && !stalled && !startBugCheck) throw err;
+      if (startBugCheck) session.onHost = () => undefined;
     }
     // Inputs reached while the driver was starting are handed over now.
     if (host && handleHost) session.onHost = handleHost;
     await ended;
     clearWatch?.();
     const replayMs = performance.now() - t0;
-    const report = host?.bugCheck;
+    const report = host?.bugCheck ?? startBugCheck;
     const counters = host?.sessionCounters();
     const trailer = recording.trailer;
     const divergence = session.divergence ? fromError(session.divergence) : stalled;
@@ -193,6 +198,11 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     await host?.stop().catch(() => undefined);
     if (ownCrashDir) rmSync(ownCrashDir, { recursive: true, force: true });
   }
+}
+
+function bugCheckIn(err: unknown): BugCheckReport | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) if (e instanceof BugCheckError) return e.report;
+  return undefined;
 }
 
 function fromError(err: ReplayDivergenceError): ReplayDivergence {
