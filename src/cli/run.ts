@@ -26,6 +26,7 @@ export function runCommand(): Command {
     }
     const r = await runScenario({ ...scenario, host: await overrideConfig(configured, scenario.host ?? {}) }, { host: overrides });
     const ms = `${(r.durationMs / 1000).toFixed(1)} s`;
+    if (flags.record !== undefined) process.stdout.write(`recording ${flags.record} (replay it without QEMU: dirql replay ${flags.record})\n`);
     if (r.trace) process.stdout.write(`timeline ${r.trace.perfetto} (open at ui.perfetto.dev) and ${r.trace.html}\n`);
     if (r.passed) {
       process.stdout.write(`PASS ${r.name} (${ms})${r.bugCheck ? ` bug check ${r.bugCheck.name} as expected` : ''}\n`);
