@@ -1,5 +1,5 @@
 /**
- * The `dirql` command (bin/dirql.mjs): `up`, `run`, `explore`, `ctl`, `peer`, `qemu`, `bench`. Commander parses;
+ * The `dirql` command (bin/dirql.mjs): `up`, `run`, `explore`, `ctl`, `peer`, `qemu`, `replay`, `bench`. Commander parses;
  * every usage error exits 2 naming the flag and pointing at `--help` (a missing QEMU binary too); a failed run exits 1.
  * Commands load the host only when they run, so `--help` is quick and the log level can be set first.
  */
@@ -10,6 +10,7 @@ import { ctlCommand } from './ctl.ts';
 import { exploreCommand } from './explore.ts';
 import { peerCommand } from './peer.ts';
 import { qemuCommand } from './qemu.ts';
+import { replayCommand } from './replay.ts';
 import { runCommand } from './run.ts';
 import { upCommand } from './up.ts';
 import { conventions, EXIT_FAILED, EXIT_USAGE, exitCodeOf, helpHint, UsageError } from './usage.ts';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .addCommand(upCommand())
     .addCommand(runCommand())
     .addCommand(exploreCommand())
+    .addCommand(replayCommand())
     .addCommand(ctlCommand())
     .addCommand(peerCommand())
     .addCommand(qemuCommand())

@@ -38,6 +38,7 @@ export function runCommand(): Command {
     }
     dir.finish({ code: r.passed ? EXIT_OK : EXIT_FAILED, reason: r.passed ? 'passed' : `failed: ${r.error?.message ?? 'failed'}` });
     const ms = `${(r.durationMs / 1000).toFixed(1)} s`;
+    if (flags.record !== undefined) process.stdout.write(`recording ${flags.record} (replay it without QEMU: dirql replay ${flags.record})\n`);
     if (r.trace) process.stdout.write(`timeline ${r.trace.perfetto} (open at ui.perfetto.dev) and ${r.trace.html}\n`);
     if (r.passed) {
       process.stdout.write(`PASS ${r.name} (${ms})${r.bugCheck ? ` bug check ${r.bugCheck.name} as expected` : ''}\n`);

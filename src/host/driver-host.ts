@@ -115,7 +115,8 @@ export class DriverHost extends EventEmitter {
     let recording: SessionRecorder | undefined;
     let capture: UpperEdgeCapture | undefined;
     try {
-      const recordTo = opts.record ?? recordFromEnv();
+      // A replay (startMachine given) is not recorded again by DIRQL_RECORD.
+      const recordTo = opts.record ?? (opts.startMachine ? undefined : recordFromEnv());
       if (recordTo !== undefined) {
         const { startSessionRecording } = await import('../record/recorder.ts');
         recording = startSessionRecording(
@@ -131,6 +132,7 @@ export class DriverHost extends EventEmitter {
         lines: machine.lines,
         bugCheckDir: opts.bugCheckDir ?? join(process.cwd(), 'crash-reports'),
         deviceLoss: qemuDeviceLoss(machine.stub),
+        ...(opts.clock ? { clock: opts.clock } : recording ? { clock: recording.clock } : {}),
         ...(opts.verifier ? { verifier: opts.verifier } : {}),
         ...(opts.limits ? { limits: opts.limits } : {}),
       });
@@ -247,6 +249,11 @@ export class DriverHost extends EventEmitter {
     return this.variant.halted;
   }
 
+  /** What a recording's trailer holds and a replay compares: the framework's counters, the routine calls, the frames delivered. */
+  sessionCounters(): Record<string, unknown> {
+    return { frameworkSide: this.variant.frameworkStatistics(), calls: this.variant.calls(), delivered: this.delivered };
+  }
+
   /** ISR and DPC calls of the driver so far. */
   calls(): RoutineCalls {
     return this.variant.calls();
@@ -260,6 +267,7 @@ export class DriverHost extends EventEmitter {
     this.assertUsable('send');
     this.producer ??= this.txRing.producer();
     const taken = this.producer.enqueueBatch(frames);
+    if (this.sessionRecording && taken > 0) this.sessionRecording.host('send', taken === frames.length ? frames : frames.slice(0, taken));
     if (this.trace) for (let i = 0; i < taken; i++) this.trace.recorder.frame('host rings', 'host sent', frames[i]!);
     if (taken > 0) this.variant.kick();
     return taken;
@@ -286,6 +294,7 @@ export class DriverHost extends EventEmitter {
   onReceive(listener: FrameListener): () => void {
     this.frameListeners.add(listener);
     if (!this.draining) {
+      if (!this.consumer) this.sessionRecording?.host('receive');
       this.consumer ??= this.rxRing.consumer();
       this.draining = this.drain();
     }
@@ -351,6 +360,7 @@ export class DriverHost extends EventEmitter {
   /** Halt if still running, then stop everything: QEMU gone, sockets and RAM file removed. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.sessionRecording?.host('stop');
       this.netdevWatch?.stop();
       try {
         if (!this.variant.halted && !this.kernel.stopped) await this.variant.halt();
@@ -367,10 +377,7 @@ export class DriverHost extends EventEmitter {
       this.kernel.dispose();
       this.undoDebuggerExtensions();
       if (this.kernel.stopped) this.report = await this.kernel.bugCheckReport;
-      await this.sessionRecording?.close({
-        counters: { frameworkSide: this.variant.frameworkStatistics(), calls: this.variant.calls(), delivered: this.delivered },
-        ...(this.report ? { bugCheck: this.report.name } : {}),
-      });
+      await this.sessionRecording?.close({ counters: this.sessionCounters(), ...(this.report ? { bugCheck: this.report.name } : {}) }, this.report);
       await this.machine.stop();
       if (this.trace) this.written = await this.trace.write();
     })();

@@ -1,8 +1,8 @@
 import type { LocksetFinding } from '../kernel/index.ts';
 import type { E1000Settings } from '../drivers/e1000/settings.ts';
-import type { KernelLimits, VerifierOptions } from '../kernel/index.ts';
+import type { KernelClock, KernelLimits, VerifierOptions } from '../kernel/index.ts';
 import type { AttachStubOptions } from '../platform/attached-stub.ts';
-import type { MachineConfig } from '../platform/machine.ts';
+import type { Machine, MachineConfig } from '../platform/machine.ts';
 import type { RingStats } from '../ring/index.ts';
 import type { DriverModule } from './frameworks/driver-module.ts';
 import type { DriverStatistics, RoutineCalls } from './frameworks/index.ts';
@@ -70,6 +70,13 @@ export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txR
    * replaces that QEMU with a fresh one for the next host.
    */
   attach?: string | AttachStubOptions;
+  /**
+   * What builds the machine instead of QEMU (startMachine): a replay's (src/record/replay.ts), which
+   * answers from a recording. Given, no QEMU binary is looked for and no netdev is set up.
+   */
+  startMachine?: (cfg: MachineConfig) => Promise<Machine>;
+  /** The kernel's timers and delays (absent: real ones, or a recording's); a replay's own. */
+  clock?: KernelClock;
   /** Anything else for the machine (memory size, QEMU binary, timeouts). */
   machine?: Omit<MachineConfig, 'netdev' | 'mac' | 'device'>;
 }

@@ -12,6 +12,8 @@ import { stubNetdev } from './netdev.ts';
  * launcher's: giving them here too is a contradiction, not a silent override.
  */
 export async function hostMachine(opts: DriverHostOptions, device: PciNicModel): Promise<Machine> {
+  // A replay's machine answers from its recording: no QEMU binary, no netdev.
+  if (opts.startMachine) return opts.startMachine({ ...opts.machine, device, ...(opts.mac ? { mac: opts.mac } : {}) });
   if (opts.attach !== undefined) {
     const attach = typeof opts.attach === 'string' ? { dir: opts.attach } : opts.attach;
     const ignored: string[] = (['netdev', 'wire', 'mac'] as const).filter((k) => opts[k] !== undefined);

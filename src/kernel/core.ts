@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { activationStore, type Activation } from './activation.ts';
+import { realClock, type KernelClock } from './clock.ts';
 import type { BugCheckError, BugCheckInfo, DeviceLossMonitor } from './bugcheck.ts';
 import { KernelContextError, KernelError } from './errors.ts';
 import { InterruptController } from './interrupt-dispatch.ts';
@@ -57,6 +58,8 @@ export class KernelCore {
   readonly quiescence: Quiescence;
   /** Set timers: a stop cancels them. */
   readonly timers = new Set<KernelTimer>();
+  /** Timers and delays: real ones, a recording's or a replay's. */
+  readonly clock: KernelClock;
   /** The stop error once the driver has stopped (a bug check or the device lost), else null. */
   stopped: BugCheckError | null = null;
   /** A run recorder, while one is attached (observe); the hooks that call it check this once. */
@@ -70,6 +73,7 @@ export class KernelCore {
     this.multi = n > 1;
     this.seed = opts.seed ?? 1;
     this.schedule = opts.schedule ?? null;
+    this.clock = opts.clock ?? realClock;
     this.scheduler = new Scheduler(new SchedulerRandom(this.seed), canRun, this.multi, this.schedule);
     this.trace = opts.trace ?? new TraceBuffer();
     const lockset = opts.verifier?.lockset ?? 'off';

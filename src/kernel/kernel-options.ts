@@ -1,4 +1,5 @@
 import type { DeviceLossMonitor } from './bugcheck.ts';
+import type { KernelClock } from './clock.ts';
 import type { InterruptLineSource } from './lines.ts';
 import type { SchedulePolicy } from './schedule-policy.ts';
 import type { TraceBuffer } from './trace.ts';
@@ -32,6 +33,8 @@ export interface KernelOptions {
    * at once, the seeded PRNG picks.
    */
   schedule?: SchedulePolicy;
+  /** Timers and delays (absent: Node's timers); a session recording and a replay give their own. */
+  clock?: KernelClock;
   lines?: InterruptLineSource;
   /** Enables the verifier's timing checks (absent: off). */
   verifier?: VerifierOptions;

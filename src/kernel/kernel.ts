@@ -104,7 +104,7 @@ export class Kernel extends EventEmitter {
 
   /** KeDelayExecutionThread / NdisMSleep (<= APC_LEVEL). */
   delayExecution(ms: number): Promise<void> {
-    return this.wait(new Promise<void>((r) => setTimeout(r, ms)), `${ms} ms`);
+    return this.wait(this.#core.clock.delay(ms), `${ms} ms`);
   }
 
   /** KeStallExecutionProcessor (any IRQL): holds the processor, never returns early; a preemption point before and after. */

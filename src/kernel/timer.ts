@@ -12,7 +12,7 @@ import type { Kernel } from './kernel.ts';
  */
 export class KernelTimer {
   readonly name: string;
-  private handle: NodeJS.Timeout | undefined;
+  private disarmClock: (() => void) | undefined;
   private periodic = false;
   private dpc: Dpc | undefined;
   private readonly kernel: KernelCore;
@@ -26,7 +26,7 @@ export class KernelTimer {
   }
 
   get isSet(): boolean {
-    return this.handle !== undefined;
+    return this.disarmClock !== undefined;
   }
 
   /** KeSetTimerEx (any IRQL <= DISPATCH_LEVEL): true if the timer was already set (it is reset). */
@@ -37,21 +37,10 @@ export class KernelTimer {
     if (this.kernel.stopped) return wasSet;
     this.dpc = dpc;
     this.periodic = periodMs > 0;
-    const fire = (): void => {
-      if (!this.periodic) this.handle = undefined;
+    this.disarmClock = this.kernel.clock.arm(this.name, Math.max(0, dueMs), this.periodic ? periodMs : 0, () => {
+      if (!this.periodic) this.disarmClock = undefined;
       this.expire();
-    };
-    this.handle = setTimeout(
-      () => {
-        if (this.periodic) {
-          this.handle = setInterval(fire, periodMs);
-          this.handle.unref();
-        }
-        fire();
-      },
-      Math.max(0, dueMs),
-    );
-    this.handle.unref();
+    });
     this.kernel.timers.add(this);
     return wasSet;
   }
@@ -64,10 +53,10 @@ export class KernelTimer {
 
   /** KeCancelTimer for the kernel itself (a bug check cancelling every timer): no IRQL check. */
   disarm(): boolean {
-    if (!this.handle) return false;
-    clearTimeout(this.handle);
-    clearInterval(this.handle);
-    this.handle = undefined;
+    const disarm = this.disarmClock;
+    if (!disarm) return false;
+    this.disarmClock = undefined;
+    disarm();
     this.kernel.timers.delete(this);
     return true;
   }
@@ -76,7 +65,7 @@ export class KernelTimer {
     if (this.kernel.stopped) return;
     this.expirations++;
     this.kernel.trace.record('timer', this.name);
-    if (!this.handle) this.kernel.timers.delete(this);
+    if (!this.disarmClock) this.kernel.timers.delete(this);
     if (this.dpc) enqueueDpc(this.kernel, this.dpc, undefined, undefined);
   }
 }

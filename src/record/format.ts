@@ -10,7 +10,8 @@ import { RecordingCorruptError, RecordingTruncatedError, RecordingVersionError }
  * a 10,000-frame session small (see README.md).
  */
 export const RECORDING_FORMAT = 'dirql-recording';
-export const RECORDING_VERSION = 1;
+/** 2: host inputs (kind 9) and timer expirations (kind 10) added, so a whole session replays. */
+export const RECORDING_VERSION = 2;
 const MAGIC = Buffer.from('DIRQLREC', 'latin1');
 const RECORD_PREFIX = 8;
 /** Larger than any record dirql writes (a guest-memory read is at most a few KiB); a bigger length is corruption. */
@@ -33,6 +34,19 @@ export interface RecordingTrailer {
   counters: Record<string, unknown>;
   /** The bug check's name when the session ended in one. */
   bugCheck?: string;
+  /** What a replay must reach again: the bug check's code, parameters, message and routine chain. */
+  bugCheckReport?: BugCheckSummary;
+  /** How long the session ran, from the recording's start to the trailer (ms). */
+  durationMs?: number;
+}
+
+/** The parts of a bug check report a replay reproduces (not its time, trace or JS stacks). */
+export interface BugCheckSummary {
+  code: number;
+  name: string;
+  parameters: readonly number[];
+  message: string;
+  routines: string[];
 }
 
 /** Event kinds, as stored (the first element of each record). */
@@ -53,7 +67,14 @@ export const enum RecordKind {
   /** A frame the peer put on the wire (informational: the driver sees it through DMA reads): [kind, bytes]. */
   Wire = 7,
   Trailer = 8,
+  /** What the host did to the driver, at its position: [kind, 'send', frames] (frames taken into the TX ring), [kind, 'receive'] (the first onReceive listener), [kind, 'stop']. */
+  Host = 9,
+  /** A kernel timer expired (its DPC was queued), at its position: [kind, timerName]. */
+  TimerExpired = 10,
 }
+
+/** The highest kind a reader of this version knows. */
+const LAST_KIND = RecordKind.TimerExpired;
 
 export type RecordEvent =
   | [RecordKind.Command, string]
@@ -62,7 +83,10 @@ export type RecordEvent =
   | [RecordKind.MemoryRead, number, Uint8Array]
   | [RecordKind.Time, number]
   | [RecordKind.Schedule, string, number]
-  | [RecordKind.Wire, Uint8Array];
+  | [RecordKind.Wire, Uint8Array]
+  | [RecordKind.Host, 'send', Uint8Array[]]
+  | [RecordKind.Host, 'receive' | 'stop']
+  | [RecordKind.TimerExpired, string];
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -181,7 +205,7 @@ export function parseRecording(buf: Buffer, file = '<buffer>'): Recording {
       if (trailer.events !== events.length)
         throw new RecordingCorruptError(`${file}: the trailer counts ${trailer.events} events, the file holds ${events.length}`, { file, offset });
       return { file, header, events, trailer };
-    } else if (kind > RecordKind.Header && kind < RecordKind.Trailer) {
+    } else if (kind > RecordKind.Header && kind <= LAST_KIND) {
       events.push(rec as RecordEvent);
     } else {
       throw new RecordingCorruptError(`${file}: record at byte ${offset} has unknown kind ${kind}`, { file, offset, kind });

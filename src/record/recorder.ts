@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { realClock, type BugCheckReport, type KernelClock } from '../kernel/index.ts';
 import type { AsyncGuestMemory, GuestMemory } from '../platform/guest-memory.ts';
 import type { QtestClient, QtestTap } from '../transport/qtest-client.ts';
-import { RecordKind, RecordingWriter, type RecordingTrailer } from './format.ts';
+import { RecordKind, RecordingWriter, type BugCheckSummary, type RecordingTrailer } from './format.ts';
 
 const DIRQL_VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -21,6 +22,7 @@ export function driverIdentity(source: string | undefined, builtIn: string): str
  */
 export class SessionRecorder implements QtestTap {
   private readonly writer: RecordingWriter;
+  private readonly started = performance.now();
 
   constructor(file: string, config: Record<string, unknown>, driverHash: string) {
     this.writer = new RecordingWriter(file, { dirqlVersion: DIRQL_VERSION, config, driverHash, startedAt: new Date().toISOString() });
@@ -49,6 +51,24 @@ export class SessionRecorder implements QtestTap {
   schedule(kind: string, option: number): void {
     this.writer.event([RecordKind.Schedule, kind, option]);
   }
+
+  /** What the host did to the driver: frames it put in the TX ring, its first receive listener, its stop. */
+  host(op: 'send', frames: readonly Uint8Array[]): void;
+  host(op: 'receive' | 'stop'): void;
+  host(op: 'send' | 'receive' | 'stop', frames?: readonly Uint8Array[]): void {
+    if (op === 'send') this.writer.event([RecordKind.Host, op, frames!.map((f) => Uint8Array.prototype.slice.call(f))]);
+    else this.writer.event([RecordKind.Host, op]);
+  }
+
+  /** The kernel's clock, with every timer expiration logged at its position (before its DPC is queued). */
+  readonly clock: KernelClock = {
+    arm: (name, dueMs, periodMs, fire) =>
+      realClock.arm(name, dueMs, periodMs, () => {
+        this.writer.event([RecordKind.TimerExpired, name]);
+        fire();
+      }),
+    delay: realClock.delay,
+  };
 
   attach(qtest: QtestClient): void {
     qtest.tap = this;
@@ -79,16 +99,31 @@ export class SessionRecorder implements QtestTap {
     return wrapped as M;
   }
 
-  close(trailer: Omit<RecordingTrailer, 'events'>): Promise<void> {
-    return this.writer.close(trailer);
+  /** Writes the trailer: the counters, the bug check (as a replay must reach it again) and the duration. */
+  close(trailer: Omit<RecordingTrailer, 'events' | 'durationMs' | 'bugCheckReport'>, report?: BugCheckReport): Promise<void> {
+    return this.writer.close({ ...trailer, ...(report ? { bugCheckReport: bugCheckSummary(report) } : {}), durationMs: performance.now() - this.started });
   }
+}
+
+export function bugCheckSummary(r: BugCheckReport): BugCheckSummary {
+  return { code: r.code, name: r.name, parameters: [...r.parameters], message: r.message, routines: r.routines.map((x) => x.name) };
 }
 
 /** What a recording needs from the machine: its qtest stream, its memory and the NIC as brought up. */
 interface RecordedMachine {
   qtest: QtestClient;
   memory: GuestMemory & AsyncGuestMemory;
-  nic: { bdf: string; registers: { base: number; size: number }; ioBase?: number; irqLine: number; mac: string };
+  nic: {
+    bdf: string;
+    registers: { base: number; size: number };
+    ioBase?: number;
+    irqLine: number;
+    mac: string;
+    model: { vendorId: number; deviceId: number; registerBar?: number };
+    pci: object;
+    route: object;
+  };
+  netdev: object;
 }
 
 /**
@@ -99,7 +134,20 @@ export function startSessionRecording(file: string, machine: RecordedMachine, op
   const nic = machine.nic;
   const config = {
     ...JSON.parse(JSON.stringify(options)),
-    nic: { bdf: nic.bdf, registerBase: nic.registers.base, registerSize: nic.registers.size, ioBase: nic.ioBase, irqLine: nic.irqLine, mac: nic.mac },
+    nic: {
+      bdf: nic.bdf,
+      registerBase: nic.registers.base,
+      registerSize: nic.registers.size,
+      ioBase: nic.ioBase,
+      irqLine: nic.irqLine,
+      mac: nic.mac,
+      vendorId: nic.model.vendorId,
+      deviceId: nic.model.deviceId,
+      registerBar: nic.model.registerBar,
+      pci: nic.pci,
+      route: nic.route,
+    },
+    netdev: machine.netdev,
     memorySize: machine.memory.size,
   };
   const rec = new SessionRecorder(file, config, driverIdentity(driverSource, String(options.framework)));

@@ -6,7 +6,7 @@ import { RecordKind, type RecordEvent } from './format.ts';
 
 const RECENT = 8;
 
-function describe(e: RecordEvent): string {
+export function describe(e: RecordEvent): string {
   switch (e[0]) {
     case RecordKind.Command:
       return `> ${e[1]}`;
@@ -16,6 +16,10 @@ function describe(e: RecordEvent): string {
       return `IRQ ${e[2] ? 'raise' : 'lower'} ${e[1]}`;
     case RecordKind.MemoryRead:
       return `memory read 0x${e[1].toString(16)} (${e[2].byteLength} bytes)`;
+    case RecordKind.Host:
+      return e[1] === 'send' ? `host sent ${e[2].length} frame(s)` : `host ${e[1]}`;
+    case RecordKind.TimerExpired:
+      return `timer ${e[1]} expired`;
     default:
       return `event ${e[0]}`;
   }
@@ -29,17 +33,26 @@ function describe(e: RecordEvent): string {
  * (kept in `divergence`), which the client reports as the cause of its disconnect.
  */
 export class ReplayQtestStream extends Duplex {
+  /** Events delivered (or passed, for commands) so far. */
   private pos = 0;
+  /** Just after the last command written. */
+  private written = 0;
+  private deliveryQueued = false;
   private partial = '';
   divergence: ReplayDivergenceError | undefined;
 
+  /**
+   * `onInput` gets the host inputs and timer expirations (kinds Host, TimerExpired) as the stream
+   * reaches them, after the replies and IRQ lines recorded before them.
+   */
   constructor(
     private readonly events: readonly RecordEvent[],
     private readonly file = '<recording>',
+    private readonly onInput?: (e: RecordEvent, position: number) => void,
   ) {
     super();
     // What QEMU said before the first command of the recording (IRQ lines) comes first.
-    queueMicrotask(() => this.deliverUntilCommand());
+    this.scheduleDelivery();
   }
 
   /** The client's socket type: QtestClient only writes lines and reads data. */
@@ -54,7 +67,18 @@ export class ReplayQtestStream extends Duplex {
 
   /** Every recorded command was replayed. */
   get finished(): boolean {
-    return !this.events.slice(this.pos).some((e) => e[0] === RecordKind.Command);
+    return !this.events.slice(this.written).some((e) => e[0] === RecordKind.Command);
+  }
+
+  /** Stops the replay with `err` (the first divergence stands). */
+  diverge(err: ReplayDivergenceError): void {
+    this.divergence ??= err;
+    this.destroy(this.divergence);
+  }
+
+  /** The last recorded events before `position`, for a divergence report. */
+  recentBefore(position: number): string[] {
+    return this.events.slice(Math.max(0, position - RECENT), position).map(describe);
   }
 
   override _read(): void {}
@@ -64,10 +88,10 @@ export class ReplayQtestStream extends Duplex {
     const lines = text.split('\n');
     this.partial = lines.pop() ?? '';
     for (const line of lines) {
-      const err = this.command(line);
+      const err = this.divergence ?? this.command(line);
       if (err) {
-        this.divergence = err;
-        done(err);
+        this.divergence ??= err;
+        done(this.divergence);
         return;
       }
     }
@@ -75,32 +99,58 @@ export class ReplayQtestStream extends Duplex {
   }
 
   private command(line: string): ReplayDivergenceError | undefined {
-    while (this.pos < this.events.length && this.events[this.pos]![0] !== RecordKind.Command) this.pos++;
-    const expected = this.events[this.pos];
+    let at = this.written;
+    while (at < this.events.length && this.events[at]![0] !== RecordKind.Command) at++;
+    const expected = this.events[at];
     if (expected?.[1] !== line) {
       return new ReplayDivergenceError(
-        `replay diverged at event ${this.pos} of ${this.file}: the driver sent '${line}', the recording has ${expected ? `'${String(expected[1])}'` : 'no more commands'}`,
+        `replay diverged at event ${at} of ${this.file}: the driver sent '${line}', the recording has ${expected ? `'${String(expected[1])}'` : 'no more commands'}`,
         {
           file: this.file,
-          position: this.pos,
+          position: at,
           expected: expected?.[1],
           actual: line,
-          recent: this.events.slice(Math.max(0, this.pos - RECENT), this.pos).map(describe),
+          recent: this.recentBefore(at),
         },
       );
     }
-    this.pos++;
-    this.deliverUntilCommand();
+    this.written = at + 1;
+    this.scheduleDelivery();
     return undefined;
   }
 
+  /**
+   * What QEMU answers reaches the client in a later event-loop turn, as from a socket: the driver
+   * code that wrote runs on until it waits, then the replies and IRQ lines arrive.
+   */
+  private scheduleDelivery(): void {
+    if (this.deliveryQueued) return;
+    this.deliveryQueued = true;
+    setImmediate(() => {
+      this.deliveryQueued = false;
+      this.deliverUntilCommand();
+    });
+  }
+
+  /** Delivers the recorded events up to the first command not written yet. */
   private deliverUntilCommand(): void {
+    if (this.destroyed) return;
     let out = '';
     while (this.pos < this.events.length) {
       const e = this.events[this.pos]!;
-      if (e[0] === RecordKind.Command) break;
-      if (e[0] === RecordKind.Reply) out += e[1] + '\n';
+      if (e[0] === RecordKind.Command) {
+        if (this.pos >= this.written) break;
+      } else if (e[0] === RecordKind.Reply) out += e[1] + '\n';
       else if (e[0] === RecordKind.Irq) out += `IRQ ${e[2] ? 'raise' : 'lower'} ${e[1]}\n`;
+      else if ((e[0] === RecordKind.Host || e[0] === RecordKind.TimerExpired) && this.onInput) {
+        // What was recorded before the input reaches the client first.
+        if (out) this.push(Buffer.from(out, 'latin1'));
+        out = '';
+        this.pos++;
+        this.onInput(e, this.pos - 1);
+        if (this.divergence) return;
+        continue;
+      }
       this.pos++;
     }
     if (out) this.push(Buffer.from(out, 'latin1'));

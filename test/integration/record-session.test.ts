@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RecordKind, readRecording } from '../../src/record/format.ts';
+import { RECORDING_VERSION, RecordKind, readRecording } from '../../src/record/format.ts';
 import { closeHostWithPeer, openHostWithPeer, receiveFromPeer, sendToPeer } from './support/e1000-exchange.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dirql-record-'));
@@ -24,7 +24,7 @@ describe('recording an NDIS 6 session on QEMU', () => {
       await closeHostWithPeer(f);
     }
     const rec = readRecording(file);
-    expect(rec.header).toMatchObject({ format: 'dirql-recording', version: 1, config: { framework: 'ndis6', seed: 1, processors: 1 } });
+    expect(rec.header).toMatchObject({ format: 'dirql-recording', version: RECORDING_VERSION, config: { framework: 'ndis6', seed: 1, processors: 1 } });
     expect(rec.header.driverHash).toMatch(/^[0-9a-f]{64}$/);
     const kinds = new Map<RecordKind, number>();
     for (const e of rec.events) kinds.set(e[0], (kinds.get(e[0]) ?? 0) + 1);

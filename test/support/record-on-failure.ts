@@ -18,8 +18,9 @@ export function recordOnFailure(name: string, mode = process.env.DIRQL_RECORD): 
   onTestFailed(() => {
     failed = true;
   });
-  onTestFinished(() => {
-    if (!failed) rmSync(file, { force: true });
+  // onTestFinished runs before onTestFailed: the task's own state says whether it failed.
+  onTestFinished(({ task }) => {
+    if (!failed && task.result?.state !== 'fail') rmSync(file, { force: true });
     else if (existsSync(file)) console.error(`recording of the failed test: ${file}`);
   });
   return file;

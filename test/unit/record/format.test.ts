@@ -5,7 +5,7 @@ import { Packr } from 'msgpackr';
 import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RecordingCorruptError, RecordingTruncatedError, RecordingVersionError } from '../../../src/record/errors.ts';
-import { RecordKind, RecordingWriter, parseRecording, readRecording, type RecordEvent } from '../../../src/record/format.ts';
+import { RECORDING_VERSION, RecordKind, RecordingWriter, parseRecording, readRecording, type RecordEvent } from '../../../src/record/format.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dirql-rec-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -32,7 +32,7 @@ const events: RecordEvent[] = [
 describe('recording format', () => {
   it('reads back what was written, header, events in order and trailer', async () => {
     const rec = readRecording(await sample('ok.rec', events));
-    expect(rec.header).toMatchObject({ format: 'dirql-recording', version: 1, ...header });
+    expect(rec.header).toMatchObject({ format: 'dirql-recording', version: RECORDING_VERSION, ...header });
     expect(rec.events.map((e) => e[0])).toEqual(events.map((e) => e[0]));
     expect(Buffer.from(rec.events[3]![2] as Uint8Array)).toEqual(Buffer.from([1, 2, 3]));
     expect(rec.trailer).toEqual({ events: events.length, counters: { rx: 1 } });
@@ -58,12 +58,12 @@ describe('recording format', () => {
   });
 
   it('another format version is refused by name', () => {
-    const body = new Packr({ useRecords: false }).pack([RecordKind.Header, { ...header, format: 'dirql-recording', version: 2 }]);
+    const body = new Packr({ useRecords: false }).pack([RecordKind.Header, { ...header, format: 'dirql-recording', version: 1 }]);
     const prefix = Buffer.alloc(8);
     prefix.writeUInt32LE(body.length, 0);
     prefix.writeUInt32LE(crc32(body), 4);
     const buf = Buffer.concat([Buffer.from('DIRQLREC'), prefix, body]);
     expect(() => parseRecording(buf)).toThrow(RecordingVersionError);
-    expect(() => parseRecording(buf)).toThrow(/version 2, this dirql reads version 1/);
+    expect(() => parseRecording(buf)).toThrow(/version 1, this dirql reads version 2/);
   });
 });

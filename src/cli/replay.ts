@@ -1,0 +1,60 @@
+import { Command } from 'commander';
+import { conventions, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './usage.ts';
+import type { ReplayResult } from '../record/replay.ts';
+
+/**
+ * `dirql replay FILE`: the recorded driver session again, without QEMU (REPLAY, labelled so in
+ * every line). Exit 0 when it reaches the recorded counters and bug check, 1 when it diverges,
+ * stalls or ends elsewhere, 2 for a file that is not a readable recording.
+ */
+export function replayCommand(): Command {
+  const cmd = conventions(new Command('replay'), 'dirql replay')
+    .description('replay a recorded session (dirql up/run/explore --record, DIRQL_RECORD) without QEMU: the same driver code fed from the recording')
+    .argument('<file>', 'a dirql recording')
+    .option('--driver <module>', 'replay this driver module instead of the recorded one (a changed driver: the replay reports where it diverges)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nUnder a debugger: node --inspect-brk bin/dirql.mjs replay FILE, then break in the driver; every replay takes the same path.\nExit status: 0 same counters and bug check as recorded, 1 diverged, stalled or different, 2 not a readable recording.',
+    );
+  cmd.action(async (file: string, flags: { driver?: string; json?: boolean }) => {
+    const { replay } = await import('../record/replay.ts');
+    const { RecordingError } = await import('../record/errors.ts');
+    let r: ReplayResult;
+    try {
+      r = await replay(file, flags.driver ? { driver: flags.driver } : {});
+    } catch (err) {
+      if (err instanceof RecordingError) {
+        process.stderr.write(`dirql replay: ${err.message}\n`);
+        process.exitCode = EXIT_USAGE;
+        return;
+      }
+      throw err;
+    }
+    if (flags.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    else process.stdout.write(formatReplay(r));
+    process.exitCode = r.outcome === 'same' ? EXIT_OK : EXIT_FAILED;
+  });
+  return cmd;
+}
+
+/** The replay's report: outcome, counters, bug check, divergence, speed; every line says REPLAY. */
+export function formatReplay(r: ReplayResult): string {
+  const out: string[] = [];
+  const speed = r.speedup !== undefined ? `, ${r.speedup.toFixed(1)}× the recorded session's ${Math.round(r.recordedMs!)} ms` : '';
+  out.push(`REPLAY (no QEMU) of ${r.file}: ${r.outcome.toUpperCase()} — ${r.position} of ${r.events} events in ${Math.round(r.replayMs)} ms${speed}`);
+  if (!r.sameDriver) out.push(`REPLAY: the driver replayed is not the one recorded (another sha256)`);
+  out.push(`REPLAY counters:   ${JSON.stringify(r.counters ?? null)}`);
+  if (r.outcome !== 'same') out.push(`REPLAY recorded:   ${JSON.stringify(r.recordedCounters)}`);
+  if (r.bugCheck) out.push(`REPLAY bug check:  ${r.bugCheck.name} (0x${r.bugCheck.code.toString(16)}) ${r.bugCheck.message}`);
+  if (r.recordedBugCheck && r.outcome !== 'same') out.push(`REPLAY recorded bug check: ${r.recordedBugCheck.name}: ${r.recordedBugCheck.message}`);
+  const d = r.divergence;
+  if (d) {
+    out.push(`REPLAY ${r.outcome} at event ${d.position}${d.routine ? ` in ${d.routine}` : ''}`);
+    out.push(`  expected: ${String(d.expected)}`);
+    out.push(`  actual:   ${String(d.actual)}`);
+    if (d.recent.length > 0) out.push('  recorded before it:', ...d.recent.map((e) => `    ${e}`));
+    if (d.stack) out.push('  stack:', ...d.stack.split('\n').slice(0, 12).map((l) => `  ${l}`));
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,187 @@
+import { EventEmitter } from 'node:events';
+import { activationStore } from '../kernel/activation.ts';
+import type { KernelClock } from '../kernel/index.ts';
+import { DmaAllocator } from '../platform/dma-allocator.ts';
+import { PlatformError } from '../platform/errors.ts';
+import { IrqLines } from '../platform/interrupt-lines.ts';
+import type { Machine, MachineConfig } from '../platform/machine.ts';
+import { MmioRegion } from '../platform/registers.ts';
+import type { QmpClient } from '../transport/qmp-client.ts';
+import { QtestClient, type QtestTap } from '../transport/qtest-client.ts';
+import { ReplayDivergenceError } from './errors.ts';
+import { RecordKind, type Recording, type RecordEvent } from './format.ts';
+import { ReplayMemory, ReplayQtestStream } from './replay-stream.ts';
+
+/** The NIC as the recording's header has it (recorder.ts, startSessionRecording). */
+interface RecordedNic {
+  bdf: string;
+  registerBase: number;
+  registerSize: number;
+  ioBase?: number;
+  irqLine: number;
+  mac: string;
+  vendorId?: number;
+  deviceId?: number;
+  registerBar?: number;
+  pci?: Machine['nic']['pci'];
+  route?: Machine['nic']['route'];
+}
+
+export type HostInput = [RecordKind.Host, 'send', Uint8Array[]] | [RecordKind.Host, 'receive' | 'stop'];
+
+/**
+ * One replay (REPLAY, not QEMU): the recorded qtest stream under a real QtestClient, the recorded
+ * memory reads, a clock whose timers expire where the recording says, and the host's inputs handed
+ * to `onHost` at their positions. `startMachine` is DriverHost.start's seam.
+ */
+export class ReplaySession {
+  readonly stream: ReplayQtestStream;
+  readonly memory: ReplayMemory;
+  readonly clock: KernelClock;
+  /** Gets the host's recorded inputs; those reached before it is set wait for it. */
+  private hostHandler: ((e: HostInput, position: number) => void) | undefined;
+  private readonly waitingHost: [HostInput, number][] = [];
+  private readonly armed: { name: string; fire: () => void; periodic: boolean }[] = [];
+  private readonly commands: { line: string; position: number }[] = [];
+  private nextCommand = 0;
+
+  constructor(readonly recording: Recording) {
+    const { events, file } = recording;
+    events.forEach((e, position) => {
+      if (e[0] === RecordKind.Command) this.commands.push({ line: e[1], position });
+    });
+    this.stream = new ReplayQtestStream(events, file, (e, position) => this.input(e, position));
+    this.memory = new ReplayMemory(events, Number(recording.header.config.memorySize), file);
+    this.clock = {
+      arm: (name, _dueMs, periodMs, fire) => {
+        const entry = { name, fire, periodic: periodMs > 0 };
+        this.armed.push(entry);
+        return () => {
+          const i = this.armed.indexOf(entry);
+          if (i >= 0) this.armed.splice(i, 1);
+        };
+      },
+      // Recorded time: a delay has nothing to wait for, what happened during it comes from the log.
+      delay: () => new Promise<void>((r) => setImmediate(r)),
+    };
+  }
+
+  get divergence(): ReplayDivergenceError | undefined {
+    return this.stream.divergence;
+  }
+
+  set onHost(handler: (e: HostInput, position: number) => void) {
+    this.hostHandler = handler;
+    for (const [e, p] of this.waitingHost.splice(0)) handler(e, p);
+  }
+
+  /** Builds the replay's Machine from the recording's header; `cfg.device` is the NIC model the host chose. */
+  readonly startMachine = async (cfg: MachineConfig): Promise<Machine> => {
+    const config = this.recording.header.config;
+    const rec = config.nic as RecordedNic;
+    const qtest = new QtestClient(this.stream.asSocket());
+    qtest.tap = this.commandCheck();
+    const lines = new IrqLines(qtest, [rec.irqLine]);
+    const dma = new DmaAllocator(this.memory.size);
+    const registers = new MmioRegion(qtest, rec.registerBase, rec.registerSize, { name: `${rec.bdf} BAR${rec.registerBar ?? 0} (replay)` });
+    const stub = Object.assign(new EventEmitter(), {
+      pid: undefined,
+      exit: undefined,
+      exited: new Promise(() => undefined),
+      wire: undefined,
+      explain: async (e: unknown) => e,
+      explainNow: (e: unknown) => e,
+    });
+    const qmp = Object.assign(new EventEmitter(), {
+      execute: (command: string) => Promise.reject(new PlatformError(`replay: there is no QEMU to send QMP ${command} to`, { command })),
+    });
+    let stopped = false;
+    const replayOnly = (what: string) => (): Promise<void> => Promise.reject(new PlatformError(`replay: ${what} needs QEMU`, { what }));
+    return {
+      qtest,
+      qmp: qmp as unknown as QmpClient,
+      memory: this.memory,
+      dma,
+      nic: {
+        model: { ...cfg.device, vendorId: rec.vendorId ?? cfg.device.vendorId ?? 0, deviceId: rec.deviceId ?? cfg.device.deviceId ?? 0, registerBar: rec.registerBar ?? 0 },
+        bdf: rec.bdf,
+        registers,
+        ...(rec.ioBase !== undefined ? { ioBase: rec.ioBase } : {}),
+        irqLine: rec.irqLine,
+        mac: rec.mac,
+        pci: rec.pci ?? ({} as Machine['nic']['pci']),
+        route: rec.route ?? { pin: 1, pirq: 0, irq: rec.irqLine },
+      },
+      lines,
+      get wire(): never {
+        throw new PlatformError('replay: there is no wire', {});
+      },
+      netdev: (config.netdev ?? { kind: 'user', options: [] }) as Machine['netdev'],
+      stub: stub as unknown as Machine['stub'],
+      pciFunctions: [],
+      timings: { qtestConnectMs: 0, firstReplyMs: 0, readyMs: 0, bringUpMs: 0 },
+      reset: replayOnly('system_reset'),
+      surpriseRemoveNic: replayOnly('surprise removal'),
+      nicRemoved: false,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        lines.dispose();
+        dma.freeAll();
+        qtest.close();
+      },
+    };
+  };
+
+  /**
+   * Checks each command as the driver issues it (before it is even sent), so a divergence names the
+   * routine that issued it and its JS stack; the stream checks the same order again as it is written.
+   */
+  private commandCheck(): QtestTap {
+    return {
+      command: (line) => {
+        const expected = this.commands[this.nextCommand];
+        if (expected?.line === line) {
+          this.nextCommand++;
+          return;
+        }
+        const act = activationStore.getStore();
+        const position = expected?.position ?? this.recording.events.length;
+        const routine = act ? (act.routines.at(-1)?.name ?? act.name) : undefined;
+        const stack = new Error('divergence').stack?.split('\n').slice(2).join('\n');
+        this.stream.diverge(
+          new ReplayDivergenceError(
+            `replay diverged at event ${position} of ${this.recording.file}: ${routine ?? 'host code'} sent '${line}', the recording has ${expected ? `'${expected.line}'` : 'no more commands'}`,
+            { file: this.recording.file, position, command: this.nextCommand, expected: expected?.line, actual: line, routine, stack, recent: this.stream.recentBefore(position) },
+          ),
+        );
+      },
+      reply: () => undefined,
+      irq: () => undefined,
+    };
+  }
+
+  private input(e: RecordEvent, position: number): void {
+    if (e[0] === RecordKind.TimerExpired) {
+      const i = this.armed.findIndex((t) => t.name === e[1]);
+      if (i < 0) {
+        this.stream.diverge(
+          new ReplayDivergenceError(`replay diverged at event ${position} of ${this.recording.file}: timer ${e[1]} expired in the recording, the driver has no such timer set`, {
+            file: this.recording.file,
+            position,
+            expected: `timer ${e[1]} expires`,
+            actual: `timers set: ${this.armed.map((t) => t.name).join(', ') || 'none'}`,
+            recent: this.stream.recentBefore(position),
+          }),
+        );
+        return;
+      }
+      const timer = this.armed[i]!;
+      if (!timer.periodic) this.armed.splice(i, 1);
+      timer.fire();
+    } else if (e[0] === RecordKind.Host) {
+      if (this.hostHandler) this.hostHandler(e as HostInput, position);
+      else this.waitingHost.push([e as HostInput, position]);
+    }
+  }
+}
