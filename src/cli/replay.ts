@@ -54,7 +54,14 @@ export function formatReplay(r: ReplayResult): string {
     out.push(`  expected: ${String(d.expected)}`);
     out.push(`  actual:   ${String(d.actual)}`);
     if (d.recent.length > 0) out.push('  recorded before it:', ...d.recent.map((e) => `    ${e}`));
-    if (d.stack) out.push('  stack:', ...d.stack.split('\n').slice(0, 12).map((l) => `  ${l}`));
+    if (d.stack)
+      out.push(
+        '  stack:',
+        ...d.stack
+          .split('\n')
+          .slice(0, 12)
+          .map((l) => `  ${l}`),
+      );
   }
   return out.join('\n') + '\n';
 }

@@ -173,7 +173,11 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     const trailer = recording.trailer;
     const divergence = session.divergence ? fromError(session.divergence) : stalled;
     const bugCheck = report ? bugCheckSummary(report) : undefined;
-    const same = !divergence && session.stream.finished && JSON.stringify(counters) === JSON.stringify(trailer.counters) && JSON.stringify(bugCheck) === JSON.stringify(trailer.bugCheckReport);
+    const same =
+      !divergence &&
+      session.stream.finished &&
+      JSON.stringify(counters) === JSON.stringify(trailer.counters) &&
+      JSON.stringify(bugCheck) === JSON.stringify(trailer.bugCheckReport);
     const result: ReplayResult = {
       replay: true,
       file,
