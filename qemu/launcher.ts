@@ -24,6 +24,7 @@ import { DeviceStubConfigError, QemuStartError } from './errors.ts';
 import { haltingFirmware } from './firmware.ts';
 import { freeUdpPort } from './free-port.ts';
 import { registerStub, unregisterStub, type Reapable } from './stub-registry.ts';
+import { checkedQemuBinary } from './qemu-binary.ts';
 import { buildQemuArgs, validateStubConfig, type DeviceStubConfig, type ResolvedNetdev, type ResolvedStubConfig } from './stub-config.ts';
 
 const log = logger('launcher');
@@ -83,7 +84,8 @@ export class QemuLauncher extends EventEmitter<LauncherEvents> implements Reapab
   /** Listens on the lease socket and starts the first QEMU; resolves once it waits for a host. */
   static async start(cfg: LauncherConfig): Promise<QemuLauncher> {
     const { dir, ...stub } = cfg;
-    const base = validateStubConfig(stub);
+    // Before any file or process: a missing binary would otherwise only show as QEMU exiting at once.
+    const base = validateStubConfig({ ...stub, qemuBinary: checkedQemuBinary(stub.qemuBinary, "the launcher's qemuBinary") });
     if (!base.sharedRam) throw new DeviceStubConfigError('the launcher shares guest RAM through a file: sharedRam must stay on', { dir });
     const launcher = new QemuLauncher({ ...base, netdev: await fixedNetdev(base.netdev) }, path.resolve(dir));
     fs.mkdirSync(launcher.dir, { recursive: true });

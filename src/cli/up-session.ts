@@ -194,8 +194,9 @@ export async function runUp(session: UpSession): Promise<number> {
       startEcho(host);
       s.out('dirql: echoing received frames back to the wire');
     }
-    s.out('dirql: holding; Ctrl-C to stop');
+    // Ready file first: whoever reads the "holding" line may check the file at once.
     if (s.readyFile) ready = markReady(s.readyFile);
+    s.out('dirql: holding; Ctrl-C to stop');
     if (s.status) {
       const status = s.status;
       live = new LiveView({
