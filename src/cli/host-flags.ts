@@ -20,8 +20,8 @@ export interface HostFlags {
   trace?: string | boolean;
   /** --pcap [file]: true without a file (upper-edge.pcapng in the run directory). */
   pcap?: string | boolean;
-  /** --record <file>: the session recorded for `dirql replay`. */
-  record?: string;
+  /** --record [file]: the session recorded for `dirql replay`; true without a file (session.rec in the run directory). */
+  record?: string | boolean;
 }
 
 function mac(value: string): string {
@@ -41,7 +41,10 @@ function netdev(value: string): HostNetdev {
 
 export function addHostFlags(cmd: Command): Command {
   return cmd
-    .option('--record <file>', 'record the session to <file> (qtest stream, IRQ edges, DMA reads, timers, host inputs) for `dirql replay <file>`; also DIRQL_RECORD=<file>')
+    .option(
+      '--record [file]',
+      'record the session (qtest stream, IRQ edges, DMA reads, timers, host inputs) for `dirql replay <file>`: to <file>, default session.rec in the run directory; `--record on-failure` keeps it only when the run fails; also DIRQL_RECORD=<file>|on|on-failure',
+    )
     .option('--driver <module>', 'your own driver: a module exporting framework, driverEntry and optionally device (see README "Your own driver")')
     .option('--device <model>', 'the NIC QEMU emulates, by its -device name: e1000 (default), e1000e, rtl8139, or any other QEMU PCI NIC')
     .option('--framework <name>', 'driver framework: ndis6 (default), ndis5, kmdf')
@@ -119,7 +122,6 @@ export async function hostOptionsFrom(cmd: Command, flags: HostFlags): Promise<D
     ...(Object.keys(wire).length > 0 && !notDgram ? { wire } : {}),
     ...(flags.mac ? { mac: flags.mac } : {}),
     ...(cmd.getOptionValueSource('mitigation') === 'cli' ? { mitigation: flags.mitigation } : {}),
-    ...(flags.record !== undefined ? { record: flags.record } : {}),
     ...(flags.trace !== undefined && flags.trace !== false ? { trace: flags.trace === true ? true : { path: flags.trace } } : {}),
   };
 }

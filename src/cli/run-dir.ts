@@ -5,7 +5,7 @@
  * so nothing lands in the repository root and two runs never share a directory.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { checkedQemuBinary } from '../../qemu/qemu-binary.ts';
 import type { DriverHostOptions } from '../host/driver-host.ts';
@@ -15,6 +15,26 @@ export const DEFAULT_OUTPUT_DIR = 'dirql-out';
 export const RUN_JSON = 'run.json';
 /** The upper-edge capture's name in the run directory when `--pcap` gives no path. */
 export const RUN_PCAP = 'upper-edge.pcapng';
+/** The session recording's name in the run directory when `--record` / DIRQL_RECORD gives no path. */
+export const RUN_RECORDING = 'session.rec';
+
+/** Where a run's session recording goes, and whether a run that passes removes it. */
+export interface RecordingPlan {
+  file: string;
+  onFailure: boolean;
+}
+
+/**
+ * `--record [file]`'s value, else DIRQL_RECORD: no value or `on` records into the run directory,
+ * `on-failure` too but the file goes when the run passes (exit 0), anything else is a path.
+ */
+export function planRecording(flag: string | boolean | undefined, dir: string, env = process.env.DIRQL_RECORD): RecordingPlan | undefined {
+  const asked = flag ?? (env === undefined || env === '' ? undefined : env);
+  if (asked === undefined || asked === false) return undefined;
+  if (asked === true || asked === 'on') return { file: join(dir, RUN_RECORDING), onFailure: false };
+  if (asked === 'on-failure') return { file: join(dir, RUN_RECORDING), onFailure: true };
+  return { file: resolve(asked), onFailure: false };
+}
 
 /** `20261203T182933Z`: sortable, no characters a file system or a shell minds. */
 export function utcStamp(at: Date): string {
@@ -61,13 +81,23 @@ export function traceInto(host: DriverHostOptions, dir: string): DriverHostOptio
  * (QemuBinaryMissingError, exit 2) is found first, so a setup mistake leaves no directory behind.
  * `pcap` is the flag's value (the config's when the flag is absent); a path is resolved from the current directory.
  */
-export function openRun(command: string, configured: ConfiguredRun, host: DriverHostOptions, pcap: string | boolean | undefined): { dir: RunDirectory; host: DriverHostOptions } {
+export function openRun(
+  command: string,
+  configured: ConfiguredRun,
+  host: DriverHostOptions,
+  pcap: string | boolean | undefined,
+  record?: string | boolean,
+): { dir: RunDirectory; host: DriverHostOptions } {
   const qemuBinary = checkedQemuBinary(host.machine?.qemuBinary);
   // The config's outputDir, else DIRQL_OUTPUT_DIR (e.g. a container's volume), else ./dirql-out.
   const outputDir = configured.outputDir ?? (process.env.DIRQL_OUTPUT_DIR || undefined);
   const dir = RunDirectory.create({ command, outputDir, config: configured.file, qemuBinary });
   const asked = pcap ?? configured.pcap;
-  return { dir, host: placeOutputs(host, typeof asked === 'string' ? resolve(asked) : asked, dir.path) };
+  const placed = placeOutputs(host, typeof asked === 'string' ? resolve(asked) : asked, dir.path);
+  const recording = planRecording(record, dir.path);
+  if (!recording) return { dir, host: placed };
+  dir.recordTo(recording);
+  return { dir, host: { ...placed, record: recording.file } };
 }
 
 export interface RunExit {
@@ -125,6 +155,7 @@ export class RunDirectory {
   readonly path: string;
   private readonly info: RunInfo;
   private finished = false;
+  private recording: RecordingPlan | undefined;
 
   private constructor(path: string, info: RunInfo) {
     this.path = path;
@@ -157,10 +188,22 @@ export class RunDirectory {
     this.write();
   }
 
+  /** The session is recorded to `plan.file`; with `onFailure`, finish() removes it when the run passed. */
+  recordTo(plan: RecordingPlan): void {
+    this.recording = plan;
+  }
+
+  /** The recording the run kept (after finish(): undefined when on-failure removed it or none was written). */
+  get keptRecording(): string | undefined {
+    const file = this.recording?.file;
+    return file !== undefined && existsSync(file) ? file : undefined;
+  }
+
   /** Record the exit and the files written; once (later calls are ignored). */
   finish(exit: RunExit): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.recording?.onFailure && exit.code === 0) rmSync(this.recording.file, { force: true });
     this.info.stoppedAt = new Date().toISOString();
     this.info.exit = exit;
     this.info.files = listFiles(this.path).filter((f) => f !== RUN_JSON);

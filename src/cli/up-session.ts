@@ -121,6 +121,8 @@ export async function runUp(session: UpSession): Promise<number> {
     })().then(
       () => {
         runDir?.finish({ code, reason });
+        const recording = runDir?.keptRecording;
+        if (recording) s.out(`dirql: recording ${shownPath(recording)} (replay it without QEMU: dirql replay ${shownPath(recording)})`);
         if (runDir) s.out(`dirql: outputs in ${runDir.shown}`);
         finish(code);
       },

@@ -98,7 +98,7 @@ export function upCommand(): Command {
       process.stderr.write(`inspector: ${url} (attach a debugger: see src/debugger/README.md)\n`);
     }
     const options = await overrideConfig(configured.host, await hostOptionsFrom(cmd, flags));
-    const { dir, host } = openRun('dirql up', configured, flags.attach !== undefined ? { ...options, attach: flags.attach } : options, flags.pcap);
+    const { dir, host } = openRun('dirql up', configured, flags.attach !== undefined ? { ...options, attach: flags.attach } : options, flags.pcap, flags.record);
     const { runUp } = await import('./up-session.ts');
     process.exitCode = await runUp({
       host,

@@ -1,5 +1,6 @@
 import { installDebuggerExtensionsIfInspecting } from '../debugger/extensions.ts';
 import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QemuExit } from '../../qemu/device-stub.ts';
 import { QemuExitedError } from '../../qemu/errors.ts';
@@ -500,8 +501,20 @@ function feedTrace(kernel: Kernel, machine: Machine): void {
   machine.qtest.on('close', (err) => kernel.trace.record('qtest', `socket closed${err ? `: ${err.message}` : ''}`));
 }
 
-/** DIRQL_RECORD=FILE records every host session to FILE (`on-failure` is handled by the test fixture in test/support). */
+/**
+ * DIRQL_RECORD=FILE records every host session to FILE; `on`, to a new file under
+ * `<DIRQL_OUTPUT_DIR or ./dirql-out>/recordings/`. `on-failure` needs someone who knows whether the
+ * run failed: `dirql up` / `dirql run` and the test fixture in test/support handle it.
+ */
 function recordFromEnv(): string | undefined {
   const v = process.env.DIRQL_RECORD;
-  return v === undefined || v === '' || v === 'on-failure' ? undefined : v;
+  if (v === undefined || v === '' || v === 'on-failure') return undefined;
+  if (v !== 'on') return v;
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
+  const dir = join(process.env.DIRQL_OUTPUT_DIR || 'dirql-out', 'recordings');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `session-${stamp}-${process.pid}.rec`);
 }

@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { onTestFailed, onTestFinished } from 'vitest';
 
-/** Where `DIRQL_RECORD=on-failure` keeps the recordings of failed tests. */
-export const FAILED_RECORDINGS_DIR = join(process.cwd(), 'runs', 'recordings');
+/** Where `DIRQL_RECORD=on-failure` keeps the recordings of failed tests (DIRQL_OUTPUT_DIR or ./dirql-out, ignored by git). */
+export const FAILED_RECORDINGS_DIR = join(process.env.DIRQL_OUTPUT_DIR || join(process.cwd(), 'dirql-out'), 'recordings');
 
 /**
  * With `DIRQL_RECORD=on-failure`, a recording path for the current test (pass it as

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readPcapng } from '../../../src/capture/pcapng.ts';
-import { RUN_JSON, RUN_PCAP, type RunInfo } from '../../../src/cli/run-dir.ts';
+import { RUN_JSON, RUN_PCAP, RUN_RECORDING, type RunInfo } from '../../../src/cli/run-dir.ts';
 import { dirql } from '../../support/dirql-cli.ts';
 
 const fixture = (name: string) => join(import.meta.dirname, 'fixtures', name);
@@ -67,6 +67,37 @@ describe('the run directory (real QEMU)', () => {
     expect(runJson(dir)).toMatchObject({ command: 'dirql up', config: join(cwd, 'dirql.config.json'), exit: { code: 0, reason: 'stopped' }, files: [RUN_PCAP] });
     expect(runJson(dir).versions.qemu).toMatch(/^QEMU emulator version /);
     expect(existsSync(join(cwd, 'dirql-out'))).toBe(false);
+  });
+});
+
+describe('the session recording in the run directory (real QEMU, then REPLAY without it)', () => {
+  it('dirql run <scenario> --record: session.rec in the run directory, named in the output, and dirql replay reaches the same counters', async () => {
+    const cwd = dirIn('record');
+    const r = await dirql(['run', fixture('link-up.scenario.ts'), '--record'], { cwd });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const shown = /^recording (dirql-out\/runs\/\d{8}T\d{6}Z-\d+)\/session\.rec \(replay it without QEMU: dirql replay \1\/session\.rec\)$/m.exec(r.stdout);
+    expect(shown, r.stdout).not.toBeNull();
+    expect(runJson(join(cwd, shown![1]!)).files).toEqual([RUN_RECORDING]);
+    const replayed = await dirql(['replay', join(cwd, shown![1]!, RUN_RECORDING)], { cwd });
+    expect(replayed.exitCode, replayed.stderr + replayed.stdout).toBe(0);
+    expect(replayed.stdout).toMatch(/REPLAY/);
+    expect(readdirSync(cwd)).toEqual(['dirql-out']);
+  });
+
+  it('DIRQL_RECORD=on-failure: a passing run leaves no recording, a failing one keeps it and prints its path', async () => {
+    const cwd = dirIn('on-failure');
+    const passed = await dirql(['run', fixture('link-up.scenario.ts')], { cwd, env: { DIRQL_RECORD: 'on-failure' } });
+    expect(passed.exitCode, passed.stderr).toBe(0);
+    expect(passed.stdout).not.toMatch(/^recording /m);
+    const passedDir = /^outputs in (\S+)$/m.exec(passed.stdout)![1]!;
+    expect(existsSync(join(cwd, passedDir, RUN_RECORDING))).toBe(false);
+
+    const failed = await dirql(['run', fixture('wrong-mac.scenario.ts')], { cwd, env: { DIRQL_RECORD: 'on-failure' } });
+    expect(failed.exitCode).toBe(1);
+    const kept = /^recording (\S+) \(replay it without QEMU/m.exec(failed.stdout);
+    expect(kept, failed.stdout).not.toBeNull();
+    expect(existsSync(join(cwd, kept![1]!))).toBe(true);
+    expect(runJson(join(cwd, /^outputs in (\S+)$/m.exec(failed.stdout)![1]!)).files).toEqual([RUN_RECORDING]);
   });
 });
 

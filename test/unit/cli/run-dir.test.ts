@@ -3,7 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { outputsFromConfig, checkConfig } from '../../../src/cli/config.ts';
-import { DEFAULT_OUTPUT_DIR, RUN_JSON, RUN_PCAP, RunDirectory, placeOutputs, runDirectoryPath, shownPath, traceInto, utcStamp } from '../../../src/cli/run-dir.ts';
+import {
+  DEFAULT_OUTPUT_DIR,
+  RUN_JSON,
+  RUN_PCAP,
+  RUN_RECORDING,
+  RunDirectory,
+  placeOutputs,
+  planRecording,
+  runDirectoryPath,
+  shownPath,
+  traceInto,
+  utcStamp,
+} from '../../../src/cli/run-dir.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'dirql-run-dir-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -77,4 +89,33 @@ describe('run.json', () => {
     expect((info.versions as { dirql: string }).dirql).toMatch(/^\d+\.\d+\.\d+/);
     expect(existsSync(join(root, 'out', 'runs'))).toBe(true);
   });
+});
+
+describe('where the session recording goes', () => {
+  it('--record without a file, or DIRQL_RECORD=on: session.rec in the run directory; a path stands; on-failure is marked; nothing asked, nothing', () => {
+    const dir = '/proj/dirql-out/runs/x';
+    expect(planRecording(true, dir, undefined)).toEqual({ file: join(dir, RUN_RECORDING), onFailure: false });
+    expect(planRecording(undefined, dir, 'on')).toEqual({ file: join(dir, RUN_RECORDING), onFailure: false });
+    expect(planRecording(undefined, dir, 'on-failure')).toEqual({ file: join(dir, RUN_RECORDING), onFailure: true });
+    expect(planRecording('on-failure', dir, undefined)).toEqual({ file: join(dir, RUN_RECORDING), onFailure: true });
+    expect(planRecording('/tmp/s.rec', dir, 'on')).toEqual({ file: '/tmp/s.rec', onFailure: false });
+    expect(planRecording(undefined, dir, '')).toBeUndefined();
+    expect(planRecording(undefined, dir, undefined)).toBeUndefined();
+  });
+
+  for (const [code, kept] of [
+    [0, false],
+    [1, true],
+  ] as const) {
+    it(`on-failure: a run that exits ${code} ${kept ? 'keeps' : 'removes'} its recording, and run.json lists what is left`, () => {
+      const dir = RunDirectory.create({ command: 'dirql run', outputDir: join(root, `rec-${code}`), qemuBinary: '/nonexistent/qemu' });
+      const file = join(dir.path, RUN_RECORDING);
+      dir.recordTo({ file, onFailure: true });
+      writeFileSync(file, 'DIRQLREC');
+      dir.finish({ code, reason: code === 0 ? 'passed' : 'failed: x' });
+      expect(existsSync(file)).toBe(kept);
+      expect(dir.keptRecording).toBe(kept ? file : undefined);
+      expect((JSON.parse(readFileSync(join(dir.path, RUN_JSON), 'utf8')) as { files: string[] }).files).toEqual(kept ? [RUN_RECORDING] : []);
+    });
+  }
 });
