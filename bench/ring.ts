@@ -428,6 +428,7 @@ function printTable(report: RingBenchReport): void {
 const invokedDirectly = isMainThread && process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
   const report = await runRingBench({ quick: process.argv.includes('--quick') });
-  if (process.argv.includes('--json')) console.log(JSON.stringify(report, null, 2));
+  // One line: bench/run.ts reads the last line of a child's output.
+  if (process.argv.includes('--json')) console.log(JSON.stringify(report));
   else printTable(report);
 }
