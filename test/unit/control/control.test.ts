@@ -383,10 +383,12 @@ describe('control server hardening', () => {
   });
 
   it('closes a client idle past the idle timeout, but not one watching a topic', async () => {
-    const server = await startServer({ idleTimeoutMs: 150 });
-    const idle = await connect();
+    // The watcher subscribes first: between its hello and its subscribe it is idle too, and on a
+    // loaded machine that gap must not reach the timeout.
+    const server = await startServer({ idleTimeoutMs: 500 });
     const watcher = await connect();
     await watcher.subscribe('link', () => undefined);
+    const idle = await connect();
     const closed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
     await closed;
     expect(server.stats().connectionsTimedOut).toBe(1);
