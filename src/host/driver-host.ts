@@ -134,6 +134,7 @@ export class DriverHost extends EventEmitter {
         bugCheckDir: opts.bugCheckDir ?? join(process.cwd(), 'crash-reports'),
         deviceLoss: qemuDeviceLoss(machine.stub),
         ...(opts.clock ? { clock: opts.clock } : recording ? { clock: recording.clock } : {}),
+        ...(opts.choices ? { choices: opts.choices } : recording ? { choices: recording.choices(opts.seed ?? 1) } : {}),
         ...(opts.verifier ? { verifier: opts.verifier } : {}),
         ...(opts.limits ? { limits: opts.limits } : {}),
       });

@@ -1,6 +1,6 @@
 import type { LocksetFinding } from '../kernel/index.ts';
 import type { E1000Settings } from '../drivers/e1000/settings.ts';
-import type { KernelClock, KernelLimits, VerifierOptions } from '../kernel/index.ts';
+import type { ChoiceSource, KernelClock, KernelLimits, VerifierOptions } from '../kernel/index.ts';
 import type { AttachStubOptions } from '../platform/attached-stub.ts';
 import type { Machine, MachineConfig } from '../platform/machine.ts';
 import type { RingStats } from '../ring/index.ts';
@@ -77,6 +77,8 @@ export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txR
   startMachine?: (cfg: MachineConfig) => Promise<Machine>;
   /** The kernel's timers and delays (absent: real ones, or a recording's); a replay's own. */
   clock?: KernelClock;
+  /** The seeded scheduler's choices (absent: the seed's, or a recording's that logs them); a replay's own. */
+  choices?: ChoiceSource;
   /** Anything else for the machine (memory size, QEMU binary, timeouts). */
   machine?: Omit<MachineConfig, 'netdev' | 'mac' | 'device'>;
 }

@@ -74,7 +74,7 @@ export class KernelCore {
     this.seed = opts.seed ?? 1;
     this.schedule = opts.schedule ?? null;
     this.clock = opts.clock ?? realClock;
-    this.scheduler = new Scheduler(new SchedulerRandom(this.seed), canRun, this.multi, this.schedule);
+    this.scheduler = new Scheduler(opts.choices ?? new SchedulerRandom(this.seed), canRun, this.multi, this.schedule);
     this.trace = opts.trace ?? new TraceBuffer();
     const lockset = opts.verifier?.lockset ?? 'off';
     this.lockset = lockset === 'off' ? null : new Lockset(this, lockset);

@@ -31,7 +31,7 @@ export { defineRegisterMap, withRegisterSemantics, type RegisterMap, type Regist
 export { DeviceRegisters, type RegisterBackend, type DeviceRegistersOptions } from './registers.ts';
 export { isThenable, RESOLVED } from './thenable.ts';
 export { TraceBuffer, type TraceEvent, type TraceFormatter } from './trace.ts';
-export { Scheduler, SchedulerRandom } from './scheduler.ts';
+export { Scheduler, SchedulerRandom, type ChoiceSource } from './scheduler.ts';
 export { DELIVER_LATER, DELIVER_NOW, MAX_DEFERRALS, type DecisionKind, type SchedulePolicy } from './schedule-policy.ts';
 export type { InterruptLineSource } from './lines.ts';
 export type { KernelObserver, ObservedRoutineKind } from './observer.ts';

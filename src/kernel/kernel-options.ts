@@ -2,6 +2,7 @@ import type { DeviceLossMonitor } from './bugcheck.ts';
 import type { KernelClock } from './clock.ts';
 import type { InterruptLineSource } from './lines.ts';
 import type { SchedulePolicy } from './schedule-policy.ts';
+import type { ChoiceSource } from './scheduler.ts';
 import type { TraceBuffer } from './trace.ts';
 import type { VerifierOptions } from './verifier.ts';
 
@@ -35,6 +36,8 @@ export interface KernelOptions {
   schedule?: SchedulePolicy;
   /** Timers and delays (absent: Node's timers); a session recording and a replay give their own. */
   clock?: KernelClock;
+  /** The seeded scheduler's choices (several processors): default SchedulerRandom(seed); a recording wraps it, a replay repeats the recorded ones. */
+  choices?: ChoiceSource;
   lines?: InterruptLineSource;
   /** Enables the verifier's timing checks (absent: off). */
   verifier?: VerifierOptions;

@@ -2,10 +2,25 @@ import type { Activation } from './activation.ts';
 import type { SchedulePolicy } from './schedule-policy.ts';
 
 /**
+ * Where the scheduler's seeded choices come from: an index in [0, n). SchedulerRandom by default; a
+ * recording logs each choice, a replay returns the recorded ones (src/record).
+ */
+export interface ChoiceSource {
+  /**
+   * `labels` (when `labelled`): what each option is (`dpc:MiniportInterruptDPC@1`), for a replay to
+   * pick the same one; a labelled source is asked at every scheduler turn, one option too, and may
+   * answer -1 (run nobody yet: wait for the next change).
+   */
+  below(n: number, labels?: readonly string[]): number;
+  /** Wants the options' labels (a recording, a replay); the plain PRNG does not, so none are built. */
+  readonly labelled?: boolean;
+}
+
+/**
  * The scheduler's deterministic PRNG (xorshift32 over a splitmix32-mixed seed): same seed, same
  * choices. Not util/seeded-random.ts's SeededRandom: recorded schedules depend on this sequence.
  */
-export class SchedulerRandom {
+export class SchedulerRandom implements ChoiceSource {
   private state: number;
 
   constructor(seed: number) {
@@ -50,12 +65,12 @@ export class Scheduler {
   private tickScheduled = false;
   /** Number of seeded choices made so far (a determinism aid for tests). */
   decisions = 0;
-  private readonly rng: SchedulerRandom;
+  private readonly rng: ChoiceSource;
   private readonly canRun: (act: Activation) => boolean;
   private readonly seeded: boolean;
   private readonly policy: SchedulePolicy | null;
 
-  constructor(rng: SchedulerRandom, canRun: (act: Activation) => boolean, seeded: boolean, policy: SchedulePolicy | null = null) {
+  constructor(rng: ChoiceSource, canRun: (act: Activation) => boolean, seeded: boolean, policy: SchedulePolicy | null = null) {
     this.rng = rng;
     this.canRun = canRun;
     this.seeded = seeded;
@@ -109,7 +124,14 @@ export class Scheduler {
     }
     if (runnable.length === 0) return;
     let pick = runnable[0]!;
-    if (this.seeded && runnable.length > 1) {
+    if (this.seeded && this.policy === null && this.rng.labelled) {
+      // Recorded or replayed: every turn's pick is logged by its label, a single option too, and a
+      // replay waits (returns -1) until the activation the recording ran next is runnable.
+      if (runnable.length > 1) this.decisions++;
+      const i = this.rng.below(runnable.length, runnable.map(labelOf));
+      if (i < 0) return;
+      pick = runnable[i]!;
+    } else if (this.seeded && runnable.length > 1) {
       this.decisions++;
       pick = runnable[this.policy === null ? this.rng.below(runnable.length) : this.policy.decide('run', runnable.map(labelOf))]!;
     }

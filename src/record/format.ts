@@ -10,8 +10,8 @@ import { RecordingCorruptError, RecordingTruncatedError, RecordingVersionError }
  * a 10,000-frame session small (see README.md).
  */
 export const RECORDING_FORMAT = 'dirql-recording';
-/** 2: host inputs (kind 9) and timer expirations (kind 10) added, so a whole session replays. */
-export const RECORDING_VERSION = 2;
+/** 2: host inputs (kind 9) and timer expirations (kind 10) added, so a whole session replays. 3: the scheduler's seeded choices (kind 6, `[6, 'of n', option]`) are written, so sessions on several processors replay. */
+export const RECORDING_VERSION = 3;
 const MAGIC = Buffer.from('DIRQLREC', 'latin1');
 const RECORD_PREFIX = 8;
 /** Larger than any record dirql writes (a guest-memory read is at most a few KiB); a bigger length is corruption. */
@@ -71,6 +71,11 @@ export const enum RecordKind {
   Host = 9,
   /** A kernel timer expired (its DPC was queued), at its position: [kind, timerName]. */
   TimerExpired = 10,
+}
+
+/** A scheduler choice's decision kind in a Schedule record: among how many options, and the one taken when it has a label (`of 2: dpc:MiniportInterruptDPC@1`). */
+export function choiceKind(n: number, label?: string): string {
+  return label === undefined ? `of ${n}` : `of ${n}: ${label}`;
 }
 
 /** The highest kind a reader of this version knows. */

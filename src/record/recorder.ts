@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { realClock, type BugCheckReport, type KernelClock } from '../kernel/index.ts';
+import { realClock, SchedulerRandom, type BugCheckReport, type ChoiceSource, type KernelClock } from '../kernel/index.ts';
 import type { AsyncGuestMemory, GuestMemory } from '../platform/guest-memory.ts';
 import type { QtestClient, QtestTap } from '../transport/qtest-client.ts';
-import { RecordKind, RecordingWriter, type BugCheckSummary, type RecordingTrailer } from './format.ts';
+import { RecordKind, RecordingWriter, choiceKind, type BugCheckSummary, type RecordingTrailer } from './format.ts';
 
 const DIRQL_VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -69,6 +69,20 @@ export class SessionRecorder implements QtestTap {
       }),
     delay: realClock.delay,
   };
+
+  /** The scheduler's seeded choices, each logged with how many options it had (replay checks both). */
+  choices(seed: number): ChoiceSource {
+    const rng = new SchedulerRandom(seed);
+    return {
+      labelled: true,
+      below: (n, labels) => {
+        // A single option does not advance the PRNG: the same seed makes the same choices as unrecorded.
+        const option = n > 1 ? rng.below(n) : 0;
+        this.writer.event([RecordKind.Schedule, choiceKind(n, labels?.[option]), option]);
+        return option;
+      },
+    };
+  }
 
   attach(qtest: QtestClient): void {
     qtest.tap = this;

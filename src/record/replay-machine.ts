@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { activationStore } from '../kernel/activation.ts';
-import type { KernelClock } from '../kernel/index.ts';
+import type { ChoiceSource, KernelClock } from '../kernel/index.ts';
 import { DmaAllocator } from '../platform/dma-allocator.ts';
 import { PlatformError } from '../platform/errors.ts';
 import { IrqLines } from '../platform/interrupt-lines.ts';
@@ -9,7 +9,7 @@ import { MmioRegion } from '../platform/registers.ts';
 import type { QmpClient } from '../transport/qmp-client.ts';
 import { QtestClient, type QtestTap } from '../transport/qtest-client.ts';
 import { ReplayDivergenceError } from './errors.ts';
-import { RecordKind, type Recording, type RecordEvent } from './format.ts';
+import { RecordKind, choiceKind, type Recording, type RecordEvent } from './format.ts';
 import { ReplayMemory, ReplayQtestStream } from './replay-stream.ts';
 
 /** The NIC as the recording's header has it (recorder.ts, startSessionRecording). */
@@ -44,11 +44,14 @@ export class ReplaySession {
   private readonly armed: { name: string; fire: () => void; periodic: boolean }[] = [];
   private readonly commands: { line: string; position: number }[] = [];
   private nextCommand = 0;
+  private readonly decisions: { kind: string; option: number; position: number }[] = [];
+  private nextDecision = 0;
 
   constructor(readonly recording: Recording) {
     const { events, file } = recording;
     events.forEach((e, position) => {
       if (e[0] === RecordKind.Command) this.commands.push({ line: e[1], position });
+      else if (e[0] === RecordKind.Schedule) this.decisions.push({ kind: e[1], option: e[2], position });
     });
     this.stream = new ReplayQtestStream(events, file, (e, position) => this.input(e, position));
     this.memory = new ReplayMemory(events, Number(recording.header.config.memorySize), file);
@@ -65,6 +68,49 @@ export class ReplaySession {
       delay: () => new Promise<void>((r) => setImmediate(r)),
     };
   }
+
+  /**
+   * The scheduler's choices, in the recorded order: the same number of options each time, or the
+   * replay diverged (another interleaving: the driver's code or the processor count changed).
+   */
+  readonly choices: ChoiceSource = {
+    labelled: true,
+    below: (n, labels) => {
+      const d = this.decisions[this.nextDecision];
+      // The same activation as recorded (by its label), wherever the scheduler lists it this time.
+      // Past the last recorded choice (the host's stop after the recording closed): any order will do.
+      if (d === undefined) return 0;
+      if (labels) {
+        // A scheduler turn: the activation the recording ran next, once it is runnable (the others wait).
+        const label = d.kind.slice(d.kind.indexOf(': ') + 2);
+        const i = labels.indexOf(label);
+        if (i >= 0) this.nextDecision++;
+        return i;
+      }
+      if (d.kind === choiceKind(n) && d.option < n) {
+        this.nextDecision++;
+        return d.option;
+      }
+      const position = d?.position ?? this.recording.events.length;
+      const act = activationStore.getStore();
+      const routine = act ? (act.routines.at(-1)?.name ?? act.name) : undefined;
+      this.stream.diverge(
+        new ReplayDivergenceError(
+          `replay diverged at event ${position} of ${this.recording.file}: the scheduler chose among ${n}, the recording has ${d ? `a choice ${d.kind} (option ${d.option})` : 'no more scheduler choices'}`,
+          {
+            file: this.recording.file,
+            position,
+            decision: this.nextDecision,
+            expected: d ? `choice ${d.kind}` : 'none',
+            actual: `choice ${choiceKind(n)}`,
+            routine,
+            recent: this.stream.recentBefore(position),
+          },
+        ),
+      );
+      return 0;
+    },
+  };
 
   get divergence(): ReplayDivergenceError | undefined {
     return this.stream.divergence;

@@ -83,6 +83,14 @@ export interface ReplayResult {
  */
 export async function replay(file: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
   const recording = readRecording(file);
+  const processors = Number(recording.header.config.processors ?? 1);
+  if (processors > 1) {
+    // The scheduler's turns are in the file and replayed, but when a processor's work becomes runnable still follows the replay's own timing.
+    log.warn(
+      { file, processors },
+      `recorded on ${processors} processors: a replay repeats the scheduler's turns but may still stall or diverge (replay is deterministic on 1 processor)`,
+    );
+  }
   const config = recording.header.config;
   const session = new ReplaySession(recording);
   const hostOptions: DriverHostOptions = {};
@@ -154,6 +162,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
         ...hostOptions,
         startMachine: session.startMachine,
         clock: session.clock,
+        choices: session.choices,
         netdevWatch: false,
         bugCheckDir: opts.bugCheckDir ?? ownCrashDir!,
       });

@@ -15,6 +15,7 @@ import { DriverHost } from '../../src/host/driver-host.ts';
 import type { Ndis6DriverModule } from '../../src/host/frameworks/driver-module.ts';
 import type { DeviceRegisters } from '../../src/kernel/index.ts';
 import type { Ndis6Library } from '../../src/ndis/ndis6/index.ts';
+import { readRecording } from '../../src/record/format.ts';
 import { replay } from '../../src/record/replay.ts';
 import { waitUntil } from '../support/wait.ts';
 import { closeHostWithPeer, openHostWithPeer, receiveFromPeer, sendToPeer } from './support/e1000-exchange.ts';
@@ -22,9 +23,9 @@ import { closeHostWithPeer, openHostWithPeer, receiveFromPeer, sendToPeer } from
 const dir = mkdtempSync(join(tmpdir(), 'dirql-replay-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Records `frames` mixed frames each way through the driver on QEMU; returns the session's wall time. */
-async function recordExchange(framework: string, file: string, frames: number): Promise<void> {
-  const f = await openHostWithPeer('dirql-replay-', { framework, processors: 1, seed: 1, record: file });
+/** Records `frames` mixed frames each way through the driver on QEMU. */
+async function recordExchange(framework: string, file: string, frames: number, processors = 1, seed = 1): Promise<void> {
+  const f = await openHostWithPeer('dirql-replay-', { framework, processors, seed, record: file });
   try {
     await sendToPeer(f.host, f.peer, frames, 3);
     await receiveFromPeer(f.host, f.peer, frames, 4);
@@ -57,6 +58,23 @@ describe.each(['ndis6', 'ndis5', 'kmdf'])('REPLAY of a recorded %s session (no Q
       expect(runs[2]!.counters).toEqual(runs[0]!.counters);
     });
   }
+});
+
+describe('recording a session on two processors', () => {
+  it('logs every scheduler turn by the activation it ran (a replay waits for that one)', async () => {
+    const file = join(dir, 'ndis6-2p.rec');
+    await recordExchange('ndis6', file, 100, 2, 7);
+    const turns = readRecording(file).events.filter((e) => e[0] === 6) as [6, string, number][];
+    expect(turns.length).toBeGreaterThan(0);
+    for (const [, kind, option] of turns) {
+      // A turn names the activation it ran; `of n` alone is choose() (the processor a thread starts on).
+      expect(kind).toMatch(/^of \d+(: \w+:[^@]+@[01])?$/);
+      expect(option).toBeLessThan(Number(/^of (\d+)/.exec(kind)![1]));
+    }
+    // Some turn had two activations to choose from: the seed decided, and the file says how.
+    expect(turns.some(([, kind]) => kind.startsWith('of 1:'))).toBe(true);
+    expect(turns.some(([, kind]) => /^of [2-9]/.test(kind))).toBe(true);
+  });
 });
 
 /** The minimal NDIS 6 example, its DPC calls counted; it throws on call `throwAt`, or writes IMS once more before call `extraWriteAt`. */
