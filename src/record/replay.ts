@@ -91,6 +91,13 @@ export interface ReplayResult {
 export async function replay(file: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
   const recording = readRecording(file);
   const config = recording.header.config;
+  if (config.explore !== undefined) {
+    const run = config.explore as { scenario?: string; schedule?: string };
+    throw new RecordingError(
+      `${file}: a recording of an explore run (${String(run.scenario)}): dirql replay replays host sessions only; repeat the run on QEMU with dirql explore <scenario> --replay ${String(run.schedule)}`,
+      { file, explore: run },
+    );
+  }
   const session = new ReplaySession(recording);
   const hostOptions: DriverHostOptions = {};
   for (const k of REPLAYED_OPTIONS) if (config[k] !== undefined) (hostOptions as Record<string, unknown>)[k] = config[k];
