@@ -190,7 +190,9 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     const report = host?.bugCheck ?? startBugCheck;
     const counters = host?.sessionCounters();
     const trailer = recording.trailer;
-    const divergence = session.divergence ? fromError(session.divergence) : stalled;
+    // A stall comes first when there is one (it is only declared before any stop): the host's stop
+    // after it issues its halt's commands past the end of the log, a consequence, not the finding.
+    const divergence = stalled ?? (session.divergence ? fromError(session.divergence) : undefined);
     const bugCheck = report ? bugCheckSummary(report) : undefined;
     const same =
       !divergence &&
@@ -202,7 +204,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
       file,
       framework: String(config.framework),
       sameDriver: driverIdentity(typeof driver === 'string' ? driver : undefined, String(config.framework)) === recording.header.driverHash,
-      outcome: session.divergence ? 'diverged' : stalled ? 'stalled' : same ? 'same' : 'different',
+      outcome: stalled ? 'stalled' : session.divergence ? 'diverged' : same ? 'same' : 'different',
       counters,
       recordedCounters: trailer.counters,
       ...(bugCheck ? { bugCheck } : {}),

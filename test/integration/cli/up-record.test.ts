@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TrafficGenerator, WirePeer } from '../../../harness/index.ts';
+import { RecordKind, RecordingWriter, readRecording } from '../../../src/record/format.ts';
 import { DIRQL_BIN, dirql } from '../../support/dirql-cli.ts';
 
 const cwd = mkdtempSync(join(tmpdir(), 'dirql-up-record-'));
@@ -100,5 +101,20 @@ describe('dirql up --record, then dirql replay (REPLAY, no QEMU)', () => {
     const text = await dirql(['replay', file], { cwd });
     expect(text.exitCode).toBe(0);
     expect(text.stdout).toMatch(/^REPLAY \(no QEMU\) of .*: SAME — (\d+) of \1 events/);
+  });
+
+  it('a recording cut before its stop (trailer rewritten) replays as STALLED, exit 1, instead of Node exiting under it', async () => {
+    const whole = readRecording(join(cwd, 'up.rec'));
+    const receive = whole.events.findIndex((e) => e[0] === RecordKind.Host && e[1] === 'receive');
+    expect(receive).toBeGreaterThan(0);
+    const cut = join(cwd, 'no-stop.rec');
+    const { format: _f, version: _v, ...header } = whole.header;
+    const w = new RecordingWriter(cut, header);
+    for (const e of whole.events.slice(0, receive + 1)) w.event(e);
+    await w.close({ counters: whole.trailer.counters });
+    const r = await dirql(['replay', cut], { cwd });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/^REPLAY \(no QEMU\) of .*: STALLED — /);
+    expect(r.stdout).toMatch(/^REPLAY stalled at event \d+/m);
   });
 });
