@@ -35,6 +35,9 @@ export const RATIO_TARGETS: Readonly<Record<string, RatioTarget>> = {
   'TX 1514 B CPU per frame': { value: 1.1, better: 'lower' },
   'RX 64 B CPU per frame': { value: 1.1, better: 'lower' },
   'RX 1514 B CPU per frame': { value: 1.1, better: 'lower' },
+  'TX 64 B recording on/off': { value: 0.9, better: 'higher' },
+  'RX 64 B recording on/off': { value: 0.9, better: 'higher' },
+  'REPLAY speed (× recorded)': { value: 5, better: 'higher' },
 };
 
 type Pair<T> = { unpinned?: T; pinned?: T };
@@ -42,6 +45,8 @@ type Results = {
   throughput?: Record<string, Pair<{ ratio?: number; cpuRatio?: number }>>;
   lockset?: Record<string, Pair<{ ratio?: number }>>;
   trace?: Record<string, Pair<{ ratio?: number }>>;
+  record?: Record<string, Pair<{ ratio?: number }>>;
+  replay?: Pair<{ speed?: { speedup?: number } }>;
   mmio?: Pair<{ ratioDriverHost?: number }>;
   latency?: Pair<{ ratioP50?: number; ratioP99?: number }>;
 };
@@ -76,6 +81,7 @@ export function ratiosOf(report: { date: string; results: unknown }): BenchRun {
   for (const [feature, label] of [
     ['lockset', 'lockset record/off'],
     ['trace', 'tracing on/off'],
+    ['record', 'recording on/off'],
   ] as const) {
     for (const [key, pair] of Object.entries(r[feature] ?? {})) {
       const [dir, size] = key.split('-');
@@ -85,6 +91,10 @@ export function ratiosOf(report: { date: string; results: unknown }): BenchRun {
       );
     }
   }
+  put(
+    'REPLAY speed (× recorded)',
+    point(r.replay, (x) => x.speed?.speedup),
+  );
   put(
     'MMIO readl round trip',
     point(r.mmio, (x) => x.ratioDriverHost),

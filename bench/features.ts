@@ -3,11 +3,12 @@
  * with its own QEMU and wire peer, one with the feature off (the baseline) and one with it on,
  * measured in alternating rounds like bench/throughput.ts (same warm-up, medians, zero-loss check).
  *
- *   node --import tsx bench/features.ts --feature lockset|trace [--dir tx|rx] [--size 64]
+ *   node --import tsx bench/features.ts --feature lockset|trace|record [--dir tx|rx] [--size 64]
  *        [--frames N] [--rounds N] [--warmup N] [--framework ndis6|ndis5|kmdf] [--quick] [--json]
  *
  * lockset: `verifier: { lockset: 'record' }` against no verifier. trace: `trace` (the timeline,
  * its default event limit, written to a temporary directory when the host stops) against none.
+ * record: `record` (a session recording, src/record, into the same temporary directory) against none.
  * Both hosts share this process, so V8 sees both kinds of call site: the 'off' side may be a
  * little slower than in a process of its own (bench/lockset.ts notes the same for the verifier).
  *
@@ -27,6 +28,7 @@ import { alternateRounds, roundPlan, stackClient, summarise, type Direction, typ
 export const FEATURES = {
   lockset: () => ({ verifier: { lockset: 'record' } }),
   trace: (dir: string) => ({ trace: { path: dir, name: 'bench-trace' } }),
+  record: (dir: string) => ({ record: join(dir, 'bench.rec') }),
 } as const satisfies Record<string, (dir: string) => Partial<DriverHostOptions>>;
 export type FeatureName = keyof typeof FEATURES;
 

@@ -5,7 +5,7 @@
  *
  *   npm run bench                 all sections
  *   npm run bench -- --quick      shorter runs (smoke check)
- *   npm run bench -- --only mmio,ring,throughput,latency,lockset,trace,control,explore
+ *   npm run bench -- --only mmio,ring,throughput,latency,lockset,trace,record,replay,control,explore
  *   npm run bench -- --quick --docs   also write docs/bench/ from a quick run (a full run always does)
  *   npm run bench:chart -- --out FILE   the chart of the kept runs
  *
@@ -170,13 +170,35 @@ section('latency', () => {
 
 /**
  * The cost of a host feature on the data path: a host with it on against one with it off, in the
- * same run (bench/features.ts). Recording (src/record) joins as `{ section: 'record', feature:
- * 'record', target: '≥ 0.90× (cost ≤ 10 %)' }` once features.ts has its host options.
+ * same run (bench/features.ts). `record` is a session recording (src/record); its replay speed is
+ * the 'replay' section below (bench/replay.ts).
  */
 const FEATURE_SECTIONS: readonly { section: string; feature: import('./features.ts').FeatureName; label: string; target?: string }[] = [
   { section: 'lockset', feature: 'lockset', label: "lockset verifier 'record' / off" },
   { section: 'trace', feature: 'trace', label: 'tracing (timeline) on / off' },
+  { section: 'record', feature: 'record', label: 'recording (src/record) on / off', target: '≥ 0.90× (cost ≤ 10 %)' },
 ];
+
+section('replay', () => {
+  type S = import('./replay.ts').ReplayBenchResult;
+  const r = both<S>('replay.ts', ['--only', 'speed', '--json']);
+  results.replay = r;
+  const s = (x: S) => x.speed!;
+  rows.push({
+    section: 'replay',
+    measurement: `${s(r.unpinned).frames}-frame NDIS 6 session: recorded / REPLAY ms`,
+    unpinned: `${s(r.unpinned).recordedMs} / ${s(r.unpinned).replayMs} ms`,
+    pinned: `${s(r.pinned).recordedMs} / ${s(r.pinned).replayMs} ms`,
+  });
+  rows.push({
+    section: 'replay',
+    measurement: 'REPLAY speed, × the recorded session',
+    unpinned: `${s(r.unpinned).speedup}×`,
+    pinned: `${s(r.pinned).speedup}×`,
+    target: '≥ 5×',
+  });
+  rows.push({ section: 'replay', measurement: 'recording size', unpinned: `${s(r.unpinned).fileMB} MB`, pinned: `${s(r.pinned).fileMB} MB` });
+});
 
 for (const f of FEATURE_SECTIONS) {
   section(f.section, () => {

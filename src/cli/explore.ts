@@ -15,6 +15,7 @@ interface ExploreFlags {
   junit?: string;
   out?: string;
   merge?: string[];
+  record?: boolean;
 }
 
 /**
@@ -43,6 +44,10 @@ export function exploreCommand(): Command {
     .option('--out <dir>', `where failing runs' schedules and timelines go (default ${DEFAULT_RUNS_DIR}/<scenario>-<time>)`)
     .option('--json <file>', 'write the results as JSON (shards merge with --merge)')
     .option('--junit <file>', 'write the results as JUnit XML')
+    .option(
+      '--record',
+      'record each failing run whose schedule is written (QEMU scenarios: the qtest stream and DMA reads, <stem>.rec beside the schedule); also DIRQL_RECORD=on|on-failure',
+    )
     .option('--merge <results...>', 'merge the JSON results of shards (no scenario is run); write them with --json / --junit')
     .addHelpText('after', '\nExit status: 0 no run failed, 1 a run failed, 2 usage.');
   cmd.action(async (spec: string | undefined, flags: ExploreFlags) => {
@@ -72,6 +77,15 @@ export function exploreCommand(): Command {
           ? { seed: Number(flags.replay) }
           : { schedule: JSON.parse(await readFile(flags.replay, 'utf8')) as import('../explore/index.ts').ScheduleFile };
       }
+      const onQemu = scenario.device !== undefined && scenario.device !== 'kernel';
+      if (flags.record && !onQemu) {
+        throw new UsageError(
+          `option '--record': ${scenario.name} runs on the kernel model alone, so nothing enters it from outside to record; a failing run's schedule file replays it whole (--replay FILE)`,
+          'dirql explore',
+        );
+      }
+      // Explore keeps recordings of failing runs only, so on and on-failure are the same here; a kernel-only scenario has none.
+      const record = onQemu && (flags.record === true || /^(on|on-failure)$/.test(process.env.DIRQL_RECORD ?? ''));
       const out = flags.out ?? join(DEFAULT_RUNS_DIR, runName(scenario.name));
       const strategy = replay && 'schedule' in replay ? (replay.schedule.strategy as ExploreFlags['strategy']) : flags.strategy;
       result = await x.explore(scenario, {
@@ -80,6 +94,7 @@ export function exploreCommand(): Command {
         depth: replay && 'schedule' in replay ? (replay.schedule.depth ?? flags.depth) : flags.depth,
         seed: flags.seed,
         outDir: out,
+        ...(record ? { record } : {}),
         ...(shard ? { shard } : {}),
         ...(replay ? { replay } : {}),
         log: (line) => process.stderr.write(line + '\n'),
@@ -87,6 +102,7 @@ export function exploreCommand(): Command {
       for (const f of result.failures) {
         if (f.schedule) process.stderr.write(`  schedule ${f.schedule}\n`);
         if (f.timeline) process.stderr.write(`  timeline ${f.timeline.html} (and ${f.timeline.perfetto}, open at ui.perfetto.dev)\n`);
+        if (f.recording) process.stderr.write(`  recording ${f.recording} (the run on QEMU: its qtest stream, IRQ edges and DMA reads; src/record/README.md)\n`);
         process.stderr.write(
           `  replay: dirql explore ${spec} --replay ${f.schedule ?? `${f.seed} --strategy ${strategy}${strategy === 'pct' ? ` --depth ${flags.depth}` : ''}`}\n`,
         );

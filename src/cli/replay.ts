@@ -54,6 +54,7 @@ export function formatReplay(r: ReplayResult): string {
     out.push(`  expected: ${String(d.expected)}`);
     out.push(`  actual:   ${String(d.actual)}`);
     if (d.recent.length > 0) out.push('  recorded before it:', ...d.recent.map((e) => `    ${e}`));
+    if (d.driverFrames) out.push('  in the driver:', ...d.driverFrames.map((l) => `    ${l}`));
     if (d.stack)
       out.push(
         '  stack:',

@@ -14,6 +14,7 @@ import type { LocksetFinding } from '../kernel/index.ts';
 import { addFindings, type ExploreFinding, type ExploreResult, type FailedRun } from './results.ts';
 import { hashDecisions, RecordingPolicy, ReplayPolicy, type Decision, type ScheduleFile } from './schedule.ts';
 import { ReusedMachine } from './qemu-machine.ts';
+import { ExploreRunRecording, type ExploreRunIdentity } from './record-run.ts';
 import type { ExploreScenario } from './scenario.ts';
 import { makeStrategy, noPreemptionPolicy, type Strategy, type StrategyName } from './strategies.ts';
 
@@ -38,6 +39,11 @@ export interface ExploreOptions {
   readonly outDir?: string;
   /** Failing runs whose files are written (the rest are counted). Default 3. */
   readonly writeFailures?: number;
+  /**
+   * A failing run whose files are written is recorded too (src/record), as `<stem>.rec` beside its
+   * schedule: QEMU scenarios only (ExploreError for a kernel-only one: nothing enters it from outside).
+   */
+  readonly record?: boolean;
   /** One line per failing run. */
   readonly log?: (line: string) => void;
 }
@@ -48,6 +54,8 @@ interface RunOutcome {
   readonly error: Error | undefined;
   readonly decisions: readonly Decision[];
   readonly timeline?: TimelineFiles;
+  /** The run's recording (RunRecording.session). */
+  readonly recording?: string;
   /** The attached kernel's lockset findings. */
   readonly findings: readonly LocksetFinding[];
 }
@@ -68,10 +76,11 @@ export function parseShard(text: string): Shard {
   return { index: i - 1, count: n };
 }
 
-/** Where a run's files go and under which name. */
+/** Where a run's files go and under which name; with `session`, the run on QEMU is recorded there (src/record). */
 export interface RunRecording {
   readonly dir: string;
   readonly name: string;
+  readonly session?: { readonly file: string; readonly run: ExploreRunIdentity };
 }
 
 /** One run of `scenario` under `policy`; with `record`, its timeline is written there; `machine` for a QEMU scenario. */
@@ -80,12 +89,14 @@ export async function runOnce(scenario: ExploreScenario, policy: RecordingPolicy
   let recorder: RunRecorder | undefined;
   let error: Error | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let session: ExploreRunRecording | undefined;
   const timeoutMs = scenario.timeoutMs ?? 10_000;
   try {
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new ExploreError(`run of seed ${seed} did not finish within ${timeoutMs} ms`, { seed, timeoutMs })), timeoutMs);
     });
     const m: Machine | undefined = machine ? await machine.next() : undefined;
+    if (m && record?.session) session = new ExploreRunRecording(m, record.session.file, record.session.run);
     await Promise.race([
       scenario.run({
         ...(m ? { machine: m } : {}),
@@ -106,9 +117,10 @@ export async function runOnce(scenario: ExploreScenario, policy: RecordingPolicy
   if (!error && stopped) error = stopped;
   // On a reused machine a kernel left running (a run that threw or timed out) would take the next run's interrupts.
   if (machine) (kernel as Kernel | undefined)?.dispose();
+  await session?.stop(error, stopped ? await (kernel as Kernel | undefined)?.bugCheckReport : undefined);
   const timeline = recorder && record ? await recorder.write(record.dir, record.name) : undefined;
   const findings = (kernel as Kernel | undefined)?.verifier.locksetFindings ?? [];
-  return { error, decisions: policy.decisions, findings, ...(timeline ? { timeline } : {}) };
+  return { error, decisions: policy.decisions, findings, ...(timeline ? { timeline } : {}), ...(session ? { recording: session.file } : {}) };
 }
 
 function errorLine(err: Error): string {
@@ -120,6 +132,12 @@ export async function explore(scenario: ExploreScenario, opts: ExploreOptions = 
   const name = opts.strategy ?? 'random';
   if (name === 'pb' && opts.shard && opts.shard.count > 1) {
     throw new ExploreError('--shard splits the seed space of random and pct; pb enumerates one small space in order (run it unsharded)', { strategy: name });
+  }
+  if (opts.record && !(scenario.device && scenario.device !== 'kernel')) {
+    throw new ExploreError(
+      `${scenario.name} runs on the kernel model alone: there is nothing to record (nothing enters it from outside the kernel model), and its schedule file replays a failing run whole (--replay FILE); recording is for scenarios on QEMU (device: 'qemu-e1000')`,
+      { scenario: scenario.name },
+    );
   }
   const machine = scenario.device && scenario.device !== 'kernel' ? await ReusedMachine.start(scenario.device) : undefined;
   try {
@@ -160,8 +178,15 @@ async function search(scenario: ExploreScenario, opts: ExploreOptions, machine: 
       const schedule = join(opts.outDir, `${stem}.schedule.json`);
       await writeFile(schedule, JSON.stringify(file) + '\n');
       // The same decisions again with a recorder attached: the timeline, and proof the failure replays.
-      const again = await runOnce(scenario, new ReplayPolicy(out.decisions), seed, { dir: opts.outDir, name: stem }, machine);
-      failures.push({ ...f, schedule, ...(again.timeline ? { timeline: again.timeline } : {}), replayed: again.error !== undefined });
+      const session = opts.record ? { file: join(opts.outDir, `${stem}.rec`), run: { scenario: scenario.name, strategy: name, seed, schedule } } : undefined;
+      const again = await runOnce(scenario, new ReplayPolicy(out.decisions), seed, { dir: opts.outDir, name: stem, ...(session ? { session } : {}) }, machine);
+      failures.push({
+        ...f,
+        schedule,
+        ...(again.timeline ? { timeline: again.timeline } : {}),
+        ...(again.recording ? { recording: again.recording } : {}),
+        replayed: again.error !== undefined,
+      });
     } else failures.push(f);
     opts.log?.(`FAIL seed ${seed} (${out.decisions.length} decisions, ${hash}): ${f.message}`);
   };

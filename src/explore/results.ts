@@ -55,6 +55,8 @@ export interface FailedRun {
   /** Its schedule file (for `--replay <file>`), when written. */
   readonly schedule?: string;
   readonly timeline?: TimelineFiles;
+  /** Its session recording on QEMU (`--record`), beside the schedule. */
+  readonly recording?: string;
   /** Whether running its schedule again (to record the timeline) failed again. */
   readonly replayed?: boolean;
   /** The lockset verifier's findings in this run (record mode; in stop mode the first one is the stop). */

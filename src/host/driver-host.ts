@@ -305,6 +305,8 @@ export class DriverHost extends EventEmitter {
 
   /** Driver, NIC, framework, upper edge and ring counters. */
   async stats(): Promise<HostStatistics> {
+    // Its register reads are the host's, not the driver's: a replay repeats the call at this point.
+    this.sessionRecording?.host('stats');
     let adapter: DriverStatistics | undefined;
     try {
       adapter = await this.variant.adapterStatistics?.();

@@ -90,7 +90,7 @@ export type RecordEvent =
   | [RecordKind.Schedule, string, number]
   | [RecordKind.Wire, Uint8Array]
   | [RecordKind.Host, 'send', Uint8Array[]]
-  | [RecordKind.Host, 'receive' | 'stop']
+  | [RecordKind.Host, 'receive' | 'stop' | 'stats']
   | [RecordKind.TimerExpired, string];
 
 const packr = new Packr({ useRecords: false, moreTypes: false });

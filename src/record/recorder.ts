@@ -54,8 +54,8 @@ export class SessionRecorder implements QtestTap {
 
   /** What the host did to the driver: frames it put in the TX ring, its first receive listener, its stop. */
   host(op: 'send', frames: readonly Uint8Array[]): void;
-  host(op: 'receive' | 'stop'): void;
-  host(op: 'send' | 'receive' | 'stop', frames?: readonly Uint8Array[]): void {
+  host(op: 'receive' | 'stop' | 'stats'): void;
+  host(op: 'send' | 'receive' | 'stop' | 'stats', frames?: readonly Uint8Array[]): void {
     if (op === 'send') this.writer.event([RecordKind.Host, op, frames!.map((f) => Uint8Array.prototype.slice.call(f))]);
     else this.writer.event([RecordKind.Host, op]);
   }

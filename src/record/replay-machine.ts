@@ -27,7 +27,7 @@ interface RecordedNic {
   route?: Machine['nic']['route'];
 }
 
-export type HostInput = [RecordKind.Host, 'send', Uint8Array[]] | [RecordKind.Host, 'receive' | 'stop'];
+export type HostInput = [RecordKind.Host, 'send', Uint8Array[]] | [RecordKind.Host, 'receive' | 'stop' | 'stats'];
 
 /**
  * One replay (REPLAY, not QEMU): the recorded qtest stream under a real QtestClient, the recorded

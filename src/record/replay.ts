@@ -1,14 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { DriverModule } from '../host/frameworks/driver-module.ts';
 import type { DriverHost, DriverHostOptions } from '../host/driver-host.ts';
+import { activationStore } from '../kernel/activation.ts';
 import { BugCheckError, type BugCheckReport } from '../kernel/index.ts';
+import type { Machine, MachineConfig } from '../platform/machine.ts';
 import { logger } from '../util/log.ts';
 import { RecordingError, ReplayDivergenceError } from './errors.ts';
 import { RecordKind, readRecording, type BugCheckSummary, type Recording } from './format.ts';
 import { bugCheckSummary, driverIdentity } from './recorder.ts';
 import { ReplaySession, type HostInput } from './replay-machine.ts';
+import type { ReplayMemory } from './replay-stream.ts';
 
 const log = logger('replay');
 
@@ -46,8 +50,11 @@ export interface ReplayDivergence {
   position: number;
   expected: unknown;
   actual: unknown;
+  /** The kernel routine (ISR, DPC, MiniportXxx, EvtXxx…) running when the driver diverged. */
   routine?: string;
   stack?: string;
+  /** The frames of `stack` in the driver's own source (not dirql's src/, node_modules or Node's internals), innermost first. */
+  driverFrames?: string[];
   recent: string[];
   message: string;
 }
@@ -92,6 +99,13 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     );
   }
   const config = recording.header.config;
+  if (config.explore !== undefined) {
+    const run = config.explore as { scenario?: string; schedule?: string };
+    throw new RecordingError(
+      `${file}: a recording of an explore run (${String(run.scenario)}): dirql replay replays host sessions only; repeat the run on QEMU with dirql explore <scenario> --replay ${String(run.schedule)}`,
+      { file, explore: run },
+    );
+  }
   const session = new ReplaySession(recording);
   const hostOptions: DriverHostOptions = {};
   for (const k of REPLAYED_OPTIONS) if (config[k] !== undefined) (hostOptions as Record<string, unknown>)[k] = config[k];
@@ -103,6 +117,10 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
   const t0 = performance.now();
   log.info(`REPLAY of ${file} (no QEMU): ${recording.events.length} events, ${String(config.framework)}`);
   const { DriverHost } = await import('../host/driver-host.ts');
+  // A divergence's stack is taken deep in dirql's qtest and register plumbing: with Node's default
+  // of 10 frames the driver's own frames would often be cut off.
+  const stackLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = Math.max(stackLimit, DIVERGENCE_STACK_FRAMES);
   let host: DriverHost | undefined;
   let stalled: ReplayDivergence | undefined;
   let handleHost: ((e: HostInput, position: number) => void) | undefined;
@@ -134,7 +152,8 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
             );
           }
         } else if (e[1] === 'receive') h.onReceive(() => undefined);
-        else stop();
+        else if (e[1] === 'stats') void h.stats().catch(() => undefined);
+        else void settled(h, session).then(stop);
       };
       let last = -1;
       let since = performance.now();
@@ -154,13 +173,13 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
           stop();
         }
       }, 100);
-      watch.unref();
+      // Not unref'd: a replay waiting on nothing else must end as stalled, not let the process exit under it (exit 13).
       clearWatch = () => clearInterval(watch);
     });
     try {
       host = await DriverHost.start({
         ...hostOptions,
-        startMachine: session.startMachine,
+        startMachine: divergingMemory(session),
         clock: session.clock,
         choices: session.choices,
         netdevWatch: false,
@@ -180,7 +199,9 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     const report = host?.bugCheck ?? startBugCheck;
     const counters = host?.sessionCounters();
     const trailer = recording.trailer;
-    const divergence = session.divergence ? fromError(session.divergence) : stalled;
+    // A stall comes first when there is one (it is only declared before any stop): the host's stop
+    // after it issues its halt's commands past the end of the log, a consequence, not the finding.
+    const divergence = stalled ?? (session.divergence ? fromError(session.divergence) : undefined);
     const bugCheck = report ? bugCheckSummary(report) : undefined;
     const same =
       !divergence &&
@@ -192,7 +213,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
       file,
       framework: String(config.framework),
       sameDriver: driverIdentity(typeof driver === 'string' ? driver : undefined, String(config.framework)) === recording.header.driverHash,
-      outcome: session.divergence ? 'diverged' : stalled ? 'stalled' : same ? 'same' : 'different',
+      outcome: stalled ? 'stalled' : session.divergence ? 'diverged' : same ? 'same' : 'different',
       counters,
       recordedCounters: trailer.counters,
       ...(bugCheck ? { bugCheck } : {}),
@@ -207,10 +228,91 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     log.info(`REPLAY of ${file}: ${result.outcome} in ${Math.round(replayMs)} ms`);
     return result;
   } finally {
+    Error.stackTraceLimit = stackLimit;
     clearWatch?.();
     await host?.stop().catch(() => undefined);
     if (ownCrashDir) rmSync(ownCrashDir, { recursive: true, force: true });
   }
+}
+
+/** Turns of the event loop a replay gives the driver to go quiet before the recorded stop. */
+const SETTLE_TURNS = 10_000;
+
+/**
+ * Where the recording has the host's stop, the session had gone quiet: the replayed driver gets
+ * to finish the DPC running on the last replies, and the RX ring to be drained to the listener,
+ * before the replay stops the host (otherwise the frames of the last DPC are not delivered).
+ */
+async function settled(host: DriverHost, session: ReplaySession): Promise<void> {
+  const turn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
+  for (let i = 0; i < SETTLE_TURNS && !session.divergence && !host.kernel.isQuiescent(); i++) await turn();
+  // The drain loop wakes on a promise the last DPC resolved: one more turn delivers what it queued.
+  await turn();
+}
+
+/** Frames kept in a divergence's stack. */
+const DIVERGENCE_STACK_FRAMES = 50;
+/** dirql's own source: frames under it are plumbing, not the driver. */
+const DIRQL_SRC = fileURLToPath(new URL('../', import.meta.url));
+
+/**
+ * The frames of a stack in the driver's source: the built-in drivers (src/drivers/) and any file
+ * outside dirql's src/, but not node_modules or Node's internals.
+ */
+export function driverFrames(stack: string, dirqlSrc = DIRQL_SRC): string[] {
+  const drivers = join(dirqlSrc, 'drivers/');
+  const plumbing = (l: string): boolean => l.includes(dirqlSrc) && !l.includes(drivers);
+  return stack
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('at ') && !plumbing(l) && !l.includes('node_modules') && !l.includes('(node:') && !l.startsWith('at node:') && !l.endsWith('(<anonymous>)'));
+}
+
+/**
+ * The replay's machine with its memory checked like its qtest stream: a read the recording does not
+ * hold at that point stops the replay as a divergence (naming the routine that made it and its
+ * stack), not only as an exception inside the driver, which its bug check would report as a crash.
+ */
+function divergingMemory(session: ReplaySession): (cfg: MachineConfig) => Promise<Machine> {
+  return async (cfg) => {
+    const machine = await session.startMachine(cfg);
+    const m = session.memory;
+    const checked = <T>(read: () => T): T => {
+      try {
+        return read();
+      } catch (err) {
+        if (err instanceof ReplayDivergenceError) session.stream.diverge(withRoutine(err, session));
+        throw err;
+      }
+    };
+    const memory: ReplayMemory = Object.assign(Object.create(m) as ReplayMemory, {
+      read: (addr: number, length: number) => checked(() => m.read(addr, length)),
+      readInto: (addr: number, target: Uint8Array) => checked(() => m.readInto(addr, target)),
+      readAsync: async (addr: number, length: number) => checked(() => m.read(addr, length)),
+    });
+    return new Proxy(machine, { get: (target, key, receiver) => (key === 'memory' ? memory : Reflect.get(target, key, receiver)) });
+  };
+}
+
+/** The divergence of a memory read, with the routine running and the stack of the read. */
+function withRoutine(err: ReplayDivergenceError, session: ReplaySession): ReplayDivergenceError {
+  const act = activationStore.getStore();
+  const routine = act ? (act.routines.at(-1)?.name ?? act.name) : undefined;
+  const stack = err.stack?.split('\n').slice(1).join('\n');
+  const c = err.context as Record<string, unknown>;
+  const actual = c.actual as { addr: number; length: number };
+  const expected = c.expected as { addr: number; length: number } | undefined;
+  return new ReplayDivergenceError(`${err.message}${routine ? ` (in ${routine})` : ''}`, {
+    ...c,
+    // Where in the whole recording (the read's index among the reads is `memoryRead`).
+    position: session.stream.position,
+    memoryRead: c.position,
+    recent: session.stream.recentBefore(session.stream.position),
+    expected: expected ? `memory read of ${expected.length} bytes at 0x${expected.addr.toString(16)}` : 'no more memory reads',
+    actual: `memory read of ${actual.length} bytes at 0x${actual.addr.toString(16)}`,
+    ...(routine ? { routine } : {}),
+    ...(stack ? { stack } : {}),
+  });
 }
 
 function bugCheckIn(err: unknown): BugCheckReport | undefined {
@@ -220,12 +322,14 @@ function bugCheckIn(err: unknown): BugCheckReport | undefined {
 
 function fromError(err: ReplayDivergenceError): ReplayDivergence {
   const c = err.context as Record<string, unknown>;
+  const frames = typeof c.stack === 'string' ? driverFrames(c.stack) : [];
   return {
     position: Number(c.position),
     expected: c.expected,
     actual: c.actual,
     ...(typeof c.routine === 'string' ? { routine: c.routine } : {}),
     ...(typeof c.stack === 'string' ? { stack: c.stack } : {}),
+    ...(frames.length > 0 ? { driverFrames: frames } : {}),
     recent: (c.recent as string[] | undefined) ?? [],
     message: err.message,
   };
