@@ -70,8 +70,9 @@ export class ReplaySession {
   }
 
   /**
-   * The scheduler's choices, in the recorded order: the same number of options each time, or the
-   * replay diverged (another interleaving: the driver's code or the processor count changed).
+   * The scheduler's choices, in the recorded order. A scheduler turn (labels given) runs the
+   * activation the recording ran, waiting (-1) while it is not runnable; choose() (no labels) takes
+   * the recorded option when it had as many options, else the replay diverged.
    */
   readonly choices: ChoiceSource = {
     labelled: true,
