@@ -9,9 +9,11 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { checkedQemuBinary } from '../../qemu/qemu-binary.ts';
 import type { DriverHostOptions } from '../host/driver-host.ts';
+import { DEFAULT_OUTPUT_DIR, utcStamp } from '../util/output-dir.ts';
 import type { ConfiguredRun } from './config-options.ts';
 
-export const DEFAULT_OUTPUT_DIR = 'dirql-out';
+export { DEFAULT_OUTPUT_DIR, utcStamp };
+
 export const RUN_JSON = 'run.json';
 /** The upper-edge capture's name in the run directory when `--pcap` gives no path. */
 export const RUN_PCAP = 'upper-edge.pcapng';
@@ -36,12 +38,10 @@ export function planRecording(flag: string | boolean | undefined, dir: string, e
   return { file: resolve(asked), onFailure: false };
 }
 
-/** `20261203T182933Z`: sortable, no characters a file system or a shell minds. */
-export function utcStamp(at: Date): string {
-  return at
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}Z$/, 'Z');
+/** The line that names a kept recording and how to replay it. */
+export function recordingLine(file: string): string {
+  const shown = shownPath(file);
+  return `recording ${shown} (replay it without QEMU: dirql replay ${shown})`;
 }
 
 /** `<outputDir>/runs/<UTC timestamp>-<pid>`, outputDir resolved against `cwd` (default ./dirql-out). */

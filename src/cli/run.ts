@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { addConfigFlag, configuredRun, overrideConfig } from './config-options.ts';
 import { addHostFlags, hostOptionsFrom, type HostFlags } from './host-flags.ts';
-import { openRun, shownPath, traceInto } from './run-dir.ts';
+import { openRun, recordingLine, traceInto } from './run-dir.ts';
 import { conventions, EXIT_FAILED, EXIT_OK } from './usage.ts';
 
 /** `dirql run <scenario>`: one scenario module against the full stack; exit 1 when it fails. */
@@ -39,7 +39,7 @@ export function runCommand(): Command {
     dir.finish({ code: r.passed ? EXIT_OK : EXIT_FAILED, reason: r.passed ? 'passed' : `failed: ${r.error?.message ?? 'failed'}` });
     const ms = `${(r.durationMs / 1000).toFixed(1)} s`;
     const recording = dir.keptRecording;
-    if (recording) process.stdout.write(`recording ${shownPath(recording)} (replay it without QEMU: dirql replay ${shownPath(recording)})\n`);
+    if (recording) process.stdout.write(`${recordingLine(recording)}\n`);
     if (r.trace) process.stdout.write(`timeline ${r.trace.perfetto} (open at ui.perfetto.dev) and ${r.trace.html}\n`);
     if (r.passed) {
       process.stdout.write(`PASS ${r.name} (${ms})${r.bugCheck ? ` bug check ${r.bugCheck.name} as expected` : ''}\n`);

@@ -17,7 +17,7 @@ import { startResponder, type Responder, type ResponderAddress } from '../host/r
 import type { NetdevStall } from '../host/netdev-watch.ts';
 import type { SurpriseRemoval } from '../host/surprise-removal.ts';
 import { LiveView, summaryLines } from './live-view.ts';
-import { shownPath, type RunDirectory } from './run-dir.ts';
+import { recordingLine, shownPath, type RunDirectory } from './run-dir.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './usage.ts';
 
 export interface UpSession {
@@ -122,7 +122,7 @@ export async function runUp(session: UpSession): Promise<number> {
       () => {
         runDir?.finish({ code, reason });
         const recording = runDir?.keptRecording;
-        if (recording) s.out(`dirql: recording ${shownPath(recording)} (replay it without QEMU: dirql replay ${shownPath(recording)})`);
+        if (recording) s.out(`dirql: ${recordingLine(recording)}`);
         if (runDir) s.out(`dirql: outputs in ${runDir.shown}`);
         finish(code);
       },

@@ -10,6 +10,7 @@ import type { Machine } from '../platform/machine.ts';
 import { PacketRing, type RingConsumer, type RingProducer } from '../ring/index.ts';
 import type { LinkEvent } from '../upper-edge/index.ts';
 import { logger } from '../util/log.ts';
+import { DEFAULT_OUTPUT_DIR, utcStamp } from '../util/output-dir.ts';
 import { describeExit, qemuDeviceLoss } from './device-loss.ts';
 import { DriverHostError } from './errors.ts';
 import { loadFramework, type DriverStatistics, type NicLinkState, type RoutineCalls, type RunningVariant, type VariantFactory } from './frameworks/index.ts';
@@ -513,11 +514,7 @@ function recordFromEnv(): string | undefined {
   const v = process.env.DIRQL_RECORD;
   if (v === undefined || v === '' || v === 'on-failure') return undefined;
   if (v !== 'on') return v;
-  const stamp = new Date()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}Z$/, 'Z');
-  const dir = join(process.env.DIRQL_OUTPUT_DIR || 'dirql-out', 'recordings');
+  const dir = join(process.env.DIRQL_OUTPUT_DIR || DEFAULT_OUTPUT_DIR, 'recordings');
   mkdirSync(dir, { recursive: true });
-  return join(dir, `session-${stamp}-${process.pid}.rec`);
+  return join(dir, `session-${utcStamp(new Date())}-${process.pid}.rec`);
 }

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { onTestFailed, onTestFinished } from 'vitest';
+import { DEFAULT_OUTPUT_DIR } from '../../src/util/output-dir.ts';
 
 /** Where `DIRQL_RECORD=on-failure` keeps the recordings of failed tests (DIRQL_OUTPUT_DIR or ./dirql-out, ignored by git). */
-export const FAILED_RECORDINGS_DIR = join(process.env.DIRQL_OUTPUT_DIR || join(process.cwd(), 'dirql-out'), 'recordings');
+export const FAILED_RECORDINGS_DIR = join(process.env.DIRQL_OUTPUT_DIR || join(process.cwd(), DEFAULT_OUTPUT_DIR), 'recordings');
 
 /**
  * With `DIRQL_RECORD=on-failure`, a recording path for the current test (pass it as
