@@ -25,7 +25,9 @@ export class HostTrace {
     const o = opts === true ? {} : opts;
     this.name = o.name ?? runName(framework);
     this.path = o.path ?? join(process.cwd(), DEFAULT_RUNS_DIR);
-    this.recorder = new RunRecorder(kernel, { name: this.name, lines: machine.lines, ...(o.limit !== undefined ? { limit: o.limit } : {}) });
+    // The kernel's clock: real time, or a replay's own (the same timeline every replay).
+    const now = () => kernel.clock.now();
+    this.recorder = new RunRecorder(kernel, { name: this.name, lines: machine.lines, now, ...(o.limit !== undefined ? { limit: o.limit } : {}) });
   }
 
   /** Stop recording and write `<name>.perfetto-trace` and `<name>.html`. */

@@ -38,5 +38,5 @@ export type { KernelObserver, ObservedRoutineKind } from './observer.ts';
 export { KernelError, KernelContextError, DriverStoppedError } from './errors.ts';
 export { KernelEvent, type EventType } from './event.ts';
 export { KernelTimer } from './timer.ts';
-export { realClock, type KernelClock } from './clock.ts';
+export { realClock, type KernelClock, type TimeCheck } from './clock.ts';
 export { CLOCK_TICK_MS } from './timing-checks.ts';

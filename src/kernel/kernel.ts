@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Activation } from './activation.ts';
 import type { BugCheckError, BugCheckInfo, BugCheckReport } from './bugcheck.ts';
 import { KernelCore } from './core.ts';
+import type { KernelClock } from './clock.ts';
 import type { Dpc } from './dpc.ts';
 import { dequeueDpc, enqueueDpc, flushQueuedDpcs, insertQueueDpc } from './dpc-queue.ts';
 import { DriverStoppedError } from './errors.ts';
@@ -42,6 +43,8 @@ export class Kernel extends EventEmitter {
   readonly scheduler: Scheduler;
   readonly verifier: Verifier;
   readonly limits: Readonly<Required<KernelLimits>>;
+  /** Where the kernel's timers, readings and time-limit decisions come from (real; a recording's; a replay's). */
+  readonly clock: KernelClock;
   /** Resolves with the report (files written) once the driver has bug-checked. Never rejects. */
   readonly bugCheckReport: Promise<BugCheckReport>;
   readonly #core: KernelCore;
@@ -56,6 +59,7 @@ export class Kernel extends EventEmitter {
     this.scheduler = core.scheduler;
     this.verifier = core.verifier;
     this.limits = core.limits;
+    this.clock = core.clock;
     this.bugCheckReport = core.stops.report;
   }
 

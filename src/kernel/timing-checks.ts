@@ -5,6 +5,9 @@ import { irqlName } from './irql.ts';
 import type { Processor } from './processor.ts';
 import type { VerifierFinding } from './verifier.ts';
 
+/** The watchdog's own timer, as recordings name it. */
+export const WATCHDOG_TIMER = '(kernel) DPC watchdog';
+
 /** Windows' clock tick (64 Hz): DPC_WATCHDOG_VIOLATION counts time in ticks. */
 export const CLOCK_TICK_MS = 15.625;
 
@@ -74,7 +77,7 @@ class RunClock {
  */
 export class DpcWatchdog {
   private readonly kernel: KernelCore;
-  private timer: NodeJS.Timeout | undefined;
+  private disarm: (() => void) | undefined;
   private readonly clock: RunClock;
 
   constructor(kernel: KernelCore) {
@@ -82,29 +85,34 @@ export class DpcWatchdog {
     const { dpcTimeLimitMs, dispatchTimeLimitMs } = kernel.limits;
     const intervalMs = Math.min(250, Math.max(5, Math.min(dpcTimeLimitMs, dispatchTimeLimitMs) / 4));
     this.clock = new RunClock(Math.max(200, 4 * intervalMs));
-    this.timer = setInterval(() => this.tick(), intervalMs);
-    this.timer.unref();
+    // A kernel timer like the others, so a recording has its expirations and a replay repeats them.
+    this.disarm = kernel.clock.arm(WATCHDOG_TIMER, intervalMs, intervalMs, () => this.tick());
   }
 
-  /** The checks for processor P (throws the bug check). */
-  check(P: Processor, now = performance.now()): void {
+  /**
+   * The checks for processor P (throws the bug check). The decisions go through the kernel clock's
+   * overLimit, which a replay answers from the recording. From the timer, both checks are asked on
+   * every tick whatever runs, so their call numbers do not depend on what the tick interrupted.
+   */
+  check(P: Processor, now = performance.now(), fromTimer = false): void {
     const k = this.kernel;
     this.clock.observe(now);
     const top = P.nested[P.nested.length - 1];
-    if (top && top.kind !== 'thread') {
-      const ms = this.clock.elapsed(top.clockStart, now);
+    const routineRunning = top !== undefined && top.kind !== 'thread';
+    if (routineRunning || fromTimer) {
       const limit = k.limits.dpcTimeLimitMs;
-      if (ms > limit) {
+      const ms = k.clock.overLimit(fromTimer ? 'watchdog timer routine' : 'watchdog routine', routineRunning ? this.clock.elapsed(top.clockStart, now) : 0, limit);
+      if (ms !== null) {
         k.bugCheck(BugCheckCode.DPC_WATCHDOG_VIOLATION, 0, ticks(ms), ticks(limit), 0, {
           processor: P.index,
-          message: `${top.kind === 'dpc' ? 'DPC' : 'ISR'} ${top.routine} has run for ${Math.round(ms)} ms on processor ${P.index}; the limit is ${limit} ms (P2, P3 in clock ticks of ${CLOCK_TICK_MS} ms)`,
+          message: `${top?.kind === 'isr' ? 'ISR' : 'DPC'} ${top?.routine ?? '(none running in this replay)'} has run for ${Math.round(ms)} ms on processor ${P.index}; the limit is ${limit} ms (P2, P3 in clock ticks of ${CLOCK_TICK_MS} ms)`,
         });
       }
     }
-    if (P.dispatchSince !== null) {
-      const ms = this.clock.elapsed(P.dispatchSince, now);
+    if (P.dispatchSince !== null || fromTimer) {
       const limit = k.limits.dispatchTimeLimitMs;
-      if (ms > limit) {
+      const ms = k.clock.overLimit(fromTimer ? 'watchdog timer dispatch' : 'watchdog dispatch', P.dispatchSince !== null ? this.clock.elapsed(P.dispatchSince, now) : 0, limit);
+      if (ms !== null) {
         k.bugCheck(BugCheckCode.DPC_WATCHDOG_VIOLATION, 1, ticks(limit), 0, 0, {
           processor: P.index,
           message: `processor ${P.index} has been at DISPATCH_LEVEL or above for ${Math.round(ms)} ms (limit ${limit} ms, P2 in clock ticks): DPCs back to back, or a spin lock held too long`,
@@ -115,8 +123,8 @@ export class DpcWatchdog {
 
   /** Stop the timer (the kernel is disposed). */
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.disarm?.();
+    this.disarm = undefined;
   }
 
   private tick(): void {
@@ -125,7 +133,7 @@ export class DpcWatchdog {
     const now = performance.now();
     this.clock.tick(now);
     try {
-      for (const P of k.processors) this.check(P, now);
+      for (const P of k.processors) this.check(P, now, true);
     } catch {
       // The bug check is recorded; a timer has no caller to rethrow to.
     }
@@ -138,7 +146,12 @@ function ticks(ms: number): number {
 
 /** Verifier timing check of an ISR or synchronize callback, for the interrupt dispatcher and synchronize: bug checks (0xC4) or records per options. */
 export function verifierCheck(k: KernelCore, kind: 'isr' | 'synchronize', routine: string, durationUs: number, act: Activation, interruptId: number): void {
-  const finding: VerifierFinding | null = k.verifier.checkDuration(kind, routine, durationUs, act.processor.index, act.irql);
+  const limitUs = k.verifier.durationLimitUs(kind);
+  if (limitUs === null) return;
+  // The decision is the clock's: a replay gives the recorded outcome, not its own (faster) time.
+  const overMs = k.clock.overLimit(kind === 'isr' ? 'verifier isr' : 'verifier synchronize', durationUs / 1000, limitUs / 1000);
+  if (overMs === null) return;
+  const finding: VerifierFinding | null = k.verifier.checkDuration(kind, routine, Math.max(overMs * 1000, limitUs + 1), act.processor.index, act.irql);
   if (!finding) return;
   k.trace.record('verifier', `${routine} ran ${finding.durationUs} us (limit ${finding.limitUs} us)`, act.processor.index);
   k.events.emit('verifier', finding);

@@ -72,11 +72,16 @@ export class Verifier {
     return this.lockset ? this.lockset.track(obj, structure, opts.fields) : obj;
   }
 
+  /** The time limit of an ISR or a synchronize routine, in µs; null when the verifier is off. */
+  durationLimitUs(kind: 'isr' | 'synchronize'): number | null {
+    if (!this.enabled) return null;
+    return kind === 'isr' ? this.isrTimeLimitUs : this.synchronizeTimeLimitUs;
+  }
+
   /** A finding if a routine at DIRQL ran past its limit, else null. */
   checkDuration(kind: 'isr' | 'synchronize', routine: string, durationUs: number, processor: number, irql: number): VerifierFinding | null {
-    if (!this.enabled) return null;
-    const limitUs = kind === 'isr' ? this.isrTimeLimitUs : this.synchronizeTimeLimitUs;
-    if (durationUs <= limitUs) return null;
+    const limitUs = this.durationLimitUs(kind);
+    if (limitUs === null || durationUs <= limitUs) return null;
     const finding: VerifierFinding = {
       violation: kind === 'isr' ? VerifierViolation.ISR_TOO_LONG : VerifierViolation.SYNCHRONIZE_ROUTINE_TOO_LONG,
       routine,

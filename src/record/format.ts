@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { Packr } from 'msgpackr';
+import type { TimeCheck } from '../kernel/index.ts';
 import { RecordingCorruptError, RecordingTruncatedError, RecordingVersionError } from './errors.ts';
 
 /**
@@ -10,8 +11,8 @@ import { RecordingCorruptError, RecordingTruncatedError, RecordingVersionError }
  * a 10,000-frame session small (see README.md).
  */
 export const RECORDING_FORMAT = 'dirql-recording';
-/** 2: host inputs (kind 9) and timer expirations (kind 10) added, so a whole session replays. 3: the scheduler's seeded choices (kind 6, `[6, 'of n', option]`) are written, so sessions on several processors replay. */
-export const RECORDING_VERSION = 3;
+/** 2: host inputs (kind 9) and timer expirations (kind 10) added, so a whole session replays. 3: the scheduler's seeded choices (kind 6, `[6, 'of n', option]`) are written, so sessions on several processors replay. 4: the kernel's decisions on time (kind 5, `[5, check, call, ms]`: the DPC watchdog, the verifier's limits, KMDF's drain timeout) are written, and the watchdog's timer is a kernel timer (kind 10). */
+export const RECORDING_VERSION = 4;
 const MAGIC = Buffer.from('DIRQLREC', 'latin1');
 const RECORD_PREFIX = 8;
 /** Larger than any record dirql writes (a guest-memory read is at most a few KiB); a bigger length is corruption. */
@@ -60,7 +61,7 @@ export const enum RecordKind {
   Irq = 3,
   /** A guest-memory read the driver made: [kind, addr, bytes]. */
   MemoryRead = 4,
-  /** A time reading the kernel used (ms): [kind, ms]. */
+  /** A time limit the kernel found exceeded: [kind, check, call, ms] (`check`'s `call`-th decision measured `ms`). */
   Time = 5,
   /** A scheduler decision: [kind, decisionKind, option]. */
   Schedule = 6,
@@ -86,7 +87,7 @@ export type RecordEvent =
   | [RecordKind.Reply, string]
   | [RecordKind.Irq, number, boolean]
   | [RecordKind.MemoryRead, number, Uint8Array]
-  | [RecordKind.Time, number]
+  | [RecordKind.Time, TimeCheck, number, number]
   | [RecordKind.Schedule, string, number]
   | [RecordKind.Wire, Uint8Array]
   | [RecordKind.Host, 'send', Uint8Array[]]

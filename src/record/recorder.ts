@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { realClock, SchedulerRandom, type BugCheckReport, type ChoiceSource, type KernelClock } from '../kernel/index.ts';
+import { realClock, SchedulerRandom, type BugCheckReport, type ChoiceSource, type KernelClock, type TimeCheck } from '../kernel/index.ts';
 import type { AsyncGuestMemory, GuestMemory } from '../platform/guest-memory.ts';
 import type { QtestClient, QtestTap } from '../transport/qtest-client.ts';
 import { RecordKind, RecordingWriter, choiceKind, type BugCheckSummary, type RecordingTrailer } from './format.ts';
@@ -60,7 +60,13 @@ export class SessionRecorder implements QtestTap {
     else this.writer.event([RecordKind.Host, op]);
   }
 
-  /** The kernel's clock, with every timer expiration logged at its position (before its DPC is queued). */
+  private readonly timeChecks = new Map<TimeCheck, number>();
+
+  /**
+   * The kernel's clock, with every timer expiration logged at its position (before its DPC is
+   * queued) and every exceeded time limit with its check's call number; within-limit decisions are
+   * only counted, so the hot path pays a map update per check.
+   */
   readonly clock: KernelClock = {
     arm: (name, dueMs, periodMs, fire) =>
       realClock.arm(name, dueMs, periodMs, () => {
@@ -68,6 +74,14 @@ export class SessionRecorder implements QtestTap {
         fire();
       }),
     delay: realClock.delay,
+    now: realClock.now,
+    overLimit: (check, ms, limitMs) => {
+      const call = (this.timeChecks.get(check) ?? 0) + 1;
+      this.timeChecks.set(check, call);
+      if (!(ms > limitMs)) return null;
+      this.writer.event([RecordKind.Time, check, call, ms]);
+      return ms;
+    },
   };
 
   /** The scheduler's seeded choices, each logged with how many options it had (replay checks both). */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { activationStore } from '../kernel/activation.ts';
-import type { ChoiceSource, KernelClock } from '../kernel/index.ts';
+import type { ChoiceSource, KernelClock, TimeCheck } from '../kernel/index.ts';
 import { DmaAllocator } from '../platform/dma-allocator.ts';
 import { PlatformError } from '../platform/errors.ts';
 import { IrqLines } from '../platform/interrupt-lines.ts';
@@ -46,12 +46,21 @@ export class ReplaySession {
   private nextCommand = 0;
   private readonly decisions: { kind: string; option: number; position: number }[] = [];
   private nextDecision = 0;
+  private readings = 0;
+  private readonly timeCalls = new Map<TimeCheck, number>();
+  /** The recorded over-limit outcomes of each time check, in call order. */
+  private readonly timeOutcomes = new Map<TimeCheck, { call: number; ms: number }[]>();
 
   constructor(readonly recording: Recording) {
     const { events, file } = recording;
     events.forEach((e, position) => {
       if (e[0] === RecordKind.Command) this.commands.push({ line: e[1], position });
       else if (e[0] === RecordKind.Schedule) this.decisions.push({ kind: e[1], option: e[2], position });
+      else if (e[0] === RecordKind.Time) {
+        const list = this.timeOutcomes.get(e[1]) ?? [];
+        list.push({ call: e[2], ms: e[3] });
+        this.timeOutcomes.set(e[1], list);
+      }
     });
     this.stream = new ReplayQtestStream(events, file, (e, position) => this.input(e, position));
     this.memory = new ReplayMemory(events, Number(recording.header.config.memorySize), file);
@@ -66,6 +75,16 @@ export class ReplaySession {
       },
       // Recorded time: a delay has nothing to wait for, what happened during it comes from the log.
       delay: () => new Promise<void>((r) => setImmediate(r)),
+      // Replay time: one microsecond a reading, so a replay's timeline is the same every time.
+      now: () => ++this.readings / 1000,
+      // The recorded outcome at the same call of the same check; the replay's own time decides nothing.
+      overLimit: (check) => {
+        const call = (this.timeCalls.get(check) ?? 0) + 1;
+        this.timeCalls.set(check, call);
+        const pending = this.timeOutcomes.get(check);
+        if (pending === undefined || pending[0]?.call !== call) return null;
+        return pending.shift()!.ms;
+      },
     };
   }
 

@@ -20,6 +20,8 @@ export function describe(e: RecordEvent): string {
       return e[1] === 'send' ? `host sent ${e[2].length} frame(s)` : `host ${e[1]}`;
     case RecordKind.TimerExpired:
       return `timer ${e[1]} expired`;
+    case RecordKind.Time:
+      return `${e[1]} over its limit at call ${e[2]} (${e[3]} ms)`;
     default:
       return `event ${e[0]}`;
   }

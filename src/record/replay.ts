@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DriverModule } from '../host/frameworks/driver-module.ts';
 import type { DriverHost, DriverHostOptions } from '../host/driver-host.ts';
+import type { HostTraceOptions } from '../host/trace.ts';
 import { activationStore } from '../kernel/activation.ts';
 import { BugCheckError, type BugCheckReport } from '../kernel/index.ts';
 import type { Machine, MachineConfig } from '../platform/machine.ts';
+import type { TimelineFiles } from '../timeline/index.ts';
 import { logger } from '../util/log.ts';
 import { RecordingError, ReplayDivergenceError } from './errors.ts';
 import { RecordKind, readRecording, type BugCheckSummary, type Recording } from './format.ts';
@@ -44,6 +46,8 @@ export interface ReplayOptions {
   bugCheckDir?: string;
   /** No progress for this long is a stall (the replay ends with an error). Default 5000 ms. */
   stallMs?: number;
+  /** Write the replay's timeline (Perfetto and HTML, as DriverHostOptions.trace): its clock is replay time, so every replay writes the same one. */
+  trace?: true | HostTraceOptions;
 }
 
 export interface ReplayDivergence {
@@ -82,6 +86,8 @@ export interface ReplayResult {
   recordedMs?: number;
   /** recordedMs / replayMs. */
   speedup?: number;
+  /** The replay's timeline files (with `trace`). */
+  trace?: TimelineFiles;
 }
 
 /**
@@ -184,6 +190,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
         choices: session.choices,
         netdevWatch: false,
         bugCheckDir: opts.bugCheckDir ?? ownCrashDir!,
+        ...(opts.trace ? { trace: opts.trace } : {}),
       });
     } catch (err) {
       // A bug check while the driver starts ends the session there, as it would have on QEMU.
@@ -223,6 +230,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
       finished: session.stream.finished,
       events: recording.events.length,
       replayMs,
+      ...(host?.traceFiles ? { trace: host.traceFiles } : {}),
       ...(trailer.durationMs !== undefined ? { recordedMs: trailer.durationMs, speedup: trailer.durationMs / replayMs } : {}),
     };
     log.info(`REPLAY of ${file}: ${result.outcome} in ${Math.round(replayMs)} ms`);

@@ -120,9 +120,9 @@ export class WdfQueueObject extends WdfObject implements DeviceQueue {
         await this.callLocked(this.callbackLock, stop.name || 'EvtIoStop', () => stop(queue, request, 'suspend'));
       }
     }
-    const end = performance.now() + timeoutMs;
+    const start = performance.now();
     while (!this.drained()) {
-      if (performance.now() > end) return false;
+      if (this.kernel.clock.overLimit('wdf queue drain', performance.now() - start, timeoutMs) !== null) return false;
       await this.kernel.delayExecution(1);
     }
     return true;

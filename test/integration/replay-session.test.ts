@@ -8,16 +8,13 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as minimal from '../../examples/minimal-ndis6/driver.ts';
 import { linkDown } from '../../harness/index.ts';
 import { NIC_ID } from '../../qemu/stub-config.ts';
 import { DriverHost } from '../../src/host/driver-host.ts';
-import type { Ndis6DriverModule } from '../../src/host/frameworks/driver-module.ts';
-import type { DeviceRegisters } from '../../src/kernel/index.ts';
-import type { Ndis6Library } from '../../src/ndis/ndis6/index.ts';
 import { readRecording } from '../../src/record/format.ts';
 import { replay } from '../../src/record/replay.ts';
 import { waitUntil } from '../support/wait.ts';
+import { minimalDriver } from './support/minimal-driver.ts';
 import { closeHostWithPeer, openHostWithPeer, receiveFromPeer, sendToPeer } from './support/e1000-exchange.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dirql-replay-'));
@@ -77,34 +74,6 @@ describe('recording a session on two processors', () => {
   });
 });
 
-/** The minimal NDIS 6 example, its DPC calls counted; it throws on call `throwAt`, or writes IMS once more before call `extraWriteAt`. */
-function minimalDriver(opts: { throwAt?: number; extraWriteAt?: number }, calls = { n: 0 }): Ndis6DriverModule {
-  return {
-    framework: 'ndis6',
-    device: 'e1000',
-    registerName: minimal.registerName,
-    driverEntry(ndis, ctx) {
-      const wrapped = new Proxy(ndis, {
-        get(target, key, receiver) {
-          const value = Reflect.get(target, key, receiver) as unknown;
-          if (key !== 'registerInterruptEx' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
-          return (handle: unknown, context: unknown, chars: { interruptDpcHandler: (...a: unknown[]) => Promise<void> }) =>
-            value.call(target, handle, context, {
-              ...chars,
-              interruptDpcHandler: async (...args: unknown[]) => {
-                calls.n++;
-                if (calls.n === opts.throwAt) throw new Error('adapter->RxRing was NULL');
-                if (calls.n === opts.extraWriteAt) await (args[0] as { regs: DeviceRegisters }).regs.write32(0x00d0, 1 << 2);
-                return chars.interruptDpcHandler(...args);
-              },
-            });
-        },
-      }) as Ndis6Library;
-      return minimal.driverEntry(wrapped, ctx);
-    },
-  };
-}
-
 /** Records the minimal driver through a link change; returns the DPC call that the link change ran. */
 async function recordLinkChange(file: string, crashDir: string): Promise<number> {
   const calls = { n: 0 };
@@ -159,7 +128,7 @@ describe('REPLAY of a recorded minimal NDIS 6 driver (no QEMU)', () => {
     expect(Number.parseInt(String(d.actual).split(' ')[1]!, 16) & 0xfff).toBe(0x0d0);
     expect(d.expected).not.toBe(d.actual);
     expect(d.routine).toMatch(/Dpc|DPC/);
-    expect(d.stack).toContain('replay-session.test.ts');
+    expect(d.stack).toContain('minimal-driver.ts');
     expect(d.recent.length).toBeGreaterThan(0);
     expect(r.position).toBeLessThan(r.events);
   });

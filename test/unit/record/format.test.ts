@@ -25,7 +25,7 @@ const events: RecordEvent[] = [
   [RecordKind.Reply, 'OK 0x80080783'],
   [RecordKind.Irq, 11, true],
   [RecordKind.MemoryRead, 0x200000, new Uint8Array([1, 2, 3])],
-  [RecordKind.Time, 12.5],
+  [RecordKind.Time, 'watchdog routine', 3, 25.5],
   [RecordKind.Schedule, 'deliver', 1],
 ];
 
@@ -64,6 +64,6 @@ describe('recording format', () => {
     prefix.writeUInt32LE(crc32(body), 4);
     const buf = Buffer.concat([Buffer.from('DIRQLREC'), prefix, body]);
     expect(() => parseRecording(buf)).toThrow(RecordingVersionError);
-    expect(() => parseRecording(buf)).toThrow(/version 1, this dirql reads version 3/);
+    expect(() => parseRecording(buf)).toThrow(new RegExp(`version 1, this dirql reads version ${RECORDING_VERSION}`));
   });
 });
