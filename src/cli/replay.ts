@@ -3,8 +3,8 @@ import { conventions, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './usage.ts';
 import type { ReplayResult } from '../record/replay.ts';
 
 /**
- * `dirql replay FILE`: the recorded driver session again, without QEMU (REPLAY, labelled so in
- * every line). Exit 0 when it reaches the recorded counters and bug check, 1 when it diverges,
+ * `dirql replay FILE`: the recorded driver session (or explore run) again, without QEMU (REPLAY,
+ * labelled so in every line). Exit 0 when it reaches the recorded counters and bug check, 1 when it diverges,
  * stalls or ends elsewhere, 2 for a file that is not a readable recording.
  */
 export function replayCommand(): Command {
@@ -12,17 +12,18 @@ export function replayCommand(): Command {
     .description('replay a recorded session (dirql up/run/explore --record, DIRQL_RECORD) without QEMU: the same driver code fed from the recording')
     .argument('<file>', 'a dirql recording')
     .option('--driver <module>', 'replay this driver module instead of the recorded one (a changed driver: the replay reports where it diverges)')
+    .option('--scenario <file#export>', "an explore run's recording: run this scenario module (default: the one the recording names)")
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
       '\nUnder a debugger: node --inspect-brk bin/dirql.mjs replay FILE, then break in the driver; every replay takes the same path.\nExit status: 0 same counters and bug check as recorded, 1 diverged, stalled or different, 2 not a readable recording.',
     );
-  cmd.action(async (file: string, flags: { driver?: string; json?: boolean }) => {
+  cmd.action(async (file: string, flags: { driver?: string; scenario?: string; json?: boolean }) => {
     const { replay } = await import('../record/replay.ts');
     const { RecordingError } = await import('../record/errors.ts');
     let r: ReplayResult;
     try {
-      r = await replay(file, flags.driver ? { driver: flags.driver } : {});
+      r = await replay(file, { ...(flags.driver ? { driver: flags.driver } : {}), ...(flags.scenario ? { scenario: flags.scenario } : {}) });
     } catch (err) {
       if (err instanceof RecordingError) {
         process.stderr.write(`dirql replay: ${err.message}\n`);
@@ -43,7 +44,12 @@ export function formatReplay(r: ReplayResult): string {
   const out: string[] = [];
   const speed = r.speedup !== undefined ? `, ${r.speedup.toFixed(1)}× the recorded session's ${Math.round(r.recordedMs!)} ms` : '';
   out.push(`REPLAY (no QEMU) of ${r.file}: ${r.outcome.toUpperCase()} — ${r.position} of ${r.events} events in ${Math.round(r.replayMs)} ms${speed}`);
-  if (!r.sameDriver) out.push(`REPLAY: the driver replayed is not the one recorded (another sha256)`);
+  const x = r.explore;
+  if (x)
+    out.push(
+      `REPLAY explore run: "${x.scenario}", ${x.strategy} seed ${x.seed}, ${x.replayedDecisions === x.decisions ? `${x.decisions} decisions` : `${x.replayedDecisions} of its ${x.decisions} decisions taken`}${x.source ? ` (${x.source})` : ''}`,
+    );
+  if (!r.sameDriver) out.push(`REPLAY: the ${x ? "scenario's module" : 'driver'} replayed is not the one recorded (another sha256)`);
   out.push(`REPLAY counters:   ${JSON.stringify(r.counters ?? null)}`);
   if (r.outcome !== 'same') out.push(`REPLAY recorded:   ${JSON.stringify(r.recordedCounters)}`);
   if (r.bugCheck) out.push(`REPLAY bug check:  ${r.bugCheck.name} (0x${r.bugCheck.code.toString(16)}) ${r.bugCheck.message}`);

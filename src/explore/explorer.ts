@@ -5,7 +5,7 @@
  * schedule file decision for decision.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Kernel } from '../kernel/index.ts';
 import type { Machine } from '../platform/machine.ts';
 import { RunRecorder, type TimelineFiles } from '../timeline/index.ts';
@@ -15,7 +15,7 @@ import { addFindings, type ExploreFinding, type ExploreResult, type FailedRun } 
 import { hashDecisions, RecordingPolicy, ReplayPolicy, type Decision, type ScheduleFile } from './schedule.ts';
 import { ReusedMachine } from './qemu-machine.ts';
 import { ExploreRunRecording, type ExploreRunIdentity } from './record-run.ts';
-import type { ExploreScenario } from './scenario.ts';
+import { scenarioSource, type ExploreScenario } from './scenario.ts';
 import { makeStrategy, noPreemptionPolicy, type Strategy, type StrategyName } from './strategies.ts';
 
 export interface Shard {
@@ -44,6 +44,11 @@ export interface ExploreOptions {
    * schedule: QEMU scenarios only (ExploreError for a kernel-only one: nothing enters it from outside).
    */
   readonly record?: boolean;
+  /**
+   * The scenario's module (`file.ts#export`), written into a recording so `dirql replay` loads the
+   * scenario again. Default: where loadExploreScenario() loaded it from, if it did.
+   */
+  readonly source?: string;
   /** One line per failing run. */
   readonly log?: (line: string) => void;
 }
@@ -100,7 +105,7 @@ export async function runOnce(scenario: ExploreScenario, policy: RecordingPolicy
     await Promise.race([
       scenario.run({
         ...(m ? { machine: m } : {}),
-        kernelOptions: { schedule: policy, seed },
+        kernelOptions: { schedule: policy, seed, ...(session ? { clock: session.clock } : {}) },
         attach(k) {
           kernel = k;
           if (record) recorder = new RunRecorder(k, { name: record.name, ...(m ? { lines: m.lines } : {}) });
@@ -121,6 +126,11 @@ export async function runOnce(scenario: ExploreScenario, policy: RecordingPolicy
   const timeline = recorder && record ? await recorder.write(record.dir, record.name) : undefined;
   const findings = (kernel as Kernel | undefined)?.verifier.locksetFindings ?? [];
   return { error, decisions: policy.decisions, findings, ...(timeline ? { timeline } : {}), ...(session ? { recording: session.file } : {}) };
+}
+
+/** A scenario spec made absolute (a recording may be replayed from another directory). */
+function resolveSource(spec: string): string {
+  return isAbsolute(spec) ? spec : resolve(process.cwd(), spec);
 }
 
 function errorLine(err: Error): string {
@@ -178,7 +188,9 @@ async function search(scenario: ExploreScenario, opts: ExploreOptions, machine: 
       const schedule = join(opts.outDir, `${stem}.schedule.json`);
       await writeFile(schedule, JSON.stringify(file) + '\n');
       // The same decisions again with a recorder attached: the timeline, and proof the failure replays.
-      const session = opts.record ? { file: join(opts.outDir, `${stem}.rec`), run: { scenario: scenario.name, strategy: name, seed, schedule } } : undefined;
+      const source = opts.source !== undefined ? resolveSource(opts.source) : scenarioSource(scenario);
+      const run: ExploreRunIdentity = { scenario: scenario.name, strategy: name, seed, schedule, ...(source ? { source } : {}), decisions: out.decisions };
+      const session = opts.record ? { file: join(opts.outDir, `${stem}.rec`), run } : undefined;
       const again = await runOnce(scenario, new ReplayPolicy(out.decisions), seed, { dir: opts.outDir, name: stem, ...(session ? { session } : {}) }, machine);
       failures.push({
         ...f,

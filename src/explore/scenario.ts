@@ -18,14 +18,19 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Kernel, SchedulePolicy } from '../kernel/index.ts';
+import type { Kernel, KernelClock, SchedulePolicy } from '../kernel/index.ts';
 import type { Machine } from '../platform/machine.ts';
 import type { ExploreDevice } from './qemu-machine.ts';
 import { DirqlError } from '../util/errors.ts';
 
 export interface ExploreContext {
-  /** Spread these into the run's `new Kernel({...})` (or the rig that makes it). */
-  readonly kernelOptions: { readonly schedule: SchedulePolicy; readonly seed: number };
+  /**
+   * Spread these into the run's `new Kernel({...})` (or the rig that makes it). `clock` is there
+   * when the run is recorded (`--record`: timer expirations and exceeded time limits are logged) or
+   * replayed (`dirql replay`: they come from the recording); a scenario that drops it still records
+   * and replays, but its timers and time limits follow the replay's own timing.
+   */
+  readonly kernelOptions: { readonly schedule: SchedulePolicy; readonly seed: number; readonly clock?: KernelClock };
   /** Hand the run's kernel to the explorer: its stop fails the run, and a failing run's timeline is recorded from it. */
   attach(kernel: Kernel): void;
   /**
@@ -47,6 +52,14 @@ export interface ExploreScenario {
 
 export class ExploreScenarioError extends DirqlError {}
 
+/** Where each scenario loadExploreScenario() returned came from (`/abs/file.ts#export`): a recording names it, so `dirql replay` can load it again. */
+const sources = new WeakMap<ExploreScenario, string>();
+
+/** The module spec a scenario was loaded from (absolute path and export), if loadExploreScenario() loaded it. */
+export function scenarioSource(s: ExploreScenario): string | undefined {
+  return sources.get(s);
+}
+
 export function defineExploreScenario(s: ExploreScenario): ExploreScenario {
   if (typeof s !== 'object' || s === null || typeof s.name !== 'string' || s.name === '' || typeof s.run !== 'function') {
     throw new ExploreScenarioError('an explore scenario is an object { name, run(ctx) }');
@@ -55,6 +68,12 @@ export function defineExploreScenario(s: ExploreScenario): ExploreScenario {
     throw new ExploreScenarioError(`an explore scenario's device is 'kernel' or 'qemu-e1000', got ${JSON.stringify(s.device)}`, { device: s.device });
   }
   return s;
+}
+
+/** The module file of a spec `file#export`. */
+export function scenarioModuleFile(spec: string): string {
+  const hash = spec.lastIndexOf('#');
+  return hash > 0 ? spec.slice(0, hash) : spec;
 }
 
 /** Imports `file` or `file#export` (relative to cwd): that export, else the default one, else `scenario`. */
@@ -69,10 +88,13 @@ export async function loadExploreScenario(spec: string): Promise<ExploreScenario
   } catch (err) {
     throw new ExploreScenarioError(`loading explore scenario ${file} failed: ${(err as Error).message}`, { path: file }, { cause: err });
   }
-  const value = name !== undefined ? mod[name] : (mod.default ?? mod.scenario);
+  const exportName = name ?? (mod.default !== undefined ? 'default' : 'scenario');
+  const value = mod[exportName];
   if (value === undefined) {
     const names = Object.keys(mod).filter((k) => typeof (mod[k] as { run?: unknown } | undefined)?.run === 'function');
     throw new ExploreScenarioError(`${file} exports no scenario${name ? ` named ${name}` : ''} (it has: ${names.join(', ') || 'none'})`, { path: file });
   }
-  return defineExploreScenario(value as ExploreScenario);
+  const scenario = defineExploreScenario(value as ExploreScenario);
+  sources.set(scenario, `${file}#${exportName}`);
+  return scenario;
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ExploreScenario } from '../explore/scenario.ts';
 import type { DriverModule } from '../host/frameworks/driver-module.ts';
 import type { DriverHost, DriverHostOptions } from '../host/driver-host.ts';
 import type { HostTraceOptions } from '../host/trace.ts';
@@ -48,6 +49,8 @@ export interface ReplayOptions {
   stallMs?: number;
   /** Write the replay's timeline (Perfetto and HTML, as DriverHostOptions.trace): its clock is replay time, so every replay writes the same one. */
   trace?: true | HostTraceOptions;
+  /** An explore run's recording: the scenario to run (`file.ts#export` or the scenario), default the module its header names. */
+  scenario?: string | ExploreScenario;
 }
 
 export interface ReplayDivergence {
@@ -67,10 +70,13 @@ export interface ReplayDivergence {
 export interface ReplayResult {
   replay: true;
   file: string;
+  /** The recorded framework, or 'explore' for an explore run's recording. */
   framework: string;
-  /** The replayed driver is the one recorded (same sha256). */
+  /** An explore run's recording: the scenario replayed, its recorded strategy and seed, the decisions of its schedule and how many the replay took ('same' needs all). */
+  explore?: { scenario: string; strategy: string; seed: number; decisions: number; replayedDecisions: number; source?: string };
+  /** The replayed driver is the one recorded (same sha256; for an explore run, its scenario's module). */
   sameDriver: boolean;
-  /** 'same': counters and bug check as recorded; 'different': the replay ran to the end and differs; 'diverged': stopped at the first divergence; 'stalled'. */
+  /** 'same': counters (an explore run's: its failure line) and bug check as recorded; 'different': the replay ran to the end and differs; 'diverged': stopped at the first divergence; 'stalled'. */
   outcome: 'same' | 'different' | 'diverged' | 'stalled';
   counters: Record<string, unknown> | undefined;
   recordedCounters: Record<string, unknown>;
@@ -106,10 +112,11 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
   }
   const config = recording.header.config;
   if (config.explore !== undefined) {
-    const run = config.explore as { scenario?: string; schedule?: string };
-    throw new RecordingError(
-      `${file}: a recording of an explore run (${String(run.scenario)}): dirql replay replays host sessions only; repeat the run on QEMU with dirql explore <scenario> --replay ${String(run.schedule)}`,
-      { file, explore: run },
+    const { replayExplore } = await import('./replay-explore.ts');
+    return replayExplore(
+      recording,
+      { stallMs: opts.stallMs ?? STALL_MS, ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}) },
+      { machine: divergingMemory, fromError, describeNext },
     );
   }
   const session = new ReplaySession(recording);

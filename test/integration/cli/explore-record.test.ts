@@ -1,10 +1,10 @@
 /**
  * `dirql explore --record` against QEMU's e1000: the failing run (run again with its schedule for
  * its timeline) is recorded beside its schedule and its path printed; passing runs leave none. A
- * kernel-only scenario has nothing to record (usage error), and `dirql replay` says what an explore
- * run's recording is instead of replaying it as a host session.
+ * kernel-only scenario has nothing to record (usage error), and `dirql replay` refuses a recording
+ * whose scenario drives a wire peer (exit 2: the peer's traffic is not in it).
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,14 +30,17 @@ describe('dirql explore --record (real QEMU)', () => {
       strategy: 'random',
       seed: 2,
       schedule: join(out, 'random-seed-2.schedule.json'),
+      source: `${fixture}#failsOnSeed2`,
+      decisions: (JSON.parse(readFileSync(join(out, 'random-seed-2.schedule.json'), 'utf8')) as { decisions: unknown[] }).decisions,
     });
     const kinds = new Set(rec.events.map((e) => e[0]));
     for (const k of [RecordKind.Command, RecordKind.Reply, RecordKind.Irq, RecordKind.MemoryRead]) expect(kinds).toContain(k);
     expect(rec.trailer.counters).toEqual({ failed: 'seed 2 fails after sending (a planted failure)' });
 
+    // This scenario drives a wire peer, whose traffic an explore recording does not hold (replay-explore.test.ts replays one that does not).
     const replayed = await dirql(['replay', file]);
     expect(replayed.exitCode).toBe(2);
-    expect(replayed.stderr).toContain(`a recording of an explore run (e1000 on QEMU, seed 2 fails after sending): dirql replay replays host sessions only`);
+    expect(replayed.stderr).toContain(`the scenario "e1000 on QEMU, seed 2 fails after sending" opens the wire peer (machine.wire)`);
   });
 
   it('a kernel-only scenario with --record is a usage error (nothing to record; its schedule replays it)', async () => {

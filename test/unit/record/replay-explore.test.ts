@@ -1,0 +1,106 @@
+/**
+ * `replay()` of explore-run recordings written by hand (no QEMU): the scenario the header names
+ * runs again and must reach the recorded failure line; another command is a divergence; a file
+ * that does not say which scenario, names another one, or whose scenario opens the wire peer is a
+ * RecordingError (dirql replay's exit 2), as a bad host-session recording is.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RecordingError } from '../../../src/record/errors.ts';
+import { RecordKind, RecordingWriter, type RecordEvent } from '../../../src/record/format.ts';
+import { replay } from '../../../src/record/replay.ts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dirql-replay-explore-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const fixture = path.join(import.meta.dirname, 'fixtures', 'status-scenario.ts');
+
+const nic = { bdf: '00:03.0', registerBase: 0xe0000000, registerSize: 0x20000, irqLine: 11, mac: '52:54:00:12:34:56', vendorId: 0x8086, deviceId: 0x100e, registerBar: 0 };
+
+interface Explore {
+  scenario?: string;
+  source?: string;
+  decisions?: unknown[];
+  schedule?: string;
+}
+
+async function recording(name: string, explore: Explore, events: RecordEvent[], failed: string | null): Promise<string> {
+  const file = path.join(dir, name);
+  const w = new RecordingWriter(file, {
+    dirqlVersion: '0.1.0',
+    config: {
+      explore: { scenario: 'reads STATUS and fails with it', strategy: 'random', seed: 1, schedule: path.join(dir, 'none.schedule.json'), ...explore },
+      device: 'e1000',
+      nic,
+      memorySize: 16 << 20,
+    },
+    driverHash: 'ab'.repeat(32),
+    startedAt: '2026-01-01T00:00:00Z',
+  });
+  for (const e of events) w.event(e);
+  await w.close({ counters: { failed } });
+  return file;
+}
+
+const status: RecordEvent[] = [
+  [RecordKind.Command, 'readl 0xe0000008'],
+  [RecordKind.Reply, 'OK 0x80080783'],
+];
+
+describe('replay of an explore run recording', () => {
+  it('runs the scenario its header names with the recorded replies and reaches the recorded failure', async () => {
+    const file = await recording('same.rec', { source: `${fixture}#readsStatus`, decisions: [] }, status, 'STATUS 0x80080783');
+    const r = await replay(file, { stallMs: 1000 });
+    expect(r.divergence).toBeUndefined();
+    expect(r).toMatchObject({ outcome: 'same', framework: 'explore', counters: { failed: 'STATUS 0x80080783' }, finished: true, position: 2, events: 2 });
+    expect(r.explore).toEqual({ scenario: 'reads STATUS and fails with it', strategy: 'random', seed: 1, decisions: 0, replayedDecisions: 0, source: `${fixture}#readsStatus` });
+  });
+
+  it('another failure than recorded is a different outcome', async () => {
+    const file = await recording('different.rec', { source: `${fixture}#readsStatus`, decisions: [] }, status, 'STATUS 0x1');
+    const r = await replay(file, { stallMs: 1000 });
+    expect(r.outcome).toBe('different');
+    expect(r.recordedCounters).toEqual({ failed: 'STATUS 0x1' });
+  });
+
+  it('a schedule the replay does not take whole is a different outcome', async () => {
+    const file = await recording('fewer.rec', { source: `${fixture}#readsStatus`, decisions: [['deliver', 2, 1]] }, status, 'STATUS 0x80080783');
+    const r = await replay(file, { stallMs: 1000 });
+    expect(r.outcome).toBe('different');
+    expect(r.explore).toMatchObject({ decisions: 1, replayedDecisions: 0 });
+  });
+
+  it('another command than recorded is a divergence at its position', async () => {
+    const file = await recording(
+      'diverged.rec',
+      { source: `${fixture}#readsStatus`, decisions: [] },
+      [
+        [RecordKind.Command, 'readl 0xe00000c0'],
+        [RecordKind.Reply, 'OK 0x0'],
+      ],
+      'STATUS 0x0',
+    );
+    const r = await replay(file, { stallMs: 1000 });
+    expect(r.outcome).toBe('diverged');
+    expect(r.divergence).toMatchObject({ position: 0, expected: 'readl 0xe00000c0', actual: 'readl 0xe0000008' });
+  });
+
+  it('--scenario gives the module when the recording names none; without it the file is refused', async () => {
+    const file = await recording('nosource.rec', { decisions: [] }, status, 'STATUS 0x80080783');
+    await expect(replay(file)).rejects.toThrow(RecordingError);
+    await expect(replay(file)).rejects.toThrow(/does not name its scenario's module .* --scenario/);
+    expect((await replay(file, { scenario: `${fixture}#readsStatus`, stallMs: 1000 })).outcome).toBe('same');
+  });
+
+  it('refuses another scenario than recorded, a kernel-only one, a missing schedule, and one that opens the wire peer', async () => {
+    const other = await recording('other.rec', { scenario: 'something else', source: `${fixture}#readsStatus`, decisions: [] }, status, null);
+    await expect(replay(other)).rejects.toThrow(/recorded from the scenario "something else", .* is "reads STATUS and fails with it"/);
+    const kernelOnly = await recording('kernel.rec', { source: `${fixture}#kernelOnly`, decisions: [] }, status, null);
+    await expect(replay(kernelOnly)).rejects.toThrow(/does not run on QEMU's e1000/);
+    const noSchedule = await recording('noschedule.rec', { source: `${fixture}#readsStatus` }, status, null);
+    await expect(replay(noSchedule)).rejects.toThrow(/schedule is neither in the recording nor at/);
+    const wire = await recording('wire.rec', { scenario: 'opens the wire peer', source: `${fixture}#opensWire`, decisions: [] }, [], null);
+    await expect(replay(wire)).rejects.toThrow(/opens the wire peer \(machine.wire\)/);
+  });
+});
