@@ -3,14 +3,15 @@
  * offline). A broken sample explored on QEMU's real e1000 with `record: true` fails; its recording
  * (`<stem>.rec`) is replayed by `replay()`: the scenario its header names runs again with the
  * recorded seed and schedule on the replay machine and reaches the same failure and bug check, and
- * two replays of it report the same.
+ * two replays of it report the same. A scenario that gives its kernel `kernelOptions.clock` has its
+ * time decisions recorded and replayed too (the DPC watchdog).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { explore, loadExploreScenario } from '../../src/explore/index.ts';
-import { readRecording } from '../../src/record/format.ts';
+import { RecordKind, readRecording } from '../../src/record/format.ts';
 import { replay, type ReplayResult } from '../../src/record/replay.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dirql-replay-explore-'));
@@ -60,7 +61,25 @@ describe('dirql replay of an explore recording (recorded on real QEMU, replayed 
     expect(first.divergence).toBeUndefined();
     expect(first.outcome).toBe('same');
     expect(first.counters).toEqual({ failed: failure.message });
+    expect(first.bugCheck?.name).toBe('SYSTEM_THREAD_EXCEPTION_NOT_HANDLED');
     expect(first.bugCheck).toEqual(readRecording(file).trailer.bugCheckReport);
+    const second = await replay(file);
+    expect(outcomeOf(second)).toEqual(outcomeOf(first));
+  });
+
+  it("an ISR storm whose kernel runs on the explorer's clock replays to the recorded DPC watchdog (its time decision from the recording)", async () => {
+    const spec = 'test/integration/fixtures/explore-qemu-samples.ts#stormOnExploreClock';
+    const { failure, file } = await recordFailing(spec, join(dir, 'storm'), { runs: 1 });
+    expect(failure.message).toContain('DPC_WATCHDOG_VIOLATION');
+    const rec = readRecording(file);
+    // The watchdog's ticks and its exceeded limit are in the recording (kinds 10 and 5).
+    expect(rec.events.some((e) => e[0] === RecordKind.Time)).toBe(true);
+    expect(rec.events.some((e) => e[0] === RecordKind.TimerExpired)).toBe(true);
+    const first = await replay(file);
+    expect(first.divergence).toBeUndefined();
+    expect(first.outcome).toBe('same');
+    expect(first.bugCheck).toEqual(rec.trailer.bugCheckReport);
+    expect(first.bugCheck?.code).toBe(0x133);
     const second = await replay(file);
     expect(outcomeOf(second)).toEqual(outcomeOf(first));
   });
