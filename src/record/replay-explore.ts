@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { e1000Device } from '../drivers/e1000/device.ts';
-import { loadExploreScenario, scenarioModuleFile, type ExploreScenario } from '../explore/scenario.ts';
+import { loadExploreScenario, scenarioModuleFile, scenarioSource, type ExploreScenario } from '../explore/scenario.ts';
 import { ReplayPolicy, ScheduleDivergedError, type Decision, type ScheduleFile } from '../explore/schedule.ts';
 import type { ExploreRunIdentity } from '../explore/record-run.ts';
 import type { DecisionKind, Kernel } from '../kernel/index.ts';
@@ -223,12 +223,14 @@ export async function replayExplore(recording: Recording, opts: ExploreReplayOpt
     replayed === decisions.length &&
     JSON.stringify(counters) === JSON.stringify(trailer.counters) &&
     JSON.stringify(bugCheck) === JSON.stringify(trailer.bugCheckReport);
-  const source = spec ?? run.source;
+  // Where the scenario was loaded from, absolute (the identity hashes the path with the content), as the explorer recorded it.
+  const source = scenarioSource(scenario) ?? spec ?? run.source;
   const result: ReplayResult = {
     replay: true,
     file,
     framework: 'explore',
     explore: { scenario: scenario.name, strategy: run.strategy, seed: run.seed, decisions: decisions.length, replayedDecisions: replayed, ...(source ? { source } : {}) },
+    // The recorder's identity of an explore run: its scenario's module (record-run.ts); the header has no framework (hence 'undefined').
     sameDriver: driverIdentity(source !== undefined ? scenarioModuleFile(source) : undefined, 'undefined') === recording.header.driverHash,
     outcome: stalled ? 'stalled' : divergenceError ? 'diverged' : same ? 'same' : 'different',
     counters,

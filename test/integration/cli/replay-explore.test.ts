@@ -30,6 +30,11 @@ describe('dirql replay of a dirql explore --record recording (real QEMU, then no
     expect(first.stdout).toContain(`REPLAY explore run: "race on QEMU's e1000: check for a TX slot and take it in two synchronize calls", pb seed`);
     expect(first.stdout).toContain('TX ring overflow');
 
+    // The same module named relative to the repo: the same scenario, the same identity.
+    const named = await dirql(['replay', file, '--scenario', 'test/integration/fixtures/explore-qemu-samples.ts#raceQemu']);
+    expect(named.exitCode, named.stdout).toBe(0);
+    expect(named.stdout).not.toContain('not the one recorded');
+
     const json = async () => {
       const r = await dirql(['replay', file, '--json']);
       expect(r.exitCode).toBe(0);
