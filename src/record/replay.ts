@@ -112,6 +112,14 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
   }
   const config = recording.header.config;
   if (config.explore !== undefined) {
+    if (opts.driver !== undefined) {
+      throw new RecordingError(
+        `${file}: a recording of an explore run replays its scenario (which brings its own driver up): give another scenario module with --scenario, not --driver`,
+        {
+          file,
+        },
+      );
+    }
     const { replayExplore } = await import('./replay-explore.ts');
     return replayExplore(
       recording,

@@ -71,6 +71,13 @@ describe('replay of an explore run recording', () => {
     expect(r.explore).toMatchObject({ decisions: 1, replayedDecisions: 0 });
   });
 
+  it('a decision of another shape than scheduled is a divergence', async () => {
+    const file = await recording('decision.rec', { scenario: 'asks one decision', source: `${fixture}#asksOneDecision`, decisions: [['deliver', 2, 1]] }, [], null);
+    const r = await replay(file, { stallMs: 1000 });
+    expect(r.outcome).toBe('diverged');
+    expect(r.divergence?.message).toMatch(/decision 1 was deliver of 2 options when recorded, run of 3 now/);
+  });
+
   it('another command than recorded is a divergence at its position', async () => {
     const file = await recording(
       'diverged.rec',
@@ -100,6 +107,7 @@ describe('replay of an explore run recording', () => {
     await expect(replay(kernelOnly)).rejects.toThrow(/does not run on QEMU's e1000/);
     const noSchedule = await recording('noschedule.rec', { source: `${fixture}#readsStatus` }, status, null);
     await expect(replay(noSchedule)).rejects.toThrow(/schedule is neither in the recording nor at/);
+    await expect(replay(other, { driver: 'src/drivers/e1000/ndis6/index.ts' })).rejects.toThrow(/replays its scenario .* not --driver/);
     const wire = await recording('wire.rec', { scenario: 'opens the wire peer', source: `${fixture}#opensWire`, decisions: [] }, [], null);
     await expect(replay(wire)).rejects.toThrow(/opens the wire peer \(machine.wire\)/);
   });
