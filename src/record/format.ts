@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { Packr } from 'msgpackr';
 import type { TimeCheck } from '../kernel/index.ts';
+import { ChunkFile } from './chunk-file.ts';
+import { RECORD_PREFIX, RecordEncoder, packr } from './encoder.ts';
 import { RecordingCorruptError, RecordingTruncatedError, RecordingVersionError } from './errors.ts';
 
 /**
@@ -14,7 +15,6 @@ export const RECORDING_FORMAT = 'dirql-recording';
 /** 2: host inputs (kind 9) and timer expirations (kind 10) added, so a whole session replays. 3: the scheduler's seeded choices (kind 6, `[6, 'of n', option]`) are written, so sessions on several processors replay. 4: the kernel's decisions on time (kind 5, `[5, check, call, ms]`: the DPC watchdog, the verifier's limits, KMDF's drain timeout) are written, and the watchdog's timer is a kernel timer (kind 10). */
 export const RECORDING_VERSION = 4;
 const MAGIC = Buffer.from('DIRQLREC', 'latin1');
-const RECORD_PREFIX = 8;
 /** Larger than any record dirql writes (a guest-memory read is at most a few KiB); a bigger length is corruption. */
 const MAX_RECORD = 64 * 1024 * 1024;
 
@@ -94,40 +94,25 @@ export type RecordEvent =
   | [RecordKind.Host, 'receive' | 'stop' | 'stats']
   | [RecordKind.TimerExpired, string];
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
-
-function frame(payload: unknown): Buffer {
-  const body = packr.pack(payload);
-  const out = Buffer.allocUnsafe(RECORD_PREFIX + body.length);
-  out.writeUInt32LE(body.length, 0);
-  out.writeUInt32LE(crc32(body), 4);
-  body.copy(out, RECORD_PREFIX);
-  return out;
-}
-
-/** Bytes buffered before one write to the stream: the hot path only packs and appends. */
-const CHUNK = 256 * 1024;
-
 /**
- * Writes a recording through a buffered write stream: `event()` packs and appends to an in-memory
- * chunk, which goes to the stream when it passes 256 KiB, so the session never waits on the disk.
+ * Writes a recording: `event()` (and the hot kinds' own methods) encodes each record into a
+ * preallocated 1 MiB chunk (encoder.ts), which is written to the file when full (chunk-file.ts,
+ * in the background), so the session never waits on the disk.
  */
 export class RecordingWriter {
-  private readonly stream: fs.WriteStream;
-  private parts: Buffer[] = [];
-  private pending = 0;
+  private readonly out: ChunkFile;
+  private readonly encoder: RecordEncoder;
   private count = 0;
   private closed: Promise<void> | undefined;
-  private streamError: Error | undefined;
 
   constructor(
     readonly file: string,
     header: Omit<RecordingHeader, 'format' | 'version'>,
   ) {
-    this.stream = fs.createWriteStream(file);
-    this.stream.on('error', (err) => (this.streamError ??= err));
-    this.push(MAGIC);
-    this.push(frame([RecordKind.Header, { format: RECORDING_FORMAT, version: RECORDING_VERSION, ...header }]));
+    this.out = new ChunkFile(file);
+    this.encoder = new RecordEncoder((chunk, done) => this.out.write(chunk, done));
+    this.encoder.raw(MAGIC);
+    this.encoder.packed([RecordKind.Header, { format: RECORDING_FORMAT, version: RECORDING_VERSION, ...header }]);
   }
 
   get events(): number {
@@ -136,30 +121,54 @@ export class RecordingWriter {
 
   event(e: RecordEvent): void {
     this.count++;
-    this.push(frame(e));
+    switch (e[0]) {
+      case RecordKind.Command:
+      case RecordKind.Reply:
+        this.encoder.string(e[0], e[1]);
+        return;
+      case RecordKind.Irq:
+        this.encoder.irq(e[0], e[1], e[2]);
+        return;
+      case RecordKind.MemoryRead:
+        this.encoder.memoryRead(e[0], e[1], e[2]);
+        return;
+      default:
+        if (e[0] === RecordKind.Host && e[1] === 'send') this.encoder.frames(e[0], e[1], e[2]);
+        else this.encoder.packed(e);
+    }
+  }
+
+  /** `[Command, line]` or `[Reply, line]`, without building the array. */
+  line(kind: RecordKind.Command | RecordKind.Reply, line: string): void {
+    this.count++;
+    this.encoder.string(kind, line);
+  }
+
+  irq(line: number, raised: boolean): void {
+    this.count++;
+    this.encoder.irq(RecordKind.Irq, line, raised);
+  }
+
+  /** A memory read: `bytes` are copied into the chunk before this returns, so the caller may reuse them. */
+  memoryRead(addr: number, bytes: Uint8Array): void {
+    this.count++;
+    this.encoder.memoryRead(RecordKind.MemoryRead, addr, bytes);
+  }
+
+  /** The frames a send took into the TX ring, copied into the chunk before this returns. */
+  sent(frames: readonly Uint8Array[]): void {
+    this.count++;
+    this.encoder.frames(RecordKind.Host, 'send', frames);
   }
 
   /** Writes the trailer and closes the file; once. */
   close(trailer: Omit<RecordingTrailer, 'events'>): Promise<void> {
-    this.closed ??= new Promise<void>((resolve, reject) => {
-      this.push(frame([RecordKind.Trailer, { events: this.count, ...trailer }]));
-      this.flush();
-      this.stream.end(() => (this.streamError ? reject(this.streamError) : resolve()));
-    });
+    if (!this.closed) {
+      this.encoder.packed([RecordKind.Trailer, { events: this.count, ...trailer }]);
+      this.encoder.flush();
+      this.closed = this.out.close();
+    }
     return this.closed;
-  }
-
-  private push(b: Buffer): void {
-    this.parts.push(b);
-    this.pending += b.length;
-    if (this.pending >= CHUNK) this.flush();
-  }
-
-  private flush(): void {
-    if (this.pending === 0) return;
-    this.stream.write(Buffer.concat(this.parts, this.pending));
-    this.parts = [];
-    this.pending = 0;
   }
 }
 
