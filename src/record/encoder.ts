@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { Packr } from 'msgpackr';
+import { changesSize } from './memory-shadow.ts';
 
 /**
  * The recording's encoder: frames records (`u32le length, u32le crc32, msgpack payload`) straight
@@ -76,6 +77,27 @@ export class RecordEncoder {
     c[this.pos++] = kind;
     this.num(addr);
     this.bin(bytes);
+    this.end(start);
+  }
+
+  /** `[kind, addr, length, changes]` (a memory read as the runs that changed, memory-shadow.ts): each run's bytes copied here, once. */
+  memoryChanges(kind: number, addr: number, data: Uint8Array, runs: readonly number[]): void {
+    const size = changesSize(runs);
+    const start = this.begin(RECORD_PREFIX + 2 + 2 * NUMBER_MAX + HEADER_MAX + size);
+    const c = this.chunk;
+    c[this.pos++] = 0x94;
+    c[this.pos++] = kind;
+    this.num(addr);
+    this.num(data.byteLength);
+    this.binHeader(size);
+    for (let r = 0; r < runs.length; r += 2) {
+      const offset = runs[r]!;
+      const n = runs[r + 1]!;
+      this.view.setUint32(this.pos, offset, true);
+      this.view.setUint32(this.pos + 4, n, true);
+      c.set(data.subarray(offset, offset + n), this.pos + 8);
+      this.pos += 8 + n;
+    }
     this.end(start);
   }
 
@@ -204,7 +226,12 @@ export class RecordEncoder {
   }
 
   private bin(b: Uint8Array): void {
-    const n = b.byteLength;
+    this.binHeader(b.byteLength);
+    this.chunk.set(b, this.pos);
+    this.pos += b.byteLength;
+  }
+
+  private binHeader(n: number): void {
     const c = this.chunk;
     if (n < 0x100) {
       c[this.pos++] = 0xc4;
@@ -218,8 +245,6 @@ export class RecordEncoder {
       this.view.setUint32(this.pos, n);
       this.pos += 4;
     }
-    c.set(b, this.pos);
-    this.pos += n;
   }
 
   private arrayHeader(n: number): void {

@@ -159,3 +159,26 @@ describe('ChunkFile', () => {
     expect(done).toBe(2);
   });
 });
+
+describe('RecordEncoder.memoryChanges', () => {
+  it.each([
+    [0, []],
+    [0xfeed0000, [0, 4, 100, 60]],
+    [2 ** 33, [0, 2048]],
+  ])('writes what pack() makes of [11, addr, length, changes] (addr %s)', (addr, runs) => {
+    const data = Uint8Array.from({ length: 2048 }, (_, i) => (i * 5) & 0xff);
+    const changes = Buffer.concat(
+      (runs as number[]).flatMap((v, i, all) => {
+        if (i % 2) return [];
+        const head = Buffer.alloc(8);
+        head.writeUInt32LE(v, 0);
+        head.writeUInt32LE(all[i + 1]!, 4);
+        return [head, Buffer.from(data.subarray(v, v + all[i + 1]!))];
+      }),
+    );
+    expectSame(
+      encode((e) => e.memoryChanges(11, addr, data, runs as number[])),
+      framed([11, addr, data.byteLength, changes]),
+    );
+  });
+});
