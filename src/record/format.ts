@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { Packr } from 'msgpackr';
 import type { TimeCheck } from '../kernel/index.ts';
+import { ChunkFile } from './chunk-file.ts';
+import { MemoryShadow } from './memory-shadow.ts';
+import { RECORD_PREFIX, RecordEncoder, packr } from './encoder.ts';
 import { RecordingCorruptError, RecordingTruncatedError, RecordingVersionError } from './errors.ts';
 
 /**
@@ -11,10 +13,11 @@ import { RecordingCorruptError, RecordingTruncatedError, RecordingVersionError }
  * a 10,000-frame session small (see README.md).
  */
 export const RECORDING_FORMAT = 'dirql-recording';
-/** 2: host inputs (kind 9) and timer expirations (kind 10) added, so a whole session replays. 3: the scheduler's seeded choices (kind 6, `[6, 'of n', option]`) are written, so sessions on several processors replay. 4: the kernel's decisions on time (kind 5, `[5, check, call, ms]`: the DPC watchdog, the verifier's limits, KMDF's drain timeout) are written, and the watchdog's timer is a kernel timer (kind 10). */
-export const RECORDING_VERSION = 4;
+/** 2: host inputs (kind 9) and timer expirations (kind 10) added, so a whole session replays. 3: the scheduler's seeded choices (kind 6, `[6, 'of n', option]`) are written, so sessions on several processors replay. 4: the kernel's decisions on time (kind 5, `[5, check, call, ms]`: the DPC watchdog, the verifier's limits, KMDF's drain timeout) are written, and the watchdog's timer is a kernel timer (kind 10). 5: memory reads are written as the bytes that changed since the last read of the same memory (kind 11, `[11, addr, length, changes]`); the reader gives them back whole (kind 4). */
+export const RECORDING_VERSION = 5;
+/** Versions this reader reads: 4 holds nothing 5 does not (kind 11 is only new). */
+const READABLE_VERSIONS: readonly number[] = [4, 5];
 const MAGIC = Buffer.from('DIRQLREC', 'latin1');
-const RECORD_PREFIX = 8;
 /** Larger than any record dirql writes (a guest-memory read is at most a few KiB); a bigger length is corruption. */
 const MAX_RECORD = 64 * 1024 * 1024;
 
@@ -72,6 +75,8 @@ export const enum RecordKind {
   Host = 9,
   /** A kernel timer expired (its DPC was queued), at its position: [kind, timerName]. */
   TimerExpired = 10,
+  /** A guest-memory read as written (version 5): [kind, addr, length, changes], the runs that changed since memory was last read (memory-shadow.ts); read back as kind 4. */
+  MemoryChanges = 11,
 }
 
 /** A scheduler choice's decision kind in a Schedule record: among how many options, and the one taken when it has a label (`of 2: dpc:MiniportInterruptDPC@1`). */
@@ -80,7 +85,7 @@ export function choiceKind(n: number, label?: string): string {
 }
 
 /** The highest kind a reader of this version knows. */
-const LAST_KIND = RecordKind.TimerExpired;
+const LAST_KIND = RecordKind.MemoryChanges;
 
 export type RecordEvent =
   | [RecordKind.Command, string]
@@ -94,40 +99,27 @@ export type RecordEvent =
   | [RecordKind.Host, 'receive' | 'stop' | 'stats']
   | [RecordKind.TimerExpired, string];
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
-
-function frame(payload: unknown): Buffer {
-  const body = packr.pack(payload);
-  const out = Buffer.allocUnsafe(RECORD_PREFIX + body.length);
-  out.writeUInt32LE(body.length, 0);
-  out.writeUInt32LE(crc32(body), 4);
-  body.copy(out, RECORD_PREFIX);
-  return out;
-}
-
-/** Bytes buffered before one write to the stream: the hot path only packs and appends. */
-const CHUNK = 256 * 1024;
-
 /**
- * Writes a recording through a buffered write stream: `event()` packs and appends to an in-memory
- * chunk, which goes to the stream when it passes 256 KiB, so the session never waits on the disk.
+ * Writes a recording: `event()` (and the hot kinds' own methods) encodes each record into a
+ * preallocated 1 MiB chunk (encoder.ts), which is written to the file when full (chunk-file.ts,
+ * in the background), so the session never waits on the disk.
  */
 export class RecordingWriter {
-  private readonly stream: fs.WriteStream;
-  private parts: Buffer[] = [];
-  private pending = 0;
+  private readonly out: ChunkFile;
+  private readonly encoder: RecordEncoder;
+  private readonly shadow = new MemoryShadow();
+  private readonly runs: number[] = [];
   private count = 0;
   private closed: Promise<void> | undefined;
-  private streamError: Error | undefined;
 
   constructor(
     readonly file: string,
     header: Omit<RecordingHeader, 'format' | 'version'>,
   ) {
-    this.stream = fs.createWriteStream(file);
-    this.stream.on('error', (err) => (this.streamError ??= err));
-    this.push(MAGIC);
-    this.push(frame([RecordKind.Header, { format: RECORDING_FORMAT, version: RECORDING_VERSION, ...header }]));
+    this.out = new ChunkFile(file);
+    this.encoder = new RecordEncoder((chunk, done) => this.out.write(chunk, done));
+    this.encoder.raw(MAGIC);
+    this.encoder.packed([RecordKind.Header, { format: RECORDING_FORMAT, version: RECORDING_VERSION, ...header }]);
   }
 
   get events(): number {
@@ -136,30 +128,56 @@ export class RecordingWriter {
 
   event(e: RecordEvent): void {
     this.count++;
-    this.push(frame(e));
+    switch (e[0]) {
+      case RecordKind.Command:
+      case RecordKind.Reply:
+        this.encoder.string(e[0], e[1]);
+        return;
+      case RecordKind.Irq:
+        this.encoder.irq(e[0], e[1], e[2]);
+        return;
+      case RecordKind.MemoryRead:
+        this.count--;
+        this.memoryRead(e[1], e[2]);
+        return;
+      default:
+        if (e[0] === RecordKind.Host && e[1] === 'send') this.encoder.frames(e[0], e[1], e[2]);
+        else this.encoder.packed(e);
+    }
+  }
+
+  /** `[Command, line]` or `[Reply, line]`, without building the array. */
+  line(kind: RecordKind.Command | RecordKind.Reply, line: string): void {
+    this.count++;
+    this.encoder.string(kind, line);
+  }
+
+  irq(line: number, raised: boolean): void {
+    this.count++;
+    this.encoder.irq(RecordKind.Irq, line, raised);
+  }
+
+  /** A memory read, as what changed since (kind 11): copied into the chunk before this returns, so the caller may reuse `bytes`. */
+  memoryRead(addr: number, bytes: Uint8Array): void {
+    this.count++;
+    this.shadow.changes(addr, bytes, this.runs);
+    this.encoder.memoryChanges(RecordKind.MemoryChanges, addr, bytes, this.runs);
+  }
+
+  /** The frames a send took into the TX ring, copied into the chunk before this returns. */
+  sent(frames: readonly Uint8Array[]): void {
+    this.count++;
+    this.encoder.frames(RecordKind.Host, 'send', frames);
   }
 
   /** Writes the trailer and closes the file; once. */
   close(trailer: Omit<RecordingTrailer, 'events'>): Promise<void> {
-    this.closed ??= new Promise<void>((resolve, reject) => {
-      this.push(frame([RecordKind.Trailer, { events: this.count, ...trailer }]));
-      this.flush();
-      this.stream.end(() => (this.streamError ? reject(this.streamError) : resolve()));
-    });
+    if (!this.closed) {
+      this.encoder.packed([RecordKind.Trailer, { events: this.count, ...trailer }]);
+      this.encoder.flush();
+      this.closed = this.out.close();
+    }
     return this.closed;
-  }
-
-  private push(b: Buffer): void {
-    this.parts.push(b);
-    this.pending += b.length;
-    if (this.pending >= CHUNK) this.flush();
-  }
-
-  private flush(): void {
-    if (this.pending === 0) return;
-    this.stream.write(Buffer.concat(this.parts, this.pending));
-    this.parts = [];
-    this.pending = 0;
   }
 }
 
@@ -185,6 +203,7 @@ export function parseRecording(buf: Buffer, file = '<buffer>'): Recording {
   let offset = MAGIC.length;
   let header: RecordingHeader | undefined;
   const events: RecordEvent[] = [];
+  const shadow = new MemoryShadow();
   while (offset < buf.length) {
     if (offset + RECORD_PREFIX > buf.length) break;
     const length = buf.readUInt32LE(offset);
@@ -211,6 +230,12 @@ export function parseRecording(buf: Buffer, file = '<buffer>'): Recording {
       if (trailer.events !== events.length)
         throw new RecordingCorruptError(`${file}: the trailer counts ${trailer.events} events, the file holds ${events.length}`, { file, offset });
       return { file, header, events, trailer };
+    } else if (kind === RecordKind.MemoryChanges) {
+      events.push([RecordKind.MemoryRead, rec[1] as number, memoryChanges(shadow, rec, file, offset)]);
+    } else if (kind === RecordKind.MemoryRead) {
+      const [, addr, bytes] = rec as [RecordKind.MemoryRead, number, Uint8Array];
+      shadow.seen(addr, bytes);
+      events.push(rec as RecordEvent);
     } else if (kind > RecordKind.Header && kind <= LAST_KIND) {
       events.push(rec as RecordEvent);
     } else {
@@ -225,12 +250,29 @@ export function parseRecording(buf: Buffer, file = '<buffer>'): Recording {
   });
 }
 
+/** A kind-11 record's read, whole: the shadow with its runs applied. */
+function memoryChanges(shadow: MemoryShadow, rec: unknown[], file: string, offset: number): Uint8Array {
+  const [, addr, length, changes] = rec;
+  if (typeof addr !== 'number' || typeof length !== 'number' || !(changes instanceof Uint8Array)) {
+    throw new RecordingCorruptError(`${file}: memory-changes record at byte ${offset} is malformed`, { file, offset });
+  }
+  try {
+    return shadow.apply(addr, length, changes);
+  } catch (err) {
+    throw new RecordingCorruptError(
+      `${file}: memory-changes record at byte ${offset} (read of ${length} bytes at 0x${addr.toString(16)}) does not apply`,
+      { file, offset, addr, length },
+      { cause: err },
+    );
+  }
+}
+
 function checkHeader(h: unknown, file: string): RecordingHeader {
   const header = h as Partial<RecordingHeader> | undefined;
   if (header?.format !== RECORDING_FORMAT) throw new RecordingCorruptError(`${file}: the header is not a ${RECORDING_FORMAT} header`, { file, offset: MAGIC.length });
-  if (header.version !== RECORDING_VERSION) {
+  if (!READABLE_VERSIONS.includes(header.version ?? -1)) {
     throw new RecordingVersionError(
-      `${file}: recording format version ${String(header.version)}, this dirql reads version ${RECORDING_VERSION} (recorded by dirql ${header.dirqlVersion ?? '?'})`,
+      `${file}: recording format version ${String(header.version)}, this dirql reads versions ${READABLE_VERSIONS.join(' and ')} (recorded by dirql ${header.dirqlVersion ?? '?'})`,
       {
         file,
         version: header.version,

@@ -37,15 +37,15 @@ export class SessionRecorder implements QtestTap {
   }
 
   command(line: string): void {
-    this.writer.event([RecordKind.Command, line]);
+    this.writer.line(RecordKind.Command, line);
   }
 
   reply(line: string): void {
-    this.writer.event([RecordKind.Reply, line]);
+    this.writer.line(RecordKind.Reply, line);
   }
 
   irq(line: number, raised: boolean): void {
-    this.writer.event([RecordKind.Irq, line, raised]);
+    this.writer.irq(line, raised);
   }
 
   schedule(kind: string, option: number): void {
@@ -56,7 +56,7 @@ export class SessionRecorder implements QtestTap {
   host(op: 'send', frames: readonly Uint8Array[]): void;
   host(op: 'receive' | 'stop' | 'stats'): void;
   host(op: 'send' | 'receive' | 'stop' | 'stats', frames?: readonly Uint8Array[]): void {
-    if (op === 'send') this.writer.event([RecordKind.Host, op, frames!.map((f) => Uint8Array.prototype.slice.call(f))]);
+    if (op === 'send') this.writer.sent(frames!);
     else this.writer.event([RecordKind.Host, op]);
   }
 
@@ -104,7 +104,8 @@ export class SessionRecorder implements QtestTap {
 
   /** The same memory, with every read logged (addr and the bytes it returned). */
   wrapMemory<M extends GuestMemory & AsyncGuestMemory>(memory: M): M {
-    const rec = (addr: number, bytes: Uint8Array): void => this.writer.event([RecordKind.MemoryRead, addr, Uint8Array.prototype.slice.call(bytes)]);
+    // The writer copies the bytes into its chunk at once: the driver may reuse its buffer.
+    const rec = (addr: number, bytes: Uint8Array): void => this.writer.memoryRead(addr, bytes);
     const wrapped: GuestMemory & AsyncGuestMemory = {
       size: memory.size,
       read: (addr, length) => {

@@ -1,0 +1,87 @@
+/**
+ * Guest memory as the recording's reads have seen it (zero before the first), so that a memory
+ * read is recorded as the bytes that changed since (kind 11) rather than all it returned. A 64 B
+ * frame received lands in a 2 KiB buffer and the driver reads the batch's buffers as one span: of
+ * its ~2 KiB a frame, only the frame and its descriptor differ from the last time the span was read.
+ * Writer and reader keep the same shadow, so the reader returns every read's full bytes (kind 4).
+ *
+ * Changes are encoded as runs, each `u32le offset` (from the read's address), `u32le length`, then
+ * the bytes; runs are in increasing offset and do not overlap.
+ */
+export class MemoryShadow {
+  private bytes = new Uint8Array(0);
+
+  /** The runs by which `data`, read at `addr`, differs from the shadow; the shadow then holds `data`. */
+  changes(addr: number, data: Uint8Array, runs: number[]): void {
+    runs.length = 0;
+    this.ensure(addr + data.byteLength);
+    const old = this.bytes;
+    const n = data.byteLength;
+    let i = 0;
+    if ((addr & 3) === 0 && (data.byteOffset & 3) === 0) {
+      // Four bytes at a time where both sides are aligned.
+      const a = new Int32Array(data.buffer, data.byteOffset, n >>> 2);
+      const b = new Int32Array(old.buffer, old.byteOffset + addr, n >>> 2);
+      const words = a.length;
+      for (let w = 0; w < words; w++) {
+        if (a[w] === b[w]) continue;
+        const start = w;
+        // A run ends after GAP equal words, so that short equal stretches do not each cost a header.
+        let end = ++w;
+        for (; w < words && w - end < GAP; w++) if (a[w] !== b[w]) end = w + 1;
+        runs.push(start << 2, (end - start) << 2);
+        w = end;
+      }
+      i = words << 2;
+    }
+    for (; i < n; i++) {
+      if (data[i] === old[addr + i]) continue;
+      const last = runs.length - 2;
+      if (last >= 0 && runs[last]! + runs[last + 1]! === i) runs[last + 1]!++;
+      else runs.push(i, 1);
+    }
+    for (let r = 0; r < runs.length; r += 2) old.set(data.subarray(runs[r]!, runs[r]! + runs[r + 1]!), addr + runs[r]!);
+  }
+
+  /** A read recorded whole (kind 4): the shadow holds its bytes. */
+  seen(addr: number, data: Uint8Array): void {
+    this.ensure(addr + data.byteLength);
+    this.bytes.set(data, addr);
+  }
+
+  /** Applies a read's recorded runs and returns a copy of what the read returned. */
+  apply(addr: number, length: number, encoded: Uint8Array): Uint8Array {
+    this.ensure(addr + length);
+    const view = new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+    let at = 0;
+    while (at < encoded.byteLength) {
+      if (at + 8 > encoded.byteLength) throw new RangeError(`memory changes cut inside a run header at ${at}`);
+      const offset = view.getUint32(at, true);
+      const n = view.getUint32(at + 4, true);
+      at += 8;
+      if (offset + n > length || at + n > encoded.byteLength) throw new RangeError(`memory change run ${offset}+${n} outside its read of ${length} bytes`);
+      this.bytes.set(encoded.subarray(at, at + n), addr + offset);
+      at += n;
+    }
+    return this.bytes.slice(addr, addr + length);
+  }
+
+  private ensure(end: number): void {
+    if (end <= this.bytes.byteLength) return;
+    let size = Math.max(this.bytes.byteLength, 1 << 20);
+    while (size < end) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.bytes);
+    this.bytes = grown;
+  }
+}
+
+/** Equal words that end a run of changes (16 bytes: two run headers' worth). */
+const GAP = 4;
+
+/** The encoded size of `runs` (offset, length pairs). */
+export function changesSize(runs: readonly number[]): number {
+  let size = 0;
+  for (let r = 1; r < runs.length; r += 2) size += 8 + runs[r]!;
+  return size;
+}
