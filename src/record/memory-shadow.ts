@@ -24,7 +24,8 @@ export class MemoryShadow {
       const b = new Int32Array(old.buffer, old.byteOffset + addr, n >>> 2);
       const words = a.length;
       for (let w = 0; w < words; w++) {
-        if (a[w] === b[w]) continue;
+        while (w < words && a[w] === b[w]) w++;
+        if (w === words) break;
         const start = w;
         // A run ends after GAP equal words, so that short equal stretches do not each cost a header.
         let end = ++w;
