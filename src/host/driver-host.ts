@@ -148,6 +148,7 @@ export class DriverHost extends EventEmitter {
       if (opts.pcap !== undefined) capture = new UpperEdgeCapture(opts.pcap, `dirql (${framework} on ${device.qemuModel})`);
       const variant = await factory({
         ...(capture ? { tap: capture } : {}),
+        ...(opts.handOuts ? { handOuts: opts.handOuts } : recording ? { handOuts: recording.handOuts } : {}),
         kernel,
         machine,
         rxRing,

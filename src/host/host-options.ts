@@ -4,6 +4,7 @@ import type { ChoiceSource, KernelClock, KernelLimits, VerifierOptions } from '.
 import type { AttachStubOptions } from '../platform/attached-stub.ts';
 import type { Machine, MachineConfig } from '../platform/machine.ts';
 import type { RingStats } from '../ring/index.ts';
+import type { HandOutLog } from '../upper-edge/index.ts';
 import type { DriverModule } from './frameworks/driver-module.ts';
 import type { DriverStatistics, RoutineCalls } from './frameworks/index.ts';
 import type { HostNetdev } from './netdev.ts';
@@ -79,6 +80,8 @@ export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txR
   clock?: KernelClock;
   /** The seeded scheduler's choices (absent: the seed's, or a recording's that logs them); a replay's own. */
   choices?: ChoiceSource;
+  /** How many frames each of the upper edge's hand-outs takes (absent: what is there, or a recording's log of it); a replay's own. */
+  handOuts?: HandOutLog;
   /** Anything else for the machine (memory size, QEMU binary, timeouts). */
   machine?: Omit<MachineConfig, 'netdev' | 'mac' | 'device'>;
 }

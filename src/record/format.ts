@@ -71,7 +71,7 @@ export const enum RecordKind {
   /** A frame the peer put on the wire (informational: the driver sees it through DMA reads): [kind, bytes]. */
   Wire = 7,
   Trailer = 8,
-  /** What the host did to the driver, at its position: [kind, 'send', frames] (frames taken into the TX ring), [kind, 'receive'] (the first onReceive listener), [kind, 'stop']. */
+  /** What the host did to the driver, at its position: [kind, 'send', frames] (frames taken into the TX ring), [kind, 'receive'] (the first onReceive listener), [kind, 'stop']; and [kind, 'take', count] (the upper edge handed `count` frames from the TX ring to the driver). */
   Host = 9,
   /** A kernel timer expired (its DPC was queued), at its position: [kind, timerName]. */
   TimerExpired = 10,
@@ -97,6 +97,7 @@ export type RecordEvent =
   | [RecordKind.Wire, Uint8Array]
   | [RecordKind.Host, 'send', Uint8Array[]]
   | [RecordKind.Host, 'receive' | 'stop' | 'stats']
+  | [RecordKind.Host, 'take', number]
   | [RecordKind.TimerExpired, string];
 
 /**

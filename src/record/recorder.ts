@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { realClock, SchedulerRandom, type BugCheckReport, type ChoiceSource, type KernelClock, type TimeCheck } from '../kernel/index.ts';
 import type { AsyncGuestMemory, GuestMemory } from '../platform/guest-memory.ts';
 import type { QtestClient, QtestTap } from '../transport/qtest-client.ts';
+import type { HandOutLog } from '../upper-edge/index.ts';
 import { RecordKind, RecordingWriter, choiceKind, type BugCheckSummary, type RecordingTrailer } from './format.ts';
 
 const DIRQL_VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -47,6 +48,11 @@ export class SessionRecorder implements QtestTap {
   irq(line: number, raised: boolean): void {
     this.writer.irq(line, raised);
   }
+
+  /** The upper edge's send batches: each hand-out's count, at its position (`[9, 'take', count]`). */
+  readonly handOuts: HandOutLog = {
+    handedOut: (count) => this.writer.event([RecordKind.Host, 'take', count]),
+  };
 
   schedule(kind: string, option: number): void {
     this.writer.event([RecordKind.Schedule, kind, option]);

@@ -8,6 +8,7 @@ import type { Machine, MachineConfig } from '../platform/machine.ts';
 import { MmioRegion } from '../platform/registers.ts';
 import type { QmpClient } from '../transport/qmp-client.ts';
 import { QtestClient, type QtestTap } from '../transport/qtest-client.ts';
+import type { HandOutLog } from '../upper-edge/index.ts';
 import { ReplayDivergenceError } from './errors.ts';
 import { RecordKind, choiceKind, type Recording, type RecordEvent } from './format.ts';
 import { ReplayMemory, ReplayQtestStream } from './replay-stream.ts';
@@ -45,6 +46,9 @@ export class ReplaySession {
   private readonly commands: { line: string; position: number }[] = [];
   private nextCommand = 0;
   private readonly decisions: { kind: string; option: number; position: number }[] = [];
+  /** The upper edge's recorded send batches (`[9, 'take', count]`), in order. */
+  private readonly takes: { count: number; position: number }[] = [];
+  private nextTake = 0;
   private nextDecision = 0;
   private readings = 0;
   private readonly timeCalls = new Map<TimeCheck, number>();
@@ -56,6 +60,7 @@ export class ReplaySession {
     events.forEach((e, position) => {
       if (e[0] === RecordKind.Command) this.commands.push({ line: e[1], position });
       else if (e[0] === RecordKind.Schedule) this.decisions.push({ kind: e[1], option: e[2], position });
+      else if (e[0] === RecordKind.Host && e[1] === 'take') this.takes.push({ count: e[2], position });
       else if (e[0] === RecordKind.Time) {
         const list = this.timeOutcomes.get(e[1]) ?? [];
         list.push({ call: e[2], ms: e[3] });
@@ -129,6 +134,26 @@ export class ReplaySession {
         ),
       );
       return 0;
+    },
+  };
+
+  /** The upper edge takes the recorded batches from the TX ring; another count is a divergence. */
+  readonly handOuts: HandOutLog = {
+    next: () => this.takes[this.nextTake]?.count,
+    handedOut: (count) => {
+      const t = this.takes[this.nextTake];
+      if (t === undefined) return;
+      this.nextTake++;
+      if (t.count === count) return;
+      this.stream.diverge(
+        new ReplayDivergenceError(`replay diverged at event ${t.position} of ${this.recording.file}: the send path handed ${count} frame(s) to the driver, the recording has ${t.count}`, {
+          file: this.recording.file,
+          position: t.position,
+          expected: t.count,
+          actual: count,
+          recent: this.stream.recentBefore(t.position),
+        }),
+      );
     },
   };
 
@@ -245,7 +270,7 @@ export class ReplaySession {
       const timer = this.armed[i]!;
       if (!timer.periodic) this.armed.splice(i, 1);
       timer.fire();
-    } else if (e[0] === RecordKind.Host) {
+    } else if (e[0] === RecordKind.Host && e[1] !== 'take') {
       if (this.hostHandler) this.hostHandler(e as HostInput, position);
       else this.waitingHost.push([e as HostInput, position]);
     }

@@ -17,7 +17,7 @@ export function describe(e: RecordEvent): string {
     case RecordKind.MemoryRead:
       return `memory read 0x${e[1].toString(16)} (${e[2].byteLength} bytes)`;
     case RecordKind.Host:
-      return e[1] === 'send' ? `host sent ${e[2].length} frame(s)` : `host ${e[1]}`;
+      return e[1] === 'send' ? `host sent ${e[2].length} frame(s)` : e[1] === 'take' ? `send path took ${e[2]} frame(s)` : `host ${e[1]}`;
     case RecordKind.TimerExpired:
       return `timer ${e[1]} expired`;
     case RecordKind.Time:

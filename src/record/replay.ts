@@ -203,6 +203,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
         startMachine: divergingMemory(session),
         clock: session.clock,
         choices: session.choices,
+        handOuts: session.handOuts,
         netdevWatch: false,
         bugCheckDir: opts.bugCheckDir ?? ownCrashDir!,
         ...(opts.trace ? { trace: opts.trace } : {}),

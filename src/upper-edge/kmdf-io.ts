@@ -6,7 +6,7 @@ import type { LinkEvent } from './ndis6-protocol.ts';
 import { PumpWake, WAKE_TIMEOUT_MS } from './pump-wake.ts';
 import { SendPump } from './send-pump.ts';
 import type { UpperEdgeTap } from './tap.ts';
-import { TransmitPath, type TransmitPathCounters } from './transmit-path.ts';
+import { TransmitPath, type HandOutLog, type TransmitPathCounters } from './transmit-path.ts';
 
 const log = logger('upper-edge.kmdf');
 
@@ -28,6 +28,8 @@ export interface KmdfEdgeOptions {
   onPublish?: () => void;
   /** Sees every frame read (indicated) and written (sent) at this edge (a capture). */
   tap?: UpperEdgeTap;
+  /** Logs (a recording) or dictates (a replay) how many frames each hand-out to the driver takes. */
+  handOuts?: HandOutLog;
 }
 
 export interface KmdfEdgeCounters {
@@ -152,7 +154,7 @@ export class KmdfIoEdge extends EventEmitter {
     this.rxRing = options.rxRing;
     this.onPublish = options.onPublish;
     this.tap = options.tap;
-    this.transmitPath = new TransmitPath(options.txRing, options.tap);
+    this.transmitPath = new TransmitPath(options.txRing, options.tap, options.handOuts);
     this.producer = options.rxRing.producer();
     this.writesInFlight = Math.max(1, options.writesInFlight ?? 512);
     this.readsWanted = Math.max(1, Math.min(options.readsPending ?? 256, options.rxRing.slotCount));

@@ -1,5 +1,6 @@
 import type { PacketRing } from '../ring/index.ts';
 import type { UpperEdgeTap } from './tap.ts';
+import type { HandOutLog } from './transmit-path.ts';
 
 /** What the NDIS 6 and NDIS 5 protocol edges are built with. */
 export interface NdisEdgeOptions {
@@ -21,4 +22,6 @@ export interface NdisEdgeOptions {
   onPublish?: () => void;
   /** Sees every frame indicated, sent or dropped at this edge (a capture). */
   tap?: UpperEdgeTap;
+  /** Logs (a recording) or dictates (a replay) how many frames each hand-out to the driver takes. */
+  handOuts?: HandOutLog;
 }

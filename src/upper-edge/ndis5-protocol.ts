@@ -75,7 +75,7 @@ export class Ndis5ProtocolEdge extends EventEmitter implements ProtocolBinding5 
     super();
     this.ndis = ndis;
     this.receivePath = new ReceivePath(options.rxRing, options.onPublish, options.tap);
-    this.transmitPath = new TransmitPath(options.txRing, options.tap);
+    this.transmitPath = new TransmitPath(options.txRing, options.tap, options.handOuts);
     this.pool = ndis.allocatePacketPool(options.sendPoolSize ?? 512, { tag: 'upper edge send' });
     this.processor = options.processor ?? 0;
     this.sendPump = new SendPump(this.transmitPath, Math.max(1, options.sendBatch ?? 64), {

@@ -77,7 +77,7 @@ export class Ndis6ProtocolEdge extends EventEmitter implements ProtocolBinding {
     super();
     this.ndis = ndis;
     this.receivePath = new ReceivePath(options.rxRing, options.onPublish, options.tap);
-    this.transmitPath = new TransmitPath(options.txRing, options.tap);
+    this.transmitPath = new TransmitPath(options.txRing, options.tap, options.handOuts);
     this.pool = ndis.allocateNetBufferListPool(options.sendPoolSize ?? 512, { tag: 'upper edge send' });
     // Every send NBL is allocated once and reused: wrap() points its NET_BUFFER at a ring slot.
     for (let n = this.pool.available; n > 0; n--) this.idleSendNbls.push(ndis.allocateNetBufferAndNetBufferList(this.pool, NO_DATA, 0, 0)!);

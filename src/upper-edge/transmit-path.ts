@@ -1,6 +1,18 @@
 import type { PacketRing, RingClaim, RingConsumer } from '../ring/index.ts';
 import type { UpperEdgeTap } from './tap.ts';
 
+/**
+ * How many frames each hand-out took from the TX ring: that depends on how many the host had put
+ * there by then, which is timing. A recording logs each count; a replay takes the same counts, so the
+ * driver gets the same batches (src/record).
+ */
+export interface HandOutLog {
+  /** A replay's: how many frames the next hand-out takes (undefined: any, past the recording). */
+  readonly next?: () => number | undefined;
+  /** Each hand-out's count. */
+  handedOut(count: number): void;
+}
+
 export interface TransmitPathCounters {
   /** Frames handed to the driver. */
   handedOut: number;
@@ -29,11 +41,13 @@ export class TransmitPath {
   /** The slot at the ring's head (next to release). */
   private headSlot = 0;
   private readonly tap: UpperEdgeTap | undefined;
+  private readonly handOuts: HandOutLog | undefined;
 
-  /** `tap` sees every frame handed out and every failed send. */
-  constructor(ring: PacketRing, tap?: UpperEdgeTap) {
+  /** `tap` sees every frame handed out and every failed send; `handOuts` logs or dictates each hand-out's count. */
+  constructor(ring: PacketRing, tap?: UpperEdgeTap, handOuts?: HandOutLog) {
     this.ring = ring;
     this.tap = tap;
+    this.handOuts = handOuts;
     this.consumer = ring.consumer();
     this.done = new Uint8Array(ring.slotCount);
     this.headSlot = this.consumer.peek(0).first;
@@ -59,6 +73,9 @@ export class TransmitPath {
     const avail = peeked.count - this.inFlightSlots;
     this.run.first = peeked.first + this.inFlightSlots;
     this.run.count = avail > 0 ? Math.min(avail, max) : 0;
+    const want = this.handOuts?.next?.();
+    // A replay: the recorded batch, once that many frames are there (fewer: wait for the host's next send).
+    if (want !== undefined) this.run.count = avail >= want ? Math.min(want, max) : 0;
     return this.run;
   }
 
@@ -70,6 +87,7 @@ export class TransmitPath {
     }
     this.inFlightSlots += count;
     this.counters.handedOut += count;
+    this.handOuts?.handedOut(count);
   }
 
   /** The send of the frame in `slot` completed. */
@@ -107,7 +125,7 @@ export class TransmitPath {
    * is fixed when the wait starts: call it with nothing in flight.
    */
   async waitForFrames(timeoutMs: number): Promise<boolean> {
-    return this.consumer.waitForData(timeoutMs, Math.min(this.ring.slotCount, this.inFlightSlots + 1));
+    return this.consumer.waitForData(timeoutMs, Math.min(this.ring.slotCount, this.inFlightSlots + (this.handOuts?.next?.() ?? 1)));
   }
 
   /** Give up the consumer role. */

@@ -29,6 +29,7 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
     writeBatch: settings.sendBatch,
     onPublish: ctx.onReceivePublished,
     ...(ctx.tap ? { tap: ctx.tap } : {}),
+    ...(ctx.handOuts ? { handOuts: ctx.handOuts } : {}),
   });
   driver.linkListener = (link) => edge.linkChanged(link.up, link.speedMbps * 1_000_000, link.fullDuplex);
   const registers = machine.nic.registers;

@@ -11,6 +11,7 @@ export function ndisEdgeOptions(ctx: VariantContext): NdisEdgeOptions {
     sendBatch: settings.sendBatch,
     onPublish: ctx.onReceivePublished,
     ...(ctx.tap ? { tap: ctx.tap } : {}),
+    ...(ctx.handOuts ? { handOuts: ctx.handOuts } : {}),
   };
 }
 

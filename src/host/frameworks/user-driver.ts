@@ -196,6 +196,7 @@ async function startKmdf(ctx: VariantContext, driver: KmdfDriverModule & LoadedD
     writeBatch: settings.sendBatch,
     onPublish: ctx.onReceivePublished,
     ...(ctx.tap ? { tap: ctx.tap } : {}),
+    ...(ctx.handOuts ? { handOuts: ctx.handOuts } : {}),
   });
   const entry = entryContext(
     ctx,

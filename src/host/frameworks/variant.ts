@@ -2,7 +2,7 @@ import type { E1000Settings } from '../../drivers/e1000/settings.ts';
 import type { Kernel } from '../../kernel/index.ts';
 import type { Machine } from '../../platform/machine.ts';
 import type { PacketRing } from '../../ring/index.ts';
-import type { LinkEvent, UpperEdgeTap } from '../../upper-edge/index.ts';
+import type { HandOutLog, LinkEvent, UpperEdgeTap } from '../../upper-edge/index.ts';
 
 /** The framework variants dirql ships (registered from the start; registerFramework adds others). */
 export type FrameworkName = 'ndis6' | 'ndis5' | 'kmdf';
@@ -27,6 +27,8 @@ export interface VariantContext {
   onReceivePublished?: () => void;
   /** Give to the upper edge as its `tap`: the host's upper-edge capture (`pcap`), when there is one. */
   tap?: UpperEdgeTap;
+  /** Give to the upper edge as its `handOuts`: a recording's log of its send batches, or a replay's. */
+  handOuts?: HandOutLog;
 }
 
 /** The link as a driver last read it from its NIC (the e1000's LinkState is one). */

@@ -60,4 +60,30 @@ describe('TransmitPath (upper edge, TX)', () => {
     expect(tx.next(8)).toMatchObject({ first: 0, count: 3 });
     expect(ring.slotView(0)[0]).toBe(2);
   });
+
+  it('logs each hand-out, and with a replay log takes the recorded batches, waiting while fewer frames are there', async () => {
+    const logged: number[] = [];
+    const ring = new PacketRing({ slotCount: 16, slotSize: 128 });
+    fill(ring, 5);
+    const recording = new TransmitPath(ring, undefined, { handedOut: (n) => logged.push(n) });
+    recording.handOut(recording.next(3).count);
+    recording.handOut(recording.next(8).count);
+    expect(logged).toEqual([3, 2]);
+
+    const recorded = [2, 4];
+    const replayRing = new PacketRing({ slotCount: 16, slotSize: 128 });
+    const producer = replayRing.producer();
+    for (let i = 0; i < 3; i++) producer.tryEnqueue(Buffer.alloc(60, i));
+    const replay = new TransmitPath(replayRing, undefined, { next: () => recorded[0], handedOut: () => recorded.shift() });
+    expect(replay.next(64).count).toBe(2);
+    replay.handOut(2);
+    // One frame there, four recorded: nothing yet, and the wait is for all four.
+    expect(replay.next(64).count).toBe(0);
+    const waited = replay.waitForFrames(5000);
+    for (let i = 3; i < 5; i++) producer.tryEnqueue(Buffer.alloc(60, i));
+    expect(replay.next(64).count).toBe(0);
+    producer.tryEnqueue(Buffer.alloc(60, 5));
+    expect(await waited).toBe(true);
+    expect(replay.next(64)).toMatchObject({ first: 2, count: 4 });
+  });
 });
