@@ -58,6 +58,8 @@ export class KernelCore {
   readonly quiescence: Quiescence;
   /** Set timers: a stop cancels them. */
   readonly timers = new Set<KernelTimer>();
+  /** The next lock's id (locks.ts, newLockId). */
+  nextLockId = 1;
   /** Timers and delays: real ones, a recording's or a replay's. */
   readonly clock: KernelClock;
   /** The stop error once the driver has stopped (a bug check or the device lost), else null. */

@@ -7,7 +7,7 @@ import { DEFAULT_DIRQL, Irql, irqlName, isDeviceIrql } from './irql.ts';
 import { InterruptObject, type ConnectInterruptOptions } from './interrupt.ts';
 import { setIrql } from './irql-control.ts';
 import type { Processor } from './processor.ts';
-import { releaseLock } from './locks.ts';
+import { newLockId, releaseLock } from './locks.ts';
 import { runAtPassive } from './routines.ts';
 import { acquireInterruptLockFor } from './synchronize.ts';
 import { isThenable } from './thenable.ts';
@@ -83,6 +83,7 @@ export class InterruptController {
         dpcs: opts.dpcs,
       },
       (o, withDpcs) => this.disconnect(o, withDpcs),
+      newLockId(k),
     );
     if (state) state.objects = [...state.objects, obj];
     else {

@@ -1,4 +1,4 @@
-import { newLockId, type KernelLock } from './locks.ts';
+import type { KernelLock } from './locks.ts';
 import type { Activation } from './activation.ts';
 import type { Dpc } from './dpc.ts';
 
@@ -32,12 +32,14 @@ export interface ConnectInterruptOptions {
 
 /** The interrupt spin lock (or passive-level interrupt lock) of one interrupt object. */
 export class InterruptLock implements KernelLock {
-  readonly id = newLockId();
   readonly name: string;
   owner: Activation | null = null;
   ownerStack: string | undefined;
 
-  constructor(name: string) {
+  constructor(
+    readonly id: number,
+    name: string,
+  ) {
     this.name = name;
   }
 }
@@ -70,6 +72,7 @@ export class InterruptObject {
   constructor(
     opts: Required<Omit<ConnectInterruptOptions, 'processors' | 'dpcs' | 'context'>> & Pick<ConnectInterruptOptions, 'processors' | 'dpcs' | 'context'>,
     disconnector: (obj: InterruptObject, withDpcs: boolean) => Promise<void>,
+    lockId: number,
   ) {
     this.line = opts.line;
     this.irql = opts.irql;
@@ -80,7 +83,7 @@ export class InterruptObject {
     this.context = opts.context;
     this.isr = opts.isr;
     this.affinity = opts.processors ? new Set(opts.processors) : null;
-    this.lock = new InterruptLock(`${this.name} ${this.passive ? 'passive-level interrupt lock' : 'interrupt spin lock'}`);
+    this.lock = new InterruptLock(lockId, `${this.name} ${this.passive ? 'passive-level interrupt lock' : 'interrupt spin lock'}`);
     for (const d of opts.dpcs ?? []) this.dpcs.add(d);
     this.disconnector = disconnector;
   }

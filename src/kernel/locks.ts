@@ -15,10 +15,13 @@ export interface KernelLock {
   ownerStack: string | undefined;
 }
 
-let nextLockId = 1;
-
-export function newLockId(): number {
-  return nextLockId++;
+/**
+ * A lock's id (a bug check's P3, as the lock's address is on Windows): numbered per kernel, so the
+ * same session gives the same ids whatever kernels came before it in the process (a replay, the
+ * explorer's earlier runs).
+ */
+export function newLockId(k: KernelCore): number {
+  return k.nextLockId++;
 }
 
 /**

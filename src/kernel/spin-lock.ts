@@ -13,7 +13,7 @@ import { RESOLVED } from './thenable.ts';
  * Acquire is async because spinning must let the owner's processor run.
  */
 export class SpinLock implements KernelLock {
-  readonly id = newLockId();
+  readonly id: number;
   readonly name: string;
   owner: Activation | null = null;
   ownerStack: string | undefined;
@@ -22,6 +22,7 @@ export class SpinLock implements KernelLock {
   /** KeInitializeSpinLock. */
   constructor(kernel: Kernel, name?: string) {
     this.kernel = kernelInternals(kernel);
+    this.id = newLockId(this.kernel);
     this.name = name ?? `SpinLock#${this.id}`;
   }
 

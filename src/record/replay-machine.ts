@@ -146,13 +146,16 @@ export class ReplaySession {
       this.nextTake++;
       if (t.count === count) return;
       this.stream.diverge(
-        new ReplayDivergenceError(`replay diverged at event ${t.position} of ${this.recording.file}: the send path handed ${count} frame(s) to the driver, the recording has ${t.count}`, {
-          file: this.recording.file,
-          position: t.position,
-          expected: t.count,
-          actual: count,
-          recent: this.stream.recentBefore(t.position),
-        }),
+        new ReplayDivergenceError(
+          `replay diverged at event ${t.position} of ${this.recording.file}: the send path handed ${count} frame(s) to the driver, the recording has ${t.count}`,
+          {
+            file: this.recording.file,
+            position: t.position,
+            expected: t.count,
+            actual: count,
+            recent: this.stream.recentBefore(t.position),
+          },
+        ),
       );
     },
   };

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Irql } from '../../../src/kernel/index.ts';
+import { Irql, SpinLock } from '../../../src/kernel/index.ts';
 import { kernelOnFakeLines, type KernelOnFakeLines } from '../../support/kernel-rig.ts';
 
 let rigs: KernelOnFakeLines[] = [];
@@ -46,5 +46,14 @@ describe('several kernels in one process (one AsyncLocalStorage underneath)', ()
     ]);
     expect(ra).toEqual(['0@0 true', '0@0 true', '0@0 true']);
     expect(rb).toEqual(['1@2 true', '1@2 true', '1@2 true']);
+  });
+
+  it('number their locks each from 1, so a lock id in a bug check does not depend on kernels made before', () => {
+    const a = kernelOnFakeLines('dirql-apart-a-');
+    const b = kernelOnFakeLines('dirql-apart-b-');
+    rigs = [a, b];
+    const idsOf = (k: KernelOnFakeLines['kernel']) => [new SpinLock(k).id, k.connectInterrupt({ line: 11, isr: () => false }).lock.id, new SpinLock(k).id];
+    expect(idsOf(a.kernel)).toEqual([1, 2, 3]);
+    expect(idsOf(b.kernel)).toEqual([1, 2, 3]);
   });
 });
