@@ -54,6 +54,19 @@ describe('dirql replay of an explore recording (recorded on real QEMU, replayed 
     expect(outcomeOf(second)).toEqual(outcomeOf(first));
   });
 
+  it.each([
+    ['sample3Qemu', 'C4', 'a lock id in P3: numbered per kernel', 0xc4],
+    ['sample4Qemu', '133', "the DPC watchdog: its clock is the run's", 0x133],
+  ])('%s replays to the recorded bug check 0x%s (%s)', async (name, _hex, _why, code) => {
+    const { file } = await recordFailing(`test/integration/fixtures/explore-qemu-samples.ts#${name}`, join(dir, name), { runs: 1 });
+    const rec = readRecording(file);
+    expect(rec.trailer.bugCheckReport?.code).toBe(code);
+    const r = await replay(file);
+    expect(r.divergence).toBeUndefined();
+    expect(r.outcome).toBe('same');
+    expect(r.bugCheck).toEqual(rec.trailer.bugCheckReport);
+  });
+
   it('the race (check for a TX slot, take it in another synchronize call), found by pb, replays to its TX ring overflow', async () => {
     const { failure, file } = await recordFailing('test/integration/fixtures/explore-qemu-samples.ts#raceQemu', join(dir, 'race'), { strategy: 'pb', runs: 20 });
     expect(failure.message).toContain('TX ring overflow');
