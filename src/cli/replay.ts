@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { conventions, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './usage.ts';
+import { basename, dirname, resolve } from 'node:path';
+import type { HostTraceOptions } from '../host/trace.ts';
 import type { ReplayResult } from '../record/replay.ts';
 
 /**
@@ -13,17 +15,25 @@ export function replayCommand(): Command {
     .argument('<file>', 'a dirql recording')
     .option('--driver <module>', 'replay this driver module instead of the recorded one (a changed driver: the replay reports where it diverges)')
     .option('--scenario <file#export>', "an explore run's recording: run this scenario module (default: the one the recording names)")
+    .option(
+      '--trace [path]',
+      "write the replay's timeline (<recording>.replay.perfetto-trace and .html; replay time, so every replay writes the same one) into a directory (default: the recording's) or as the file given",
+    )
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
       '\nUnder a debugger: node --inspect-brk bin/dirql.mjs replay FILE, then break in the driver; every replay takes the same path.\nExit status: 0 same counters and bug check as recorded, 1 diverged, stalled or different, 2 not a readable recording.',
     );
-  cmd.action(async (file: string, flags: { driver?: string; scenario?: string; json?: boolean }) => {
+  cmd.action(async (file: string, flags: { driver?: string; scenario?: string; json?: boolean; trace?: string | true }) => {
     const { replay } = await import('../record/replay.ts');
     const { RecordingError } = await import('../record/errors.ts');
     let r: ReplayResult;
     try {
-      r = await replay(file, { ...(flags.driver ? { driver: flags.driver } : {}), ...(flags.scenario ? { scenario: flags.scenario } : {}) });
+      r = await replay(file, {
+        ...(flags.driver ? { driver: flags.driver } : {}),
+        ...(flags.scenario ? { scenario: flags.scenario } : {}),
+        ...(flags.trace !== undefined ? { trace: replayTrace(file, flags.trace) } : {}),
+      });
     } catch (err) {
       if (err instanceof RecordingError) {
         process.stderr.write(`dirql replay: ${err.message}\n`);
@@ -37,6 +47,12 @@ export function replayCommand(): Command {
     process.exitCode = r.outcome === 'same' ? EXIT_OK : EXIT_FAILED;
   });
   return cmd;
+}
+
+/** `--trace [path]`: beside the recording by default, named after it. */
+function replayTrace(file: string, path: string | true): HostTraceOptions {
+  const name = `${basename(file).replace(/\.rec$/, '')}.replay`;
+  return path === true ? { path: dirname(resolve(file)), name } : { path, name };
 }
 
 /** The replay's report: outcome, counters, bug check, divergence, speed; every line says REPLAY. */
@@ -54,6 +70,7 @@ export function formatReplay(r: ReplayResult): string {
   if (r.outcome !== 'same') out.push(`REPLAY recorded:   ${JSON.stringify(r.recordedCounters)}`);
   if (r.bugCheck) out.push(`REPLAY bug check:  ${r.bugCheck.name} (0x${r.bugCheck.code.toString(16)}) ${r.bugCheck.message}`);
   if (r.recordedBugCheck && r.outcome !== 'same') out.push(`REPLAY recorded bug check: ${r.recordedBugCheck.name}: ${r.recordedBugCheck.message}`);
+  if (r.trace) out.push(`REPLAY timeline:   ${r.trace.html} (and ${r.trace.perfetto}, open at ui.perfetto.dev)`);
   const d = r.divergence;
   if (d) {
     out.push(`REPLAY ${r.outcome} at event ${d.position}${d.routine ? ` in ${d.routine}` : ''}`);

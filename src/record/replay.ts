@@ -22,6 +22,9 @@ const log = logger('replay');
 /** The replay made no progress for this long: the replayed driver waits for something the recording does not hold. */
 const STALL_MS = 5000;
 
+/** The process a replay's Perfetto trace names (not the replaying process's pid, which differs each time). */
+const REPLAY_TRACE_PID = 1;
+
 /** Host options a recording's header holds that rebuild the same stack. */
 const REPLAYED_OPTIONS = [
   'framework',
@@ -112,6 +115,12 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
   }
   const config = recording.header.config;
   if (config.explore !== undefined) {
+    if (opts.trace !== undefined) {
+      throw new RecordingError(
+        `${file}: a recording of an explore run replays without a timeline of its own: the failing run's timeline is beside its schedule (dirql explore <scenario> --replay <schedule> writes it again)`,
+        { file },
+      );
+    }
     if (opts.driver !== undefined) {
       throw new RecordingError(
         `${file}: a recording of an explore run replays its scenario (which brings its own driver up): give another scenario module with --scenario, not --driver`,
@@ -206,7 +215,8 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
         handOuts: session.handOuts,
         netdevWatch: false,
         bugCheckDir: opts.bugCheckDir ?? ownCrashDir!,
-        ...(opts.trace ? { trace: opts.trace } : {}),
+        // Replay time and a fixed pid: every replay writes the same timeline, byte for byte.
+        ...(opts.trace ? { trace: { ...(opts.trace === true ? {} : opts.trace), pid: REPLAY_TRACE_PID } } : {}),
       });
     } catch (err) {
       // A bug check while the driver starts ends the session there, as it would have on QEMU.

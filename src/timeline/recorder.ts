@@ -12,7 +12,7 @@ import {
   type RoutineRecord,
 } from '../kernel/index.ts';
 import { writeHtmlTimeline } from './html.ts';
-import { writePerfettoTrace } from './perfetto.ts';
+import { writePerfettoTrace, type PerfettoOptions } from './perfetto.ts';
 import { Timeline, TimelineError, type TimelineArgs } from './timeline.ts';
 
 // Fills a Timeline from a running kernel (as its KernelObserver), the interrupt lines and the
@@ -172,12 +172,12 @@ export class RunRecorder implements KernelObserver {
    * Stop, then write `<base>.perfetto-trace` and `<base>.html`. `path` is a directory (the files are
    * named `name` in it) or a file whose extension is dropped; directories are made as needed.
    */
-  async write(path: string, name = this.timeline.name): Promise<TimelineFiles> {
+  async write(path: string, name = this.timeline.name, perfetto: PerfettoOptions = {}): Promise<TimelineFiles> {
     this.stop();
     const base = timelineBase(path, name);
     await mkdir(dirname(base), { recursive: true });
     const files = { perfetto: `${base}.perfetto-trace`, html: `${base}.html` };
-    await writePerfettoTrace(this.timeline, files.perfetto);
+    await writePerfettoTrace(this.timeline, files.perfetto, perfetto);
     await writeHtmlTimeline(this.timeline, files.html);
     return files;
   }

@@ -3,9 +3,9 @@
  * driver and back, Ctrl-C, then `dirql replay FILE` (REPLAY, no QEMU): the replay exits 0 and
  * reaches the counters the session ended with.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TrafficGenerator, WirePeer } from '../../../harness/index.ts';
@@ -106,6 +106,20 @@ describe('dirql up --record, then dirql replay (REPLAY, no QEMU)', () => {
     const text = await dirql(['replay', file], { cwd });
     expect(text.exitCode).toBe(0);
     expect(text.stdout).toMatch(/^REPLAY \(no QEMU\) of .*: SAME — (\d+) of \1 events/);
+  });
+
+  it('dirql replay --trace writes the replay timeline beside the recording, the same file every replay', async () => {
+    const traces: Buffer[] = [];
+    for (const sub of ['a', 'b']) {
+      const r = await dirql(['replay', join(cwd, 'up-64.rec'), '--trace', join(cwd, 'trace', sub)], { cwd });
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      const m = /^REPLAY timeline: {3}(\S+\.html) \(and (\S+\.perfetto-trace)/m.exec(r.stdout);
+      expect(m, r.stdout).not.toBeNull();
+      expect(basename(m![2]!)).toBe('up-64.replay.perfetto-trace');
+      traces.push(readFileSync(m![2]!));
+    }
+    expect(traces[0]!.length).toBeGreaterThan(1000);
+    expect(traces[1]!.equals(traces[0]!)).toBe(true);
   });
 
   it('a recording cut before its stop (trailer rewritten) replays as STALLED, exit 1, instead of Node exiting under it', async () => {
