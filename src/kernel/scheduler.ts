@@ -14,6 +14,12 @@ export interface ChoiceSource {
   below(n: number, labels?: readonly string[]): number;
   /** Wants the options' labels (a recording, a replay); the plain PRNG does not, so none are built. */
   readonly labelled?: boolean;
+  /**
+   * Given the scheduler's wake-up when it is built: a source that answered -1 because of something
+   * outside the scheduler (a replay whose log has not reached the turn yet) calls it once that changed,
+   * as nothing the scheduler watches would.
+   */
+  attach?(wake: () => void): void;
 }
 
 /**
@@ -75,6 +81,7 @@ export class Scheduler {
     this.canRun = canRun;
     this.seeded = seeded;
     this.policy = policy;
+    rng.attach?.(() => this.wake());
   }
 
   /** Resolves when `act` may run on its processor and `ready()` holds. */

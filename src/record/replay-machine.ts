@@ -50,6 +50,8 @@ export class ReplaySession {
   private readonly takes: { count: number; position: number }[] = [];
   private nextTake = 0;
   private nextDecision = 0;
+  /** The replaying kernel's scheduler's wake-up (ChoiceSource.attach). */
+  private wakeScheduler: (() => void) | undefined;
   private readings = 0;
   private readonly timeCalls = new Map<TimeCheck, number>();
   /** The recorded over-limit outcomes of each time check, in call order. */
@@ -67,7 +69,13 @@ export class ReplaySession {
         this.timeOutcomes.set(e[1], list);
       }
     });
-    this.stream = new ReplayQtestStream(events, file, (e, position) => this.input(e, position));
+    this.stream = new ReplayQtestStream(
+      events,
+      file,
+      (e, position) => this.input(e, position),
+      // The scheduler may have answered -1 while the stream was short of its turn: now it is there.
+      { reached: () => this.wakeScheduler?.() },
+    );
     this.memory = new ReplayMemory(events, Number(recording.header.config.memorySize), file);
     this.clock = {
       arm: (name, _dueMs, periodMs, fire) => {
@@ -94,26 +102,33 @@ export class ReplaySession {
   }
 
   /**
-   * The scheduler's choices, in the recorded order. A scheduler turn (labels given) runs the
-   * activation the recording ran, waiting (-1) while it is not runnable; choose() (no labels) takes
-   * the recorded option when it had as many options, else the replay diverged.
+   * The scheduler's choices, in the recorded order. A scheduler turn (labels given) is taken where
+   * the recording took it: once the stream has delivered everything recorded before it (the stream
+   * holds what came after until it is taken), and then runs the activation the recording ran,
+   * waiting (-1) while it is not runnable. choose() (no labels) cannot wait: it takes the recorded
+   * option when it had as many options, else the replay diverged.
    */
   readonly choices: ChoiceSource = {
     labelled: true,
+    attach: (wake) => {
+      this.wakeScheduler = wake;
+    },
     below: (n, labels) => {
       const d = this.decisions[this.nextDecision];
       // The same activation as recorded (by its label), wherever the scheduler lists it this time.
       // Past the last recorded choice (the host's stop after the recording closed): any order will do.
       if (d === undefined) return 0;
       if (labels) {
+        // Not there yet: a reply, IRQ line, input or command recorded before this turn is still to come.
+        if (this.stream.position < d.position) return -1;
         // A scheduler turn: the activation the recording ran next, once it is runnable (the others wait).
         const label = d.kind.slice(d.kind.indexOf(': ') + 2);
         const i = labels.indexOf(label);
-        if (i >= 0) this.nextDecision++;
+        if (i >= 0) this.take(d);
         return i;
       }
       if (d.kind === choiceKind(n) && d.option < n) {
-        this.nextDecision++;
+        this.take(d);
         return d.option;
       }
       const position = d?.position ?? this.recording.events.length;
@@ -159,6 +174,11 @@ export class ReplaySession {
       );
     },
   };
+
+  private take(d: { position: number }): void {
+    this.nextDecision++;
+    this.stream.decide(d.position);
+  }
 
   get divergence(): ReplayDivergenceError | undefined {
     return this.stream.divergence;

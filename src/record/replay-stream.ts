@@ -41,16 +41,22 @@ export class ReplayQtestStream extends Duplex {
   private written = 0;
   private deliveryQueued = false;
   private partial = '';
+  /** With `decisions`: just after the last scheduler decision (kind 6) the replay took. */
+  private decided = 0;
   divergence: ReplayDivergenceError | undefined;
 
   /**
    * `onInput` gets the host inputs and timer expirations (kinds Host, TimerExpired) as the stream
-   * reaches them, after the replies and IRQ lines recorded before them.
+   * reaches them, after the replies and IRQ lines recorded before them. With `decisions`, the
+   * scheduler's recorded decisions are barriers like commands: delivery stops at one until the
+   * replay takes it (`decide`), and `decisions.reached` is told when it stops there, so what
+   * happened after a scheduler turn in the recording reaches the driver after that turn here too.
    */
   constructor(
     private readonly events: readonly RecordEvent[],
     private readonly file = '<recording>',
     private readonly onInput?: (e: RecordEvent, position: number) => void,
+    private readonly decisions?: { reached(position: number): void },
   ) {
     super();
     // What QEMU said before the first command of the recording (IRQ lines) comes first.
@@ -65,6 +71,13 @@ export class ReplayQtestStream extends Duplex {
   /** Recorded events consumed so far (a position in the recording). */
   get position(): number {
     return this.pos;
+  }
+
+  /** The replay took the scheduler decision recorded at `position` (with `decisions`): delivery goes on past it. */
+  decide(position: number): void {
+    if (position < this.decided) return;
+    this.decided = position + 1;
+    if (this.pos <= position) this.scheduleDelivery();
   }
 
   /** Every recorded command was replayed. */
@@ -142,6 +155,10 @@ export class ReplayQtestStream extends Duplex {
       const e = this.events[this.pos]!;
       if (e[0] === RecordKind.Command) {
         if (this.pos >= this.written) break;
+      } else if (e[0] === RecordKind.Schedule && this.decisions && this.pos >= this.decided) {
+        if (out) this.push(Buffer.from(out, 'latin1'));
+        this.decisions.reached(this.pos);
+        return;
       } else if (e[0] === RecordKind.Reply) out += e[1] + '\n';
       else if (e[0] === RecordKind.Irq) out += `IRQ ${e[2] ? 'raise' : 'lower'} ${e[1]}\n`;
       else if ((e[0] === RecordKind.Host || e[0] === RecordKind.TimerExpired) && this.onInput) {

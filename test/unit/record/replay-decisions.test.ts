@@ -1,0 +1,80 @@
+/**
+ * A replay on several processors takes the scheduler's turns where the recording took them: the
+ * stream holds what was recorded after a turn until the scheduler took it, and the scheduler waits
+ * for the stream to deliver what was recorded before it (REPLAY, no QEMU).
+ */
+import { describe, expect, it } from 'vitest';
+import { RecordKind, RECORDING_FORMAT, type Recording, type RecordEvent } from '../../../src/record/format.ts';
+import { ReplaySession } from '../../../src/record/replay-machine.ts';
+import { ReplayQtestStream } from '../../../src/record/replay-stream.ts';
+import { QtestClient } from '../../../src/transport/qtest-client.ts';
+
+const turn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
+
+function recordingOf(events: RecordEvent[]): Recording {
+  return {
+    file: 'test.rec',
+    header: { format: RECORDING_FORMAT, version: 4, dirqlVersion: 'test', config: { memorySize: 1 << 20, processors: 2 }, driverHash: '', startedAt: '' },
+    events,
+    trailer: { events: events.length, counters: {} },
+  };
+}
+
+describe('scheduler turns as barriers of a replay', () => {
+  it('the stream delivers nothing recorded after a turn until the replay took it, and says when it reached it', async () => {
+    const events: RecordEvent[] = [
+      [RecordKind.Command, 'readl 0xfebc00c0'],
+      [RecordKind.Schedule, 'of 1: dpc:D@0', 0],
+      [RecordKind.Reply, 'OK 0x4'],
+    ];
+    const reached: number[] = [];
+    const stream = new ReplayQtestStream(events, 'test.rec', undefined, { reached: (p) => reached.push(p) });
+    const client = new QtestClient(stream.asSocket());
+    let value: number | undefined;
+    const read = client.readl(0xfebc00c0).then((v) => (value = v));
+    while (reached.length === 0) await turn();
+    expect(reached[0]).toBe(1);
+    expect(stream.position).toBe(1);
+    await turn();
+    expect(value).toBeUndefined();
+    stream.decide(1);
+    await read;
+    expect(value).toBe(4);
+    client.close();
+  });
+
+  it('without decisions to wait for, a stream passes the recorded turns as before', async () => {
+    const stream = new ReplayQtestStream([
+      [RecordKind.Command, 'readl 0xfebc00c0'],
+      [RecordKind.Schedule, 'of 1: dpc:D@0', 0],
+      [RecordKind.Reply, 'OK 0x4'],
+    ]);
+    const client = new QtestClient(stream.asSocket());
+    expect(await client.readl(0xfebc00c0)).toBe(4);
+    client.close();
+  });
+
+  it("a session's scheduler turn waits (-1) until the stream delivered what came before it, and wakes the scheduler then", async () => {
+    const session = new ReplaySession(
+      recordingOf([
+        [RecordKind.Command, 'readl 0xfebc00c0'],
+        [RecordKind.Reply, 'OK 0x4'],
+        [RecordKind.Schedule, 'of 2: dpc:D@1', 1],
+        [RecordKind.Reply, 'OK'],
+      ]),
+    );
+    let woken = 0;
+    session.choices.attach!(() => woken++);
+    const labels = ['thread:T@0', 'dpc:D@1'];
+    expect(session.choices.below(2, labels)).toBe(-1);
+    const client = new QtestClient(session.stream.asSocket());
+    expect(await client.readl(0xfebc00c0)).toBe(4);
+    while (woken === 0) await turn();
+    expect(session.stream.position).toBe(2);
+    expect(session.choices.below(1, ['thread:T@0'])).toBe(-1);
+    expect(session.choices.below(2, labels)).toBe(1);
+    // Taken: what was recorded after the turn is delivered.
+    while (session.stream.position < 4) await turn();
+    client.close();
+  });
+});
