@@ -167,40 +167,26 @@ export class RecordEncoder {
 
   /** A number as msgpackr writes it with `useRecords: false`: the smallest int, else float64. */
   private num(v: number): void {
-    const c = this.chunk;
     if (v >>> 0 === v) {
-      if (v < 0x80) c[this.pos++] = v;
-      else if (v < 0x100) {
-        c[this.pos++] = 0xcc;
-        c[this.pos++] = v;
-      } else if (v < 0x10000) {
-        c[this.pos++] = 0xcd;
-        this.view.setUint16(this.pos, v);
-        this.pos += 2;
-      } else {
-        c[this.pos++] = 0xce;
-        this.view.setUint32(this.pos, v);
-        this.pos += 4;
-      }
+      if (v < 0x80) this.chunk[this.pos++] = v;
+      else this.marked(v < 0x100 ? 0xcc : v < 0x10000 ? 0xcd : 0xce, v < 0x100 ? 1 : v < 0x10000 ? 2 : 4, v);
     } else if (v >> 0 === v) {
-      if (v >= -0x20) c[this.pos++] = 0x100 + v;
-      else if (v >= -0x80) {
-        c[this.pos++] = 0xd0;
-        c[this.pos++] = v + 0x100;
-      } else if (v >= -0x8000) {
-        c[this.pos++] = 0xd1;
-        this.view.setInt16(this.pos, v);
-        this.pos += 2;
-      } else {
-        c[this.pos++] = 0xd2;
-        this.view.setInt32(this.pos, v);
-        this.pos += 4;
-      }
+      if (v >= -0x20) this.chunk[this.pos++] = 0x100 + v;
+      else this.marked(v >= -0x80 ? 0xd0 : v >= -0x8000 ? 0xd1 : 0xd2, v >= -0x80 ? 1 : v >= -0x8000 ? 2 : 4, v);
     } else {
-      c[this.pos++] = 0xcb;
+      this.chunk[this.pos++] = 0xcb;
       this.view.setFloat64(this.pos, v);
       this.pos += 8;
     }
+  }
+
+  /** A msgpack marker, then `v` big-endian in `width` bytes (two's complement for a negative). */
+  private marked(marker: number, width: 1 | 2 | 4, v: number): void {
+    this.chunk[this.pos++] = marker;
+    if (width === 1) this.chunk[this.pos] = v & 0xff;
+    else if (width === 2) this.view.setUint16(this.pos, v & 0xffff);
+    else this.view.setUint32(this.pos, v >>> 0);
+    this.pos += width;
   }
 
   /** UTF-8 with the smallest header, written where an all-ASCII string's header ends and moved if it was not. */
@@ -232,33 +218,12 @@ export class RecordEncoder {
   }
 
   private binHeader(n: number): void {
-    const c = this.chunk;
-    if (n < 0x100) {
-      c[this.pos++] = 0xc4;
-      c[this.pos++] = n;
-    } else if (n < 0x10000) {
-      c[this.pos++] = 0xc5;
-      this.view.setUint16(this.pos, n);
-      this.pos += 2;
-    } else {
-      c[this.pos++] = 0xc6;
-      this.view.setUint32(this.pos, n);
-      this.pos += 4;
-    }
+    this.marked(n < 0x100 ? 0xc4 : n < 0x10000 ? 0xc5 : 0xc6, n < 0x100 ? 1 : n < 0x10000 ? 2 : 4, n);
   }
 
   private arrayHeader(n: number): void {
-    const c = this.chunk;
-    if (n < 0x10) c[this.pos++] = 0x90 | n;
-    else if (n < 0x10000) {
-      c[this.pos++] = 0xdc;
-      this.view.setUint16(this.pos, n);
-      this.pos += 2;
-    } else {
-      c[this.pos++] = 0xdd;
-      this.view.setUint32(this.pos, n);
-      this.pos += 4;
-    }
+    if (n < 0x10) this.chunk[this.pos++] = 0x90 | n;
+    else this.marked(n < 0x10000 ? 0xdc : 0xdd, n < 0x10000 ? 2 : 4, n);
   }
 }
 
