@@ -7,7 +7,7 @@ import { changesSize } from './memory-shadow.ts';
  * into a preallocated chunk, which goes to `sink` when the next record does not fit. The hot kinds
  * (qtest lines, IRQ edges, memory reads, the frames of a send) are written by hand as the msgpack
  * bytes msgpackr's `pack()` makes for the same array, so the reader (`parseRecording`, msgpackr
- * `unpack`) sees the same values: a received batch's DMA read is copied once, into the chunk, with
+ * `unpack`) sees the same values: what changed in a received batch's DMA read is copied once, into the chunk, with
  * no intermediate array, packed buffer or concatenation (test/unit/record/encoder.test.ts compares
  * the bytes with `pack()` for each kind). Other records go through `pack()`.
  */
@@ -66,17 +66,6 @@ export class RecordEncoder {
     c[this.pos++] = kind;
     this.num(line);
     c[this.pos++] = raised ? 0xc3 : 0xc2;
-    this.end(start);
-  }
-
-  /** `[kind, addr, bytes]` (a memory read): the bytes are copied here, once. */
-  memoryRead(kind: number, addr: number, bytes: Uint8Array): void {
-    const start = this.begin(RECORD_PREFIX + 2 + NUMBER_MAX + HEADER_MAX + bytes.byteLength);
-    const c = this.chunk;
-    c[this.pos++] = 0x93;
-    c[this.pos++] = kind;
-    this.num(addr);
-    this.bin(bytes);
     this.end(start);
   }
 

@@ -127,23 +127,25 @@ export class RecordingWriter {
     return this.count;
   }
 
+  /** Any record: the hot kinds through their own methods below, the others through `pack()`. */
   event(e: RecordEvent): void {
-    this.count++;
     switch (e[0]) {
       case RecordKind.Command:
       case RecordKind.Reply:
-        this.encoder.string(e[0], e[1]);
+        this.line(e[0], e[1]);
         return;
       case RecordKind.Irq:
-        this.encoder.irq(e[0], e[1], e[2]);
+        this.irq(e[1], e[2]);
         return;
       case RecordKind.MemoryRead:
-        this.count--;
         this.memoryRead(e[1], e[2]);
         return;
       default:
-        if (e[0] === RecordKind.Host && e[1] === 'send') this.encoder.frames(e[0], e[1], e[2]);
-        else this.encoder.packed(e);
+        if (e[0] === RecordKind.Host && e[1] === 'send') this.sent(e[2]);
+        else {
+          this.count++;
+          this.encoder.packed(e);
+        }
     }
   }
 

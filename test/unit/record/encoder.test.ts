@@ -35,6 +35,18 @@ function expectSame(got: Buffer, want: Buffer): void {
   expect({ length: got.length, firstDifference: i }).toEqual({ length: want.length, firstDifference: -1 });
 }
 
+/** A read's runs as kind 11 holds them: `u32le offset`, `u32le length`, the bytes. */
+function changesOf(data: Uint8Array, runs: readonly number[]): Buffer {
+  const parts: Buffer[] = [];
+  for (let r = 0; r < runs.length; r += 2) {
+    const head = Buffer.alloc(8);
+    head.writeUInt32LE(runs[r]!, 0);
+    head.writeUInt32LE(runs[r + 1]!, 4);
+    parts.push(head, Buffer.from(data.subarray(runs[r]!, runs[r]! + runs[r + 1]!)));
+  }
+  return Buffer.concat(parts);
+}
+
 const numbers = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xfeed_0000, 0xffff_ffff, 2 ** 32, 2 ** 40 + 3, -1, -0x20, -0x21, -0x80, -0x81, -0x8000, -0x8001, -(2 ** 31), 0.5];
 const strings = [
   '',
@@ -74,16 +86,16 @@ describe('RecordEncoder writes the bytes pack() makes', () => {
   it.each(numbers)('a memory read at %s', (addr) => {
     const bytes = Uint8Array.from({ length: 64 }, (_, i) => i * 7);
     expectSame(
-      encode((e) => e.memoryRead(4, addr, bytes)),
-      framed([4, addr, bytes]),
+      encode((e) => e.memoryChanges(11, addr, bytes, [0, 64])),
+      framed([11, addr, 64, changesOf(bytes, [0, 64])]),
     );
   });
 
-  it.each(sizes)('a memory read of %s bytes', (n) => {
+  it.each(sizes)('a frame of %s bytes', (n) => {
     const bytes = Uint8Array.from({ length: n }, (_, i) => i & 0xff);
     expectSame(
-      encode((e) => e.memoryRead(4, 0x1000, bytes)),
-      framed([4, 0x1000, bytes]),
+      encode((e) => e.frames(9, 'send', [bytes])),
+      framed([9, 'send', [bytes]]),
     );
   });
 
@@ -99,8 +111,8 @@ describe('RecordEncoder writes the bytes pack() makes', () => {
     const whole = Uint8Array.from({ length: 100 }, (_, i) => i);
     const part = whole.subarray(10, 20);
     expectSame(
-      encode((e) => e.memoryRead(4, 0, part)),
-      framed([4, 0, Uint8Array.from(part)]),
+      encode((e) => e.frames(9, 'send', [part])),
+      framed([9, 'send', [Uint8Array.from(part)]]),
     );
   });
 
@@ -112,8 +124,8 @@ describe('RecordEncoder writes the bytes pack() makes', () => {
         e.string(1, `writel 0x${i.toString(16)} 0x1`);
         expected.push(framed([1, `writel 0x${i.toString(16)} 0x1`]));
         if (i % 50 === 7) {
-          e.memoryRead(4, i, big);
-          expected.push(framed([4, i, big]));
+          e.frames(9, 'send', [big]);
+          expected.push(framed([9, 'send', [big]]));
         }
         e.packed([6, 'of 2: dpc', i % 2]);
         expected.push(framed([6, 'of 2: dpc', i % 2]));
@@ -167,18 +179,9 @@ describe('RecordEncoder.memoryChanges', () => {
     [2 ** 33, [0, 2048]],
   ])('writes what pack() makes of [11, addr, length, changes] (addr %s)', (addr, runs) => {
     const data = Uint8Array.from({ length: 2048 }, (_, i) => (i * 5) & 0xff);
-    const changes = Buffer.concat(
-      (runs as number[]).flatMap((v, i, all) => {
-        if (i % 2) return [];
-        const head = Buffer.alloc(8);
-        head.writeUInt32LE(v, 0);
-        head.writeUInt32LE(all[i + 1]!, 4);
-        return [head, Buffer.from(data.subarray(v, v + all[i + 1]!))];
-      }),
-    );
     expectSame(
       encode((e) => e.memoryChanges(11, addr, data, runs as number[])),
-      framed([11, addr, data.byteLength, changes]),
+      framed([11, addr, data.byteLength, changesOf(data, runs as number[])]),
     );
   });
 });
