@@ -4,9 +4,9 @@
  * of the decision sequence; writes each failing run's schedule and timeline; replays a seed or a
  * schedule file decision for decision.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { Kernel } from '../kernel/index.ts';
+import { BugCheckError, type Kernel } from '../kernel/index.ts';
 import type { Machine } from '../platform/machine.ts';
 import { RunRecorder, type TimelineFiles } from '../timeline/index.ts';
 import { DirqlError } from '../util/errors.ts';
@@ -17,6 +17,9 @@ import { ReusedMachine } from './qemu-machine.ts';
 import { ExploreRunRecording, type ExploreRunIdentity } from './record-run.ts';
 import { scenarioSource, type ExploreScenario } from './scenario.ts';
 import { makeStrategy, noPreemptionPolicy, type Strategy, type StrategyName } from './strategies.ts';
+
+/** Runs of a failing schedule on QEMU, to record one that fails again. */
+const RECORD_ATTEMPTS = 3;
 
 export interface Shard {
   /** 0-based. */
@@ -133,6 +136,14 @@ function resolveSource(spec: string): string {
   return isAbsolute(spec) ? spec : resolve(process.cwd(), spec);
 }
 
+/** The same stop (code and parameters: a bug check's message may hold a measured time) or the same failure line. */
+function sameFailure(again: Error | undefined, first: Error): boolean {
+  if (again instanceof BugCheckError && first instanceof BugCheckError) {
+    return again.code === first.code && again.parameters.every((p, i) => p === first.parameters[i]);
+  }
+  return again !== undefined && errorLine(again) === errorLine(first);
+}
+
 function errorLine(err: Error): string {
   return err.message.split('\n')[0]!;
 }
@@ -191,13 +202,27 @@ async function search(scenario: ExploreScenario, opts: ExploreOptions, machine: 
       const source = opts.source !== undefined ? resolveSource(opts.source) : scenarioSource(scenario);
       const run: ExploreRunIdentity = { scenario: scenario.name, strategy: name, seed, schedule, ...(source ? { source } : {}), decisions: out.decisions };
       const session = opts.record ? { file: join(opts.outDir, `${stem}.rec`), run } : undefined;
-      const again = await runOnce(scenario, new ReplayPolicy(out.decisions), seed, { dir: opts.outDir, name: stem, ...(session ? { session } : {}) }, machine);
+      // On QEMU the device's timing is not the schedule's: the recorded run may miss the failure (an
+      // interrupt that arrives after the decision point), and a recording of a passing run is not a
+      // reproducer. Try again a few times; a recording that never fails the same way is removed.
+      let again: RunOutcome | undefined;
+      for (let attempt = 0; attempt < (machine ? RECORD_ATTEMPTS : 1); attempt++) {
+        again = await runOnce(scenario, new ReplayPolicy(out.decisions), seed, { dir: opts.outDir, name: stem, ...(session ? { session } : {}) }, machine);
+        if (sameFailure(again.error, out.error!)) break;
+      }
+      const replayed = sameFailure(again!.error, out.error!);
+      if (again!.recording && !replayed) {
+        await rm(again!.recording, { force: true });
+        opts.log?.(
+          `seed ${seed}: its recorded run did not fail again in ${RECORD_ATTEMPTS} tries on the device (${again!.error ? errorLine(again!.error) : 'it passed'}), so no recording is kept`,
+        );
+      }
       failures.push({
         ...f,
         schedule,
-        ...(again.timeline ? { timeline: again.timeline } : {}),
-        ...(again.recording ? { recording: again.recording } : {}),
-        replayed: again.error !== undefined,
+        ...(again!.timeline ? { timeline: again!.timeline } : {}),
+        ...(again!.recording && replayed ? { recording: again!.recording } : {}),
+        replayed,
       });
     } else failures.push(f);
     opts.log?.(`FAIL seed ${seed} (${out.decisions.length} decisions, ${hash}): ${f.message}`);

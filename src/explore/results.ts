@@ -55,9 +55,9 @@ export interface FailedRun {
   /** Its schedule file (for `--replay <file>`), when written. */
   readonly schedule?: string;
   readonly timeline?: TimelineFiles;
-  /** Its session recording on QEMU (`--record`), beside the schedule. */
+  /** Its session recording on QEMU (`--record`), beside the schedule: kept only when the recorded run failed the same way. */
   readonly recording?: string;
-  /** Whether running its schedule again (to record the timeline) failed again. */
+  /** Whether running its schedule again (to record the timeline and the session) failed again the same way (the same stop code and parameters, or the same message); on QEMU, within three tries. */
   readonly replayed?: boolean;
   /** The lockset verifier's findings in this run (record mode; in stop mode the first one is the stop). */
   readonly findings?: readonly ExploreFinding[];
