@@ -45,6 +45,7 @@ export interface ExploreOptions {
   /**
    * A failing run whose files are written is recorded too (src/record), as `<stem>.rec` beside its
    * schedule: QEMU scenarios only (ExploreError for a kernel-only one: nothing enters it from outside).
+   * Kept only when the recorded run failed the same way (up to three tries; QEMU's timing varies).
    */
   readonly record?: boolean;
   /**
