@@ -215,7 +215,7 @@ async function search(scenario: ExploreScenario, opts: ExploreOptions, machine: 
       if (again!.recording && !replayed) {
         await rm(again!.recording, { force: true });
         opts.log?.(
-          `seed ${seed}: its recorded run did not fail again in ${RECORD_ATTEMPTS} tries on the device (${again!.error ? errorLine(again!.error) : 'it passed'}), so no recording is kept`,
+          `seed ${seed}: its recorded run did not fail the same way in ${RECORD_ATTEMPTS} tries on the device (the last ${again!.error ? `failed: ${errorLine(again!.error)}` : 'passed'}), so no recording is kept`,
         );
       }
       failures.push({
