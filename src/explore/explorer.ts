@@ -206,23 +206,22 @@ async function search(scenario: ExploreScenario, opts: ExploreOptions, machine: 
       // On QEMU the device's timing is not the schedule's: the recorded run may miss the failure (an
       // interrupt that arrives after the decision point), and a recording of a passing run is not a
       // reproducer. Try again a few times; a recording that never fails the same way is removed.
-      let again: RunOutcome | undefined;
-      for (let attempt = 0; attempt < (machine ? RECORD_ATTEMPTS : 1); attempt++) {
-        again = await runOnce(scenario, new ReplayPolicy(out.decisions), seed, { dir: opts.outDir, name: stem, ...(session ? { session } : {}) }, machine);
-        if (sameFailure(again.error, out.error!)) break;
-      }
-      const replayed = sameFailure(again!.error, out.error!);
-      if (again!.recording && !replayed) {
-        await rm(again!.recording, { force: true });
+      const dir = opts.outDir;
+      const runAgain = () => runOnce(scenario, new ReplayPolicy(out.decisions), seed, { dir, name: stem, ...(session ? { session } : {}) }, machine);
+      let again = await runAgain();
+      for (let tries = 1; tries < (machine ? RECORD_ATTEMPTS : 1) && !sameFailure(again.error, out.error!); tries++) again = await runAgain();
+      const replayed = sameFailure(again.error, out.error!);
+      if (again.recording && !replayed) {
+        await rm(again.recording, { force: true });
         opts.log?.(
-          `seed ${seed}: its recorded run did not fail the same way in ${RECORD_ATTEMPTS} tries on the device (the last ${again!.error ? `failed: ${errorLine(again!.error)}` : 'passed'}), so no recording is kept`,
+          `seed ${seed}: its recorded run did not fail the same way in ${RECORD_ATTEMPTS} tries on the device (the last ${again.error ? `failed: ${errorLine(again.error)}` : 'passed'}), so no recording is kept`,
         );
       }
       failures.push({
         ...f,
         schedule,
-        ...(again!.timeline ? { timeline: again!.timeline } : {}),
-        ...(again!.recording && replayed ? { recording: again!.recording } : {}),
+        ...(again.timeline ? { timeline: again.timeline } : {}),
+        ...(again.recording && replayed ? { recording: again.recording } : {}),
         replayed,
       });
     } else failures.push(f);
