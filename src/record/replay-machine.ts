@@ -53,6 +53,8 @@ export class ReplaySession {
   /** The replaying kernel's scheduler's wake-up (ChoiceSource.attach). */
   private wakeScheduler: (() => void) | undefined;
   private readings = 0;
+  /** The replay gave up on the recording (a stall or a divergence): see abandon(). */
+  private gaveUp = false;
   private readonly timeCalls = new Map<TimeCheck, number>();
   /** The recorded over-limit outcomes of each time check, in call order. */
   private readonly timeOutcomes = new Map<TimeCheck, { call: number; ms: number }[]>();
@@ -114,6 +116,7 @@ export class ReplaySession {
       this.wakeScheduler = wake;
     },
     below: (n, labels) => {
+      if (this.gaveUp) return 0;
       const d = this.decisions[this.nextDecision];
       // The same activation as recorded (by its label), wherever the scheduler lists it this time.
       // Past the last recorded choice (the host's stop after the recording closed): any order will do.
@@ -154,7 +157,7 @@ export class ReplaySession {
 
   /** The upper edge takes the recorded batches from the TX ring; another count is a divergence. */
   readonly handOuts: HandOutLog = {
-    next: () => this.takes[this.nextTake]?.count,
+    next: () => (this.gaveUp ? undefined : this.takes[this.nextTake]?.count),
     handedOut: (count) => {
       const t = this.takes[this.nextTake];
       if (t === undefined) return;
@@ -178,6 +181,23 @@ export class ReplaySession {
   private take(d: { position: number }): void {
     this.nextDecision++;
     this.stream.decide(d.position);
+  }
+
+  /**
+   * The replay stalled or diverged: nothing more comes from the recording. The stream closes (what
+   * the driver waits on from it fails, as on a lost device), the scheduler's turns and the send
+   * path's batches are no longer held to the recorded ones, so the host's stop can run to its end
+   * instead of waiting on a turn or a reply the recording will never give.
+   */
+  abandon(): void {
+    if (this.gaveUp) return;
+    this.gaveUp = true;
+    if (!this.stream.destroyed) this.stream.destroy();
+    this.wakeScheduler?.();
+  }
+
+  get abandoned(): boolean {
+    return this.gaveUp;
   }
 
   get divergence(): ReplayDivergenceError | undefined {

@@ -157,8 +157,13 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
   try {
     const ended = new Promise<void>((resolve) => {
       let stopping: Promise<void> | undefined;
+      let stopSince = 0;
       const stop = (): void => {
-        stopping ??= (host ? host.stop() : Promise.resolve()).then(resolve, resolve);
+        // After a stall or a divergence the recording has nothing more to give the stop.
+        if (stalled || session.divergence) session.abandon();
+        if (stopping) return;
+        stopSince = performance.now();
+        stopping = (host ? host.stop() : Promise.resolve()).then(resolve, resolve);
       };
       session.stream.on('error', () => stop());
       session.stream.on('close', () => {
@@ -190,10 +195,31 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
       let since = performance.now();
       const watch = setInterval(() => {
         const p = session.stream.position;
+        if (stopping) {
+          const stopMs = opts.stallMs ?? STALL_MS;
+          if (performance.now() - stopSince <= stopMs) return;
+          // The host's stop waits on the recording (a turn or a reply it holds back): give up on it,
+          // then, if even that does not end the stop, on the stop itself.
+          stopSince = performance.now();
+          if (!session.abandoned) {
+            stalled ??= {
+              position: p,
+              expected: describeNext(recording, p),
+              actual: 'nothing',
+              recent: session.stream.recentBefore(p),
+              message: `replay stalled at event ${p} of ${file}: the host's stop did not finish in ${stopMs} ms, the recording has ${describeNext(recording, p)} next`,
+            };
+            session.abandon();
+          } else {
+            log.warn({ file, position: p }, `REPLAY: the host's stop did not finish ${stopMs} ms after the replay gave up on the recording; the result is reported without it`);
+            resolve();
+          }
+          return;
+        }
         if (p !== last) {
           last = p;
           since = performance.now();
-        } else if (performance.now() - since > (opts.stallMs ?? STALL_MS) && !stopping) {
+        } else if (performance.now() - since > (opts.stallMs ?? STALL_MS)) {
           stalled = {
             position: p,
             expected: describeNext(recording, p),
@@ -265,7 +291,8 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
   } finally {
     Error.stackTraceLimit = stackLimit;
     clearWatch?.();
-    await host?.stop().catch(() => undefined);
+    // Bounded: a stop the watch already gave up on must not hang the replay here either.
+    if (host) await Promise.race([host.stop().catch(() => undefined), new Promise<void>((r) => setTimeout(r, opts.stallMs ?? STALL_MS).unref())]);
     if (ownCrashDir) rmSync(ownCrashDir, { recursive: true, force: true });
   }
 }
@@ -371,9 +398,12 @@ function fromError(err: ReplayDivergenceError): ReplayDivergence {
 }
 
 function describeNext(recording: Recording, position: number): string {
-  const next = recording.events.slice(position).find((e) => e[0] === RecordKind.Command || e[0] === RecordKind.Host || e[0] === RecordKind.TimerExpired);
+  const next = recording.events
+    .slice(position)
+    .find((e) => e[0] === RecordKind.Command || e[0] === RecordKind.Host || e[0] === RecordKind.TimerExpired || e[0] === RecordKind.Schedule);
   if (!next) return 'nothing more';
   if (next[0] === RecordKind.Command) return `command '${next[1]}'`;
+  if (next[0] === RecordKind.Schedule) return `scheduler turn '${next[1]}' (option ${next[2]})`;
   return next[0] === RecordKind.Host ? `host ${next[1]}` : `timer ${next[1]} expiring`;
 }
 

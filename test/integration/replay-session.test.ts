@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { linkDown } from '../../harness/index.ts';
 import { NIC_ID } from '../../qemu/stub-config.ts';
 import { DriverHost } from '../../src/host/driver-host.ts';
-import { readRecording } from '../../src/record/format.ts';
+import { RecordKind, RecordingWriter, readRecording } from '../../src/record/format.ts';
 import { replay } from '../../src/record/replay.ts';
 import { waitUntil } from '../support/wait.ts';
 import { minimalDriver } from './support/minimal-driver.ts';
@@ -71,6 +71,27 @@ describe('recording a session on two processors', () => {
     // Some turn had two activations to choose from: the seed decided, and the file says how.
     expect(turns.some(([, kind]) => kind.startsWith('of 1:'))).toBe(true);
     expect(turns.some(([, kind]) => /^of [2-9]/.test(kind))).toBe(true);
+  });
+
+  it('a replay that stalls at a scheduler turn it can never take ends as STALLED, and its stop does not wait on that turn', async () => {
+    const whole = readRecording(join(dir, 'ndis6-2p.rec'));
+    const stop = whole.events.findIndex((e) => e[0] === RecordKind.Host && e[1] === 'stop');
+    expect(stop).toBeGreaterThan(0);
+    // A turn that ran an activation this replay never has: the scheduler waits for it, and the
+    // stream holds everything after it (the stop and its halt's replies).
+    const cut = join(dir, 'never-runnable.rec');
+    const { format: _f, version: _v, ...header } = whole.header;
+    const w = new RecordingWriter(cut, header);
+    whole.events.forEach((e, i) => {
+      if (i === stop) w.event([RecordKind.Schedule, 'of 1: thread:NeverRuns@0', 0]);
+      w.event(e);
+    });
+    const { events: _e, ...trailer } = whole.trailer;
+    await w.close(trailer);
+    const r = await replay(cut, { stallMs: 300 });
+    expect(r.outcome).toBe('stalled');
+    expect(r.divergence?.message).toMatch(/^replay stalled at event \d+/);
+    expect(r.divergence?.expected).toBe("scheduler turn 'of 1: thread:NeverRuns@0' (option 0)");
   });
 });
 
