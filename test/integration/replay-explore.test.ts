@@ -6,7 +6,7 @@
  * two replays of it report the same. A scenario that gives its kernel `kernelOptions.clock` has its
  * time decisions recorded and replayed too (the DPC watchdog).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,14 +23,24 @@ function outcomeOf(r: ReplayResult): Omit<ReplayResult, 'replayMs' | 'speedup'> 
   return rest;
 }
 
+/**
+ * Explores `spec` on QEMU with recording on until a failing run's recording is kept. On QEMU the
+ * device's timing is not the schedule's, so under load a failure's recorded re-runs may all pass
+ * and the explorer keeps none (it says so, tested below): a few explores, each in its own folder.
+ */
 async function recordFailing(spec: string, out: string, opts: { strategy?: 'pb' | 'random'; runs: number }) {
   const scenario = await loadExploreScenario(spec);
-  const r = await explore(scenario, { ...opts, outDir: out, record: true, writeFailures: 1 });
-  expect(r.failures.length).toBeGreaterThan(0);
-  const failure = r.failures[0]!;
-  expect(failure.recording).toBeDefined();
-  return { failure, file: failure.recording! };
+  const lines: string[] = [];
+  for (let attempt = 1; attempt <= EXPLORES; attempt++) {
+    const r = await explore(scenario, { ...opts, outDir: join(out, String(attempt)), record: true, writeFailures: 1, log: (l) => lines.push(l) });
+    expect(r.failures.length).toBeGreaterThan(0);
+    const failure = r.failures[0]!;
+    if (failure.recording !== undefined) return { failure, file: failure.recording };
+  }
+  throw new Error(`${spec}: no failing run's recording kept in ${EXPLORES} explores:\n${lines.join('\n')}`);
 }
+
+const EXPLORES = 3;
 
 describe('dirql replay of an explore recording (recorded on real QEMU, replayed without it)', () => {
   it('sample 1 (IMS read-modify-written without the interrupt lock) replays to the recorded 0xC4 lockset bug check, twice alike', async () => {
@@ -95,5 +105,36 @@ describe('dirql replay of an explore recording (recorded on real QEMU, replayed 
     expect(first.bugCheck?.code).toBe(0x133);
     const second = await replay(file);
     expect(outcomeOf(second)).toEqual(outcomeOf(first));
+  });
+});
+
+describe('dirql explore --record keeps a recording only of a run that failed the same way', () => {
+  const spec = (name: string): string => `test/integration/fixtures/explore-qemu-flaky.ts#${name}`;
+
+  it('a failure that none of the recorded re-runs repeats leaves its schedule, no recording, and a line saying why', async () => {
+    const out = join(dir, 'flaky-never');
+    const lines: string[] = [];
+    const r = await explore(await loadExploreScenario(spec('failsFirstRunOnly')), { runs: 1, outDir: out, record: true, writeFailures: 1, log: (l) => lines.push(l) });
+    expect(r.failures).toHaveLength(1);
+    const failure = r.failures[0]!;
+    expect(failure.message).toBe('fails its first run only, on QEMU: failed on this run');
+    expect(failure.replayed).toBe(false);
+    expect(failure.recording).toBeUndefined();
+    expect(existsSync(failure.schedule!)).toBe(true);
+    expect(readdirSync(out).filter((f) => f.endsWith('.rec'))).toEqual([]);
+    expect(lines).toContain(`seed ${failure.seed}: its recorded run did not fail the same way in 3 tries on the device (the last passed), so no recording is kept`);
+  });
+
+  // Its replay is not run here: the scenario's outcome is its run count's, not the recording's.
+  it('a failure that a later re-run repeats keeps the recording of that run', async () => {
+    const out = join(dir, 'flaky-odd');
+    const lines: string[] = [];
+    const r = await explore(await loadExploreScenario(spec('failsOddRuns')), { runs: 1, outDir: out, record: true, writeFailures: 1, log: (l) => lines.push(l) });
+    const failure = r.failures[0]!;
+    expect(failure.replayed).toBe(true);
+    expect(failure.recording).toBeDefined();
+    expect(existsSync(failure.recording!)).toBe(true);
+    expect(lines.some((l) => l.includes('no recording is kept'))).toBe(false);
+    expect(readRecording(failure.recording!).trailer.counters).toEqual({ failed: failure.message });
   });
 });
