@@ -12,18 +12,23 @@ import { closeHostWithPeer, openHostWithPeer, receiveFromPeer, sendToPeer } from
 const dir = mkdtempSync(join(tmpdir(), 'dirql-replay-mp-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Records `frames` mixed frames each way through `framework`'s driver on `processors` processors. */
+async function record(file: string, framework: string, processors: number, seed: number, frames: number): Promise<void> {
+  const f = await openHostWithPeer('dirql-replay-mp-', { framework, processors, seed, record: file });
+  try {
+    await sendToPeer(f.host, f.peer, frames, 3);
+    await receiveFromPeer(f.host, f.peer, frames, 4);
+  } finally {
+    await closeHostWithPeer(f);
+  }
+}
+
 describe.each(['ndis6', 'ndis5', 'kmdf'])('REPLAY of a %s session recorded on two processors', (framework) => {
   it.each([1, 7, 11])(
     'seed %i replays to the recorded counters, twice alike',
     async (seed) => {
       const file = join(dir, `${framework}-${seed}.rec`);
-      const f = await openHostWithPeer('dirql-replay-mp-', { framework, processors: 2, seed, record: file });
-      try {
-        await sendToPeer(f.host, f.peer, 300, 3);
-        await receiveFromPeer(f.host, f.peer, 300, 4);
-      } finally {
-        await closeHostWithPeer(f);
-      }
+      await record(file, framework, 2, seed, 300);
       const first = await replay(file);
       expect(first.divergence).toBeUndefined();
       expect(first.finished).toBe(true);
@@ -35,4 +40,17 @@ describe.each(['ndis6', 'ndis5', 'kmdf'])('REPLAY of a %s session recorded on tw
     },
     60_000,
   );
+});
+
+describe('REPLAY of a longer session on four processors', () => {
+  it('2,000 frames each way through NDIS 6 on four processors replay to the recorded counters', async () => {
+    const file = join(dir, 'ndis6-4p.rec');
+    await record(file, 'ndis6', 4, 4, 2000);
+    const r = await replay(file);
+    expect(r.divergence).toBeUndefined();
+    expect(r.finished).toBe(true);
+    expect(r.counters).toEqual(r.recordedCounters);
+    expect(r.outcome).toBe('same');
+    expect((r.counters as { delivered: number }).delivered).toBe(2000);
+  }, 120_000);
 });
