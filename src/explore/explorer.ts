@@ -105,10 +105,11 @@ export async function runOnce(scenario: ExploreScenario, policy: RecordingPolicy
       timer = setTimeout(() => reject(new ExploreError(`run of seed ${seed} did not finish within ${timeoutMs} ms`, { seed, timeoutMs })), timeoutMs);
     });
     const m: Machine | undefined = machine ? await machine.next() : undefined;
-    if (m && record?.session) session = new ExploreRunRecording(m, record.session.file, record.session.run);
+    if (m && record?.session) session = await ExploreRunRecording.start(m, record.session.file, record.session.run);
+    const given = session?.scenarioMachine ?? m;
     await Promise.race([
       scenario.run({
-        ...(m ? { machine: m } : {}),
+        ...(given ? { machine: given } : {}),
         kernelOptions: { schedule: policy, seed, ...(session ? { clock: session.clock } : {}) },
         attach(k) {
           kernel = k;

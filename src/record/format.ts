@@ -68,7 +68,7 @@ export const enum RecordKind {
   Time = 5,
   /** A scheduler decision: [kind, decisionKind, option]. */
   Schedule = 6,
-  /** A frame the peer put on the wire (informational: the driver sees it through DMA reads): [kind, bytes]. */
+  /** A frame on the UDP wire, at its position: [kind, 'toNic' | 'fromNic', bytes] (explore runs whose scenario opens the wire; wire-tap.ts). */
   Wire = 7,
   Trailer = 8,
   /** What the host did to the driver, at its position: [kind, 'send', frames] (frames taken into the TX ring), [kind, 'receive'] (the first onReceive listener), [kind, 'stop']; and [kind, 'take', count] (the upper edge handed `count` frames from the TX ring to the driver). */
@@ -94,7 +94,7 @@ export type RecordEvent =
   | [RecordKind.MemoryRead, number, Uint8Array]
   | [RecordKind.Time, TimeCheck, number, number]
   | [RecordKind.Schedule, string, number]
-  | [RecordKind.Wire, Uint8Array]
+  | [RecordKind.Wire, 'toNic' | 'fromNic', Uint8Array]
   | [RecordKind.Host, 'send', Uint8Array[]]
   | [RecordKind.Host, 'receive' | 'stop' | 'stats']
   | [RecordKind.Host, 'take', number]

@@ -4,6 +4,7 @@ import { realClock, SchedulerRandom, type BugCheckReport, type ChoiceSource, typ
 import type { AsyncGuestMemory, GuestMemory } from '../platform/guest-memory.ts';
 import type { QtestClient, QtestTap } from '../transport/qtest-client.ts';
 import type { HandOutLog } from '../upper-edge/index.ts';
+import type { WireDirection } from './wire-tap.ts';
 import { RecordKind, RecordingWriter, choiceKind, type BugCheckSummary, type RecordingTrailer } from './format.ts';
 
 const DIRQL_VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -102,6 +103,11 @@ export class SessionRecorder implements QtestTap {
         return option;
       },
     };
+  }
+
+  /** A frame on the UDP wire, at its position (kind 7; WireTap): the peer's to the NIC, or the NIC's to the peer. */
+  wire(direction: WireDirection, bytes: Uint8Array): void {
+    this.writer.event([RecordKind.Wire, direction, bytes]);
   }
 
   attach(qtest: QtestClient): void {

@@ -4,8 +4,10 @@
  * runs once more with the recorded seed and schedule, on the replay machine instead of QEMU's e1000
  * (its qtest stream, IRQ edges, memory reads, timer expirations and time decisions from the
  * recording), and must reach the recorded outcome: the same failure line (`counters.failed`) and
- * the same bug check. A scenario that opens the wire peer does not replay: what a peer sends and
- * receives is not in an explore recording (RecordingError, as for a file that is not replayable).
+ * the same bug check. A run recorded with its wire tapped has the frames either way, and QEMU's side
+ * of the wire is played to the scenario's peer (replay-wire.ts); a scenario that opens the wire
+ * peer in a recording without them does not replay (RecordingError, as for a file that is not
+ * replayable).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { e1000Device } from '../drivers/e1000/device.ts';
@@ -19,6 +21,7 @@ import { RecordingError, ReplayDivergenceError } from './errors.ts';
 import type { Recording } from './format.ts';
 import { bugCheckSummary, driverIdentity } from './recorder.ts';
 import { ReplaySession } from './replay-machine.ts';
+import { ReplayWire } from './replay-wire.ts';
 import type { ReplayDivergence, ReplayResult } from './replay.ts';
 
 const log = logger('replay');
@@ -135,12 +138,17 @@ export async function replayExplore(recording: Recording, opts: ExploreReplayOpt
   const replayMachine = await plumbing.machine(session)({ device: e1000Device() });
   let openedWire = false;
   const wireError = new ExploreReplayError(
-    `${file}: the scenario "${scenario.name}" opens the wire peer (machine.wire): what a peer sends and receives is not in an explore recording, so it does not replay; repeat it on QEMU with dirql explore <scenario> --replay ${String(run.schedule)}`,
+    `${file}: the scenario "${scenario.name}" opens the wire peer (machine.wire), and this recording has no wire frames (recorded before dirql tapped the wire), so it does not replay; repeat it on QEMU with dirql explore <scenario> --replay ${String(run.schedule)}`,
     { file, scenario: scenario.name },
   );
+  // A run recorded with its wire tapped (record-run.ts) has the frames both ways: QEMU's side of
+  // the wire is played to the scenario's peer. Without them the scenario's peer cannot replay.
+  const wire = recording.header.config.wire === 'tapped' ? await ReplayWire.open(recording, session.stream) : undefined;
+  if (wire) session.onWire = (bytes) => wire.deliver(bytes);
   const machine = new Proxy(replayMachine, {
     get(target, key, receiver) {
       if (key !== 'wire') return Reflect.get(target, key, receiver) as unknown;
+      if (wire) return wire.ports;
       openedWire = true;
       throw wireError;
     },
@@ -195,10 +203,12 @@ export async function replayExplore(recording: Recording, opts: ExploreReplayOpt
     clearInterval(watch);
   }
   if (openedWire) {
+    await wire?.close();
     (kernel as Kernel | undefined)?.dispose();
     await machine.stop();
     throw wireError;
   }
+  await wire?.close();
   const k = kernel as Kernel | undefined;
   const stopped = k?.stopped;
   if (!error && stopped) error = stopped;

@@ -39,6 +39,8 @@ export class ReplaySession {
   readonly stream: ReplayQtestStream;
   readonly memory: ReplayMemory;
   readonly clock: KernelClock;
+  /** Gets the frames the NIC put on a tapped wire (kind 7, 'fromNic'), as the stream reaches them (ReplayWire.deliver). */
+  onWire: ((bytes: Uint8Array) => void) | undefined;
   /** Gets the host's recorded inputs; those reached before it is set wait for it. */
   private hostHandler: ((e: HostInput, position: number) => void) | undefined;
   private readonly waitingHost: [HostInput, number][] = [];
@@ -313,6 +315,8 @@ export class ReplaySession {
       const timer = this.armed[i]!;
       if (!timer.periodic) this.armed.splice(i, 1);
       timer.fire();
+    } else if (e[0] === RecordKind.Wire) {
+      if (e[1] === 'fromNic') this.onWire?.(e[2]);
     } else if (e[0] === RecordKind.Host && e[1] !== 'take') {
       if (this.hostHandler) this.hostHandler(e as HostInput, position);
       else this.waitingHost.push([e as HostInput, position]);

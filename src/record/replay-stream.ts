@@ -20,6 +20,8 @@ export function describe(e: RecordEvent): string {
       return e[1] === 'send' ? `host sent ${e[2].length} frame(s)` : e[1] === 'take' ? `send path took ${e[2]} frame(s)` : `host ${e[1]}`;
     case RecordKind.TimerExpired:
       return `timer ${e[1]} expired`;
+    case RecordKind.Wire:
+      return `wire frame ${e[1] === 'toNic' ? 'from the peer to the NIC' : 'from the NIC to the peer'} (${e[2].byteLength} bytes)`;
     case RecordKind.Time:
       return `${e[1]} over its limit at call ${e[2]} (${e[3]} ms)`;
     default:
@@ -46,7 +48,7 @@ export class ReplayQtestStream extends Duplex {
   divergence: ReplayDivergenceError | undefined;
 
   /**
-   * `onInput` gets the host inputs and timer expirations (kinds Host, TimerExpired) as the stream
+   * `onInput` gets the host inputs, timer expirations and wire frames (kinds Host, TimerExpired, Wire) as the stream
    * reaches them, after the replies and IRQ lines recorded before them. With `decisions`, the
    * scheduler's recorded decisions are barriers like commands: delivery stops at one until the
    * replay takes it (`decide`), and `decisions.reached` is told when it stops there, so what
@@ -54,7 +56,7 @@ export class ReplayQtestStream extends Duplex {
    */
   constructor(
     private readonly events: readonly RecordEvent[],
-    private readonly file = '<recording>',
+    readonly file = '<recording>',
     private readonly onInput?: (e: RecordEvent, position: number) => void,
     private readonly decisions?: { reached(position: number): void },
   ) {
@@ -161,7 +163,7 @@ export class ReplayQtestStream extends Duplex {
         return;
       } else if (e[0] === RecordKind.Reply) out += e[1] + '\n';
       else if (e[0] === RecordKind.Irq) out += `IRQ ${e[2] ? 'raise' : 'lower'} ${e[1]}\n`;
-      else if ((e[0] === RecordKind.Host || e[0] === RecordKind.TimerExpired) && this.onInput) {
+      else if ((e[0] === RecordKind.Host || e[0] === RecordKind.TimerExpired || e[0] === RecordKind.Wire) && this.onInput) {
         // What was recorded before the input reaches the client first.
         if (out) this.push(Buffer.from(out, 'latin1'));
         out = '';

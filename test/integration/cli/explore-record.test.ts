@@ -1,8 +1,9 @@
 /**
  * `dirql explore --record` against QEMU's e1000: the failing run (run again with its schedule for
  * its timeline) is recorded beside its schedule and its path printed; passing runs leave none. A
- * kernel-only scenario has nothing to record (usage error), and `dirql replay` refuses a recording
- * whose scenario drives a wire peer (exit 2: the peer's traffic is not in it).
+ * kernel-only scenario has nothing to record (usage error). The scenarios drive a wire peer: the
+ * recorder stands between QEMU and the peer (src/record/wire-tap.ts), so the frames either way are
+ * in the recording and `dirql replay` plays QEMU's side of the wire to the same peer code.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,13 +35,29 @@ describe('dirql explore --record (real QEMU)', () => {
       decisions: (JSON.parse(readFileSync(join(out, 'random-seed-2.schedule.json'), 'utf8')) as { decisions: unknown[] }).decisions,
     });
     const kinds = new Set(rec.events.map((e) => e[0]));
-    for (const k of [RecordKind.Command, RecordKind.Reply, RecordKind.Irq, RecordKind.MemoryRead]) expect(kinds).toContain(k);
+    for (const k of [RecordKind.Command, RecordKind.Reply, RecordKind.Irq, RecordKind.MemoryRead, RecordKind.Wire]) expect(kinds).toContain(k);
+    expect(rec.header.config.wire).toBe('tapped');
+    // The four frames the driver sent, as the peer caught them (frame i carries i after its header).
+    const sent = rec.events.filter((e) => e[0] === RecordKind.Wire) as [RecordKind.Wire, string, Uint8Array][];
+    expect(sent.map(([, direction, bytes]) => [direction, bytes[14]])).toEqual([0, 1, 2, 3].map((i) => ['fromNic', i]));
     expect(rec.trailer.counters).toEqual({ failed: 'seed 2 fails after sending (a planted failure)' });
 
-    // This scenario drives a wire peer, whose traffic an explore recording does not hold (replay-explore.test.ts replays one that does not).
     const replayed = await dirql(['replay', file]);
-    expect(replayed.exitCode).toBe(2);
-    expect(replayed.stderr).toContain(`the scenario "e1000 on QEMU, seed 2 fails after sending" opens the wire peer (machine.wire)`);
+    expect(replayed.exitCode, replayed.stdout + replayed.stderr).toBe(0);
+    expect(replayed.stdout).toMatch(/^REPLAY \(no QEMU\) of .*: SAME/);
+  });
+
+  it('a scenario whose peer also sends to the driver: both directions recorded, and the replay reaches the failure', async () => {
+    const out = join(dir, 'both');
+    const r = await dirql(['explore', `${fixture}#bothWaysFailsOnSeed2`, '--runs', '2', '--record', '--out', out]);
+    expect(r.exitCode, r.stderr).toBe(1);
+    const file = join(out, 'random-seed-2.rec');
+    const wire = readRecording(file).events.filter((e) => e[0] === RecordKind.Wire) as [RecordKind.Wire, string, Uint8Array][];
+    expect(wire.filter(([, d]) => d === 'toNic').map(([, , bytes]) => bytes[14])).toEqual([0x40, 0x41, 0x42, 0x43]);
+    expect(wire.filter(([, d]) => d === 'fromNic')).toHaveLength(4);
+    const replayed = await dirql(['replay', file, '--json']);
+    expect(replayed.exitCode, replayed.stdout + replayed.stderr).toBe(0);
+    expect(JSON.parse(replayed.stdout)).toMatchObject({ replay: true, outcome: 'same', counters: { failed: 'seed 2 fails after receiving (a planted failure)' } });
   });
 
   it('a kernel-only scenario with --record is a usage error (nothing to record; its schedule replays it)', async () => {

@@ -25,7 +25,7 @@ interface Explore {
   schedule?: string;
 }
 
-async function recording(name: string, explore: Explore, events: RecordEvent[], failed: string | null): Promise<string> {
+async function recording(name: string, explore: Explore, events: RecordEvent[], failed: string | null, config: Record<string, unknown> = {}): Promise<string> {
   const file = path.join(dir, name);
   const w = new RecordingWriter(file, {
     dirqlVersion: '0.1.0',
@@ -34,6 +34,7 @@ async function recording(name: string, explore: Explore, events: RecordEvent[], 
       device: 'e1000',
       nic,
       memorySize: 16 << 20,
+      ...config,
     },
     driverHash: 'ab'.repeat(32),
     startedAt: '2026-01-01T00:00:00Z',
@@ -110,5 +111,30 @@ describe('replay of an explore run recording', () => {
     await expect(replay(other, { driver: 'src/drivers/e1000/ndis6/index.ts' })).rejects.toThrow(/replays its scenario .* not --driver/);
     const wire = await recording('wire.rec', { scenario: 'opens the wire peer', source: `${fixture}#opensWire`, decisions: [] }, [], null);
     await expect(replay(wire)).rejects.toThrow(/opens the wire peer \(machine.wire\)/);
+  });
+});
+
+describe('replay of an explore run recorded with its wire tapped', () => {
+  const talks = (toNic: string): RecordEvent[] => [
+    [RecordKind.Wire, 'toNic', Buffer.from(toNic)],
+    [RecordKind.Command, 'readl 0xe0000008'],
+    [RecordKind.Reply, 'OK 0x80080783'],
+    [RecordKind.Wire, 'fromNic', Buffer.from('pong')],
+  ];
+  const explore = { scenario: 'talks on the wire', source: `${fixture}#talksOnWire`, decisions: [] };
+
+  it("plays the NIC's side of the wire to the scenario's peer: the frame it sent back arrives", async () => {
+    const file = await recording('wire-same.rec', explore, talks('ping'), 'got pong', { wire: 'tapped' });
+    const r = await replay(file, { stallMs: 1000 });
+    expect(r.divergence).toBeUndefined();
+    expect(r).toMatchObject({ outcome: 'same', counters: { failed: 'got pong' }, finished: true });
+  });
+
+  it('a frame from the peer other than recorded is a divergence at its position', async () => {
+    const file = await recording('wire-diverged.rec', explore, talks('pong'), 'got pong', { wire: 'tapped' });
+    const r = await replay(file, { stallMs: 1000 });
+    expect(r.outcome).toBe('diverged');
+    expect(r.divergence).toMatchObject({ position: 0, expected: Buffer.from('pong').toString('hex'), actual: Buffer.from('ping').toString('hex') });
+    expect(r.divergence?.message).toMatch(/the scenario's peer sent a 4-byte frame other than the recorded 4-byte frame/);
   });
 });
