@@ -218,7 +218,7 @@ export async function replayExplore(recording: Recording, opts: ExploreReplayOpt
   // What the recorded run did after this point was not recorded: a divergence after it is not the replay's.
   const divergenceError = session.divergence;
   const finished = session.stream.finished;
-  const position = session.stream.position;
+  const position = session.stream.replayed;
   await machine.stop();
   const replayMs = performance.now() - t0;
   const trailer = recording.trailer;

@@ -49,8 +49,10 @@ export class ReplaySession {
   private nextCommand = 0;
   private readonly decisions: { kind: string; option: number; position: number }[] = [];
   /** The upper edge's recorded send batches (`[9, 'take', count]`), in order. */
-  private readonly takes: { count: number; position: number }[] = [];
+  private readonly takes: { count: number; position: number; reads: number }[] = [];
   private nextTake = 0;
+  /** The send path's wake-up (HandOutLog.attach): the reads a held-back hand-out waits for were made, or the replay gave up. */
+  private wakeSendPath: (() => void) | undefined;
   private nextDecision = 0;
   /** The replaying kernel's scheduler's wake-up (ChoiceSource.attach). */
   private wakeScheduler: (() => void) | undefined;
@@ -63,10 +65,12 @@ export class ReplaySession {
 
   constructor(readonly recording: Recording) {
     const { events, file } = recording;
+    let reads = 0;
     events.forEach((e, position) => {
-      if (e[0] === RecordKind.Command) this.commands.push({ line: e[1], position });
+      if (e[0] === RecordKind.MemoryRead) reads++;
+      else if (e[0] === RecordKind.Command) this.commands.push({ line: e[1], position });
       else if (e[0] === RecordKind.Schedule) this.decisions.push({ kind: e[1], option: e[2], position });
-      else if (e[0] === RecordKind.Host && e[1] === 'take') this.takes.push({ count: e[2], position });
+      else if (e[0] === RecordKind.Host && e[1] === 'take') this.takes.push({ count: e[2], position, reads });
       else if (e[0] === RecordKind.Time) {
         const list = this.timeOutcomes.get(e[1]) ?? [];
         list.push({ call: e[2], ms: e[3] });
@@ -160,6 +164,21 @@ export class ReplaySession {
   /** The upper edge takes the recorded batches from the TX ring; another count is a divergence. */
   readonly handOuts: HandOutLog = {
     next: () => (this.gaveUp ? undefined : this.takes[this.nextTake]?.count),
+    // Not before the driver has made the memory reads recorded before it: a DPC completing sends reads
+    // descriptors and may issue no command, so the stream alone runs ahead of it. Then the sends that
+    // had completed have completed again, and as many requests are live. (Not held to the stream too:
+    // on several processors a scheduler turn before the hand-out waits for the send it leads to.)
+    due: () => {
+      const t = this.takes[this.nextTake];
+      if (this.gaveUp || t === undefined) return true;
+      if (this.memory.consumed >= t.reads) return true;
+      this.memory.wakeAt = t.reads;
+      return false;
+    },
+    attach: (wake) => {
+      this.wakeSendPath = wake;
+      this.memory.reached = wake;
+    },
     handedOut: (count) => {
       const t = this.takes[this.nextTake];
       if (t === undefined) return;
@@ -196,6 +215,7 @@ export class ReplaySession {
     this.gaveUp = true;
     if (!this.stream.destroyed) this.stream.destroy();
     this.wakeScheduler?.();
+    this.wakeSendPath?.();
   }
 
   get abandoned(): boolean {

@@ -75,6 +75,14 @@ export class ReplayQtestStream extends Duplex {
     return this.pos;
   }
 
+  /**
+   * Recorded events replayed so far, for the result: those delivered, or up to the last command
+   * written (the host may close the stream before the turn that would deliver past a final command).
+   */
+  get replayed(): number {
+    return Math.max(this.pos, this.written);
+  }
+
   /** The replay took the scheduler decision recorded at `position` (with `decisions`): delivery goes on past it. */
   decide(position: number): void {
     if (position < this.decided) return;
@@ -185,6 +193,9 @@ export class ReplayQtestStream extends Duplex {
 export class ReplayMemory implements GuestMemory, AsyncGuestMemory {
   private readonly reads: [number, Uint8Array][];
   private next = 0;
+  /** With `reached`: the read count at which it is called (ReplaySession's held-back hand-out). */
+  wakeAt = -1;
+  reached: (() => void) | undefined;
 
   constructor(
     events: readonly RecordEvent[],
@@ -204,6 +215,11 @@ export class ReplayMemory implements GuestMemory, AsyncGuestMemory {
 
   write(): void {}
 
+  /** Reads replayed so far. */
+  get consumed(): number {
+    return this.next;
+  }
+
   async readAsync(addr: number, length: number): Promise<Buffer> {
     return this.read(addr, length);
   }
@@ -218,7 +234,7 @@ export class ReplayMemory implements GuestMemory, AsyncGuestMemory {
         { file: this.file, position: this.next, expected: r ? { addr: r[0], length: r[1].byteLength } : undefined, actual: { addr, length } },
       );
     }
-    this.next++;
+    if (++this.next === this.wakeAt) this.reached?.();
     return r[1];
   }
 }

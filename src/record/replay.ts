@@ -279,7 +279,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
       ...(bugCheck ? { bugCheck } : {}),
       ...(trailer.bugCheckReport ? { recordedBugCheck: trailer.bugCheckReport } : {}),
       ...(divergence ? { divergence } : {}),
-      position: session.stream.position,
+      position: session.stream.replayed,
       finished: session.stream.finished,
       events: recording.events.length,
       replayMs,

@@ -31,7 +31,9 @@ export class SendPump {
     private readonly tx: TransmitPath,
     private readonly batch: number,
     private readonly sender: FrameSender,
-  ) {}
+  ) {
+    tx.onDue(() => this.wake());
+  }
 
   get isRunning(): boolean {
     return this.running;
@@ -68,7 +70,9 @@ export class SendPump {
       const run = room > 0 ? tx.next(Math.min(room, this.batch)) : null;
       if (!run || run.count === 0) {
         if (room <= 0) this.poolEmpty++;
-        await this.pumpWake.idle(tx, room);
+        // A replay's hand-out not at its place yet: only the replay's wake can make it due.
+        if (tx.heldBack) await this.pumpWake.next();
+        else await this.pumpWake.idle(tx, room);
         continue;
       }
       const first = run.first;

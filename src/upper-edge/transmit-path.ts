@@ -9,6 +9,13 @@ import type { UpperEdgeTap } from './tap.ts';
 export interface HandOutLog {
   /** A replay's: how many frames the next hand-out takes (undefined: any, past the recording). */
   readonly next?: () => number | undefined;
+  /**
+   * A replay's: false while what the driver did before the next hand-out in the recording has not
+   * all happened yet; the hand-out waits for it.
+   */
+  readonly due?: () => boolean;
+  /** A replay's: `wake` is called when a held-back hand-out becomes due. */
+  readonly attach?: (wake: () => void) => void;
   /** Each hand-out's count. */
   handedOut(count: number): void;
 }
@@ -53,6 +60,16 @@ export class TransmitPath {
     this.headSlot = this.consumer.peek(0).first;
   }
 
+  /** A replay holds the next hand-out back: what came before it in the recording has not all happened (see onDue). */
+  get heldBack(): boolean {
+    return this.handOuts?.due?.() === false;
+  }
+
+  /** `wake` is called when a held-back hand-out becomes due (a replay's; never otherwise). */
+  onDue(wake: () => void): void {
+    this.handOuts?.attach?.(wake);
+  }
+
   /** Frames handed out and not yet released. */
   get inFlight(): number {
     return this.inFlightSlots;
@@ -74,8 +91,8 @@ export class TransmitPath {
     this.run.first = peeked.first + this.inFlightSlots;
     this.run.count = avail > 0 ? Math.min(avail, max) : 0;
     const want = this.handOuts?.next?.();
-    // A replay: the recorded batch, once that many frames are there (fewer: wait for the host's next send).
-    if (want !== undefined) this.run.count = avail >= want ? Math.min(want, max) : 0;
+    // A replay: the recorded batch, when due, once that many frames are there (fewer: wait for the host's next send).
+    if (want !== undefined) this.run.count = avail >= want && !this.heldBack ? Math.min(want, max) : 0;
     return this.run;
   }
 

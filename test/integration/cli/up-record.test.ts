@@ -26,6 +26,7 @@ const CASES = [
   { framework: 'ndis6', window: 1, file: 'up.rec' },
   { framework: 'ndis6', window: 64, file: 'up-64.rec' },
   { framework: 'ndis5', window: 64, file: 'up-ndis5-64.rec' },
+  { framework: 'kmdf', window: 64, file: 'up-kmdf-64.rec' },
 ] as const;
 
 /** Resolves with the first match of `pattern` in what `read()` returns, re-checked on each `tick`. */
@@ -98,10 +99,20 @@ describe('dirql up --record, then dirql replay (REPLAY, no QEMU)', () => {
 
     const replayed = await dirql(['replay', file, '--json'], { cwd });
     expect(replayed.exitCode, replayed.stdout + replayed.stderr).toBe(0);
-    const result = JSON.parse(replayed.stdout) as { outcome: string; finished: boolean; counters: { delivered: number; frameworkSide: { ndis?: Record<string, number> } } };
+    const result = JSON.parse(replayed.stdout) as {
+      outcome: string;
+      finished: boolean;
+      counters: { delivered: number; frameworkSide: { ndis?: Record<string, number>; wdf?: { requestPool: { created: number } } } };
+    };
     expect(result).toMatchObject({ replay: true, outcome: 'same', finished: true });
     expect(result.counters.delivered).toBe(FRAMES);
     if (framework === 'ndis6') expect(result.counters.frameworkSide.ndis).toMatchObject({ receivesIndicated: FRAMES, sendsCompleted: FRAMES });
+    // As many WDFREQUESTs live at once as in the session: each batch of writes was submitted after the
+    // completions recorded before it (the reads pending plus one batch of writes, not two).
+    if (framework === 'kmdf') {
+      const recorded = readRecording(file).trailer.counters as typeof result.counters;
+      expect(result.counters.frameworkSide.wdf!.requestPool.created).toBe(recorded.frameworkSide.wdf!.requestPool.created);
+    }
 
     const text = await dirql(['replay', file], { cwd });
     expect(text.exitCode).toBe(0);
