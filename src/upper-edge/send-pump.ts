@@ -70,7 +70,7 @@ export class SendPump {
       const run = room > 0 ? tx.next(Math.min(room, this.batch)) : null;
       if (!run || run.count === 0) {
         if (room <= 0) this.poolEmpty++;
-        // A replay's hand-out not at its place yet: only the replay's wake can make it due.
+        // A replay's hand-out waits for what came before it in the recording: only the replay's wake makes it due.
         if (tx.heldBack) await this.pumpWake.next();
         else await this.pumpWake.idle(tx, room);
         continue;
