@@ -51,8 +51,6 @@ export class ReplaySession {
   /** The upper edge's recorded send batches (`[9, 'take', count]`), in order. */
   private readonly takes: { count: number; position: number; reads: number }[] = [];
   private nextTake = 0;
-  /** The send path's wake-up (HandOutLog.attach): the reads a held-back hand-out waits for were made, or the replay gave up. */
-  private wakeSendPath: (() => void) | undefined;
   private nextDecision = 0;
   /** The replaying kernel's scheduler's wake-up (ChoiceSource.attach). */
   private wakeScheduler: (() => void) | undefined;
@@ -175,8 +173,8 @@ export class ReplaySession {
       this.memory.wakeAt = t.reads;
       return false;
     },
+    // The memory calls it when the reads a held-back hand-out waits for were made; abandon() too.
     attach: (wake) => {
-      this.wakeSendPath = wake;
       this.memory.reached = wake;
     },
     handedOut: (count) => {
@@ -215,7 +213,7 @@ export class ReplaySession {
     this.gaveUp = true;
     if (!this.stream.destroyed) this.stream.destroy();
     this.wakeScheduler?.();
-    this.wakeSendPath?.();
+    this.memory.reached?.();
   }
 
   get abandoned(): boolean {
