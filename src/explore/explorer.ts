@@ -127,7 +127,7 @@ export async function runOnce(scenario: ExploreScenario, policy: RecordingPolicy
   if (!error && stopped) error = stopped;
   // On a reused machine a kernel left running (a run that threw or timed out) would take the next run's interrupts.
   if (machine) (kernel as Kernel | undefined)?.dispose();
-  await session?.stop(error, stopped ? await (kernel as Kernel | undefined)?.bugCheckReport : undefined);
+  await session?.stop(error, stopped ? await (kernel as Kernel | undefined)?.bugCheckReport : undefined, policy.decisions);
   const timeline = recorder && record ? await recorder.write(record.dir, record.name) : undefined;
   const findings = (kernel as Kernel | undefined)?.verifier.locksetFindings ?? [];
   return { error, decisions: policy.decisions, findings, ...(timeline ? { timeline } : {}), ...(session ? { recording: session.file } : {}) };
@@ -216,6 +216,11 @@ async function search(scenario: ExploreScenario, opts: ExploreOptions, machine: 
         await rm(again.recording, { force: true });
         opts.log?.(
           `seed ${seed}: its recorded run did not fail the same way in ${RECORD_ATTEMPTS} tries on the device (the last ${again.error ? `failed: ${errorLine(again.error)}` : 'passed'}), so no recording is kept`,
+        );
+      }
+      if (again.recording && replayed && again.decisions.length < out.decisions.length) {
+        opts.log?.(
+          `seed ${seed}: its recorded run met ${again.decisions.length} of the schedule's ${out.decisions.length} decision points on the device and failed the same way; the recording replays the decisions it took`,
         );
       }
       failures.push({

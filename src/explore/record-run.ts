@@ -73,11 +73,11 @@ export class ExploreRunRecording {
     return this.recorder.clock;
   }
 
-  /** Unhooks the recorder from the machine (the next run is not recorded) and writes the trailer. */
-  async stop(error: Error | undefined, report: BugCheckReport | undefined): Promise<void> {
+  /** Unhooks the recorder from the machine (the next run is not recorded) and writes the trailer, with the decisions the run took. */
+  async stop(error: Error | undefined, report: BugCheckReport | undefined, decisions: readonly Decision[]): Promise<void> {
     this.machine.qtest.tap = undefined;
     this.machine.memory = this.memory;
     await this.tap?.close();
-    await this.recorder.close({ counters: { failed: error?.message.split('\n')[0] ?? null }, ...(report ? { bugCheck: report.name } : {}) }, report);
+    await this.recorder.close({ counters: { failed: error?.message.split('\n')[0] ?? null }, ...(report ? { bugCheck: report.name } : {}), decisions }, report);
   }
 }

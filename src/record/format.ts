@@ -42,6 +42,12 @@ export interface RecordingTrailer {
   bugCheckReport?: BugCheckSummary;
   /** How long the session ran, from the recording's start to the trailer (ms). */
   durationMs?: number;
+  /**
+   * An explore run's: the decisions the recorded run took, which may be fewer than the schedule
+   * it was given (the header's `config.explore.decisions`) when the device's timing on QEMU left a
+   * decision point out. A replay takes these.
+   */
+  decisions?: readonly (readonly [kind: string, options: number, choice: number])[];
 }
 
 /** The parts of a bug check report a replay reproduces (not its time, trace or JS stacks). */

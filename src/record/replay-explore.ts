@@ -107,6 +107,14 @@ async function scenarioFor(recording: Recording, run: ExploreRunIdentity, given:
 }
 
 function decisionsOf(recording: Recording, run: ExploreRunIdentity): readonly Decision[] {
+  // The decisions the recorded run took: on QEMU it may have met fewer decision points than its schedule had.
+  const taken = recording.trailer.decisions;
+  if (taken !== undefined) {
+    if (!Array.isArray(taken) || !taken.every(isDecision)) {
+      throw new ExploreReplayError(`${recording.file}: the trailer's decisions are not a schedule's ([kind, options, choice] each)`, { file: recording.file });
+    }
+    return taken as readonly Decision[];
+  }
   if (run.decisions !== undefined) return run.decisions;
   // Recorded before the header held the decisions: the schedule file beside it, if it is still there.
   if (typeof run.schedule === 'string' && existsSync(run.schedule)) return (JSON.parse(readFileSync(run.schedule, 'utf8')) as ScheduleFile).decisions;
@@ -114,6 +122,10 @@ function decisionsOf(recording: Recording, run: ExploreRunIdentity): readonly De
     file: recording.file,
     schedule: run.schedule,
   });
+}
+
+function isDecision(d: unknown): boolean {
+  return Array.isArray(d) && d.length === 3 && (d[0] === 'deliver' || d[0] === 'run' || d[0] === 'isr-processor') && Number.isInteger(d[1]) && Number.isInteger(d[2]);
 }
 
 /** The failure line of a run, as the explorer writes it into the trailer's `counters.failed`. */

@@ -41,6 +41,9 @@ describe('dirql explore --record (real QEMU)', () => {
     const sent = rec.events.filter((e) => e[0] === RecordKind.Wire) as [RecordKind.Wire, string, Uint8Array][];
     expect(sent.map(([, direction, bytes]) => [direction, bytes[14]])).toEqual([0, 1, 2, 3].map((i) => ['fromNic', i]));
     expect(rec.trailer.counters).toEqual({ failed: 'seed 2 fails after sending (a planted failure)' });
+    // The decisions the recorded run took: the schedule's, or on a loaded machine a prefix of it (the replay takes these).
+    const schedule = (rec.header.config.explore as { decisions: unknown[] }).decisions;
+    expect(schedule.slice(0, rec.trailer.decisions?.length ?? -1)).toEqual(rec.trailer.decisions);
 
     const replayed = await dirql(['replay', file]);
     expect(replayed.exitCode, replayed.stdout + replayed.stderr).toBe(0);

@@ -25,7 +25,7 @@ interface Explore {
   schedule?: string;
 }
 
-async function recording(name: string, explore: Explore, events: RecordEvent[], failed: string | null, config: Record<string, unknown> = {}): Promise<string> {
+async function recording(name: string, explore: Explore, events: RecordEvent[], failed: string | null, config: Record<string, unknown> = {}, taken?: unknown[]): Promise<string> {
   const file = path.join(dir, name);
   const w = new RecordingWriter(file, {
     dirqlVersion: '0.1.0',
@@ -40,7 +40,7 @@ async function recording(name: string, explore: Explore, events: RecordEvent[], 
     startedAt: '2026-01-01T00:00:00Z',
   });
   for (const e of events) w.event(e);
-  await w.close({ counters: { failed } });
+  await w.close({ counters: { failed }, ...(taken ? { decisions: taken as [string, number, number][] } : {}) });
   return file;
 }
 
@@ -70,6 +70,32 @@ describe('replay of an explore run recording', () => {
     const r = await replay(file, { stallMs: 1000 });
     expect(r.outcome).toBe('different');
     expect(r.explore).toMatchObject({ decisions: 1, replayedDecisions: 0 });
+  });
+
+  it("takes the decisions the recorded run took (its trailer's), not the schedule it was given (the header's)", async () => {
+    // On QEMU a recorded re-run can meet fewer decision points than its schedule has and still fail the same way.
+    const file = await recording(
+      'took-fewer.rec',
+      {
+        source: `${fixture}#readsStatus`,
+        decisions: [
+          ['deliver', 2, 1],
+          ['run', 2, 0],
+        ],
+      },
+      status,
+      'STATUS 0x80080783',
+      {},
+      [],
+    );
+    const r = await replay(file, { stallMs: 1000 });
+    expect(r.outcome).toBe('same');
+    expect(r.explore).toMatchObject({ decisions: 0, replayedDecisions: 0 });
+  });
+
+  it("a trailer whose decisions are not a schedule's is refused", async () => {
+    const file = await recording('bad-taken.rec', { source: `${fixture}#readsStatus`, decisions: [] }, status, 'STATUS 0x80080783', {}, [['later', 2, 1]]);
+    await expect(replay(file, { stallMs: 1000 })).rejects.toThrow(/trailer's decisions are not a schedule's/);
   });
 
   it('a decision of another shape than scheduled is a divergence', async () => {
