@@ -21,8 +21,13 @@ export interface FrameSender {
  * sender has no room. Completions and producers on this thread call wake().
  */
 export class SendPump {
-  /** Times the pump found frames but no room to send them. */
+  /**
+   * Times the pump ran out of room (no free NBL, packet or write) and waited for a completion: once
+   * a stretch, however often it is woken before room comes back, so a replay's extra wakes (its
+   * hand-outs held to the recording) count as the recorded session's did.
+   */
   poolEmpty = 0;
+  private outOfRoom = false;
   private running = false;
   private pumping: Promise<void> | null = null;
   private readonly pumpWake = new PumpWake();
@@ -69,12 +74,14 @@ export class SendPump {
       const room = sender.room();
       const run = room > 0 ? tx.next(Math.min(room, this.batch)) : null;
       if (!run || run.count === 0) {
-        if (room <= 0) this.poolEmpty++;
+        if (room <= 0 && !this.outOfRoom) this.poolEmpty++;
+        this.outOfRoom = room <= 0;
         // A replay's hand-out waits for what came before it in the recording: only the replay's wake makes it due.
         if (tx.heldBack) await this.pumpWake.next();
         else await this.pumpWake.idle(tx, room);
         continue;
       }
+      this.outOfRoom = false;
       const first = run.first;
       const count = run.count;
       tx.handOut(count);
