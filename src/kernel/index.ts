@@ -40,3 +40,4 @@ export { KernelEvent, type EventType } from './event.ts';
 export { KernelTimer } from './timer.ts';
 export { realClock, type KernelClock, type TimeCheck } from './clock.ts';
 export { CLOCK_TICK_MS } from './timing-checks.ts';
+export { PERFORMANCE_FREQUENCY, TIME_INCREMENT } from './time-readings.ts';

@@ -18,6 +18,7 @@ import { SpinLock } from './spin-lock.ts';
 import { acquireInterruptLock, acquireInterruptSpinLock, releaseInterruptLock, releaseInterruptSpinLock, synchronizeExecution } from './synchronize.ts';
 import type { TraceBuffer } from './trace.ts';
 import type { Verifier } from './verifier.ts';
+import { TIME_INCREMENT, timeReadings } from './time-readings.ts';
 import { stallExecutionProcessor, wait } from './waiting.ts';
 
 /**
@@ -94,6 +95,43 @@ export class Kernel extends EventEmitter {
    */
   lowerIrql(newIrql: number): Promise<void> | undefined {
     return lowerIrql(this.#core, newIrql);
+  }
+
+  // ---------------------------------------------------------------- time (any IRQL)
+
+  /** KeQueryInterruptTime: 100-ns units since boot, as of the last clock tick (15.625 ms). */
+  queryInterruptTime(): bigint {
+    return timeReadings.interruptTime(this.#core.clock, false);
+  }
+
+  /** KeQueryInterruptTimePrecise: 100-ns units since boot, now. */
+  queryInterruptTimePrecise(): bigint {
+    return timeReadings.interruptTime(this.#core.clock, true);
+  }
+
+  /** KeQuerySystemTime: 100-ns units since 1601-01-01 UTC, as of the last clock tick. */
+  querySystemTime(): bigint {
+    return timeReadings.systemTime(this.#core.clock, false);
+  }
+
+  /** KeQuerySystemTimePrecise: 100-ns units since 1601-01-01 UTC, now. */
+  querySystemTimePrecise(): bigint {
+    return timeReadings.systemTime(this.#core.clock, true);
+  }
+
+  /** KeQueryTickCount: clock ticks since boot. */
+  queryTickCount(): bigint {
+    return timeReadings.tickCount(this.#core.clock);
+  }
+
+  /** KeQueryTimeIncrement: 100-ns units a clock tick adds to the interrupt time (156250). */
+  queryTimeIncrement(): number {
+    return TIME_INCREMENT;
+  }
+
+  /** KeQueryPerformanceCounter: the counter, and its frequency (the PerformanceFrequency out parameter), in counts a second. */
+  queryPerformanceCounter(): { counter: bigint; frequency: bigint } {
+    return timeReadings.performanceCounter(this.#core.clock);
   }
 
   // ---------------------------------------------------------------- waiting and stalling

@@ -14,9 +14,9 @@ import { RecordingCorruptError, RecordingTruncatedError, RecordingVersionError }
  */
 export const RECORDING_FORMAT = 'dirql-recording';
 /** 2: host inputs (kind 9) and timer expirations (kind 10) added, so a whole session replays. 3: the scheduler's seeded choices (kind 6, `[6, 'of n', option]`) are written, so sessions on several processors replay. 4: the kernel's decisions on time (kind 5, `[5, check, call, ms]`: the DPC watchdog, the verifier's limits, KMDF's drain timeout) are written, and the watchdog's timer is a kernel timer (kind 10). 5: memory reads are written as the bytes that changed since the last read of the same memory (kind 11, `[11, addr, length, changes]`); the reader gives them back whole (kind 4). */
-export const RECORDING_VERSION = 5;
+export const RECORDING_VERSION = 6;
 /** Versions this reader reads: 4 holds nothing 5 does not (kind 11 is only new). */
-const READABLE_VERSIONS: readonly number[] = [4, 5];
+const READABLE_VERSIONS: readonly number[] = [4, 5, 6];
 const MAGIC = Buffer.from('DIRQLREC', 'latin1');
 /** Larger than any record dirql writes (a guest-memory read is at most a few KiB); a bigger length is corruption. */
 const MAX_RECORD = 64 * 1024 * 1024;
@@ -30,6 +30,8 @@ export interface RecordingHeader {
   /** The driver's identity: sha256 of its module's resolved path and content, or of the built-in variant's name. */
   driverHash: string;
   startedAt: string;
+  /** When the recorded machine booted (ms since the Unix epoch): the driver's system-time readings count from it (version 6). */
+  bootMs?: number;
 }
 
 export interface RecordingTrailer {
@@ -83,6 +85,8 @@ export const enum RecordKind {
   TimerExpired = 10,
   /** A guest-memory read as written (version 5): [kind, addr, length, changes], the runs that changed since memory was last read (memory-shadow.ts); read back as kind 4. */
   MemoryChanges = 11,
+  /** A time reading the driver made (KeQueryInterruptTime, KeQuerySystemTime, …), in order: [kind, ms since boot] (version 6). */
+  TimeReading = 12,
 }
 
 /** A scheduler choice's decision kind in a Schedule record: among how many options, and the one taken when it has a label (`of 2: dpc:MiniportInterruptDPC@1`). */
@@ -91,7 +95,7 @@ export function choiceKind(n: number, label?: string): string {
 }
 
 /** The highest kind a reader of this version knows. */
-const LAST_KIND = RecordKind.MemoryChanges;
+const LAST_KIND = RecordKind.TimeReading;
 
 export type RecordEvent =
   | [RecordKind.Command, string]
@@ -104,7 +108,8 @@ export type RecordEvent =
   | [RecordKind.Host, 'send', Uint8Array[]]
   | [RecordKind.Host, 'receive' | 'stop' | 'stats']
   | [RecordKind.Host, 'take', number]
-  | [RecordKind.TimerExpired, string];
+  | [RecordKind.TimerExpired, string]
+  | [RecordKind.TimeReading, number];
 
 /**
  * Writes a recording: `event()` (and the hot kinds' own methods) encodes each record into a
@@ -281,7 +286,7 @@ function checkHeader(h: unknown, file: string): RecordingHeader {
   if (header?.format !== RECORDING_FORMAT) throw new RecordingCorruptError(`${file}: the header is not a ${RECORDING_FORMAT} header`, { file, offset: MAGIC.length });
   if (!READABLE_VERSIONS.includes(header.version ?? -1)) {
     throw new RecordingVersionError(
-      `${file}: recording format version ${String(header.version)}, this dirql reads versions ${READABLE_VERSIONS.join(' and ')} (recorded by dirql ${header.dirqlVersion ?? '?'})`,
+      `${file}: recording format version ${String(header.version)}, this dirql reads versions ${READABLE_VERSIONS.slice(0, -1).join(', ')} and ${READABLE_VERSIONS.at(-1)} (recorded by dirql ${header.dirqlVersion ?? '?'})`,
       {
         file,
         version: header.version,

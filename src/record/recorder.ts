@@ -27,7 +27,7 @@ export class SessionRecorder implements QtestTap {
   private readonly started = performance.now();
 
   constructor(file: string, config: Record<string, unknown>, driverHash: string) {
-    this.writer = new RecordingWriter(file, { dirqlVersion: DIRQL_VERSION, config, driverHash, startedAt: new Date().toISOString() });
+    this.writer = new RecordingWriter(file, { dirqlVersion: DIRQL_VERSION, config, driverHash, startedAt: new Date().toISOString(), bootMs: realClock.bootMs });
   }
 
   get file(): string {
@@ -71,7 +71,7 @@ export class SessionRecorder implements QtestTap {
 
   /**
    * The kernel's clock, with every timer expiration logged at its position (before its DPC is
-   * queued) and every exceeded time limit with its check's call number; within-limit decisions are
+   * queued), every time reading the driver makes, and every exceeded time limit with its check's call number; within-limit decisions are
    * only counted, so the hot path pays a map update per check.
    */
   readonly clock: KernelClock = {
@@ -82,6 +82,12 @@ export class SessionRecorder implements QtestTap {
       }),
     delay: realClock.delay,
     now: realClock.now,
+    read: () => {
+      const ms = realClock.read();
+      this.writer.event([RecordKind.TimeReading, ms]);
+      return ms;
+    },
+    bootMs: realClock.bootMs,
     overLimit: (check, ms, limitMs) => {
       const call = (this.timeChecks.get(check) ?? 0) + 1;
       this.timeChecks.set(check, call);

@@ -55,6 +55,9 @@ export class ReplaySession {
   /** The replaying kernel's scheduler's wake-up (ChoiceSource.attach). */
   private wakeScheduler: (() => void) | undefined;
   private readings = 0;
+  /** The driver's recorded time readings (kind 12), in order, and their positions. */
+  private readonly timeReadings: { ms: number; position: number }[] = [];
+  private nextTimeReading = 0;
   /** The replay gave up on the recording (a stall or a divergence): see abandon(). */
   private gaveUp = false;
   private readonly timeCalls = new Map<TimeCheck, number>();
@@ -69,6 +72,7 @@ export class ReplaySession {
       else if (e[0] === RecordKind.Command) this.commands.push({ line: e[1], position });
       else if (e[0] === RecordKind.Schedule) this.decisions.push({ kind: e[1], option: e[2], position });
       else if (e[0] === RecordKind.Host && e[1] === 'take') this.takes.push({ count: e[2], position, reads });
+      else if (e[0] === RecordKind.TimeReading) this.timeReadings.push({ ms: e[1], position });
       else if (e[0] === RecordKind.Time) {
         const list = this.timeOutcomes.get(e[1]) ?? [];
         list.push({ call: e[2], ms: e[3] });
@@ -96,6 +100,9 @@ export class ReplaySession {
       delay: () => new Promise<void>((r) => setImmediate(r)),
       // Replay time: one microsecond a reading, so a replay's timeline is the same every time.
       now: () => ++this.readings / 1000,
+      // The driver reads the recorded times, in order: what it does with them is what it did.
+      read: () => this.timeReading(),
+      bootMs: recording.header.bootMs ?? 0,
       // The recorded outcome at the same call of the same check; the replay's own time decides nothing.
       overLimit: (check) => {
         const call = (this.timeCalls.get(check) ?? 0) + 1;
@@ -196,6 +203,35 @@ export class ReplaySession {
       );
     },
   };
+
+  /** The next recorded time reading; one the recording does not have is a divergence. */
+  private timeReading(): number {
+    const r = this.timeReadings[this.nextTimeReading];
+    if (r !== undefined) {
+      this.nextTimeReading++;
+      return r.ms;
+    }
+    const last = this.timeReadings.at(-1);
+    if (!this.gaveUp) {
+      const position = this.stream.position;
+      const act = activationStore.getStore();
+      this.stream.diverge(
+        new ReplayDivergenceError(
+          `replay diverged at event ${position} of ${this.recording.file}: the driver read the time a ${ordinal(this.nextTimeReading + 1)} time, the recording has ${this.timeReadings.length} reading(s)`,
+          {
+            file: this.recording.file,
+            position,
+            expected: `${this.timeReadings.length} time reading(s)`,
+            actual: `time reading ${this.nextTimeReading + 1}`,
+            routine: act ? (act.routines.at(-1)?.name ?? act.name) : undefined,
+            recent: this.stream.recentBefore(position),
+          },
+        ),
+      );
+    }
+    // Time does not go back, whatever the driver does after the divergence.
+    return last?.ms ?? 0;
+  }
 
   private take(d: { position: number }): void {
     this.nextDecision++;
@@ -340,4 +376,10 @@ export class ReplaySession {
       else this.waitingHost.push([e as HostInput, position]);
     }
   }
+}
+
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `${n}${suffix}`;
 }

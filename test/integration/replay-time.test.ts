@@ -1,20 +1,22 @@
 /**
  * REPLAY and time (src/record): a session recorded on QEMU's e1000 replays with the recorded time,
  * not its own. The DPC watchdog's decision is written with the recording (kind 5) and given back to
- * the replay at the same check, however fast the replayed driver runs; the replay's timeline runs on
- * replay time, so two replays write the same one.
+ * the replay at the same check, however fast the replayed driver runs; the time readings the driver
+ * makes are written too (kind 12) and read back in the replay; the replay's timeline runs on replay
+ * time, so two replays write the same one.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { linkDown } from '../../harness/index.ts';
+import { linkDown, linkUp } from '../../harness/index.ts';
 import { NIC_ID } from '../../qemu/stub-config.ts';
 import { DriverHost } from '../../src/host/driver-host.ts';
 import { BugCheckCode, CLOCK_TICK_MS } from '../../src/kernel/index.ts';
 import { RecordKind, readRecording } from '../../src/record/format.ts';
 import { replay } from '../../src/record/replay.ts';
 import { waitUntil } from '../support/wait.ts';
+import type { Ndis6Library } from '../../src/ndis/ndis6/index.ts';
 import { minimalDriver, type MinimalDriverFaults } from './support/minimal-driver.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dirql-replay-time-'));
@@ -65,6 +67,42 @@ describe('REPLAY with the recorded time (no QEMU)', () => {
     expect(r.bugCheck).toEqual(r.recordedBugCheck);
     expect(r.bugCheck).toMatchObject({ code: recorded.code, parameters: recorded.parameters, message: recorded.message });
     expect(r.outcome).toBe('same');
+  });
+
+  it('a driver that reads the time in its DPC reads the recorded times in the replay, the same in every replay', async () => {
+    const file = join(dir, 'readings.rec');
+    const read = (into: bigint[][]) => (ndis: Ndis6Library) =>
+      into.push([
+        ndis.kernel.queryInterruptTimePrecise(),
+        ndis.kernel.queryInterruptTime(),
+        ndis.getSystemUpTimeEx(),
+        ndis.getCurrentSystemTime(),
+        ndis.kernel.queryPerformanceCounter().counter,
+      ]);
+    const recorded: bigint[][] = [];
+    const calls = { n: 0 };
+    const host = await DriverHost.start({ driver: minimalDriver({ onDpc: read(recorded) }, calls), processors: 1, record: file, bugCheckDir: mkdtempSync(join(dir, 'crash-')) });
+    try {
+      await waitUntil('link up', () => host.linkUp, 10_000);
+      // Two link changes, two DPCs at two moments.
+      await linkDown(host.machine.qmp, NIC_ID);
+      await waitUntil('the link down indicated', () => !host.linkUp, 10_000);
+      await linkUp(host.machine.qmp, NIC_ID);
+      await waitUntil('the link up indicated', () => host.linkUp, 10_000);
+    } finally {
+      await host.stop();
+    }
+    expect(recorded.length).toBeGreaterThanOrEqual(2);
+    const readings = readRecording(file).events.filter((e) => e[0] === RecordKind.TimeReading);
+    expect(readings).toHaveLength(recorded.length * 5);
+    // Real time: the session's DPCs ran at different moments, and in its order.
+    expect(recorded.at(-1)![0]).toBeGreaterThan(recorded[0]![0]!);
+    for (const name of ['first', 'second']) {
+      const replayed: bigint[][] = [];
+      const r = await replay(file, { driver: minimalDriver({ onDpc: read(replayed) }) });
+      expect(r.outcome, name).toBe('same');
+      expect(replayed, name).toEqual(recorded);
+    }
   });
 
   it('two replays of one recording write the same timeline (Perfetto and HTML), on replay time', async () => {

@@ -126,6 +126,11 @@ export abstract class NdisFramework extends EventEmitter {
     return this.kernel.stallExecutionProcessor(microseconds);
   }
 
+  /** NdisGetCurrentSystemTime (any IRQL): KeQuerySystemTime, 100-ns units since 1601-01-01 UTC as of the last clock tick. */
+  getCurrentSystemTime(): bigint {
+    return this.kernel.querySystemTime();
+  }
+
   /** Timers by owner (the adapter), for the halt checks. */
   private readonly timersByOwner = new Map<object, Set<NdisTimer>>();
 

@@ -2,7 +2,7 @@ import type { NdisFramework } from './framework.ts';
 
 /**
  * The members of the NDIS library every miniport may use, whichever NDIS version: spin locks,
- * events, NdisMSleep and NdisStallExecution, and `kernel`, the ntoskrnl the miniport also links
+ * events, NdisMSleep and NdisStallExecution, NdisGetCurrentSystemTime, and `kernel`, the ntoskrnl the miniport also links
  * against (KeGetCurrentIrql, KeGetCurrentProcessorNumberEx, KeQueryActiveProcessorCountEx).
  */
 export type NdisLibraryMember =
@@ -18,7 +18,8 @@ export type NdisLibraryMember =
   | 'resetEvent'
   | 'waitEvent'
   | 'sleep'
-  | 'stallExecution';
+  | 'stallExecution'
+  | 'getCurrentSystemTime';
 
 /**
  * The NDIS calls both versions share, as a miniport sees them. The host side of NDIS (the part that

@@ -78,6 +78,13 @@ export abstract class Ndis5CoreApi extends NdisFramework {
     return this.cancelNdisTimer('NdisMCancelTimer', timer);
   }
 
+  // ================================================================ time
+
+  /** NdisGetSystemUpTime (any IRQL): milliseconds since boot as a ULONG (it wraps after 49.7 days), as of the last clock tick. */
+  getSystemUpTime(): number {
+    return Number((this.kernel.queryInterruptTime() / 10_000n) & 0xffff_ffffn);
+  }
+
   // ================================================================ checks
 
   /** MiniportAdapterHandle given by driver code: an adapter of this facade, not halted. */

@@ -18,6 +18,7 @@ export type Ndis5Library = Pick<
   | 'setTimer'
   | 'setPeriodicTimer'
   | 'cancelTimer'
+  | 'getSystemUpTime'
   // api-interrupt.ts
   | 'registerInterrupt'
   | 'deregisterInterrupt'

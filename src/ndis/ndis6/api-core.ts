@@ -125,6 +125,13 @@ export abstract class Ndis6CoreApi extends NdisFramework {
     this.freeNdisTimer('NdisFreeTimerObject', timerObject);
   }
 
+  // ================================================================ time
+
+  /** NdisGetSystemUpTimeEx (any IRQL): milliseconds since boot, as of the last clock tick. */
+  getSystemUpTimeEx(): bigint {
+    return this.kernel.queryInterruptTime() / 10_000n;
+  }
+
   // ================================================================ checks
 
   /** MiniportAdapterHandle given by driver code: an adapter of this facade, not halted. */

@@ -19,6 +19,7 @@ export type Ndis6Library = Pick<
   | 'setTimerObject'
   | 'cancelTimerObject'
   | 'freeTimerObject'
+  | 'getSystemUpTimeEx'
   // api-interrupt.ts
   | 'registerInterruptEx'
   | 'deregisterInterruptEx'

@@ -13,6 +13,8 @@ export interface MinimalDriverFaults {
   /** Busy-wait `spinMs` in this DPC call (a DPC hogging its processor). */
   spinAt?: number;
   spinMs?: number;
+  /** Called at the start of every DPC call with the NDIS library (a driver that reads the time there, say). */
+  onDpc?: (ndis: Ndis6Library) => void;
 }
 
 /** The minimal NDIS 6 example (examples/minimal-ndis6), its DPC calls counted in `calls`, with the faults asked for. */
@@ -31,6 +33,7 @@ export function minimalDriver(opts: MinimalDriverFaults, calls = { n: 0 }): Ndis
               ...chars,
               interruptDpcHandler: async (...args: unknown[]) => {
                 calls.n++;
+                opts.onDpc?.(target);
                 if (calls.n === opts.throwAt) throw new Error('adapter->RxRing was NULL');
                 if (calls.n === opts.extraWriteAt) await (args[0] as { regs: DeviceRegisters }).regs.write32(0x00d0, 1 << 2);
                 if (calls.n === opts.spinAt) {
