@@ -68,6 +68,8 @@ export class QtestClient extends EventEmitter<QtestClientEvents> {
   private out = '';
   private flushQueued = false;
   private readonly levels = new Map<number, boolean>();
+  /** IRQ edges parsed while a command was unanswered, as line, raised (1/0) pairs, shown with the next reply. */
+  private heldEdges: number[] = [];
   private readonly watchdog: NodeJS.Timeout;
   private stalledTicks = 0;
   private answeredAtLastTick = 0;
@@ -85,8 +87,10 @@ export class QtestClient extends EventEmitter<QtestClientEvents> {
       reply: (line) => this.onReply(line),
       irq: (line, raised) => {
         if (this.tap) this.tap.irq(line, raised);
-        this.levels.set(line, raised);
-        this.emit('irq', line, raised);
+        // An edge that comes before a reply becomes visible with that reply, not on its own: where
+        // the socket split the stream must not decide whether the kernel saw the line first.
+        if (this.sent !== this.answered) this.heldEdges.push(line, raised ? 1 : 0);
+        else this.showEdge(line, raised);
       },
       garbage: (line) => this.onGarbage(line),
     });
@@ -240,8 +244,20 @@ export class QtestClient extends EventEmitter<QtestClientEvents> {
     this.out = '';
   }
 
+  private showEdge(line: number, raised: boolean): void {
+    this.levels.set(line, raised);
+    this.emit('irq', line, raised);
+  }
+
+  private showHeldEdges(): void {
+    const held = this.heldEdges;
+    this.heldEdges = [];
+    for (let i = 0; i < held.length; i += 2) this.showEdge(held[i]!, held[i + 1] === 1);
+  }
+
   private onReply(line: string): void {
     if (this.tap) this.tap.reply(line);
+    if (this.heldEdges.length > 0) this.showHeldEdges();
     const p = this.queue[this.head];
     if (p === undefined) {
       this.onGarbage(line);

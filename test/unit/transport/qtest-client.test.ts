@@ -52,6 +52,24 @@ describe('QtestClient', () => {
     expect(q.client.lineLevel(11)).toBe(false);
   });
 
+  it('shows an IRQ edge that came before a reply in a packet of its own with that reply, not before it', async () => {
+    q = await fakeQemu();
+    const seen: string[] = [];
+    let parsed = 0;
+    q.client.tap = { command: () => undefined, reply: () => undefined, irq: () => void parsed++ };
+    q.client.on('irq', (line, raised) => seen.push(`irq ${line} ${raised}`));
+    const v = q.client.readl(0xc8).then((x) => seen.push(`reply ${x}`));
+    await q.waitLines(1);
+    q.peer.write('IRQ raise 11\n');
+    await waitUntil('the IRQ line parsed', () => parsed === 1);
+    expect(seen).toEqual([]);
+    expect(q.client.lineLevel(11)).toBe(false);
+    q.peer.write('OK 0x0000000000000004\n');
+    await v;
+    expect(seen).toEqual(['irq 11 true', 'reply 4']);
+    expect(q.client.lineLevel(11)).toBe(true);
+  });
+
   it('keeps the last level of each intercepted line', async () => {
     q = await fakeQemu();
     let seen = 0;
