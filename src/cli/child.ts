@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (src/cli/ is two levels down). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** tsx's loader as dirql resolves it: a bare `tsx` would be looked for from the user's directory. */
+const TSX = import.meta.resolve('tsx');
+
 /**
  * Run a project script (a top-level TS program such as harness/cli.ts or bench/run.ts) as a child
  * under tsx, stdio inherited, and resolve with its exit status. Ctrl-C reaches the child through
@@ -13,7 +16,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  */
 export function runScript(script: string, args: readonly string[], rewrite?: (text: string) => string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, script), ...args], {
       cwd: process.cwd(),
       stdio: ['inherit', rewrite ? 'pipe' : 'inherit', 'inherit'],
     });

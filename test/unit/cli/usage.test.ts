@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dirql } from '../../support/dirql-cli.ts';
 
@@ -14,6 +17,17 @@ describe('dirql --help', () => {
     const r = await dirql([...cmd, '--help']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain(heading);
+  });
+
+  it.each([['peer']])('%j runs its script from a directory outside the repository (tsx resolved from dirql, not from the cwd)', async (cmd) => {
+    const cwd = mkdtempSync(join(tmpdir(), 'dirql-elsewhere-'));
+    try {
+      const r = await dirql([cmd, '--help'], { cwd });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout.toLowerCase()).toContain(`usage: dirql ${cmd}`);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 
   it('lists every command at the top level', async () => {
