@@ -11,7 +11,13 @@ export const LOW_MEMORY_LIMIT = 1024 * 1024;
 export interface GuestMemory {
   readonly size: number;
   read(addr: number, length: number): Buffer;
-  readInto(addr: number, target: Uint8Array): void;
+  /**
+   * Fills `target` from `addr`. `used`, when given, names the parts of it the caller will look at
+   * (offset, length pairs, increasing, not overlapping): all of `target` is still filled, but a
+   * session recording keeps only those parts, and a replay gives back the rest as last recorded.
+   * The e1000 rings read a batch's frames as one span with the slots' unused tails between them.
+   */
+  readInto(addr: number, target: Uint8Array, used?: readonly number[]): void;
   write(addr: number, data: Uint8Array): void;
 }
 

@@ -171,10 +171,13 @@ export class RecordingWriter {
     this.encoder.irq(RecordKind.Irq, line, raised);
   }
 
-  /** A memory read, as what changed since (kind 11): copied into the chunk before this returns, so the caller may reuse `bytes`. */
-  memoryRead(addr: number, bytes: Uint8Array): void {
+  /**
+   * A memory read, as what changed since (kind 11): copied into the chunk before this returns, so
+   * the caller may reuse `bytes`. With `used`, only those parts of it (GuestMemory.readInto).
+   */
+  memoryRead(addr: number, bytes: Uint8Array, used?: readonly number[]): void {
     this.count++;
-    this.shadow.changes(addr, bytes, this.runs);
+    this.shadow.changes(addr, bytes, this.runs, used);
     this.encoder.memoryChanges(RecordKind.MemoryChanges, addr, bytes, this.runs);
   }
 

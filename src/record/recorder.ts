@@ -123,7 +123,7 @@ export class SessionRecorder implements QtestTap {
   /** The same memory, with every read logged (addr and the bytes it returned). */
   wrapMemory<M extends GuestMemory & AsyncGuestMemory>(memory: M): M {
     // The writer copies the bytes into its chunk at once: the driver may reuse its buffer.
-    const rec = (addr: number, bytes: Uint8Array): void => this.writer.memoryRead(addr, bytes);
+    const rec = (addr: number, bytes: Uint8Array, used?: readonly number[]): void => this.writer.memoryRead(addr, bytes, used);
     const wrapped: GuestMemory & AsyncGuestMemory = {
       size: memory.size,
       read: (addr, length) => {
@@ -131,9 +131,9 @@ export class SessionRecorder implements QtestTap {
         rec(addr, b);
         return b;
       },
-      readInto: (addr, target) => {
-        memory.readInto(addr, target);
-        rec(addr, target);
+      readInto: (addr, target, used) => {
+        memory.readInto(addr, target, used);
+        rec(addr, target, used);
       },
       write: (addr, data) => memory.write(addr, data),
       readAsync: async (addr, length) => {

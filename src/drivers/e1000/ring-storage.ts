@@ -28,7 +28,8 @@ export function firstRunLength(first: number, count: number, size: number): numb
  * Copies between a mirror and guest memory take one pread/pwrite per contiguous run of slots (two
  * when the range wraps). A packet run spans from its first slot's start to the end of its last
  * slot's frame (`lengths[slot]` bytes): the unused tails of the slots in between go along, because
- * one large copy costs less than a system call per frame.
+ * one large copy costs less than a system call per frame. The read names the frames in it as the
+ * parts the driver uses (GuestMemory.readInto), so a session recording keeps the frames, not the tails.
  */
 export class RingStorage {
   readonly size: number;
@@ -41,6 +42,8 @@ export class RingStorage {
   /** Frame length per slot: how much of the last slot of a run copyPackets moves. */
   readonly lengths: Uint16Array;
   private readonly packetMirror: Buffer;
+  /** The frames of a packet run read from the guest (offset, length pairs): what the driver looks at. */
+  private readonly used: number[] = [];
 
   constructor(
     private readonly memory: RingMemory,
@@ -95,6 +98,14 @@ export class RingStorage {
     const end = lengths ? last * stride + lengths[last]! : (last + 1) * stride;
     const view = mirror.subarray(start, end);
     if (direction === 'toGuest') this.memory.write(base + start, view);
-    else this.memory.readInto(base + start, view);
+    else if (lengths === undefined) this.memory.readInto(base + start, view);
+    else this.memory.readInto(base + start, view, this.framesOf(first, count, stride, lengths));
+  }
+
+  private framesOf(first: number, count: number, stride: number, lengths: Uint16Array): number[] {
+    const used = this.used;
+    used.length = 0;
+    for (let i = 0; i < count; i++) used.push(i * stride, lengths[first + i]!);
+    return used;
   }
 }

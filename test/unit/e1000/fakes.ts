@@ -15,6 +15,8 @@ export interface MemoryOp {
   op: 'read' | 'write';
   address: number;
   length: number;
+  /** The parts of a read the ring said it uses (GuestMemory.readInto). */
+  used?: number[];
 }
 
 export class RecordingMemory {
@@ -25,8 +27,8 @@ export class RecordingMemory {
     this.bytes = Buffer.alloc(size);
   }
 
-  readInto(addr: number, target: Uint8Array): void {
-    this.ops.push({ op: 'read', address: addr, length: target.byteLength });
+  readInto(addr: number, target: Uint8Array, used?: readonly number[]): void {
+    this.ops.push({ op: 'read', address: addr, length: target.byteLength, ...(used ? { used: [...used] } : {}) });
     target.set(this.bytes.subarray(addr, addr + target.byteLength));
   }
 

@@ -76,7 +76,7 @@ describe('RxRing', () => {
     expect(ring.counters).toMatchObject({ received: 3, bytes: 60 + 1514 + 60 });
   });
 
-  it('reads descriptors with one pread and the packets with one pread per contiguous run', async () => {
+  it('reads descriptors with one pread and the packets with one pread per contiguous run, naming the frames in it as what it uses', async () => {
     const { memory, ring, model } = await setup(8);
     model.inject(frame(100, 1));
     model.inject(frame(200, 2));
@@ -84,7 +84,7 @@ describe('RxRing', () => {
     expect(collect(ring)).toHaveLength(2);
     expect(memory.take()).toEqual([
       { op: 'read', address: ring.descriptors.address, length: 7 * DESCRIPTOR_SIZE },
-      { op: 'read', address: ring.buffers.address, length: PACKET_BUFFER_SIZE + 200 },
+      { op: 'read', address: ring.buffers.address, length: PACKET_BUFFER_SIZE + 200, used: [0, 100, PACKET_BUFFER_SIZE, 200] },
     ]);
   });
 

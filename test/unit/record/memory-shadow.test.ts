@@ -66,6 +66,58 @@ describe('MemoryShadow', () => {
     expect(runs).toEqual([]);
   });
 
+  it('with the parts a read names as used, gives those parts back exact and records nothing of the rest (any parts, alignments, changes)', () => {
+    const parted = fc.array(
+      fc.record({
+        writes: fc.array(fc.record({ at: fc.integer({ min: 0, max: 1000 }), bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }) }), { maxLength: 6 }),
+        cuts: fc.uniqueArray(fc.integer({ min: 0, max: 400 }), { maxLength: 8 }),
+        offset: fc.integer({ min: 0, max: 7 }),
+      }),
+      { maxLength: 20 },
+    );
+    fc.assert(
+      fc.property(parted, (seq) => {
+        const addr = 0x100;
+        const length = 400;
+        const memory = new Uint8Array(1100);
+        const writer = new MemoryShadow();
+        const reader = new MemoryShadow();
+        const runs: number[] = [];
+        for (const r of seq) {
+          for (const w of r.writes) memory.set(w.bytes.subarray(0, memory.length - w.at), w.at);
+          const holder = new Uint8Array(r.offset + length);
+          holder.set(memory.subarray(addr, addr + length), r.offset);
+          const data = holder.subarray(r.offset);
+          // Sorted cuts pair up into parts [c0, c1), [c2, c3), …
+          const cuts = [...r.cuts].sort((x, y) => x - y);
+          const used: number[] = [];
+          for (let c = 0; c + 1 < cuts.length; c += 2) used.push(cuts[c]!, cuts[c + 1]! - cuts[c]!);
+          writer.changes(addr, data, runs, used);
+          for (let i = 0; i < runs.length; i += 2) {
+            expect(used.some((_, u) => u % 2 === 0 && runs[i]! >= used[u]! && runs[i]! + runs[i + 1]! <= used[u]! + used[u + 1]!)).toBe(true);
+          }
+          const back = reader.apply(addr, length, encode(data, runs));
+          for (let u = 0; u < used.length; u += 2)
+            expect(Buffer.from(back.subarray(used[u]!, used[u]! + used[u + 1]!))).toEqual(Buffer.from(data.subarray(used[u]!, used[u]! + used[u + 1]!)));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('with the frames of an RX span named as used, a new frame costs the frame and not its slot', () => {
+    const shadow = new MemoryShadow();
+    const runs: number[] = [];
+    const span = new Uint8Array(4 * 2048);
+    const used = [0, 64, 2048, 64, 4096, 64, 6144, 64];
+    span.fill(9, 100, 2000);
+    shadow.changes(0x10000, span, runs, used);
+    expect(runs).toEqual([]);
+    span.fill(1, 2048, 2048 + 64);
+    shadow.changes(0x10000, span, runs, used);
+    expect(runs).toEqual([2048, 64]);
+  });
+
   it('refuses a run outside its read', () => {
     const bad = Buffer.alloc(12);
     bad.writeUInt32LE(8, 0);
