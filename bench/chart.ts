@@ -120,8 +120,9 @@ export function loadRuns(dir: string): BenchRun[] {
   }
   const runs: BenchRun[] = [];
   for (const n of names.sort()) {
-    const report = JSON.parse(readFileSync(join(dir, n), 'utf8')) as { date: string; quick?: boolean; results: unknown };
-    if (report.quick) continue;
+    const report = JSON.parse(readFileSync(join(dir, n), 'utf8')) as { date: string; quick?: boolean; only?: string[]; results: unknown };
+    // Quick runs and runs of some sections (--only) are not points of the history.
+    if (report.quick || report.only) continue;
     runs.push(ratiosOf(report));
   }
   return runs;

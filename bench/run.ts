@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark against real QEMU, each figure beside a baseline measured in
  * the same run. Prints a table and writes bench/results/bench-<date>.json (+ latest.json); a full
- * run also writes the chart of the kept runs and this run's table to docs/bench/ (the README shows them).
+ * run (all sections, not --quick) also writes the chart of the kept runs and this run's table to
+ * docs/bench/ (the README shows them). A run of some sections (--only) changes neither.
  *
  *   npm run bench                 all sections
  *   npm run bench -- --quick      shorter runs (smoke check)
@@ -275,6 +276,7 @@ const report = {
   node: process.version,
   qemu: qemuVersion,
   quick,
+  ...(only ? { only: [...only] } : {}),
   results,
 };
 
@@ -294,17 +296,19 @@ const stamp = report.date.replace(/[:.]/g, '-');
 writeFileSync(join(outDir, `bench-${stamp}.json`), JSON.stringify(report, null, 2));
 writeFileSync(join(outDir, 'latest.json'), JSON.stringify(report, null, 2));
 const written = [`bench/results/bench-${stamp}.json`];
-if (!quick) {
+// A run of some sections (--only) is kept as a file but is neither a point of the chart nor the docs' table.
+const full = !quick && only === undefined;
+if (full) {
   writeFileSync(join(outDir, 'chart.svg'), renderChart(loadRuns(outDir)));
   written.push('bench/results/chart.svg (every full run kept there)');
 }
 // bench/results is not committed: a full run (or --docs) also leaves its table and the chart in docs/bench for the README.
-if (!quick || values.docs) {
+if (full || values.docs) {
   const docs = join(here, '..', 'docs', 'bench');
   mkdirSync(docs, { recursive: true });
   writeFileSync(join(docs, 'latest.md'), markdownReport(report, rows));
   // A quick run is not kept in the chart's history; drawn here it is the chart's last point.
-  writeFileSync(join(docs, 'chart.svg'), renderChart([...loadRuns(outDir), ...(quick ? [ratiosOf(report)] : [])]));
+  writeFileSync(join(docs, 'chart.svg'), renderChart([...loadRuns(outDir), ...(full ? [] : [ratiosOf(report)])]));
   written.push('docs/bench/latest.md and docs/bench/chart.svg');
 }
 console.log(`\nwrote ${written.join(', ')} (${report.durationS} s)`);

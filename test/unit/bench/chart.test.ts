@@ -78,11 +78,12 @@ describe('bench chart', () => {
     expect(svg).toContain('target ≥ 0.95×');
   });
 
-  it('reads the kept full runs oldest first, skipping --quick runs and latest.json', () => {
+  it('reads the kept full runs oldest first, skipping --quick runs, --only runs and latest.json', () => {
     dir = mkdtempSync(join(tmpdir(), 'dirql-chart-'));
     writeFileSync(join(dir, 'bench-2026-12-02T10-00-00-000Z.json'), JSON.stringify(report('2026-12-02T10:00:00Z', [0.9, 0.9])));
     writeFileSync(join(dir, 'bench-2026-12-01T10-00-00-000Z.json'), JSON.stringify(report('2026-12-01T10:00:00Z', [0.8, 0.8])));
     writeFileSync(join(dir, 'bench-2026-12-03T10-00-00-000Z.json'), JSON.stringify({ ...report('2026-12-03T10:00:00Z', [0.1, 0.1]), quick: true }));
+    writeFileSync(join(dir, 'bench-2026-12-04T10-00-00-000Z.json'), JSON.stringify({ ...report('2026-12-04T10:00:00Z', [0.2, 0.2]), only: ['mmio'] }));
     writeFileSync(join(dir, 'latest.json'), JSON.stringify(report('2026-12-02T10:00:00Z', [0.9, 0.9])));
     expect(loadRuns(dir).map((r) => r.date)).toEqual(['2026-12-01T10:00:00Z', '2026-12-02T10:00:00Z']);
   });
