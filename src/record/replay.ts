@@ -292,8 +292,13 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     Error.stackTraceLimit = stackLimit;
     clearWatch?.();
     // Bounded: a stop the watch already gave up on must not hang the replay here either.
-    if (host) await Promise.race([host.stop().catch(() => undefined), new Promise<void>((r) => setTimeout(r, opts.stallMs ?? STALL_MS).unref())]);
-    if (ownCrashDir) rmSync(ownCrashDir, { recursive: true, force: true });
+    const stopped = host ? host.stop().catch(() => undefined) : undefined;
+    if (stopped) await Promise.race([stopped, new Promise<void>((r) => setTimeout(r, opts.stallMs ?? STALL_MS).unref())]);
+    if (ownCrashDir) {
+      rmSync(ownCrashDir, { recursive: true, force: true });
+      // A stop that outlived the wait may still write its report (a lost device's): that goes too.
+      void stopped?.then(() => rmSync(ownCrashDir, { recursive: true, force: true }));
+    }
   }
 }
 

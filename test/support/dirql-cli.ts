@@ -1,20 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { isLiveTempDir, processTempDir } from './temp-dirs.ts';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DIRQL_BIN = join(REPO, 'bin', 'dirql.mjs');
 
 let outputs: string | undefined;
-/** Run directories of commands run from the repo go to a directory of this test process, removed at its exit. */
+/** Run directories of commands run from the repo go to a directory of this test process (test/support/temp-dirs.ts). */
 function testOutputDir(): string {
-  if (!outputs) {
-    const dir = mkdtempSync(join(tmpdir(), 'dirql-test-out-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    outputs = dir;
-  }
+  if (!isLiveTempDir(outputs)) outputs = processTempDir('dirql-test-out-');
   return outputs;
 }
 

@@ -21,6 +21,7 @@ afterEach(async () => {
 
 /** A PASSIVE routine makes the device raise a cause, then passes `points` register reads; returns the read index at which the ISR had run. */
 async function isrRunsAfterRead(policy: SchedulePolicy | undefined, points: number): Promise<number> {
+  await rig?.cleanup();
   rig = kernelOnFakeLines('dirql-policy-', policy ? { schedule: policy } : {});
   const { kernel, lines } = rig;
   const device = new FakeInterruptDevice(lines, { line: 9, mask: 0 });
