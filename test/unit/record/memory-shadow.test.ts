@@ -30,6 +30,14 @@ const reads = fc.array(
   { maxLength: 30 },
 );
 
+/** Applies `writes` to `memory`, then reads `length` bytes at `addr` into a buffer at `offset` (the read's alignment). */
+function changeAndRead(memory: Uint8Array, writes: readonly { at: number; bytes: Uint8Array }[], addr: number, length: number, offset: number): Uint8Array {
+  for (const w of writes) memory.set(w.bytes.subarray(0, memory.length - w.at), w.at);
+  const holder = new Uint8Array(offset + length);
+  holder.set(memory.subarray(addr, addr + length), offset);
+  return holder.subarray(offset);
+}
+
 describe('MemoryShadow', () => {
   it('gives every read back whole from the runs that changed (any addresses, lengths, alignments, changes)', () => {
     fc.assert(
@@ -39,10 +47,7 @@ describe('MemoryShadow', () => {
         const reader = new MemoryShadow();
         const runs: number[] = [];
         for (const r of seq) {
-          for (const w of r.writes) memory.set(w.bytes.subarray(0, memory.length - w.at), w.at);
-          const holder = new Uint8Array(r.offset + r.length);
-          holder.set(memory.subarray(r.addr, r.addr + r.length), r.offset);
-          const data = holder.subarray(r.offset);
+          const data = changeAndRead(memory, r.writes, r.addr, r.length, r.offset);
           writer.changes(r.addr, data, runs);
           for (let i = 2; i < runs.length; i += 2) expect(runs[i]!).toBeGreaterThan(runs[i - 2]! + runs[i - 1]! - 1);
           expect(Buffer.from(reader.apply(r.addr, r.length, encode(data, runs)))).toEqual(Buffer.from(data));
@@ -84,10 +89,7 @@ describe('MemoryShadow', () => {
         const reader = new MemoryShadow();
         const runs: number[] = [];
         for (const r of seq) {
-          for (const w of r.writes) memory.set(w.bytes.subarray(0, memory.length - w.at), w.at);
-          const holder = new Uint8Array(r.offset + length);
-          holder.set(memory.subarray(addr, addr + length), r.offset);
-          const data = holder.subarray(r.offset);
+          const data = changeAndRead(memory, r.writes, addr, length, r.offset);
           // Sorted cuts pair up into parts [c0, c1), [c2, c3), …
           const cuts = [...r.cuts].sort((x, y) => x - y);
           const used: number[] = [];
