@@ -6,21 +6,25 @@
  *
  *   node --import tsx bench/profile.ts [--client stack|raw] [--dir tx|rx] [--size 64]
  *        [--warmup-rounds 6] [--rounds 3] [--interval-us 100] [--out bench/results/profile.cpuprofile]
- *        [--count-promises]
+ *        [--count-promises] [--feature lockset|trace|record]
  *
  * --count-promises counts the promises created per frame over the measured rounds (an async_hooks
  * init hook) instead of profiling: each is a hop the kernel's AsyncLocalStorage tracks.
+ * --feature profiles the stack with a feature on, as bench/features.ts turns it on (its files in a
+ * temporary directory, removed at the end).
  *
  * Pin it (`taskset -c 0 node …`) to see what competes with QEMU for one CPU. Sampling slows the
  * stack more than the raw client; compare profiles, not the rates printed while profiling.
  */
 import { createHook } from 'node:async_hooks';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Session } from 'node:inspector/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PEER_MAC } from '../harness/index.ts';
 import { RAW_BATCH } from './baseline/raw-nic.ts';
+import { FEATURES, type FeatureName } from './features.ts';
 import { inBatches, testFrames } from './peer-driver.ts';
 import { rawClient, rxRound, stackClient, txRound, type RoundResult } from './throughput.ts';
 
@@ -36,13 +40,18 @@ const { values } = parseArgs({
     'interval-us': { type: 'string', default: '100' },
     out: { type: 'string', default: 'bench/results/profile.cpuprofile' },
     'count-promises': { type: 'boolean', default: false },
+    feature: { type: 'string' },
   },
 });
 if (values.client !== 'stack' && values.client !== 'raw') throw new Error(`--client must be stack or raw, got ${values.client}`);
 if (values.dir !== 'tx' && values.dir !== 'rx') throw new Error(`--dir must be tx or rx, got ${values.dir}`);
 const size = Number(values.size);
 
-const client = values.client === 'raw' ? await rawClient() : await stackClient('ndis6');
+const feature = values.feature;
+if (feature !== undefined && !(feature in FEATURES)) throw new Error(`--feature must be one of ${Object.keys(FEATURES).join(', ')}, got ${feature}`);
+if (feature !== undefined && values.client !== 'stack') throw new Error('--feature profiles the stack client');
+const featureDir = mkdtempSync(join(tmpdir(), 'dirql-profile-'));
+const client = values.client === 'raw' ? await rawClient() : await stackClient('ndis6', feature ? FEATURES[feature as FeatureName](featureDir) : {});
 try {
   const frames =
     values.dir === 'tx'
@@ -79,4 +88,5 @@ try {
   }
 } finally {
   await client.stop();
+  rmSync(featureDir, { recursive: true, force: true });
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TrafficGenerator, WirePeer } from '../harness/index.ts';
 import { DriverHost } from '../src/host/driver-host.ts';
-import type { TimelineEvent } from '../src/timeline/index.ts';
+import { argsOf, type TimelineEvent } from '../src/timeline/index.ts';
 import { launchChromium } from '../test/support/chromium.ts';
 
 const OUT = process.argv[2] ?? join(import.meta.dirname, '..', 'docs', 'timeline.png');
@@ -62,7 +62,7 @@ await rm(dir, { recursive: true, force: true });
 /** From the driver's first doorbell (the TDT write of the first send) to the end of the first DPC after it, with a margin. */
 function focus(all: readonly TimelineEvent[]): { from: number; to: number } {
   const sent = all.find((e) => e.type === 'instant' && e.name === 'host sent');
-  const doorbell = sent && all.find((e) => e.ts >= sent.ts && e.type === 'instant' && e.category === 'register' && e.name === 'TDT' && e.args?.access === 'write');
+  const doorbell = sent && all.find((e) => e.ts >= sent.ts && e.type === 'instant' && e.category === 'register' && e.name === 'TDT' && argsOf(e.args)?.access === 'write');
   if (!doorbell) throw new Error('no TDT write after the first send in the timeline');
   let from = doorbell.ts;
   let to = from;

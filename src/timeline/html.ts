@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import type { Timeline, TimelineArgs, TimelineTrack } from './timeline.ts';
+import { argsOf, type Timeline, type TimelineArgs, type TimelineTrack } from './timeline.ts';
 
 // A Timeline as one self-contained HTML page: per-processor lanes of slices (ISR, DPC,
 // synchronize callbacks, lock holds) above the processor's IRQL, then the interrupt lines, the wire
@@ -46,7 +46,7 @@ export function htmlModel(timeline: Timeline, title = timeline.name): HtmlTimeli
         break;
       }
       case 'instant':
-        instants.push([e.track, e.ts, e.name, e.category, details(e.args)]);
+        instants.push([e.track, e.ts, e.name, e.category, details(argsOf(e.args))]);
         break;
       case 'counter':
         (counters[e.track] ??= []).push([e.ts, e.value]);

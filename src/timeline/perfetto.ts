@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { ProtobufWriter } from './protobuf-writer.ts';
-import type { Timeline, TimelineArgs, TimelineEvent, TimelineTrack } from './timeline.ts';
+import { argsOf, type Timeline, type TimelineArgs, type TimelineEvent, type TimelineTrack } from './timeline.ts';
 
 // A Timeline as a Perfetto trace in its protobuf TrackEvent format, which Perfetto recommends over
 // the legacy JSON (that one mis-nests events with equal timestamps; explicit BEGIN/END packets on a
@@ -80,11 +80,13 @@ function trackEvent(e: TimelineEvent): ProtobufWriter {
   const w = new ProtobufWriter().varint(F.trackUuid, perfettoTrackUuid(e.track));
   switch (e.type) {
     case 'begin':
-    case 'instant':
+    case 'instant': {
       w.varint(F.type, e.type === 'begin' ? TrackEventType.SLICE_BEGIN : TrackEventType.INSTANT);
       w.string(F.categories, e.category).string(F.name, e.name);
-      if (e.args) for (const [k, v] of Object.entries(e.args)) w.message(F.debugAnnotations, annotation(k, v));
+      const args = argsOf(e.args);
+      if (args) for (const [k, v] of Object.entries(args)) w.message(F.debugAnnotations, annotation(k, v));
       break;
+    }
     case 'end':
       w.varint(F.type, TrackEventType.SLICE_END);
       break;

@@ -13,7 +13,7 @@ import {
 } from '../kernel/index.ts';
 import { writeHtmlTimeline } from './html.ts';
 import { writePerfettoTrace, type PerfettoOptions } from './perfetto.ts';
-import { Timeline, TimelineError, type TimelineArgs } from './timeline.ts';
+import { LazyArgs, Timeline, TimelineError, type TimelineArgs } from './timeline.ts';
 
 // Fills a Timeline from a running kernel (as its KernelObserver), the interrupt lines and the
 // frames the host or a wire peer sees, and writes it out as a Perfetto trace and an HTML page.
@@ -138,13 +138,7 @@ export class RunRecorder implements KernelObserver {
 
   /** A frame seen on the wire track `track` ("host rings", "wire peer"); `name` says which way it went. */
   frame(track: string, name: string, frame: Uint8Array, length = frame.length): void {
-    const args: Record<string, string | number> = { length };
-    if (length >= 14) {
-      args.dst = mac(frame, 0);
-      args.src = mac(frame, 6);
-      args.ethertype = `0x${((frame[12]! << 8) | frame[13]!).toString(16).padStart(4, '0')}`;
-    }
-    this.timeline.instant(this.timeline.track(track, 'wire'), name, 'wire', args);
+    this.timeline.instant(this.timeline.track(track, 'wire'), name, 'wire', new FrameArgs(frame, length));
   }
 
   /** Put the frames `peer` receives (what the driver sent) on the "wire peer" track. */
@@ -215,6 +209,25 @@ export function timelineBase(path: string, name: string): string {
   const ext = extname(full);
   if (ext === '.perfetto-trace' || ext === '.html') return join(dirname(full), basename(full, ext));
   return join(full, name);
+}
+
+/** A frame's args: a copy of its header (the frame's buffer is reused), formatted when the timeline is written. */
+class FrameArgs extends LazyArgs {
+  private readonly header: Uint8Array | undefined;
+
+  constructor(
+    frame: Uint8Array,
+    private readonly length: number,
+  ) {
+    super();
+    this.header = length >= 14 ? frame.slice(0, 14) : undefined;
+  }
+
+  resolve(): TimelineArgs {
+    const h = this.header;
+    if (h === undefined) return { length: this.length };
+    return { length: this.length, dst: mac(h, 0), src: mac(h, 6), ethertype: `0x${((h[12]! << 8) | h[13]!).toString(16).padStart(4, '0')}` };
+  }
 }
 
 function mac(b: Uint8Array, at: number): string {

@@ -6,6 +6,19 @@
 export type TimelineArg = string | number | boolean;
 export type TimelineArgs = Readonly<Record<string, TimelineArg>>;
 
+/**
+ * An instant's args worked out when the timeline is written, not when the event happens: a hot
+ * path (every frame on the wire track) keeps the bytes it needs and pays no formatting then.
+ */
+export abstract class LazyArgs {
+  abstract resolve(): TimelineArgs;
+}
+
+/** An event's args as the writers show them. */
+export function argsOf(args: TimelineArgs | LazyArgs | undefined): TimelineArgs | undefined {
+  return args instanceof LazyArgs ? args.resolve() : args;
+}
+
 export type TrackKind = 'processor' | 'irql' | 'lines' | 'wire' | 'host';
 
 export interface TimelineTrack {
@@ -20,7 +33,7 @@ export interface TimelineTrack {
 export type TimelineEvent =
   | { readonly type: 'begin'; readonly track: number; readonly ts: number; readonly name: string; readonly category: string; readonly args?: TimelineArgs }
   | { readonly type: 'end'; readonly track: number; readonly ts: number }
-  | { readonly type: 'instant'; readonly track: number; readonly ts: number; readonly name: string; readonly category: string; readonly args?: TimelineArgs }
+  | { readonly type: 'instant'; readonly track: number; readonly ts: number; readonly name: string; readonly category: string; readonly args?: TimelineArgs | LazyArgs }
   | { readonly type: 'counter'; readonly track: number; readonly ts: number; readonly value: number };
 
 export class TimelineError extends Error {
@@ -113,7 +126,7 @@ export class Timeline {
     else this.dropped++;
   }
 
-  instant(track: number, name: string, category: string, args?: TimelineArgs, ts = this.now()): void {
+  instant(track: number, name: string, category: string, args?: TimelineArgs | LazyArgs, ts = this.now()): void {
     this.checkTrack(track, false);
     this.push(args ? { type: 'instant', track, ts, name, category, args } : { type: 'instant', track, ts, name, category });
   }
