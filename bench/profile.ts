@@ -50,8 +50,8 @@ const size = Number(values.size);
 const feature = values.feature;
 if (feature !== undefined && !(feature in FEATURES)) throw new Error(`--feature must be one of ${Object.keys(FEATURES).join(', ')}, got ${feature}`);
 if (feature !== undefined && values.client !== 'stack') throw new Error('--feature profiles the stack client');
-const featureDir = mkdtempSync(join(tmpdir(), 'dirql-profile-'));
-const client = values.client === 'raw' ? await rawClient() : await stackClient('ndis6', feature ? FEATURES[feature as FeatureName](featureDir) : {});
+const featureDir = feature ? mkdtempSync(join(tmpdir(), 'dirql-profile-')) : undefined;
+const client = values.client === 'raw' ? await rawClient() : await stackClient('ndis6', featureDir ? FEATURES[feature as FeatureName](featureDir) : {});
 try {
   const frames =
     values.dir === 'tx'
@@ -88,5 +88,5 @@ try {
   }
 } finally {
   await client.stop();
-  rmSync(featureDir, { recursive: true, force: true });
+  if (featureDir) rmSync(featureDir, { recursive: true, force: true });
 }
