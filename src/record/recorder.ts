@@ -71,8 +71,8 @@ export class SessionRecorder implements QtestTap {
 
   /**
    * The kernel's clock, with every timer expiration logged at its position (before its DPC is
-   * queued), every time reading the driver makes, and every exceeded time limit with its check's call number; within-limit decisions are
-   * only counted, so the hot path pays a map update per check.
+   * queued), every time reading the driver makes, and every exceeded time limit with its check's
+   * call number; within-limit decisions are only counted, so the hot path pays a map update per check.
    */
   readonly clock: KernelClock = {
     arm: (name, dueMs, periodMs, fire) =>
