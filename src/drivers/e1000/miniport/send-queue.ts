@@ -40,7 +40,7 @@ export class SendQueue {
     const at = (this.head + i) % this.views.length;
     const length = this.lengths[at]!;
     const offset = this.offsets[at]!;
-    // Buffer#copy is a native memmove that accepts any Uint8Array source: no view is allocated.
+    // Buffer#copy takes any Uint8Array source (it still makes a view of the range: src/util/bytes.ts).
     copyBytes.call(this.views[at]!, target, 0, offset, offset + length);
     return length;
   }
