@@ -11,11 +11,10 @@ import { QmpDisconnectedError } from '../src/transport/qmp-errors.ts';
 import { logger } from '../src/util/log.ts';
 import { QemuExitedError, QemuStartError } from './errors.ts';
 import { haltingFirmware } from './firmware.ts';
-import { freeUdpPort } from './free-port.ts';
 import { GuestRamFile } from './guest-ram-file.ts';
 import type { MachineStub } from './stub-handle.ts';
 import { registerStub, unregisterStub, type Reapable } from './stub-registry.ts';
-import { buildQemuArgs, validateStubConfig, type DeviceStubConfig, type NetdevConfig, type ResolvedNetdev, type ResolvedStubConfig } from './stub-config.ts';
+import { buildQemuArgs, resolveNetdev, validateStubConfig, type DeviceStubConfig, type ResolvedStubConfig } from './stub-config.ts';
 
 const log = logger('device-stub');
 const STDERR_KEEP = 16 * 1024;
@@ -390,17 +389,6 @@ export class DeviceStub extends EventEmitter<DeviceStubEvents> implements Reapab
     this.dirRemoved = true;
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-async function resolveNetdev(n: NetdevConfig): Promise<ResolvedNetdev> {
-  if (n.kind === 'dgram') {
-    const qemuPort = n.qemuPort ?? (await freeUdpPort());
-    let peerPort = n.peerPort ?? (await freeUdpPort());
-    while (peerPort === qemuPort) peerPort = await freeUdpPort();
-    return { kind: 'dgram', qemuPort, peerPort };
-  }
-  if (n.kind === 'user') return { kind: 'user', options: [...(n.options ?? [])] };
-  return { kind: 'tap', ifname: n.ifname };
 }
 
 /** mkdtemp gives 0700; fall back to /tmp when TMPDIR would make socket paths too long or has commas. */

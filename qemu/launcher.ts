@@ -22,10 +22,9 @@ import {
 } from './attach-protocol.ts';
 import { DeviceStubConfigError, QemuStartError } from './errors.ts';
 import { haltingFirmware } from './firmware.ts';
-import { freeUdpPort } from './free-port.ts';
 import { registerStub, unregisterStub, type Reapable } from './stub-registry.ts';
 import { checkedQemuBinary } from './qemu-binary.ts';
-import { buildQemuArgs, validateStubConfig, type DeviceStubConfig, type ResolvedNetdev, type ResolvedStubConfig } from './stub-config.ts';
+import { buildQemuArgs, resolveNetdev, validateStubConfig, type DeviceStubConfig, type ResolvedStubConfig } from './stub-config.ts';
 
 const log = logger('launcher');
 const STDERR_KEEP = 16 * 1024;
@@ -87,7 +86,7 @@ export class QemuLauncher extends EventEmitter<LauncherEvents> implements Reapab
     // Before any file or process: a missing binary would otherwise only show as QEMU exiting at once.
     const base = validateStubConfig({ ...stub, qemuBinary: checkedQemuBinary(stub.qemuBinary, "the launcher's qemuBinary") });
     if (!base.sharedRam) throw new DeviceStubConfigError('the launcher shares guest RAM through a file: sharedRam must stay on', { dir });
-    const launcher = new QemuLauncher({ ...base, netdev: await fixedNetdev(base.netdev) }, path.resolve(dir));
+    const launcher = new QemuLauncher({ ...base, netdev: await resolveNetdev(base.netdev) }, path.resolve(dir));
     fs.mkdirSync(launcher.dir, { recursive: true });
     registerStub(launcher);
     try {
@@ -364,18 +363,6 @@ export class QemuLauncher extends EventEmitter<LauncherEvents> implements Reapab
     }
     for (const name of names) if (/^ram-\d+$/.test(name) || name.startsWith(`.${READY_FILE}.`)) fs.rmSync(this.file(name), { force: true });
   }
-}
-
-/** The wire's ports are fixed for the launcher's life, so a traffic peer keeps using the same ones. */
-async function fixedNetdev(n: DeviceStubConfig['netdev'] & object): Promise<ResolvedNetdev> {
-  if (n.kind === 'dgram') {
-    const qemuPort = n.qemuPort ?? (await freeUdpPort());
-    let peerPort = n.peerPort ?? (await freeUdpPort());
-    while (peerPort === qemuPort) peerPort = await freeUdpPort();
-    return { kind: 'dgram', qemuPort, peerPort };
-  }
-  if (n.kind === 'user') return { kind: 'user', options: [...(n.options ?? [])] };
-  return { kind: 'tap', ifname: n.ifname };
 }
 
 function helloPid(line: string): number | undefined {

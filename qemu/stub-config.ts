@@ -1,4 +1,5 @@
 import { DeviceStubConfigError } from './errors.ts';
+import { freeUdpPort } from './free-port.ts';
 
 /** How the NIC's netdev reaches the outside. */
 export type NetdevConfig =
@@ -229,4 +230,19 @@ export function buildQemuArgs(cfg: ResolvedStubConfig, paths: StubPaths, name = 
     ...cfg.extraArgs,
   );
   return args;
+}
+
+/**
+ * The netdev QEMU is started with: dgram ports not given are free ones (two different ports). The
+ * launcher keeps them for its whole life, so a traffic peer keeps using the same ones.
+ */
+export async function resolveNetdev(n: NetdevConfig): Promise<ResolvedNetdev> {
+  if (n.kind === 'dgram') {
+    const qemuPort = n.qemuPort ?? (await freeUdpPort());
+    let peerPort = n.peerPort ?? (await freeUdpPort());
+    while (peerPort === qemuPort) peerPort = await freeUdpPort();
+    return { kind: 'dgram', qemuPort, peerPort };
+  }
+  if (n.kind === 'user') return { kind: 'user', options: [...(n.options ?? [])] };
+  return { kind: 'tap', ifname: n.ifname };
 }
