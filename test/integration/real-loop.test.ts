@@ -13,6 +13,7 @@ import { e1000Device, readStationAddress } from '../../src/drivers/e1000/device.
 import { startMachine, type Machine } from '../../src/platform/machine.ts';
 import { QtestDisconnectedError } from '../../src/transport/errors.ts';
 import { waitUntil } from '../support/wait.ts';
+import { processGone } from '../support/process-state.ts';
 
 const MAC = '52:54:00:ab:cd:01';
 
@@ -89,16 +90,6 @@ function lineChange(m: Machine, line: number, asserted: boolean, timeoutMs: numb
       resolve();
     });
   });
-}
-
-/** Gone, or a zombie waiting for init to reap it (it no longer runs either way). */
-function processGone(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
 }
 
 function shmFilesOf(pid: number): string[] {
