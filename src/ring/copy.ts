@@ -2,23 +2,13 @@
  * Allocation-free byte copies for the hot path.
  *
  * `subarray()` allocates a view per call, so the ring never uses it per frame. Small frames are
- * copied as Int32 words (fastest below a few hundred bytes in V8); larger ones through
- * Buffer#fill with a longer Uint8Array pattern, which Node implements as a memcpy of the
- * pattern's prefix — a documented behaviour of fill, and no allocation.
+ * copied as Int32 words (fastest below a few hundred bytes in V8); larger ones with `copyPrefix`
+ * (src/util/bytes.ts).
  */
-const fillWithPattern = Buffer.prototype.fill as (this: Uint8Array, value: Uint8Array, offset: number, end: number) => Uint8Array;
+export { copyPrefix } from '../util/bytes.ts';
 
 /** Below this length the word loop beats the native call (measured on Node 20, x64). */
 export const WORD_COPY_MAX = 256;
-
-/** target[targetOffset, +length) = source[0, length). Caller has checked the bounds. */
-export function copyPrefix(target: Uint8Array, targetOffset: number, source: Uint8Array, length: number): void {
-  if (length === source.length) {
-    target.set(source, targetOffset);
-  } else if (length > 0) {
-    fillWithPattern.call(target, source, targetOffset, targetOffset + length);
-  }
-}
 
 /**
  * dst32 words from dstWord on = src32 words from srcWord on, `length` bytes, with the trailing

@@ -1,5 +1,5 @@
 import type { PacketRing, RingProducer } from '../ring/index.ts';
-import { copyBytes } from '../util/bytes.ts';
+import { copyRange } from '../util/bytes.ts';
 import type { UpperEdgeTap } from './tap.ts';
 
 export interface ReceivePathCounters {
@@ -73,7 +73,7 @@ export class ReceivePath {
       }
     }
     const slot = this.first + this.used;
-    copyBytes.call(data, this.ring.slotView(slot), 0, offset, offset + length);
+    copyRange(data, offset, length, this.ring.slotView(slot), 0);
     this.lengths[this.used] = length;
     this.used++;
     this.remaining--;

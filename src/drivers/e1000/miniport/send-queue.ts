@@ -1,4 +1,4 @@
-import { copyBytes } from '../../../util/bytes.ts';
+import { copyRange } from '../../../util/bytes.ts';
 
 /**
  * Frames accepted by send() that the TX ring could not take yet, oldest first: a circular queue of
@@ -40,8 +40,7 @@ export class SendQueue {
     const at = (this.head + i) % this.views.length;
     const length = this.lengths[at]!;
     const offset = this.offsets[at]!;
-    // Buffer#copy takes any Uint8Array source (it still makes a view of the range: src/util/bytes.ts).
-    copyBytes.call(this.views[at]!, target, 0, offset, offset + length);
+    copyRange(this.views[at]!, offset, length, target, 0);
     return length;
   }
 
