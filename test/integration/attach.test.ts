@@ -15,7 +15,7 @@ import { QemuLauncher } from '../../qemu/launcher.ts';
 import { DriverHost } from '../../src/host/driver-host.ts';
 import { startEcho } from '../../src/host/echo.ts';
 import { AttachError } from '../../src/platform/errors.ts';
-import { qemuPids } from './support/leftovers.ts';
+import { qemuPids, shmFilesOf } from './support/leftovers.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -114,7 +114,7 @@ describe('a host attaches to a QEMU it did not start', () => {
     expect(qemuPids()).not.toContain(lastQemu);
     expect(readdirSync(dir)).toEqual([]);
     // Only this process's RAM files (the launcher's): another test file may be running a QEMU of its own meanwhile.
-    expect(readdirSync('/dev/shm').filter((n) => !shmBefore.includes(n) && n.startsWith(`dirql-${process.pid}-`))).toEqual([]);
+    expect(shmFilesOf(process.pid).filter((n) => !shmBefore.includes(n))).toEqual([]);
   });
 
   it('attaching where no launcher runs is an AttachError naming the directory and how to start one', async () => {

@@ -4,7 +4,7 @@
  * cleanly: QEMU reaped, no socket or /dev/shm file left, stop() still usable.
  */
 
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrafficGenerator, type WirePeer } from '../../harness/index.ts';
@@ -12,7 +12,7 @@ import { BugCheckCode, type BugCheckReport } from '../../src/kernel/bugcheck.ts'
 import type { DriverHost } from '../../src/host/driver-host.ts';
 import { DriverHostError } from '../../src/host/errors.ts';
 import { PEER_MAC, closeHostWithPeer, openHostWithPeer, type HostWithPeer } from './support/e1000-exchange.ts';
-import { qemuPids } from './support/leftovers.ts';
+import { qemuPids, shmFilesOf } from './support/leftovers.ts';
 import { waitUntil } from '../support/wait.ts';
 
 describe('device lost: QEMU killed with SIGKILL while the NDIS 6 driver sends', () => {
@@ -72,7 +72,7 @@ describe('device lost: QEMU killed with SIGKILL while the NDIS 6 driver sends', 
     expect(existsSync(stubDir)).toBe(false);
     if (ramPath) expect(existsSync(ramPath)).toBe(false);
     expect(host.machine.stub.ram?.closed ?? true).toBe(true);
-    expect(readdirSync('/dev/shm').filter((n) => n.startsWith(`dirql-${process.pid}-`))).toEqual([]);
+    expect(shmFilesOf(process.pid)).toEqual([]);
     expect(host.machine.qtest.closed).toBe(true);
   });
 

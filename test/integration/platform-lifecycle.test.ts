@@ -3,7 +3,6 @@
  * bring-up that system_reset wiped, and the qtest memory fallback works without a shared file.
  */
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { QemuStartError } from '../../qemu/errors.ts';
@@ -11,7 +10,7 @@ import { e1000Device, readStationAddress } from '../../src/drivers/e1000/device.
 import { GuestMemoryError } from '../../src/platform/errors.ts';
 import { startMachine } from '../../src/platform/machine.ts';
 import { PciConfigSpace } from '../../src/platform/pci-config.ts';
-import { processGone } from '../support/process-state.ts';
+import { processGone, shmFilesOf } from './support/leftovers.ts';
 import { waitUntil } from '../support/wait.ts';
 
 const STATUS = 0x0008;
@@ -19,10 +18,6 @@ const ICS = 0x00c8;
 const IMS = 0x00d0;
 const ICR = 0x00c0;
 const ICR_LSC = 1 << 2;
-
-function shmFilesOf(pid: number): string[] {
-  return fs.readdirSync('/dev/shm').filter((n) => n.startsWith(`dirql-${pid}-`));
-}
 
 describe('machine life cycle', () => {
   it('rejects a start QEMU refuses with QemuStartError carrying its stderr and exit code, leaving nothing', async () => {

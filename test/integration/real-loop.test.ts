@@ -13,7 +13,7 @@ import { e1000Device, readStationAddress } from '../../src/drivers/e1000/device.
 import { startMachine, type Machine } from '../../src/platform/machine.ts';
 import { QtestDisconnectedError } from '../../src/transport/errors.ts';
 import { waitUntil } from '../support/wait.ts';
-import { processGone } from '../support/process-state.ts';
+import { processGone, shmFilesOf } from './support/leftovers.ts';
 
 const MAC = '52:54:00:ab:cd:01';
 
@@ -90,10 +90,6 @@ function lineChange(m: Machine, line: number, asserted: boolean, timeoutMs: numb
       resolve();
     });
   });
-}
-
-function shmFilesOf(pid: number): string[] {
-  return fs.readdirSync('/dev/shm').filter((n) => n.startsWith(`dirql-${pid}-`));
 }
 
 describe('real QEMU loop (shared machine)', () => {

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { QemuBinaryMissingError } from '../../../qemu/errors.ts';
 import { DriverHost } from '../../../src/host/driver-host.ts';
 import { DIRQL_BIN } from '../../support/dirql-cli.ts';
+import { shmFilesOf } from '../support/leftovers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'dirql-preflight-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -44,7 +45,7 @@ async function upIn(name: string, files: Record<string, string>, env: Record<str
   // tsx keeps its compile cache there too (tsx-<uid>); QEMU's socket directories are dirql-*.
   expect(readdirSync(tmp).filter((n) => n.startsWith('dirql-'))).toEqual([]);
   expect(readdirSync(control)).toEqual([]);
-  expect(readdirSync('/dev/shm').filter((n) => n.startsWith(`dirql-${child.pid}-`))).toEqual([]);
+  expect(shmFilesOf(child.pid!)).toEqual([]);
   expect(qemuUnder(tmp)).toEqual([]);
   return r;
 }

@@ -3,7 +3,7 @@
  * file in /dev/shm, QEMU's UDP socket. Shared by the fault tests, which end every host this way.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { expect } from 'vitest';
 import { readNetdevSocket } from '../../../qemu/netdev-socket.ts';
 import type { DriverHost } from '../../../src/host/driver-host.ts';
@@ -16,6 +16,21 @@ export function qemuPids(): number[] {
     if ((err as { status?: number }).status === 1) return [];
     throw err;
   }
+}
+
+/** Gone, or a zombie waiting for its parent or init to reap it (it no longer runs either way). */
+export function processGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+/** The guest-RAM files in /dev/shm that the dirql process `pid` made (`dirql-<pid>-…`). */
+export function shmFilesOf(pid: number): string[] {
+  return readdirSync('/dev/shm').filter((n) => n.startsWith(`dirql-${pid}-`));
 }
 
 /** The traces of a running host's machine, taken before it stops. */
@@ -35,6 +50,6 @@ export async function expectNothingLeft(t: MachineTraces): Promise<void> {
   expect(qemuPids()).not.toContain(t.pid);
   expect(existsSync(t.dir)).toBe(false);
   if (t.ramPath) expect(existsSync(t.ramPath)).toBe(false);
-  expect(readdirSync('/dev/shm').filter((n) => n.startsWith(`dirql-${process.pid}-`))).toEqual([]);
+  expect(shmFilesOf(process.pid)).toEqual([]);
   if (t.qemuPort !== undefined) expect(await readNetdevSocket(t.qemuPort)).toBeUndefined();
 }
