@@ -4,7 +4,10 @@
  * frame is delivered above the upper edge is stamped (µs from the send). Prints the median time of
  * each step over the samples, and one sample's full timeline.
  *
- *   node --import tsx bench/rx-timeline.ts [--samples N]
+ *   node --import tsx bench/rx-timeline.ts [--samples N] [--warmup N]
+ *
+ * The first `--warmup` frames (default 2,000) go back to back and are not kept, as in
+ * bench/latency.ts, so the steps are those of optimised code.
  *
  * A diagnostic for docs/performance.md, not a row of the bench table: the stamps themselves cost a
  * little, so its totals sit slightly above bench/latency.ts's.
@@ -19,9 +22,9 @@ import type { QtestTap } from '../src/transport/qtest-client.ts';
 import { testFrames } from './peer-driver.ts';
 import { round, summarize } from './stats.ts';
 
-const { values } = parseArgs({ options: { samples: { type: 'string', default: '500' } } });
+const { values } = parseArgs({ options: { samples: { type: 'string', default: '500' }, warmup: { type: 'string', default: '2000' } } });
 const samples = Number(values.samples);
-const warmup = 50;
+const warmup = Number(values.warmup);
 
 const peer = await WirePeer.open({ receiveQueueLimit: 0 });
 const host = await DriverHost.start({ framework: 'ndis6', wire: { peerPort: peer.port }, bugCheckDir: join(tmpdir(), 'dirql-bench-crash-reports') });
@@ -62,8 +65,8 @@ for (let i = 0; i < warmup + samples; i++) {
   await arrived;
   const upTo = steps.findIndex(([s]) => s === 'delivered above the upper edge');
   t0 = undefined;
-  await sleep(1);
   if (i < warmup) continue;
+  await sleep(1);
   const seen = new Map<string, number>();
   for (const [s, us] of steps.slice(0, upTo + 1)) {
     const n = (seen.get(s) ?? 0) + 1;
