@@ -7,28 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { replay } from '../../src/record/replay.ts';
-import { closeHostWithPeer, openHostWithPeer, receiveFromPeer, sendToPeer } from './support/e1000-exchange.ts';
+import { recordExchange } from './support/e1000-exchange.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dirql-replay-mp-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Records `frames` mixed frames each way through `framework`'s driver on `processors` processors. */
-async function record(file: string, framework: string, processors: number, seed: number, frames: number): Promise<void> {
-  const f = await openHostWithPeer('dirql-replay-mp-', { framework, processors, seed, record: file });
-  try {
-    await sendToPeer(f.host, f.peer, frames, 3);
-    await receiveFromPeer(f.host, f.peer, frames, 4);
-  } finally {
-    await closeHostWithPeer(f);
-  }
-}
 
 describe.each(['ndis6', 'ndis5', 'kmdf'])('REPLAY of a %s session recorded on two processors', (framework) => {
   it.each([1, 7, 11])(
     'seed %i replays to the recorded counters, twice alike',
     async (seed) => {
       const file = join(dir, `${framework}-${seed}.rec`);
-      await record(file, framework, 2, seed, 300);
+      await recordExchange(framework, file, 300, 2, seed);
       const first = await replay(file);
       expect(first.divergence).toBeUndefined();
       expect(first.finished).toBe(true);
@@ -45,7 +34,7 @@ describe.each(['ndis6', 'ndis5', 'kmdf'])('REPLAY of a %s session recorded on tw
 describe('REPLAY of a longer session on four processors', () => {
   it('2,000 frames each way through NDIS 6 on four processors replay to the recorded counters', async () => {
     const file = join(dir, 'ndis6-4p.rec');
-    await record(file, 'ndis6', 4, 4, 2000);
+    await recordExchange('ndis6', file, 2000, 4, 4);
     const r = await replay(file);
     expect(r.divergence).toBeUndefined();
     expect(r.finished).toBe(true);

@@ -15,21 +15,10 @@ import { RecordKind, RecordingWriter, readRecording } from '../../src/record/for
 import { replay } from '../../src/record/replay.ts';
 import { waitUntil } from '../support/wait.ts';
 import { minimalDriver } from './support/minimal-driver.ts';
-import { closeHostWithPeer, openHostWithPeer, receiveFromPeer, sendToPeer } from './support/e1000-exchange.ts';
+import { recordExchange } from './support/e1000-exchange.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dirql-replay-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Records `frames` mixed frames each way through the driver on QEMU. */
-async function recordExchange(framework: string, file: string, frames: number, processors = 1, seed = 1): Promise<void> {
-  const f = await openHostWithPeer('dirql-replay-', { framework, processors, seed, record: file });
-  try {
-    await sendToPeer(f.host, f.peer, frames, 3);
-    await receiveFromPeer(f.host, f.peer, frames, 4);
-  } finally {
-    await closeHostWithPeer(f);
-  }
-}
 
 describe.each(['ndis6', 'ndis5', 'kmdf'])('REPLAY of a recorded %s session (no QEMU)', (framework) => {
   it('replays to the recorded counters', async () => {

@@ -159,6 +159,20 @@ function steadyRate(count: number, first: number, last: number): number {
 }
 
 /** A one-line summary of an exchange for the test log. */
+/**
+ * Records a session (`record: file`) of `frames` mixed frames each way through `framework`'s driver
+ * on QEMU, on `processors` processors with scheduler seed `seed`; the replay tests replay it.
+ */
+export async function recordExchange(framework: string, file: string, frames: number, processors = 1, seed = 1): Promise<void> {
+  const f = await openHostWithPeer('dirql-replay-', { framework, processors, seed, record: file });
+  try {
+    await sendToPeer(f.host, f.peer, frames, 3);
+    await receiveFromPeer(f.host, f.peer, frames, 4);
+  } finally {
+    await closeHostWithPeer(f);
+  }
+}
+
 export function describeRate(label: string, r: ExchangeResult): string {
   return `${label}: ${r.lengths.length} frames in ${r.ms.toFixed(0)} ms = ${r.framesPerSecond} frames/s (${r.steadyFramesPerSecond} frames/s from the first frame to the last)`;
 }
