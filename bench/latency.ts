@@ -221,6 +221,8 @@ export async function latencyBench(opts: LatencyOptions = {}): Promise<LatencyRe
       for (let i = 0; i < count; i++) {
         const at = next.get(c)!;
         next.set(c, at + 1);
+        // The gap comes before a kept sample, so the first after the warm-up starts idle too.
+        if (keep) await sleep(gapMs);
         const s = await c.sample(list[at]!, limitMs);
         if (!s) throw new Error(`latency: frame ${at} to the ${c === raw ? 'raw' : 'stack'} client was not delivered within ${limitMs} ms`);
         if (keep) {
@@ -230,7 +232,6 @@ export async function latencyBench(opts: LatencyOptions = {}): Promise<LatencyRe
             if (t !== undefined) out[stage]!.push((t - s.sent!) * 1000);
           }
         }
-        if (keep) await sleep(gapMs);
       }
     };
     // Warm-up, back to back: the JIT; and QEMU accepts nothing for about 1 s after the RCTL write.

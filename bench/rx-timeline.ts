@@ -59,6 +59,8 @@ const byStep = new Map<string, number[]>();
 let example: Array<[string, number]> = [];
 for (let i = 0; i < warmup + samples; i++) {
   steps = [];
+  // The gap comes before a kept sample, so the first after the warm-up starts idle too.
+  if (i >= warmup) await sleep(1);
   const arrived = new Promise<void>((r) => (delivered = r));
   t0 = performance.now();
   peer.send(frames[i]!);
@@ -66,7 +68,6 @@ for (let i = 0; i < warmup + samples; i++) {
   const upTo = steps.findIndex(([s]) => s === 'delivered above the upper edge');
   t0 = undefined;
   if (i < warmup) continue;
-  await sleep(1);
   const seen = new Map<string, number>();
   for (const [s, us] of steps.slice(0, upTo + 1)) {
     const n = (seen.get(s) ?? 0) + 1;

@@ -81,7 +81,8 @@ export class DeviceRegisters implements TraceFormatter, TrackedDevice {
 
   /**
    * READ_REGISTER_ULONG. Not async, like write32: on the usual path (nothing to preempt for) a read
-   * makes one promise beside the backend's, not three, and each costs the kernel's async hooks.
+   * makes one promise beside the backend's (the .then's), not two (the async function's and, under
+   * the kernel's async hooks, its await's), and each costs those hooks.
    */
   read32(offset: number): Promise<number> {
     let act: Activation;

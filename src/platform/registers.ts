@@ -76,8 +76,8 @@ export class MmioRegion implements RegisterBackend {
     return this.removed;
   }
 
-  // Not async: one promise per read instead of three (the async function's, its await's, and the
-  // transport's), which a register read pays for in every routine under the kernel's async hooks.
+  // Not async: two promises per read (the transport's and the .then's) instead of three (the
+  // transport's, the async function's and, under the kernel's async hooks, its await's).
   read32(offset: number): Promise<number> {
     let addr: number;
     try {
