@@ -158,7 +158,6 @@ function steadyRate(count: number, first: number, last: number): number {
   return last > first ? Math.round(((count - 1) / (last - first)) * 1000) : 0;
 }
 
-/** A one-line summary of an exchange for the test log. */
 /**
  * Records a session (`record: file`) of `frames` mixed frames each way through `framework`'s driver
  * on QEMU, on `processors` processors with scheduler seed `seed`; the replay tests replay it.
@@ -173,6 +172,7 @@ export async function recordExchange(framework: string, file: string, frames: nu
   }
 }
 
+/** A one-line summary of an exchange for the test log. */
 export function describeRate(label: string, r: ExchangeResult): string {
   return `${label}: ${r.lengths.length} frames in ${r.ms.toFixed(0)} ms = ${r.framesPerSecond} frames/s (${r.steadyFramesPerSecond} frames/s from the first frame to the last)`;
 }
