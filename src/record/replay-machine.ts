@@ -166,8 +166,17 @@ export class ReplaySession {
     },
   };
 
+  /**
+   * The log the replaying upper edge takes its batches from (DriverHostOptions.handOuts): the
+   * recorded counts, and from now on the stream holds at each recorded hand-out until it is made.
+   */
+  handOuts(): HandOutLog {
+    this.stream.holdAtHandOuts();
+    return this.handOutLog;
+  }
+
   /** The upper edge takes the recorded batches from the TX ring; another count is a divergence. */
-  readonly handOuts: HandOutLog = {
+  private readonly handOutLog: HandOutLog = {
     next: () => (this.gaveUp ? undefined : this.takes[this.nextTake]?.count),
     // Not before the driver has made the memory reads recorded before it: a DPC completing sends reads
     // descriptors and may issue no command, so the stream alone runs ahead of it. Then the sends that
@@ -188,6 +197,7 @@ export class ReplaySession {
       const t = this.takes[this.nextTake];
       if (t === undefined) return;
       this.nextTake++;
+      this.stream.handedOut(t.position);
       if (t.count === count) return;
       this.stream.diverge(
         new ReplayDivergenceError(

@@ -45,6 +45,9 @@ export class ReplayQtestStream extends Duplex {
   private partial = '';
   /** With `decisions`: just after the last scheduler decision (kind 6) the replay took. */
   private decided = 0;
+  /** With holdAtHandOuts(): just after the last send-path hand-out (`[9, 'take', n]`) the replay made. */
+  private handed = 0;
+  private holdingAtHandOuts = false;
   divergence: ReplayDivergenceError | undefined;
 
   /**
@@ -87,6 +90,23 @@ export class ReplayQtestStream extends Duplex {
   decide(position: number): void {
     if (position < this.decided) return;
     this.decided = position + 1;
+    if (this.pos <= position) this.scheduleDelivery();
+  }
+
+  /**
+   * Hand-outs become barriers too: delivery stops at a recorded `[9, 'take', n]` until the replay's
+   * send path has made it (`handedOut`). What the NIC did after a hand-out in the recording (an
+   * interrupt, a reply) then reaches the driver after the hand-out here too: a DPC that ran after
+   * the upper edge had handed a batch over must find that batch there.
+   */
+  holdAtHandOuts(): void {
+    this.holdingAtHandOuts = true;
+  }
+
+  /** The replay made the hand-out recorded at `position` (with holdAtHandOuts): delivery goes on past it. */
+  handedOut(position: number): void {
+    if (position < this.handed) return;
+    this.handed = position + 1;
     if (this.pos <= position) this.scheduleDelivery();
   }
 
@@ -169,6 +189,8 @@ export class ReplayQtestStream extends Duplex {
         if (out) this.push(Buffer.from(out, 'latin1'));
         this.decisions.reached(this.pos);
         return;
+      } else if (e[0] === RecordKind.Host && e[1] === 'take' && this.holdingAtHandOuts && this.pos >= this.handed) {
+        break;
       } else if (e[0] === RecordKind.Reply) out += e[1] + '\n';
       else if (e[0] === RecordKind.Irq) out += `IRQ ${e[2] ? 'raise' : 'lower'} ${e[1]}\n`;
       else if ((e[0] === RecordKind.Host || e[0] === RecordKind.TimerExpired || e[0] === RecordKind.Wire) && this.onInput) {

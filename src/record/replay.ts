@@ -239,7 +239,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
         startMachine: divergingMemory(session),
         clock: session.clock,
         choices: session.choices,
-        handOuts: session.handOuts,
+        handOuts: session.handOuts(),
         netdevWatch: false,
         bugCheckDir: opts.bugCheckDir ?? ownCrashDir!,
         // Replay time and a fixed pid: every replay writes the same timeline, byte for byte.
@@ -409,7 +409,8 @@ function describeNext(recording: Recording, position: number): string {
   if (!next) return 'nothing more';
   if (next[0] === RecordKind.Command) return `command '${next[1]}'`;
   if (next[0] === RecordKind.Schedule) return `scheduler turn '${next[1]}' (option ${next[2]})`;
-  return next[0] === RecordKind.Host ? `host ${next[1]}` : `timer ${next[1]} expiring`;
+  if (next[0] === RecordKind.Host) return next[1] === 'take' ? `the send path taking ${next[2]} frame(s)` : `host ${next[1]}`;
+  return `timer ${next[1]} expiring`;
 }
 
 export { RecordingError };

@@ -1,0 +1,73 @@
+/**
+ * A replay hands the driver the recorded send batches where the recording did: what the NIC did
+ * after a hand-out (its interrupt, a reply) reaches the driver only once the replay's send path
+ * has made that hand-out, so a DPC finds the batch the recorded DPC found (REPLAY, no QEMU).
+ */
+import { describe, expect, it } from 'vitest';
+import { RecordKind, RECORDING_FORMAT, type Recording, type RecordEvent } from '../../../src/record/format.ts';
+import { ReplaySession } from '../../../src/record/replay-machine.ts';
+import { QtestClient } from '../../../src/transport/qtest-client.ts';
+
+function recordingOf(events: RecordEvent[]): Recording {
+  return {
+    file: 'test.rec',
+    header: { format: RECORDING_FORMAT, version: 6, dirqlVersion: 'test', config: { memorySize: 1 << 20, processors: 1 }, driverHash: '', startedAt: '' },
+    events,
+    trailer: { events: events.length, counters: {} },
+  };
+}
+
+// The shape of the session that exposed it: the send path took a batch, then the e1000 raised its
+// line (TXDW) and the ISR read ICR.
+const events: RecordEvent[] = [
+  [RecordKind.Command, 'readl 0xfebc0008'],
+  [RecordKind.Reply, 'OK 0x80080783'],
+  [RecordKind.Host, 'take', 44],
+  [RecordKind.Irq, 11, true],
+  [RecordKind.Command, 'readl 0xfebc00c0'],
+  [RecordKind.Reply, 'OK 0x3'],
+];
+
+function raised(client: QtestClient): Promise<number> {
+  return new Promise((resolve) => client.once('irq', (line: number) => resolve(line)));
+}
+
+describe('send-path hand-outs as barriers of a replay', () => {
+  it('the stream stops at a recorded hand-out and raises the interrupt recorded after it only once the send path made it', async () => {
+    const session = new ReplaySession(recordingOf(events));
+    const handOuts = session.handOuts();
+    const client = new QtestClient(session.stream.asSocket());
+    const irq = raised(client);
+    let line: number | undefined;
+    void irq.then((l) => (line = l));
+    expect(await client.readl(0xfebc0008)).toBe(0x80080783);
+    expect(session.stream.position).toBe(2);
+    expect(line).toBeUndefined();
+    expect(handOuts.next?.()).toBe(44);
+    handOuts.handedOut(44);
+    expect(await irq).toBe(11);
+    expect(await client.readl(0xfebc00c0)).toBe(3);
+    expect(session.divergence).toBeUndefined();
+    client.close();
+  });
+
+  it('a hand-out of another size lets the stream go on and is the divergence', async () => {
+    const session = new ReplaySession(recordingOf(events));
+    const handOuts = session.handOuts();
+    const client = new QtestClient(session.stream.asSocket());
+    expect(await client.readl(0xfebc0008)).toBe(0x80080783);
+    handOuts.handedOut(12);
+    expect(session.divergence?.context).toMatchObject({ position: 2, expected: 44, actual: 12 });
+    client.close();
+  });
+
+  it('a session whose host takes no hand-outs from it (an explore replay) passes them as before', async () => {
+    const session = new ReplaySession(recordingOf(events));
+    const client = new QtestClient(session.stream.asSocket());
+    const irq = raised(client);
+    expect(await client.readl(0xfebc0008)).toBe(0x80080783);
+    expect(await irq).toBe(11);
+    expect(await client.readl(0xfebc00c0)).toBe(3);
+    client.close();
+  });
+});
