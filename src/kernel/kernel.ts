@@ -12,7 +12,7 @@ import { lowerIrql, raiseIrql, requireIrqlIfInRoutine, requireIrqlOf } from './i
 import type { KernelLimits, KernelOptions } from './kernel-options.ts';
 import type { KernelObserver } from './observer.ts';
 import type { Processor } from './processor.ts';
-import { callRoutine, callRoutineInline, runAtPassive, runOnProcessor, runOnProcessorInline } from './routines.ts';
+import { callRoutine, callRoutineInline, runAtPassive, runOnChosenProcessor, runOnProcessor, runOnProcessorInline } from './routines.ts';
 import type { Scheduler } from './scheduler.ts';
 import { SpinLock } from './spin-lock.ts';
 import { acquireInterruptLock, acquireInterruptSpinLock, releaseInterruptLock, releaseInterruptSpinLock, synchronizeExecution } from './synchronize.ts';
@@ -288,6 +288,14 @@ export class Kernel extends EventEmitter {
    */
   runOnProcessorInline<T>(n: number, irql: number, name: string, fn: () => T | Promise<T>): T | Promise<T> {
     return runOnProcessorInline(this.#core, n, irql, name, fn);
+  }
+
+  /**
+   * runOnProcessor on a processor the scheduler picks (an idle one if there is one): a facade's
+   * thread call that no processor in particular makes (a protocol's send, a queue's request).
+   */
+  runOnChosenProcessor<T>(irql: number, name: string, fn: () => T | Promise<T>): Promise<T> {
+    return runOnChosenProcessor(this.#core, irql, name, fn);
   }
 
   /** A system-thread call (MiniportInitializeEx, MiniportHaltEx, an OID request) at PASSIVE_LEVEL on a processor the scheduler picks. */

@@ -4,6 +4,8 @@ import type { KernelCore } from './core.ts';
 import { DriverStoppedError, KernelError } from './errors.ts';
 import { Irql, irqlName } from './irql.ts';
 import { canRun } from './preemption.ts';
+import type { Processor } from './processor.ts';
+import { processorLabel } from './scheduler.ts';
 import { isThenable } from './thenable.ts';
 
 // Running driver routines: thread calls on a processor, and callbacks made inside a routine.
@@ -119,10 +121,26 @@ function checkThreadReturn(k: KernelCore, act: Activation, name: string): void {
 
 /** A system-thread call (MiniportInitializeEx, MiniportHaltEx, an OID request) at PASSIVE_LEVEL on a processor the scheduler picks. */
 export function runAtPassive<T>(k: KernelCore, name: string, fn: () => T | Promise<T>): Promise<T> {
-  const idle = k.processors.filter((P) => P.idle);
-  const P = k.scheduler.choose(idle.length ? idle : k.processors);
-  return runOnProcessor(k, P.index, Irql.PASSIVE_LEVEL, name, fn);
+  return runOnChosenProcessor(k, Irql.PASSIVE_LEVEL, name, fn);
 }
+
+/**
+ * For `kernel.runOnChosenProcessor`: runOnProcessor on a processor the scheduler picks, an idle one
+ * if there is one. A replay picks it once the recording has reached that choice (chooseWhenDue),
+ * so the idle processors are the ones the recorded choice was made among.
+ */
+export function runOnChosenProcessor<T>(k: KernelCore, irql: number, name: string, fn: () => T | Promise<T>): Promise<T> {
+  const P = k.scheduler.chooseWhenDue(() => candidateProcessors(k), processorOf);
+  if (P instanceof Promise) return P.then((chosen) => runOnProcessor(k, chosen.index, irql, name, fn));
+  return runOnProcessor(k, P.index, irql, name, fn);
+}
+
+function candidateProcessors(k: KernelCore): readonly Processor[] {
+  const idle = k.processors.filter((P) => P.idle);
+  return idle.length ? idle : k.processors;
+}
+
+const processorOf = (P: Processor): string => processorLabel(P.index);
 
 /**
  * Call a driver callback inside the current routine (NDIS calling MiniportInterruptDPC from its

@@ -15,6 +15,16 @@ export interface ChoiceSource {
   /** Wants the options' labels (a recording, a replay); the plain PRNG does not, so none are built. */
   readonly labelled?: boolean;
   /**
+   * A labelled source's: asked at every choose() too, one candidate included, with the candidates'
+   * labels (`processor 1`). A replay of a recording that logged only choices among several says no.
+   */
+  readonly everyChoice?: boolean;
+  /**
+   * A replay's: false while the recording has not reached the choice the next choose() is to take
+   * (chooseWhenDue waits for it, as a host-code wait woken with the scheduler).
+   */
+  choiceDue?(): boolean;
+  /**
    * Given the scheduler's wake-up when it is built: a source that answered -1 because of something
    * outside the scheduler (a replay whose log has not reached the turn yet) calls it once that changed,
    * as nothing the scheduler watches would.
@@ -75,6 +85,8 @@ export class Scheduler {
   private readonly canRun: (act: Activation) => boolean;
   private readonly seeded: boolean;
   private readonly policy: SchedulePolicy | null;
+  /** stop() was called: a host-code wait would never be woken again. */
+  private halted = false;
 
   constructor(rng: ChoiceSource, canRun: (act: Activation) => boolean, seeded: boolean, policy: SchedulePolicy | null = null) {
     this.rng = rng;
@@ -106,6 +118,7 @@ export class Scheduler {
 
   /** The driver stopped: activations unwind with `err`, host-code waits simply end. */
   stop(err: unknown): void {
+    this.halted = true;
     const all = this.parked;
     this.parked = [];
     for (const w of all) {
@@ -148,10 +161,19 @@ export class Scheduler {
     if (runnable.length > 1) this.wake();
   }
 
-  /** A seeded choice for the kernel's own decisions (which processor a thread starts on). */
-  choose<T>(items: readonly T[]): T {
+  /**
+   * A seeded choice for the kernel's own decisions (which processor a thread starts on), among
+   * `items` labelled by `label` for a source that logs every choice (a recording, a replay).
+   */
+  choose<T>(items: readonly T[], label?: (item: T) => string): T {
     if (items.length === 0) throw new RangeError('choose() needs at least one item');
-    if (!this.seeded || items.length === 1) return items[0]!;
+    if (!this.seeded) return items[0]!;
+    if (this.policy === null && this.rng.everyChoice && label) {
+      if (items.length > 1) this.decisions++;
+      const i = this.rng.below(items.length, items.map(label));
+      return items[i < 0 ? 0 : i]!;
+    }
+    if (items.length === 1) return items[0]!;
     this.decisions++;
     return items[
       this.policy === null
@@ -162,6 +184,27 @@ export class Scheduler {
           )
     ]!;
   }
+
+  /**
+   * choose() among `candidates()` for a caller that can wait: a replay first waits until the
+   * recording has reached that choice, and the candidates are looked at then (which processors are
+   * idle is what the recorded choice was made among). Otherwise at once, a plain value.
+   */
+  chooseWhenDue<T>(candidates: () => readonly T[], label: (item: T) => string): T | Promise<T> {
+    const due = this.rng.choiceDue;
+    if (!this.seeded || due === undefined || this.halted || due.call(this.rng)) return this.choose(candidates(), label);
+    return this.park(null, () => due.call(this.rng)).then(() => this.chooseWhenDue(candidates, label));
+  }
+}
+
+/** A processor choice's label (choose() for a thread call): the processor it starts on. */
+export function processorLabel(index: number): string {
+  return `processor ${index}`;
+}
+
+/** Whether a decision label is a processor choice's, not a scheduler turn's (`kind:routine@processor`). */
+export function isProcessorLabel(label: string | undefined): boolean {
+  return label?.startsWith('processor ') === true;
 }
 
 /** An activation as a decision label: its routine on its processor. */

@@ -13,10 +13,10 @@ import { RecordingCorruptError, RecordingTruncatedError, RecordingVersionError }
  * a 10,000-frame session small (see README.md).
  */
 export const RECORDING_FORMAT = 'dirql-recording';
-/** 2: host inputs (kind 9) and timer expirations (kind 10) added, so a whole session replays. 3: the scheduler's seeded choices (kind 6, `[6, 'of n', option]`) are written, so sessions on several processors replay. 4: the kernel's decisions on time (kind 5, `[5, check, call, ms]`: the DPC watchdog, the verifier's limits, KMDF's drain timeout) are written, and the watchdog's timer is a kernel timer (kind 10). 5: memory reads are written as the bytes that changed since the last read of the same memory (kind 11, `[11, addr, length, changes]`); the reader gives them back whole (kind 4). */
-export const RECORDING_VERSION = 6;
-/** Versions this reader reads: 4 holds nothing 5 does not (kind 11 is only new). */
-const READABLE_VERSIONS: readonly number[] = [4, 5, 6];
+/** 2: host inputs (kind 9) and timer expirations (kind 10) added, so a whole session replays. 3: the scheduler's seeded choices (kind 6, `[6, 'of n', option]`) are written, so sessions on several processors replay. 4: the kernel's decisions on time (kind 5, `[5, check, call, ms]`: the DPC watchdog, the verifier's limits, KMDF's drain timeout) are written, and the watchdog's timer is a kernel timer (kind 10). 5: memory reads are written as the bytes that changed since the last read of the same memory (kind 11, `[11, addr, length, changes]`); the reader gives them back whole (kind 4). 6: the driver's time readings (kind 12) and the boot time. 7: every choice of the processor a thread starts on is written, one candidate too, labelled by the processor (`[6, 'of 2: processor 1', 1]`), and a replay takes it where the recording did. */
+export const RECORDING_VERSION = 7;
+/** Versions this reader reads: 4 holds nothing 5 does not (kind 11 is only new); before 7, processor choices are `of n` and only those among several. */
+const READABLE_VERSIONS: readonly number[] = [4, 5, 6, 7];
 const MAGIC = Buffer.from('DIRQLREC', 'latin1');
 /** Larger than any record dirql writes (a guest-memory read is at most a few KiB); a bigger length is corruption. */
 const MAX_RECORD = 64 * 1024 * 1024;

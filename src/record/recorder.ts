@@ -102,6 +102,7 @@ export class SessionRecorder implements QtestTap {
     const rng = new SchedulerRandom(seed);
     return {
       labelled: true,
+      everyChoice: true,
       below: (n, labels) => {
         // A single option does not advance the PRNG: the same seed makes the same choices as unrecorded.
         const option = n > 1 ? rng.below(n) : 0;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { activationStore } from '../kernel/activation.ts';
 import type { ChoiceSource, KernelClock, TimeCheck } from '../kernel/index.ts';
+import { isProcessorLabel } from '../kernel/scheduler.ts';
 import { DmaAllocator } from '../platform/dma-allocator.ts';
 import { PlatformError } from '../platform/errors.ts';
 import { IrqLines } from '../platform/interrupt-lines.ts';
@@ -87,6 +88,7 @@ export class ReplaySession {
       { reached: () => this.wakeScheduler?.() },
     );
     this.memory = new ReplayMemory(events, Number(recording.header.config.memorySize), file);
+    this.choices = this.choiceSource(recording.header.version >= 7);
     this.clock = {
       arm: (name, _dueMs, periodMs, fire) => {
         const entry = { name, fire, periodic: periodMs > 0 };
@@ -118,53 +120,69 @@ export class ReplaySession {
    * The scheduler's choices, in the recorded order. A scheduler turn (labels given) is taken where
    * the recording took it: once the stream has delivered everything recorded before it (the stream
    * holds what came after until it is taken), and then runs the activation the recording ran,
-   * waiting (-1) while it is not runnable. choose() (no labels) cannot wait: it takes the recorded
-   * option when it had as many options, else the replay diverged.
+   * waiting (-1) while it is not runnable. A processor choice (version 7: every one is written,
+   * labelled `processor i`) is due once the stream is there too (`choiceDue`; the caller waits for
+   * it), and takes the recorded processor; one that is not among the candidates is a divergence.
+   * Before version 7, choose() could not wait: it takes the recorded option when it had as many
+   * options, else the replay diverged.
    */
-  readonly choices: ChoiceSource = {
-    labelled: true,
-    attach: (wake) => {
-      this.wakeScheduler = wake;
-    },
-    below: (n, labels) => {
-      if (this.gaveUp) return 0;
-      const d = this.decisions[this.nextDecision];
-      // The same activation as recorded (by its label), wherever the scheduler lists it this time.
-      // Past the last recorded choice (the host's stop after the recording closed): any order will do.
-      if (d === undefined) return 0;
-      if (labels) {
-        // Not there yet: a reply, IRQ line, input or command recorded before this turn is still to come.
-        if (this.stream.position < d.position) return -1;
-        // A scheduler turn: the activation the recording ran next, once it is runnable (the others wait).
-        const label = d.kind.slice(d.kind.indexOf(': ') + 2);
-        const i = labels.indexOf(label);
-        if (i >= 0) this.take(d);
-        return i;
-      }
-      if (d.kind === choiceKind(n) && d.option < n) {
-        this.take(d);
-        return d.option;
-      }
-      const position = d?.position ?? this.recording.events.length;
-      const act = activationStore.getStore();
-      const routine = act ? (act.routines.at(-1)?.name ?? act.name) : undefined;
-      this.stream.diverge(
-        new ReplayDivergenceError(
-          `replay diverged at event ${position} of ${this.recording.file}: the scheduler chose among ${n}, the recording has ${d ? `a choice ${d.kind} (option ${d.option})` : 'no more scheduler choices'}`,
-          {
-            file: this.recording.file,
-            position,
-            decision: this.nextDecision,
-            expected: d ? `choice ${d.kind}` : 'none',
-            actual: `choice ${choiceKind(n)}`,
-            routine,
-            recent: this.stream.recentBefore(position),
-          },
-        ),
-      );
-      return 0;
-    },
-  };
+  readonly choices: ChoiceSource;
+
+  private choiceSource(everyChoice: boolean): ChoiceSource {
+    return {
+      labelled: true,
+      everyChoice,
+      attach: (wake) => {
+        this.wakeScheduler = wake;
+      },
+      choiceDue: () => {
+        if (this.gaveUp) return true;
+        const d = this.decisions[this.nextDecision];
+        // Past the last recorded choice: any processor will do. A turn recorded first is taken first.
+        if (d === undefined) return true;
+        return isProcessorLabel(labelOf(d.kind)) && this.stream.position >= d.position;
+      },
+      below: (n, labels) => {
+        if (this.gaveUp) return 0;
+        const d = this.decisions[this.nextDecision];
+        // The same activation as recorded (by its label), wherever the scheduler lists it this time.
+        // Past the last recorded choice (the host's stop after the recording closed): any order will do.
+        if (d === undefined) return 0;
+        if (labels) {
+          const choosing = isProcessorLabel(labels[0]);
+          // Not there yet: a reply, IRQ line, input or command recorded before this turn is still to come.
+          if (!choosing && this.stream.position < d.position) return -1;
+          // A scheduler turn: the activation the recording ran next, once it is runnable (the others wait).
+          const i = labels.indexOf(labelOf(d.kind) ?? '');
+          if (i >= 0) this.take(d);
+          if (i >= 0 || !choosing) return i;
+        } else if (d.kind === choiceKind(n) && d.option < n) {
+          this.take(d);
+          return d.option;
+        }
+        this.stream.diverge(this.choiceDivergence(d, labels ? `among ${labels.join(', ')}` : `among ${n}`));
+        return 0;
+      },
+    };
+  }
+
+  /** A processor choice the recording does not have next: `actual` says what the scheduler chose among. */
+  private choiceDivergence(d: { kind: string; option: number; position: number }, actual: string): ReplayDivergenceError {
+    const act = activationStore.getStore();
+    const routine = act ? (act.routines.at(-1)?.name ?? act.name) : undefined;
+    return new ReplayDivergenceError(
+      `replay diverged at event ${d.position} of ${this.recording.file}: the scheduler chose ${actual}, the recording has a choice ${d.kind} (option ${d.option})`,
+      {
+        file: this.recording.file,
+        position: d.position,
+        decision: this.nextDecision,
+        expected: `choice ${d.kind}`,
+        actual: `choice ${actual}`,
+        routine,
+        recent: this.stream.recentBefore(d.position),
+      },
+    );
+  }
 
   /**
    * The log the replaying upper edge takes its batches from (DriverHostOptions.handOuts): the
@@ -243,9 +261,11 @@ export class ReplaySession {
     return last?.ms ?? 0;
   }
 
-  private take(d: { position: number }): void {
+  private take(d: { kind: string; position: number }): void {
     this.nextDecision++;
     this.stream.decide(d.position);
+    // A turn that waited (-1) on this processor choice can be taken now, before the stream reaches another.
+    if (isProcessorLabel(labelOf(d.kind))) this.wakeScheduler?.();
   }
 
   /**
@@ -392,4 +412,10 @@ function ordinal(n: number): string {
   const tens = n % 100;
   const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
   return `${n}${suffix}`;
+}
+
+/** The label a Schedule record's kind names (`of 2: dpc:D@1` → `dpc:D@1`), undefined for `of n`. */
+function labelOf(kind: string): string | undefined {
+  const at = kind.indexOf(': ');
+  return at < 0 ? undefined : kind.slice(at + 2);
 }

@@ -200,9 +200,7 @@ export class WdfQueueObject extends WdfObject implements DeviceQueue {
   private present(req: WdfRequestObject): void {
     const k = this.kernel;
     const irpName = req.requestType === 'write' ? 'IRP_MJ_WRITE' : 'IRP_MJ_READ';
-    const idle = k.processors.filter((P) => P.idle);
-    const P = k.scheduler.choose(idle.length ? idle : k.processors);
-    k.runOnProcessor(P.index, req.irql, irpName, () => this.invoke(req)).catch(() => {
+    k.runOnChosenProcessor(req.irql, irpName, () => this.invoke(req)).catch(() => {
       // Already a bug check (the routine turned the failure into one), reported by the kernel.
     });
   }

@@ -53,13 +53,15 @@ describe('recording a session on two processors', () => {
     const turns = readRecording(file).events.filter((e) => e[0] === 6) as [6, string, number][];
     expect(turns.length).toBeGreaterThan(0);
     for (const [, kind, option] of turns) {
-      // A turn names the activation it ran; `of n` alone is choose() (the processor a thread starts on).
-      expect(kind).toMatch(/^of \d+(: \w+:[^@]+@[01])?$/);
+      // A turn names the activation it ran; a processor choice (choose(): where a thread call starts) the processor.
+      expect(kind).toMatch(/^of \d+: (\w+:[^@]+@[01]|processor [01])$/);
       expect(option).toBeLessThan(Number(/^of (\d+)/.exec(kind)![1]));
     }
     // Some turn had two activations to choose from: the seed decided, and the file says how.
     expect(turns.some(([, kind]) => kind.startsWith('of 1:'))).toBe(true);
     expect(turns.some(([, kind]) => /^of [2-9]/.test(kind))).toBe(true);
+    // The processor each thread call started on is written by its label (version 7), so a replay can wait for it.
+    expect(turns.some(([, kind]) => /^of [12]: processor [01]$/.test(kind))).toBe(true);
   });
 
   it('a replay that stalls at a scheduler turn it can never take ends as STALLED, and its stop does not wait on that turn', async () => {

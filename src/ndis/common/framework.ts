@@ -268,9 +268,7 @@ export abstract class NdisFramework extends EventEmitter {
         if (old !== null && !k.stopped) await k.lowerIrql(old);
       }
     }
-    const idle = k.processors.filter((P) => P.idle);
-    const P = k.scheduler.choose(idle.length ? idle : k.processors);
-    return k.runOnProcessor(P.index, Irql.DISPATCH_LEVEL, name, () => fn(true));
+    return k.runOnChosenProcessor(Irql.DISPATCH_LEVEL, name, () => fn(true));
   }
 
   /**

@@ -11,10 +11,10 @@ import { QtestClient } from '../../../src/transport/qtest-client.ts';
 
 const turn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
 
-function recordingOf(events: RecordEvent[]): Recording {
+function recordingOf(events: RecordEvent[], version = 4): Recording {
   return {
     file: 'test.rec',
-    header: { format: RECORDING_FORMAT, version: 4, dirqlVersion: 'test', config: { memorySize: 1 << 20, processors: 2 }, driverHash: '', startedAt: '' },
+    header: { format: RECORDING_FORMAT, version, dirqlVersion: 'test', config: { memorySize: 1 << 20, processors: 2 }, driverHash: '', startedAt: '' },
     events,
     trailer: { events: events.length, counters: {} },
   };
@@ -76,5 +76,44 @@ describe('scheduler turns as barriers of a replay', () => {
     // Taken: what was recorded after the turn is delivered.
     while (session.stream.position < 4) await turn();
     client.close();
+  });
+});
+
+describe('processor choices as barriers of a replay (version 7)', () => {
+  const events: RecordEvent[] = [
+    [RecordKind.Command, 'readl 0xfebc00c0'],
+    [RecordKind.Reply, 'OK 0x4'],
+    [RecordKind.Schedule, 'of 2: processor 1', 1],
+    [RecordKind.Reply, 'OK'],
+  ];
+
+  it('a processor choice is due once the stream delivered what came before it, and takes the recorded processor by its label', async () => {
+    const session = new ReplaySession(recordingOf(events, 7));
+    expect(session.choices.everyChoice).toBe(true);
+    expect(session.choices.choiceDue!()).toBe(false);
+    const client = new QtestClient(session.stream.asSocket());
+    expect(await client.readl(0xfebc00c0)).toBe(4);
+    while (session.stream.position < 2) await turn();
+    expect(session.choices.choiceDue!()).toBe(true);
+    // Listed in another order this time: the same processor, wherever it is.
+    expect(session.choices.below(2, ['processor 1', 'processor 0'])).toBe(0);
+    expect(session.divergence).toBeUndefined();
+    while (session.stream.position < 4) await turn();
+    client.close();
+  });
+
+  it('a scheduler turn asked at a processor choice waits for it; the recorded processor not among the candidates is the divergence', async () => {
+    const session = new ReplaySession(recordingOf(events, 7));
+    const client = new QtestClient(session.stream.asSocket());
+    expect(await client.readl(0xfebc00c0)).toBe(4);
+    while (session.stream.position < 2) await turn();
+    expect(session.choices.below(1, ['thread:T@0'])).toBe(-1);
+    expect(session.choices.below(1, ['processor 0'])).toBe(0);
+    expect(session.divergence?.context).toMatchObject({ position: 2, expected: 'choice of 2: processor 1', actual: 'choice among processor 0' });
+    client.close();
+  });
+
+  it('a recording before version 7 logged only choices among several: its replay is not asked the others', () => {
+    expect(new ReplaySession(recordingOf(events, 6)).choices.everyChoice).toBe(false);
   });
 });
