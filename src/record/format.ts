@@ -94,6 +94,12 @@ export function choiceKind(n: number, label?: string): string {
   return label === undefined ? `of ${n}` : `of ${n}: ${label}`;
 }
 
+/** The label a decision kind names (`of 2: dpc:MiniportInterruptDPC@1` → `dpc:MiniportInterruptDPC@1`); undefined for `of n`. */
+export function choiceLabel(kind: string): string | undefined {
+  const at = kind.indexOf(': ');
+  return at < 0 ? undefined : kind.slice(at + 2);
+}
+
 /** The highest kind a reader of this version knows. */
 const LAST_KIND = RecordKind.TimeReading;
 

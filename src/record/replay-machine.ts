@@ -11,7 +11,7 @@ import type { QmpClient } from '../transport/qmp-client.ts';
 import { QtestClient, type QtestTap } from '../transport/qtest-client.ts';
 import type { HandOutLog } from '../upper-edge/index.ts';
 import { ReplayDivergenceError } from './errors.ts';
-import { RecordKind, choiceKind, type Recording, type RecordEvent } from './format.ts';
+import { RecordKind, choiceKind, choiceLabel, type Recording, type RecordEvent } from './format.ts';
 import { ReplayMemory, ReplayQtestStream } from './replay-stream.ts';
 
 /** The NIC as the recording's header has it (recorder.ts, startSessionRecording). */
@@ -140,7 +140,7 @@ export class ReplaySession {
         const d = this.decisions[this.nextDecision];
         // Past the last recorded choice: any processor will do. A turn recorded first is taken first.
         if (d === undefined) return true;
-        return isProcessorLabel(labelOf(d.kind)) && this.stream.position >= d.position;
+        return isProcessorLabel(choiceLabel(d.kind)) && this.stream.position >= d.position;
       },
       below: (n, labels) => {
         if (this.gaveUp) return 0;
@@ -153,7 +153,7 @@ export class ReplaySession {
           // Not there yet: a reply, IRQ line, input or command recorded before this turn is still to come.
           if (!choosing && this.stream.position < d.position) return -1;
           // A scheduler turn: the activation the recording ran next, once it is runnable (the others wait).
-          const i = labels.indexOf(labelOf(d.kind) ?? '');
+          const i = labels.indexOf(choiceLabel(d.kind) ?? '');
           if (i >= 0) this.take(d);
           if (i >= 0 || !choosing) return i;
         } else if (d.kind === choiceKind(n) && d.option < n) {
@@ -265,7 +265,7 @@ export class ReplaySession {
     this.nextDecision++;
     this.stream.decide(d.position);
     // A turn that waited (-1) on this processor choice can be taken now, before the stream reaches another.
-    if (isProcessorLabel(labelOf(d.kind))) this.wakeScheduler?.();
+    if (isProcessorLabel(choiceLabel(d.kind))) this.wakeScheduler?.();
   }
 
   /**
@@ -412,10 +412,4 @@ function ordinal(n: number): string {
   const tens = n % 100;
   const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
   return `${n}${suffix}`;
-}
-
-/** The label a Schedule record's kind names (`of 2: dpc:D@1` → `dpc:D@1`), undefined for `of n`. */
-function labelOf(kind: string): string | undefined {
-  const at = kind.indexOf(': ');
-  return at < 0 ? undefined : kind.slice(at + 2);
 }
