@@ -47,6 +47,8 @@ export class ReplayQtestStream extends Duplex {
   private decided = 0;
   /** With holdAtHandOuts(): just after the last send-path hand-out (`[9, 'take', n]`) the replay made. */
   private handed = 0;
+  /** With holdAtHandOuts(): the last recorded hand-out the stream has passed (-1: none). */
+  private lastTake = -1;
   private holdingAtHandOuts = false;
   divergence: ReplayDivergenceError | undefined;
 
@@ -94,10 +96,13 @@ export class ReplayQtestStream extends Duplex {
   }
 
   /**
-   * Hand-outs become barriers too: delivery stops at a recorded `[9, 'take', n]` until the replay's
-   * send path has made it (`handedOut`). What the NIC did after a hand-out in the recording (an
-   * interrupt, a reply) then reaches the driver after the hand-out here too: a DPC that ran after
-   * the upper edge had handed a batch over must find that batch there.
+   * Hand-outs become barriers too: past a recorded `[9, 'take', n]` the replay's send path has not
+   * made yet (`handedOut`), only the host's sends are delivered; a reply, an IRQ line, a timer, a
+   * wire frame, another host input or a scheduler turn waits for it. What the NIC did after a
+   * hand-out in the recording then reaches the driver after the hand-out here too (a DPC that ran
+   * after the upper edge had handed a batch over finds that batch there), and the sends recorded
+   * between hand-outs still arrive together: an echo's sends and hand-outs happen inside one DPC's
+   * indications, which wait for no event-loop turn.
    */
   holdAtHandOuts(): void {
     this.holdingAtHandOuts = true;
@@ -107,7 +112,8 @@ export class ReplayQtestStream extends Duplex {
   handedOut(position: number): void {
     if (position < this.handed) return;
     this.handed = position + 1;
-    if (this.pos <= position) this.scheduleDelivery();
+    // The stream may have passed it and be held further on (at a reply or an IRQ line).
+    this.scheduleDelivery();
   }
 
   /** Every recorded command was replayed. */
@@ -183,6 +189,7 @@ export class ReplayQtestStream extends Duplex {
     let out = '';
     while (this.pos < this.events.length) {
       const e = this.events[this.pos]!;
+      if (this.holdingAtHandOuts && this.handed <= this.lastTake && this.waitsForHandOuts(e)) break;
       if (e[0] === RecordKind.Command) {
         if (this.pos >= this.written) break;
       } else if (e[0] === RecordKind.Schedule && this.decisions && this.pos >= this.decided) {
@@ -190,7 +197,7 @@ export class ReplayQtestStream extends Duplex {
         this.decisions.reached(this.pos);
         return;
       } else if (e[0] === RecordKind.Host && e[1] === 'take' && this.holdingAtHandOuts && this.pos >= this.handed) {
-        break;
+        this.lastTake = this.pos;
       } else if (e[0] === RecordKind.Reply) out += e[1] + '\n';
       else if (e[0] === RecordKind.Irq) out += `IRQ ${e[2] ? 'raise' : 'lower'} ${e[1]}\n`;
       else if ((e[0] === RecordKind.Host || e[0] === RecordKind.TimerExpired || e[0] === RecordKind.Wire) && this.onInput) {
@@ -205,6 +212,22 @@ export class ReplayQtestStream extends Duplex {
       this.pos++;
     }
     if (out) this.push(Buffer.from(out, 'latin1'));
+  }
+
+  /** What a recorded hand-out not made yet holds back: everything but commands, the host's sends, later hand-outs and the records outside the stream (memory reads, times). */
+  private waitsForHandOuts(e: RecordEvent): boolean {
+    switch (e[0]) {
+      case RecordKind.Reply:
+      case RecordKind.Irq:
+      case RecordKind.TimerExpired:
+      case RecordKind.Wire:
+      case RecordKind.Schedule:
+        return true;
+      case RecordKind.Host:
+        return e[1] !== 'send' && e[1] !== 'take';
+      default:
+        return false;
+    }
   }
 }
 

@@ -23,6 +23,7 @@ const events: RecordEvent[] = [
   [RecordKind.Command, 'readl 0xfebc0008'],
   [RecordKind.Reply, 'OK 0x80080783'],
   [RecordKind.Host, 'take', 44],
+  [RecordKind.Host, 'send', [new Uint8Array(60)]],
   [RecordKind.Irq, 11, true],
   [RecordKind.Command, 'readl 0xfebc00c0'],
   [RecordKind.Reply, 'OK 0x3'],
@@ -36,12 +37,19 @@ describe('send-path hand-outs as barriers of a replay', () => {
   it('the stream stops at a recorded hand-out and raises the interrupt recorded after it only once the send path made it', async () => {
     const session = new ReplaySession(recordingOf(events));
     const handOuts = session.handOuts();
+    const sends: number[] = [];
+    session.onHost = (e, position) => {
+      if (e[1] === 'send') sends.push(position);
+    };
     const client = new QtestClient(session.stream.asSocket());
     const irq = raised(client);
     let line: number | undefined;
     void irq.then((l) => (line = l));
     expect(await client.readl(0xfebc0008)).toBe(0x80080783);
-    expect(session.stream.position).toBe(2);
+    // The host's send recorded after the hand-out is delivered (an echo's sends and hand-outs come
+    // inside one DPC); the IRQ line waits for the hand-out.
+    expect(sends).toEqual([3]);
+    expect(session.stream.position).toBe(4);
     expect(line).toBeUndefined();
     expect(handOuts.next?.()).toBe(44);
     handOuts.handedOut(44);
