@@ -9,7 +9,7 @@ import { WdfFramework } from '../../wdf/index.ts';
 import { DriverModuleError, type DriverEntryContext, type KmdfDriverModule, type LoadedDriverModule, type Ndis5DriverModule, type Ndis6DriverModule } from './driver-module.ts';
 import { nicAdapterResources } from './machine-resources.ts';
 import type { VariantEdge } from './running-variant.ts';
-import type { NicLinkState, RoutineCalls, RunningVariant, VariantContext, VariantFactory } from './variant.ts';
+import type { NicLinkState, PnpCall, RoutineCalls, RunningVariant, VariantContext, VariantFactory } from './variant.ts';
 import { initializeWithEdge, ndisEdgeOptions } from './ndis-edge.ts';
 import { kmdfClose } from './kmdf-close.ts';
 
@@ -73,6 +73,9 @@ interface UserParts {
   mac(): string;
   link?(): NicLinkState;
   haltDriver(): Promise<void>;
+  /** The framework's surprise-removal path into the driver (the machine already ejected the NIC). */
+  surpriseRemoveDriver(): Promise<void>;
+  pnpCalls(): readonly PnpCall[];
   close(): Promise<void>;
   frameworkStatistics(): Record<string, unknown>;
   calls(): RoutineCalls;
@@ -109,6 +112,13 @@ function running(p: UserParts): RunningVariant {
       if (!p.kernel.stopped) await p.haltDriver();
       halted = true;
     },
+    async surpriseRemove() {
+      if (halted) return;
+      await p.edge.stop();
+      if (!p.kernel.stopped) await p.surpriseRemoveDriver();
+      halted = true;
+    },
+    pnpCalls: () => p.pnpCalls(),
     close: () => p.close(),
   };
 }
@@ -136,6 +146,8 @@ async function startNdis6(ctx: VariantContext, driver: Ndis6DriverModule & Loade
       };
     },
     haltDriver: () => ndis.haltMiniport(adapter),
+    surpriseRemoveDriver: () => ndis.surpriseRemoveMiniport(adapter),
+    pnpCalls: () => ndis.pnpCalls,
     async close() {
       await edge.close();
       if (!kernel.stopped && adapter.halted) ndis.deregisterMiniportDriver(handle);
@@ -175,6 +187,8 @@ async function startNdis5(ctx: VariantContext, driver: Ndis5DriverModule & Loade
     edge,
     mac: () => mac,
     haltDriver: () => ndis.haltMiniport(adapter),
+    surpriseRemoveDriver: () => ndis.surpriseRemoveMiniport(adapter),
+    pnpCalls: () => ndis.pnpCalls,
     close: () => edge.close(),
     frameworkStatistics: () => ({
       ndis: { ...adapter.statistics, state: adapter.state, sendsOutstanding: adapter.sendsOutstanding, packetsOutstanding: adapter.packetsOutstanding },
@@ -245,6 +259,8 @@ async function startKmdf(ctx: VariantContext, driver: KmdfDriverModule & LoadedD
     mac: () => mac,
     link: () => link ?? { up: io.linkUp, speedMbps: 0, fullDuplex: false },
     haltDriver: () => wdf.stopDevice(device),
+    surpriseRemoveDriver: () => wdf.surpriseRemoveDevice(device),
+    pnpCalls: () => wdf.pnpCalls,
     close: kmdfClose(kernel, wdf, io, log),
     frameworkStatistics: () => ({
       wdf: { deviceState: wdf.deviceState(device), requestPool: wdf.requestPool },

@@ -86,7 +86,7 @@ export interface RunningVariant {
    * The device was surprise-removed (the machine already ejected it): the framework's removal
    * path (NDIS 6 MiniportDevicePnPEventNotify then MiniportHaltEx, NDIS 5 MiniportPnPEventNotify
    * then MiniportHalt, KMDF EvtDeviceSurpriseRemoval then the power-down and release). Ends halted.
-   * The e1000 variants have it; a driver module's variant does not yet.
+   * Every variant has it (the e1000 ones and a driver module's); a host's own test variant may not.
    */
   surpriseRemove?(): Promise<void>;
   /** The PnP and power callbacks made into the driver so far, in order. */
