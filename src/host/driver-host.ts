@@ -253,9 +253,13 @@ export class DriverHost extends EventEmitter {
     return this.variant.halted;
   }
 
-  /** What a recording's trailer holds and a replay compares: the framework's counters, the routine calls, the frames delivered. */
+  /**
+   * What a recording's trailer holds and a replay compares: the framework's counters, the routine
+   * calls, the frames delivered and, after a surprise removal, the driver's removal path (its time left out).
+   */
   sessionCounters(): Record<string, unknown> {
-    return { frameworkSide: this.variant.frameworkStatistics(), calls: this.variant.calls(), delivered: this.delivered };
+    const removal = this.removal ? { removal: { bdf: this.removal.bdf, callbacks: this.removal.callbacks, droppedWrites: this.removal.droppedWrites } } : {};
+    return { frameworkSide: this.variant.frameworkStatistics(), calls: this.variant.calls(), delivered: this.delivered, ...removal };
   }
 
   /** ISR and DPC calls of the driver so far. */
@@ -343,7 +347,8 @@ export class DriverHost extends EventEmitter {
     if (!this.removing) {
       this.assertUsable('surpriseRemove');
       this.netdevWatch?.stop();
-      this.removing = surpriseRemoveNic(this.kernel, this.machine, this.variant).then((r) => {
+      this.sessionRecording?.host('remove');
+      this.removing = surpriseRemoveNic(this.kernel, this.machine, this.variant, () => this.sessionRecording?.host('ejected')).then((r) => {
         this.removal = r;
         this.emit('surprise-removed', r);
         return r;

@@ -22,12 +22,13 @@ export interface SurpriseRemoval {
 /**
  * The NIC leaves the bus under a running driver: the last NIC statistics are read (they go with
  * the hardware), QEMU ejects the device (device_del and the ACPI eject), then the framework runs
- * the driver's own removal path. Nothing of the host stops: QEMU, the kernel and the control
+ * the driver's own removal path (`ejected` is called between the two: a recording marks the place).
+ * Nothing of the host stops: QEMU, the kernel and the control
  * plane stay up.
  */
-export async function surpriseRemoveNic(kernel: Kernel, machine: Machine, variant: RunningVariant): Promise<SurpriseRemoval> {
+export async function surpriseRemoveNic(kernel: Kernel, machine: Machine, variant: RunningVariant, ejected?: () => void): Promise<SurpriseRemoval> {
   if (!variant.surpriseRemove || !variant.pnpCalls) {
-    throw new DriverHostError(`surprise removal is not wired for the ${variant.framework} variant (driver modules do not have it yet)`, { framework: variant.framework });
+    throw new DriverHostError(`surprise removal is not wired for the ${variant.framework} variant`, { framework: variant.framework });
   }
   try {
     await variant.adapterStatistics?.();
@@ -40,6 +41,7 @@ export async function surpriseRemoveNic(kernel: Kernel, machine: Machine, varian
   const at = new Date().toISOString();
   kernel.trace.record('pci', `${bdf} surprise-removed (device_del and ACPI eject)`);
   log.warn({ bdf }, `the NIC at ${bdf} was surprise-removed; the host stays up`);
+  ejected?.();
   await variant.surpriseRemove();
   const callbacks = variant
     .pnpCalls()

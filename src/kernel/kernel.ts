@@ -329,6 +329,14 @@ export class Kernel extends EventEmitter {
 
   // ---------------------------------------------------------------- quiescence
 
+  /**
+   * Some processor was asked to take an interrupt or a DPC and has not started on it yet (host code:
+   * a replay lets it start before the host does what, on QEMU, came a while later).
+   */
+  get servicePending(): boolean {
+    return this.#core.processors.some((P) => P.serviceRequested);
+  }
+
   /** No ISR or DPC running or queued, no connected line asserted. */
   isQuiescent(): boolean {
     return this.#core.quiescence.isQuiescent();

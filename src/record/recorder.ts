@@ -5,7 +5,7 @@ import type { AsyncGuestMemory, GuestMemory } from '../platform/guest-memory.ts'
 import type { QtestClient, QtestTap } from '../transport/qtest-client.ts';
 import type { HandOutLog } from '../upper-edge/index.ts';
 import type { WireDirection } from './wire-tap.ts';
-import { RecordKind, RecordingWriter, choiceKind, type BugCheckSummary, type RecordingTrailer } from './format.ts';
+import { RecordKind, RecordingWriter, choiceKind, type BugCheckSummary, type HostOp, type RecordingTrailer } from './format.ts';
 
 const DIRQL_VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -59,10 +59,10 @@ export class SessionRecorder implements QtestTap {
     this.writer.event([RecordKind.Schedule, kind, option]);
   }
 
-  /** What the host did to the driver: frames it put in the TX ring, its first receive listener, its stop. */
+  /** What the host did to the driver: frames it put in the TX ring, its first receive listener, a statistics read, the NIC's surprise removal, its stop. */
   host(op: 'send', frames: readonly Uint8Array[]): void;
-  host(op: 'receive' | 'stop' | 'stats'): void;
-  host(op: 'send' | 'receive' | 'stop' | 'stats', frames?: readonly Uint8Array[]): void {
+  host(op: HostOp): void;
+  host(op: 'send' | HostOp, frames?: readonly Uint8Array[]): void {
     if (op === 'send') this.writer.sent(frames!);
     else this.writer.event([RecordKind.Host, op]);
   }

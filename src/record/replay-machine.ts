@@ -6,12 +6,13 @@ import { DmaAllocator } from '../platform/dma-allocator.ts';
 import { PlatformError } from '../platform/errors.ts';
 import { IrqLines } from '../platform/interrupt-lines.ts';
 import type { Machine, MachineConfig } from '../platform/machine.ts';
+import { PCI_EJ } from '../platform/pci-hotplug.ts';
 import { MmioRegion } from '../platform/registers.ts';
 import type { QmpClient } from '../transport/qmp-client.ts';
 import { QtestClient, type QtestTap } from '../transport/qtest-client.ts';
 import type { HandOutLog } from '../upper-edge/index.ts';
 import { ReplayDivergenceError } from './errors.ts';
-import { RecordKind, choiceKind, choiceLabel, type Recording, type RecordEvent } from './format.ts';
+import { RecordKind, choiceKind, choiceLabel, type HostOp, type Recording, type RecordEvent } from './format.ts';
 import { ReplayMemory, ReplayQtestStream } from './replay-stream.ts';
 
 /** The NIC as the recording's header has it (recorder.ts, startSessionRecording). */
@@ -29,7 +30,7 @@ interface RecordedNic {
   route?: Machine['nic']['route'];
 }
 
-export type HostInput = [RecordKind.Host, 'send', Uint8Array[]] | [RecordKind.Host, 'receive' | 'stop' | 'stats'];
+export type HostInput = [RecordKind.Host, 'send', Uint8Array[]] | [RecordKind.Host, HostOp];
 
 /**
  * One replay (REPLAY, not QEMU): the recorded qtest stream under a real QtestClient, the recorded
@@ -59,6 +60,9 @@ export class ReplaySession {
   /** The driver's recorded time readings (kind 12), in order, and their positions. */
   private readonly timeReadings: { ms: number; position: number }[] = [];
   private nextTimeReading = 0;
+  /** Resolves when the stream reaches the recorded end of a surprise removal's eject (`[9, 'ejected']`), or the replay gives up. */
+  private ejectedAt!: () => void;
+  private readonly ejected = new Promise<void>((resolve) => (this.ejectedAt = resolve));
   /** The replay gave up on the recording (a stall or a divergence): see abandon(). */
   private gaveUp = false;
   private readonly timeCalls = new Map<TimeCheck, number>();
@@ -202,7 +206,9 @@ export class ReplaySession {
     // on several processors a scheduler turn before the hand-out waits for the send it leads to.)
     due: () => {
       const t = this.takes[this.nextTake];
-      if (this.gaveUp || t === undefined) return true;
+      if (this.gaveUp) return true;
+      // Past the last recorded batch the recorded session handed out nothing more (version 8 says so).
+      if (t === undefined) return this.recording.header.version < 8;
       if (this.memory.consumed >= t.reads) return true;
       this.memory.wakeAt = t.reads;
       return false;
@@ -280,6 +286,7 @@ export class ReplaySession {
     if (!this.stream.destroyed) this.stream.destroy();
     this.wakeScheduler?.();
     this.memory.reached?.();
+    this.ejectedAt();
   }
 
   get abandoned(): boolean {
@@ -298,6 +305,7 @@ export class ReplaySession {
   /** Builds the replay's Machine from the recording's header; `cfg.device` is the NIC model the host chose. */
   readonly startMachine = async (cfg: MachineConfig): Promise<Machine> => {
     const config = this.recording.header.config;
+    const file = this.recording.file;
     const rec = config.nic as RecordedNic;
     const qtest = new QtestClient(this.stream.asSocket());
     qtest.tap = this.commandCheck();
@@ -341,8 +349,22 @@ export class ReplaySession {
       pciFunctions: [],
       timings: { qtestConnectMs: 0, firstReplyMs: 0, readyMs: 0, bringUpMs: 0 },
       reset: replayOnly('system_reset'),
-      surpriseRemoveNic: replayOnly('surprise removal'),
-      nicRemoved: false,
+      // The eject's qtest half, as ejectPciDevice made it (QMP's device_del is not in the stream);
+      // the recorded replies after it are the removed device's all ones.
+      // It starts where the recording made it: on QEMU, QMP's round trip let the driver go on first.
+      surpriseRemoveNic: async () => {
+        if (registers.isRemoved) return;
+        const slot = rec.pci?.device;
+        if (slot === undefined) throw new PlatformError(`replay: ${file} does not say which PCI slot the NIC was in`, { bdf: rec.bdf, file });
+        await this.atCommand(`outl 0x${PCI_EJ.toString(16)} `, () => registers.deviceRemoved());
+        qtest.outl(PCI_EJ, (1 << slot) >>> 0);
+        await qtest.fence();
+        // The framework's removal path starts where it did: QMP's DEVICE_DELETED came a while later.
+        await this.ejected;
+      },
+      get nicRemoved() {
+        return registers.isRemoved;
+      },
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -363,6 +385,7 @@ export class ReplaySession {
         const expected = this.commands[this.nextCommand];
         if (expected?.line === line) {
           this.nextCommand++;
+          if (this.commandReached) this.reachCommand();
           return;
         }
         const act = activationStore.getStore();
@@ -380,6 +403,41 @@ export class ReplaySession {
       irq: () => undefined,
     };
   }
+
+  /**
+   * Host code that issues a command where the recording did. `reached` runs as soon as the next
+   * recorded command starts with `prefix`, before the driver makes another access: on QEMU nothing
+   * of the driver's came between (a surprise removal marks the registers removed there). The
+   * promise resolves once, besides, the stream has delivered everything recorded before the command
+   * and the kernel has started on the interrupts and DPCs that asked for a processor: on QEMU the
+   * host came to it a while later (QMP's round trip), and a line the command lowers must have been
+   * taken first, if it was. It checks once an event-loop turn; after the replay gave up (a stall, a
+   * divergence) or past the recorded commands it resolves at once.
+   */
+  private async atCommand(prefix: string, reached: () => void): Promise<void> {
+    const next = (): { line: string; position: number } | undefined => (this.gaveUp ? undefined : this.commands[this.nextCommand]);
+    const isNext = (): boolean => next()?.line.startsWith(prefix) ?? true;
+    this.commandReached = { isNext, reached };
+    this.reachCommand();
+    const due = (): boolean => {
+      const c = next();
+      return c === undefined || (this.commandReached === undefined && this.stream.position >= c.position && !this.servicePending?.());
+    };
+    while (!due()) await new Promise<void>((r) => setImmediate(r));
+    this.commandReached = undefined;
+  }
+
+  private reachCommand(): void {
+    const w = this.commandReached;
+    if (w === undefined || !w.isNext()) return;
+    this.commandReached = undefined;
+    w.reached();
+  }
+
+  private commandReached: { isNext: () => boolean; reached: () => void } | undefined;
+
+  /** Set by the replay once its host runs: some processor has interrupt or DPC work it has not started (Kernel.servicePending). */
+  servicePending: (() => boolean) | undefined;
 
   private input(e: RecordEvent, position: number): void {
     if (e[0] === RecordKind.TimerExpired) {
@@ -401,6 +459,8 @@ export class ReplaySession {
       timer.fire();
     } else if (e[0] === RecordKind.Wire) {
       if (e[1] === 'fromNic') this.onWire?.(e[2]);
+    } else if (e[0] === RecordKind.Host && e[1] === 'ejected') {
+      this.ejectedAt();
     } else if (e[0] === RecordKind.Host && e[1] !== 'take') {
       if (this.hostHandler) this.hostHandler(e as HostInput, position);
       else this.waitingHost.push([e as HostInput, position]);

@@ -186,6 +186,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
           }
         } else if (e[1] === 'receive') h.onReceive(() => undefined);
         else if (e[1] === 'stats') void h.stats().catch(() => undefined);
+        else if (e[1] === 'remove') void h.surpriseRemove().catch((err: unknown) => log.warn({ err, file, position }, 'REPLAY: the recorded surprise removal failed'));
         // On several processors the stop's own scheduler turns are recorded among the driver's: it
         // starts here, as it did then (waiting for the driver to go quiet would take them elsewhere).
         else if (processors > 1) stop();
@@ -253,6 +254,10 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     }
     // Inputs reached while the driver was starting are handed over now.
     if (host && handleHost) session.onHost = handleHost;
+    if (host) {
+      const kernel = host.kernel;
+      session.servicePending = () => kernel.servicePending;
+    }
     await ended;
     clearWatch?.();
     const replayMs = performance.now() - t0;

@@ -7,7 +7,7 @@ import type { UpperEdgeTap } from './tap.ts';
  * driver gets the same batches (src/record).
  */
 export interface HandOutLog {
-  /** A replay's: how many frames the next hand-out takes (undefined: any, past the recording). */
+  /** A replay's: how many frames the next hand-out takes (undefined: any, past the recording, unless `due` says no). */
   readonly next?: () => number | undefined;
   /**
    * A replay's: false while what the driver did before the next hand-out in the recording has not
@@ -93,6 +93,8 @@ export class TransmitPath {
     const want = this.handOuts?.next?.();
     // A replay: the recorded batch, when due, once that many frames are there (fewer: wait for the host's next send).
     if (want !== undefined) this.run.count = avail >= want && !this.heldBack ? Math.min(want, max) : 0;
+    // Past the recorded batches: none while the replay says so (the recorded session handed out no more).
+    else if (this.heldBack) this.run.count = 0;
     return this.run;
   }
 
