@@ -8,10 +8,10 @@ import { RecordKind, RECORDING_FORMAT, type Recording, type RecordEvent } from '
 import { ReplaySession } from '../../../src/record/replay-machine.ts';
 import { QtestClient } from '../../../src/transport/qtest-client.ts';
 
-function recordingOf(events: RecordEvent[]): Recording {
+function recordingOf(events: RecordEvent[], version = 6): Recording {
   return {
     file: 'test.rec',
-    header: { format: RECORDING_FORMAT, version: 6, dirqlVersion: 'test', config: { memorySize: 1 << 20, processors: 1 }, driverHash: '', startedAt: '' },
+    header: { format: RECORDING_FORMAT, version, dirqlVersion: 'test', config: { memorySize: 1 << 20, processors: 1 }, driverHash: '', startedAt: '' },
     events,
     trailer: { events: events.length, counters: {} },
   };
@@ -77,5 +77,24 @@ describe('send-path hand-outs as barriers of a replay', () => {
     expect(await irq).toBe(11);
     expect(await client.readl(0xfebc00c0)).toBe(3);
     client.close();
+  });
+
+  it('past the last recorded batch a version 8 replay hands out nothing (the recorded session did not); before version 8, any', async () => {
+    for (const [version, due] of [
+      [8, false],
+      [7, true],
+    ] as const) {
+      const session = new ReplaySession(recordingOf(events, version));
+      const handOuts = session.handOuts();
+      const client = new QtestClient(session.stream.asSocket());
+      expect(await client.readl(0xfebc0008)).toBe(0x80080783);
+      handOuts.handedOut(44);
+      expect(handOuts.next?.()).toBeUndefined();
+      expect(handOuts.due?.()).toBe(due);
+      // A replay that gave up holds nothing back.
+      session.abandon();
+      expect(handOuts.due?.()).toBe(true);
+      client.close();
+    }
   });
 });

@@ -25,6 +25,17 @@ describe('TransmitPath (upper edge, TX)', () => {
     expect(ring.stats().dequeued).toBe(0);
   });
 
+  it('a replay past its recorded batches (next() undefined) that is not due hands out nothing, and any number once it is', () => {
+    const ring = new PacketRing({ slotCount: 16, slotSize: 128 });
+    fill(ring, 5);
+    let due = false;
+    const tx = new TransmitPath(ring, undefined, { next: () => undefined, due: () => due, handedOut: () => undefined });
+    expect(tx.heldBack).toBe(true);
+    expect(tx.next(100).count).toBe(0);
+    due = true;
+    expect(tx.next(100)).toMatchObject({ first: 0, count: 5 });
+  });
+
   it('completions in any order release slots strictly in order', () => {
     const ring = new PacketRing({ slotCount: 16, slotSize: 128 });
     fill(ring, 6);
