@@ -373,6 +373,9 @@ export class DriverHost extends EventEmitter {
     this.stopping ??= (async () => {
       this.sessionRecording?.host('stop');
       this.netdevWatch?.stop();
+      // A surprise removal under way ends halted: halting beside it would halt the driver twice.
+      // Its failure is its caller's to report.
+      await this.removing?.catch(() => undefined);
       try {
         if (!this.variant.halted && !this.kernel.stopped) await this.variant.halt();
       } catch (err) {

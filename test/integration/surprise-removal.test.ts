@@ -105,3 +105,23 @@ describe.each(['ndis6', 'ndis5', 'kmdf'] as const)('surprise removal of the e100
     }
   }, 60_000);
 });
+
+describe('a stop while a surprise removal is under way', () => {
+  it('waits for the removal path, which halts the driver once, and leaves nothing', async () => {
+    let f: HostWithPeer | undefined;
+    try {
+      f = await openHostWithPeer('dirql-removal-stop-', { framework: 'ndis6', processors: 2 });
+      const { host } = f;
+      const traces = machineTraces(host);
+      const removing = host.surpriseRemove();
+      await host.stop();
+      const removal = await removing;
+      expect(removal.callbacks).toEqual(REMOVAL_PATHS.ndis6);
+      expect(host.halted).toBe(true);
+      expect(host.bugCheck).toBeUndefined();
+      await expectNothingLeft(traces);
+    } finally {
+      await closeHostWithPeer(f);
+    }
+  });
+});
