@@ -68,6 +68,8 @@ export function formatReplay(r: ReplayResult): string {
   if (!r.sameDriver) out.push(`REPLAY: the ${x ? "scenario's module" : 'driver'} replayed is not the one recorded (another sha256)`);
   out.push(`REPLAY counters:   ${JSON.stringify(r.counters ?? null)}`);
   if (r.outcome !== 'same') out.push(`REPLAY recorded:   ${JSON.stringify(r.recordedCounters)}`);
+  const removal = (r.counters as { removal?: { bdf: string; callbacks: { handler: string; irql: string }[] } } | undefined)?.removal;
+  if (removal) out.push(`REPLAY surprise removal of ${removal.bdf}: ${removal.callbacks.map((c) => `${c.handler} at ${c.irql}`).join(', ') || 'no callbacks'}`);
   if (r.bugCheck) out.push(`REPLAY bug check:  ${r.bugCheck.name} (0x${r.bugCheck.code.toString(16)}) ${r.bugCheck.message}`);
   if (r.recordedBugCheck && r.outcome !== 'same') out.push(`REPLAY recorded bug check: ${r.recordedBugCheck.name}: ${r.recordedBugCheck.message}`);
   if (r.trace) out.push(`REPLAY timeline:   ${r.trace.html} (and ${r.trace.perfetto}, open at ui.perfetto.dev)`);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/control/cli.ts';
-import { DIRQL_BIN } from '../../support/dirql-cli.ts';
+import { DIRQL_BIN, dirql } from '../../support/dirql-cli.ts';
 import { qemuPids } from '../support/leftovers.ts';
 
 // Outputs of these hosts (device-lost reports) go to a directory of the test's own, never the repo.
@@ -37,8 +37,9 @@ function heldUp(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('dirql up, held (real QEMU)', () => {
-  it('--status prints plain status lines; ctl remove surprise-removes the NIC, one line says so, the host stays up; Ctrl-C prints the counters', async () => {
-    const up = heldUp(['--control', '--status', '--no-responder']);
+  it('--status prints plain status lines; ctl remove surprise-removes the NIC, one line says so, the host stays up; Ctrl-C prints the counters; the --record file replays the removal', async () => {
+    const file = join(cwd, 'removal.rec');
+    const up = heldUp(['--control', '--status', '--no-responder', '--record', file]);
     const socket = (await up.until('stdout', /^dirql: control socket (\S+)/m))[1]!;
     await up.until('stderr', /^link up {2}rx \d+\/s {2}tx \d+\/s {2}ISR \d+\/s {2}DPC \d+\/s {2}drops 0$/m);
 
@@ -60,6 +61,14 @@ describe('dirql up, held (real QEMU)', () => {
     expect(up.text.stderr).toMatch(/^dirql: counters at exit\n {2}frames: \d+ received .*\n {2}calls: ISRs \d+, DPCs \d+.*\n {2}drops: 0; the NIC was surprise-removed at /m);
     // Off a terminal: no escape codes.
     expect(up.text.stderr).not.toContain('\x1b');
+
+    // REPLAY, no QEMU: the status reads and the removal come again where they did.
+    const replayed = await dirql(['replay', file]);
+    expect(replayed.exitCode, replayed.stdout + replayed.stderr).toBe(0);
+    expect(replayed.stdout).toMatch(/^REPLAY \(no QEMU\) of .*: SAME/m);
+    expect(replayed.stdout).toMatch(
+      /^REPLAY surprise removal of \S+: MiniportDevicePnPEventNotify at PASSIVE_LEVEL, MiniportPause at PASSIVE_LEVEL, MiniportHaltEx at PASSIVE_LEVEL$/m,
+    );
   });
 
   it('QEMU killed under it: one device-lost line, no JSON log lines, exit 1, no QEMU left', async () => {
