@@ -72,6 +72,7 @@ export function formatReplay(r: ReplayResult): string {
   if (removal) out.push(`REPLAY surprise removal of ${removal.bdf}: ${removal.callbacks.map((c) => `${c.handler} at ${c.irql}`).join(', ') || 'no callbacks'}`);
   if (r.bugCheck) out.push(`REPLAY bug check:  ${r.bugCheck.name} (0x${r.bugCheck.code.toString(16)}) ${r.bugCheck.message}`);
   if (r.recordedBugCheck && r.outcome !== 'same') out.push(`REPLAY recorded bug check: ${r.recordedBugCheck.name}: ${r.recordedBugCheck.message}`);
+  for (const note of r.notes ?? []) out.push(`REPLAY note: ${note}`);
   if (r.trace) out.push(`REPLAY timeline:   ${r.trace.html} (and ${r.trace.perfetto}, open at ui.perfetto.dev)`);
   const d = r.divergence;
   if (d) {

@@ -14,6 +14,7 @@ import { logger } from '../util/log.ts';
 import { RecordingError, ReplayDivergenceError } from './errors.ts';
 import { RecordKind, readRecording, type BugCheckSummary, type Recording } from './format.ts';
 import { bugCheckSummary, driverIdentity } from './recorder.ts';
+import { countersMatch, rxDrainNotes } from './counters.ts';
 import { ReplaySession, type HostInput } from './replay-machine.ts';
 import type { ReplayMemory } from './replay-stream.ts';
 
@@ -97,6 +98,8 @@ export interface ReplayResult {
   speedup?: number;
   /** The replay's timeline files (with `trace`). */
   trace?: TimelineFiles;
+  /** What the recording did that a replay does not repeat, and what may differ for it (the RX ring's drain: rxDrainNotes). */
+  notes?: string[];
 }
 
 /**
@@ -268,11 +271,8 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     // after it issues its halt's commands past the end of the log, a consequence, not the finding.
     const divergence = stalled ?? (session.divergence ? fromError(session.divergence) : undefined);
     const bugCheck = report ? bugCheckSummary(report) : undefined;
-    const same =
-      !divergence &&
-      session.stream.finished &&
-      JSON.stringify(counters) === JSON.stringify(trailer.counters) &&
-      JSON.stringify(bugCheck) === JSON.stringify(trailer.bugCheckReport);
+    const notes = rxDrainNotes(trailer.counters);
+    const same = !divergence && session.stream.finished && countersMatch(counters, trailer.counters) && JSON.stringify(bugCheck) === JSON.stringify(trailer.bugCheckReport);
     const result: ReplayResult = {
       replay: true,
       file,
@@ -289,6 +289,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
       events: recording.events.length,
       replayMs,
       ...(host?.traceFiles ? { trace: host.traceFiles } : {}),
+      ...(notes.length > 0 ? { notes } : {}),
       ...(trailer.durationMs !== undefined ? { recordedMs: trailer.durationMs, speedup: trailer.durationMs / replayMs } : {}),
     };
     log.info(`REPLAY of ${file}: ${result.outcome} in ${Math.round(replayMs)} ms`);

@@ -41,6 +41,11 @@ export interface KmdfEdgeCounters {
     readsSubmitted: number;
     /** Reads that completed without a frame (cancelled at device removal, or a crash). */
     readsFailed: number;
+    /**
+     * Stretches in which fewer reads than `readsPending` were pending because the RX ring had no
+     * free slots (its consumer was behind): the driver then finds fewer requests for its frames.
+     */
+    readsShortOfRing: number;
   };
   tx: TransmitPathCounters & { writesSubmitted: number };
   linkEvents: number;
@@ -87,7 +92,9 @@ export class KmdfIoEdge extends EventEmitter {
   /** Per slot: 0 read pending (or none), 1 completed with a frame, 2 completed without one. */
   private readonly readState: Uint8Array;
   private readonly readLengths: Uint32Array;
-  private readonly rxCounters = { frames: 0, bytes: 0, publishes: 0, readsSubmitted: 0, readsFailed: 0 };
+  private readonly rxCounters = { frames: 0, bytes: 0, publishes: 0, readsSubmitted: 0, readsFailed: 0, readsShortOfRing: 0 };
+  /** The last top-up was held back by the ring's free space (readsShortOfRing counts the stretches). */
+  private shortOfRing = false;
   /** A read completed without a frame: the device is going away; no more reads. */
   private rxEnded = false;
   private producerClosed = false;
@@ -265,7 +272,10 @@ export class KmdfIoEdge extends EventEmitter {
    */
   private topUpReads(): boolean {
     if (!this.running || this.rxEnded || this.producerClosed || this.device === undefined) return false;
-    if (this.rxSubmitted >= this.readsWanted) return false;
+    if (this.rxSubmitted >= this.readsWanted) {
+      this.shortOfRing = false;
+      return false;
+    }
     const free = this.producer.free();
     const wanted = Math.min(this.readsWanted, free);
     const claim = this.producer.claim(wanted);
@@ -277,6 +287,9 @@ export class KmdfIoEdge extends EventEmitter {
       this.rxSubmitted++;
       this.wdf.submitReadNotify(this.device, ring.slotView(slot), this.onReadDone, slot);
     }
-    return this.rxSubmitted < this.readsWanted && free < this.readsWanted && this.rxBase + claim.count < ring.slotCount;
+    const shortOfRing = this.rxSubmitted < this.readsWanted && free < this.readsWanted;
+    if (shortOfRing && !this.shortOfRing) this.rxCounters.readsShortOfRing++;
+    this.shortOfRing = shortOfRing;
+    return shortOfRing && this.rxBase + claim.count < ring.slotCount;
   }
 }

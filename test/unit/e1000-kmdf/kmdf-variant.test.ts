@@ -65,6 +65,36 @@ describe('KMDF e1000 driver (fake NIC)', () => {
     expect(nic.mask).toBe(DEFAULT_INTERRUPT_MASK);
   });
 
+  it('a consumer behind on the RX ring: fewer reads stay pending than asked, counted once a stretch (readsShortOfRing)', async () => {
+    stack = await bringUpKmdf({ readsPending: 128 });
+    const { nic, kernel, edge } = stack;
+    let sent = 0;
+    const receive = async (n: number): Promise<void> => {
+      for (let batch = 0; batch < n; batch += 50) {
+        for (let i = batch; i < Math.min(n, batch + 50); i++) nic.inject(testFrame(sent++, 100, 5));
+        await kernel.quiesce();
+        await waitUntil('every frame published', () => edge.counters.rx.frames === sent);
+      }
+    };
+    // 256 slots, 128 reads wanted: with 100 frames left in the ring there is still room for them all.
+    expect(edge.readsOutstanding).toBe(128);
+    await receive(100);
+    expect(edge.counters.rx.readsShortOfRing).toBe(0);
+    // 150 left in the ring: 106 slots free, fewer than the 128 reads wanted.
+    await receive(50);
+    expect(edge.readsOutstanding).toBeLessThan(128);
+    expect(edge.counters.rx.readsShortOfRing).toBe(1);
+    await receive(20);
+    expect(edge.counters.rx.readsShortOfRing).toBe(1);
+    // Consumed: the next top-up has room again, the stretch ends; the next one is counted.
+    expect(drainRx(stack.rxRing)).toHaveLength(170);
+    await receive(1);
+    expect(edge.counters.rx.readsShortOfRing).toBe(1);
+    expect(drainRx(stack.rxRing)).toHaveLength(1);
+    await receive(200);
+    expect(edge.counters.rx.readsShortOfRing).toBe(2);
+  });
+
   it('frames that find no read wait (the NIC is not refilled meanwhile) and go, in order, to reads that come later', async () => {
     stack = await bringUpKmdf({ withoutEdge: true, heldRetryMs: 1 });
     const { nic, wdf, driver, kernel } = stack;

@@ -1,0 +1,45 @@
+/**
+ * How a replay's counters are held against the recorded ones (the trailer's
+ * `DriverHost.sessionCounters()`), and what the recorded ones say a replay cannot repeat.
+ */
+
+/**
+ * The replay reached the recorded counters: every value the recording has is the same in the
+ * replay. A counter the recording does not have (one a later dirql added) is not compared: a file
+ * recorded before it still replays `same`.
+ */
+export function countersMatch(replayed: unknown, recorded: unknown): boolean {
+  if (recorded === null || typeof recorded !== 'object') return Object.is(replayed, recorded);
+  if (replayed === null || typeof replayed !== 'object' || Array.isArray(recorded) !== Array.isArray(replayed)) return false;
+  if (Array.isArray(recorded)) {
+    const r = replayed as unknown[];
+    return r.length === recorded.length && recorded.every((v, i) => countersMatch(r[i], v));
+  }
+  const r = replayed as Record<string, unknown>;
+  return Object.entries(recorded as Record<string, unknown>).every(([key, value]) => key in r && countersMatch(r[key], value));
+}
+
+/**
+ * What the recorded counters say the session did at the RX ring's speed, which a replay does not
+ * take from the recording (src/record/README.md, "Not recorded yet"): its listener takes every
+ * frame at once. Each note says what may then differ, so a `different` is not read as a driver
+ * finding.
+ */
+export function rxDrainNotes(recorded: Record<string, unknown> | undefined): string[] {
+  const rx = ((recorded?.frameworkSide as { upperEdge?: { rx?: Record<string, unknown> } } | undefined)?.upperEdge?.rx ?? {}) as {
+    ringFull?: number;
+    readsShortOfRing?: number;
+  };
+  const notes: string[] = [];
+  if ((rx.ringFull ?? 0) > 0) {
+    notes.push(
+      `the recorded session dropped ${rx.ringFull} frame(s) indicated into a full RX ring (its listener fell behind); a replay's listener keeps up, so its ringFull and delivered may differ`,
+    );
+  }
+  if ((rx.readsShortOfRing ?? 0) > 0) {
+    notes.push(
+      `the recorded session kept fewer reads pending than asked ${rx.readsShortOfRing} time(s), the RX ring being full (its listener fell behind); a replay's listener keeps up, so the requests the driver found may differ`,
+    );
+  }
+  return notes;
+}
