@@ -149,6 +149,7 @@ export class DriverHost extends EventEmitter {
       const variant = await factory({
         ...(capture ? { tap: capture } : {}),
         ...(opts.handOuts ? { handOuts: opts.handOuts } : recording ? { handOuts: recording.handOuts } : {}),
+        ...(opts.readHandOuts ? { readHandOuts: opts.readHandOuts } : recording ? { readHandOuts: recording.readHandOuts } : {}),
         kernel,
         machine,
         rxRing,

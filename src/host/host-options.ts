@@ -82,6 +82,8 @@ export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txR
   choices?: ChoiceSource;
   /** How many frames each of the upper edge's hand-outs takes (absent: what is there, or a recording's log of it); a replay's own. */
   handOuts?: HandOutLog;
+  /** How many read requests each of the KMDF edge's top-ups hands the driver (absent: as the RX ring's free slots allow, or a recording's log of it); a replay's own. */
+  readHandOuts?: HandOutLog;
   /** Anything else for the machine (memory size, QEMU binary, timeouts). */
   machine?: Omit<MachineConfig, 'netdev' | 'mac' | 'device'>;
 }

@@ -55,6 +55,11 @@ export class SessionRecorder implements QtestTap {
     handedOut: (count) => this.writer.event([RecordKind.Host, 'take', count]),
   };
 
+  /** The KMDF edge's read top-ups: how many read requests each handed the driver, at its position, and the frames the edge had published by then (`[9, 'reads', count, published]`, version 8). */
+  readonly readHandOuts: HandOutLog = {
+    handedOut: (count, published) => this.writer.event([RecordKind.Host, 'reads', count, published ?? 0]),
+  };
+
   schedule(kind: string, option: number): void {
     this.writer.event([RecordKind.Schedule, kind, option]);
   }

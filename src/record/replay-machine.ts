@@ -50,9 +50,8 @@ export class ReplaySession {
   private readonly commands: { line: string; position: number }[] = [];
   private nextCommand = 0;
   private readonly decisions: { kind: string; option: number; position: number }[] = [];
-  /** The upper edge's recorded send batches (`[9, 'take', count]`), in order. */
-  private readonly takes: { count: number; position: number; reads: number }[] = [];
-  private nextTake = 0;
+  /** The upper edge's recorded send batches (`[9, 'take', count]`) and the KMDF edge's read top-ups (`[9, 'reads', count]`), each in order. */
+  private readonly handOutsRecorded: Record<'take' | 'reads', { count: number; position: number; reads: number; progress?: number }[]> = { take: [], reads: [] };
   private nextDecision = 0;
   /** The replaying kernel's scheduler's wake-up (ChoiceSource.attach). */
   private wakeScheduler: (() => void) | undefined;
@@ -76,7 +75,8 @@ export class ReplaySession {
       if (e[0] === RecordKind.MemoryRead) reads++;
       else if (e[0] === RecordKind.Command) this.commands.push({ line: e[1], position });
       else if (e[0] === RecordKind.Schedule) this.decisions.push({ kind: e[1], option: e[2], position });
-      else if (e[0] === RecordKind.Host && e[1] === 'take') this.takes.push({ count: e[2], position, reads });
+      else if (e[0] === RecordKind.Host && e[1] === 'take') this.handOutsRecorded.take.push({ count: e[2], position, reads });
+      else if (e[0] === RecordKind.Host && e[1] === 'reads') this.handOutsRecorded.reads.push({ count: e[2], position, reads, progress: e[3] });
       else if (e[0] === RecordKind.TimeReading) this.timeReadings.push({ ms: e[1], position });
       else if (e[0] === RecordKind.Time) {
         const list = this.timeOutcomes.get(e[1]) ?? [];
@@ -92,6 +92,8 @@ export class ReplaySession {
       { reached: () => this.wakeScheduler?.() },
     );
     this.memory = new ReplayMemory(events, Number(recording.header.config.memorySize), file);
+    this.memory.reached = () => this.memoryReached();
+
     this.choices = this.choiceSource(recording.header.version >= 7);
     this.clock = {
       arm: (name, _dueMs, periodMs, fire) => {
@@ -193,50 +195,86 @@ export class ReplaySession {
    * recorded counts, and from now on the stream holds at each recorded hand-out until it is made.
    */
   handOuts(): HandOutLog {
-    this.stream.holdAtHandOuts();
+    this.stream.holdAtHandOuts('take');
     return this.handOutLog;
   }
 
+  /** The log the replaying KMDF edge takes its read top-ups from (DriverHostOptions.readHandOuts), held to the stream as handOuts() is. */
+  readHandOuts(): HandOutLog {
+    this.stream.holdAtHandOuts('reads');
+    return this.readHandOutLog;
+  }
+
   /** The upper edge takes the recorded batches from the TX ring; another count is a divergence. */
-  private readonly handOutLog: HandOutLog = {
-    next: () => (this.gaveUp ? undefined : this.takes[this.nextTake]?.count),
-    // Not before the driver has made the memory reads recorded before it: a DPC completing sends reads
-    // descriptors and may issue no command, so the stream alone runs ahead of it. Then the sends that
-    // had completed have completed again, and as many requests are live. (Not held to the stream too:
-    // on several processors a scheduler turn before the hand-out waits for the send it leads to.)
-    due: () => {
-      const t = this.takes[this.nextTake];
-      if (this.gaveUp) return true;
-      // Past the last recorded batch the recorded session handed out nothing more (version 8 says so).
-      if (t === undefined) return this.recording.header.version < 8;
-      if (this.memory.consumed >= t.reads) return true;
-      this.memory.wakeAt = t.reads;
-      return false;
-    },
-    // The memory calls it when the reads a held-back hand-out waits for were made; abandon() too.
-    attach: (wake) => {
-      this.memory.reached = wake;
-    },
-    handedOut: (count) => {
-      const t = this.takes[this.nextTake];
-      if (t === undefined) return;
-      this.nextTake++;
-      this.stream.handedOut(t.position);
-      if (t.count === count) return;
-      this.stream.diverge(
-        new ReplayDivergenceError(
-          `replay diverged at event ${t.position} of ${this.recording.file}: the send path handed ${count} frame(s) to the driver, the recording has ${t.count}`,
-          {
+  private readonly handOutLog = this.recordedHandOuts('take', (n) => `the send path handed ${n} frame(s) to the driver`);
+  /** The KMDF edge submits the recorded numbers of reads; another is a divergence. */
+  private readonly readHandOutLog = this.recordedHandOuts('reads', (n) => `the KMDF edge handed ${n} read request(s) to the driver`);
+
+  /**
+   * A log that dictates the recorded hand-outs of one kind (`[9, kind, count]`), in order. A
+   * hand-out is due once the driver has made the memory reads recorded before it: a DPC completing
+   * sends (or reads) reads descriptors and may issue no command, so the stream alone runs ahead of
+   * it. Then the sends that had completed have completed again, and as many requests are live.
+   * (Not held to the stream too: on several processors a scheduler turn before the hand-out waits
+   * for the send it leads to.) A read top-up also waits until the edge has published as many frames
+   * as it had then: the DPC's memory reads come before the completions that free its reads. Past
+   * the last recorded one, version 8 hands out nothing: the recorded session did not.
+   */
+  private recordedHandOuts(kind: 'take' | 'reads', made: (count: number) => string): HandOutLog {
+    const list = this.handOutsRecorded[kind];
+    let next = 0;
+    return {
+      next: () => (this.gaveUp ? undefined : list[next]?.count),
+      due: (progress) => {
+        const t = list[next];
+        if (this.gaveUp) return true;
+        if (t === undefined) return this.recording.header.version < 8;
+        // The giver calls again as it gets on (the KMDF edge tops up after each publish).
+        if (t.progress !== undefined && (progress ?? 0) < t.progress) return false;
+        if (this.memory.consumed >= t.reads) return true;
+        this.memoryWaits.set(kind, t.reads);
+        this.armMemoryWake();
+        return false;
+      },
+      // Called when the memory reads a held-back hand-out waits for were made, and at abandon().
+      attach: (wake) => {
+        this.memoryWakes.push(wake);
+      },
+      handedOut: (count) => {
+        const t = list[next];
+        if (t === undefined) return;
+        next++;
+        this.stream.handedOut(kind, t.position);
+        if (t.count === count) return;
+        this.stream.diverge(
+          new ReplayDivergenceError(`replay diverged at event ${t.position} of ${this.recording.file}: ${made(count)}, the recording has ${t.count}`, {
             file: this.recording.file,
             position: t.position,
             expected: t.count,
             actual: count,
             recent: this.stream.recentBefore(t.position),
-          },
-        ),
-      );
-    },
-  };
+          }),
+        );
+      },
+    };
+  }
+
+  /** The memory read count each held-back hand-out log waits for; the memory calls back at the lowest. */
+  private readonly memoryWaits = new Map<'take' | 'reads', number>();
+  private readonly memoryWakes: (() => void)[] = [];
+
+  private armMemoryWake(): void {
+    let at = Infinity;
+    for (const n of this.memoryWaits.values()) at = Math.min(at, n);
+    this.memory.wakeAt = at === Infinity ? -1 : at;
+  }
+
+  private memoryReached(): void {
+    const made = this.memory.consumed;
+    for (const [kind, n] of this.memoryWaits) if (n <= made || this.gaveUp) this.memoryWaits.delete(kind);
+    this.armMemoryWake();
+    for (const wake of this.memoryWakes) wake();
+  }
 
   /** The next recorded time reading; one the recording does not have is a divergence. */
   private timeReading(): number {
@@ -461,7 +499,7 @@ export class ReplaySession {
       if (e[1] === 'fromNic') this.onWire?.(e[2]);
     } else if (e[0] === RecordKind.Host && e[1] === 'ejected') {
       this.ejectedAt();
-    } else if (e[0] === RecordKind.Host && e[1] !== 'take') {
+    } else if (e[0] === RecordKind.Host && e[1] !== 'take' && e[1] !== 'reads') {
       if (this.hostHandler) this.hostHandler(e as HostInput, position);
       else this.waitingHost.push([e as HostInput, position]);
     }

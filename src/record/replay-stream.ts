@@ -17,7 +17,13 @@ export function describe(e: RecordEvent): string {
     case RecordKind.MemoryRead:
       return `memory read 0x${e[1].toString(16)} (${e[2].byteLength} bytes)`;
     case RecordKind.Host:
-      return e[1] === 'send' ? `host sent ${e[2].length} frame(s)` : e[1] === 'take' ? `send path took ${e[2]} frame(s)` : `host ${e[1]}`;
+      return e[1] === 'send'
+        ? `host sent ${e[2].length} frame(s)`
+        : e[1] === 'take'
+          ? `send path took ${e[2]} frame(s)`
+          : e[1] === 'reads'
+            ? `KMDF edge submitted ${e[2]} read(s)`
+            : `host ${e[1]}`;
     case RecordKind.TimerExpired:
       return `timer ${e[1]} expired`;
     case RecordKind.Wire:
@@ -45,11 +51,12 @@ export class ReplayQtestStream extends Duplex {
   private partial = '';
   /** With `decisions`: just after the last scheduler decision (kind 6) the replay took. */
   private decided = 0;
-  /** With holdAtHandOuts(): just after the last send-path hand-out (`[9, 'take', n]`) the replay made. */
-  private handed = 0;
-  /** With holdAtHandOuts(): the last recorded hand-out the stream has passed (-1: none). */
-  private lastTake = -1;
-  private holdingAtHandOuts = false;
+  /**
+   * Per kind of hand-out held to (holdAtHandOuts: the send path's `[9, 'take', n]`, the KMDF edge's
+   * `[9, 'reads', n]`): just after the last one the replay made, and the last recorded one the
+   * stream has passed (-1: none).
+   */
+  private readonly holds: Partial<Record<'take' | 'reads', { handed: number; last: number }>> = {};
   divergence: ReplayDivergenceError | undefined;
 
   /**
@@ -104,14 +111,15 @@ export class ReplayQtestStream extends Duplex {
    * between hand-outs still arrive together: an echo's sends and hand-outs happen inside one DPC's
    * indications, which wait for no event-loop turn.
    */
-  holdAtHandOuts(): void {
-    this.holdingAtHandOuts = true;
+  holdAtHandOuts(kind: 'take' | 'reads'): void {
+    this.holds[kind] ??= { handed: 0, last: -1 };
   }
 
-  /** The replay made the hand-out recorded at `position` (with holdAtHandOuts): delivery goes on past it. */
-  handedOut(position: number): void {
-    if (position < this.handed) return;
-    this.handed = position + 1;
+  /** The replay made the hand-out of `kind` recorded at `position` (with holdAtHandOuts): delivery goes on past it. */
+  handedOut(kind: 'take' | 'reads', position: number): void {
+    const hold = this.holds[kind];
+    if (!hold || position < hold.handed) return;
+    hold.handed = position + 1;
     // The stream may have passed it and be held further on (at a reply or an IRQ line).
     this.scheduleDelivery();
   }
@@ -189,15 +197,16 @@ export class ReplayQtestStream extends Duplex {
     let out = '';
     while (this.pos < this.events.length) {
       const e = this.events[this.pos]!;
-      if (this.holdingAtHandOuts && this.handed <= this.lastTake && this.waitsForHandOuts(e)) break;
+      if (this.heldAtHandOut() && this.waitsForHandOuts(e)) break;
       if (e[0] === RecordKind.Command) {
         if (this.pos >= this.written) break;
       } else if (e[0] === RecordKind.Schedule && this.decisions && this.pos >= this.decided) {
         if (out) this.push(Buffer.from(out, 'latin1'));
         this.decisions.reached(this.pos);
         return;
-      } else if (e[0] === RecordKind.Host && e[1] === 'take' && this.holdingAtHandOuts && this.pos >= this.handed) {
-        this.lastTake = this.pos;
+      } else if (e[0] === RecordKind.Host && (e[1] === 'take' || e[1] === 'reads')) {
+        const hold = this.holds[e[1]];
+        if (hold && this.pos >= hold.handed) hold.last = this.pos;
       } else if (e[0] === RecordKind.Reply) out += e[1] + '\n';
       else if (e[0] === RecordKind.Irq) out += `IRQ ${e[2] ? 'raise' : 'lower'} ${e[1]}\n`;
       else if ((e[0] === RecordKind.Host || e[0] === RecordKind.TimerExpired || e[0] === RecordKind.Wire) && this.onInput) {
@@ -214,6 +223,12 @@ export class ReplayQtestStream extends Duplex {
     if (out) this.push(Buffer.from(out, 'latin1'));
   }
 
+  /** A recorded hand-out the stream has passed is not made yet. */
+  private heldAtHandOut(): boolean {
+    const { take, reads } = this.holds;
+    return (take !== undefined && take.handed <= take.last) || (reads !== undefined && reads.handed <= reads.last);
+  }
+
   /** What a recorded hand-out not made yet holds back: everything but commands, the host's sends, later hand-outs and the records outside the stream (memory reads, times). */
   private waitsForHandOuts(e: RecordEvent): boolean {
     switch (e[0]) {
@@ -224,7 +239,7 @@ export class ReplayQtestStream extends Duplex {
       case RecordKind.Schedule:
         return true;
       case RecordKind.Host:
-        return e[1] !== 'send' && e[1] !== 'take';
+        return e[1] !== 'send' && e[1] !== 'take' && e[1] !== 'reads';
       default:
         return false;
     }

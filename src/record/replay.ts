@@ -244,6 +244,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
         clock: session.clock,
         choices: session.choices,
         handOuts: session.handOuts(),
+        readHandOuts: session.readHandOuts(),
         netdevWatch: false,
         bugCheckDir: opts.bugCheckDir ?? ownCrashDir!,
         // Replay time and a fixed pid: every replay writes the same timeline, byte for byte.
@@ -271,7 +272,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     // after it issues its halt's commands past the end of the log, a consequence, not the finding.
     const divergence = stalled ?? (session.divergence ? fromError(session.divergence) : undefined);
     const bugCheck = report ? bugCheckSummary(report) : undefined;
-    const notes = rxDrainNotes(trailer.counters);
+    const notes = rxDrainNotes(trailer.counters, processors);
     const same = !divergence && session.stream.finished && countersMatch(counters, trailer.counters) && JSON.stringify(bugCheck) === JSON.stringify(trailer.bugCheckReport);
     const result: ReplayResult = {
       replay: true,
@@ -415,7 +416,11 @@ function describeNext(recording: Recording, position: number): string {
   if (!next) return 'nothing more';
   if (next[0] === RecordKind.Command) return `command '${next[1]}'`;
   if (next[0] === RecordKind.Schedule) return `scheduler turn '${next[1]}' (option ${next[2]})`;
-  if (next[0] === RecordKind.Host) return next[1] === 'take' ? `the send path taking ${next[2]} frame(s)` : `host ${next[1]}`;
+  if (next[0] === RecordKind.Host) {
+    if (next[1] === 'take') return `the send path taking ${next[2]} frame(s)`;
+    if (next[1] === 'reads') return `the KMDF edge submitting ${next[2]} read(s)`;
+    return `host ${next[1]}`;
+  }
   return `timer ${next[1]} expiring`;
 }
 

@@ -30,6 +30,11 @@ export interface KmdfEdgeOptions {
   tap?: UpperEdgeTap;
   /** Logs (a recording) or dictates (a replay) how many frames each hand-out to the driver takes. */
   handOuts?: HandOutLog;
+  /**
+   * Logs (a recording) or dictates (a replay) how many read requests each top-up hands the driver:
+   * that follows the RX ring's free slots, which is how fast its consumer was.
+   */
+  readHandOuts?: HandOutLog;
 }
 
 export interface KmdfEdgeCounters {
@@ -42,8 +47,9 @@ export interface KmdfEdgeCounters {
     /** Reads that completed without a frame (cancelled at device removal, or a crash). */
     readsFailed: number;
     /**
-     * Stretches in which fewer reads than `readsPending` were pending because the RX ring had no
-     * free slots (its consumer was behind): the driver then finds fewer requests for its frames.
+     * Stretches of top-ups that left fewer reads than `readsPending` pending because the RX ring had
+     * no more free slots (its consumer was behind): the driver then finds fewer requests for its
+     * frames. A top-up that could submit nothing is not judged.
      */
     readsShortOfRing: number;
   };
@@ -72,6 +78,7 @@ export class KmdfIoEdge extends EventEmitter {
   private readonly producer: RingProducer;
   private readonly onPublish: (() => void) | undefined;
   private readonly tap: UpperEdgeTap | undefined;
+  private readonly readHandOuts: HandOutLog | undefined;
   private readonly writesInFlight: number;
   private readonly readsWanted: number;
   private device: WDFDEVICE | undefined;
@@ -93,6 +100,8 @@ export class KmdfIoEdge extends EventEmitter {
   private readonly readState: Uint8Array;
   private readonly readLengths: Uint32Array;
   private readonly rxCounters = { frames: 0, bytes: 0, publishes: 0, readsSubmitted: 0, readsFailed: 0, readsShortOfRing: 0 };
+  /** Free slots the receive loop waits for when a top-up was short: one more, or a replay's recorded top-up. */
+  private spaceWanted = 1;
   /** The last top-up was held back by the ring's free space (readsShortOfRing counts the stretches). */
   private shortOfRing = false;
   /** A read completed without a frame: the device is going away; no more reads. */
@@ -161,6 +170,8 @@ export class KmdfIoEdge extends EventEmitter {
     this.rxRing = options.rxRing;
     this.onPublish = options.onPublish;
     this.tap = options.tap;
+    this.readHandOuts = options.readHandOuts;
+    this.readHandOuts?.attach?.(() => this.rxWake.wake());
     this.transmitPath = new TransmitPath(options.txRing, options.tap, options.handOuts);
     this.producer = options.rxRing.producer();
     this.writesInFlight = Math.max(1, options.writesInFlight ?? 512);
@@ -260,7 +271,7 @@ export class KmdfIoEdge extends EventEmitter {
     while (this.running && !this.rxEnded) {
       if (this.wdf.kernel.stopped) return;
       const short = this.topUpReads();
-      if (short) await this.producer.waitForSpace(WAKE_TIMEOUT_MS, Math.min(this.rxRing.slotCount, this.rxSubmitted + 1));
+      if (short) await this.producer.waitForSpace(WAKE_TIMEOUT_MS, Math.min(this.rxRing.slotCount, this.spaceWanted));
       else await this.rxWake.next();
     }
   }
@@ -272,24 +283,57 @@ export class KmdfIoEdge extends EventEmitter {
    */
   private topUpReads(): boolean {
     if (!this.running || this.rxEnded || this.producerClosed || this.device === undefined) return false;
-    if (this.rxSubmitted >= this.readsWanted) {
-      this.shortOfRing = false;
+    const log = this.readHandOuts;
+    const recorded = log?.next?.();
+    // A replay: the recorded top-up, once it is due; past the recorded ones, none while it says so.
+    if (recorded !== undefined || log?.due?.() === false) {
+      if (recorded === undefined || log!.due?.(this.rxCounters.frames) === false) return false;
+      // The slots it took free: the replay's consumer may not have caught up yet (wait for it).
+      const wanted = Math.min(this.rxRing.slotCount, this.rxSubmitted + recorded);
+      if (this.producer.free() < wanted) {
+        this.spaceWanted = wanted;
+        return true;
+      }
+      const submitted = this.submitReads(wanted);
+      log!.handedOut(submitted, this.rxCounters.frames);
+      if (submitted > 0) this.countShortOfRing();
       return false;
     }
+    if (this.rxSubmitted >= this.readsWanted) return false;
     const free = this.producer.free();
-    const wanted = Math.min(this.readsWanted, free);
+    const submitted = this.submitReads(Math.min(this.readsWanted, free));
+    if (submitted > 0) {
+      log?.handedOut(submitted, this.rxCounters.frames);
+      this.countShortOfRing();
+    }
+    this.spaceWanted = this.rxSubmitted + 1;
+    return this.rxSubmitted < this.readsWanted && free < this.readsWanted && this.rxBase + this.rxSubmitted < this.rxRing.slotCount;
+  }
+
+  /**
+   * After a top-up that submitted reads: fewer are pending than wanted, and not because the slot
+   * array ended, so the ring's free slots held it back. A stretch of such top-ups counts once.
+   * Judged on what the top-up left (not on the free slots seen), so a replay, whose top-ups are
+   * the recorded ones, counts the same.
+   */
+  private countShortOfRing(): void {
+    const short = this.rxSubmitted < this.readsWanted && this.rxBase + this.rxSubmitted < this.rxRing.slotCount;
+    if (short && !this.shortOfRing) this.rxCounters.readsShortOfRing++;
+    this.shortOfRing = short;
+  }
+
+  /** Reads pending over the first `wanted` slots at the ring's tail (as many as it has free); returns how many were added. */
+  private submitReads(wanted: number): number {
     const claim = this.producer.claim(wanted);
     if (claim.first !== this.rxBase) throw new Error(`RX ring tail at slot ${claim.first}, reads pending from ${this.rxBase}`);
     const ring = this.rxRing;
+    const before = this.rxSubmitted;
     for (let slot = this.rxBase + this.rxSubmitted; slot < this.rxBase + claim.count; slot++) {
       this.readState[slot] = 0;
       this.rxCounters.readsSubmitted++;
       this.rxSubmitted++;
       this.wdf.submitReadNotify(this.device, ring.slotView(slot), this.onReadDone, slot);
     }
-    const shortOfRing = this.rxSubmitted < this.readsWanted && free < this.readsWanted;
-    if (shortOfRing && !this.shortOfRing) this.rxCounters.readsShortOfRing++;
-    this.shortOfRing = shortOfRing;
-    return shortOfRing && this.rxBase + claim.count < ring.slotCount;
+    return this.rxSubmitted - before;
   }
 }

@@ -11,13 +11,16 @@ export interface HandOutLog {
   readonly next?: () => number | undefined;
   /**
    * A replay's: false while what the driver did before the next hand-out in the recording has not
-   * all happened yet; the hand-out waits for it.
+   * all happened yet; the hand-out waits for it. `progress`: as in handedOut.
    */
-  readonly due?: () => boolean;
+  readonly due?: (progress?: number) => boolean;
   /** A replay's: `wake` is called when a held-back hand-out becomes due. */
   readonly attach?: (wake: () => void) => void;
-  /** Each hand-out's count. */
-  handedOut(count: number): void;
+  /**
+   * Each hand-out's count, and, for a log that keeps it, how far the giver had got then (the KMDF
+   * edge: the frames it had published), which a replay's hand-out waits for too.
+   */
+  handedOut(count: number, progress?: number): void;
 }
 
 export interface TransmitPathCounters {

@@ -30,6 +30,7 @@ export async function startVariant(ctx: VariantContext): Promise<RunningVariant>
     onPublish: ctx.onReceivePublished,
     ...(ctx.tap ? { tap: ctx.tap } : {}),
     ...(ctx.handOuts ? { handOuts: ctx.handOuts } : {}),
+    ...(ctx.readHandOuts ? { readHandOuts: ctx.readHandOuts } : {}),
   });
   driver.linkListener = (link) => edge.linkChanged(link.up, link.speedMbps * 1_000_000, link.fullDuplex);
   const registers = machine.nic.registers;

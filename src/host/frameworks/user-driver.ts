@@ -211,6 +211,7 @@ async function startKmdf(ctx: VariantContext, driver: KmdfDriverModule & LoadedD
     onPublish: ctx.onReceivePublished,
     ...(ctx.tap ? { tap: ctx.tap } : {}),
     ...(ctx.handOuts ? { handOuts: ctx.handOuts } : {}),
+    ...(ctx.readHandOuts ? { readHandOuts: ctx.readHandOuts } : {}),
   });
   const entry = entryContext(
     ctx,

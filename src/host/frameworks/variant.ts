@@ -29,6 +29,8 @@ export interface VariantContext {
   tap?: UpperEdgeTap;
   /** Give to the upper edge as its `handOuts`: a recording's log of its send batches, or a replay's. */
   handOuts?: HandOutLog;
+  /** Give to the KMDF edge as its `readHandOuts`: a recording's log of its read top-ups, or a replay's. */
+  readHandOuts?: HandOutLog;
 }
 
 /** The link as a driver last read it from its NIC (the e1000's LinkState is one). */

@@ -25,7 +25,9 @@ describe('notes on what a replay does not take from the recording', () => {
     expect(rxDrainNotes(undefined)).toEqual([]);
     const [ndis] = rxDrainNotes({ frameworkSide: { upperEdge: { rx: { ringFull: 17 } } } });
     expect(ndis).toMatch(/dropped 17 frame\(s\) indicated into a full RX ring.*ringFull and delivered may differ/);
-    const [kmdf] = rxDrainNotes({ frameworkSide: { upperEdge: { rx: { readsShortOfRing: 2 } } } });
-    expect(kmdf).toMatch(/fewer reads pending than asked 2 time\(s\)/);
+    const [kmdf] = rxDrainNotes({ frameworkSide: { upperEdge: { rx: { readsShortOfRing: 2 } } } }, 1);
+    expect(kmdf).toMatch(/fewer reads pending than asked 2 time\(s\).*on one processor/);
+    // On several processors the recorded top-ups replay at their steps (test/integration/replay-rx-overload.test.ts).
+    expect(rxDrainNotes({ frameworkSide: { upperEdge: { rx: { readsShortOfRing: 2 } } } }, 2)).toEqual([]);
   });
 });
