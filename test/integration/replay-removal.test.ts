@@ -9,16 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TrafficGenerator } from '../../harness/index.ts';
-import * as minimal from '../../examples/minimal-ndis6/driver.ts';
 import type { Ndis6DriverModule } from '../../src/host/frameworks/driver-module.ts';
 import { DriverHost } from '../../src/host/driver-host.ts';
 import type { DeviceRegisters } from '../../src/kernel/index.ts';
-import type { Ndis6Library } from '../../src/ndis/ndis6/index.ts';
 import { RecordKind, readRecording } from '../../src/record/format.ts';
 import { replay } from '../../src/record/replay.ts';
 import { PCI_EJ } from '../../src/platform/pci-hotplug.ts';
 import { waitUntil } from '../support/wait.ts';
 import { closeHostWithPeer, openHostWithPeer, PEER_MAC } from './support/e1000-exchange.ts';
+import { minimalWith } from './support/minimal-driver.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dirql-replay-removal-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,29 +68,18 @@ describe.each(['ndis6', 'ndis5', 'kmdf'] as const)('REPLAY of a %s session whose
 
 /** The minimal NDIS 6 example whose MiniportHaltEx trusts a register read: all ones after a removal, and it throws. */
 function haltTrustsStatus(): Ndis6DriverModule {
-  return {
-    framework: 'ndis6',
-    device: 'e1000',
-    registerName: minimal.registerName,
-    driverEntry(ndis, ctx) {
-      const wrapped = new Proxy(ndis, {
-        get(target, key, receiver) {
-          const value = Reflect.get(target, key, receiver) as unknown;
-          if (key !== 'registerMiniportDriver' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
-          return (chars: { haltHandlerEx: (context: unknown, action: number) => Promise<void> }) =>
-            value.call(target, {
-              ...chars,
-              async haltHandlerEx(context: unknown, action: number) {
-                const status = await (context as { regs: DeviceRegisters }).regs.read32(0x0008);
-                if (status === 0xffffffff) throw new Error(`RX ring index ${status >>> 16} out of range`);
-                return chars.haltHandlerEx(context, action);
-              },
-            });
+  return minimalWith(
+    'registerMiniportDriver',
+    (register) => (chars: { haltHandlerEx: (context: unknown, action: number) => Promise<void> }) =>
+      (register as (c: unknown) => unknown)({
+        ...chars,
+        async haltHandlerEx(context: unknown, action: number) {
+          const status = await (context as { regs: DeviceRegisters }).regs.read32(0x0008);
+          if (status === 0xffffffff) throw new Error(`RX ring index ${status >>> 16} out of range`);
+          return chars.haltHandlerEx(context, action);
         },
-      }) as Ndis6Library;
-      return minimal.driverEntry(wrapped, ctx);
-    },
-  };
+      }),
+  );
 }
 
 describe('surprise removal of a driver module', () => {

@@ -17,37 +17,49 @@ export interface MinimalDriverFaults {
   onDpc?: (ndis: Ndis6Library) => void;
 }
 
-/** The minimal NDIS 6 example (examples/minimal-ndis6), its DPC calls counted in `calls`, with the faults asked for. */
-export function minimalDriver(opts: MinimalDriverFaults, calls = { n: 0 }): Ndis6DriverModule {
+/**
+ * The minimal NDIS 6 example (examples/minimal-ndis6) with one call of its Ndis6Library replaced:
+ * `wrap` gets the library's own (bound) and returns what the driver calls instead.
+ */
+export function minimalWith(key: keyof Ndis6Library, wrap: (original: (...args: never[]) => unknown, ndis: Ndis6Library) => unknown): Ndis6DriverModule {
   return {
     framework: 'ndis6',
     device: 'e1000',
     registerName: minimal.registerName,
     driverEntry(ndis, ctx) {
       const wrapped = new Proxy(ndis, {
-        get(target, key, receiver) {
-          const value = Reflect.get(target, key, receiver) as unknown;
-          if (key !== 'registerInterruptEx' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
-          return (handle: unknown, context: unknown, chars: { interruptDpcHandler: (...a: unknown[]) => Promise<void> }) =>
-            value.call(target, handle, context, {
-              ...chars,
-              interruptDpcHandler: async (...args: unknown[]) => {
-                calls.n++;
-                opts.onDpc?.(target);
-                if (calls.n === opts.throwAt) throw new Error('adapter->RxRing was NULL');
-                if (calls.n === opts.extraWriteAt) await (args[0] as { regs: DeviceRegisters }).regs.write32(0x00d0, 1 << 2);
-                if (calls.n === opts.spinAt) {
-                  const end = performance.now() + (opts.spinMs ?? 0);
-                  while (performance.now() < end) {
-                    // The DPC keeps its processor: no preemption point, nothing else runs.
-                  }
-                }
-                return chars.interruptDpcHandler(...args);
-              },
-            });
+        get(target, k, receiver) {
+          const value = Reflect.get(target, k, receiver) as unknown;
+          if (typeof value !== 'function') return value;
+          const bound = (value as (...args: never[]) => unknown).bind(target);
+          return k === key ? wrap(bound, target) : bound;
         },
       }) as Ndis6Library;
       return minimal.driverEntry(wrapped, ctx);
     },
   };
+}
+
+/** The minimal NDIS 6 example (examples/minimal-ndis6), its DPC calls counted in `calls`, with the faults asked for. */
+export function minimalDriver(opts: MinimalDriverFaults, calls = { n: 0 }): Ndis6DriverModule {
+  return minimalWith(
+    'registerInterruptEx',
+    (register, target) => (handle: unknown, context: unknown, chars: { interruptDpcHandler: (...a: unknown[]) => Promise<void> }) =>
+      (register as (...a: unknown[]) => unknown)(handle, context, {
+        ...chars,
+        interruptDpcHandler: async (...args: unknown[]) => {
+          calls.n++;
+          opts.onDpc?.(target);
+          if (calls.n === opts.throwAt) throw new Error('adapter->RxRing was NULL');
+          if (calls.n === opts.extraWriteAt) await (args[0] as { regs: DeviceRegisters }).regs.write32(0x00d0, 1 << 2);
+          if (calls.n === opts.spinAt) {
+            const end = performance.now() + (opts.spinMs ?? 0);
+            while (performance.now() < end) {
+              // The DPC keeps its processor: no preemption point, nothing else runs.
+            }
+          }
+          return chars.interruptDpcHandler(...args);
+        },
+      }),
+  );
 }
