@@ -50,7 +50,7 @@ export class ReplaySession {
   private readonly commands: { line: string; position: number }[] = [];
   private nextCommand = 0;
   private readonly decisions: { kind: string; option: number; position: number }[] = [];
-  /** The upper edge's recorded send batches (`[9, 'take', count]`) and the KMDF edge's read top-ups (`[9, 'reads', count]`), each in order. */
+  /** The upper edge's recorded send batches (`[9, 'take', count]`) and the KMDF edge's read top-ups (`[9, 'reads', count, published]`, `progress` the frames published then), each in order. */
   private readonly handOutsRecorded: Record<'take' | 'reads', { count: number; position: number; reads: number; progress?: number }[]> = { take: [], reads: [] };
   private nextDecision = 0;
   /** The replaying kernel's scheduler's wake-up (ChoiceSource.attach). */
@@ -387,9 +387,9 @@ export class ReplaySession {
       pciFunctions: [],
       timings: { qtestConnectMs: 0, firstReplyMs: 0, readyMs: 0, bringUpMs: 0 },
       reset: replayOnly('system_reset'),
-      // The eject's qtest half, as ejectPciDevice made it (QMP's device_del is not in the stream);
-      // the recorded replies after it are the removed device's all ones.
-      // It starts where the recording made it: on QEMU, QMP's round trip let the driver go on first.
+      // The eject's qtest half, as ejectPciDevice made it (QMP's device_del is not in the stream),
+      // where the recording made it: on QEMU, QMP's round trip let the driver go on first. The
+      // recorded replies after it are the removed device's all ones.
       surpriseRemoveNic: async () => {
         if (registers.isRemoved) return;
         const slot = rec.pci?.device;
