@@ -53,7 +53,7 @@ export class ReplayQtestStream extends Duplex {
   private decided = 0;
   /**
    * Per kind of hand-out held to (holdAtHandOuts: the send path's `[9, 'take', n]`, the KMDF edge's
-   * `[9, 'reads', n]`): just after the last one the replay made, and the last recorded one the
+   * `[9, 'reads', n, published]`): just after the last one the replay made, and the last recorded one the
    * stream has passed (-1: none).
    */
   private readonly holds: Partial<Record<'take' | 'reads', { handed: number; last: number }>> = {};

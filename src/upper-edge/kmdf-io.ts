@@ -102,7 +102,7 @@ export class KmdfIoEdge extends EventEmitter {
   private readonly rxCounters = { frames: 0, bytes: 0, publishes: 0, readsSubmitted: 0, readsFailed: 0, readsShortOfRing: 0 };
   /** Free slots the receive loop waits for when a top-up was short: one more, or a replay's recorded top-up. */
   private spaceWanted = 1;
-  /** The last top-up was held back by the ring's free space (readsShortOfRing counts the stretches). */
+  /** The last top-up that submitted reads left fewer pending than wanted, the ring full (countShortOfRing). */
   private shortOfRing = false;
   /** A read completed without a frame: the device is going away; no more reads. */
   private rxEnded = false;
@@ -285,20 +285,9 @@ export class KmdfIoEdge extends EventEmitter {
     if (!this.running || this.rxEnded || this.producerClosed || this.device === undefined) return false;
     const log = this.readHandOuts;
     const recorded = log?.next?.();
-    // A replay: the recorded top-up, once it is due; past the recorded ones, none while it says so.
-    if (recorded !== undefined || log?.due?.() === false) {
-      if (recorded === undefined || log!.due?.(this.rxCounters.frames) === false) return false;
-      // The slots it took free: the replay's consumer may not have caught up yet (wait for it).
-      const wanted = Math.min(this.rxRing.slotCount, this.rxSubmitted + recorded);
-      if (this.producer.free() < wanted) {
-        this.spaceWanted = wanted;
-        return true;
-      }
-      const submitted = this.submitReads(wanted);
-      log!.handedOut(submitted, this.rxCounters.frames);
-      if (submitted > 0) this.countShortOfRing();
-      return false;
-    }
+    if (recorded !== undefined) return this.topUpAsRecorded(log!, recorded);
+    // A replay past its recorded top-ups: none while it says so.
+    if (log?.due?.() === false) return false;
     if (this.rxSubmitted >= this.readsWanted) return false;
     const free = this.producer.free();
     const submitted = this.submitReads(Math.min(this.readsWanted, free));
@@ -308,6 +297,23 @@ export class KmdfIoEdge extends EventEmitter {
     }
     this.spaceWanted = this.rxSubmitted + 1;
     return this.rxSubmitted < this.readsWanted && free < this.readsWanted && this.rxBase + this.rxSubmitted < this.rxRing.slotCount;
+  }
+
+  /**
+   * A replay's top-up: the recorded number of reads, once it is due, and once the ring has the
+   * slots free (the replay's consumer may be a turn behind: true, wait for them).
+   */
+  private topUpAsRecorded(log: HandOutLog, recorded: number): boolean {
+    if (log.due?.(this.rxCounters.frames) === false) return false;
+    const wanted = Math.min(this.rxRing.slotCount, this.rxSubmitted + recorded);
+    if (this.producer.free() < wanted) {
+      this.spaceWanted = wanted;
+      return true;
+    }
+    const submitted = this.submitReads(wanted);
+    log.handedOut(submitted, this.rxCounters.frames);
+    if (submitted > 0) this.countShortOfRing();
+    return false;
   }
 
   /**
