@@ -8,7 +8,7 @@ import { e1000Device } from '../drivers/e1000/device.ts';
 import { Kernel, formatBugCheckText, isDeviceLostReport, type BugCheckReport, type LocksetAccess, type LocksetFinding } from '../kernel/index.ts';
 import type { Machine } from '../platform/machine.ts';
 import { PacketRing, type RingConsumer, type RingProducer } from '../ring/index.ts';
-import type { LinkEvent } from '../upper-edge/index.ts';
+import type { HandOutLog, LinkEvent } from '../upper-edge/index.ts';
 import { logger } from '../util/log.ts';
 import { DEFAULT_OUTPUT_DIR, utcStamp } from '../util/output-dir.ts';
 import { describeExit, qemuDeviceLoss } from './device-loss.ts';
@@ -26,6 +26,8 @@ import type { SessionRecorder } from '../record/recorder.ts';
 import { NetdevWatch, asE1000Statistics, qemuNetdevProbe, readWireStatistics, receiveDrops, type NetdevWatchOptions } from './netdev-watch.ts';
 
 const log = logger('host');
+/** The most frames the RX drain hands its listeners per take. */
+const MAX_DELIVERY_BATCH = 256;
 
 import type { DriverHostOptions, FrameListener, HostStatistics } from './host-options.ts';
 
@@ -69,6 +71,8 @@ export class DriverHost extends EventEmitter {
   private readonly received: ReceiveSignal;
   /** Set when the session is recorded (`record` / DIRQL_RECORD). */
   sessionRecording: SessionRecorder | undefined;
+  /** The RX drain's takes: a recording's log of them, or a replay's to follow (DriverHostOptions.deliveries). */
+  private deliveries: HandOutLog | undefined;
   /** The upper-edge capture (`pcap`): its path and counters; the file is complete once stop() resolved. */
   capture: UpperEdgeCapture | undefined;
 
@@ -166,6 +170,8 @@ export class DriverHost extends EventEmitter {
       });
       const host = new DriverHost(machine, kernel, variant, rxRing, txRing, received, trace);
       host.sessionRecording = recording;
+      host.deliveries = opts.deliveries ?? recording?.deliveries;
+      host.deliveries?.attach?.(received.notify);
       host.capture = capture;
       host.watch();
       if (opts.netdevWatch !== false) host.watchNetdev(opts.netdevWatch ?? {});
@@ -407,8 +413,21 @@ export class DriverHost extends EventEmitter {
       if (recorder) recorder.frame('host rings', 'host received', view, length);
       for (const l of this.frameListeners) l(view, length);
     };
+    const log = this.deliveries;
     while (!this.stopping && this.frameListeners.size > 0) {
-      const n = consumer.dequeueBatch(deliver, 256);
+      if (log) {
+        // The ring's published count is what a replay's take waits for (`due`) before it takes as many as the recorded one.
+        const published = this.rxRing.stats().enqueued;
+        if (log.due && !log.due(published)) {
+          await this.received.wait();
+          continue;
+        }
+        const n = consumer.dequeueBatch(deliver, log.next?.() ?? MAX_DELIVERY_BATCH);
+        if (n > 0) log.handedOut(n, published);
+        else await this.received.wait();
+        continue;
+      }
+      const n = consumer.dequeueBatch(deliver, MAX_DELIVERY_BATCH);
       if (n === 0) await this.received.wait();
     }
     this.draining = null;

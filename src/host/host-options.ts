@@ -84,6 +84,8 @@ export interface DriverHostOptions extends Pick<E1000Settings, 'throttle' | 'txR
   handOuts?: HandOutLog;
   /** How many read requests each of the KMDF edge's top-ups hands the driver (absent: as the RX ring's free slots allow, or a recording's log of it); a replay's own. */
   readHandOuts?: HandOutLog;
+  /** How many frames each take of the host's RX drain (onReceive) delivers (absent: what the RX ring holds, or a recording's log of it); a replay's own. */
+  deliveries?: HandOutLog;
   /** Anything else for the machine (memory size, QEMU binary, timeouts). */
   machine?: Omit<MachineConfig, 'netdev' | 'mac' | 'device'>;
 }

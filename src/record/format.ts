@@ -13,10 +13,10 @@ import { RecordingCorruptError, RecordingTruncatedError, RecordingVersionError }
  * a 10,000-frame session small (see README.md).
  */
 export const RECORDING_FORMAT = 'dirql-recording';
-/** 2: host inputs (kind 9) and timer expirations (kind 10) added, so a whole session replays. 3: the scheduler's seeded choices (kind 6, `[6, 'of n', option]`) are written, so sessions on several processors replay. 4: the kernel's decisions on time (kind 5, `[5, check, call, ms]`: the DPC watchdog, the verifier's limits, KMDF's drain timeout) are written, and the watchdog's timer is a kernel timer (kind 10). 5: memory reads are written as the bytes that changed since the last read of the same memory (kind 11, `[11, addr, length, changes]`); the reader gives them back whole (kind 4). 6: the driver's time readings (kind 12) and the boot time. 7: every choice of the processor a thread starts on is written, one candidate too, labelled by the processor (`[6, 'of 2: processor 1', 1]`), and a replay takes it where the recording did. 8: the host's surprise removal of the NIC (`[9, 'remove']` where it starts, `[9, 'ejected']` where the eject ended and the framework's removal path begins), so a session that lost its NIC replays; the send path hands out nothing past its last recorded batch; the KMDF edge's read top-ups (`[9, 'reads', count, published]`), so a session whose RX ring filled replays. */
-export const RECORDING_VERSION = 8;
-/** Versions this reader reads: 4 holds nothing 5 does not (kind 11 is only new); before 7, processor choices are `of n` and only those among several; 8 only adds `[9, 'remove']`, `[9, 'ejected']` and `[9, 'reads', count, published]`. */
-const READABLE_VERSIONS: readonly number[] = [4, 5, 6, 7, 8];
+/** 2: host inputs (kind 9) and timer expirations (kind 10) added, so a whole session replays. 3: the scheduler's seeded choices (kind 6, `[6, 'of n', option]`) are written, so sessions on several processors replay. 4: the kernel's decisions on time (kind 5, `[5, check, call, ms]`: the DPC watchdog, the verifier's limits, KMDF's drain timeout) are written, and the watchdog's timer is a kernel timer (kind 10). 5: memory reads are written as the bytes that changed since the last read of the same memory (kind 11, `[11, addr, length, changes]`); the reader gives them back whole (kind 4). 6: the driver's time readings (kind 12) and the boot time. 7: every choice of the processor a thread starts on is written, one candidate too, labelled by the processor (`[6, 'of 2: processor 1', 1]`), and a replay takes it where the recording did. 8: the host's surprise removal of the NIC (`[9, 'remove']` where it starts, `[9, 'ejected']` where the eject ended and the framework's removal path begins), so a session that lost its NIC replays; the send path hands out nothing past its last recorded batch; the KMDF edge's read top-ups (`[9, 'reads', count, published]`), so a session whose RX ring filled replays. 9: the host's takes from the RX ring (`[9, 'delivered', count, published]`: `count` frames delivered to its listeners when the upper edge had published `published`), so a replay's RX ring fills and drops as the recorded one did. */
+export const RECORDING_VERSION = 9;
+/** Versions this reader reads: 4 holds nothing 5 does not (kind 11 is only new); before 7, processor choices are `of n` and only those among several; 8 only adds `[9, 'remove']`, `[9, 'ejected']` and `[9, 'reads', count, published]`; 9 only `[9, 'delivered', count, published]`. */
+const READABLE_VERSIONS: readonly number[] = [4, 5, 6, 7, 8, 9];
 const MAGIC = Buffer.from('DIRQLREC', 'latin1');
 /** Larger than any record dirql writes (a guest-memory read is at most a few KiB); a bigger length is corruption. */
 const MAX_RECORD = 64 * 1024 * 1024;
@@ -79,7 +79,7 @@ export const enum RecordKind {
   /** A frame on the UDP wire, at its position: [kind, 'toNic' | 'fromNic', bytes] (explore runs whose scenario opens the wire; wire-tap.ts). */
   Wire = 7,
   Trailer = 8,
-  /** What the host did to the driver, at its position: [kind, 'send', frames] (frames taken into the TX ring), [kind, 'receive'] (the first onReceive listener), [kind, 'stats'], [kind, 'remove'] and [kind, 'ejected'] (a surprise removal started, the NIC ejected; version 8), [kind, 'stop']; and [kind, 'take', count] (the upper edge handed `count` frames from the TX ring to the driver), [kind, 'reads', count, published] (the KMDF edge handed `count` read requests to the driver, having published `published` frames; version 8). */
+  /** What the host did to the driver, at its position: [kind, 'send', frames] (frames taken into the TX ring), [kind, 'receive'] (the first onReceive listener), [kind, 'stats'], [kind, 'remove'] and [kind, 'ejected'] (a surprise removal started, the NIC ejected; version 8), [kind, 'stop']; and [kind, 'take', count] (the upper edge handed `count` frames from the TX ring to the driver), [kind, 'reads', count, published] (the KMDF edge handed `count` read requests to the driver, having published `published` frames; version 8), [kind, 'delivered', count, published] (the host took `count` frames from the RX ring for its listeners, the upper edge having published `published`; version 9). */
   Host = 9,
   /** A kernel timer expired (its DPC was queued), at its position: [kind, timerName]. */
   TimerExpired = 10,
@@ -106,6 +106,13 @@ const LAST_KIND = RecordKind.TimeReading;
 /** The host's inputs that carry nothing but their place: its first receive listener, a statistics read, a surprise removal's start and the end of its eject (version 8), its stop. */
 export type HostOp = 'receive' | 'stats' | 'remove' | 'ejected' | 'stop';
 
+/** The host's inputs whose counts a replay repeats (HandOutLog): the send path's batches, the KMDF edge's read top-ups, the host's takes from the RX ring. */
+export type HandOutKind = 'take' | 'reads' | 'delivered';
+
+export function isHandOut(op: string): op is HandOutKind {
+  return op === 'take' || op === 'reads' || op === 'delivered';
+}
+
 export type RecordEvent =
   | [RecordKind.Command, string]
   | [RecordKind.Reply, string]
@@ -118,6 +125,7 @@ export type RecordEvent =
   | [RecordKind.Host, HostOp]
   | [RecordKind.Host, 'take', number]
   | [RecordKind.Host, 'reads', number, number]
+  | [RecordKind.Host, 'delivered', number, number]
   | [RecordKind.TimerExpired, string]
   | [RecordKind.TimeReading, number];
 

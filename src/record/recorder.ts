@@ -60,6 +60,11 @@ export class SessionRecorder implements QtestTap {
     handedOut: (count, published) => this.writer.event([RecordKind.Host, 'reads', count, published ?? 0]),
   };
 
+  /** The host's takes from the RX ring for its listeners: each take's count and the frames the upper edge had published by then (`[9, 'delivered', count, published]`, version 9). */
+  readonly deliveries: HandOutLog = {
+    handedOut: (count, published) => this.writer.event([RecordKind.Host, 'delivered', count, published ?? 0]),
+  };
+
   schedule(kind: string, option: number): void {
     this.writer.event([RecordKind.Schedule, kind, option]);
   }

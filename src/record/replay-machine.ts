@@ -12,7 +12,7 @@ import type { QmpClient } from '../transport/qmp-client.ts';
 import { QtestClient, type QtestTap } from '../transport/qtest-client.ts';
 import type { HandOutLog } from '../upper-edge/index.ts';
 import { ReplayDivergenceError } from './errors.ts';
-import { RecordKind, choiceKind, choiceLabel, type HostOp, type Recording, type RecordEvent } from './format.ts';
+import { RecordKind, choiceKind, choiceLabel, isHandOut, type HandOutKind, type HostOp, type Recording, type RecordEvent } from './format.ts';
 import { ReplayMemory, ReplayQtestStream } from './replay-stream.ts';
 
 /** The NIC as the recording's header has it (recorder.ts, startSessionRecording). */
@@ -50,8 +50,8 @@ export class ReplaySession {
   private readonly commands: { line: string; position: number }[] = [];
   private nextCommand = 0;
   private readonly decisions: { kind: string; option: number; position: number }[] = [];
-  /** The upper edge's recorded send batches (`[9, 'take', count]`) and the KMDF edge's read top-ups (`[9, 'reads', count, published]`, `progress` the frames published then), each in order. */
-  private readonly handOutsRecorded: Record<'take' | 'reads', { count: number; position: number; reads: number; progress?: number }[]> = { take: [], reads: [] };
+  /** The upper edge's recorded send batches (`[9, 'take', count]`), the KMDF edge's read top-ups (`[9, 'reads', count, published]`) and the host's takes from the RX ring (`[9, 'delivered', count, published]`), `progress` the frames published then, each in order. */
+  private readonly handOutsRecorded: Record<HandOutKind, { count: number; position: number; reads: number; progress?: number }[]> = { take: [], reads: [], delivered: [] };
   private nextDecision = 0;
   /** The replaying kernel's scheduler's wake-up (ChoiceSource.attach). */
   private wakeScheduler: (() => void) | undefined;
@@ -76,7 +76,7 @@ export class ReplaySession {
       else if (e[0] === RecordKind.Command) this.commands.push({ line: e[1], position });
       else if (e[0] === RecordKind.Schedule) this.decisions.push({ kind: e[1], option: e[2], position });
       else if (e[0] === RecordKind.Host && e[1] === 'take') this.handOutsRecorded.take.push({ count: e[2], position, reads });
-      else if (e[0] === RecordKind.Host && e[1] === 'reads') this.handOutsRecorded.reads.push({ count: e[2], position, reads, progress: e[3] });
+      else if (e[0] === RecordKind.Host && (e[1] === 'reads' || e[1] === 'delivered')) this.handOutsRecorded[e[1]].push({ count: e[2], position, reads, progress: e[3] });
       else if (e[0] === RecordKind.TimeReading) this.timeReadings.push({ ms: e[1], position });
       else if (e[0] === RecordKind.Time) {
         const list = this.timeOutcomes.get(e[1]) ?? [];
@@ -205,8 +205,21 @@ export class ReplaySession {
     return this.readHandOutLog;
   }
 
+  /**
+   * The log the replaying host's RX drain takes its batches from (DriverHostOptions.deliveries),
+   * held to the stream as handOuts() is. A recording before version 9 has none: the drain takes
+   * what is there.
+   */
+  deliveries(): HandOutLog | undefined {
+    if (this.recording.header.version < 9) return undefined;
+    this.stream.holdAtHandOuts('delivered');
+    return this.deliveryLog;
+  }
+
   /** The upper edge takes the recorded batches from the TX ring; another count is a divergence. */
   private readonly handOutLog = this.recordedHandOuts('take', (n) => `the send path handed ${n} frame(s) to the driver`);
+  /** The host takes the recorded numbers of received frames from the RX ring for its listeners; another is a divergence. */
+  private readonly deliveryLog = this.recordedHandOuts('delivered', (n) => `the host took ${n} received frame(s) from the RX ring`);
   /** The KMDF edge submits the recorded numbers of reads; another is a divergence. */
   private readonly readHandOutLog = this.recordedHandOuts('reads', (n) => `the KMDF edge handed ${n} read request(s) to the driver`);
 
@@ -220,7 +233,7 @@ export class ReplaySession {
    * as it had then: the DPC's memory reads come before the completions that free its reads. Past
    * the last recorded one, version 8 hands out nothing: the recorded session did not.
    */
-  private recordedHandOuts(kind: 'take' | 'reads', made: (count: number) => string): HandOutLog {
+  private recordedHandOuts(kind: HandOutKind, made: (count: number) => string): HandOutLog {
     const list = this.handOutsRecorded[kind];
     let next = 0;
     return {
@@ -228,7 +241,7 @@ export class ReplaySession {
       due: (progress) => {
         const t = list[next];
         if (this.gaveUp) return true;
-        if (t === undefined) return this.recording.header.version < 8;
+        if (t === undefined) return this.recording.header.version < (kind === 'delivered' ? 9 : 8);
         // The giver calls again as it gets on (the KMDF edge tops up after each publish).
         if (t.progress !== undefined && (progress ?? 0) < t.progress) return false;
         if (this.memory.consumed >= t.reads) return true;
@@ -260,7 +273,7 @@ export class ReplaySession {
   }
 
   /** The memory read count each held-back hand-out log waits for; the memory calls back at the lowest. */
-  private readonly memoryWaits = new Map<'take' | 'reads', number>();
+  private readonly memoryWaits = new Map<HandOutKind, number>();
   private readonly memoryWakes: (() => void)[] = [];
 
   private armMemoryWake(): void {
@@ -499,7 +512,7 @@ export class ReplaySession {
       if (e[1] === 'fromNic') this.onWire?.(e[2]);
     } else if (e[0] === RecordKind.Host && e[1] === 'ejected') {
       this.ejectedAt();
-    } else if (e[0] === RecordKind.Host && e[1] !== 'take' && e[1] !== 'reads') {
+    } else if (e[0] === RecordKind.Host && !isHandOut(e[1])) {
       if (this.hostHandler) this.hostHandler(e as HostInput, position);
       else this.waitingHost.push([e as HostInput, position]);
     }

@@ -2,7 +2,7 @@ import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { AsyncGuestMemory, GuestMemory } from '../platform/guest-memory.ts';
 import { ReplayDivergenceError } from './errors.ts';
-import { RecordKind, type RecordEvent } from './format.ts';
+import { RecordKind, isHandOut, type HandOutKind, type RecordEvent } from './format.ts';
 
 const RECENT = 8;
 
@@ -23,7 +23,9 @@ export function describe(e: RecordEvent): string {
           ? `send path took ${e[2]} frame(s)`
           : e[1] === 'reads'
             ? `KMDF edge submitted ${e[2]} read(s)`
-            : `host ${e[1]}`;
+            : e[1] === 'delivered'
+              ? `host took ${e[2]} received frame(s)`
+              : `host ${e[1]}`;
     case RecordKind.TimerExpired:
       return `timer ${e[1]} expired`;
     case RecordKind.Wire:
@@ -56,7 +58,7 @@ export class ReplayQtestStream extends Duplex {
    * `[9, 'reads', n, published]`): just after the last one the replay made, and the last recorded one the
    * stream has passed (-1: none).
    */
-  private readonly holds: Partial<Record<'take' | 'reads', { handed: number; last: number }>> = {};
+  private readonly holds: Partial<Record<HandOutKind, { handed: number; last: number }>> = {};
   divergence: ReplayDivergenceError | undefined;
 
   /**
@@ -111,12 +113,12 @@ export class ReplayQtestStream extends Duplex {
    * between hand-outs still arrive together: an echo's sends and hand-outs happen inside one DPC's
    * indications, which wait for no event-loop turn.
    */
-  holdAtHandOuts(kind: 'take' | 'reads'): void {
+  holdAtHandOuts(kind: HandOutKind): void {
     this.holds[kind] ??= { handed: 0, last: -1 };
   }
 
   /** The replay made the hand-out of `kind` recorded at `position` (with holdAtHandOuts): delivery goes on past it. */
-  handedOut(kind: 'take' | 'reads', position: number): void {
+  handedOut(kind: HandOutKind, position: number): void {
     const hold = this.holds[kind];
     if (!hold || position < hold.handed) return;
     hold.handed = position + 1;
@@ -204,7 +206,7 @@ export class ReplayQtestStream extends Duplex {
         if (out) this.push(Buffer.from(out, 'latin1'));
         this.decisions.reached(this.pos);
         return;
-      } else if (e[0] === RecordKind.Host && (e[1] === 'take' || e[1] === 'reads')) {
+      } else if (e[0] === RecordKind.Host && isHandOut(e[1])) {
         const hold = this.holds[e[1]];
         if (hold && this.pos >= hold.handed) hold.last = this.pos;
       } else if (e[0] === RecordKind.Reply) out += e[1] + '\n';
@@ -225,8 +227,10 @@ export class ReplayQtestStream extends Duplex {
 
   /** A recorded hand-out the stream has passed is not made yet. */
   private heldAtHandOut(): boolean {
-    const { take, reads } = this.holds;
-    return (take !== undefined && take.handed <= take.last) || (reads !== undefined && reads.handed <= reads.last);
+    const { take, reads, delivered } = this.holds;
+    return (
+      (take !== undefined && take.handed <= take.last) || (reads !== undefined && reads.handed <= reads.last) || (delivered !== undefined && delivered.handed <= delivered.last)
+    );
   }
 
   /** What a recorded hand-out not made yet holds back: everything but commands, the host's sends, later hand-outs and the records outside the stream (memory reads, times). */
@@ -239,7 +243,7 @@ export class ReplayQtestStream extends Duplex {
       case RecordKind.Schedule:
         return true;
       case RecordKind.Host:
-        return e[1] !== 'send' && e[1] !== 'take' && e[1] !== 'reads';
+        return e[1] !== 'send' && !isHandOut(e[1]);
       default:
         return false;
     }

@@ -237,6 +237,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
       // Not unref'd: a replay waiting on nothing else must end as stalled, not let the process exit under it (exit 13).
       clearWatch = () => clearInterval(watch);
     });
+    const deliveries = session.deliveries();
     try {
       host = await DriverHost.start({
         ...hostOptions,
@@ -245,6 +246,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
         choices: session.choices,
         handOuts: session.handOuts(),
         readHandOuts: session.readHandOuts(),
+        ...(deliveries ? { deliveries } : {}),
         netdevWatch: false,
         bugCheckDir: opts.bugCheckDir ?? ownCrashDir!,
         // Replay time and a fixed pid: every replay writes the same timeline, byte for byte.
@@ -272,7 +274,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     // after it issues its halt's commands past the end of the log, a consequence, not the finding.
     const divergence = stalled ?? (session.divergence ? fromError(session.divergence) : undefined);
     const bugCheck = report ? bugCheckSummary(report) : undefined;
-    const notes = rxDrainNotes(trailer.counters, processors);
+    const notes = rxDrainNotes(trailer.counters, processors, recording.header.version);
     const same = !divergence && session.stream.finished && countersMatch(counters, trailer.counters) && JSON.stringify(bugCheck) === JSON.stringify(trailer.bugCheckReport);
     const result: ReplayResult = {
       replay: true,
@@ -419,6 +421,7 @@ function describeNext(recording: Recording, position: number): string {
   if (next[0] === RecordKind.Host) {
     if (next[1] === 'take') return `the send path taking ${next[2]} frame(s)`;
     if (next[1] === 'reads') return `the KMDF edge submitting ${next[2]} read(s)`;
+    if (next[1] === 'delivered') return `the host taking ${next[2]} received frame(s)`;
     return `host ${next[1]}`;
   }
   return `timer ${next[1]} expiring`;

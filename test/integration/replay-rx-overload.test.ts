@@ -1,5 +1,8 @@
 /**
- * A KMDF session whose RX ring filled (nobody took frames from it for a while): the edge kept
+ * Sessions whose RX ring filled. NDIS 6 and NDIS 5: frames indicated into the full ring were
+ * dropped (ringFull); the recording holds each of the host's takes from the ring (`[9,
+ * 'delivered', count, published]`, format 9), so a replay's ring fills, drops and delivers as the
+ * recorded one did. KMDF: a session whose RX ring filled (nobody took frames from it for a while): the edge kept
  * fewer reads pending than asked, the driver held frames with no request for them and ran its
  * retry timer. The recording holds each read top-up (`[9, 'reads', count, published]`, format 8)
  * and a replay (REPLAY, no QEMU) submits the same ones, so it ends with the recorded counters.
@@ -50,5 +53,39 @@ describe('REPLAY of a KMDF session whose RX ring filled, on two processors (no Q
     expect(r.divergence).toBeUndefined();
     expect(r.outcome).toBe('same');
     expect(r.counters).toEqual(r.recordedCounters);
+  });
+});
+
+interface NdisRx {
+  frameworkSide: { upperEdge: { rx: { ringFull: number } } };
+  delivered: number;
+}
+
+describe.each(['ndis6', 'ndis5'] as const)('REPLAY of a %s session whose RX ring filled (no QEMU)', (framework) => {
+  it('drops the same frames at the full ring and delivers the recorded ones', async () => {
+    const file = join(dir, `${framework}.rec`);
+    const f = await openHostWithPeer('dirql-replay-rx-overload-', { framework, record: file, ringSlots: 64 });
+    try {
+      const frames = new TrafficGenerator({ src: PEER_MAC, dst: f.host.mac, stream: 2, size: 'mixed', seed: 1 }).take(300);
+      let received = 0;
+      // Nobody takes frames from the 64-slot RX ring at first: it fills, and the driver's indications into it are dropped.
+      await f.peer.sendBatch(frames.slice(0, 120), { maxInFlight: 32, inFlight: () => 0 });
+      await waitUntil('frames dropped at the full RX ring', () => f.host.rxRing.stats().dropped > 0, 10_000);
+      f.host.onReceive(() => void received++);
+      await f.peer.sendBatch(frames.slice(120), { maxInFlight: 32, inFlight: () => f.peer.counters.framesSent - 120 - received });
+      await waitUntil('the last frames delivered', () => f.peer.counters.framesSent === 300 && received >= 150, 20_000);
+    } finally {
+      await closeHostWithPeer(f);
+    }
+    const recording = readRecording(file);
+    expect(recording.events.some((e) => e[0] === RecordKind.Host && e[1] === 'delivered')).toBe(true);
+    const recorded = recording.trailer.counters as unknown as NdisRx;
+    expect(recorded.frameworkSide.upperEdge.rx.ringFull).toBeGreaterThan(0);
+
+    const r = await replay(file);
+    expect(r.divergence).toBeUndefined();
+    expect(r.outcome).toBe('same');
+    expect(r.counters).toEqual(r.recordedCounters);
+    expect(r.notes ?? []).toEqual([]);
   });
 });

@@ -97,4 +97,29 @@ describe('send-path hand-outs as barriers of a replay', () => {
       client.close();
     }
   });
+
+  it('the host takes the recorded frames from the RX ring once as many were published; another count diverges; nothing before version 9', async () => {
+    const received: RecordEvent[] = [
+      [RecordKind.Command, 'readl 0xfebc0008'],
+      [RecordKind.Reply, 'OK 0x80080783'],
+      [RecordKind.Host, 'delivered', 40, 64],
+      [RecordKind.Host, 'delivered', 24, 64],
+      [RecordKind.Irq, 11, true],
+    ];
+    expect(new ReplaySession(recordingOf(received, 8)).deliveries()).toBeUndefined();
+    const session = new ReplaySession(recordingOf(received, 9));
+    const deliveries = session.deliveries()!;
+    const client = new QtestClient(session.stream.asSocket());
+    expect(await client.readl(0xfebc0008)).toBe(0x80080783);
+    expect(deliveries.next?.()).toBe(40);
+    // The recorded take found 64 frames published: with fewer, the replay's waits.
+    expect(deliveries.due?.(63)).toBe(false);
+    expect(deliveries.due?.(64)).toBe(true);
+    deliveries.handedOut(40, 64);
+    expect(session.divergence).toBeUndefined();
+    expect(deliveries.next?.()).toBe(24);
+    deliveries.handedOut(23, 64);
+    expect(session.divergence?.message).toMatch(/the host took 23 received frame\(s\) from the RX ring, the recording has 24/);
+    client.close();
+  });
 });
