@@ -15,7 +15,7 @@ import { TrafficGenerator } from '../../harness/index.ts';
 import { RecordKind, readRecording } from '../../src/record/format.ts';
 import { replay } from '../../src/record/replay.ts';
 import { waitUntil } from '../support/wait.ts';
-import { closeHostWithPeer, openHostWithPeer, PEER_MAC } from './support/e1000-exchange.ts';
+import { closeHostWithPeer, openHostWithPeer, PEER_MAC, type HostWithPeer } from './support/e1000-exchange.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dirql-replay-rx-overload-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,20 +24,28 @@ interface KmdfRx {
   frameworkSide: { upperEdge: { rx: { frames: number; readsShortOfRing: number } }; driver: { framesHeld: number } };
 }
 
+/**
+ * 300 frames to the host's 64-slot RX ring: the first 120 with nobody taking frames from the ring
+ * until `full` says it filled, the rest once a listener takes them, until `delivered` arrived.
+ */
+async function fillThenListen(f: HostWithPeer, seed: number, full: () => boolean, delivered: number): Promise<void> {
+  const frames = new TrafficGenerator({ src: PEER_MAC, dst: f.host.mac, stream: 2, size: 'mixed', seed }).take(300);
+  let received = 0;
+  await f.peer.sendBatch(frames.slice(0, 120), { maxInFlight: 32, inFlight: () => 0 });
+  await waitUntil('the RX ring full', full, 10_000);
+  f.host.onReceive(() => void received++);
+  await f.peer.sendBatch(frames.slice(120), { maxInFlight: 32, inFlight: () => f.peer.counters.framesSent - 120 - received });
+  await waitUntil('the last frames delivered', () => f.peer.counters.framesSent === 300 && received >= delivered, 20_000);
+}
+
 describe('REPLAY of a KMDF session whose RX ring filled, on two processors (no QEMU)', () => {
   it.each([1, 2])('seed %i: the same read top-ups, the same held frames, the recorded counters', async (seed) => {
     const file = join(dir, `kmdf-${seed}.rec`);
     const f = await openHostWithPeer('dirql-replay-rx-overload-', { framework: 'kmdf', processors: 2, seed, record: file, ringSlots: 64 });
     try {
-      const frames = new TrafficGenerator({ src: PEER_MAC, dst: f.host.mac, stream: 2, size: 'mixed', seed }).take(300);
-      let received = 0;
-      // Nobody takes frames from the 64-slot RX ring at first: it fills, and the reads run short.
-      await f.peer.sendBatch(frames.slice(0, 120), { maxInFlight: 32, inFlight: () => 0 });
-      await waitUntil('the RX ring full', () => f.host.rxRing.stats().enqueued >= 60, 10_000);
-      f.host.onReceive(() => void received++);
-      await f.peer.sendBatch(frames.slice(120), { maxInFlight: 32, inFlight: () => f.peer.counters.framesSent - 120 - received });
-      // Frames the NIC had no descriptor for are missed on the wire: what matters is that the rest arrived.
-      await waitUntil('the last frames delivered', () => f.peer.counters.framesSent === 300 && received >= 250, 20_000);
+      // The reads run short while the ring is full. Frames the NIC had no descriptor for are
+      // missed on the wire: what matters is that the rest arrived.
+      await fillThenListen(f, seed, () => f.host.rxRing.stats().enqueued >= 60, 250);
     } finally {
       await closeHostWithPeer(f);
     }
@@ -66,14 +74,8 @@ describe.each(['ndis6', 'ndis5'] as const)('REPLAY of a %s session whose RX ring
     const file = join(dir, `${framework}.rec`);
     const f = await openHostWithPeer('dirql-replay-rx-overload-', { framework, record: file, ringSlots: 64 });
     try {
-      const frames = new TrafficGenerator({ src: PEER_MAC, dst: f.host.mac, stream: 2, size: 'mixed', seed: 1 }).take(300);
-      let received = 0;
-      // Nobody takes frames from the 64-slot RX ring at first: it fills, and the driver's indications into it are dropped.
-      await f.peer.sendBatch(frames.slice(0, 120), { maxInFlight: 32, inFlight: () => 0 });
-      await waitUntil('frames dropped at the full RX ring', () => f.host.rxRing.stats().dropped > 0, 10_000);
-      f.host.onReceive(() => void received++);
-      await f.peer.sendBatch(frames.slice(120), { maxInFlight: 32, inFlight: () => f.peer.counters.framesSent - 120 - received });
-      await waitUntil('the last frames delivered', () => f.peer.counters.framesSent === 300 && received >= 150, 20_000);
+      // The driver's indications into the full ring are dropped.
+      await fillThenListen(f, 1, () => f.host.rxRing.stats().dropped > 0, 150);
     } finally {
       await closeHostWithPeer(f);
     }
