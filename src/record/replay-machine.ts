@@ -231,7 +231,7 @@ export class ReplaySession {
    * (Not held to the stream too: on several processors a scheduler turn before the hand-out waits
    * for the send it leads to.) A read top-up also waits until the edge has published as many frames
    * as it had then: the DPC's memory reads come before the completions that free its reads. Past
-   * the last recorded one, version 8 hands out nothing: the recorded session did not.
+   * the last recorded one, version 8 hands out nothing (the host's takes: version 9): the recorded session did not.
    */
   private recordedHandOuts(kind: HandOutKind, made: (count: number) => string): HandOutLog {
     const list = this.handOutsRecorded[kind];
