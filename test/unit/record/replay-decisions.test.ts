@@ -4,21 +4,15 @@
  * for the stream to deliver what was recorded before it (REPLAY, no QEMU).
  */
 import { describe, expect, it } from 'vitest';
-import { RecordKind, RECORDING_FORMAT, type Recording, type RecordEvent } from '../../../src/record/format.ts';
+import { RecordKind, type Recording, type RecordEvent } from '../../../src/record/format.ts';
 import { ReplaySession } from '../../../src/record/replay-machine.ts';
 import { ReplayQtestStream } from '../../../src/record/replay-stream.ts';
 import { QtestClient } from '../../../src/transport/qtest-client.ts';
+import { recordingOf as recordingOfVersion } from '../../support/recording-of.ts';
 
 const turn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
 
-function recordingOf(events: RecordEvent[], version = 4): Recording {
-  return {
-    file: 'test.rec',
-    header: { format: RECORDING_FORMAT, version, dirqlVersion: 'test', config: { memorySize: 1 << 20, processors: 2 }, driverHash: '', startedAt: '' },
-    events,
-    trailer: { events: events.length, counters: {} },
-  };
-}
+const recordingOf = (events: RecordEvent[], version = 4, config: Record<string, unknown> = {}): Recording => recordingOfVersion(events, version, 2, config);
 
 describe('scheduler turns as barriers of a replay', () => {
   it('the stream delivers nothing recorded after a turn until the replay took it, and says when it reached it', async () => {

@@ -4,18 +4,12 @@
  * has made that hand-out, so a DPC finds the batch the recorded DPC found (REPLAY, no QEMU).
  */
 import { describe, expect, it } from 'vitest';
-import { RecordKind, RECORDING_FORMAT, type Recording, type RecordEvent } from '../../../src/record/format.ts';
+import { RecordKind, type Recording, type RecordEvent } from '../../../src/record/format.ts';
 import { ReplaySession } from '../../../src/record/replay-machine.ts';
 import { QtestClient } from '../../../src/transport/qtest-client.ts';
+import { recordingOf as recordingOfVersion } from '../../support/recording-of.ts';
 
-function recordingOf(events: RecordEvent[], version = 6): Recording {
-  return {
-    file: 'test.rec',
-    header: { format: RECORDING_FORMAT, version, dirqlVersion: 'test', config: { memorySize: 1 << 20, processors: 1 }, driverHash: '', startedAt: '' },
-    events,
-    trailer: { events: events.length, counters: {} },
-  };
-}
+const recordingOf = (events: RecordEvent[], version = 6, config: Record<string, unknown> = {}): Recording => recordingOfVersion(events, version, 1, config);
 
 // The shape of the session that exposed it: the send path took a batch, then the e1000 raised its
 // line (TXDW) and the ISR read ICR.
@@ -108,8 +102,7 @@ describe('send-path hand-outs as barriers of a replay', () => {
     ];
     expect(new ReplaySession(recordingOf(received, 8)).deliveries()).toBeUndefined();
     // A KMDF replay's read top-ups wait for the ring's slots instead.
-    const kmdf = recordingOf(received, 9);
-    expect(new ReplaySession({ ...kmdf, header: { ...kmdf.header, config: { ...kmdf.header.config, framework: 'kmdf' } } }).deliveries()).toBeUndefined();
+    expect(new ReplaySession(recordingOf(received, 9, { framework: 'kmdf' })).deliveries()).toBeUndefined();
     const session = new ReplaySession(recordingOf(received, 9));
     const deliveries = session.deliveries()!;
     const client = new QtestClient(session.stream.asSocket());
