@@ -415,20 +415,11 @@ export class DriverHost extends EventEmitter {
     };
     const log = this.deliveries;
     while (!this.stopping && this.frameListeners.size > 0) {
-      if (log) {
-        // The ring's published count is what a replay's take waits for (`due`) before it takes as many as the recorded one.
-        const published = this.rxRing.stats().enqueued;
-        if (log.due && !log.due(published)) {
-          await this.received.wait();
-          continue;
-        }
-        const n = consumer.dequeueBatch(deliver, log.next?.() ?? MAX_DELIVERY_BATCH);
-        if (n > 0) log.handedOut(n, published);
-        else await this.received.wait();
-        continue;
-      }
-      const n = consumer.dequeueBatch(deliver, MAX_DELIVERY_BATCH);
-      if (n === 0) await this.received.wait();
+      // The ring's published count is what a replay's take waits for (`due`) before it takes as many as the recorded one.
+      const published = log ? this.rxRing.stats().enqueued : 0;
+      const n = log?.due && !log.due(published) ? 0 : consumer.dequeueBatch(deliver, log?.next?.() ?? MAX_DELIVERY_BATCH);
+      if (n > 0) log?.handedOut(n, published);
+      else await this.received.wait();
     }
     this.draining = null;
   }

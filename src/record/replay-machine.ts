@@ -233,7 +233,8 @@ export class ReplaySession {
    * (Not held to the stream too: on several processors a scheduler turn before the hand-out waits
    * for the send it leads to.) A read top-up also waits until the edge has published as many frames
    * as it had then: the DPC's memory reads come before the completions that free its reads. Past
-   * the last recorded one, version 8 hands out nothing (the host's takes: version 9): the recorded session did not.
+   * the last recorded one, version 8 hands out nothing: the recorded session did not (the host's
+   * takes are only followed from version 9, deliveries()).
    */
   private recordedHandOuts(kind: HandOutKind, made: (count: number) => string): HandOutLog {
     const list = this.handOutsRecorded[kind];
@@ -243,7 +244,7 @@ export class ReplaySession {
       due: (progress) => {
         const t = list[next];
         if (this.gaveUp) return true;
-        if (t === undefined) return this.recording.header.version < (kind === 'delivered' ? 9 : 8);
+        if (t === undefined) return this.recording.header.version < 8;
         // The giver calls again as it gets on (the KMDF edge tops up after each publish).
         if (t.progress !== undefined && (progress ?? 0) < t.progress) return false;
         if (this.memory.consumed >= t.reads) return true;

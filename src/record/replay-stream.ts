@@ -59,6 +59,8 @@ export class ReplayQtestStream extends Duplex {
    * stream has passed (-1: none).
    */
   private readonly holds: Partial<Record<HandOutKind, { handed: number; last: number }>> = {};
+  /** The same holds, for the check made at each event. */
+  private readonly holdList: { handed: number; last: number }[] = [];
   divergence: ReplayDivergenceError | undefined;
 
   /**
@@ -114,7 +116,10 @@ export class ReplayQtestStream extends Duplex {
    * indications, which wait for no event-loop turn.
    */
   holdAtHandOuts(kind: HandOutKind): void {
-    this.holds[kind] ??= { handed: 0, last: -1 };
+    if (this.holds[kind]) return;
+    const hold = { handed: 0, last: -1 };
+    this.holds[kind] = hold;
+    this.holdList.push(hold);
   }
 
   /** The replay made the hand-out of `kind` recorded at `position` (with holdAtHandOuts): delivery goes on past it. */
@@ -227,10 +232,8 @@ export class ReplayQtestStream extends Duplex {
 
   /** A recorded hand-out the stream has passed is not made yet. */
   private heldAtHandOut(): boolean {
-    const { take, reads, delivered } = this.holds;
-    return (
-      (take !== undefined && take.handed <= take.last) || (reads !== undefined && reads.handed <= reads.last) || (delivered !== undefined && delivered.handed <= delivered.last)
-    );
+    for (const hold of this.holdList) if (hold.handed <= hold.last) return true;
+    return false;
   }
 
   /** What a recorded hand-out not made yet holds back: everything but commands, the host's sends, later hand-outs and the records outside the stream (memory reads, times). */
