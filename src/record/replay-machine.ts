@@ -33,6 +33,39 @@ interface RecordedNic {
 export type HostInput = [RecordKind.Host, 'send', Uint8Array[]] | [RecordKind.Host, HostOp];
 
 /**
+ * A recorded hand-out (`[9, kind, count, published]`): its count and position, the memory reads
+ * and the frames published before it, and (a KMDF read top-up; else -1) the last event before it
+ * that came to the driver from outside (isDriverInput).
+ */
+interface RecordedHandOut {
+  count: number;
+  position: number;
+  reads: number;
+  progress?: number;
+  after: number;
+}
+
+/**
+ * What reaches the driver from outside, at its place in the stream: a reply, an IRQ line, a timer
+ * expiry, a wire frame, a scheduler decision, a host input other than a hand-out (those have their
+ * own logs). Not the driver's own commands, memory reads and time readings.
+ */
+function isDriverInput(e: RecordEvent): boolean {
+  switch (e[0]) {
+    case RecordKind.Reply:
+    case RecordKind.Irq:
+    case RecordKind.TimerExpired:
+    case RecordKind.Wire:
+    case RecordKind.Schedule:
+      return true;
+    case RecordKind.Host:
+      return !isHandOut(e[1]);
+    default:
+      return false;
+  }
+}
+
+/**
  * One replay (REPLAY, not QEMU): the recorded qtest stream under a real QtestClient, the recorded
  * memory reads, a clock whose timers expire where the recording says, and the host's inputs handed
  * to `onHost` at their positions. `startMachine` is DriverHost.start's seam.
@@ -51,7 +84,7 @@ export class ReplaySession {
   private nextCommand = 0;
   private readonly decisions: { kind: string; option: number; position: number }[] = [];
   /** The upper edge's recorded send batches (`[9, 'take', count]`), the KMDF edge's read top-ups (`[9, 'reads', count, published]`) and the host's takes from the RX ring (`[9, 'delivered', count, published]`), `progress` the frames published then, each in order. */
-  private readonly handOutsRecorded: Record<HandOutKind, { count: number; position: number; reads: number; progress?: number }[]> = { take: [], reads: [], delivered: [] };
+  private readonly handOutsRecorded: Record<HandOutKind, RecordedHandOut[]> = { take: [], reads: [], delivered: [] };
   private nextDecision = 0;
   /** The replaying kernel's scheduler's wake-up (ChoiceSource.attach). */
   private wakeScheduler: (() => void) | undefined;
@@ -71,12 +104,15 @@ export class ReplaySession {
   constructor(readonly recording: Recording) {
     const { events, file } = recording;
     let reads = 0;
+    let lastInput = -1;
     events.forEach((e, position) => {
+      if (isDriverInput(e)) lastInput = position;
       if (e[0] === RecordKind.MemoryRead) reads++;
       else if (e[0] === RecordKind.Command) this.commands.push({ line: e[1], position });
       else if (e[0] === RecordKind.Schedule) this.decisions.push({ kind: e[1], option: e[2], position });
-      else if (e[0] === RecordKind.Host && e[1] === 'take') this.handOutsRecorded.take.push({ count: e[2], position, reads });
-      else if (e[0] === RecordKind.Host && (e[1] === 'reads' || e[1] === 'delivered')) this.handOutsRecorded[e[1]].push({ count: e[2], position, reads, progress: e[3] });
+      else if (e[0] === RecordKind.Host && e[1] === 'take') this.handOutsRecorded.take.push({ count: e[2], position, reads, after: -1 });
+      else if (e[0] === RecordKind.Host && e[1] === 'delivered') this.handOutsRecorded.delivered.push({ count: e[2], position, reads, progress: e[3], after: -1 });
+      else if (e[0] === RecordKind.Host && e[1] === 'reads') this.handOutsRecorded.reads.push({ count: e[2], position, reads, progress: e[3], after: lastInput });
       else if (e[0] === RecordKind.TimeReading) this.timeReadings.push({ ms: e[1], position });
       else if (e[0] === RecordKind.Time) {
         const list = this.timeOutcomes.get(e[1]) ?? [];
@@ -93,6 +129,9 @@ export class ReplaySession {
     );
     this.memory = new ReplayMemory(events, Number(recording.header.config.memorySize), file);
     this.memory.reached = () => this.memoryReached();
+    this.stream.onReached = () => {
+      for (const wake of this.memoryWakes) wake();
+    };
 
     this.choices = this.choiceSource(recording.header.version >= 7);
     this.clock = {
@@ -208,12 +247,10 @@ export class ReplaySession {
   /**
    * The log the replaying host's RX drain takes its batches from (DriverHostOptions.deliveries),
    * held to the stream as handOuts() is. A recording before version 9 has none: the drain takes
-   * what is there. Nor does a KMDF replay follow them: its edge's read top-ups (handed out as
-   * recorded) already wait for the ring's slots, and following both stalled a two-processor
-   * replay at its stop (1 in a CI run).
+   * what is there.
    */
   deliveries(): HandOutLog | undefined {
-    if (this.recording.header.version < 9 || this.recording.header.config.framework === 'kmdf') return undefined;
+    if (this.recording.header.version < 9) return undefined;
     this.stream.holdAtHandOuts('delivered');
     return this.deliveryLog;
   }
@@ -247,6 +284,10 @@ export class ReplaySession {
         if (t === undefined) return this.recording.header.version < 8;
         // The giver calls again as it gets on (the KMDF edge tops up after each publish).
         if (t.progress !== undefined && (progress ?? 0) < t.progress) return false;
+        if (t.after >= 0 && !this.stream.reached(t.after)) {
+          this.stream.wakeAt = t.after;
+          return false;
+        }
         if (this.memory.consumed >= t.reads) return true;
         this.memoryWaits.set(kind, t.reads);
         this.armMemoryWake();

@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { AsyncGuestMemory, GuestMemory } from '../platform/guest-memory.ts';
+import { WATCHDOG_TIMER } from '../kernel/timing-checks.ts';
 import { ReplayDivergenceError } from './errors.ts';
 import { RecordKind, isHandOut, type HandOutKind, type RecordEvent } from './format.ts';
 
@@ -62,6 +63,9 @@ export class ReplayQtestStream extends Duplex {
   /** The same holds, for the check made at each event. */
   private readonly holdList: { handed: number; last: number }[] = [];
   divergence: ReplayDivergenceError | undefined;
+  /** With `onReached`: the recorded event whose reaching (reached()) calls it, once; -1: none. */
+  wakeAt = -1;
+  onReached: (() => void) | undefined;
 
   /**
    * `onInput` gets the host inputs, timer expirations and wire frames (kinds Host, TimerExpired, Wire) as the stream
@@ -104,6 +108,21 @@ export class ReplayQtestStream extends Duplex {
     if (position < this.decided) return;
     this.decided = position + 1;
     if (this.pos <= position) this.scheduleDelivery();
+    this.wakeIfReached();
+  }
+
+  /**
+   * Whether the replay has got to the recorded event at `position`: the stream delivered it, or,
+   * a scheduler decision, the replay took it (the stream's delivery past it comes a turn later).
+   */
+  reached(position: number): boolean {
+    return this.pos > position || (position < this.decided && this.events[position]?.[0] === RecordKind.Schedule);
+  }
+
+  private wakeIfReached(): void {
+    if (this.wakeAt < 0 || !this.reached(this.wakeAt)) return;
+    this.wakeAt = -1;
+    this.onReached?.();
   }
 
   /**
@@ -210,6 +229,7 @@ export class ReplayQtestStream extends Duplex {
       } else if (e[0] === RecordKind.Schedule && this.decisions && this.pos >= this.decided) {
         if (out) this.push(Buffer.from(out, 'latin1'));
         this.decisions.reached(this.pos);
+        this.wakeIfReached();
         return;
       } else if (e[0] === RecordKind.Host && isHandOut(e[1])) {
         const hold = this.holds[e[1]];
@@ -223,11 +243,19 @@ export class ReplayQtestStream extends Duplex {
         this.pos++;
         this.onInput(e, this.pos - 1);
         if (this.divergence) return;
+        // A driver's timer fires in its own event-loop turn: what its DPC does runs before anything
+        // recorded after it arrives. (The kernel's watchdog queues nothing.)
+        if (e[0] === RecordKind.TimerExpired && e[1] !== WATCHDOG_TIMER) {
+          this.scheduleDelivery();
+          this.wakeIfReached();
+          return;
+        }
         continue;
       }
       this.pos++;
     }
     if (out) this.push(Buffer.from(out, 'latin1'));
+    this.wakeIfReached();
   }
 
   /** A recorded hand-out the stream has passed is not made yet. */

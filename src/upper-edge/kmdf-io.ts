@@ -300,19 +300,22 @@ export class KmdfIoEdge extends EventEmitter {
   }
 
   /**
-   * A replay's top-up: the recorded number of reads, once it is due, and once the ring has the
-   * slots free (the replay's consumer may be a turn behind: true, wait for them).
+   * A replay's top-ups: the recorded numbers of reads, each once it is due and once the ring has
+   * the slots free (the replay's consumer may be a turn behind: true, wait for them). The next one
+   * may be due at once (what woke the recorded edge for it may have come first here).
    */
-  private topUpAsRecorded(log: HandOutLog, recorded: number): boolean {
-    if (log.due?.(this.rxCounters.frames) === false) return false;
-    const wanted = Math.min(this.rxRing.slotCount, this.rxSubmitted + recorded);
-    if (this.producer.free() < wanted) {
-      this.spaceWanted = wanted;
-      return true;
+  private topUpAsRecorded(log: HandOutLog, first: number): boolean {
+    for (let recorded: number | undefined = first; recorded !== undefined; recorded = log.next?.()) {
+      if (log.due?.(this.rxCounters.frames) === false) return false;
+      const wanted = Math.min(this.rxRing.slotCount, this.rxSubmitted + recorded);
+      if (this.producer.free() < wanted) {
+        this.spaceWanted = wanted;
+        return true;
+      }
+      const submitted = this.submitReads(wanted);
+      log.handedOut(submitted, this.rxCounters.frames);
+      if (submitted > 0) this.countShortOfRing();
     }
-    const submitted = this.submitReads(wanted);
-    log.handedOut(submitted, this.rxCounters.frames);
-    if (submitted > 0) this.countShortOfRing();
     return false;
   }
 

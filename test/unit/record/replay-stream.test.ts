@@ -66,4 +66,27 @@ describe('replay of a qtest stream (REPLAY, no QEMU)', () => {
     expect([...mem.read(0x200000, 2)]).toEqual([1, 2]);
     expect(() => mem.read(0x200020, 1)).toThrow(ReplayDivergenceError);
   });
+
+  it('what is recorded after a timer expiry arrives in a later turn: the work the expiry queued runs first, as in the session', async () => {
+    const order: string[] = [];
+    const events: RecordEvent[] = [
+      [RecordKind.Command, 'readl 0xfebc0008'],
+      [RecordKind.Reply, 'OK 0x80080783'],
+      [RecordKind.TimerExpired, 'RetryTimer'],
+      [RecordKind.Irq, 11, true],
+    ];
+    // The expiry's DPC runs on a microtask (one processor, idle), as the kernel's service does.
+    const stream = new ReplayQtestStream(events, 'test.rec', () => queueMicrotask(() => order.push('timer DPC')));
+    const client = new QtestClient(stream.asSocket());
+    const raised = new Promise<void>((resolve) =>
+      client.on('irq', () => {
+        order.push('IRQ raise 11');
+        resolve();
+      }),
+    );
+    expect(await client.readl(0xfebc0008)).toBe(0x80080783);
+    await raised;
+    expect(order).toEqual(['timer DPC', 'IRQ raise 11']);
+    client.close();
+  });
 });
