@@ -23,24 +23,18 @@ export function countersMatch(replayed: unknown, recorded: unknown): boolean {
  * What the recorded counters say the session did at the RX ring's speed that a replay may not
  * repeat (src/record/README.md, "Not recorded yet"). Before format 9 the host's takes from the RX
  * ring are not recorded, so a replay's listener takes every frame at once and NDIS ring-full drops
- * and the frames delivered may differ. KMDF's read top-ups are recorded (format 8), but on one
- * processor where they fall among the driver's steps is not pinned down. Each note says what may
- * then differ, so a `different` is not read as a driver finding. `version`: the recording's.
+ * and the frames delivered may differ. The note says so, so a `different` is not read as a driver
+ * finding. `version`: the recording's. (KMDF's read top-ups are recorded from format 8 and replay
+ * at their steps on one processor too.)
  */
-export function rxDrainNotes(recorded: Record<string, unknown> | undefined, processors = 1, version = 9): string[] {
+export function rxDrainNotes(recorded: Record<string, unknown> | undefined, version = 9): string[] {
   const rx = ((recorded?.frameworkSide as { upperEdge?: { rx?: Record<string, unknown> } } | undefined)?.upperEdge?.rx ?? {}) as {
     ringFull?: number;
-    readsShortOfRing?: number;
   };
   const notes: string[] = [];
   if ((rx.ringFull ?? 0) > 0 && version < 9) {
     notes.push(
       `the recorded session dropped ${rx.ringFull} frame(s) indicated into a full RX ring (its listener fell behind); a replay's listener keeps up, so its ringFull and delivered may differ`,
-    );
-  }
-  if ((rx.readsShortOfRing ?? 0) > 0 && processors === 1) {
-    notes.push(
-      `the recorded session kept fewer reads pending than asked ${rx.readsShortOfRing} time(s), the RX ring being full (its listener fell behind); the replay submits the recorded top-ups, but on one processor not always at the recorded step, so the requests the driver found may differ`,
     );
   }
   return notes;

@@ -274,7 +274,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     // after it issues its halt's commands past the end of the log, a consequence, not the finding.
     const divergence = stalled ?? (session.divergence ? fromError(session.divergence) : undefined);
     const bugCheck = report ? bugCheckSummary(report) : undefined;
-    const notes = rxDrainNotes(trailer.counters, processors, recording.header.version);
+    const notes = rxDrainNotes(trailer.counters, recording.header.version);
     const same = !divergence && session.stream.finished && countersMatch(counters, trailer.counters) && JSON.stringify(bugCheck) === JSON.stringify(trailer.bugCheckReport);
     const result: ReplayResult = {
       replay: true,

@@ -38,10 +38,16 @@ async function fillThenListen(f: HostWithPeer, seed: number, full: () => boolean
   await waitUntil('the last frames delivered', () => f.peer.counters.framesSent === 300 && received >= delivered, 20_000);
 }
 
-describe('REPLAY of a KMDF session whose RX ring filled, on two processors (no QEMU)', () => {
-  it.each([1, 2])('seed %i: the same read top-ups, the same held frames, the recorded counters', async (seed) => {
-    const file = join(dir, `kmdf-${seed}.rec`);
-    const f = await openHostWithPeer('dirql-replay-rx-overload-', { framework: 'kmdf', processors: 2, seed, record: file, ringSlots: 64 });
+describe('REPLAY of a KMDF session whose RX ring filled (no QEMU)', () => {
+  // One processor without a seed: the driver's retry timer found no request in the recorded DPC,
+  // and the replay's must run at the same point (a timer's DPC before what was recorded after it).
+  it.each([
+    [1, 1],
+    [2, 1],
+    [2, 2],
+  ])('%i processor(s), seed %i: the same read top-ups, the same held frames, the recorded counters', async (processors, seed) => {
+    const file = join(dir, `kmdf-${processors}-${seed}.rec`);
+    const f = await openHostWithPeer('dirql-replay-rx-overload-', { framework: 'kmdf', processors, seed, record: file, ringSlots: 64 });
     try {
       // The reads run short while the ring is full. Frames the NIC had no descriptor for are
       // missed on the wire: what matters is that the rest arrived.
