@@ -129,8 +129,9 @@ export class ReplaySession {
     );
     this.memory = new ReplayMemory(events, Number(recording.header.config.memorySize), file);
     this.memory.reached = () => this.memoryReached();
+    this.stream.pauseAfterTimers = Number(recording.header.config.processors ?? 1) === 1;
     this.stream.onReached = () => {
-      for (const wake of this.memoryWakes) wake();
+      for (const wake of this.handOutWakes) wake();
     };
 
     this.choices = this.choiceSource(recording.header.version >= 7);
@@ -247,10 +248,12 @@ export class ReplaySession {
   /**
    * The log the replaying host's RX drain takes its batches from (DriverHostOptions.deliveries),
    * held to the stream as handOuts() is. A recording before version 9 has none: the drain takes
-   * what is there.
+   * what is there. Nor does a KMDF replay follow them: its edge's read top-ups (handed out as
+   * recorded) already wait for the ring's slots, and on two processors following both stalled
+   * replays at the retry timer's DPC, which can run on another processor than recorded (src/record/README.md).
    */
   deliveries(): HandOutLog | undefined {
-    if (this.recording.header.version < 9) return undefined;
+    if (this.recording.header.version < 9 || this.recording.header.config.framework === 'kmdf') return undefined;
     this.stream.holdAtHandOuts('delivered');
     return this.deliveryLog;
   }
@@ -293,9 +296,9 @@ export class ReplaySession {
         this.armMemoryWake();
         return false;
       },
-      // Called when the memory reads a held-back hand-out waits for were made, and at abandon().
+      // Called when the memory reads a held-back hand-out waits for were made, when the replay reached the input a top-up waits for, and at abandon().
       attach: (wake) => {
-        this.memoryWakes.push(wake);
+        this.handOutWakes.push(wake);
       },
       handedOut: (count) => {
         const t = list[next];
@@ -318,7 +321,7 @@ export class ReplaySession {
 
   /** The memory read count each held-back hand-out log waits for; the memory calls back at the lowest. */
   private readonly memoryWaits = new Map<HandOutKind, number>();
-  private readonly memoryWakes: (() => void)[] = [];
+  private readonly handOutWakes: (() => void)[] = [];
 
   private armMemoryWake(): void {
     let at = Infinity;
@@ -330,7 +333,7 @@ export class ReplaySession {
     const made = this.memory.consumed;
     for (const [kind, n] of this.memoryWaits) if (n <= made || this.gaveUp) this.memoryWaits.delete(kind);
     this.armMemoryWake();
-    for (const wake of this.memoryWakes) wake();
+    for (const wake of this.handOutWakes) wake();
   }
 
   /** The next recorded time reading; one the recording does not have is a divergence. */
