@@ -113,6 +113,26 @@ export function isHandOut(op: string): op is HandOutKind {
   return op === 'take' || op === 'reads' || op === 'delivered';
 }
 
+/**
+ * What reaches the driver from outside, at its place in the stream: a reply, an IRQ line, a timer
+ * expiry, a wire frame, a scheduler decision, a host input other than a hand-out (those have their
+ * own logs). Not the driver's own commands, memory reads and time readings.
+ */
+export function isDriverInput(e: RecordEvent): boolean {
+  switch (e[0]) {
+    case RecordKind.Reply:
+    case RecordKind.Irq:
+    case RecordKind.TimerExpired:
+    case RecordKind.Wire:
+    case RecordKind.Schedule:
+      return true;
+    case RecordKind.Host:
+      return !isHandOut(e[1]);
+    default:
+      return false;
+  }
+}
+
 export type RecordEvent =
   | [RecordKind.Command, string]
   | [RecordKind.Reply, string]

@@ -12,7 +12,7 @@ import type { QmpClient } from '../transport/qmp-client.ts';
 import { QtestClient, type QtestTap } from '../transport/qtest-client.ts';
 import type { HandOutLog } from '../upper-edge/index.ts';
 import { ReplayDivergenceError } from './errors.ts';
-import { RecordKind, choiceKind, choiceLabel, isHandOut, type HandOutKind, type HostOp, type Recording, type RecordEvent } from './format.ts';
+import { RecordKind, choiceKind, choiceLabel, isDriverInput, isHandOut, type HandOutKind, type HostOp, type Recording, type RecordEvent } from './format.ts';
 import { ReplayMemory, ReplayQtestStream } from './replay-stream.ts';
 
 /** The NIC as the recording's header has it (recorder.ts, startSessionRecording). */
@@ -43,26 +43,6 @@ interface RecordedHandOut {
   reads: number;
   progress?: number;
   after: number;
-}
-
-/**
- * What reaches the driver from outside, at its place in the stream: a reply, an IRQ line, a timer
- * expiry, a wire frame, a scheduler decision, a host input other than a hand-out (those have their
- * own logs). Not the driver's own commands, memory reads and time readings.
- */
-function isDriverInput(e: RecordEvent): boolean {
-  switch (e[0]) {
-    case RecordKind.Reply:
-    case RecordKind.Irq:
-    case RecordKind.TimerExpired:
-    case RecordKind.Wire:
-    case RecordKind.Schedule:
-      return true;
-    case RecordKind.Host:
-      return !isHandOut(e[1]);
-    default:
-      return false;
-  }
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { AsyncGuestMemory, GuestMemory } from '../platform/guest-memory.ts';
 import { WATCHDOG_TIMER } from '../kernel/timing-checks.ts';
 import { ReplayDivergenceError } from './errors.ts';
-import { RecordKind, isHandOut, type HandOutKind, type RecordEvent } from './format.ts';
+import { RecordKind, isDriverInput, isHandOut, type HandOutKind, type RecordEvent } from './format.ts';
 
 const RECENT = 8;
 
@@ -270,20 +270,9 @@ export class ReplayQtestStream extends Duplex {
     return false;
   }
 
-  /** What a recorded hand-out not made yet holds back: everything but commands, the host's sends, later hand-outs and the records outside the stream (memory reads, times). */
+  /** What a recorded hand-out not made yet holds back: what reaches the driver from outside, but the host's sends (those only follow the driver). */
   private waitsForHandOuts(e: RecordEvent): boolean {
-    switch (e[0]) {
-      case RecordKind.Reply:
-      case RecordKind.Irq:
-      case RecordKind.TimerExpired:
-      case RecordKind.Wire:
-      case RecordKind.Schedule:
-        return true;
-      case RecordKind.Host:
-        return e[1] !== 'send' && !isHandOut(e[1]);
-      default:
-        return false;
-    }
+    return isDriverInput(e) && !(e[0] === RecordKind.Host && e[1] === 'send');
   }
 }
 
