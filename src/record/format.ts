@@ -113,6 +113,18 @@ export function isHandOut(op: string): op is HandOutKind {
   return op === 'take' || op === 'reads' || op === 'delivered';
 }
 
+/** A hand-out in words, as divergences and stall reports give it. */
+export function describeHandOut(kind: HandOutKind, count: number): string {
+  switch (kind) {
+    case 'take':
+      return `the send path handed ${count} frame(s) to the driver`;
+    case 'reads':
+      return `the KMDF edge handed ${count} read request(s) to the driver`;
+    case 'delivered':
+      return `the host took ${count} received frame(s) from the RX ring`;
+  }
+}
+
 /**
  * What reaches the driver from outside, at its place in the stream: a reply, an IRQ line, a timer
  * expiry, a wire frame, a scheduler decision, a host input other than a hand-out (those have their

@@ -12,7 +12,7 @@ import type { QmpClient } from '../transport/qmp-client.ts';
 import { QtestClient, type QtestTap } from '../transport/qtest-client.ts';
 import type { HandOutLog } from '../upper-edge/index.ts';
 import { ReplayDivergenceError } from './errors.ts';
-import { RecordKind, choiceKind, choiceLabel, isDriverInput, isHandOut, type HandOutKind, type HostOp, type Recording, type RecordEvent } from './format.ts';
+import { RecordKind, choiceKind, choiceLabel, describeHandOut, isDriverInput, isHandOut, type HandOutKind, type HostOp, type Recording, type RecordEvent } from './format.ts';
 import { ReplayMemory, ReplayQtestStream } from './replay-stream.ts';
 
 /** The NIC as the recording's header has it (recorder.ts, startSessionRecording). */
@@ -239,11 +239,11 @@ export class ReplaySession {
   }
 
   /** The upper edge takes the recorded batches from the TX ring; another count is a divergence. */
-  private readonly handOutLog = this.recordedHandOuts('take', (n) => `the send path handed ${n} frame(s) to the driver`);
+  private readonly handOutLog = this.recordedHandOuts('take');
   /** The host takes the recorded numbers of received frames from the RX ring for its listeners; another is a divergence. */
-  private readonly deliveryLog = this.recordedHandOuts('delivered', (n) => `the host took ${n} received frame(s) from the RX ring`);
+  private readonly deliveryLog = this.recordedHandOuts('delivered');
   /** The KMDF edge submits the recorded numbers of reads; another is a divergence. */
-  private readonly readHandOutLog = this.recordedHandOuts('reads', (n) => `the KMDF edge handed ${n} read request(s) to the driver`);
+  private readonly readHandOutLog = this.recordedHandOuts('reads');
 
   /**
    * A log that dictates the recorded hand-outs of one kind (`[9, kind, count]`), in order. A
@@ -256,7 +256,7 @@ export class ReplaySession {
    * the last recorded one, version 8 hands out nothing: the recorded session did not (the host's
    * takes are only followed from version 9, deliveries()).
    */
-  private recordedHandOuts(kind: HandOutKind, made: (count: number) => string): HandOutLog {
+  private recordedHandOuts(kind: HandOutKind): HandOutLog {
     const list = this.handOutsRecorded[kind];
     let next = 0;
     return {
@@ -287,7 +287,7 @@ export class ReplaySession {
         this.stream.handedOut(kind, t.position);
         if (t.count === count) return;
         this.stream.diverge(
-          new ReplayDivergenceError(`replay diverged at event ${t.position} of ${this.recording.file}: ${made(count)}, the recording has ${t.count}`, {
+          new ReplayDivergenceError(`replay diverged at event ${t.position} of ${this.recording.file}: ${describeHandOut(kind, count)}, the recording has ${t.count}`, {
             file: this.recording.file,
             position: t.position,
             expected: t.count,

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { AsyncGuestMemory, GuestMemory } from '../platform/guest-memory.ts';
 import { WATCHDOG_TIMER } from '../kernel/timing-checks.ts';
 import { ReplayDivergenceError } from './errors.ts';
-import { RecordKind, isDriverInput, isHandOut, type HandOutKind, type RecordEvent } from './format.ts';
+import { RecordKind, describeHandOut, isDriverInput, isHandOut, type HandOutKind, type RecordEvent } from './format.ts';
 
 const RECENT = 8;
 
@@ -18,15 +18,8 @@ export function describe(e: RecordEvent): string {
     case RecordKind.MemoryRead:
       return `memory read 0x${e[1].toString(16)} (${e[2].byteLength} bytes)`;
     case RecordKind.Host:
-      return e[1] === 'send'
-        ? `host sent ${e[2].length} frame(s)`
-        : e[1] === 'take'
-          ? `send path took ${e[2]} frame(s)`
-          : e[1] === 'reads'
-            ? `KMDF edge submitted ${e[2]} read(s)`
-            : e[1] === 'delivered'
-              ? `host took ${e[2]} received frame(s)`
-              : `host ${e[1]}`;
+      if (e[1] === 'send') return `host sent ${e[2].length} frame(s)`;
+      return isHandOut(e[1]) ? describeHandOut(e[1], e[2] ?? 0) : `host ${e[1]}`;
     case RecordKind.TimerExpired:
       return `timer ${e[1]} expired`;
     case RecordKind.Wire:

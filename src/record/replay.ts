@@ -16,7 +16,7 @@ import { RecordKind, readRecording, type BugCheckSummary, type Recording } from 
 import { bugCheckSummary, driverIdentity } from './recorder.ts';
 import { countersMatch, rxDrainNotes } from './counters.ts';
 import { ReplaySession, type HostInput } from './replay-machine.ts';
-import type { ReplayMemory } from './replay-stream.ts';
+import { describe, type ReplayMemory } from './replay-stream.ts';
 
 const log = logger('replay');
 
@@ -418,12 +418,7 @@ function describeNext(recording: Recording, position: number): string {
   if (!next) return 'nothing more';
   if (next[0] === RecordKind.Command) return `command '${next[1]}'`;
   if (next[0] === RecordKind.Schedule) return `scheduler turn '${next[1]}' (option ${next[2]})`;
-  if (next[0] === RecordKind.Host) {
-    if (next[1] === 'take') return `the send path taking ${next[2]} frame(s)`;
-    if (next[1] === 'reads') return `the KMDF edge submitting ${next[2]} read(s)`;
-    if (next[1] === 'delivered') return `the host taking ${next[2]} received frame(s)`;
-    return `host ${next[1]}`;
-  }
+  if (next[0] === RecordKind.Host) return `host input '${describe(next)}'`;
   return `timer ${next[1]} expiring`;
 }
 

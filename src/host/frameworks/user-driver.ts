@@ -3,13 +3,13 @@ import { MediaConnectState, MediaDuplexState, MiniportDriver, NDIS_LINK_SPEED_UN
 import { Ndis5, Ndis5Driver } from '../../ndis/ndis5/index.ts';
 import { KmdfIoEdge } from '../../upper-edge/kmdf-io.ts';
 import { Ndis5ProtocolEdge } from '../../upper-edge/ndis5-protocol.ts';
-import { Ndis6ProtocolEdge, type LinkEvent } from '../../upper-edge/index.ts';
+import { Ndis6ProtocolEdge } from '../../upper-edge/index.ts';
 import { logger } from '../../util/log.ts';
 import { WdfFramework } from '../../wdf/index.ts';
 import { DriverModuleError, type DriverEntryContext, type KmdfDriverModule, type LoadedDriverModule, type Ndis5DriverModule, type Ndis6DriverModule } from './driver-module.ts';
 import { nicAdapterResources } from './machine-resources.ts';
-import type { VariantEdge } from './running-variant.ts';
-import type { NicLinkState, PnpCall, RoutineCalls, RunningVariant, VariantContext, VariantFactory } from './variant.ts';
+import { edgeVariant } from './running-variant.ts';
+import type { NicLinkState, RunningVariant, VariantContext, VariantFactory } from './variant.ts';
 import { initializeWithEdge, ndisEdgeOptions } from './ndis-edge.ts';
 import { kmdfClose } from './kmdf-close.ts';
 
@@ -66,63 +66,6 @@ function isrCounter(kernel: Kernel, line: number): () => number {
   };
 }
 
-interface UserParts {
-  framework: string;
-  kernel: Kernel;
-  edge: VariantEdge;
-  mac(): string;
-  link?(): NicLinkState;
-  haltDriver(): Promise<void>;
-  /** The framework's surprise-removal path into the driver (the machine already ejected the NIC). */
-  surpriseRemoveDriver(): Promise<void>;
-  pnpCalls(): readonly PnpCall[];
-  close(): Promise<void>;
-  frameworkStatistics(): Record<string, unknown>;
-  calls(): RoutineCalls;
-}
-
-function running(p: UserParts): RunningVariant {
-  let halted = false;
-  return {
-    framework: p.framework,
-    get mac() {
-      return p.mac();
-    },
-    get linkUp() {
-      return p.edge.linkUp;
-    },
-    get link() {
-      return p.link?.();
-    },
-    linkEvents: p.edge.linkEvents,
-    onLink(listener: (event: LinkEvent) => void) {
-      p.edge.on('link', listener);
-      return () => p.edge.off('link', listener);
-    },
-    kick: () => p.edge.kick(),
-    frameworkStatistics: () => p.frameworkStatistics(),
-    calls: () => p.calls(),
-    get halted() {
-      return halted;
-    },
-    async halt() {
-      if (halted) return;
-      p.calls();
-      await p.edge.stop();
-      if (!p.kernel.stopped) await p.haltDriver();
-      halted = true;
-    },
-    async surpriseRemove() {
-      if (halted) return;
-      await p.edge.stop();
-      if (!p.kernel.stopped) await p.surpriseRemoveDriver();
-      halted = true;
-    },
-    pnpCalls: () => p.pnpCalls(),
-    close: () => p.close(),
-  };
-}
-
 async function startNdis6(ctx: VariantContext, driver: Ndis6DriverModule & LoadedDriverModule): Promise<RunningVariant> {
   const { kernel, machine } = ctx;
   const ndis = new Ndis6(kernel);
@@ -132,7 +75,7 @@ async function startNdis6(ctx: VariantContext, driver: Ndis6DriverModule & Loade
   const adapter = await initializeWithEdge(edge, () => ndis.initializeMiniport(handle, nicAdapterResources(machine, driver.registerName), { binding: edge }));
   edge.bind(adapter);
   const isr = isrCounter(kernel, machine.nic.irqLine);
-  return running({
+  return edgeVariant({
     framework: 'ndis6',
     kernel,
     edge,
@@ -181,7 +124,7 @@ async function startNdis5(ctx: VariantContext, driver: Ndis5DriverModule & Loade
     log.debug({ err }, 'OID_802_3_CURRENT_ADDRESS failed: the MAC is the one QEMU was given');
   }
   const isr = isrCounter(kernel, machine.nic.irqLine);
-  return running({
+  return edgeVariant({
     framework: 'ndis5',
     kernel,
     edge,
@@ -253,7 +196,7 @@ async function startKmdf(ctx: VariantContext, driver: KmdfDriverModule & LoadedD
   }
   io.start(device, link?.up ?? false);
   const isr = isrCounter(kernel, machine.nic.irqLine);
-  return running({
+  return edgeVariant({
     framework: 'kmdf',
     kernel,
     edge: io,
