@@ -20,6 +20,8 @@ export function describe(e: RecordEvent): string {
     case RecordKind.Host:
       if (e[1] === 'send') return `host sent ${e[2].length} frame(s)`;
       return isHandOut(e[1]) ? describeHandOut(e[1], e[2] ?? 0) : `host ${e[1]}`;
+    case RecordKind.Schedule:
+      return `scheduler turn '${e[1]}' (option ${e[2]})`;
     case RecordKind.TimerExpired:
       return `timer ${e[1]} expired`;
     case RecordKind.Wire:

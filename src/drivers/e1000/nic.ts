@@ -56,6 +56,12 @@ export interface E1000HardwareOptions extends E1000RingSettings {
    * without a kernel (the raw bench client, hardware tests) a plain timer.
    */
   delay?: (microseconds: number) => Promise<void>;
+  /**
+   * Milliseconds since boot, for the polls' deadlines. A driver passes its framework's reading
+   * (NdisGetSystemUpTimeEx, KeQueryInterruptTime): a recording keeps it, so a replay times out where
+   * the session did. Without a kernel, the host's clock.
+   */
+  upTimeMs?: () => number;
 }
 
 export interface LinkState {
@@ -132,6 +138,7 @@ export class E1000Hardware {
   private readonly statistics: StatisticsAccumulator;
   private readonly timeoutMs: number;
   private readonly delay: (microseconds: number) => Promise<void>;
+  private readonly upTimeMs: () => number;
   private readonly mta = new Uint32Array(MTA_REGISTER_COUNT);
   private rctl = 0;
   private macBytes: Uint8Array | undefined;
@@ -145,6 +152,7 @@ export class E1000Hardware {
     this.registers = opts.registers;
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.delay = opts.delay ?? ((us) => sleep(us / 1000));
+    this.upTimeMs = opts.upTimeMs ?? (() => performance.now());
     const tag = opts.tag ?? 'e1000';
     this.tx = new TxRing(opts.memory, opts.registers, opts.dma, { size: opts.txRingSize, tag });
     try {
@@ -457,11 +465,11 @@ export class E1000Hardware {
 
   /** Reads `reg` until `done(value)`, sleeping 1 ms between reads after the first few. */
   private async pollUntil(what: string, reg: number, done: (value: number) => boolean): Promise<number> {
-    const deadline = Date.now() + this.timeoutMs;
+    const deadline = this.upTimeMs() + this.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       const v = await this.read(reg);
       if (done(v)) return v;
-      if (Date.now() > deadline) {
+      if (this.upTimeMs() > deadline) {
         throw new E1000TimeoutError(`timed out waiting for ${what}`, {
           register: `0x${reg.toString(16)}`,
           value: `0x${v.toString(16)}`,

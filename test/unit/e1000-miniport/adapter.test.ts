@@ -315,6 +315,52 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
     expect(await r.atDispatch(() => r.adapter.send((add) => add(frames[0]!, 0, 128)))).toBe(0);
   });
 
+  it("pause gives up on sends the NIC never finishes once the framework's up time passes its 2 s limit (not the host's clock)", async () => {
+    rig = makeRig();
+    await rig.bringUp();
+    const r = rig;
+    r.nic.regs.set(Reg.TCTL, 0);
+    const frames = Array.from({ length: 100 }, (_, i) => testFrame(i, 200));
+    await r.atDispatch(() =>
+      r.adapter.send((add) => {
+        for (const f of frames) add(f, 0, f.length);
+      }),
+    );
+    let upTime = 5_000;
+    vi.spyOn(r.edge, 'upTimeMs').mockImplementation(() => upTime);
+    const delays = vi.spyOn(r.edge, 'delay');
+    const paused = r.atPassive(() => r.adapter.pause());
+    await waitUntil('pause to wait for the sends', () => delays.mock.calls.length >= 3);
+    expect(r.adapter.state).toBe('pausing');
+    upTime += 2_001;
+    const waitsBefore = delays.mock.calls.length;
+    await paused;
+    // Given up at the next check: the host's clock, 2 s on, would have meant a thousand more waits.
+    expect(delays.mock.calls.length - waitsBefore).toBeLessThanOrEqual(1);
+    expect(r.adapter.state).toBe('paused');
+    expect(r.edge.completed('aborted')).toBe(100);
+    expect(r.edge.completed('sent')).toBe(0);
+  });
+
+  it('pause on a removed NIC aborts its sends and does not wait for what the NIC holds', async () => {
+    rig = makeRig();
+    await rig.bringUp();
+    const r = rig;
+    r.nic.regs.set(Reg.TCTL, 0);
+    const frames = Array.from({ length: 100 }, (_, i) => testFrame(i, 200));
+    await r.atDispatch(() =>
+      r.adapter.send((add) => {
+        for (const f of frames) add(f, 0, f.length);
+      }),
+    );
+    r.adapter.surpriseRemoved();
+    const delays = vi.spyOn(r.edge, 'delay');
+    await r.atPassive(() => r.adapter.pause());
+    expect(r.adapter.state).toBe('paused');
+    expect(delays).not.toHaveBeenCalled();
+    expect(r.edge.completed('aborted')).toBe(100);
+  });
+
   it('pause finishes queued sends, stops indicating receives until restart, and keeps link indications', async () => {
     rig = makeRig();
     await rig.bringUp();

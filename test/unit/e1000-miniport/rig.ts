@@ -68,6 +68,10 @@ export class TestEdge implements MiniportEdge {
     return this.kernel.delayExecution(microseconds / 1000);
   }
 
+  upTimeMs(): number {
+    return Number(this.kernel.queryInterruptTime() / 10_000n);
+  }
+
   indicateLink(state: LinkState): void {
     this.links.push(state);
   }

@@ -170,6 +170,11 @@ export class E1000KmdfDevice implements MiniportEdge {
     return this.wdf.kernel.delayExecution(microseconds / 1000);
   }
 
+  /** KeQueryInterruptTime, in milliseconds. */
+  upTimeMs(): number {
+    return Number(this.wdf.kernel.queryInterruptTime() / 10_000n);
+  }
+
   /**
    * Received frames complete pending read requests, oldest frame first (frames already waiting go
    * before these). Each frame is copied once, from the receive buffer into the read's buffer. What

@@ -53,6 +53,12 @@ export interface MiniportEdge {
   /** Give up the processor for a while (PASSIVE_LEVEL): NdisMSleep, KeDelayExecutionThread. Used while pausing. */
   delay(microseconds: number): Promise<void>;
   /**
+   * Milliseconds since boot, as of the last clock tick (any IRQL): NdisGetSystemUpTimeEx,
+   * NdisGetSystemUpTime, KeQueryInterruptTime. The core's deadlines read the time here, not the
+   * host's clock, so a recording holds the readings and a replay ends each wait where it ended.
+   */
+  upTimeMs(): number;
+  /**
    * Indicate received frames upward (NdisMIndicateReceiveNetBufferLists, ...). Frames the upper
    * layer keeps after this returns must be given back with E1000Adapter.returnReceives(): until
    * then the core does not give their descriptors back to the NIC (the views stay valid).

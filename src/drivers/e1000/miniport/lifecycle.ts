@@ -61,6 +61,7 @@ export class AdapterLifecycle {
       rxRingSize: o.rxRingSize,
       tag: o.tag,
       delay: (us) => ctx.edge.delay(us),
+      upTimeMs: () => ctx.edge.upTimeMs(),
     });
     ctx.hw = hw;
     try {
@@ -102,16 +103,18 @@ export class AdapterLifecycle {
     const ctx = this.ctx;
     ctx.expectState('pause', 'running');
     ctx.state = 'pausing';
-    const deadline = performance.now() + PAUSE_DRAIN_LIMIT_MS;
+    const deadline = ctx.edge.upTimeMs() + PAUSE_DRAIN_LIMIT_MS;
     for (;;) {
       // A removed NIC completes nothing: its sends are aborted at once (the adapter's
       // fMP_ADAPTER_SURPRISE_REMOVED in Intel's NDIS samples).
       if (ctx.removed) await this.send.abortAll();
       else await this.send.service();
       const receiving = await this.receive.outstanding();
-      const sending = this.send.outstanding;
+      // What a removed NIC still holds never comes back (and was reported aborted): waiting for it
+      // would only hold the pause to its deadline.
+      const sending = !ctx.removed && this.send.outstanding;
       if (!sending && !receiving) break;
-      if (performance.now() > deadline) {
+      if (ctx.edge.upTimeMs() > deadline) {
         log.warn({ queued: this.send.queued, inFlight: ctx.nic.tx.inFlight, heldReceives: this.receive.held }, 'pause: gave up waiting for the rings to drain');
         if (sending) await this.send.abortAll();
         break;

@@ -165,6 +165,11 @@ export class E1000Ndis5Adapter implements MiniportEdge {
     return this.ndis.sleep(microseconds);
   }
 
+  /** NdisGetSystemUpTime. */
+  upTimeMs(): number {
+    return this.ndis.getSystemUpTime();
+  }
+
   /**
    * One NDIS_PACKET per frame from the receive pool, its buffer pointing at the frame in place, all
    * indicated with one NdisMIndicateReceivePacket. When the NIC would be left with fewer than

@@ -103,6 +103,11 @@ export class E1000Ndis6Adapter implements MiniportEdge {
     return this.ndis.sleep(microseconds);
   }
 
+  /** NdisGetSystemUpTimeEx. */
+  upTimeMs(): number {
+    return Number(this.ndis.getSystemUpTimeEx());
+  }
+
   /**
    * Takes every NBL of `receivePool` once, at initialisation, as a miniport preallocates one
    * receive NBL per descriptor: indications then reuse them (no NDIS allocate and free per frame).
