@@ -28,9 +28,12 @@ export function insertQueueDpc(k: KernelCore, dpc: Dpc, arg1: unknown, arg2: unk
   return queued;
 }
 
-/** For `kernel.enqueueDpc`: queue it and ask its processor to take it when it can. */
-export function enqueueDpc(k: KernelCore, dpc: Dpc, arg1: unknown, arg2: unknown): boolean {
-  if (!queue(k, dpc, liveActivation(k), arg1, arg2)) return false;
+/**
+ * For `kernel.enqueueDpc`: queue it and ask its processor to take it when it can. `processor`: where
+ * it goes when it has no target (an expired timer's: the processor that set it), else the caller's.
+ */
+export function enqueueDpc(k: KernelCore, dpc: Dpc, arg1: unknown, arg2: unknown, processor?: number): boolean {
+  if (!queue(k, dpc, liveActivation(k), arg1, arg2, processor)) return false;
   k.requestService(dpc.queuedOn!);
   return true;
 }
@@ -40,12 +43,12 @@ function liveActivation(k: KernelCore): Activation | undefined {
   return act !== undefined && !act.ended ? act : undefined;
 }
 
-/** Put `dpc` in the queue of its target processor (else the caller's, else 0); false if it is already queued. */
-function queue(k: KernelCore, dpc: Dpc, act: Activation | undefined, arg1: unknown, arg2: unknown): boolean {
+/** Put `dpc` in the queue of its target processor (else `processor`, else the caller's, else 0); false if it is already queued. */
+function queue(k: KernelCore, dpc: Dpc, act: Activation | undefined, arg1: unknown, arg2: unknown, processor?: number): boolean {
   const stopped = k.stopped;
   if (stopped) throw stopped;
   if (dpc.queuedOn) return false;
-  const target = dpc.targetProcessor ?? (act ? act.processor.index : 0);
+  const target = dpc.targetProcessor ?? processor ?? (act ? act.processor.index : 0);
   const P = k.processors[target];
   if (!P) throw new KernelError(`DPC ${dpc.name} targets processor ${target}, which does not exist`, { dpc: dpc.name });
   dpc.arg1 = arg1;

@@ -6,15 +6,19 @@ import { Irql } from './irql.ts';
 import type { Kernel } from './kernel.ts';
 
 /**
- * KTIMER: when it expires its DPC is queued (to the DPC's target processor, else processor 0 —
- * the processor that took the clock interrupt). Timers never keep the host process alive and are
- * cancelled by a bug check.
+ * KTIMER: when it expires its DPC is queued to the DPC's target processor, else to the processor
+ * that set the timer (each processor keeps its own timer table and expires its own timers; host
+ * code sets them on processor 0). Not to whichever code happens to run when the host's clock fires:
+ * that would differ between a session and its replay. Timers never keep the host process alive and
+ * are cancelled by a bug check.
  */
 export class KernelTimer {
   readonly name: string;
   private disarmClock: (() => void) | undefined;
   private periodic = false;
   private dpc: Dpc | undefined;
+  /** The processor whose timer table it is in: the one that set it. */
+  private setOn = 0;
   private readonly kernel: KernelCore;
   /** Times it expired. */
   expirations = 0;
@@ -36,6 +40,8 @@ export class KernelTimer {
     const wasSet = this.disarm();
     if (this.kernel.stopped) return wasSet;
     this.dpc = dpc;
+    const act = this.kernel.current();
+    this.setOn = act !== undefined && !act.ended ? act.processor.index : 0;
     this.periodic = periodMs > 0;
     this.disarmClock = this.kernel.clock.arm(this.name, Math.max(0, dueMs), this.periodic ? periodMs : 0, () => {
       if (!this.periodic) this.disarmClock = undefined;
@@ -66,6 +72,6 @@ export class KernelTimer {
     this.expirations++;
     this.kernel.trace.record('timer', this.name);
     if (!this.disarmClock) this.kernel.timers.delete(this);
-    if (this.dpc) enqueueDpc(this.kernel, this.dpc, undefined, undefined);
+    if (this.dpc) enqueueDpc(this.kernel, this.dpc, undefined, undefined, this.setOn);
   }
 }

@@ -109,7 +109,6 @@ export class ReplaySession {
     );
     this.memory = new ReplayMemory(events, Number(recording.header.config.memorySize), file);
     this.memory.reached = () => this.memoryReached();
-    this.stream.pauseAfterTimers = Number(recording.header.config.processors ?? 1) === 1;
     this.stream.onReached = () => {
       for (const wake of this.handOutWakes) wake();
     };
@@ -233,7 +232,7 @@ export class ReplaySession {
    * replays at the retry timer's DPC, which can run on another processor than recorded (src/record/README.md).
    */
   deliveries(): HandOutLog | undefined {
-    if (this.recording.header.version < 9 || this.recording.header.config.framework === 'kmdf') return undefined;
+    if (this.recording.header.version < 9) return undefined;
     this.stream.holdAtHandOuts('delivered');
     return this.deliveryLog;
   }

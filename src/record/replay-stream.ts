@@ -3,9 +3,11 @@ import type { Socket } from 'node:net';
 import type { AsyncGuestMemory, GuestMemory } from '../platform/guest-memory.ts';
 import { WATCHDOG_TIMER } from '../kernel/timing-checks.ts';
 import { ReplayDivergenceError } from './errors.ts';
-import { RecordKind, describeHandOut, isDriverInput, isHandOut, type HandOutKind, type RecordEvent } from './format.ts';
+import { RecordKind, choiceLabel, describeHandOut, isDriverInput, isHandOut, type HandOutKind, type RecordEvent } from './format.ts';
 
 const RECENT = 8;
+/** How many delivery turns an IRQ lower waits for the kernel to take the line raised before it. */
+const LOWER_HOLD_TURNS = 64;
 
 export function describe(e: RecordEvent): string {
   switch (e[0]) {
@@ -58,15 +60,13 @@ export class ReplayQtestStream extends Duplex {
   /** The same holds, for the check made at each event. */
   private readonly holdList: { handed: number; last: number }[] = [];
   divergence: ReplayDivergenceError | undefined;
-  /**
-   * End a delivery pass at a driver timer's expiry (one processor). On several the recorded
-   * scheduler turns order the timer's DPC already, and pausing there made a surprise-removal
-   * replay stall at a thread's processor choice (1 in a CI run).
-   */
-  pauseAfterTimers = true;
   /** With `onReached`: the recorded event whose reaching (reached()) calls it, once; -1: none. */
   wakeAt = -1;
   onReached: (() => void) | undefined;
+  /** Set by the replay once its host runs: some processor was asked for interrupt or DPC work and has not started it (Kernel.servicePending). */
+  servicePending: (() => boolean) | undefined;
+  /** The IRQ lower held back (heldLower) and for how many delivery turns. */
+  private lowerHeld = { at: -1, turns: 0 };
 
   /**
    * `onInput` gets the host inputs, timer expirations and wire frames (kinds Host, TimerExpired, Wire) as the stream
@@ -235,6 +235,10 @@ export class ReplayQtestStream extends Duplex {
       } else if (e[0] === RecordKind.Host && isHandOut(e[1])) {
         const hold = this.holds[e[1]];
         if (hold && this.pos >= hold.handed) hold.last = this.pos;
+      } else if (e[0] === RecordKind.Irq && !e[2] && this.heldLower(this.pos)) {
+        if (out) this.push(Buffer.from(out, 'latin1'));
+        this.scheduleDelivery();
+        return;
       } else if (e[0] === RecordKind.Reply) out += e[1] + '\n';
       else if (e[0] === RecordKind.Irq) out += `IRQ ${e[2] ? 'raise' : 'lower'} ${e[1]}\n`;
       else if ((e[0] === RecordKind.Host || e[0] === RecordKind.TimerExpired || e[0] === RecordKind.Wire) && this.onInput) {
@@ -246,7 +250,7 @@ export class ReplayQtestStream extends Duplex {
         if (this.divergence) return;
         // A driver's timer fires in its own event-loop turn: what its DPC does runs before anything
         // recorded after it arrives. (The kernel's watchdog queues nothing.)
-        if (e[0] === RecordKind.TimerExpired && this.pauseAfterTimers && e[1] !== WATCHDOG_TIMER) {
+        if (e[0] === RecordKind.TimerExpired && e[1] !== WATCHDOG_TIMER) {
           this.scheduleDelivery();
           this.wakeIfReached();
           return;
@@ -257,6 +261,35 @@ export class ReplayQtestStream extends Duplex {
     }
     if (out) this.push(Buffer.from(out, 'latin1'));
     this.wakeIfReached();
+  }
+
+  /**
+   * Whether to hold back the IRQ lower at `position` for a turn: the recording has an ISR start right
+   * after it (only replies between), and the replay's kernel has not started on the interrupt the
+   * line asked for. On QEMU the raise came in an earlier socket read than the lower (the eject's,
+   * say), and the kernel took the line in between; delivered in one pass here, the line would be
+   * low before any processor looked. The first hold lets the client read what came before; later
+   * ones last while a processor has not started. Bounded, so a replay that differs stalls where it
+   * differs.
+   */
+  private heldLower(position: number): boolean {
+    if (this.lowerHeld.at !== position) {
+      if (!this.isrStartsAfter(position)) return false;
+      this.lowerHeld = { at: position, turns: 1 };
+      return true;
+    }
+    if (!this.servicePending?.() || this.lowerHeld.turns >= LOWER_HOLD_TURNS) return false;
+    this.lowerHeld.turns++;
+    return true;
+  }
+
+  private isrStartsAfter(position: number): boolean {
+    for (let i = position + 1; i < this.events.length && i <= position + RECENT; i++) {
+      const e = this.events[i]!;
+      if (e[0] === RecordKind.Reply || e[0] === RecordKind.MemoryRead || e[0] === RecordKind.TimeReading) continue;
+      return e[0] === RecordKind.Schedule && (choiceLabel(e[1])?.startsWith('isr:') ?? false);
+    }
+    return false;
   }
 
   /** A recorded hand-out the stream has passed is not made yet. */

@@ -262,7 +262,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     if (host && handleHost) session.onHost = handleHost;
     if (host) {
       const kernel = host.kernel;
-      session.servicePending = () => kernel.servicePending;
+      session.servicePending = session.stream.servicePending = () => kernel.servicePending;
     }
     await ended;
     clearWatch?.();

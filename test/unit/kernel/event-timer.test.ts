@@ -84,6 +84,31 @@ describe('kernel timers', () => {
     expect(timer.isSet).toBe(false);
   });
 
+  it("the DPC runs on the processor that set the timer, whatever runs when it expires; a DPC's target processor comes first", async () => {
+    rig = makeRig({ processors: 2 });
+    const { kernel } = rig;
+    const ran: Record<string, number> = {};
+    const done = new KernelEvent(kernel, 'notification');
+    const dpcOf = (name: string) =>
+      new Dpc(() => {
+        ran[name] = kernel.currentProcessor();
+        if (Object.keys(ran).length === 3) done.set();
+      });
+    const fromOne = new KernelTimer(kernel, 'SetOnOne');
+    const fromHost = new KernelTimer(kernel, 'SetByHostCode');
+    const targeted = new KernelTimer(kernel, 'Targeted');
+    const toZero = dpcOf('targeted');
+    toZero.targetProcessor = 0;
+    await kernel.runOnProcessor(1, Irql.DISPATCH_LEVEL, 'ArmOnOne', () => {
+      fromOne.set(2, 0, dpcOf('fromOne'));
+      targeted.set(2, 0, toZero);
+    });
+    fromHost.set(2, 0, dpcOf('fromHost'));
+    // Processor 0 is busy at PASSIVE_LEVEL when they expire: the DPCs still go where they were set.
+    await kernel.runOnProcessor(0, Irql.PASSIVE_LEVEL, 'Busy', () => done.wait(1000));
+    expect(ran).toEqual({ fromOne: 1, fromHost: 0, targeted: 0 });
+  });
+
   it('a periodic timer fires until cancelled; cancel returns whether it was set', async () => {
     rig = makeRig();
     const { kernel } = rig;

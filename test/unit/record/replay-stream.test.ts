@@ -89,4 +89,63 @@ describe('replay of a qtest stream (REPLAY, no QEMU)', () => {
     expect(order).toEqual(['timer DPC', 'IRQ raise 11']);
     client.close();
   });
+
+  it("an IRQ lower recorded before an ISR start waits until the kernel has taken the line raised before it (an eject's lower after a TX interrupt)", async () => {
+    const order: string[] = [];
+    const events: RecordEvent[] = [
+      [RecordKind.Command, 'writel 0xe0003818 0xc8'],
+      [RecordKind.Irq, 11, true],
+      [RecordKind.Reply, 'OK'],
+      [RecordKind.Irq, 11, false],
+      [RecordKind.Reply, 'OK'],
+      [RecordKind.Schedule, 'of 1: isr:MiniportISR@0', 0],
+    ];
+    const stream = new ReplayQtestStream(events, 'test.rec');
+    const client = new QtestClient(stream.asSocket());
+    let asserted = false;
+    let requested = false;
+    stream.servicePending = () => requested;
+    const lowered = new Promise<void>((resolve) =>
+      client.on('irq', (_line: number, raised: boolean) => {
+        asserted = raised;
+        order.push(raised ? 'raise' : 'lower');
+        if (!raised) return resolve();
+        // As the kernel does: a processor is asked, and takes the line a turn later if it is still asserted.
+        requested = true;
+        setImmediate(() =>
+          setImmediate(() => {
+            requested = false;
+            if (asserted) order.push('ISR took the line');
+          }),
+        );
+      }),
+    );
+    client.writel(0xe0003818, 0xc8);
+    await lowered;
+    expect(order).toEqual(['raise', 'ISR took the line', 'lower']);
+    client.close();
+  });
+
+  it('an IRQ lower with no ISR start recorded after it is not held (the line went low before any processor took it)', async () => {
+    const order: string[] = [];
+    const events: RecordEvent[] = [
+      [RecordKind.Command, 'writel 0xe0003818 0xc8'],
+      [RecordKind.Irq, 11, true],
+      [RecordKind.Reply, 'OK'],
+      [RecordKind.Irq, 11, false],
+      [RecordKind.Command, 'readl 0xe0000008'],
+      [RecordKind.Reply, 'OK 0x0'],
+    ];
+    const stream = new ReplayQtestStream(events, 'test.rec');
+    const client = new QtestClient(stream.asSocket());
+    stream.servicePending = () => true;
+    client.on('irq', (_line: number, raised: boolean) => {
+      order.push(raised ? 'raise' : 'lower');
+      if (raised) setImmediate(() => order.push('a turn later'));
+    });
+    client.writel(0xe0003818, 0xc8);
+    expect(await client.readl(0xe0000008)).toBe(0);
+    expect(order.slice(0, 2)).toEqual(['raise', 'lower']);
+    client.close();
+  });
 });
