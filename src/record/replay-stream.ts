@@ -8,6 +8,8 @@ import { RecordKind, choiceLabel, describeHandOut, isDriverInput, isHandOut, typ
 const RECENT = 8;
 /** How many delivery turns an IRQ lower waits for the kernel to take the line raised before it. */
 const LOWER_HOLD_TURNS = 64;
+/** How far past an IRQ lower heldLower looks for the ISR start (replies and memory reads between). */
+const ISR_LOOKAHEAD = 8;
 
 export function describe(e: RecordEvent): string {
   switch (e[0]) {
@@ -284,7 +286,7 @@ export class ReplayQtestStream extends Duplex {
   }
 
   private isrStartsAfter(position: number): boolean {
-    for (let i = position + 1; i < this.events.length && i <= position + RECENT; i++) {
+    for (let i = position + 1; i < this.events.length && i <= position + ISR_LOOKAHEAD; i++) {
       const e = this.events[i]!;
       if (e[0] === RecordKind.Reply || e[0] === RecordKind.MemoryRead || e[0] === RecordKind.TimeReading) continue;
       return e[0] === RecordKind.Schedule && (choiceLabel(e[1])?.startsWith('isr:') ?? false);

@@ -315,7 +315,8 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
     expect(await r.atDispatch(() => r.adapter.send((add) => add(frames[0]!, 0, 128)))).toBe(0);
   });
 
-  it("pause gives up on sends the NIC never finishes once the framework's up time passes its 2 s limit (not the host's clock)", async () => {
+  /** A rig brought up whose NIC holds back TX (TCTL.EN clear), with 100 frames sent: pausing has them to wait for. */
+  async function withHeldSends(): Promise<{ r: Rig; frames: Buffer[] }> {
     rig = makeRig();
     await rig.bringUp();
     const r = rig;
@@ -326,6 +327,11 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
         for (const f of frames) add(f, 0, f.length);
       }),
     );
+    return { r, frames };
+  }
+
+  it("pause gives up on sends the NIC never finishes once the framework's up time passes its 2 s limit (not the host's clock)", async () => {
+    const { r } = await withHeldSends();
     let upTime = 5_000;
     vi.spyOn(r.edge, 'upTimeMs').mockImplementation(() => upTime);
     const delays = vi.spyOn(r.edge, 'delay');
@@ -343,16 +349,7 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
   });
 
   it('pause on a removed NIC aborts its sends and does not wait for what the NIC holds', async () => {
-    rig = makeRig();
-    await rig.bringUp();
-    const r = rig;
-    r.nic.regs.set(Reg.TCTL, 0);
-    const frames = Array.from({ length: 100 }, (_, i) => testFrame(i, 200));
-    await r.atDispatch(() =>
-      r.adapter.send((add) => {
-        for (const f of frames) add(f, 0, f.length);
-      }),
-    );
+    const { r } = await withHeldSends();
     r.adapter.surpriseRemoved();
     const delays = vi.spyOn(r.edge, 'delay');
     await r.atPassive(() => r.adapter.pause());
@@ -362,17 +359,7 @@ describe('E1000Adapter (framework-neutral e1000 core) on the kernel model', () =
   });
 
   it('pause finishes queued sends, stops indicating receives until restart, and keeps link indications', async () => {
-    rig = makeRig();
-    await rig.bringUp();
-    const r = rig;
-    // TX held back, so that pausing has queued frames to finish.
-    r.nic.regs.set(Reg.TCTL, 0);
-    const frames = Array.from({ length: 100 }, (_, i) => testFrame(i, 200));
-    await r.atDispatch(() =>
-      r.adapter.send((add) => {
-        for (const f of frames) add(f, 0, f.length);
-      }),
-    );
+    const { r, frames } = await withHeldSends();
     const delays = vi.spyOn(r.edge, 'delay');
     const paused = r.atPassive(() => r.adapter.pause());
     // The positive control: pause has found the sends outstanding twice and waits between checks.

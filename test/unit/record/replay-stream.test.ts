@@ -90,16 +90,17 @@ describe('replay of a qtest stream (REPLAY, no QEMU)', () => {
     client.close();
   });
 
+  /** A TDT write whose TX interrupt's line went low again before anything else came (an eject's lower). */
+  const TDT_RAISE_LOWER: RecordEvent[] = [
+    [RecordKind.Command, 'writel 0xe0003818 0xc8'],
+    [RecordKind.Irq, 11, true],
+    [RecordKind.Reply, 'OK'],
+    [RecordKind.Irq, 11, false],
+  ];
+
   it("an IRQ lower recorded before an ISR start waits until the kernel has taken the line raised before it (an eject's lower after a TX interrupt)", async () => {
     const order: string[] = [];
-    const events: RecordEvent[] = [
-      [RecordKind.Command, 'writel 0xe0003818 0xc8'],
-      [RecordKind.Irq, 11, true],
-      [RecordKind.Reply, 'OK'],
-      [RecordKind.Irq, 11, false],
-      [RecordKind.Reply, 'OK'],
-      [RecordKind.Schedule, 'of 1: isr:MiniportISR@0', 0],
-    ];
+    const events: RecordEvent[] = [...TDT_RAISE_LOWER, [RecordKind.Reply, 'OK'], [RecordKind.Schedule, 'of 1: isr:MiniportISR@0', 0]];
     const stream = new ReplayQtestStream(events, 'test.rec');
     const client = new QtestClient(stream.asSocket());
     let asserted = false;
@@ -128,14 +129,7 @@ describe('replay of a qtest stream (REPLAY, no QEMU)', () => {
 
   it('an IRQ lower with no ISR start recorded after it is not held (the line went low before any processor took it)', async () => {
     const order: string[] = [];
-    const events: RecordEvent[] = [
-      [RecordKind.Command, 'writel 0xe0003818 0xc8'],
-      [RecordKind.Irq, 11, true],
-      [RecordKind.Reply, 'OK'],
-      [RecordKind.Irq, 11, false],
-      [RecordKind.Command, 'readl 0xe0000008'],
-      [RecordKind.Reply, 'OK 0x0'],
-    ];
+    const events: RecordEvent[] = [...TDT_RAISE_LOWER, [RecordKind.Command, 'readl 0xe0000008'], [RecordKind.Reply, 'OK 0x0']];
     const stream = new ReplayQtestStream(events, 'test.rec');
     const client = new QtestClient(stream.asSocket());
     stream.servicePending = () => true;
