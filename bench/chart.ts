@@ -128,6 +128,29 @@ export function loadRuns(dir: string): BenchRun[] {
   return runs;
 }
 
+/**
+ * The runs kept in `file` (docs/bench/history.json: the ratios of every full run, committed, so a
+ * fresh clone's chart still has the earlier runs that bench/results, not committed, lost).
+ */
+export function loadHistory(file: string): BenchRun[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const runs = JSON.parse(text) as unknown;
+  if (!Array.isArray(runs)) throw new Error(`${file}: not a list of bench runs`);
+  return runs as BenchRun[];
+}
+
+/** The runs of every list, one per date (the last list's wins), oldest first. */
+export function mergeRuns(...lists: readonly (readonly BenchRun[])[]): BenchRun[] {
+  const byDate = new Map<string, BenchRun>();
+  for (const list of lists) for (const run of list) byDate.set(run.date, run);
+  return [...byDate.values()].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+}
+
 const PANEL_W = 300;
 const PANEL_H = 150;
 const PAD = { left: 44, right: 12, top: 26, bottom: 26 };

@@ -19,7 +19,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadRuns, ratiosOf, renderChart } from './chart.ts';
+import { loadHistory, loadRuns, mergeRuns, ratiosOf, renderChart } from './chart.ts';
 import { markdownReport } from './markdown.ts';
 import { round } from './stats.ts';
 
@@ -307,9 +307,12 @@ if (full || values.docs) {
   const docs = join(here, '..', 'docs', 'bench');
   mkdirSync(docs, { recursive: true });
   writeFileSync(join(docs, 'latest.md'), markdownReport(report, rows));
+  const historyFile = join(docs, 'history.json');
+  const history = mergeRuns(loadHistory(historyFile), loadRuns(outDir));
+  if (full) writeFileSync(historyFile, JSON.stringify(history, null, 1) + '\n');
   // A quick run is not kept in the chart's history; drawn here it is the chart's last point.
-  writeFileSync(join(docs, 'chart.svg'), renderChart([...loadRuns(outDir), ...(full ? [] : [ratiosOf(report)])]));
-  written.push('docs/bench/latest.md and docs/bench/chart.svg');
+  writeFileSync(join(docs, 'chart.svg'), renderChart([...history, ...(full ? [] : [ratiosOf(report)])]));
+  written.push(`docs/bench/latest.md, docs/bench/chart.svg and${full ? '' : ' not'} docs/bench/history.json`);
 }
 console.log(`\nwrote ${written.join(', ')} (${report.durationS} s)`);
 console.log(`load average at start: ${loadAtStart.join(', ')} (${cpus().length} CPUs)`);

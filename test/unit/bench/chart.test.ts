@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadRuns, ratiosOf, renderChart } from '../../../bench/chart.ts';
+import { loadHistory, loadRuns, mergeRuns, ratiosOf, renderChart } from '../../../bench/chart.ts';
 
 const report = (date: string, tx64: [number, number], extra: Record<string, unknown> = {}) => ({
   date,
@@ -86,5 +86,20 @@ describe('bench chart', () => {
     writeFileSync(join(dir, 'bench-2026-12-04T10-00-00-000Z.json'), JSON.stringify({ ...report('2026-12-04T10:00:00Z', [0.2, 0.2]), only: ['mmio'] }));
     writeFileSync(join(dir, 'latest.json'), JSON.stringify(report('2026-12-02T10:00:00Z', [0.9, 0.9])));
     expect(loadRuns(dir).map((r) => r.date)).toEqual(['2026-12-01T10:00:00Z', '2026-12-02T10:00:00Z']);
+  });
+
+  it("keeps the committed history's runs beside the kept ones, one per date, oldest first; a missing history is empty, a malformed one an error", () => {
+    const d = (dir = mkdtempSync(join(tmpdir(), 'dirql-chart-')));
+    const older = ratiosOf(report('2026-11-30T10:00:00Z', [0.7, 0.7]));
+    const same = ratiosOf(report('2026-12-01T10:00:00Z', [0.75, 0.75]));
+    writeFileSync(join(d, 'history.json'), JSON.stringify([same, older]));
+    writeFileSync(join(d, 'bench-2026-12-01T10-00-00-000Z.json'), JSON.stringify(report('2026-12-01T10:00:00Z', [0.8, 0.8])));
+    const merged = mergeRuns(loadHistory(join(d, 'history.json')), loadRuns(d));
+    expect(merged.map((r) => r.date)).toEqual(['2026-11-30T10:00:00Z', '2026-12-01T10:00:00Z']);
+    // The kept run's report wins over the history's copy of the same run.
+    expect(merged[1]).toEqual(loadRuns(d)[0]);
+    expect(loadHistory(join(d, 'none.json'))).toEqual([]);
+    writeFileSync(join(d, 'bad.json'), JSON.stringify({ runs: [] }));
+    expect(() => loadHistory(join(d, 'bad.json'))).toThrow(/not a list of bench runs/);
   });
 });
