@@ -38,7 +38,8 @@ export function enqueueDpc(k: KernelCore, dpc: Dpc, arg1: unknown, arg2: unknown
   return true;
 }
 
-function liveActivation(k: KernelCore): Activation | undefined {
+/** The activation running now, if it has not ended (the caller of a DPC queueing or a timer setting). */
+export function liveActivation(k: KernelCore): Activation | undefined {
   const act = k.current();
   return act !== undefined && !act.ended ? act : undefined;
 }

@@ -1,6 +1,6 @@
 import { kernelInternals, type KernelCore } from './core.ts';
 import type { Dpc } from './dpc.ts';
-import { enqueueDpc } from './dpc-queue.ts';
+import { enqueueDpc, liveActivation } from './dpc-queue.ts';
 import { requireIrqlIfInRoutine } from './irql-control.ts';
 import { Irql } from './irql.ts';
 import type { Kernel } from './kernel.ts';
@@ -40,8 +40,7 @@ export class KernelTimer {
     const wasSet = this.disarm();
     if (this.kernel.stopped) return wasSet;
     this.dpc = dpc;
-    const act = this.kernel.current();
-    this.setOn = act !== undefined && !act.ended ? act.processor.index : 0;
+    this.setOn = liveActivation(this.kernel)?.processor.index ?? 0;
     this.periodic = periodMs > 0;
     this.disarmClock = this.kernel.clock.arm(this.name, Math.max(0, dueMs), this.periodic ? periodMs : 0, () => {
       if (!this.periodic) this.disarmClock = undefined;

@@ -227,9 +227,7 @@ export class ReplaySession {
   /**
    * The log the replaying host's RX drain takes its batches from (DriverHostOptions.deliveries),
    * held to the stream as handOuts() is. A recording before version 9 has none: the drain takes
-   * what is there. Nor does a KMDF replay follow them: its edge's read top-ups (handed out as
-   * recorded) already wait for the ring's slots, and on two processors following both stalled
-   * replays at the retry timer's DPC, which can run on another processor than recorded (src/record/README.md).
+   * what is there.
    */
   deliveries(): HandOutLog | undefined {
     if (this.recording.header.version < 9) return undefined;
@@ -498,7 +496,7 @@ export class ReplaySession {
     this.reachCommand();
     const due = (): boolean => {
       const c = next();
-      return c === undefined || (this.commandReached === undefined && this.stream.position >= c.position && !this.servicePending?.());
+      return c === undefined || (this.commandReached === undefined && this.stream.position >= c.position && !this.stream.servicePending?.());
     };
     while (!due()) await new Promise<void>((r) => setImmediate(r));
     this.commandReached = undefined;
@@ -512,9 +510,6 @@ export class ReplaySession {
   }
 
   private commandReached: { isNext: () => boolean; reached: () => void } | undefined;
-
-  /** Set by the replay once its host runs: some processor has interrupt or DPC work it has not started (Kernel.servicePending). */
-  servicePending: (() => boolean) | undefined;
 
   private input(e: RecordEvent, position: number): void {
     if (e[0] === RecordKind.TimerExpired) {

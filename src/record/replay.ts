@@ -262,7 +262,7 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     if (host && handleHost) session.onHost = handleHost;
     if (host) {
       const kernel = host.kernel;
-      session.servicePending = session.stream.servicePending = () => kernel.servicePending;
+      session.stream.servicePending = () => kernel.servicePending;
     }
     await ended;
     clearWatch?.();
@@ -417,7 +417,7 @@ function describeNext(recording: Recording, position: number): string {
     .find((e) => e[0] === RecordKind.Command || e[0] === RecordKind.Host || e[0] === RecordKind.TimerExpired || e[0] === RecordKind.Schedule);
   if (!next) return 'nothing more';
   if (next[0] === RecordKind.Command) return `command '${next[1]}'`;
-  if (next[0] === RecordKind.Schedule) return `scheduler turn '${next[1]}' (option ${next[2]})`;
+  if (next[0] === RecordKind.Schedule) return describe(next);
   if (next[0] === RecordKind.Host) return `host input '${describe(next)}'`;
   return `timer ${next[1]} expiring`;
 }
