@@ -227,10 +227,12 @@ export class ReplaySession {
   /**
    * The log the replaying host's RX drain takes its batches from (DriverHostOptions.deliveries),
    * held to the stream as handOuts() is. A recording before version 9 has none: the drain takes
-   * what is there.
+   * what is there. Nor does a KMDF replay follow them: its edge's read top-ups (handed out as
+   * recorded) already wait for the ring's slots, and following both made a one-processor replay
+   * reach a retry timer's recorded expiry before the driver had set it (src/record/README.md).
    */
   deliveries(): HandOutLog | undefined {
-    if (this.recording.header.version < 9) return undefined;
+    if (this.recording.header.version < 9 || this.recording.header.config.framework === 'kmdf') return undefined;
     this.stream.holdAtHandOuts('delivered');
     return this.deliveryLog;
   }
