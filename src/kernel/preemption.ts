@@ -118,7 +118,8 @@ export class Preemption {
    * let it take the work on its own. With one processor that runs nothing, there is no choice for
    * the scheduler to make, so the work starts on a microtask (as soon as the code that raised the
    * line or queued the DPC returns) rather than on the next dispatch tick, which would first wait
-   * for every other I/O callback of this event-loop turn (the wire's datagrams, for one).
+   * for every other I/O callback of this event-loop turn (the wire's datagrams, for one). With
+   * several, the start is the scheduler's turn (parkService), which a recording writes.
    */
   scheduleService(P: Processor): void {
     P.serviceRequested = true;
@@ -127,7 +128,7 @@ export class Preemption {
       return;
     }
     this.scheduler
-      .park(null)
+      .parkService(P.index)
       .then(() => this.startService(P))
       .catch((err: unknown) => this.stops.detachedFailure(err, P));
   }

@@ -25,6 +25,12 @@ export interface ChoiceSource {
    */
   choiceDue?(): boolean;
   /**
+   * A labelled source's: a processor's start on its pending work (parkService, `service@1`) is a
+   * turn of its own, asked with its label alone, and may wait (-1) like any turn. Without it the
+   * start is a host-code wait the next tick resolves, written nowhere (recordings before version 10).
+   */
+  readonly services?: boolean;
+  /**
    * Given the scheduler's wake-up when it is built: a source that answered -1 because of something
    * outside the scheduler (a replay whose log has not reached the turn yet) calls it once that changed,
    * as nothing the scheduler watches would.
@@ -64,6 +70,8 @@ export class SchedulerRandom implements ChoiceSource {
 interface Waiter {
   /** null: a condition wait of host code (quiesce) that needs no processor. */
   readonly act: Activation | null;
+  /** A processor's service start asked of a source that logs it (parkService): its label. */
+  readonly label?: string;
   readonly ready: () => boolean;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
@@ -105,6 +113,20 @@ export class Scheduler {
     });
   }
 
+  /**
+   * Resolves at a tick, when processor `index` is to start on its pending work (Preemption's
+   * service of an idle processor). A source that logs services (a recording, a replay of version
+   * 10 on) takes it as a turn labelled `service@index`, so a replay starts it where the session did
+   * among the other turns; otherwise it is host code's wait.
+   */
+  parkService(index: number): Promise<void> {
+    if (!this.seeded || this.policy !== null || !this.rng.services) return this.park(null);
+    return new Promise<void>((resolve, reject) => {
+      this.parked.push({ act: null, label: serviceLabel(index), ready: alwaysReady, resolve, reject });
+      this.wake();
+    });
+  }
+
   /** Something changed (IRQL lowered, lock released, activation ended): re-evaluate parked waiters. */
   wake(): void {
     if (this.tickScheduled || this.parked.length === 0) return;
@@ -130,10 +152,17 @@ export class Scheduler {
   private tick(): void {
     this.tickScheduled = false;
     const runnable: Waiter[] = [];
+    // A service start a replay holds back (-1) may be due once a turn of this tick is taken.
+    let heldService = false;
     for (let i = 0; i < this.parked.length;) {
       const w = this.parked[i]!;
       if ((w.act === null || this.canRun(w.act)) && w.ready()) {
         if (w.act === null) {
+          if (w.label !== undefined && this.rng.below(1, [w.label]) < 0) {
+            heldService = true;
+            i++;
+            continue;
+          }
           this.parked.splice(i, 1);
           w.resolve();
           continue;
@@ -158,7 +187,7 @@ export class Scheduler {
     this.parked.splice(this.parked.indexOf(pick), 1);
     if (pick.act) pick.act.state = undefined;
     pick.resolve();
-    if (runnable.length > 1) this.wake();
+    if (runnable.length > 1 || heldService) this.wake();
   }
 
   /**
@@ -200,6 +229,11 @@ export class Scheduler {
 /** A processor choice's label (choose() for a thread call): the processor it starts on. */
 export function processorLabel(index: number): string {
   return `processor ${index}`;
+}
+
+/** A processor's service start as a turn's label (parkService). */
+export function serviceLabel(index: number): string {
+  return `service@${index}`;
 }
 
 /** Whether a decision label is a processor choice's, not a scheduler turn's (`kind:routine@processor`). */

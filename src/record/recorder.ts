@@ -113,6 +113,7 @@ export class SessionRecorder implements QtestTap {
     return {
       labelled: true,
       everyChoice: true,
+      services: true,
       below: (n, labels) => {
         // A single option does not advance the PRNG: the same seed makes the same choices as unrecorded.
         const option = n > 1 ? rng.below(n) : 0;

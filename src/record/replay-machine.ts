@@ -113,7 +113,7 @@ export class ReplaySession {
       for (const wake of this.handOutWakes) wake();
     };
 
-    this.choices = this.choiceSource(recording.header.version >= 7);
+    this.choices = this.choiceSource(recording.header.version >= 7, recording.header.version >= 10);
     this.clock = {
       arm: (name, _dueMs, periodMs, fire) => {
         const entry = { name, fire, periodic: periodMs > 0 };
@@ -145,7 +145,8 @@ export class ReplaySession {
    * The scheduler's choices, in the recorded order. A scheduler turn (labels given) is taken where
    * the recording took it: once the stream has delivered everything recorded before it (the stream
    * holds what came after until it is taken), and then runs the activation the recording ran,
-   * waiting (-1) while it is not runnable. A processor choice (version 7: every one is written,
+   * waiting (-1) while it is not runnable. A processor's start on its pending work (version 10,
+   * `service@1`) is such a turn, asked with its own label alone. A processor choice (version 7: every one is written,
    * labelled `processor i`) is due once the stream is there too (`choiceDue`; the caller waits for
    * it), and takes the recorded processor; one that is not among the candidates is a divergence.
    * Before version 7, choose() could not wait: it takes the recorded option when it had as many
@@ -153,10 +154,11 @@ export class ReplaySession {
    */
   readonly choices: ChoiceSource;
 
-  private choiceSource(everyChoice: boolean): ChoiceSource {
+  private choiceSource(everyChoice: boolean, services: boolean): ChoiceSource {
     return {
       labelled: true,
       everyChoice,
+      services,
       attach: (wake) => {
         this.wakeScheduler = wake;
       },
@@ -176,7 +178,7 @@ export class ReplaySession {
         if (labels) {
           const choosing = isProcessorLabel(labels[0]);
           // Not there yet: a reply, IRQ line, input or command recorded before this turn is still to come.
-          if (!choosing && this.stream.position < d.position) return -1;
+          if (!choosing && !this.stream.reachedBefore(d.position)) return -1;
           // A scheduler turn: the activation the recording ran next, once it is runnable (the others wait).
           const i = labels.indexOf(choiceLabel(d.kind) ?? '');
           if (i >= 0) this.take(d);

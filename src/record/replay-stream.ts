@@ -65,7 +65,7 @@ export class ReplayQtestStream extends Duplex {
   /** With `onReached`: the recorded event whose reaching (reached()) calls it, once; -1: none. */
   wakeAt = -1;
   onReached: (() => void) | undefined;
-  /** Set by the replay once its host runs: some processor was asked for interrupt or DPC work and has not started it (Kernel.servicePending). */
+  /** Set by the replay once its host runs, unless the recording holds the service starts as turns: some processor was asked for interrupt or DPC work and has not started it (Kernel.servicePending). */
   servicePending: (() => boolean) | undefined;
   /** The IRQ lower held back (heldLower) and for how many delivery turns. */
   private lowerHeld = { at: -1, turns: 0 };
@@ -120,6 +120,11 @@ export class ReplayQtestStream extends Duplex {
    */
   reached(position: number): boolean {
     return this.pos > position || (position < this.decided && this.events[position]?.[0] === RecordKind.Schedule);
+  }
+
+  /** Whether everything recorded before `position` reached the driver: a turn right after a turn the replay took is due at once. */
+  reachedBefore(position: number): boolean {
+    return position === 0 || this.reached(position - 1);
   }
 
   private wakeIfReached(): void {

@@ -260,7 +260,9 @@ export async function replay(file: string, opts: ReplayOptions = {}): Promise<Re
     }
     // Inputs reached while the driver was starting are handed over now.
     if (host && handleHost) session.onHost = handleHost;
-    if (host) {
+    // A service start the recording holds as a turn (version 10, several processors) comes at its
+    // turn; the replay waits only for the others (one processor's, an older recording's).
+    if (host && !(session.choices.services && host.kernel.processorCount > 1)) {
       const kernel = host.kernel;
       session.stream.servicePending = () => kernel.servicePending;
     }

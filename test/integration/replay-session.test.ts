@@ -53,8 +53,9 @@ describe('recording a session on two processors', () => {
     const turns = readRecording(file).events.filter((e) => e[0] === 6) as [6, string, number][];
     expect(turns.length).toBeGreaterThan(0);
     for (const [, kind, option] of turns) {
-      // A turn names the activation it ran; a processor choice (choose(): where a thread call starts) the processor.
-      expect(kind).toMatch(/^of \d+: (\w+:[^@]+@[01]|processor [01])$/);
+      // A turn names the activation it ran, or the processor that started on its pending work; a
+      // processor choice (choose(): where a thread call starts) the processor.
+      expect(kind).toMatch(/^of \d+: (\w+:[^@]+@[01]|service@[01]|processor [01])$/);
       expect(option).toBeLessThan(Number(/^of (\d+)/.exec(kind)![1]));
     }
     // Some turn had two activations to choose from: the seed decided, and the file says how.
@@ -62,6 +63,8 @@ describe('recording a session on two processors', () => {
     expect(turns.some(([, kind]) => /^of [2-9]/.test(kind))).toBe(true);
     // The processor each thread call started on is written by its label (version 7), so a replay can wait for it.
     expect(turns.some(([, kind]) => /^of [12]: processor [01]$/.test(kind))).toBe(true);
+    // An idle processor's start on an interrupt or a DPC is a turn too (version 10), one candidate.
+    expect(turns.some(([, kind]) => /^of 1: service@[01]$/.test(kind))).toBe(true);
   });
 
   it('a replay that stalls at a scheduler turn it can never take ends as STALLED, and its stop does not wait on that turn', async () => {

@@ -64,6 +64,6 @@ describe('recording format', () => {
     prefix.writeUInt32LE(crc32(body), 4);
     const buf = Buffer.concat([Buffer.from('DIRQLREC'), prefix, body]);
     expect(() => parseRecording(buf)).toThrow(RecordingVersionError);
-    expect(() => parseRecording(buf)).toThrow(new RegExp(`version 1, this dirql reads versions 4, 5, 6, 7, 8 and ${RECORDING_VERSION}`));
+    expect(() => parseRecording(buf)).toThrow(new RegExp(`version 1, this dirql reads versions 4, 5, 6, 7, 8, 9 and ${RECORDING_VERSION}`));
   });
 });

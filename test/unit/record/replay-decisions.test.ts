@@ -111,3 +111,35 @@ describe('processor choices as barriers of a replay (version 7)', () => {
     expect(new ReplaySession(recordingOf(events, 6)).choices.everyChoice).toBe(false);
   });
 });
+
+describe("a processor's service start as a turn of a replay (version 10)", () => {
+  const events: RecordEvent[] = [
+    [RecordKind.Command, 'readl 0xfebc00c0'],
+    [RecordKind.Reply, 'OK 0x4'],
+    [RecordKind.Schedule, 'of 1: service@1', 0],
+    [RecordKind.Schedule, 'of 2: dpc:D@1', 1],
+    [RecordKind.Reply, 'OK'],
+  ];
+
+  it('waits for the stream, then is taken by its label; the turn recorded right after it is due at once', async () => {
+    const session = new ReplaySession(recordingOf(events, 10));
+    expect(session.choices.services).toBe(true);
+    expect(session.choices.below(1, ['service@1'])).toBe(-1);
+    const client = new QtestClient(session.stream.asSocket());
+    expect(await client.readl(0xfebc00c0)).toBe(4);
+    while (session.stream.position < 2) await turn();
+    // The DPC's turn comes after the service start in the recording: it waits for it.
+    expect(session.choices.below(2, ['thread:T@0', 'dpc:D@1'])).toBe(-1);
+    expect(session.choices.below(1, ['service@0'])).toBe(-1);
+    expect(session.choices.below(1, ['service@1'])).toBe(0);
+    expect(session.stream.position).toBe(2);
+    expect(session.choices.below(2, ['thread:T@0', 'dpc:D@1'])).toBe(1);
+    expect(session.divergence).toBeUndefined();
+    while (session.stream.position < 5) await turn();
+    client.close();
+  });
+
+  it('a recording before version 10 has no service turns: its replay is not asked them', () => {
+    expect(new ReplaySession(recordingOf(events, 9)).choices.services).toBe(false);
+  });
+});
