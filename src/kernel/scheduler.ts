@@ -106,11 +106,8 @@ export class Scheduler {
 
   /** Resolves when `act` may run on its processor and `ready()` holds. */
   park(act: Activation | null, ready: () => boolean = alwaysReady, state?: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (act && state) act.state = state;
-      this.parked.push({ act, ready, resolve, reject });
-      this.wake();
-    });
+    if (act && state) act.state = state;
+    return this.enqueue(act, ready);
   }
 
   /**
@@ -120,9 +117,13 @@ export class Scheduler {
    * among the other turns; otherwise it is host code's wait.
    */
   parkService(index: number): Promise<void> {
-    if (!this.seeded || this.policy !== null || !this.rng.services) return this.park(null);
+    const logged = this.seeded && this.policy === null && this.rng.services === true;
+    return this.enqueue(null, alwaysReady, logged ? serviceLabel(index) : undefined);
+  }
+
+  private enqueue(act: Activation | null, ready: () => boolean, label?: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.parked.push({ act: null, label: serviceLabel(index), ready: alwaysReady, resolve, reject });
+      this.parked.push({ act, label, ready, resolve, reject });
       this.wake();
     });
   }
